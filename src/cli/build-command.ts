@@ -1,0 +1,98 @@
+import { basename, extname } from 'node:path';
+import type { Command } from 'commander';
+import { parseCommandFile } from '../formats/command-file.js';
+import { MAX_CONTACTS } from '../formats/contacts.js';
+import { TriggerFormatError } from '../formats/findings.js';
+import { parseMapping } from '../formats/si-export.js';
+import { buildTriggerFiles } from '../files/build.js';
+import { EXIT, formatFinding, humanBytes, progress, sortFindings, UsageError, type Io } from './output.js';
+import { outputEncoding, readInput, requireFile, triggerFormat } from './options.js';
+
+export interface BuildCliOptions {
+  command: string;
+  contacts?: string;
+  format?: string;
+  out?: string;
+  split?: string | boolean;
+  encoding?: string;
+  inputEncoding?: string;
+  delimiter?: string;
+  map?: string[];
+  replaceForbidden?: boolean;
+  json?: boolean;
+}
+
+export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
+  const format = triggerFormat(opts.format ?? 'csv');
+  const encoding = outputEncoding(opts.encoding ?? 'iso-8859-15');
+  let split: number | undefined;
+  if (opts.split !== undefined && opts.split !== false) {
+    split = opts.split === true ? MAX_CONTACTS : Number(opts.split);
+    if (!Number.isInteger(split) || split < 1 || split > MAX_CONTACTS) throw new UsageError(`--split takes a number of contacts per file from 1 to ${MAX_CONTACTS}, not '${opts.split}'`);
+  }
+  const mapping = parseMapping(opts.map ?? []);
+  if (mapping.problems.length) throw new UsageError(`--map: ${mapping.problems.join('; ')}`);
+  const text = await readInput(opts.command, 'command file');
+  let command;
+  try {
+    command = parseCommandFile(text, opts.command);
+  } catch (e) {
+    if (!(e instanceof TriggerFormatError)) throw e;
+    for (const f of e.findings) io.err(formatFinding(opts.command, f));
+    if (opts.json) io.out(JSON.stringify({ file: opts.command, ok: false, errors: e.findings, warnings: [] }));
+    return EXIT.INVALID;
+  }
+  if (opts.contacts) await requireFile(opts.contacts, 'contacts export');
+  const out = opts.out ?? `${opts.contacts ? basename(opts.contacts, extname(opts.contacts)) : basename(opts.command, extname(opts.command))}.trigger.${format}`;
+  const bar = progress(io, 'building');
+  const result = await buildTriggerFiles(command, opts.contacts, {
+    out, format, encoding, ...(split !== undefined ? { split } : {}),
+    replaceForbidden: opts.replaceForbidden ?? false,
+    export: { ...(opts.inputEncoding ? { encoding: opts.inputEncoding } : {}), ...(opts.delimiter ? { delimiter: opts.delimiter === '\\t' || opts.delimiter === 'tab' ? '\t' : opts.delimiter } : {}), map: mapping.map },
+    onProgress: (n) => bar.tick(n),
+  });
+  bar.done();
+  const fileOf = (line: number | undefined): string => (line !== undefined && opts.contacts ? opts.contacts : opts.command);
+  for (const f of sortFindings(result.findings)) io.err(formatFinding(fileOf(f.line), f));
+  if (opts.json) {
+    io.out(JSON.stringify({
+      ok: result.ok,
+      contacts: result.contacts,
+      files: result.files,
+      export: result.export ? { ...result.export, mapping: Object.fromEntries(result.export.mapping) } : undefined,
+      errors: result.findings.filter((f) => f.severity === 'error'),
+      warnings: result.findings.filter((f) => f.severity === 'warning'),
+    }));
+  } else if (result.ok) {
+    if (result.export) {
+      const delim = result.export.delimiter === '\t' ? 'tab' : `'${result.export.delimiter ?? ''}'`;
+      io.out(`read ${opts.contacts}: ${result.export.format}, ${result.export.encoding} (${result.export.encodingReason})${result.export.format === 'csv' ? `, delimiter ${delim}` : ''}; columns ${[...result.export.mapping].map(([k, v]) => `${k}<-${v}`).join(', ')}`);
+    }
+    for (const f of result.files) io.out(`wrote ${f.path}: ${f.contacts.toLocaleString('en')} contacts, ${humanBytes(f.bytes)}, broadcast "${f.broadcastName}"`);
+  } else {
+    io.err(`build failed: ${result.errors} error(s); nothing written to ${out}`);
+  }
+  return result.ok ? EXIT.OK : EXIT.INVALID;
+}
+
+export function registerBuild(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command('build')
+    .description('build trigger file(s) from a command file and an SI export of contacts')
+    .requiredOption('--command <file>', 'command file (YAML or JSON) with the guide\'s parameter names')
+    .option('--contacts <export>', 'SI export: CSV (; , or tab) or JSON Lines, UTF-8 / Windows-1252 / ISO-8859-1 / ISO-8859-15')
+    .option('--format <csv|xml>', 'trigger format', 'csv')
+    .option('--out <path>', 'output path (default: <export>.trigger.<format> in the current folder)')
+    .option('--split [N]', `split into files of at most N contacts (default ${MAX_CONTACTS}): <base>-001.csv...`)
+    .option('--encoding <enc>', 'output encoding: iso-8859-15 or utf8', 'iso-8859-15')
+    .option('--input-encoding <enc>', 'encoding of the export (default: detected)')
+    .option('--delimiter <c>', "delimiter of the export: ';' ',' or tab (default: detected)")
+    .option('--map <COL=Header...>', 'map export columns to DMC columns, e.g. PHONENUMBER1=Mobile,NAME=Nom (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--replace-forbidden', "replace ';' in contact fields by ',' and line breaks by spaces instead of refusing them (each reported)")
+    .option('--json', 'print the result as JSON on stdout')
+    .addHelpText('after', `
+Exit codes: 0 built (warnings allowed), 1 invalid input (nothing written), 2 usage or I/O error.
+Example:
+  dmc-trigger build --command templates/sms.yaml --contacts samples/export-crm.csv --out out/sms.csv`)
+    .action(async (opts: BuildCliOptions) => { setExit(await runBuild(opts, io)); });
+}

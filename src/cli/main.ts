@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * The dmc-trigger command line: thin commands over the library. A user
+ * error prints one clear line and exits 2; never a stack trace.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { registerBuild } from './build-command.js';
+import { registerConvert } from './convert-command.js';
+import { EXIT, processIo, UsageError, type Io } from './output.js';
+import { registerValidate } from './validate-command.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let exit: number = EXIT.OK;
+  const setExit = (c: number): void => { exit = c; };
+  const program = new Command('dmc-trigger')
+    .description('Build, check and convert SFR Business DMC trigger files (CSV and XML, ISO-8859-15)')
+    .version(version())
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showSuggestionAfterError(true);
+  program.addHelpText('after', `
+Exit codes: 0 success (warnings allowed), 1 invalid input, 2 usage or I/O error.
+Docs: docs/cli.md (commands), docs/formats.md (formats and every decision the guide left open).`);
+  registerBuild(program, io, setExit);
+  registerValidate(program, io, setExit);
+  registerConvert(program, io, setExit);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exit;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+      return EXIT.USAGE;
+    }
+    if (e instanceof UsageError) { io.err(`error: ${e.message}`); return EXIT.USAGE; }
+    const err = e as NodeJS.ErrnoException;
+    if (err.code && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
+      io.err(`error: ${err.message} (${err.code}): check the path and its permissions`);
+      return EXIT.USAGE;
+    }
+    io.err(`internal error: ${err.stack ?? String(e)}\nplease report it with the command you ran`);
+    return 70;
+  }
+}
+
+function invokedDirectly(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}

@@ -1,0 +1,56 @@
+/**
+ * How the CLI speaks: findings as `file:line: severity code: message`,
+ * progress on stderr when it is a terminal and the work is long, and the
+ * exit codes (0 success, 1 invalid input, 2 usage or I/O error).
+ */
+import type { Finding } from '../formats/findings.js';
+
+export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, TRANSPORT: 3 } as const;
+
+export function formatFinding(file: string, f: Finding): string {
+  const where = f.line !== undefined ? `${file}:${f.line}` : file;
+  const field = f.field ? ` [${f.field}]` : '';
+  return `${where}: ${f.severity} ${f.code}${field}: ${f.message}`;
+}
+
+/** Findings sorted by line (those without a line first), errors before warnings on a line. */
+export function sortFindings(fs: readonly Finding[]): Finding[] {
+  return [...fs].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+}
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  readonly isTTY: boolean;
+}
+
+export const processIo: Io = {
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
+  get isTTY() { return Boolean(process.stderr.isTTY); },
+};
+
+/** A progress line on stderr, shown only on a terminal and only after a second of work. */
+export function progress(io: Io, label: string): { tick(n: number): void; done(): void } {
+  const start = Date.now();
+  let shown = false;
+  return {
+    tick(n) {
+      if (!io.isTTY || Date.now() - start < 1000) return;
+      shown = true;
+      process.stderr.write(`\r${label}: ${n.toLocaleString('en')} contacts…`);
+    },
+    done() { if (shown) process.stderr.write('\r\x1b[K'); },
+  };
+}
+
+export function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** An error the user caused (bad path, bad option): printed without a stack, exit 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}

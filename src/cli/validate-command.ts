@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { validateTriggerFile } from '../files/read-trigger.js';
+import { EXIT, formatFinding, sortFindings, type Io } from './output.js';
+import { requireFile } from './options.js';
+
+export interface ValidateCliOptions { documents?: string; json?: boolean; encoding?: string }
+
+export async function runValidate(files: string[], opts: ValidateCliOptions, io: Io): Promise<number> {
+  let code: number = EXIT.OK;
+  for (const file of files) {
+    try {
+      await requireFile(file, 'trigger file');
+    } catch (e) {
+      io.err(`${file}: ${(e as Error).message}`);
+      code = EXIT.USAGE;
+      continue;
+    }
+    const r = await validateTriggerFile(file, { ...(opts.documents ? { documentsDir: opts.documents } : {}), ...(opts.encoding ? { encoding: opts.encoding } : {}) });
+    if (opts.json) {
+      const strip = (fs: typeof r.errors): object[] => fs.map((f) => ({ code: f.code, line: f.line ?? null, field: f.field ?? null, message: f.message }));
+      io.out(JSON.stringify({ file, valid: r.valid, format: r.format, encoding: r.encoding, contacts: r.contacts, errors: strip(r.errors), warnings: strip(r.warnings) }));
+    } else {
+      for (const f of sortFindings([...r.errors, ...r.warnings])) io.out(formatFinding(file, f));
+      io.out(`${file}: ${r.valid ? 'valid' : 'INVALID'} (${r.format.toUpperCase()}, ${r.encoding}, ${r.contacts.toLocaleString('en')} contacts, ${r.errors.length} error(s), ${r.warnings.length} warning(s))`);
+    }
+    if (!r.valid && code === EXIT.OK) code = EXIT.INVALID;
+  }
+  return code;
+}
+
+export function registerValidate(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command('validate')
+    .description('check trigger files (CSV or XML) against every rule of the guide')
+    .argument('<file...>', 'trigger files')
+    .option('--documents <dir>', 'check that the documents named by fileName / fileAttachment are in this folder (and WAV formats)')
+    .option('--encoding <enc>', 'read with this encoding whatever the file declares')
+    .option('--json', 'one JSON object per file: {file, valid, contacts, errors[], warnings[]}')
+    .addHelpText('after', '\nExit codes: 0 all valid (warnings allowed), 1 a file is invalid, 2 usage or I/O error.')
+    .action(async (files: string[], opts: ValidateCliOptions) => { setExit(await runValidate(files, opts, io)); });
+}

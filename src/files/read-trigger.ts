@@ -1,0 +1,51 @@
+/**
+ * Opens a trigger file of either format and validates or converts it.
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { readCsvTrigger, type TriggerReading } from '../formats/csv-reader.js';
+import { FindingList } from '../formats/findings.js';
+import { validateReading, type ValidationReport } from '../formats/validate.js';
+import { readXmlTrigger } from '../formats/xml-reader.js';
+import { checkDocuments } from './documents.js';
+
+/** `csv` or `xml`, from the extension, else from the first non-blank byte. */
+export async function detectTriggerFormat(path: string): Promise<'csv' | 'xml'> {
+  if (/\.xml$/i.test(path)) return 'xml';
+  if (/\.csv$/i.test(path)) return 'csv';
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(buf, 0, 512, 0);
+    const s = buf.subarray(0, bytesRead).toString('latin1').replace(/^\xEF\xBB\xBF/, '').trimStart();
+    return s.startsWith('<') ? 'xml' : 'csv';
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function openTriggerFile(path: string, findings: FindingList, opts: { encoding?: string } = {}): Promise<TriggerReading> {
+  const format = await detectTriggerFormat(path);
+  const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
+  return format === 'xml' ? readXmlTrigger(stream, findings, opts) : readCsvTrigger(stream, findings, opts);
+}
+
+export interface ValidateFileOptions {
+  /** Check the documents named by fileName / fileAttachment in this folder. */
+  readonly documentsDir?: string;
+  /** Read with this encoding whatever the file declares. */
+  readonly encoding?: string;
+  readonly findingCap?: number;
+}
+
+/** Validates one trigger file; content problems are in the report, I/O failures throw. */
+export async function validateTriggerFile(path: string, opts: ValidateFileOptions = {}): Promise<ValidationReport> {
+  const findings = new FindingList(opts.findingCap ?? 100);
+  const reading = await openTriggerFile(path, findings, opts.encoding ? { encoding: opts.encoding } : {});
+  if (opts.documentsDir) {
+    findings.addAll(await checkDocuments(reading.head.command, opts.documentsDir, reading.head.lines));
+  }
+  return validateReading(reading, findings);
+}
+
+

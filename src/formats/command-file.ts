@@ -1,0 +1,105 @@
+/**
+ * Command files: the command part of a trigger as YAML or JSON, with the
+ * guide's parameter names; repeatable parameters as arrays; message blocks as
+ * a `messages` array (docs/formats.md, "Command files").
+ *
+ * YAML is read with the failsafe schema, so every scalar stays the string it
+ * was typed as (`serviceId: 0123` keeps its zero, `spaceId: 123` is "123").
+ * Dates may be given as the guide's `YYYY-MM-DD HH:mm:ss` (Europe/Paris wall
+ * clock) or as an ISO 8601 instant with an offset, converted to Europe/Paris
+ * whatever the host's time zone (TRIGGER-PROTOCOLS.md §1.1 decisions).
+ */
+import { parseDocument, isNode, LineCounter } from 'yaml';
+import { z } from 'zod';
+import { finding, TriggerFormatError, type Finding } from './findings.js';
+import type { MessageBlock, TriggerCommand } from './model.js';
+import { BLOCK_PARAMS, COMMAND_PARAMS, lookupParam } from './params.js';
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v)));
+const list = z.union([scalar.transform((v) => [v]), z.array(scalar)]);
+
+const blockShape: Record<string, z.ZodType> = {};
+for (const p of BLOCK_PARAMS) blockShape[p.name] = (p.repeatable ? list : scalar).optional();
+const blockSchema = z.strictObject(blockShape);
+
+const commandShape: Record<string, z.ZodType> = { messages: z.array(blockSchema).optional() };
+for (const p of COMMAND_PARAMS) if (p.name !== 'encoding') commandShape[p.name] = (p.repeatable ? list : scalar).optional();
+const commandSchema = z.strictObject(commandShape);
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+const PARIS = new Intl.DateTimeFormat('sv-SE', {
+  timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+});
+
+/** `2026-12-01T07:00:00Z` → `2026-12-01 08:00:00` (Europe/Paris); other values unchanged. */
+export function toParisWallClock(value: string): string {
+  if (!INSTANT.test(value)) return value;
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) return value;
+  return PARIS.format(new Date(t)).replace(',', '');
+}
+
+function suggestion(key: string): string {
+  const m = lookupParam(key);
+  if (m) return ` (did you mean '${m.spec.name}'?)`;
+  return '';
+}
+
+/**
+ * Parses a command file's text. Throws TriggerFormatError (code
+ * INVALID_COMMAND_FILE) with one finding per problem, each with its line.
+ */
+export function parseCommandFile(text: string, file: string): TriggerCommand {
+  const counter = new LineCounter();
+  const isJson = /\.json$/i.test(file) || /^\s*\{/.test(text);
+  const doc = parseDocument(text, { schema: isJson ? 'json' : 'failsafe', lineCounter: counter, prettyErrors: false });
+  const problems: Finding[] = [];
+  for (const e of doc.errors) {
+    problems.push(finding('E_COMMAND_FILE', `${isJson ? 'JSON' : 'YAML'} syntax: ${e.message.split('\n')[0]}`, { line: counter.linePos(e.pos[0]).line }));
+  }
+  if (problems.length) throw new TriggerFormatError('INVALID_COMMAND_FILE', `${file}: not a valid command file`, problems, file);
+  const data: unknown = doc.toJS();
+  const lineOf = (path: readonly PropertyKey[]): number | undefined => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n) as (string | number)[], true);
+      if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  const parsed = commandSchema.safeParse(data ?? {});
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const where = issue.path.join('.');
+      if (issue.code === 'unrecognized_keys') {
+        for (const k of issue.keys) {
+          problems.push(finding('E_COMMAND_FILE', `unknown key '${k}'${where ? ` in ${where}` : ''}${suggestion(k)}: the keys are the guide's parameter names (docs/formats.md)`, { line: lineOf([...issue.path, k]), field: k }));
+        }
+      } else {
+        problems.push(finding('E_COMMAND_FILE', `${where || 'the file'}: ${issue.code === 'invalid_type' ? 'expected a value (text or number)' + (where === 'messages' ? ' list of blocks' : '') : issue.message}`, { line: lineOf(issue.path), field: String(issue.path[issue.path.length - 1] ?? '') }));
+      }
+    }
+    throw new TriggerFormatError('INVALID_COMMAND_FILE', `${file}: not a valid command file`, problems, file);
+  }
+  const c = parsed.data as Record<string, unknown> & { messages?: MessageBlock[] };
+  for (const k of ['startDate', 'stopDate'] as const) if (typeof c[k] === 'string') c[k] = toParisWallClock(c[k] as string);
+  if (typeof c['userLang'] === 'string') c['userLang'] = ({ fr_fr: 'Fr_fr', en_gb: 'En_gb' } as Record<string, string>)[(c['userLang'] as string).toLowerCase()] ?? c['userLang'];
+  for (const b of c.messages ?? []) {
+    const r = b as Record<string, unknown>;
+    if (typeof r['multimediaType'] === 'string') r['multimediaType'] = (r['multimediaType'] as string).toUpperCase();
+    for (const k of ['smsFlash', 'smsLong', 'smsUnicode']) if (typeof r[k] === 'string') r[k] = flag(r[k] as string);
+  }
+  if (typeof c['spreading'] === 'string') c['spreading'] = flag(c['spreading'] as string);
+  if (c.messages && c.messages.length === 0) delete c.messages;
+  return c as unknown as TriggerCommand;
+}
+
+function flag(v: string): string {
+  const l = v.toLowerCase();
+  return l === 'true' || l === 'yes' ? '1' : l === 'false' || l === 'no' ? '0' : v;
+}
+
+/** The command part of a trigger as a plain object for a command file (YAML/JSON). */
+export function commandToPlain(command: TriggerCommand): Record<string, unknown> {
+  const { encoding: _encoding, ...rest } = command;
+  return JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+}

@@ -1,0 +1,207 @@
+/**
+ * ISO-8859-15 (the platform's encoding, guide §3.2.1) and the rules for
+ * values: what a value may hold, what is transliterated, what is an error.
+ * Nothing is ever written as a silent `?` (iconv-lite's default for a
+ * character the target cannot hold): every value is checked before encoding.
+ */
+import iconv from 'iconv-lite';
+import type { OutputEncoding } from './model.js';
+
+/**
+ * Characters ISO-8859-15 cannot hold: everything outside Latin-1, plus the
+ * eight Latin-1 code points it replaced (¤ ¦ ¨ ´ ¸ ¼ ½ ¾), minus the eight
+ * characters it added (€ Š š Ž ž Œ œ Ÿ).
+ */
+const NOT_LATIN9 = /[^\u0000-\u00A3\u00A5\u00A7\u00A9-\u00B3\u00B5-\u00B7\u00B9-\u00BB\u00BF-\u00FF\u20AC\u0160\u0161\u017D\u017E\u0152\u0153\u0178]/u;
+
+/**
+ * Typographic characters replaced by their ASCII look-alike. Non-breaking
+ * spaces are included although U+00A0 exists in ISO-8859-15: SMS gateways
+ * and many SI imports mangle it (docs/formats.md, "Transliteration").
+ */
+export const TRANSLITERATIONS: Readonly<Record<string, string>> = {
+  '\u2018': "'", '\u2019': "'", '\u201A': "'", '\u201B': "'", '\u2032': "'", '\u00B4': "'",
+  '\u201C': '"', '\u201D': '"', '\u201E': '"', '\u201F': '"', '\u2033': '"',
+  '\u2010': '-', '\u2011': '-', '\u2012': '-', '\u2013': '-', '\u2014': '-', '\u2015': '-', '\u2212': '-',
+  '\u2026': '...',
+  '\u00A0': ' ', '\u202F': ' ', '\u2007': ' ', '\u2009': ' ', '\u200A': ' ', '\u2002': ' ', '\u2003': ' ',
+  '\u2022': '-',
+};
+const TRANSLITERABLE = new RegExp(`[${Object.keys(TRANSLITERATIONS).join('')}]`, 'gu');
+
+/** Characters no value may hold in any output: C0 controls but tab, and DEL. */
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+/** What the value is, for the rules that differ (`;` is only forbidden in contact fields). */
+export type ValueKind = 'contact' | 'command';
+
+export interface ValuePolicy {
+  readonly encoding: OutputEncoding;
+  /** Replace `;` (contacts), CR and LF instead of refusing them; each replacement is reported. */
+  readonly replaceForbidden: boolean;
+}
+
+/** What became of a value: unchanged, changed with notes, or refused. */
+export type ValueOutcome =
+  | { readonly ok: true; readonly value: string; readonly notes?: readonly ValueNote[] }
+  | { readonly ok: false; readonly problem: ValueNote };
+
+export interface ValueNote {
+  readonly code: 'E_FORBIDDEN_CHAR' | 'W_REPLACED_CHAR' | 'E_UNENCODABLE' | 'W_TRANSLITERATED';
+  readonly message: string;
+}
+
+const FAST_CONTACT_LATIN9 = /[;\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u00A0]|[^\u0000-\u00A3\u00A5\u00A7\u00A9-\u00B3\u00B5-\u00B7\u00B9-\u00BB\u00BF-\u00FF\u20AC\u0160\u0161\u017D\u017E\u0152\u0153\u0178]/u;
+const FAST_COMMAND_LATIN9 = /[\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u00A0]|[^\u0000-\u00A3\u00A5\u00A7\u00A9-\u00B3\u00B5-\u00B7\u00B9-\u00BB\u00BF-\u00FF\u20AC\u0160\u0161\u017D\u017E\u0152\u0153\u0178]/u;
+const FAST_CONTACT_UTF8 = /[;\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const FAST_COMMAND_UTF8 = /[\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+const describe = (ch: string): string => {
+  const cp = ch.codePointAt(0) ?? 0;
+  const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (ch === '\r') return 'a carriage return (CR)';
+  if (ch === '\n') return 'a line feed (LF)';
+  if (ch === ';') return "';'";
+  return cp < 0x20 || cp === 0x7f ? `the control character ${hex}` : `'${ch}' (${hex})`;
+};
+
+/**
+ * Checks one value for the output: forbidden characters (refused, or
+ * replaced on request), transliteration, encodability. The common case (a
+ * clean value) costs one regex test.
+ */
+export function checkValue(value: string, kind: ValueKind, policy: ValuePolicy): ValueOutcome {
+  const fast = policy.encoding === 'utf8'
+    ? (kind === 'contact' ? FAST_CONTACT_UTF8 : FAST_COMMAND_UTF8)
+    : (kind === 'contact' ? FAST_CONTACT_LATIN9 : FAST_COMMAND_LATIN9);
+  if (!fast.test(value)) return { ok: true, value };
+  return slowCheck(value, kind, policy);
+}
+
+function slowCheck(input: string, kind: ValueKind, policy: ValuePolicy): ValueOutcome {
+  const notes: ValueNote[] = [];
+  let value = input;
+  const forbidden = kind === 'contact' ? /[;\r\n]/ : /[\r\n]/;
+  const m = forbidden.exec(value) ?? CONTROL.exec(value);
+  if (m) {
+    if (!policy.replaceForbidden) {
+      const fix = kind === 'contact'
+        ? "remove it from the source, or build with --replace-forbidden (';' becomes ',', line breaks become spaces)"
+        : 'remove the line break, or build with --replace-forbidden (line breaks become spaces)';
+      return { ok: false, problem: { code: 'E_FORBIDDEN_CHAR', message: `holds ${describe(m[0])} at position ${m.index + 1}, which would break the file: ${fix}` } };
+    }
+    const before = value;
+    value = value.replace(/\r\n|\r|\n/g, ' ');
+    if (kind === 'contact') value = value.replace(/;/g, ',');
+    value = value.replace(new RegExp(CONTROL.source, 'g'), '');
+    notes.push({ code: 'W_REPLACED_CHAR', message: `forbidden characters replaced: ${JSON.stringify(before)} became ${JSON.stringify(value)}` });
+  }
+  if (policy.encoding === 'utf8') return { ok: true, value, notes };
+  if (TRANSLITERABLE.test(value)) {
+    TRANSLITERABLE.lastIndex = 0;
+    const seen = new Set<string>();
+    value = value.replace(TRANSLITERABLE, (ch) => { seen.add(ch); return TRANSLITERATIONS[ch] ?? ch; });
+    notes.push({ code: 'W_TRANSLITERATED', message: `${[...seen].map(describe).join(', ')} written as ${[...seen].map((c) => `'${TRANSLITERATIONS[c]}'`).join(', ')} (ISO-8859-15 has no such character)` });
+  }
+  TRANSLITERABLE.lastIndex = 0;
+  const bad = NOT_LATIN9.exec(value);
+  if (bad) {
+    const ch = String.fromCodePoint(bad[0].codePointAt(0) ?? 0);
+    return {
+      ok: false,
+      problem: {
+        code: 'E_UNENCODABLE',
+        message: `holds ${describe(ch)}, which ISO-8859-15 cannot encode: remove it, or build with --encoding utf8 (the file then declares UTF-8)`,
+      },
+    };
+  }
+  return { ok: true, value, notes };
+}
+
+/** Whether a string can be written in ISO-8859-15 as it is. */
+export function isLatin9(value: string): boolean {
+  return !NOT_LATIN9.test(value);
+}
+
+/** iconv-lite name of an output encoding. */
+export function iconvName(enc: OutputEncoding): string {
+  return enc === 'utf8' ? 'utf8' : 'iso-8859-15';
+}
+
+/** The `encoding:` value a CSV trigger declares (TRIGGER-PROTOCOLS.md §1.1 decisions). */
+export function declaredName(enc: OutputEncoding): string {
+  return enc === 'utf8' ? 'UTF8' : 'ISO8859-15';
+}
+
+/** The XML declaration's encoding name. */
+export function xmlDeclaredName(enc: OutputEncoding): string {
+  return enc === 'utf8' ? 'UTF-8' : 'ISO-8859-15';
+}
+
+/**
+ * Maps a declared encoding name (`UTF8`, `ISO8859-1`, `iso-8859-15`, `cp1252`,
+ * `latin9`...) to an iconv-lite name, or undefined when unknown.
+ */
+export function normalizeEncodingName(declared: string): string | undefined {
+  const k = declared.trim().toLowerCase().replace(/[\s_]/g, '-');
+  const compact = k.replace(/-/g, '');
+  const table: Record<string, string> = {
+    utf8: 'utf8', utf8bom: 'utf8',
+    iso885915: 'iso-8859-15', latin9: 'iso-8859-15', l9: 'iso-8859-15',
+    iso88591: 'iso-8859-1', latin1: 'iso-8859-1', l1: 'iso-8859-1',
+    windows1252: 'windows-1252', cp1252: 'windows-1252', win1252: 'windows-1252',
+  };
+  const hit = table[compact];
+  if (hit) return hit;
+  return iconv.encodingExists(k) ? k : undefined;
+}
+
+/** Whether bytes are valid UTF-8 (a sample may end inside a character: the tail is ignored). */
+export function looksUtf8(sample: Uint8Array, complete: boolean): { valid: boolean; nonAscii: boolean } {
+  let i = 0;
+  let nonAscii = false;
+  const n = sample.length;
+  while (i < n) {
+    const b = sample[i]!;
+    if (b < 0x80) { i++; continue; }
+    nonAscii = true;
+    let need: number;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) need = 2;
+    else if (b >= 0xf0 && b <= 0xf4) need = 3;
+    else return { valid: false, nonAscii };
+    for (let k = 1; k <= need; k++) {
+      const c = sample[i + k];
+      if (c === undefined) return { valid: !complete, nonAscii };
+      if ((c & 0xc0) !== 0x80) return { valid: false, nonAscii };
+    }
+    i += need + 1;
+  }
+  return { valid: true, nonAscii };
+}
+
+/** Bytes that decode differently in ISO-8859-15 and Latin-1 / Windows-1252 (€ Š š Ž ž Œ œ Ÿ in Latin-9). */
+const LATIN9_ONLY = new Set([0xa4, 0xa6, 0xa8, 0xb4, 0xb8, 0xbc, 0xbd, 0xbe]);
+
+/**
+ * Guesses the encoding of an SI export from its first bytes: a BOM, then
+ * valid UTF-8, then Windows-1252 when C1 bytes (0x80-0x9F) are present,
+ * ISO-8859-15 when a byte that only Latin-9 reads as a letter (€ œ Œ...) is,
+ * else Windows-1252 (a superset of Latin-1's printable characters).
+ */
+export function detectEncoding(sample: Uint8Array, complete: boolean): { encoding: string; reason: string } {
+  if (sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf) return { encoding: 'utf8', reason: 'UTF-8 byte order mark' };
+  if (sample[0] === 0xff && sample[1] === 0xfe) return { encoding: 'utf-16le', reason: 'UTF-16LE byte order mark' };
+  if (sample[0] === 0xfe && sample[1] === 0xff) return { encoding: 'utf-16be', reason: 'UTF-16BE byte order mark' };
+  const u = looksUtf8(sample, complete);
+  if (u.valid) return { encoding: 'utf8', reason: u.nonAscii ? 'valid UTF-8' : 'ASCII only' };
+  let c1 = false;
+  let latin9 = false;
+  for (const b of sample) {
+    if (b >= 0x80 && b <= 0x9f) c1 = true;
+    else if (LATIN9_ONLY.has(b)) latin9 = true;
+  }
+  if (c1) return { encoding: 'windows-1252', reason: 'bytes 0x80-0x9F (Windows-1252 punctuation or €)' };
+  if (latin9) return { encoding: 'iso-8859-15', reason: 'bytes that are € Š š Ž ž Œ œ Ÿ in ISO-8859-15' };
+  return { encoding: 'windows-1252', reason: 'not UTF-8; Latin-1 letters' };
+}

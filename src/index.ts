@@ -1,0 +1,46 @@
+/**
+ * dmc-trigger: the public API. Everything a user of the library needs is
+ * exported here with its types; other modules are internal.
+ */
+
+// Tables of the guide
+export { PARAMS, COMMAND_PARAMS, BLOCK_PARAMS, MULTIMEDIA_TYPES, MAX_ATTACHMENTS, DYNAMIC_FIELDS, lookupParam } from './formats/params.js';
+export type { ParamSpec, ParamScope, ParamType, CommandParamName, BlockParamName, MultimediaType, NameMatch } from './formats/params.js';
+export { COLUMNS, ADDRESS_COLUMNS, MAX_CONTACTS, lookupColumn, lookupXmlColumn } from './formats/contacts.js';
+export type { ContactColumn, ColumnSpec, ColumnKind } from './formats/contacts.js';
+
+// Model and findings
+export { shapeOf } from './formats/model.js';
+export type { TriggerCommand, MessageBlock, TriggerShape, ContactRow, ReadContact, ContactSource, OutputEncoding, TriggerHead, SourceLines } from './formats/model.js';
+export { FindingList, TriggerFormatError, finding } from './formats/findings.js';
+export type { Finding, FindingCode, Severity, TriggerFormatErrorCode } from './formats/findings.js';
+
+// Encoding
+export { checkValue, isLatin9, TRANSLITERATIONS, detectEncoding, normalizeEncodingName } from './formats/encoding.js';
+export type { ValuePolicy, ValueOutcome, ValueKind } from './formats/encoding.js';
+
+// Pure readers, writer, validator
+export { readCsvTrigger } from './formats/csv-reader.js';
+export type { TriggerReading, ReadOptions } from './formats/csv-reader.js';
+export { readXmlTrigger } from './formats/xml-reader.js';
+export { encodeTrigger, DEFAULT_EMPTY_HEADER } from './formats/trigger-encoder.js';
+export type { EncodeOptions, EncodeStats, SourcedRow, RowSource, TriggerFormat } from './formats/trigger-encoder.js';
+export { validateReading, checkContactsPresence } from './formats/validate.js';
+export type { ValidationReport } from './formats/validate.js';
+export { checkCommand, parseDmcDate } from './formats/rules/command-rules.js';
+export { ContactChecker, checkHeader } from './formats/rules/contact-rules.js';
+export { parseCommandFile, toParisWallClock, commandToPlain } from './formats/command-file.js';
+export { readSiExport, parseMapping, mapHeaders, normalizeHeader } from './formats/si-export.js';
+export type { ExportOptions, ExportReading } from './formats/si-export.js';
+export { wavFormat, ALLOWED_WAV } from './formats/wav.js';
+export type { WavInfo } from './formats/wav.js';
+
+// Files
+export { buildTriggerFiles, partPath, partBroadcastName } from './files/build.js';
+export type { BuildOptions, BuildResult, BuiltFile } from './files/build.js';
+export { validateTriggerFile, openTriggerFile, detectTriggerFormat } from './files/read-trigger.js';
+export type { ValidateFileOptions } from './files/read-trigger.js';
+export { convertTriggerFile } from './files/convert.js';
+export type { ConvertOptions, ConvertResult } from './files/convert.js';
+export { checkDocuments, referencedDocuments, DOCUMENT_EXTENSIONS } from './files/documents.js';
+export { PendingFile } from './files/atomic.js';
