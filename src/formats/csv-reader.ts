@@ -11,6 +11,7 @@
 import { CommandAssembler } from './command-assembler.js';
 import { lookupColumn, type ContactColumn } from './contacts.js';
 import { looksUtf8, normalizeEncodingName } from './encoding.js';
+import { lookupParam } from './params.js';
 import { finding, type FindingList } from './findings.js';
 import type { ReadContact, TriggerHead } from './model.js';
 import { decode, lines, sniff, type ByteSource, type TextLine } from './text-input.js';
@@ -74,8 +75,12 @@ export async function readCsvTrigger(source: ByteSource, findings: FindingList, 
     return { head: { ...base, command: asm.result(), hasContactsPart: false, lines: asm.lines }, contacts: empty() };
   }
   if (first.text.trim().toUpperCase() !== '#COMMAND') {
-    findings.add(finding('E_NO_COMMAND_MARKER', `the first line is '${first.text.slice(0, 40)}', not #COMMAND: a CSV trigger starts with #COMMAND (guide line 9052)`, { line: first.line }));
-    if (first.text.includes(':')) asm.param(first.text.slice(0, first.text.indexOf(':')), first.text.slice(first.text.indexOf(':') + 1), first.line, { implicitBlocks: true, stripQuotes: true });
+    const colon = first.text.indexOf(':');
+    const isParam = colon > 0 && lookupParam(first.text.slice(0, colon).trim()) !== undefined;
+    const hint = !isParam && first.text.includes(';') ? ' This looks like an SI export: make a trigger of it with dmc-trigger build --contacts' : '';
+    findings.add(finding('E_NO_COMMAND_MARKER', `the first line is '${first.text.slice(0, 40)}', not #COMMAND: a CSV trigger starts with #COMMAND (guide line 9052).${hint}`, { line: first.line }));
+    if (!isParam) return { head: { ...base, command: asm.result(), hasContactsPart: false, lines: asm.lines }, contacts: empty() };
+    asm.param(first.text.slice(0, colon), first.text.slice(colon + 1), first.line, { implicitBlocks: true, stripQuotes: true });
   }
 
   let hasContactsPart = false;

@@ -4,9 +4,12 @@
  */
 import { checkCommand } from './rules/command-rules.js';
 import { ContactChecker, checkHeader } from './rules/contact-rules.js';
-import { finding, FindingList, type Finding } from './findings.js';
+import { finding, FindingList, type Finding, type FindingCode } from './findings.js';
 import { shapeOf, type TriggerCommand, type TriggerHead } from './model.js';
 import type { TriggerReading } from './csv-reader.js';
+
+/** Reader findings after which the rules are not run: the file is not a trigger. */
+const FATAL = new Set<FindingCode>(['E_EMPTY_FILE', 'E_NO_COMMAND_MARKER', 'E_XML_MALFORMED']);
 
 export interface ValidationReport {
   readonly valid: boolean;
@@ -50,9 +53,12 @@ export async function validateReading(reading: TriggerReading, findings: Finding
     checker.check(c.values, c.line);
   }
   const count = checker?.contacts ?? 0;
-  const ctx = { columns: head.columns, lines: head.lines, channel: opts.channel ?? 'file' };
-  findings.addAll(checkCommand(head.command, ctx));
-  findings.addAll(checkContactsPresence(head.command, head.hasContactsPart, count));
+  // A file that is not a trigger at all gets that one finding, not a list of every rule it misses.
+  if (!findings.items.some((f) => FATAL.has(f.code))) {
+    const ctx = { columns: head.columns, lines: head.lines, channel: opts.channel ?? 'file' };
+    findings.addAll(checkCommand(head.command, ctx));
+    findings.addAll(checkContactsPresence(head.command, head.hasContactsPart, count));
+  }
   const all = findings.list();
   return {
     valid: !findings.hasErrors,
