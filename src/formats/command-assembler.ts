@@ -8,7 +8,7 @@
 import type { FindingList } from './findings.js';
 import { finding } from './findings.js';
 import type { MessageBlock, TriggerCommand } from './model.js';
-import { lookupParam, type ParamSpec } from './params.js';
+import { lookupParam, suggestParam, type ParamSpec } from './params.js';
 
 const DATE_ERRATUM = /^(\d{4}-\d{2}-\d{2}) +(\d{2}) *: *(\d{2}) *: *(\d{2})$/;
 
@@ -47,7 +47,8 @@ export class CommandAssembler {
     const name = rawName.trim();
     const match = lookupParam(name);
     if (!match) {
-      this.findings.add(finding('E_UNKNOWN_PARAM', `unknown parameter '${name}': check its spelling against the guide's table (docs/formats.md lists every parameter)`, { line, field: name }));
+      const near = suggestParam(name);
+      this.findings.add(finding('E_UNKNOWN_PARAM', `unknown parameter '${name}'${near ? ` (did you mean '${near}'?)` : ''}: the names are those of the guide's table (docs/formats.md lists every parameter)`, { line, field: name }));
       return;
     }
     const spec = match.spec;

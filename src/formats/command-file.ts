@@ -13,7 +13,7 @@ import { parseDocument, isNode, LineCounter } from 'yaml';
 import { z } from 'zod';
 import { finding, TriggerFormatError, type Finding } from './findings.js';
 import type { MessageBlock, TriggerCommand } from './model.js';
-import { BLOCK_PARAMS, COMMAND_PARAMS, lookupParam } from './params.js';
+import { BLOCK_PARAMS, COMMAND_PARAMS, suggestParam } from './params.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v)));
 const list = z.union([scalar.transform((v) => [v]), z.array(scalar)]);
@@ -40,9 +40,8 @@ export function toParisWallClock(value: string): string {
 }
 
 function suggestion(key: string): string {
-  const m = lookupParam(key);
-  if (m) return ` (did you mean '${m.spec.name}'?)`;
-  return '';
+  const name = key === 'message' || key === 'blocks' ? 'messages' : suggestParam(key);
+  return name ? ` (did you mean '${name}'?)` : '';
 }
 
 /**

@@ -157,3 +157,30 @@ export const DYNAMIC_FIELDS: Readonly<Record<string, { column?: string; doc: str
   'contact.info4': { column: 'INFO4', doc: 'contact INFO4' },
   shortcode: { doc: 'the service short code' },
 };
+
+/** Edit distance, for "did you mean" suggestions. */
+function distance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** The canonical name closest to a misspelled one (errata, case, or at most 2 edits away). */
+export function suggestParam(raw: string): string | undefined {
+  const known = lookupParam(raw);
+  if (known) return known.spec.name;
+  let best: { name: string; d: number } | undefined;
+  for (const p of PARAMS) {
+    const d = distance(raw.toLowerCase(), p.name.toLowerCase());
+    if (d <= 2 && (!best || d < best.d)) best = { name: p.name, d };
+  }
+  return best?.name;
+}

@@ -70,7 +70,10 @@ export async function* encodeTrigger(
   const enc = iconvName(encoding);
   for (const c of columns) columnSpec(c); // throws on a non-canonical column: a programming error
 
-  const checked = mapCommandValues({ ...command, encoding: undefined } as TriggerCommand, (value, field) => {
+  const checked = mapCommandValues({ ...command, encoding: undefined } as TriggerCommand, (raw, field) => {
+    // Readers trim command values (the guide writes `oneTouchId: 40`): write what will be read.
+    const value = raw.trim();
+    if (value !== raw) findings.add(finding('W_WHITESPACE', `${field}: spaces around the value removed`, { field }));
     const r = checkValue(value, 'command', policy);
     if (!r.ok) { findings.add(finding(r.problem.code, `${field} ${r.problem.message}`, { field })); return value; }
     for (const n of r.notes ?? []) findings.add(finding(n.code, `${field}: ${n.message}`, { field }));

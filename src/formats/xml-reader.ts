@@ -149,8 +149,8 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
     let idx = columns.indexOf(m.spec.name);
     if (idx < 0) { columns.push(m.spec.name); idx = columns.length - 1; }
     if (contact?.has(idx)) findings.add(finding('E_DUPLICATE_COLUMN', `<${m.spec.xml}> given twice in one contact: keep one`, { line, field: m.spec.name }));
-    const trimmed = value.trim();
-    contact?.set(idx, trimmed === value || m.spec.name === 'INFO1' ? value : trimmed);
+    // Literal, like a CSV field: the contact rules warn about spaces around an address.
+    contact?.set(idx, value);
   }
 
   // Head: read text until the contacts start (or the end), repair the erratum, parse.
