@@ -36,7 +36,7 @@ describe('property: writer and parser agree', () => {
       async (text, name, rows) => {
         const { csv, back, command: c } = await roundTrip(command(text, name), rows, 'iso-8859-15');
         expect(back.equals(csv)).toBe(true);
-        expect(c.messages?.[0]?.text).toBe(text || 'x');
+        expect(c.messages?.[0]?.text).toBe((text || 'x').trim());
       }), { numRuns: 150 });
   });
 
