@@ -12,7 +12,7 @@ export type { ContactColumn, ColumnSpec, ColumnKind } from './formats/contacts.j
 // Model and findings
 export { shapeOf } from './formats/model.js';
 export type { TriggerCommand, MessageBlock, TriggerShape, ContactRow, ReadContact, ContactSource, OutputEncoding, TriggerHead, SourceLines } from './formats/model.js';
-export { FindingList, TriggerFormatError, finding } from './formats/findings.js';
+export { FindingList, TriggerFormatError, finding, FINDING_CODES } from './formats/findings.js';
 export type { Finding, FindingCode, Severity, TriggerFormatErrorCode } from './formats/findings.js';
 
 // Encoding

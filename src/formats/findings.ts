@@ -7,71 +7,72 @@
 
 export type Severity = 'error' | 'warning';
 
-/** Every code a finding of the format layer can carry. docs/formats.md lists them. */
-export type FindingCode =
-  // structure
-  | 'E_EMPTY_FILE'
-  | 'E_NO_COMMAND_MARKER'
-  | 'E_BAD_COMMAND_LINE'
-  | 'E_NO_END_MARKER'
-  | 'W_AFTER_END'
-  | 'W_BLANK_LINE'
-  | 'E_XML_MALFORMED'
-  | 'E_XML_STRUCTURE'
-  | 'W_XML_ERRATUM'
-  | 'W_NO_XML_DECLARATION'
-  | 'W_UNDECLARED_UTF8'
-  | 'E_UNKNOWN_ENCODING'
-  | 'E_DECODE'
-  // parameters
-  | 'E_UNKNOWN_PARAM'
-  | 'W_PARAM_ERRATUM'
-  | 'W_VALUE_ERRATUM'
-  | 'E_DUPLICATE_PARAM'
-  | 'E_PARAM_ORDER'
-  | 'W_BLOCK_ORDER'
-  | 'E_REQUIRED'
-  | 'E_SHAPE'
-  | 'E_TYPE'
-  | 'E_TOO_LONG'
-  | 'E_ENUM'
-  | 'E_DATE'
-  | 'E_DATE_ORDER'
-  | 'E_BLOCK'
-  | 'E_ATTACHMENTS'
-  | 'E_QUOTA'
-  | 'E_DYNAMIC_FIELD'
-  | 'E_DYNAMIC_COLUMN'
-  | 'W_DYNAMIC_COLUMN'
-  | 'E_NO_CONTACTS'
-  // contacts
-  | 'E_NO_HEADER'
-  | 'E_UNKNOWN_COLUMN'
-  | 'W_COLUMN_CASE'
-  | 'E_DUPLICATE_COLUMN'
-  | 'E_NO_ADDRESS_COLUMN'
-  | 'E_FIELD_COUNT'
-  | 'E_NO_ADDRESS'
-  | 'E_PHONE'
-  | 'E_COUNTRY_CODE'
-  | 'E_EMAIL'
-  | 'W_WHITESPACE'
-  | 'E_TOO_MANY_CONTACTS'
-  // values and encoding
-  | 'E_FORBIDDEN_CHAR'
-  | 'W_REPLACED_CHAR'
-  | 'E_UNENCODABLE'
-  | 'W_TRANSLITERATED'
-  // documents
-  | 'E_DOCUMENT_MISSING'
-  | 'E_DOCUMENT_TYPE'
-  | 'E_WAV_FORMAT'
-  // inputs (SI exports, command files)
-  | 'E_COMMAND_FILE'
-  | 'E_EXPORT'
-  | 'W_UNMAPPED_COLUMN'
-  | 'E_MAPPING'
-  | 'W_FINDINGS_CAPPED';
+/**
+ * Every code a finding of the format layer can carry, with what it means.
+ * `E_` codes are errors (the file is refused), `W_` codes warnings. This
+ * table is the reference in docs/formats.md.
+ */
+export const FINDING_CODES = {
+  E_EMPTY_FILE: 'the file is empty',
+  E_NO_COMMAND_MARKER: 'a CSV trigger does not start with #COMMAND',
+  E_BAD_COMMAND_LINE: 'a command line is not <name>:<value>',
+  E_NO_END_MARKER: 'the contacts part does not end with #END (truncated file?)',
+  W_AFTER_END: 'text after #END (ignored by the platform)',
+  W_BLANK_LINE: 'a blank line (ignored)',
+  E_XML_MALFORMED: 'the XML is not well-formed',
+  E_XML_STRUCTURE: 'an element where the trigger structure does not allow it',
+  W_XML_ERRATUM: 'an XML erratum of the guide, read leniently',
+  W_NO_XML_DECLARATION: 'no XML declaration: the encoding was guessed',
+  W_UNDECLARED_UTF8: 'a CSV trigger that declares no encoding but is UTF-8',
+  E_UNKNOWN_ENCODING: 'a declared encoding this tool does not know',
+  E_DECODE: 'bytes that are not valid in the declared encoding',
+  E_UNKNOWN_PARAM: 'a parameter name the guide does not define',
+  W_PARAM_ERRATUM: 'a misspelled parameter name from the guide, read as the canonical one',
+  W_VALUE_ERRATUM: 'a value in an erratum form of the guide (spaces, TEXT), read canonically',
+  E_DUPLICATE_PARAM: 'a non-repeatable parameter given twice',
+  E_PARAM_ORDER: 'a top-level parameter out of the documented order',
+  W_BLOCK_ORDER: 'a message-block parameter out of the documented order',
+  E_REQUIRED: 'a required parameter is missing',
+  E_SHAPE: 'parameters of the full shape mixed with a favourite (oneTouchId)',
+  E_TYPE: 'a value of the wrong type (number, 0/1)',
+  E_TOO_LONG: 'a value longer than the guide allows',
+  E_ENUM: 'a value outside the allowed list',
+  E_DATE: 'a date that is not YYYY-MM-DD HH:mm:ss or not a real date',
+  E_DATE_ORDER: 'stopDate is not after startDate',
+  E_BLOCK: 'a message block that breaks a block rule',
+  E_ATTACHMENTS: 'more than 2 attachments in one email block',
+  E_QUOTA: 'quota without quotaResult',
+  E_DYNAMIC_FIELD: 'an unknown dynamic field, or the wrong date field for the channel',
+  E_DYNAMIC_COLUMN: 'a |contact.infoN| field without the INFON column',
+  W_DYNAMIC_COLUMN: 'a |contact.nom| or |contact.prenom| field without the NAME or FORENAME column',
+  E_NO_CONTACTS: 'a full trigger with neither contacts nor contactListId',
+  E_NO_HEADER: 'a contacts part without its header line',
+  E_UNKNOWN_COLUMN: 'a contact column the guide does not define',
+  W_COLUMN_CASE: 'a contact column in the wrong case',
+  E_DUPLICATE_COLUMN: 'a contact column given twice',
+  E_NO_ADDRESS_COLUMN: 'a header with none of PHONENUMBER1, FAXNUMBER, EMAIL1',
+  E_FIELD_COUNT: 'a contact with more or fewer fields than the header',
+  E_NO_ADDRESS: 'a contact with no phone, fax or email',
+  E_PHONE: 'a phone or fax number that is not one',
+  E_COUNTRY_CODE: 'a country code that is not 1 to 3 digits',
+  E_EMAIL: 'an email address that is not one',
+  W_WHITESPACE: 'spaces around a value (removed or kept as said)',
+  E_TOO_MANY_CONTACTS: 'more than 100,000 contacts in one file',
+  E_FORBIDDEN_CHAR: "a value holding ';' (contacts), CR, LF or a control character",
+  W_REPLACED_CHAR: 'a forbidden character replaced, as asked',
+  E_UNENCODABLE: 'a character ISO-8859-15 cannot hold',
+  W_TRANSLITERATED: 'typographic punctuation written as its ASCII look-alike',
+  E_DOCUMENT_MISSING: 'a document named by the trigger is not in the documents folder, or is named with a path',
+  E_DOCUMENT_TYPE: 'a document of a type the platform does not take',
+  E_WAV_FORMAT: 'a WAV document in a format the platform does not play',
+  E_COMMAND_FILE: 'a command file (YAML/JSON) that cannot be read',
+  E_EXPORT: 'an SI export that cannot be read',
+  W_UNMAPPED_COLUMN: 'an export column that maps to no DMC column (left out)',
+  E_MAPPING: 'a column mapping that does not fit the export',
+  W_FINDINGS_CAPPED: 'more findings than the cap; the rest are counted, not listed',
+} as const;
+
+export type FindingCode = keyof typeof FINDING_CODES;
 
 export interface Finding {
   readonly code: FindingCode;

@@ -7,10 +7,9 @@
  * Pure: knows nothing of files. `files/build-files.ts` writes the bytes to a
  * temporary name and renames it when complete.
  */
-import iconv from 'iconv-lite';
 import { columnSpec, type ContactColumn } from './contacts.js';
-import { csvHead, csvRow, CSV_TAIL } from './csv-writer.js';
-import { checkValue, iconvName, type ValuePolicy } from './encoding.js';
+import { csvHead, CSV_EOL, CSV_TAIL } from './csv-writer.js';
+import { checkValue, encodeLatin9, isCleanRow, type ValuePolicy } from './encoding.js';
 import { finding, type FindingList } from './findings.js';
 import type { ContactRow, OutputEncoding, TriggerCommand } from './model.js';
 import { mapCommandValues } from './ordered-params.js';
@@ -39,7 +38,8 @@ export interface SourcedRow {
   readonly line?: number;
 }
 
-export type RowSource = Iterable<SourcedRow> | AsyncIterable<SourcedRow>;
+/** Rows as plain arrays (line = position) or with their source line. */
+export type RowSource = Iterable<SourcedRow | ContactRow> | AsyncIterable<SourcedRow | ContactRow>;
 
 export interface EncodeStats {
   contacts: number;
@@ -67,7 +67,6 @@ export async function* encodeTrigger(
   const format = opts.format ?? 'csv';
   const encoding = opts.encoding ?? 'iso-8859-15';
   const policy: ValuePolicy = { encoding, replaceForbidden: opts.replaceForbidden ?? false };
-  const enc = iconvName(encoding);
   for (const c of columns) columnSpec(c); // throws on a non-canonical column: a programming error
 
   const checked = mapCommandValues({ ...command, encoding: undefined } as TriggerCommand, (raw, field) => {
@@ -88,36 +87,52 @@ export async function* encodeTrigger(
   const tags = format === 'xml' ? xmlColumnTags(cols) : undefined;
   const width = cols.length;
   const flush = (): Buffer => {
-    const b = iconv.encode(buf, enc);
+    // Every value was checked to fit the encoding; a refused one makes the output void anyway.
+    const b = encoding === 'utf8' ? Buffer.from(buf, 'utf8') : encodeLatin9(buf);
     stats.bytes += b.length;
     buf = '';
     return b;
   };
 
   let index = 0;
-  for await (const row of rows) {
+  const add = (row: SourcedRow | ContactRow): void => {
     index++;
-    const line = row.line ?? index;
-    let values = row.values;
+    let values: ContactRow;
+    let line: number;
+    if (Array.isArray(row)) { values = row; line = index; } else { values = (row as SourcedRow).values; line = (row as SourcedRow).line ?? index; }
     if (values.length !== width) {
       findings.add(finding('E_FIELD_COUNT', `${values.length} value(s) where the columns are ${width}`, { line }));
       values = values.length > width ? values.slice(0, width) : [...values, ...new Array<string>(width - values.length).fill('')];
     }
-    let copy: string[] | undefined;
-    for (let i = 0; i < width; i++) {
-      const v = values[i]!;
-      const r = checkValue(v, 'contact', policy);
-      if (r.ok && r.value === v && !r.notes) continue;
-      const field = cols[i]!;
-      if (!r.ok) { findings.add(finding(r.problem.code, `${field} ${r.problem.message}`, { line, field })); continue; }
-      for (const n of r.notes ?? []) findings.add(finding(n.code, `${field}: ${n.message}`, { line, field }));
-      copy ??= [...values];
-      copy[i] = r.value;
+    let joined = values.join(';');
+    if (!isCleanRow(joined, width, encoding)) {
+      let copy: string[] | undefined;
+      for (let i = 0; i < width; i++) {
+        const v = values[i]!;
+        const r = checkValue(v, 'contact', policy);
+        if (r.ok && r.value === v && !r.notes) continue;
+        const field = cols[i]!;
+        if (!r.ok) { findings.add(finding(r.problem.code, `${field} ${r.problem.message}`, { line, field })); continue; }
+        for (const n of r.notes ?? []) findings.add(finding(n.code, `${field}: ${n.message}`, { line, field }));
+        copy ??= [...values];
+        copy[i] = r.value;
+      }
+      if (copy) { values = copy; joined = values.join(';'); }
     }
-    if (copy) values = copy;
     checker.check(values, line);
-    buf += tags ? xmlContact(values, tags) : csvRow(values);
-    if (buf.length >= BATCH_CHARS) yield flush();
+    buf += tags ? xmlContact(values, tags) : joined + CSV_EOL;
+  };
+  // A synchronous source is walked synchronously: no promise per row.
+  if (Symbol.iterator in rows) {
+    for (const row of rows as Iterable<SourcedRow | ContactRow>) {
+      add(row);
+      if (buf.length >= BATCH_CHARS) yield flush();
+    }
+  } else {
+    for await (const row of rows) {
+      add(row);
+      if (buf.length >= BATCH_CHARS) yield flush();
+    }
   }
   stats.contacts = checker.contacts;
   findings.addAll(checkContactsPresence(checked, true, checker.contacts));

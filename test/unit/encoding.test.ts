@@ -113,3 +113,13 @@ describe('encoding names and detection', () => {
     expect(looksUtf8(b.subarray(0, b.length - 1), true).valid).toBe(false);
   });
 });
+
+describe('the fast ISO-8859-15 encoder', () => {
+  it('gives the same bytes as iconv-lite for every character of ISO-8859-15', async () => {
+    const { encodeLatin9 } = await import('../../src/formats/encoding.js');
+    const all = iconv.decode(Buffer.from(Array.from({ length: 256 }, (_, i) => i)), 'iso-8859-15');
+    expect(all).toHaveLength(256);
+    expect(encodeLatin9(all).equals(iconv.encode(all, 'iso-8859-15'))).toBe(true);
+    expect([...encodeLatin9('€ŠšŽžŒœŸ')]).toEqual([0xa4, 0xa6, 0xa8, 0xb4, 0xb8, 0xbc, 0xbd, 0xbe]);
+  });
+});

@@ -8,6 +8,7 @@ import { ADDRESS_COLUMNS, COLUMNS, MAX_CONTACTS, PHONE_IGNORED, type ColumnSpec,
 import { finding, type Finding, type FindingList } from '../findings.js';
 
 const PHONE = /^\+?\d{3,}$/;
+const PLAIN_PHONE = /^\+?\d{3,15}$/;
 const COUNTRY = /^\d{1,3}$/;
 // Deliberately simple: one @, no spaces, a dot in the domain. The platform does its own checks.
 const EMAIL = /^[^\s@;<>"]+@[^\s@;<>"]+\.[^\s@;<>".]+$/;
@@ -76,6 +77,8 @@ export class ContactChecker {
   }
 
   private checkAddress(spec: ColumnSpec, v: string, line: number | undefined): void {
+    // Fast path, no allocation: a plain phone number or country code as most exports hold them.
+    if (spec.kind === 'phone' ? PLAIN_PHONE.test(v) : spec.kind === 'countryCode' ? COUNTRY.test(v) : false) return;
     const t = v.trim();
     if (t !== v) this.findings.add(finding('W_WHITESPACE', `${spec.name} '${v}' has spaces around it; read as '${t}'`, { line, field: spec.name }));
     if (t === '') return;

@@ -1,0 +1,62 @@
+// `npm run bench`: the project against baselines measured in the same run,
+// each case in its own process (peak RSS is per case), median of 3 runs.
+// Not a test: it prints figures and checks the issue's targets as information.
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { contact, EXPORT_HEADER } from './data.mjs';
+
+const dir = new URL('./out/', import.meta.url).pathname;
+const N = Number(process.env.BENCH_CONTACTS ?? 100_000);
+const BIG = Number(process.env.BENCH_BIG ?? 1_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
+
+async function writeExport(path, n) {
+  const ws = createWriteStream(path);
+  ws.write('\uFEFF' + EXPORT_HEADER.join(';') + '\n');
+  for (let i = 0; i < n; i++) {
+    if (!ws.write(contact(i).join(';') + '\n')) await once(ws, 'drain');
+  }
+  ws.end();
+  await once(ws, 'finish');
+}
+
+function run(name, n = N) {
+  const res = [];
+  for (let i = 0; i < RUNS; i++) {
+    const out = execFileSync(process.execPath, [new URL('./cases.mjs', import.meta.url).pathname, name, dir, String(n)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    res.push(JSON.parse(out.trim().split('\n').pop()));
+  }
+  res.sort((a, b) => a.ms - b.ms);
+  const med = res[Math.floor(res.length / 2)];
+  return { ...med, rssMB: Math.max(...res.map((r) => r.rssMB)) };
+}
+
+const fmt = (r) => `${r.ms.toFixed(0).padStart(7)} ms  ${r.rssMB.toFixed(0).padStart(5)} MB peak RSS`;
+const rows = [];
+function compare(label, project, baseline, target) {
+  const ratio = project.ms / baseline.ms;
+  rows.push({ label, project, baseline, ratio, target });
+  console.log(`${label}\n  project  ${fmt(project)}   (${project.out})\n  baseline ${fmt(baseline)}\n  ratio    ${ratio.toFixed(2)}x${target ? `   target <= ${target}x: ${ratio <= target ? 'met' : 'NOT MET'}` : ''}\n`);
+}
+
+console.log(`node ${process.version}, ${N.toLocaleString('en')} contacts, median of ${RUNS} runs\n`);
+await writeExport(join(dir, 'export.csv'), N);
+
+compare('CSV build with validation (in-memory rows → ISO-8859-15 file) vs join + iconv-lite', run('project-csv'), run('baseline-csv'), 1.5);
+compare('XML build with validation vs hand-written XML template', run('project-xml'), run('baseline-xml'), 2);
+// The trigger to parse is the project's own output.
+execFileSync(process.execPath, [new URL('../dist/cli/main.js', import.meta.url).pathname, 'build', '--command', new URL('../templates/sms.yaml', import.meta.url).pathname,
+  '--contacts', join(dir, 'export.csv'), '--map', 'INFO1=Info', '--out', join(dir, 'trigger.csv')], { stdio: 'ignore' });
+execFileSync(process.execPath, [new URL('../dist/cli/main.js', import.meta.url).pathname, 'convert', join(dir, 'trigger.csv'), '--to', 'xml', '--out', join(dir, 'trigger.xml')], { stdio: 'ignore' });
+compare('CSV parse + validate vs csv-parse streaming of the contacts part (decoded, counted)', run('project-parse'), run('baseline-parse'), 1.5);
+compare('XML parse + validate (saxes) vs csv-parse streaming of the CSV contacts (information)', run('project-xml-parse'), run('baseline-parse'));
+compare('build from an SI export file (detect, csv-parse, map, check, write) vs csv-parse + join + iconv', run('project-build'), run('baseline-build'));
+
+await writeExport(join(dir, 'export-big.csv'), BIG);
+const split = run('project-split', BIG);
+console.log(`split ${BIG.toLocaleString('en')}-row export into files of 100,000\n  project  ${fmt(split)}   (${split.out})\n  target peak RSS < 200 MB: ${split.rssMB < 200 ? 'met' : 'NOT MET'}\n`);
+writeFileSync(join(dir, 'results.json'), JSON.stringify({ node: process.version, contacts: N, rows, split }, null, 2));

@@ -1,0 +1,31 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FINDING_CODES } from '../../src/formats/findings.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+describe('docs', () => {
+  it('docs/formats.md generated sections match the code tables (run `npm run docs`)', async () => {
+    // @ts-expect-error: plain ESM script without types
+    const { generate } = (await import('../../scripts/formats-doc.mjs')) as { generate(t: string): string };
+    const text = readFileSync(join(root, 'docs/formats.md'), 'utf8');
+    expect(generate(text) === text, 'docs/formats.md is stale: run `npm run docs`').toBe(true);
+  });
+
+  it('every finding code is raised somewhere in the source, and every code raised is in the table', () => {
+    const files: string[] = [];
+    const walk = (d: string): void => { for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.ts') && files.push(join(d, e.name)); };
+    walk(join(root, 'src'));
+    const src = files.map((f) => readFileSync(f, 'utf8')).join('\n');
+    for (const code of Object.keys(FINDING_CODES)) expect(src.includes(`'${code}'`), code).toBe(true);
+    const used = new Set([...src.matchAll(/'([EW]_[A-Z0-9_]+)'/g)].map((m) => m[1]!));
+    for (const code of used) expect(Object.keys(FINDING_CODES), code).toContain(code);
+  });
+
+  it('docs/cli.md documents every command and option the CLI has', () => {
+    const cli = readFileSync(join(root, 'docs/cli.md'), 'utf8');
+    const sources = ['build', 'validate', 'convert'].map((c) => readFileSync(join(root, `src/cli/${c}-command.ts`), 'utf8')).join('\n');
+    for (const m of sources.matchAll(/\.(?:required)?[oO]ption\('(--[a-z-]+)/g)) expect(cli, m[1]).toContain(m[1]!);
+  });
+});
