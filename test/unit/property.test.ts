@@ -9,7 +9,7 @@ import { collect, encode, read } from '../helpers/trigger.js';
 const TEXT_COLS: ContactColumn[] = ['NAME', 'FORENAME', 'PHONENUMBER1', 'EXTERNALREFERENCE', 'INFO1'];
 // Values as an SI might hold them: any Unicode but the characters the format forbids, no surrounding spaces.
 const value = (max: number) => fc.string({ unit: 'grapheme', maxLength: max }).map((s) => s.replace(/[;\r\n\u0000-\u001f\u007f|]/g, '').trim());
-const latin9Value = (max: number) => value(max).map((s) => [...s].filter((c) => isLatin9(c) && !'\u00A0'.includes(c)).join(''));
+const latin9Value = (max: number) => value(max).map((s) => [...s].filter((c) => isLatin9(c) && c !== '\u00A0').join('').trim());
 const phone = fc.stringMatching(/^0[67]\d{8}$/);
 
 function command(text: string, name: string): TriggerCommand {
