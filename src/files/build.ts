@@ -5,9 +5,10 @@
  *
  * Split (issue #2): above the limit, several complete trigger files of at
  * most N contacts, named `<base>-001.csv`, `<base>-002.csv`..., broadcast
- * names suffixed ` (1/3)`, ` (2/3)`... The export is read twice (a counting
- * pass, then the writing pass) so the part count is known before the first
- * broadcast name is written; memory stays flat either way.
+ * names suffixed ` (1/3)`, ` (2/3)`... The export is read once: each part's
+ * contacts are encoded into a temporary body file, and once the part count
+ * is known each file is written as head (with its `(i/n)` name) + body +
+ * tail. Memory stays flat; the disk holds the output twice for a moment.
  */
 import { createReadStream } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
@@ -15,7 +16,7 @@ import { MAX_CONTACTS, type ContactColumn } from '../formats/contacts.js';
 import { FindingList, type Finding } from '../formats/findings.js';
 import type { TriggerCommand } from '../formats/model.js';
 import { readSiExport, type ExportOptions, type ExportReading } from '../formats/si-export.js';
-import { encodeTrigger, type EncodeOptions, type EncodeStats, type SourcedRow } from '../formats/trigger-encoder.js';
+import { TriggerEncoder, type EncodeOptions, type EncodeStats, type SourcedRow } from '../formats/trigger-encoder.js';
 import { PendingFile } from './atomic.js';
 
 export interface BuildOptions extends EncodeOptions {
@@ -76,26 +77,19 @@ function openExport(path: string, findings: FindingList, opts: ExportOptions | u
 export async function buildTriggerFiles(command: TriggerCommand, contactsPath: string | undefined, opts: BuildOptions): Promise<BuildResult> {
   const findings = new FindingList(opts.findingCap ?? 100);
   const partSize = opts.split !== undefined ? Math.min(opts.split, MAX_CONTACTS) : undefined;
-  let total = 0;
-  if (partSize !== undefined && contactsPath) {
-    const counting = await openExport(contactsPath, new FindingList(0), opts.export);
-    for await (const _ of counting.rows) total++;
-  }
   const reading = contactsPath ? await openExport(contactsPath, findings, opts.export) : undefined;
   const columns: ContactColumn[] = reading?.columns ?? [];
-  const parts = partSize !== undefined ? Math.max(1, Math.ceil(total / partSize)) : 1;
+  const encoder = new TriggerEncoder(command, columns, { ...opts, maxContacts: partSize ?? opts.maxContacts ?? MAX_CONTACTS }, findings);
   const source = reading?.rows[Symbol.asyncIterator]();
-  const pending: PendingFile[] = [];
-  const built: { path: string; stats: EncodeStats; broadcastName: string }[] = [];
-  let seen = 0;
   const progress = opts.onProgress;
+  let seen = 0;
+  let exhausted = !source;
 
   async function* take(limit: number): AsyncGenerator<SourcedRow> {
-    if (!source) return;
     let n = 0;
-    while (n < limit) {
+    while (source && n < limit) {
       const r = await source.next();
-      if (r.done) return;
+      if (r.done) { exhausted = true; return; }
       n++;
       seen++;
       if (progress && seen % 10_000 === 0) progress(seen);
@@ -103,31 +97,52 @@ export async function buildTriggerFiles(command: TriggerCommand, contactsPath: s
     }
   }
 
+  const temps: PendingFile[] = [];
+  const finals: PendingFile[] = [];
   try {
-    for (let i = 1; i <= parts; i++) {
-      const path = parts > 1 ? partPath(opts.out, i, parts) : opts.out;
-      const broadcastName = parts > 1 ? partBroadcastName(command.broadcastName, i, parts) : command.broadcastName;
-      const file = new PendingFile(path);
-      pending.push(file);
+    const built: BuiltFile[] = [];
+    if (partSize === undefined) {
+      const file = new PendingFile(opts.out);
+      finals.push(file);
       const stats: EncodeStats = { contacts: 0, bytes: 0 };
-      const limit = partSize ?? Number.POSITIVE_INFINITY;
-      const encodeOpts: EncodeOptions = { ...opts, maxContacts: partSize ?? opts.maxContacts ?? MAX_CONTACTS };
-      await file.write(encodeTrigger({ ...command, broadcastName }, columns, take(limit), encodeOpts, findings, stats));
-      built.push({ path, stats, broadcastName });
+      const head = encoder.head();
+      const tail = encoder.tail();
+      await file.write(concat(head, encoder.rows(take(Number.POSITIVE_INFINITY), stats), tail));
+      built.push({ path: opts.out, contacts: stats.contacts, bytes: head.length + stats.bytes + tail.length, broadcastName: encoder.command.broadcastName });
+    } else {
+      // One pass: each part's contacts go to a body file; the heads are written once the part count is known.
+      const parts: { body: PendingFile; stats: EncodeStats }[] = [];
+      do {
+        const body = new PendingFile(opts.out);
+        temps.push(body);
+        const stats: EncodeStats = { contacts: 0, bytes: 0 };
+        await body.write(encoder.rows(take(partSize), stats));
+        if (stats.contacts === 0 && parts.length > 0) break;
+        parts.push({ body, stats });
+      } while (!exhausted);
+      const n = parts.length;
+      for (const [k, part] of parts.entries()) {
+        const i = k + 1;
+        const path = n > 1 ? partPath(opts.out, i, n) : opts.out;
+        const name = n > 1 ? partBroadcastName(encoder.command.broadcastName, i, n) : encoder.command.broadcastName;
+        const head = encoder.head(name);
+        const tail = encoder.tail();
+        const file = new PendingFile(path);
+        finals.push(file);
+        await file.write(concat(head, createReadStream(part.body.tempPath), tail));
+        built.push({ path, contacts: part.stats.contacts, bytes: head.length + part.stats.bytes + tail.length, broadcastName: name });
+      }
     }
-    // Rows left over (the export grew between the passes): never drop a contact silently.
-    if (source) for await (const _ of { [Symbol.asyncIterator]: () => source }) { seen++; }
-    if (seen > built.reduce((s, b) => s + b.stats.contacts, 0)) {
-      findings.add({ code: 'E_EXPORT', severity: 'error', message: `the export changed while it was read (${seen} contacts now): build again once it is complete` });
-    }
+    encoder.finish(seen);
+    await Promise.all(temps.map((t) => t.discard()));
     if (findings.hasErrors) {
-      await Promise.all(pending.map((p) => p.discard()));
+      await Promise.all(finals.map((p) => p.discard()));
       return result(false, []);
     }
-    for (const p of pending) await p.commit();
-    return result(true, built.map((b) => ({ path: b.path, contacts: b.stats.contacts, bytes: b.stats.bytes, broadcastName: b.broadcastName })));
+    for (const f of finals) await f.commit();
+    return result(true, built);
   } catch (e) {
-    await Promise.all(pending.map((p) => p.discard()));
+    await Promise.all([...temps, ...finals].map((p) => p.discard()));
     throw e;
   }
 
@@ -142,5 +157,12 @@ export async function buildTriggerFiles(command: TriggerCommand, contactsPath: s
       warnings: findings.warnings,
       ...(reading ? { export: { format: reading.format, encoding: reading.encoding, encodingReason: reading.encodingReason, delimiter: reading.delimiter, columns: reading.columns, mapping: reading.mapping } } : {}),
     };
+  }
+}
+
+async function* concat(...parts: (Uint8Array | AsyncIterable<Uint8Array>)[]): AsyncGenerator<Uint8Array> {
+  for (const p of parts) {
+    if (p instanceof Uint8Array) yield p;
+    else yield* p;
   }
 }

@@ -52,9 +52,126 @@ export const DEFAULT_EMPTY_HEADER: readonly ContactColumn[] = ['PHONENUMBER1'];
 const BATCH_CHARS = 64 * 1024;
 
 /**
- * Encodes a trigger. Findings (errors and warnings) go to `findings`; the
- * caller decides what an error means for the bytes already produced (the
- * file builders discard them).
+ * The writer in parts, so that a split can write each part's contacts before
+ * it knows how many parts there are: the command is checked once, at
+ * construction; `head()` serializes it (with a part's broadcast name);
+ * `rows()` checks and encodes contacts; `tail()` closes the file.
+ */
+export class TriggerEncoder {
+  readonly format: TriggerFormat;
+  readonly encoding: OutputEncoding;
+  /** The command as it will be written (values trimmed, transliterated). */
+  readonly command: TriggerCommand;
+  readonly columns: readonly ContactColumn[];
+  private readonly policy: ValuePolicy;
+  private readonly tags: ReturnType<typeof xmlColumnTags> | undefined;
+
+  constructor(command: TriggerCommand, columns: readonly ContactColumn[], private readonly opts: EncodeOptions, private readonly findings: FindingList) {
+    this.format = opts.format ?? 'csv';
+    this.encoding = opts.encoding ?? 'iso-8859-15';
+    this.policy = { encoding: this.encoding, replaceForbidden: opts.replaceForbidden ?? false };
+    for (const c of columns) columnSpec(c); // throws on a non-canonical column: a programming error
+    this.command = mapCommandValues({ ...command, encoding: undefined } as TriggerCommand, (raw, field) => {
+      // Readers trim command values (the guide writes `oneTouchId: 40`): write what will be read.
+      const value = raw.trim();
+      if (value !== raw) findings.add(finding('W_WHITESPACE', `${field}: spaces around the value removed`, { field }));
+      const r = checkValue(value, 'command', this.policy);
+      if (!r.ok) { findings.add(finding(r.problem.code, `${field} ${r.problem.message}`, { field })); return value; }
+      for (const n of r.notes ?? []) findings.add(finding(n.code, `${field}: ${n.message}`, { field }));
+      return r.value;
+    });
+    this.columns = columns.length > 0 ? columns : DEFAULT_EMPTY_HEADER;
+    findings.addAll(checkCommand(this.command, { columns: this.columns, channel: opts.channel ?? 'file' }));
+    findings.addAll(checkHeader(this.columns));
+    this.tags = this.format === 'xml' ? xmlColumnTags(this.columns) : undefined;
+  }
+
+  /** Encodes text already checked (see checkValue) in the output encoding. */
+  encode(text: string): Buffer {
+    // Every value was checked to fit the encoding; a refused one makes the output void anyway.
+    return this.encoding === 'utf8' ? Buffer.from(text, 'utf8') : encodeLatin9(text);
+  }
+
+  /** Everything before the first contact; `broadcastName` overrides the command's (a split part's name). */
+  head(broadcastName?: string): Buffer {
+    const cmd = broadcastName === undefined ? this.command : { ...this.command, broadcastName };
+    return this.encode(this.format === 'csv' ? csvHead(cmd, this.columns, this.encoding) : xmlHead(cmd, this.encoding, true));
+  }
+
+  tail(): Buffer {
+    return this.encode(this.format === 'csv' ? CSV_TAIL : xmlTail(true));
+  }
+
+  /**
+   * Checks and encodes contacts in ~64 KiB batches. The contact rules run
+   * with a fresh checker (at most `maxContacts`); `stats.contacts` counts.
+   */
+  async *rows(rows: RowSource, stats: EncodeStats): AsyncGenerator<Buffer> {
+    const { findings, policy, tags, encoding } = this;
+    const cols = this.columns;
+    const width = cols.length;
+    const checker = new ContactChecker(cols, findings, this.opts.maxContacts);
+    let buf = '';
+    let index = 0;
+    const flush = (): Buffer => {
+      const b = this.encode(buf);
+      stats.bytes += b.length;
+      buf = '';
+      return b;
+    };
+    const add = (row: SourcedRow | ContactRow): void => {
+      index++;
+      let values: ContactRow;
+      let line: number;
+      if (Array.isArray(row)) { values = row; line = index; } else { values = (row as SourcedRow).values; line = (row as SourcedRow).line ?? index; }
+      if (values.length !== width) {
+        findings.add(finding('E_FIELD_COUNT', `${values.length} value(s) where the columns are ${width}`, { line }));
+        values = values.length > width ? values.slice(0, width) : [...values, ...new Array<string>(width - values.length).fill('')];
+      }
+      let joined = values.join(';');
+      if (!isCleanRow(joined, width, encoding)) {
+        let copy: string[] | undefined;
+        for (let i = 0; i < width; i++) {
+          const v = values[i]!;
+          const r = checkValue(v, 'contact', policy);
+          if (r.ok && r.value === v && !r.notes) continue;
+          const field = cols[i]!;
+          if (!r.ok) { findings.add(finding(r.problem.code, `${field} ${r.problem.message}`, { line, field })); continue; }
+          for (const n of r.notes ?? []) findings.add(finding(n.code, `${field}: ${n.message}`, { line, field }));
+          copy ??= [...values];
+          copy[i] = r.value;
+        }
+        if (copy) { values = copy; joined = values.join(';'); }
+      }
+      checker.check(values, line);
+      buf += tags ? xmlContact(values, tags) : joined + CSV_EOL;
+    };
+    // A synchronous source is walked synchronously: no promise per row.
+    if (Symbol.iterator in rows) {
+      for (const row of rows as Iterable<SourcedRow | ContactRow>) {
+        add(row);
+        if (buf.length >= BATCH_CHARS) yield flush();
+      }
+    } else {
+      for await (const row of rows) {
+        add(row);
+        if (buf.length >= BATCH_CHARS) yield flush();
+      }
+    }
+    stats.contacts += checker.contacts;
+    if (buf) yield flush();
+  }
+
+  /** The rule on contacts as a whole, once every part is written. */
+  finish(contacts: number): void {
+    this.findings.addAll(checkContactsPresence(this.command, true, contacts));
+  }
+}
+
+/**
+ * Encodes a whole trigger. Findings (errors and warnings) go to `findings`;
+ * the caller decides what an error means for the bytes already produced
+ * (the file builders discard them).
  */
 export async function* encodeTrigger(
   command: TriggerCommand,
@@ -64,78 +181,13 @@ export async function* encodeTrigger(
   findings: FindingList,
   stats: EncodeStats = { contacts: 0, bytes: 0 },
 ): AsyncGenerator<Buffer> {
-  const format = opts.format ?? 'csv';
-  const encoding = opts.encoding ?? 'iso-8859-15';
-  const policy: ValuePolicy = { encoding, replaceForbidden: opts.replaceForbidden ?? false };
-  for (const c of columns) columnSpec(c); // throws on a non-canonical column: a programming error
-
-  const checked = mapCommandValues({ ...command, encoding: undefined } as TriggerCommand, (raw, field) => {
-    // Readers trim command values (the guide writes `oneTouchId: 40`): write what will be read.
-    const value = raw.trim();
-    if (value !== raw) findings.add(finding('W_WHITESPACE', `${field}: spaces around the value removed`, { field }));
-    const r = checkValue(value, 'command', policy);
-    if (!r.ok) { findings.add(finding(r.problem.code, `${field} ${r.problem.message}`, { field })); return value; }
-    for (const n of r.notes ?? []) findings.add(finding(n.code, `${field}: ${n.message}`, { field }));
-    return r.value;
-  });
-  const cols = columns.length > 0 ? columns : DEFAULT_EMPTY_HEADER;
-  findings.addAll(checkCommand(checked, { columns: cols, channel: opts.channel ?? 'file' }));
-  findings.addAll(checkHeader(cols));
-  const checker = new ContactChecker(cols, findings, opts.maxContacts);
-
-  let buf = format === 'csv' ? csvHead(checked, cols, encoding) : xmlHead(checked, encoding, true);
-  const tags = format === 'xml' ? xmlColumnTags(cols) : undefined;
-  const width = cols.length;
-  const flush = (): Buffer => {
-    // Every value was checked to fit the encoding; a refused one makes the output void anyway.
-    const b = encoding === 'utf8' ? Buffer.from(buf, 'utf8') : encodeLatin9(buf);
-    stats.bytes += b.length;
-    buf = '';
-    return b;
-  };
-
-  let index = 0;
-  const add = (row: SourcedRow | ContactRow): void => {
-    index++;
-    let values: ContactRow;
-    let line: number;
-    if (Array.isArray(row)) { values = row; line = index; } else { values = (row as SourcedRow).values; line = (row as SourcedRow).line ?? index; }
-    if (values.length !== width) {
-      findings.add(finding('E_FIELD_COUNT', `${values.length} value(s) where the columns are ${width}`, { line }));
-      values = values.length > width ? values.slice(0, width) : [...values, ...new Array<string>(width - values.length).fill('')];
-    }
-    let joined = values.join(';');
-    if (!isCleanRow(joined, width, encoding)) {
-      let copy: string[] | undefined;
-      for (let i = 0; i < width; i++) {
-        const v = values[i]!;
-        const r = checkValue(v, 'contact', policy);
-        if (r.ok && r.value === v && !r.notes) continue;
-        const field = cols[i]!;
-        if (!r.ok) { findings.add(finding(r.problem.code, `${field} ${r.problem.message}`, { line, field })); continue; }
-        for (const n of r.notes ?? []) findings.add(finding(n.code, `${field}: ${n.message}`, { line, field }));
-        copy ??= [...values];
-        copy[i] = r.value;
-      }
-      if (copy) { values = copy; joined = values.join(';'); }
-    }
-    checker.check(values, line);
-    buf += tags ? xmlContact(values, tags) : joined + CSV_EOL;
-  };
-  // A synchronous source is walked synchronously: no promise per row.
-  if (Symbol.iterator in rows) {
-    for (const row of rows as Iterable<SourcedRow | ContactRow>) {
-      add(row);
-      if (buf.length >= BATCH_CHARS) yield flush();
-    }
-  } else {
-    for await (const row of rows) {
-      add(row);
-      if (buf.length >= BATCH_CHARS) yield flush();
-    }
-  }
-  stats.contacts = checker.contacts;
-  findings.addAll(checkContactsPresence(checked, true, checker.contacts));
-  buf += format === 'csv' ? CSV_TAIL : xmlTail(true);
-  yield flush();
+  const enc = new TriggerEncoder(command, columns, opts, findings);
+  const head = enc.head();
+  stats.bytes += head.length;
+  yield head;
+  yield* enc.rows(rows, stats);
+  enc.finish(stats.contacts);
+  const tail = enc.tail();
+  stats.bytes += tail.length;
+  yield tail;
 }

@@ -67,6 +67,19 @@ describe('build', () => {
     expect(new Set(all).size).toBe(25);
   });
 
+  it('a split checks the command once: a command warning is reported once, not once per part', async () => {
+    const r = await buildTriggerFiles({ ...SMS, description: 'L’offre' }, exportOf(25), { out: join(dir, 'out.csv'), split: 10 });
+    expect(r.ok).toBe(true);
+    expect(r.findings.filter((f) => f.code === 'W_TRANSLITERATED')).toHaveLength(1);
+    expect(readdirSync(dir).sort()).toEqual(['export.csv', 'out-001.csv', 'out-002.csv', 'out-003.csv']);
+  });
+
+  it('a split of exactly N contacts makes one part, of 2N two parts, and no empty part', async () => {
+    expect((await buildTriggerFiles(SMS, exportOf(10), { out: join(dir, 'a.csv'), split: 10 })).files.map((f) => f.contacts)).toEqual([10]);
+    expect((await buildTriggerFiles(SMS, exportOf(20), { out: join(dir, 'b.csv'), split: 10 })).files.map((f) => f.contacts)).toEqual([10, 10]);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
   it('a split that needs one part writes the plain name', async () => {
     const r = await buildTriggerFiles(SMS, exportOf(3), { out: join(dir, 'out.xml'), split: 10, format: 'xml' });
     expect(r.files.map((f) => [f.path.slice(dir.length + 1), f.broadcastName])).toEqual([['out.xml', 'Envoi SMS']]);
