@@ -16,20 +16,20 @@ export { FindingList, TriggerFormatError, finding, FINDING_CODES } from './forma
 export type { Finding, FindingCode, Severity, TriggerFormatErrorCode } from './formats/findings.js';
 
 // Encoding
-export { checkValue, isLatin9, TRANSLITERATIONS, detectEncoding, normalizeEncodingName } from './formats/encoding.js';
+export { checkValue, isLatin9, encodeLatin9, TRANSLITERATIONS, detectEncoding, normalizeEncodingName } from './formats/encoding.js';
 export type { ValuePolicy, ValueOutcome, ValueKind } from './formats/encoding.js';
 
 // Pure readers, writer, validator
 export { readCsvTrigger } from './formats/csv-reader.js';
 export type { TriggerReading, ReadOptions } from './formats/csv-reader.js';
 export { readXmlTrigger } from './formats/xml-reader.js';
-export { encodeTrigger, DEFAULT_EMPTY_HEADER } from './formats/trigger-encoder.js';
+export { encodeTrigger, TriggerEncoder, DEFAULT_EMPTY_HEADER } from './formats/trigger-encoder.js';
 export type { EncodeOptions, EncodeStats, SourcedRow, RowSource, TriggerFormat } from './formats/trigger-encoder.js';
 export { validateReading, checkContactsPresence } from './formats/validate.js';
 export type { ValidationReport } from './formats/validate.js';
 export { checkCommand, parseDmcDate } from './formats/rules/command-rules.js';
 export { ContactChecker, checkHeader } from './formats/rules/contact-rules.js';
-export { parseCommandFile, toParisWallClock, commandToPlain } from './formats/command-file.js';
+export { parseCommandFile, toParisWallClock } from './formats/command-file.js';
 export { readSiExport, parseMapping, mapHeaders, normalizeHeader } from './formats/si-export.js';
 export type { ExportOptions, ExportReading } from './formats/si-export.js';
 export { wavFormat, ALLOWED_WAV } from './formats/wav.js';

@@ -96,9 +96,3 @@ function flag(v: string): string {
   const l = v.toLowerCase();
   return l === 'true' || l === 'yes' ? '1' : l === 'false' || l === 'no' ? '0' : v;
 }
-
-/** The command part of a trigger as a plain object for a command file (YAML/JSON). */
-export function commandToPlain(command: TriggerCommand): Record<string, unknown> {
-  const { encoding: _encoding, ...rest } = command;
-  return JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
-}

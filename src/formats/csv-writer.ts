@@ -18,8 +18,4 @@ export function csvHead(command: TriggerCommand, columns: readonly ContactColumn
   return `${s}#CONTACTS${CSV_EOL}${columns.join(';')}${CSV_EOL}`;
 }
 
-export function csvRow(values: readonly string[]): string {
-  return values.join(';') + CSV_EOL;
-}
-
 export const CSV_TAIL = `#END${CSV_EOL}`;

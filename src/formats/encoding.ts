@@ -157,11 +157,6 @@ export function isLatin9(value: string): boolean {
   return !NOT_LATIN9.test(value);
 }
 
-/** iconv-lite name of an output encoding. */
-export function iconvName(enc: OutputEncoding): string {
-  return enc === 'utf8' ? 'utf8' : 'iso-8859-15';
-}
-
 /** The `encoding:` value a CSV trigger declares (TRIGGER-PROTOCOLS.md §1.1 decisions). */
 export function declaredName(enc: OutputEncoding): string {
   return enc === 'utf8' ? 'UTF8' : 'ISO8859-15';

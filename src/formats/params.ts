@@ -136,12 +136,6 @@ export function lookupParam(raw: string): NameMatch | undefined {
   return undefined;
 }
 
-export function paramSpec(name: CommandParamName | BlockParamName): ParamSpec {
-  const spec = BY_NAME.get(name);
-  if (!spec) throw new Error(`no such parameter: ${name}`);
-  return spec;
-}
-
 export const COMMAND_PARAMS = PARAMS.filter((p) => p.scope !== 'block');
 export const BLOCK_PARAMS = PARAMS.filter((p) => p.scope === 'block');
 

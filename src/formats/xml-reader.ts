@@ -192,12 +192,17 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
     lines: asm.lines,
   };
 
+  async function* drainQueue(): AsyncGenerator<ReadContact> {
+    // Contacts parsed from one chunk; taken by index, then the array is emptied in one go.
+    for (let i = 0; i < queue.length; i++) yield queue[i]!;
+    queue.length = 0;
+  }
   async function* contacts(): AsyncGenerator<ReadContact> {
     for (;;) {
-      while (queue.length > 0) yield queue.shift()!;
+      yield* drainQueue();
       if (fatal) return;
       const r = await text.next();
-      if (r.done) { finishFindings(); while (queue.length > 0) yield queue.shift()!; return; }
+      if (r.done) { finishFindings(); yield* drainQueue(); return; }
       feed(r.value);
     }
   }
