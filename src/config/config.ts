@@ -1,0 +1,204 @@
+/**
+ * The configuration file (YAML or JSON): the DMC service, the transport,
+ * timeouts and retries. Loose in (a file a person writes), strict inside
+ * (`ResolvedConfig`, every default applied once). Secrets come from
+ * `${ENV_VAR}` references or files (`passwordFile`, `privateKeyFile`) and are
+ * held in `Secret` objects that never print their value.
+ *
+ * Reference: docs/config.md.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { isNode, LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+
+/** A secret value: `String(secret)`, JSON and inspection show `[secret]`, never the value. */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string, readonly source: string) { this.#value = value; }
+  reveal(): string { return this.#value; }
+  toString(): string { return '[secret]'; }
+  toJSON(): string { return '[secret]'; }
+  [Symbol.for('nodejs.util.inspect.custom')](): string { return `[secret from ${this.source}]`; }
+}
+
+export type ConfigErrorCode = 'CONFIG_NOT_FOUND' | 'CONFIG_SYNTAX' | 'CONFIG_INVALID' | 'CONFIG_SECRET';
+
+/** A configuration problem: the file, the key, and what to do. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly code: ConfigErrorCode, message: string, readonly file?: string, readonly key?: string, readonly line?: number) {
+    super(message);
+  }
+}
+
+const duration = z.number().positive();
+const port = z.number().int().min(1).max(65535);
+
+const schema = z.strictObject({
+  service: z.strictObject({
+    serviceId: z.union([z.string(), z.number()]).transform(String),
+    spaceId: z.union([z.string(), z.number()]).transform(String).optional(),
+  }),
+  transport: z.strictObject({
+    protocol: z.enum(['sftp', 'ftp']).default('sftp'),
+    host: z.string().min(1),
+    port: port.optional(),
+    username: z.string().min(1),
+    password: z.string().optional(),
+    passwordFile: z.string().optional(),
+    privateKey: z.string().optional(),
+    privateKeyFile: z.string().optional(),
+    passphrase: z.string().optional(),
+    hostKey: z.union([z.string(), z.array(z.string())]).optional(),
+    knownHosts: z.string().optional(),
+    acceptNewHostKey: z.boolean().default(false),
+    remoteRoot: z.string().optional(),
+    fastPut: z.boolean().default(false),
+    ftp: z.strictObject({
+      mode: z.enum(['active', 'passive']).default('active'),
+      activeAddress: z.string().optional(),
+      activePortRange: z.string().regex(/^\d+-\d+$/, 'a range like 50000-50100').optional(),
+      tls: z.boolean().default(false),
+    }).default({ mode: 'active', tls: false }),
+  }),
+  timeouts: z.strictObject({
+    connect: duration.default(20),
+    idle: duration.default(60),
+    transfer: duration.default(600),
+    documentsTaken: duration.default(180),
+    outcome: duration.default(300),
+    poll: duration.default(5),
+  }).default({ connect: 20, idle: 60, transfer: 600, documentsTaken: 180, outcome: 300, poll: 5 }),
+  retries: z.strictObject({
+    attempts: z.number().int().min(0).max(20).default(4),
+    minDelay: duration.default(1),
+    maxDelay: duration.default(30),
+  }).default({ attempts: 4, minDelay: 1, maxDelay: 30 }),
+  reports: z.strictObject({
+    dir: z.string().default('reports'),
+    ackNaming: z.enum(['replace', 'append']).default('replace'),
+  }).default({ dir: 'reports', ackNaming: 'replace' }),
+});
+
+type Raw = z.infer<typeof schema>;
+
+/** The configuration with every default applied and every secret resolved. */
+export interface ResolvedConfig {
+  readonly file: string;
+  readonly service: { readonly serviceId: string; readonly spaceId?: string };
+  readonly transport: {
+    readonly protocol: 'sftp' | 'ftp';
+    readonly host: string;
+    readonly port: number;
+    readonly username: string;
+    readonly password?: Secret;
+    readonly privateKey?: Secret;
+    readonly passphrase?: Secret;
+    /** Pinned host keys: `SHA256:...` fingerprints. */
+    readonly hostKeys: readonly string[];
+    readonly knownHosts?: string;
+    readonly acceptNewHostKey: boolean;
+    readonly remoteRoot?: string;
+    readonly fastPut: boolean;
+    readonly ftp: { readonly mode: 'active' | 'passive'; readonly activeAddress?: string; readonly activePortRange?: readonly [number, number]; readonly tls: boolean };
+  };
+  /** Seconds. */
+  readonly timeouts: Raw['timeouts'];
+  readonly retries: Raw['retries'];
+  readonly reports: { readonly dir: string; readonly ackNaming: 'replace' | 'append' };
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Replaces `${VAR}` with the environment's value; an unset variable is an error naming the key. */
+function expandEnv(value: string, key: string, file: string, env: NodeJS.ProcessEnv): string {
+  return value.replace(ENV_REF, (_m, name: string) => {
+    const v = env[name];
+    if (v === undefined) throw new ConfigError('CONFIG_SECRET', `${file}: ${key} refers to \${${name}}, which is not set in the environment: export ${name}=... before running`, file, key);
+    return v;
+  });
+}
+
+export interface LoadOptions {
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Reads, validates and resolves a configuration file. Throws ConfigError. */
+export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<ResolvedConfig> {
+  const env = opts.env ?? process.env;
+  const text = await readFile(path, 'utf8').catch(() => { throw new ConfigError('CONFIG_NOT_FOUND', `cannot read the configuration file '${path}': check the path (--config)`, path); });
+  return parseConfig(text, path, env);
+}
+
+/** Parses configuration text; `file` names it in messages and anchors relative paths. */
+export async function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    throw new ConfigError('CONFIG_SYNTAX', `${file}:${counter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`, file, undefined, counter.linePos(e.pos[0]).line);
+  }
+  const parsed = schema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const keys = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+    const node = doc.getIn(keys as (string | number)[], true);
+    const line = isNode(node) && node.range ? counter.linePos(node.range[0]).line : undefined;
+    const key = keys.join('.');
+    const what = issue.code === 'unrecognized_keys' ? `unknown key '${key}' (docs/config.md lists the keys)`
+      : issue.code === 'invalid_type' && issue.input === undefined ? `${key} is required`
+      : `${key}: ${issue.message}`;
+    throw new ConfigError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: ${what}`, file, key, line);
+  }
+  const raw = parsed.data;
+  const base = dirname(resolve(file));
+  const rel = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  const t = raw.transport;
+  const secret = async (key: string, inline: string | undefined, fromFile: string | undefined): Promise<Secret | undefined> => {
+    if (inline !== undefined && fromFile !== undefined) throw new ConfigError('CONFIG_INVALID', `${file}: give transport.${key} or transport.${key}File, not both`, file, `transport.${key}`);
+    if (inline !== undefined) {
+      const refs = [...inline.matchAll(ENV_REF)].map((m) => m[1]);
+      return new Secret(expandEnv(inline, `transport.${key}`, file, env), refs.length ? `\${${refs.join('}, ${')}}` : `${file} (transport.${key}, in clear: prefer \${ENV} or ${key}File)`);
+    }
+    if (fromFile !== undefined) {
+      const p = rel(expandEnv(fromFile, `transport.${key}File`, file, env));
+      const v = await readFile(p, 'utf8').catch(() => { throw new ConfigError('CONFIG_SECRET', `${file}: transport.${key}File '${p}' cannot be read: check the path and its permissions`, file, `transport.${key}File`); });
+      return new Secret(key === 'privateKey' ? v : v.replace(/\r?\n$/, ''), p);
+    }
+    return undefined;
+  };
+  const password = await secret('password', t.password, t.passwordFile);
+  const privateKey = await secret('privateKey', t.privateKey, t.privateKeyFile);
+  const passphrase = t.passphrase !== undefined ? new Secret(expandEnv(t.passphrase, 'transport.passphrase', file, env), 'transport.passphrase') : undefined;
+  if (!password && !privateKey) throw new ConfigError('CONFIG_INVALID', `${file}: transport needs password, passwordFile, privateKey or privateKeyFile`, file, 'transport.password');
+  if (t.protocol === 'ftp' && privateKey) throw new ConfigError('CONFIG_INVALID', `${file}: FTP logs in with a password; privateKey is for SFTP`, file, 'transport.privateKey');
+  const hostKeys = t.hostKey === undefined ? [] : Array.isArray(t.hostKey) ? t.hostKey : [t.hostKey];
+  for (const k of hostKeys) {
+    if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(k)) throw new ConfigError('CONFIG_INVALID', `${file}: transport.hostKey '${k}' is not a SHA256 fingerprint as ssh-keygen -l prints it (SHA256: then 43 characters)`, file, 'transport.hostKey');
+  }
+  const range = t.ftp.activePortRange?.split('-').map(Number) as [number, number] | undefined;
+  if (range && (range[0] < 1024 || range[1] > 65535 || range[0] > range[1])) throw new ConfigError('CONFIG_INVALID', `${file}: transport.ftp.activePortRange must be within 1024-65535, low-high`, file, 'transport.ftp.activePortRange');
+  return {
+    file,
+    service: raw.service.spaceId !== undefined ? { serviceId: raw.service.serviceId, spaceId: raw.service.spaceId } : { serviceId: raw.service.serviceId },
+    transport: {
+      protocol: t.protocol,
+      host: t.host,
+      port: t.port ?? (t.protocol === 'sftp' ? 2222 : 21),
+      username: expandEnv(t.username, 'transport.username', file, env),
+      ...(password ? { password } : {}),
+      ...(privateKey ? { privateKey } : {}),
+      ...(passphrase ? { passphrase } : {}),
+      hostKeys,
+      ...(t.knownHosts !== undefined ? { knownHosts: rel(t.knownHosts) } : {}),
+      acceptNewHostKey: t.acceptNewHostKey,
+      ...(t.remoteRoot !== undefined ? { remoteRoot: t.remoteRoot } : {}),
+      fastPut: t.fastPut,
+      ftp: { mode: t.ftp.mode, tls: t.ftp.tls, ...(t.ftp.activeAddress ? { activeAddress: t.ftp.activeAddress } : {}), ...(range ? { activePortRange: range } : {}) },
+    },
+    timeouts: raw.timeouts,
+    retries: raw.retries,
+    reports: { dir: rel(raw.reports.dir), ackNaming: raw.reports.ackNaming },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * An FTP server that accepts active mode only (ftp-srv, PASV and EPSV
+ * refused), serving a real folder per account, like the platform's FTP side.
+ * Renames never replace an existing file; file operations are reported to
+ * `onEvent` (same events as the SFTP server). ftp-srv connects back at PORT
+ * time, so it cannot reveal ordering races: the vsftpd interop test does.
+ */
+import { stat } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import ftpsrv from 'ftp-srv';
+import pino from 'pino';
+import type { FileEvent } from './sftp-server.js';
+
+const { FtpSrv, FileSystem } = ftpsrv as unknown as { FtpSrv: typeof import('ftp-srv').FtpSrv; FileSystem: typeof import('ftp-srv').FileSystem };
+
+export interface FtpAccount {
+  readonly username: string;
+  readonly password: string;
+  readonly root: string;
+}
+
+export interface FtpServerOptions {
+  readonly host?: string;
+  readonly port?: number;
+  readonly accounts: readonly FtpAccount[];
+  readonly onEvent?: (e: FileEvent) => void;
+}
+
+export interface RunningFtpServer {
+  readonly port: number;
+  readonly host: string;
+  close(): Promise<void>;
+}
+
+export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtpServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const onEvent = opts.onEvent;
+  // Port 0 would be announced as 0: take a free port first.
+  const port = opts.port ?? (await freePort(host));
+
+  class ReportingFs extends FileSystem {
+    constructor(connection: ConstructorParameters<typeof FileSystem>[0], o: { root: string; cwd: string }, private readonly user: string) { super(connection, o); }
+    override write(fileName: string, o?: { append?: boolean; start?: unknown }): ReturnType<InstanceType<typeof FileSystem>['write']> {
+      const r = super.write(fileName, o as never) as { stream: NodeJS.WritableStream; clientPath: string };
+      onEvent?.({ op: 'open-write', user: this.user, path: r.clientPath });
+      const fsPath = (this as unknown as { _resolvePath(p: string): { fsPath: string } })._resolvePath(fileName).fsPath;
+      r.stream.once('finish', () => {
+        void stat(fsPath).then((s) => onEvent?.({ op: 'close-write', user: this.user, path: r.clientPath, size: s.size }), () => undefined);
+      });
+      return r as never;
+    }
+    override async rename(from: string, to: string): Promise<unknown> {
+      const self = this as unknown as { _resolvePath(p: string): { fsPath: string; clientPath: string } };
+      const target = self._resolvePath(to);
+      if (await stat(target.fsPath).then(() => true, () => false)) throw new Error('target exists');
+      await super.rename(from, to);
+      onEvent?.({ op: 'rename', user: this.user, from: self._resolvePath(from).clientPath, to: target.clientPath });
+      return undefined;
+    }
+    override async delete(path: string): Promise<unknown> {
+      const r = await super.delete(path);
+      onEvent?.({ op: 'remove', user: this.user, path: (this as unknown as { _resolvePath(p: string): { clientPath: string } })._resolvePath(path).clientPath });
+      return r;
+    }
+  }
+
+  const server = new FtpSrv({
+    url: `ftp://${host}:${port}`,
+    anonymous: false,
+    blacklist: ['PASV', 'EPSV'],
+    greeting: 'DMC simulator FTP (active mode only)',
+    log: pino({ level: 'silent' }),
+  });
+  server.on('login', ({ connection, username, password }, resolve, reject) => {
+    const acc = opts.accounts.find((a) => a.username === username && a.password === password);
+    if (!acc) return reject(new Error('Login incorrect'));
+    resolve({ fs: new ReportingFs(connection, { root: acc.root, cwd: '/' }, username), blacklist: ['PASV', 'EPSV'] });
+  });
+  server.on('client-error', () => undefined);
+  await server.listen();
+  return {
+    port,
+    host,
+    close: async () => { await server.close(); },
+  };
+}
+
+async function freePort(host: string): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => { const p = (s.address() as AddressInfo).port; s.close(() => resolve(p)); });
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * FTP transport (basic-ftp). Active mode by default, since the platform
+ * refuses passive (ftp-active.ts); passive as an option. FTP sends the
+ * password and the files in clear text: the logger warns once per process.
+ */
+import { isIPv6 } from 'node:net';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Client, FTPError } from 'basic-ftp';
+import type { ResolvedConfig } from '../config/config.js';
+import { activeMode } from './ftp-active.js';
+import type { Logger } from './logger.js';
+import { TransportError, type RemoteEntry, type Transport } from './transport.js';
+
+export interface FtpOptions {
+  readonly transport: ResolvedConfig['transport'];
+  readonly timeouts: ResolvedConfig['timeouts'];
+  readonly logger: Logger;
+}
+
+let clearTextWarned = false;
+
+export class FtpTransport implements Transport {
+  readonly protocol = 'ftp' as const;
+  readonly endpoint: string;
+  private client: Client | undefined;
+
+  constructor(private readonly opts: FtpOptions) {
+    const h = opts.transport.host;
+    this.endpoint = `${isIPv6(h) ? `[${h}]` : h}:${opts.transport.port}`;
+  }
+
+  async connect(): Promise<void> {
+    const t = this.opts.transport;
+    const log = this.opts.logger;
+    if (!t.ftp.tls && !clearTextWarned) {
+      clearTextWarned = true;
+      log.warn({ host: this.endpoint }, 'FTP sends the password and the files in clear text; prefer SFTP (protocol: sftp) where the platform offers it');
+    }
+    const client = new Client(this.opts.timeouts.idle * 1000);
+    client.ftp.verbose = false;
+    try {
+      await client.access({ host: t.host, port: t.port, user: t.username, password: t.password?.reveal() ?? '', secure: t.ftp.tls });
+    } catch (e) {
+      client.close();
+      throw this.fail(e, 'login', '');
+    }
+    if (t.ftp.mode === 'active') {
+      client.prepareTransfer = activeMode({
+        ...(t.ftp.activeAddress ? { advertisedAddress: t.ftp.activeAddress } : {}),
+        ...(t.ftp.activePortRange ? { portRange: t.ftp.activePortRange } : {}),
+        acceptTimeout: this.opts.timeouts.connect * 1000,
+      });
+    }
+    this.client = client;
+    log.info({ host: this.endpoint, user: t.username, mode: t.ftp.mode }, 'ftp connected');
+  }
+
+  private get c(): Client {
+    if (!this.client || this.client.closed) throw new TransportError('CONNECTION_LOST', `not connected to ${this.endpoint}`, { protocol: 'ftp' });
+    return this.client;
+  }
+
+  /** FTP replies: 4xx transient, 5xx permanent (530 login, 550 not found or refused); socket faults lose the session. */
+  private fail(e: unknown, command: string, remotePath: string): TransportError {
+    if (e instanceof TransportError) return e;
+    const d = { protocol: 'ftp' as const, command, remotePath, cause: e };
+    if (e instanceof FTPError) {
+      const reply = /^\d{3} /.test(e.message) ? e.message : `${e.code} ${e.message}`;
+      const dd = { ...d, reply };
+      if (e.code === 530) return new TransportError('AUTH', `login refused by ${this.endpoint} for user '${this.opts.transport.username}' (${reply}): check the username and password`, dd);
+      if (e.code >= 550 && e.code <= 553 && /no such|not found|failed to open|not exist/i.test(e.message) && command !== 'rename') return new TransportError('NOT_FOUND', `${command} ${remotePath}: ${reply}`, dd);
+      if (e.code === 550 || e.code === 553) return new TransportError('PERMISSION', `${command} ${remotePath}: refused by ${this.endpoint} (${reply})`, dd);
+      if (e.code >= 400 && e.code < 500) return new TransportError('REFUSED', `${command} ${remotePath}: ${this.endpoint} answered ${reply} (temporary)`, { ...dd, transient: true });
+      return new TransportError('REFUSED', `${command} ${remotePath}: refused by ${this.endpoint} (${reply})`, dd);
+    }
+    const err = e as NodeJS.ErrnoException;
+    const msg = err.message ?? String(e);
+    if (/timeout/i.test(msg)) return new TransportError('TIMEOUT', `${command} ${remotePath}: ${this.endpoint} timed out (${msg})`, d);
+    if (command === 'login' && (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH')) {
+      return new TransportError('CONNECT', `cannot connect to ${this.endpoint}: ${err.code}; check the host and port (FTP is 21 on the platform)`, d);
+    }
+    return new TransportError('CONNECTION_LOST', `${command} ${remotePath}: the FTP session with ${this.endpoint} was lost (${msg})`, d);
+  }
+
+  async upload(source: Readable, remotePath: string): Promise<void> {
+    try { await this.c.uploadFrom(source, remotePath); } catch (e) { throw this.fail(e, 'STOR', remotePath); }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    try { await this.c.rename(from, to); } catch (e) { throw this.fail(e, 'rename', `${from} -> ${to}`); }
+  }
+
+  async stat(remotePath: string): Promise<RemoteEntry | undefined> {
+    // SIZE answers for files; a folder (or nothing) answers 550: the parent listing tells which.
+    try {
+      const size = await this.c.size(remotePath);
+      return { name: remotePath.split('/').pop() ?? remotePath, size, type: 'file' };
+    } catch (e) {
+      if (!(e instanceof FTPError) || e.code < 500) throw this.fail(e, 'SIZE', remotePath);
+    }
+    const slash = remotePath.lastIndexOf('/');
+    const dir = slash > 0 ? remotePath.slice(0, slash) : slash === 0 ? '/' : '.';
+    const name = remotePath.slice(slash + 1);
+    const entries = await this.list(dir).catch((e: TransportError) => { if (e.code === 'NOT_FOUND' || e.code === 'PERMISSION') return []; throw e; });
+    return entries.find((x) => x.name === name);
+  }
+
+  async list(remoteDir: string): Promise<RemoteEntry[]> {
+    try {
+      const l = await this.c.list(remoteDir);
+      return l.map((f) => ({ name: f.name, size: f.size, type: f.isFile ? 'file' : f.isDirectory ? 'dir' : 'other', ...(f.modifiedAt ? { mtime: f.modifiedAt.getTime() } : {}) }));
+    } catch (e) { throw this.fail(e, 'LIST', remoteDir); }
+  }
+
+  async download(remotePath: string, destination: Writable): Promise<number> {
+    let bytes = 0;
+    const counter = new PassThrough();
+    counter.on('data', (c: Buffer) => { bytes += c.length; });
+    try {
+      await Promise.all([this.c.downloadTo(counter, remotePath), pipeline(counter, destination)]);
+      return bytes;
+    } catch (e) { throw this.fail(e, 'RETR', remotePath); }
+  }
+
+  async remove(remotePath: string): Promise<void> {
+    try { await this.c.remove(remotePath); } catch (e) { throw this.fail(e, 'DELE', remotePath); }
+  }
+
+  async close(): Promise<void> {
+    this.client?.close();
+    this.client = undefined;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * One small interface over SFTP and FTP. The DMC handshake (`.uploading`
+ * then rename, documents first, outcome) is written once above it, in
+ * handshake.ts, not once per protocol.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+export interface RemoteEntry {
+  readonly name: string;
+  readonly size: number;
+  readonly type: 'file' | 'dir' | 'other';
+  /** Modification time, ms since the epoch, when the server says. */
+  readonly mtime?: number;
+}
+
+export interface Transport {
+  readonly protocol: 'sftp' | 'ftp';
+  /** `host:port` for messages. */
+  readonly endpoint: string;
+  connect(): Promise<void>;
+  /** Writes (creates or truncates) a remote file from a stream; resolves when the server has it all. */
+  upload(source: Readable, remotePath: string): Promise<void>;
+  /** Renames; whether it replaces an existing target depends on the server: the handshake checks first. */
+  rename(from: string, to: string): Promise<void>;
+  /** The entry, or undefined when nothing is at that path. */
+  stat(remotePath: string): Promise<RemoteEntry | undefined>;
+  list(remoteDir: string): Promise<RemoteEntry[]>;
+  /** Streams a remote file into `destination`; resolves with the byte count. */
+  download(remotePath: string, destination: Writable): Promise<number>;
+  remove(remotePath: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type TransportErrorCode =
+  | 'CONNECT' // cannot reach the server (refused, DNS, unreachable)
+  | 'TIMEOUT' // connect, idle or transfer timeout
+  | 'CONNECTION_LOST' // the session died during an operation
+  | 'AUTH' // login refused
+  | 'HOST_KEY_UNKNOWN' // SFTP host key not pinned
+  | 'HOST_KEY_MISMATCH' // SFTP host key differs from the pinned one
+  | 'PERMISSION' // the server refuses the operation on that path
+  | 'NOT_FOUND'
+  | 'TARGET_EXISTS' // a rename would overwrite a file
+  | 'SIZE_MISMATCH' // the server's size differs from what was sent
+  | 'REFUSED' // another refusal from the server (FTP 5xx...)
+  | 'PROTOCOL'; // the server answered something unexpected
+
+const TRANSIENT: ReadonlySet<TransportErrorCode> = new Set(['CONNECT', 'TIMEOUT', 'CONNECTION_LOST', 'SIZE_MISMATCH']);
+
+/**
+ * A transport failure with what a person needs to act on it. `transient`
+ * says whether a retry may succeed (connection faults, timeouts, FTP 4xx);
+ * authentication, host keys and permissions never are.
+ */
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  readonly transient: boolean;
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+    readonly details: { protocol?: 'sftp' | 'ftp'; command?: string; remotePath?: string; reply?: string; transient?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, details.cause !== undefined ? { cause: details.cause } : undefined);
+    this.transient = details.transient ?? TRANSIENT.has(code);
+  }
+}
+
+export function isTransient(e: unknown): boolean {
+  return e instanceof TransportError && e.transient;
+}
+
+/** Joins remote path parts with `/`, refusing any part that would leave its folder. */
+export function remoteJoin(...parts: string[]): string {
+  const segs: string[] = [];
+  parts.forEach((p, i) => {
+    for (const s of p.split('/')) {
+      if (s === '' || s === '.') continue;
+      if (s === '..') throw new TransportError('PERMISSION', `remote path part '${p}' leaves its folder: '..' is not allowed`);
+      segs.push(s);
+    }
+    if (i === 0 && p.startsWith('/')) segs.unshift('');
+  });
+  const joined = segs.join('/');
+  return joined === '' ? '/' : joined;
+}
+
+/** Refuses a file name that is not a plain name (no path, no '..'): names come from inputs. */
+export function plainName(name: string): string {
+  if (name === '' || name === '.' || name === '..' || /[/\\\u0000]/.test(name)) {
+    throw new TransportError('PERMISSION', `'${name}' is not a plain file name: names from triggers and folders may not hold a path`);
+  }
+  return name;
+}

@@ -1,0 +1,111 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TransportError } from '../../src/transport/transport.js';
+import { startTestServer, type TestServer } from '../helpers/servers.js';
+
+for (const protocol of ['sftp', 'ftp'] as const) {
+  describe(`${protocol} transport against the in-process server`, () => {
+    let srv: TestServer;
+    beforeAll(async () => { srv = await startTestServer(protocol); });
+    afterAll(async () => { await srv.close(); });
+
+    it('uploads, stats, lists, downloads, renames and removes', async () => {
+      const t = srv.transport();
+      await t.connect();
+      try {
+        const data = Buffer.alloc(300_000, 'é');
+        await t.upload(Readable.from([data]), 'in/a.csv.uploading');
+        expect(await t.stat('in/a.csv.uploading')).toMatchObject({ size: data.length, type: 'file' });
+        expect(await t.stat('in/nothing.csv')).toBeUndefined();
+        await t.rename('in/a.csv.uploading', 'in/a.csv');
+        const names = (await t.list('in')).map((e) => `${e.name}:${e.type}`).sort();
+        expect(names).toEqual(['a.csv:file', 'failed:dir', 'processed:dir', 'processing:dir']);
+        const sink = new PassThrough();
+        const chunks: Buffer[] = [];
+        sink.on('data', (c: Buffer) => chunks.push(c));
+        expect(await t.download('in/a.csv', sink)).toBe(data.length);
+        expect(Buffer.concat(chunks).equals(data)).toBe(true);
+        expect(readFileSync(join(srv.root, 'in/a.csv')).equals(data)).toBe(true);
+        await t.remove('in/a.csv');
+        expect(await t.stat('in/a.csv')).toBeUndefined();
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('a missing remote file is NOT_FOUND on download', async () => {
+      const t = srv.transport();
+      await t.connect();
+      try {
+        await expect(t.download('out/none.csv', new PassThrough())).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      } finally { await t.close(); }
+    });
+
+    it('a wrong password is AUTH, not transient', async () => {
+      const { Secret } = await import('../../src/config/config.js');
+      const t = srv.transport({ password: new Secret('wrong', 'test') });
+      const e = await t.connect().then(() => undefined, (x: unknown) => x);
+      expect(e).toBeInstanceOf(TransportError);
+      expect(e).toMatchObject({ code: 'AUTH', transient: false });
+      expect(String((e as Error).message)).not.toContain('wrong');
+    });
+
+    it('a closed port is CONNECT, transient', async () => {
+      const t = srv.transport({ port: 1 });
+      await expect(t.connect()).rejects.toMatchObject({ code: 'CONNECT', transient: true });
+    });
+
+    it('many transfers in a row over one session (the active-mode race)', async () => {
+      const t = srv.transport();
+      await t.connect();
+      try {
+        for (let i = 0; i < 60; i++) {
+          const body = Buffer.from(`file ${i} `.repeat(i * 10 + 1));
+          await t.upload(Readable.from([body]), `in/r${i}.txt`);
+          const sink = new PassThrough();
+          const got: Buffer[] = [];
+          sink.on('data', (c: Buffer) => got.push(c));
+          await t.download(`in/r${i}.txt`, sink);
+          expect(Buffer.concat(got).equals(body)).toBe(true);
+          if (i % 10 === 0) expect((await t.list('in')).length).toBeGreaterThan(3);
+          await t.remove(`in/r${i}.txt`);
+        }
+      } finally { await t.close(); }
+    });
+  });
+}
+
+describe('sftp host keys', () => {
+  let srv: TestServer;
+  beforeAll(async () => { srv = await startTestServer('sftp'); });
+  afterAll(async () => { await srv.close(); });
+
+  it('refuses an unknown host key, printing its fingerprint and the config line that pins it', async () => {
+    const t = srv.transport({ hostKeys: [] });
+    const e = (await t.connect().then(() => undefined, (x: unknown) => x)) as TransportError;
+    expect(e.code).toBe('HOST_KEY_UNKNOWN');
+    expect(e.transient).toBe(false);
+    expect(e.message).toContain(srv.sftp!.fingerprint);
+    expect(e.message).toContain(`hostKey: "${srv.sftp!.fingerprint}"`);
+  });
+
+  it('refuses a changed host key as a possible man in the middle', async () => {
+    const t = srv.transport({ hostKeys: ['SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'] });
+    await expect(t.connect()).rejects.toMatchObject({ code: 'HOST_KEY_MISMATCH', message: expect.stringMatching(/HOST KEY CHANGED/) });
+  });
+
+  it('accepts a key from a known_hosts file, and records a new one only with acceptNewHostKey', async () => {
+    const kh = join(srv.root, '..', 'known_hosts');
+    writeFileSync(kh, '');
+    await expect(srv.transport({ hostKeys: [], knownHosts: kh }).connect()).rejects.toMatchObject({ code: 'HOST_KEY_UNKNOWN' });
+    const first = srv.transport({ hostKeys: [], knownHosts: kh, acceptNewHostKey: true });
+    await first.connect();
+    await first.close();
+    expect(readFileSync(kh, 'utf8')).toMatch(new RegExp(`^\\[127\\.0\\.0\\.1\\]:${srv.sftp!.port} ssh-ed25519 `));
+    const again = srv.transport({ hostKeys: [], knownHosts: kh });
+    await again.connect();
+    await again.close();
+  });
+});
