@@ -29,6 +29,8 @@ export interface FtpServerOptions {
 export interface RunningFtpServer {
   readonly port: number;
   readonly host: string;
+  /** Drops every client connection at once (fault tests). */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -81,6 +83,10 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
   return {
     port,
     host,
+    dropConnections() {
+      const conns = (server as unknown as { connections: Record<string, { commandSocket?: { destroy(): void }; connector?: { end?(): unknown } }> }).connections;
+      for (const c of Object.values(conns)) { c.connector?.end?.(); c.commandSocket?.destroy(); }
+    },
     close: async () => { await server.close(); },
   };
 }

@@ -69,7 +69,7 @@ export class FtpTransport implements Transport {
       const reply = /^\d{3} /.test(e.message) ? e.message : `${e.code} ${e.message}`;
       const dd = { ...d, reply };
       if (e.code === 530) return new TransportError('AUTH', `login refused by ${this.endpoint} for user '${this.opts.transport.username}' (${reply}): check the username and password`, dd);
-      if (e.code >= 550 && e.code <= 553 && /no such|not found|failed to open|not exist/i.test(e.message) && command !== 'rename') return new TransportError('NOT_FOUND', `${command} ${remotePath}: ${reply}`, dd);
+      if (e.code >= 450 && e.code <= 553 && /no such|not found|failed to open|not exist/i.test(e.message) && command !== 'rename') return new TransportError('NOT_FOUND', `${command} ${remotePath}: ${reply}`, dd);
       if (e.code === 550 || e.code === 553) return new TransportError('PERMISSION', `${command} ${remotePath}: refused by ${this.endpoint} (${reply})`, dd);
       if (e.code >= 400 && e.code < 500) return new TransportError('REFUSED', `${command} ${remotePath}: ${this.endpoint} answered ${reply} (temporary)`, { ...dd, transient: true });
       return new TransportError('REFUSED', `${command} ${remotePath}: refused by ${this.endpoint} (${reply})`, dd);
@@ -92,17 +92,12 @@ export class FtpTransport implements Transport {
   }
 
   async stat(remotePath: string): Promise<RemoteEntry | undefined> {
-    // SIZE answers for files; a folder (or nothing) answers 550: the parent listing tells which.
-    try {
-      const size = await this.c.size(remotePath);
-      return { name: remotePath.split('/').pop() ?? remotePath, size, type: 'file' };
-    } catch (e) {
-      if (!(e instanceof FTPError) || e.code < 500) throw this.fail(e, 'SIZE', remotePath);
-    }
+    // From the parent's listing: SIZE cannot tell a folder from a file, and some servers answer
+    // it badly for an empty file (ftp-srv: "213 File status"); an ack is an empty file.
     const slash = remotePath.lastIndexOf('/');
     const dir = slash > 0 ? remotePath.slice(0, slash) : slash === 0 ? '/' : '.';
     const name = remotePath.slice(slash + 1);
-    const entries = await this.list(dir).catch((e: TransportError) => { if (e.code === 'NOT_FOUND' || e.code === 'PERMISSION') return []; throw e; });
+    const entries = await this.list(dir).catch((e: TransportError) => { if (e.code === 'NOT_FOUND') return []; throw e; });
     return entries.find((x) => x.name === name);
   }
 

@@ -24,6 +24,8 @@ export class SftpTransport implements Transport {
   readonly endpoint: string;
   private client: SftpClient | undefined;
   private sessionError: Error | undefined;
+  /** Streams in flight: ssh2 does not fail them when the session dies, so the close path does. */
+  private readonly streams = new Set<{ destroy(e?: Error): void }>();
   private rejected: HostKeyVerdict | undefined;
 
   constructor(private readonly opts: SftpOptions) {
@@ -47,9 +49,9 @@ export class SftpTransport implements Transport {
     const sock = await this.openSocket();
     // The library's default handlers print to the console; ours keep the first cause of a dead session.
     const client = new SftpClient('dmc', {
-      error: (e) => { this.sessionError ??= e; },
-      end: () => undefined,
-      close: () => undefined,
+      error: (e) => { this.sessionError ??= e; this.abortStreams(); },
+      end: () => { this.abortStreams(); },
+      close: () => { this.abortStreams(); },
     });
     try {
       await client.connect({
@@ -86,6 +88,31 @@ export class SftpTransport implements Transport {
       sock.once('connect', () => { clearTimeout(timer); sock.setNoDelay(true); resolve(sock); });
       sock.once('error', (e: NodeJS.ErrnoException) => { clearTimeout(timer); reject(new TransportError('CONNECT', `cannot connect to ${this.endpoint}: ${e.code ?? e.message}; check the host and port (SFTP is 2222 on the platform)`, { protocol: 'sftp', cause: e })); });
     });
+  }
+
+  /** Fails every stream in flight: the session under it is gone (one close path, first cause kept). */
+  private abortStreams(): void {
+    this.sessionError ??= new Error('connection closed');
+    const err = new TransportError('CONNECTION_LOST', `the SFTP session with ${this.endpoint} was lost (${this.sessionError.message})`, { protocol: 'sftp', cause: this.sessionError });
+    for (const s of this.streams) s.destroy(err);
+    this.streams.clear();
+  }
+
+  /** Runs a pipeline with its streams tracked and bounded by the transfer timeout. */
+  private async transfer(streams: [NodeJS.ReadableStream, NodeJS.WritableStream], what: string): Promise<void> {
+    const [a, b] = streams as unknown as [{ destroy(e?: Error): void }, { destroy(e?: Error): void }];
+    this.streams.add(a);
+    this.streams.add(b);
+    try {
+      if (this.sessionError) throw new TransportError('CONNECTION_LOST', `the SFTP session with ${this.endpoint} was lost (${this.sessionError.message})`, { protocol: 'sftp' });
+      await pipeline(streams[0], streams[1], { signal: AbortSignal.timeout(this.opts.timeouts.transfer * 1000) });
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw new TransportError('TIMEOUT', `${what} did not finish within ${this.opts.timeouts.transfer} s (timeouts.transfer)`, { protocol: 'sftp', cause: e });
+      throw e;
+    } finally {
+      this.streams.delete(a);
+      this.streams.delete(b);
+    }
   }
 
   private connectError(e: unknown): TransportError {
@@ -127,7 +154,7 @@ export class SftpTransport implements Transport {
 
   async upload(source: Readable, remotePath: string): Promise<void> {
     try {
-      await pipeline(source, this.c.createWriteStream(remotePath, { flags: 'w' }));
+      await this.transfer([source, this.c.createWriteStream(remotePath, { flags: 'w' })], `upload of ${remotePath}`);
     } catch (e) {
       throw this.fail(e, 'put', remotePath);
     }
@@ -160,7 +187,7 @@ export class SftpTransport implements Transport {
     try {
       const src = this.c.createReadStream(remotePath);
       src.on('data', (c: Buffer) => { bytes += c.length; });
-      await pipeline(src, destination);
+      await this.transfer([src, destination], `download of ${remotePath}`);
       return bytes;
     } catch (e) { throw this.fail(e, 'get', remotePath); }
   }

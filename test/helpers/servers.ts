@@ -15,6 +15,8 @@ export interface TestServer {
   readonly protocol: 'sftp' | 'ftp';
   readonly root: string;
   readonly events: FileEvent[];
+  /** Called synchronously on each server event (to inject faults at an exact moment). */
+  onEvent?: (e: FileEvent) => void;
   readonly config: ResolvedConfig;
   transport(overrides?: Partial<ResolvedConfig['transport']>): Transport;
   close(): Promise<void>;
@@ -28,7 +30,9 @@ export async function startTestServer(protocol: 'sftp' | 'ftp', opts: { timeouts
   const root = join(base, 'DMC_12345678');
   for (const d of DMC_DIRS) mkdirSync(join(root, d), { recursive: true });
   const events: FileEvent[] = [];
-  const onEvent = (e: FileEvent): void => { events.push(e); };
+  // eslint-disable-next-line prefer-const
+  let result: TestServer;
+  const onEvent = (e: FileEvent): void => { events.push(e); result.onEvent?.(e); };
   let sftp: RunningSftpServer | undefined;
   let ftp: RunningFtpServer | undefined;
   let yaml: string;
@@ -43,9 +47,10 @@ export async function startTestServer(protocol: 'sftp' | 'ftp', opts: { timeouts
   const r = { attempts: 2, minDelay: 0.01, maxDelay: 0.05, ...opts.retries };
   yaml += `timeouts: ${JSON.stringify(t)}\nretries: ${JSON.stringify(r)}\nreports: {dir: "${join(base, 'reports')}"}\n`;
   const config = await parseConfig(yaml, join(base, 'config.yaml'), { TEST_PW: 'secret-pw' });
-  return {
+  result = {
     protocol, root, events, config, sftp, ftp,
     transport: (overrides = {}) => createTransport({ ...config, transport: { ...config.transport, ...overrides } }, silentLogger),
     close: async () => { await sftp?.close(); await ftp?.close(); rmSync(base, { recursive: true, force: true }); },
   };
+  return result;
 }
