@@ -10,6 +10,10 @@ import { registerBuild } from './build-command.js';
 import { registerConvert } from './convert-command.js';
 import { EXIT, processIo, UsageError, type Io } from './output.js';
 import { registerValidate } from './validate-command.js';
+import { registerSend } from './send-command.js';
+import { registerReports } from './reports-command.js';
+import { ConfigError } from '../config/config.js';
+import { TransportError } from '../transport/transport.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -21,17 +25,19 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   let exit: number = EXIT.OK;
   const setExit = (c: number): void => { exit = c; };
   const program = new Command('dmc-trigger')
-    .description('Build, check and convert SFR Business DMC trigger files (CSV and XML, ISO-8859-15)')
+    .description('Build, check, convert and send SFR Business DMC trigger files; collect the daily reports')
     .version(version())
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showSuggestionAfterError(true);
   program.addHelpText('after', `
-Exit codes: 0 success (warnings allowed), 1 invalid input, 2 usage or I/O error.
+Exit codes: 0 success (warnings allowed), 1 invalid input, 2 usage, configuration or I/O error, 3 transport error.
 Docs: docs/cli.md (commands), docs/formats.md (formats and every decision the guide left open).`);
   registerBuild(program, io, setExit);
   registerValidate(program, io, setExit);
   registerConvert(program, io, setExit);
+  registerSend(program, io, setExit);
+  registerReports(program, io, setExit);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exit;
@@ -41,6 +47,8 @@ Docs: docs/cli.md (commands), docs/formats.md (formats and every decision the gu
       return EXIT.USAGE;
     }
     if (e instanceof UsageError) { io.err(`error: ${e.message}`); return EXIT.USAGE; }
+    if (e instanceof ConfigError) { io.err(`configuration error: ${e.message}`); return EXIT.USAGE; }
+    if (e instanceof TransportError) { io.err(`transport error (${e.code}): ${e.message}`); return EXIT.TRANSPORT; }
     const err = e as NodeJS.ErrnoException;
     if (err.code && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
       io.err(`error: ${err.message} (${err.code}): check the path and its permissions`);

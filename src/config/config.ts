@@ -54,7 +54,6 @@ const schema = z.strictObject({
     knownHosts: z.string().optional(),
     acceptNewHostKey: z.boolean().default(false),
     remoteRoot: z.string().optional(),
-    fastPut: z.boolean().default(false),
     ftp: z.strictObject({
       mode: z.enum(['active', 'passive']).default('active'),
       activeAddress: z.string().optional(),
@@ -100,7 +99,6 @@ export interface ResolvedConfig {
     readonly knownHosts?: string;
     readonly acceptNewHostKey: boolean;
     readonly remoteRoot?: string;
-    readonly fastPut: boolean;
     readonly ftp: { readonly mode: 'active' | 'passive'; readonly activeAddress?: string; readonly activePortRange?: readonly [number, number]; readonly tls: boolean };
   };
   /** Seconds. */
@@ -194,7 +192,6 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
       ...(t.knownHosts !== undefined ? { knownHosts: rel(t.knownHosts) } : {}),
       acceptNewHostKey: t.acceptNewHostKey,
       ...(t.remoteRoot !== undefined ? { remoteRoot: t.remoteRoot } : {}),
-      fastPut: t.fastPut,
       ftp: { mode: t.ftp.mode, tls: t.ftp.tls, ...(t.ftp.activeAddress ? { activeAddress: t.ftp.activeAddress } : {}), ...(range ? { activePortRange: range } : {}) },
     },
     timeouts: raw.timeouts,

@@ -4,12 +4,13 @@
  * password and the files in clear text: the logger warns once per process.
  */
 import { isIPv6 } from 'node:net';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, FTPError } from 'basic-ftp';
 import type { ResolvedConfig } from '../config/config.js';
 import { activeMode } from './ftp-active.js';
 import type { Logger } from './logger.js';
+import { byteCounter } from './byte-counter.js';
 import { TransportError, type RemoteEntry, type Transport } from './transport.js';
 
 export interface FtpOptions {
@@ -110,8 +111,7 @@ export class FtpTransport implements Transport {
 
   async download(remotePath: string, destination: Writable): Promise<number> {
     let bytes = 0;
-    const counter = new PassThrough();
-    counter.on('data', (c: Buffer) => { bytes += c.length; });
+    const counter = byteCounter((n) => { bytes = n; });
     try {
       await Promise.all([this.c.downloadTo(counter, remotePath), pipeline(counter, destination)]);
       return bytes;

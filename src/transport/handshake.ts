@@ -24,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger } from './logger.js';
 import type { Session } from './session.js';
+import { counted } from './byte-counter.js';
 import { plainName, remoteJoin, TransportError, type Transport } from './transport.js';
 
 export const UPLOADING_SUFFIX = '.uploading';
@@ -55,6 +56,8 @@ export interface HandshakeOptions {
   /** Wait for documents to leave in/ before the trigger (default true). */
   readonly waitForDocuments?: boolean;
   readonly onStep?: (s: SendStep) => void;
+  /** Bytes sent so far of the file being uploaded (for progress bars). */
+  readonly onBytes?: (name: string, sent: number, total: number) => void;
 }
 
 export interface SendResult {
@@ -108,7 +111,7 @@ export async function fileSource(path: string): Promise<UploadSource> {
  * Uploads one file as `<dir>/<name>` with the `.uploading` handshake.
  * Safe to run again after a transient failure: it looks at the server first.
  */
-export async function uploadWithHandshake(session: Session, source: UploadSource, dir: string, name: string, log: Logger): Promise<number> {
+export async function uploadWithHandshake(session: Session, source: UploadSource, dir: string, name: string, log: Logger, onBytes?: (sent: number, total: number) => void): Promise<number> {
   plainName(name);
   const size = source.size;
   const final = remoteJoin(dir, name);
@@ -125,7 +128,8 @@ export async function uploadWithHandshake(session: Session, source: UploadSource
     }
     // A temp name left by another run may hold other content: reuse only what this call sent and checked.
     if (!(tempComplete && atTemp?.size === size)) {
-      await t.upload(source.open(), temp);
+      const stream = onBytes ? counted(source.open(), (sent) => onBytes(sent, size)) : source.open();
+      await t.upload(stream, temp);
       const got = await t.stat(temp);
       if (!got || got.size !== size) {
         throw new TransportError('SIZE_MISMATCH', `${temp} is ${got?.size ?? 'missing'} bytes on ${t.endpoint} after sending ${size}: the transfer was cut; sending again`, { remotePath: temp });
@@ -152,13 +156,13 @@ export async function sendTrigger(session: Session, input: SendInput, opts: Hand
   for (const d of docs) {
     const size = (await stat(d.path)).size;
     opts.onStep?.({ step: 'upload-start', kind: 'document', name: d.name, bytes: size });
-    bytes += await uploadWithHandshake(session, await fileSource(d.path), inDir, d.name, log);
+    bytes += await uploadWithHandshake(session, await fileSource(d.path), inDir, d.name, log, opts.onBytes && ((a, b) => opts.onBytes?.(d.name, a, b)));
     opts.onStep?.({ step: 'uploaded', kind: 'document', name: d.name, bytes: size });
   }
   if (docs.length > 0 && opts.waitForDocuments !== false) await waitDocumentsTaken(session, inDir, docs.map((d) => d.name), opts);
   const size = (await stat(input.trigger)).size;
   opts.onStep?.({ step: 'upload-start', kind: 'trigger', name: remoteName, bytes: size });
-  bytes += await uploadWithHandshake(session, await fileSource(input.trigger), inDir, remoteName, log);
+  bytes += await uploadWithHandshake(session, await fileSource(input.trigger), inDir, remoteName, log, opts.onBytes && ((a, b) => opts.onBytes?.(remoteName, a, b)));
   opts.onStep?.({ step: 'uploaded', kind: 'trigger', name: remoteName, bytes: size });
   return { remoteName, documents: docs.map((d) => d.name), bytes };
 }

@@ -4,6 +4,7 @@
  * objects print as `[secret]` and the usual secret keys are redacted.
  */
 import pino from 'pino';
+import pretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
 
@@ -12,6 +13,14 @@ export const REDACT = ['password', 'passphrase', 'privateKey', '*.password', '*.
 /** A logger to a stream (stderr by default), JSON lines. */
 export function createLogger(opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
   return pino({ level: opts.level ?? 'info', redact: { paths: REDACT, censor: '[secret]' }, base: undefined }, (opts.destination ?? process.stderr) as pino.DestinationStream);
+}
+
+/** For the CLI: readable lines on a terminal, JSON lines otherwise, on stderr. */
+export function cliLogger(level = 'warn'): Logger {
+  if (process.stderr.isTTY) {
+    return pino({ level, redact: { paths: REDACT, censor: '[secret]' }, base: undefined }, pretty({ destination: 2, sync: true, colorize: true, ignore: 'time', singleLine: true }));
+  }
+  return createLogger({ level });
 }
 
 /** A logger that drops everything (library default). */

@@ -12,6 +12,7 @@ import type { ResolvedConfig } from '../config/config.js';
 import { fingerprint, readKnownHosts, recordHostKey, verifyHostKey, type HostKeyVerdict } from './host-keys.js';
 import { TransportError, type RemoteEntry, type Transport } from './transport.js';
 import type { Logger } from './logger.js';
+import { counted } from './byte-counter.js';
 
 export interface SftpOptions {
   readonly transport: ResolvedConfig['transport'];
@@ -185,8 +186,7 @@ export class SftpTransport implements Transport {
   async download(remotePath: string, destination: Writable): Promise<number> {
     let bytes = 0;
     try {
-      const src = this.c.createReadStream(remotePath);
-      src.on('data', (c: Buffer) => { bytes += c.length; });
+      const src = counted(this.c.createReadStream(remotePath), (n) => { bytes = n; });
       await this.transfer([src, destination], `download of ${remotePath}`);
       return bytes;
     } catch (e) { throw this.fail(e, 'get', remotePath); }

@@ -1,0 +1,68 @@
+import { createReadStream } from 'node:fs';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/config.js';
+import { readCra, summarizeCra } from '../formats/cra.js';
+import { FindingList } from '../formats/findings.js';
+import { openAccount } from '../transport/connect.js';
+import { cliLogger } from '../transport/logger.js';
+import { fetchReports } from '../transport/reports.js';
+import { EXIT, formatFinding, humanBytes, type Io } from './output.js';
+import { requireFile } from './options.js';
+
+export async function runFetch(opts: { config: string; to?: string; ack?: boolean; logLevel?: string }, io: Io): Promise<number> {
+  const config = await loadConfig(opts.config);
+  const logger = cliLogger(opts.logLevel ?? 'warn');
+  const { session, remoteRoot } = await openAccount(config, logger);
+  try {
+    const dir = opts.to ?? config.reports.dir;
+    const got = await fetchReports(session, {
+      remoteRoot, serviceId: config.service.serviceId, dir, ackNaming: config.reports.ackNaming, ack: opts.ack !== false, logger,
+      onReport: (r) => io.out(`${r.name}: ${r.fetched === 'downloaded' ? `downloaded (${humanBytes(r.size)})` : 'already collected'} to ${r.localPath}; ${r.ack === 'acked' ? 'acked' : r.ack === 'ack-pending' ? 'ack already waiting' : 'not acked (--no-ack)'}`),
+    });
+    if (got.length === 0) io.out(`no report in out/ for service ${config.service.serviceId}`);
+    return EXIT.OK;
+  } finally {
+    await session.close();
+  }
+}
+
+export async function runShow(file: string, opts: { json?: boolean }, io: Io): Promise<number> {
+  await requireFile(file, 'report file');
+  const findings = new FindingList();
+  const summary = await summarizeCra(readCra(createReadStream(file), findings));
+  for (const f of findings.list()) io.err(formatFinding(file, f));
+  if (opts.json) {
+    io.out(JSON.stringify({ file, ...summary, errors: findings.list().filter((f) => f.severity === 'error') }));
+  } else {
+    io.out(`${file}: ${summary.records} result(s), ${summary.broadcasts.length} broadcast(s)`);
+    for (const b of summary.broadcasts) {
+      io.out(`broadcast ${b.broadcastId}: ${b.contacts} contact(s), success ${(b.successRate * 100).toFixed(1)} %${b.firstCall ? `, calls ${b.firstCall} to ${b.lastCall}` : ''}`);
+      for (const r of b.results) {
+        const code = r.codes.length === 1 ? r.codes[0] : r.codes.length > 1 ? `one of ${r.codes.join(', ')}` : 'label not in annex 5.4';
+        io.out(`  ${String(r.count).padStart(6)}  ${r.label}  (${code})`);
+      }
+    }
+    if (summary.unknownLabels.length) io.out(`labels not in annex 5.4 (not counted as success): ${summary.unknownLabels.join(', ')}`);
+  }
+  return findings.hasErrors ? EXIT.INVALID : EXIT.OK;
+}
+
+export function registerReports(program: Command, io: Io, setExit: (code: number) => void): void {
+  const reports = program.command('reports').description('collect and read the daily report (CRA) files');
+  reports
+    .command('fetch')
+    .description('download the reports in out/ to the reports folder, then ack each one (the platform deletes it)')
+    .requiredOption('--config <file>', 'configuration file (docs/config.md)')
+    .option('--to <dir>', 'reports folder (default: reports.dir of the config)')
+    .option('--no-ack', 'leave the reports on the server (no .ack dropped)')
+    .option('--log-level <level>', 'log level on stderr', 'warn')
+    .addHelpText('after', '\nExit codes: 0 done, 2 usage or configuration error, 3 transport error.')
+    .action(async (opts: { config: string; to?: string; ack?: boolean; logLevel?: string }) => { setExit(await runFetch(opts, io)); });
+  reports
+    .command('show')
+    .description('summarize a CRA file per broadcast: results by label and annex 5.4 code, success rate')
+    .argument('<file>', 'CRA_<serviceId>_<date>.csv')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText('after', '\nExit codes: 0 read, 1 the file has errors, 2 usage error.')
+    .action(async (file: string, opts: { json?: boolean }) => { setExit(await runShow(file, opts, io)); });
+}
