@@ -196,3 +196,14 @@ describe('XML reader', () => {
     expect(codes(r)).toContain('E_XML_STRUCTURE');
   });
 });
+
+describe('writer and reader agree on quotes', () => {
+  it('a command value that starts and ends with a double quote reads back unchanged', async () => {
+    const { encode, SMS, COLS } = await import('../helpers/trigger.js');
+    for (const text of ['""', '"cité"', '"a" et "b"', 'sans guillemets']) {
+      const out = await encode({ ...SMS, messages: [{ customizableId: '10', multimediaType: 'TXT', text }] }, COLS, [['a', 'b', '0612345678', '33', 'r']]);
+      const { reading } = await read(out.bytes);
+      expect(reading.head.command.messages?.[0]?.text, text).toBe(text);
+    }
+  });
+});
