@@ -1,0 +1,153 @@
+/**
+ * Interop tests against real servers: OpenSSH's sshd (SFTP) and vsftpd with
+ * passive mode disabled, started on 127.0.0.1 by scripts/interop-servers.sh
+ * (which .ci/run runs). Without them, these tests are skipped on a developer
+ * machine and fail in CI.
+ */
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, watch, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, type ResolvedConfig } from '../../src/config/config.js';
+import { createTransport } from '../../src/transport/connect.js';
+import { resolveRemoteRoot, sendTrigger } from '../../src/transport/handshake.js';
+import { silentLogger } from '../../src/transport/logger.js';
+import { fetchReports } from '../../src/transport/reports.js';
+import { Session } from '../../src/transport/session.js';
+
+interface InteropEnv { host: string; sshPort: number; ftpPort: number; user: string; password: string; hostKey: string; clientKey: string; home: string; serviceId: string }
+const envPath = process.env['DMC_INTEROP_ENV'] ?? '/tmp/dmc-interop/env.json';
+const env: InteropEnv | undefined = existsSync(envPath) ? (JSON.parse(readFileSync(envPath, 'utf8')) as InteropEnv) : undefined;
+if (!env && process.env['CI']) throw new Error(`interop servers are not running (${envPath} missing): .ci/run must run scripts/interop-servers.sh start`);
+
+const root = (e: InteropEnv): string => join(e.home, `DMC_${e.serviceId}`);
+const uid = (e: InteropEnv): { uid: number; gid: number } => { const s = statSync(e.home); return { uid: s.uid, gid: s.gid }; };
+
+async function configFor(e: InteropEnv, protocol: 'sftp' | 'ftp', auth: 'password' | 'key' = 'password'): Promise<ResolvedConfig> {
+  const cred = auth === 'key' ? `privateKeyFile: "${e.clientKey}"` : `password: "\${PW}"`;
+  const t = protocol === 'sftp'
+    ? `{protocol: sftp, host: ${e.host}, port: ${e.sshPort}, username: ${e.user}, ${cred}, hostKey: "${e.hostKey}"}`
+    : `{protocol: ftp, host: ${e.host}, port: ${e.ftpPort}, username: ${e.user}, password: "\${PW}"}`;
+  return parseConfig(`service: {serviceId: "${e.serviceId}"}\ntransport: ${t}\ntimeouts: {connect: 5, documentsTaken: 10, poll: 0.05}\nretries: {attempts: 2, minDelay: 0.05, maxDelay: 0.2}\n`, '/tmp/interop.yaml', { PW: e.password });
+}
+
+/** Watches in/ on the server's disk: every final (non-.uploading) name must appear with its full size. */
+function watchIn(e: InteropEnv, expected: Map<string, number>): { order: string[]; problems: string[]; close(): void } {
+  const dir = join(root(e), 'in');
+  const order: string[] = [];
+  const problems: string[] = [];
+  const w = watch(dir, (_ev, name) => {
+    if (!name || order.includes(name)) return;
+    const p = join(dir, name);
+    if (!existsSync(p)) return;
+    order.push(name);
+    const want = expected.get(name);
+    if (!name.endsWith('.uploading') && want !== undefined && statSync(p).size !== want) problems.push(`${name} appeared with ${statSync(p).size} bytes of ${want}`);
+  });
+  return { order, problems, close: () => w.close() };
+}
+
+describe.runIf(env)('interop with real servers', () => {
+  const e = env!;
+  const local = '/tmp/dmc-interop-local';
+  beforeAll(() => { mkdirSync(local, { recursive: true }); });
+
+  for (const protocol of ['sftp', 'ftp'] as const) {
+    describe(protocol === 'sftp' ? 'OpenSSH sshd (SFTP)' : 'vsftpd, passive disabled (active FTP)', () => {
+      let config: ResolvedConfig;
+      let session: Session;
+      beforeAll(async () => {
+        config = await configFor(e, protocol);
+        session = new Session(() => createTransport(config, silentLogger), { retries: config.retries, logger: silentLogger });
+      });
+      afterAll(async () => { await session.close(); });
+
+      it('finds the account root one level below the login folder', async () => {
+        expect(await resolveRemoteRoot(session, e.serviceId)).toBe(`DMC_${e.serviceId}`);
+      });
+
+      it('sends documents before the trigger; no final name ever holds partial content', async () => {
+        const doc = join(local, `${protocol}-doc.pdf`);
+        const trig = join(local, `${protocol}-trigger.csv`);
+        writeFileSync(doc, Buffer.alloc(3 * 1024 * 1024, 3));
+        writeFileSync(trig, Buffer.alloc(1024 * 1024, 't'));
+        const expected = new Map([[`${protocol}-doc.pdf`, 3 * 1024 * 1024]]);
+        const remoteName = `${protocol}-trigger-final.csv`;
+        expected.set(remoteName, 1024 * 1024);
+        const w = watchIn(e, expected);
+        // The platform: takes documents from in/ once they have their final name.
+        const taker = setInterval(() => {
+          const p = join(root(e), 'in', `${protocol}-doc.pdf`);
+          if (existsSync(p)) renameSync(p, join(e.home, `${protocol}-doc-taken.pdf`));
+        }, 20);
+        try {
+          const r = await sendTrigger(session, { trigger: trig, documents: [doc], remoteName }, { remoteRoot: `DMC_${e.serviceId}`, timeouts: config.timeouts, logger: silentLogger });
+          expect(r.remoteName).toBe(remoteName);
+        } finally { clearInterval(taker); w.close(); }
+        expect(w.problems).toEqual([]);
+        const docFinal = w.order.indexOf(`${protocol}-doc.pdf`);
+        const trigTemp = w.order.indexOf(`${remoteName}.uploading`);
+        expect(docFinal).toBeGreaterThanOrEqual(0);
+        expect(trigTemp).toBeGreaterThan(docFinal);
+        expect(readFileSync(join(root(e), 'in', remoteName)).equals(readFileSync(trig))).toBe(true);
+      });
+
+      it('never overwrites: the server would replace the file on rename, the handshake refuses', async () => {
+        const p = join(root(e), 'in', `${protocol}-exists.csv`);
+        writeFileSync(p, 'theirs');
+        chownSync(p, uid(e).uid, uid(e).gid);
+        const mine = join(local, 'mine.csv');
+        writeFileSync(mine, 'mine');
+        await expect(sendTrigger(session, { trigger: mine, remoteName: `${protocol}-exists.csv` }, { remoteRoot: `DMC_${e.serviceId}`, timeouts: config.timeouts, logger: silentLogger })).rejects.toMatchObject({ code: 'TARGET_EXISTS' });
+        expect(readFileSync(p, 'utf8')).toBe('theirs');
+      });
+
+      it('collects a report and acks it', async () => {
+        const name = `CRA_${e.serviceId}_2027-02-0${protocol === 'sftp' ? 1 : 2}.csv`;
+        const p = join(root(e), 'out', name);
+        writeFileSync(p, 'broadcastId;contactId;externalReference;name;forename;callResult;callAdress;callDate;callAttempts\n1;2;R;N;F;Reçu;+33612345678;2027/02/01 10:00:00;1\n', 'latin1');
+        chownSync(p, uid(e).uid, uid(e).gid);
+        const dir = join(local, `reports-${protocol}`);
+        const got = await fetchReports(session, { remoteRoot: `DMC_${e.serviceId}`, serviceId: e.serviceId, dir, ackNaming: 'replace', logger: silentLogger });
+        expect(got.find((r) => r.name === name)).toMatchObject({ fetched: 'downloaded', ack: 'acked' });
+        expect(readFileSync(join(dir, name)).equals(readFileSync(p))).toBe(true);
+        expect(existsSync(join(root(e), 'out', 'ack', name.replace('.csv', '.ack')))).toBe(true);
+      });
+    });
+  }
+
+  it('OpenSSH: logs in with a private key too', async () => {
+    const c = await configFor(e, 'sftp', 'key');
+    const t = createTransport(c, silentLogger);
+    await t.connect();
+    expect((await t.list('.')).map((x) => x.name)).toContain(`DMC_${e.serviceId}`);
+    await t.close();
+  });
+
+  it('OpenSSH: an unpinned host key is refused with its fingerprint', async () => {
+    const c = await configFor(e, 'sftp');
+    const t = createTransport({ ...c, transport: { ...c.transport, hostKeys: [] } }, silentLogger);
+    await expect(t.connect()).rejects.toMatchObject({ code: 'HOST_KEY_UNKNOWN', message: expect.stringContaining(e.hostKey) });
+  });
+
+  it('vsftpd: 300 active-mode transfers in a row (STOR, RETR, LIST) without a data-connection race', async () => {
+    const c = await configFor(e, 'ftp');
+    const t = createTransport(c, silentLogger);
+    await t.connect();
+    const dir = `DMC_${e.serviceId}/in/processing`;
+    try {
+      for (let i = 0; i < 100; i++) {
+        const body = Buffer.from(`transfer ${i};`.repeat(1 + (i % 37) * 50));
+        await t.upload(Readable.from([body]), `${dir}/race-${i}.txt`);
+        const sink = new PassThrough();
+        const got: Buffer[] = [];
+        sink.on('data', (x: Buffer) => got.push(x));
+        expect(await t.download(`${dir}/race-${i}.txt`, sink)).toBe(body.length);
+        expect(Buffer.concat(got).equals(body)).toBe(true);
+        expect((await t.list(dir)).some((x) => x.name === `race-${i}.txt`)).toBe(true);
+        await t.remove(`${dir}/race-${i}.txt`);
+      }
+    } finally { await t.close(); }
+    expect(readdirSync(join(root(e), 'in', 'processing')).filter((f) => f.startsWith('race-'))).toEqual([]);
+  });
+});
