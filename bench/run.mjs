@@ -60,3 +60,6 @@ await writeExport(join(dir, 'export-big.csv'), BIG);
 const split = run('project-split', BIG);
 console.log(`split ${BIG.toLocaleString('en')}-row export into files of 100,000\n  project  ${fmt(split)}   (${split.out})\n  target peak RSS < 200 MB: ${split.rssMB < 200 ? 'met' : 'NOT MET'}\n`);
 writeFileSync(join(dir, 'results.json'), JSON.stringify({ node: process.version, contacts: N, rows, split }, null, 2));
+
+// The transport benchmark (needs the interop servers; says so and skips otherwise).
+execFileSync(process.execPath, [new URL('./transport.mjs', import.meta.url).pathname], { stdio: 'inherit' });

@@ -44,3 +44,31 @@ export { convertTriggerFile } from './files/convert.js';
 export type { ConvertOptions, ConvertResult } from './files/convert.js';
 export { checkDocuments, referencedDocuments, DOCUMENT_EXTENSIONS } from './files/documents.js';
 export { PendingFile } from './files/atomic.js';
+
+// Reports (CRA)
+export { readCra, summarizeCra, codesForLabel, ackName, craFileName, CRA_NAME, CRA_HEADER, SUCCESS_CODES } from './formats/cra.js';
+export type { CraRecord, CraSummary, BroadcastSummary, ResultCount } from './formats/cra.js';
+export { CRA_CODES } from './formats/cra-codes.js';
+export type { CraCode, CraMedium } from './formats/cra-codes.js';
+
+// Configuration
+export { loadConfig, parseConfig, ConfigError, Secret } from './config/config.js';
+export type { ResolvedConfig, ConfigErrorCode, LoadOptions } from './config/config.js';
+
+// Transport
+export { TransportError, isTransient, remoteJoin, plainName } from './transport/transport.js';
+export type { Transport, RemoteEntry, TransportErrorCode } from './transport/transport.js';
+export { SftpTransport } from './transport/sftp.js';
+export { FtpTransport } from './transport/ftp.js';
+export { activeMode, portCommand } from './transport/ftp-active.js';
+export type { ActiveModeOptions } from './transport/ftp-active.js';
+export { createTransport, openAccount } from './transport/connect.js';
+export { Session } from './transport/session.js';
+export { sendTrigger, trackOutcome, uploadWithHandshake, fileSource, uniqueRemoteName, resolveRemoteRoot, fileHash, UPLOADING_SUFFIX } from './transport/handshake.js';
+export type { SendInput, SendResult, SendStep, HandshakeOptions, Outcome, UploadSource } from './transport/handshake.js';
+export { fetchReports } from './transport/reports.js';
+export type { FetchReportsOptions, ReportOutcome } from './transport/reports.js';
+export { fingerprint, verifyHostKey, readKnownHosts, recordHostKey, knownHostName } from './transport/host-keys.js';
+export type { HostKeyVerdict, HostKeyPolicy } from './transport/host-keys.js';
+export { createLogger, silentLogger } from './transport/logger.js';
+export type { Logger } from './transport/logger.js';
