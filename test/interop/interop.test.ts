@@ -49,7 +49,9 @@ function watchIn(e: InteropEnv, expected: Map<string, number>): { order: string[
 
 describe.runIf(env)('interop with real servers', () => {
   const e = env!;
-  const local = '/tmp/dmc-interop-local';
+  // Names unique to this run: the servers keep files between runs.
+  const run = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+  const local = `/tmp/dmc-interop-local-${run}`;
   beforeAll(() => { mkdirSync(local, { recursive: true }); });
 
   for (const protocol of ['sftp', 'ftp'] as const) {
@@ -67,25 +69,26 @@ describe.runIf(env)('interop with real servers', () => {
       });
 
       it('sends documents before the trigger; no final name ever holds partial content', async () => {
-        const doc = join(local, `${protocol}-doc.pdf`);
+        const docName = `${protocol}-doc-${run}.pdf`;
+        const doc = join(local, docName);
         const trig = join(local, `${protocol}-trigger.csv`);
         writeFileSync(doc, Buffer.alloc(3 * 1024 * 1024, 3));
         writeFileSync(trig, Buffer.alloc(1024 * 1024, 't'));
-        const expected = new Map([[`${protocol}-doc.pdf`, 3 * 1024 * 1024]]);
-        const remoteName = `${protocol}-trigger-final.csv`;
+        const expected = new Map([[docName, 3 * 1024 * 1024]]);
+        const remoteName = `${protocol}-trigger-${run}.csv`;
         expected.set(remoteName, 1024 * 1024);
         const w = watchIn(e, expected);
         // The platform: takes documents from in/ once they have their final name.
         const taker = setInterval(() => {
-          const p = join(root(e), 'in', `${protocol}-doc.pdf`);
-          if (existsSync(p)) renameSync(p, join(e.home, `${protocol}-doc-taken.pdf`));
+          const p = join(root(e), 'in', docName);
+          if (existsSync(p)) renameSync(p, join(e.home, `taken-${docName}`));
         }, 20);
         try {
           const r = await sendTrigger(session, { trigger: trig, documents: [doc], remoteName }, { remoteRoot: `DMC_${e.serviceId}`, timeouts: config.timeouts, logger: silentLogger });
           expect(r.remoteName).toBe(remoteName);
         } finally { clearInterval(taker); w.close(); }
         expect(w.problems).toEqual([]);
-        const docFinal = w.order.indexOf(`${protocol}-doc.pdf`);
+        const docFinal = w.order.indexOf(docName);
         const trigTemp = w.order.indexOf(`${remoteName}.uploading`);
         expect(docFinal).toBeGreaterThanOrEqual(0);
         expect(trigTemp).toBeGreaterThan(docFinal);
@@ -93,17 +96,19 @@ describe.runIf(env)('interop with real servers', () => {
       });
 
       it('never overwrites: the server would replace the file on rename, the handshake refuses', async () => {
-        const p = join(root(e), 'in', `${protocol}-exists.csv`);
+        const p = join(root(e), 'in', `${protocol}-exists-${run}.csv`);
         writeFileSync(p, 'theirs');
         chownSync(p, uid(e).uid, uid(e).gid);
         const mine = join(local, 'mine.csv');
         writeFileSync(mine, 'mine');
-        await expect(sendTrigger(session, { trigger: mine, remoteName: `${protocol}-exists.csv` }, { remoteRoot: `DMC_${e.serviceId}`, timeouts: config.timeouts, logger: silentLogger })).rejects.toMatchObject({ code: 'TARGET_EXISTS' });
+        await expect(sendTrigger(session, { trigger: mine, remoteName: `${protocol}-exists-${run}.csv` }, { remoteRoot: `DMC_${e.serviceId}`, timeouts: config.timeouts, logger: silentLogger })).rejects.toMatchObject({ code: 'TARGET_EXISTS' });
         expect(readFileSync(p, 'utf8')).toBe('theirs');
       });
 
       it('collects a report and acks it', async () => {
-        const name = `CRA_${e.serviceId}_2027-02-0${protocol === 'sftp' ? 1 : 2}.csv`;
+        // A date unique to this run and protocol (reports of earlier runs may still be waiting).
+        const day = new Date(Date.UTC(2030, 0, 1) + (Date.now() % 100_000) * 86_400_000 + (protocol === 'sftp' ? 0 : 86_400_000)).toISOString().slice(0, 10);
+        const name = `CRA_${e.serviceId}_${day}.csv`;
         const p = join(root(e), 'out', name);
         writeFileSync(p, 'broadcastId;contactId;externalReference;name;forename;callResult;callAdress;callDate;callAttempts\n1;2;R;N;F;Reçu;+33612345678;2027/02/01 10:00:00;1\n', 'latin1');
         chownSync(p, uid(e).uid, uid(e).gid);
