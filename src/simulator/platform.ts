@@ -1,0 +1,200 @@
+/**
+ * The platform's side of an (S)FTP account, one pass at a time (the real
+ * platform runs a pass every minute; guide §3.2, lines 8973-9040):
+ *   1. documents with a known extension leave in/ for the account's store;
+ *   2. each trigger (.csv, .xml) moves to in/processing/, is validated with
+ *      the project's own validator (plus: its documents are in the store, at
+ *      most 100,000 contacts, its serviceId is the account's), then moves to
+ *      in/processed/ (a broadcast is created) or in/failed/;
+ *   3. files in processed/ and failed/ go to archive/ after a while;
+ *   4. an ack in out/ack/ (either naming) deletes its report, then itself;
+ *      reports past their retention are deleted;
+ *   5. at report time, the results not yet reported are written to
+ *      out/CRA_<serviceId>_<date>.csv (ISO-8859-15).
+ * `.uploading` files and dot-files are never taken.
+ */
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CRA_HEADER, craFileName } from '../formats/cra.js';
+import { encodeLatin9 } from '../formats/encoding.js';
+import { FindingList } from '../formats/findings.js';
+import { readCsvTrigger } from '../formats/csv-reader.js';
+import { readXmlTrigger } from '../formats/xml-reader.js';
+import { validateTriggerFile } from '../files/read-trigger.js';
+import { checkDocuments } from '../files/documents.js';
+import { contactResult, mediaOf, type ContactResult } from './results.js';
+
+export const DMC_DIRS = ['in', 'in/processing', 'in/processed', 'in/failed', 'out', 'out/ack'] as const;
+const DOCUMENT_EXT = /\.(wav|pdf|html?|jpe?g|gif|3gp|txt)$/i;
+const TRIGGER_EXT = /\.(csv|xml)$/i;
+
+export interface Account {
+  readonly serviceId: string;
+  readonly username: string;
+  readonly password?: string;
+  readonly publicKeys?: readonly string[];
+}
+
+/** Where an account lives under the simulator's root. */
+export function accountPaths(root: string, a: Account) {
+  const base = join(root, 'accounts', a.username);
+  const home = join(base, 'home');
+  const dmc = join(home, `DMC_${a.serviceId}`);
+  return { base, home, dmc, archive: join(base, 'archive'), store: join(base, 'store'), state: join(base, 'state') };
+}
+
+export async function createAccountLayout(root: string, a: Account): Promise<ReturnType<typeof accountPaths>> {
+  const p = accountPaths(root, a);
+  for (const d of DMC_DIRS) await mkdir(join(p.dmc, d), { recursive: true });
+  for (const d of [p.archive, p.store, p.state]) await mkdir(d, { recursive: true });
+  return p;
+}
+
+export type PlatformEvent =
+  | { type: 'document-taken'; account: string; name: string }
+  | { type: 'taken'; account: string; name: string }
+  | { type: 'processed'; account: string; name: string; broadcastId: number; contacts: number }
+  | { type: 'failed'; account: string; name: string; errors: string[] }
+  | { type: 'archived'; account: string; name: string; from: 'processed' | 'failed' }
+  | { type: 'report'; account: string; name: string; results: number }
+  | { type: 'ack'; account: string; report: string; ack: string; deleted: boolean }
+  | { type: 'purged'; account: string; name: string }
+  | { type: 'error'; account: string; message: string };
+
+export interface PlatformOptions {
+  readonly root: string;
+  /** Seed of the results: the same seed gives the same results. */
+  readonly seed: string;
+  /** Seconds before processed/failed files go to the archive. */
+  readonly archiveAfter: number;
+  /** Days a report stays in out/ without an ack. */
+  readonly retentionDays: number;
+  readonly emit: (e: PlatformEvent) => void;
+  readonly now?: () => Date;
+}
+
+interface State { nextBroadcastId: number; nextContactId: number }
+
+async function readState(p: ReturnType<typeof accountPaths>): Promise<State> {
+  try { return JSON.parse(await readFile(join(p.state, 'state.json'), 'utf8')) as State; } catch { return { nextBroadcastId: 1000, nextContactId: 5_000_000 }; }
+}
+async function writeState(p: ReturnType<typeof accountPaths>, s: State): Promise<void> {
+  await writeFile(join(p.state, 'state.json.tmp'), JSON.stringify(s));
+  await rename(join(p.state, 'state.json.tmp'), join(p.state, 'state.json'));
+}
+
+const visible = (f: string): boolean => !f.startsWith('.') && !f.endsWith('.uploading');
+
+/** Steps 1 to 4. */
+export async function processAccount(a: Account, opts: PlatformOptions): Promise<void> {
+  const p = accountPaths(opts.root, a);
+  const now = opts.now?.() ?? new Date();
+  const inDir = join(p.dmc, 'in');
+  const entries = (await readdir(inDir, { withFileTypes: true })).filter((e) => e.isFile() && visible(e.name)).map((e) => e.name).sort();
+  for (const name of entries.filter((n) => DOCUMENT_EXT.test(n))) {
+    await rename(join(inDir, name), join(p.store, name));
+    opts.emit({ type: 'document-taken', account: a.username, name });
+  }
+  for (const name of entries.filter((n) => TRIGGER_EXT.test(n))) {
+    const processing = join(inDir, 'processing', name);
+    await rename(join(inDir, name), processing);
+    opts.emit({ type: 'taken', account: a.username, name });
+    const errors = await checkTrigger(processing, a, p.store);
+    if (errors.length > 0) {
+      await rename(processing, join(inDir, 'failed', name));
+      opts.emit({ type: 'failed', account: a.username, name, errors });
+      continue;
+    }
+    const done = join(inDir, 'processed', name);
+    await rename(processing, done);
+    const { broadcastId, contacts } = await createBroadcast(done, a, p, opts, now);
+    opts.emit({ type: 'processed', account: a.username, name, broadcastId, contacts });
+  }
+  for (const from of ['processed', 'failed'] as const) {
+    const dir = join(inDir, from);
+    for (const name of await readdir(dir)) {
+      const st = await stat(join(dir, name)).catch(() => undefined);
+      if (st && now.getTime() - st.mtimeMs >= opts.archiveAfter * 1000) {
+        await rename(join(dir, name), join(p.archive, `${now.getTime()}-${name}`));
+        opts.emit({ type: 'archived', account: a.username, name, from });
+      }
+    }
+  }
+  const out = join(p.dmc, 'out');
+  for (const ack of (await readdir(join(out, 'ack'))).filter(visible)) {
+    const m = /^(CRA_.+_\d{4}-\d{2}-\d{2})(\.csv)?\.ack$/.exec(ack);
+    if (!m) continue;
+    const report = `${m[1]}.csv`;
+    const deleted = await rm(join(out, report)).then(() => true, () => false);
+    await rm(join(out, 'ack', ack), { force: true });
+    opts.emit({ type: 'ack', account: a.username, report, ack, deleted });
+  }
+  for (const name of (await readdir(out)).filter((n) => /^CRA_.*\.csv$/.test(n))) {
+    const st = await stat(join(out, name)).catch(() => undefined);
+    if (st && now.getTime() - st.mtimeMs > opts.retentionDays * 86_400_000) {
+      await rm(join(out, name), { force: true });
+      opts.emit({ type: 'purged', account: a.username, name });
+    }
+  }
+}
+
+/** The validator's errors, plus the platform's own checks (documents in the store, the account's service). */
+async function checkTrigger(path: string, a: Account, store: string): Promise<string[]> {
+  const r = await validateTriggerFile(path, { documentsDir: store, findingCap: 20 });
+  const errors = r.errors.map((e) => `${e.line !== undefined ? `line ${e.line}: ` : ''}${e.code}: ${e.message}`);
+  if (r.command.serviceId !== undefined && r.command.serviceId !== a.serviceId) errors.push(`serviceId ${r.command.serviceId} is not this account's service (${a.serviceId})`);
+  return errors;
+}
+
+/** Draws every contact's result into the account's pending results (JSON lines). */
+async function createBroadcast(path: string, a: Account, p: ReturnType<typeof accountPaths>, opts: PlatformOptions, now: Date): Promise<{ broadcastId: number; contacts: number }> {
+  const state = await readState(p);
+  const broadcastId = state.nextBroadcastId++;
+  const findings = new FindingList(0);
+  const stream = createReadStream(path);
+  const reading = TRIGGER_EXT.exec(path)?.[1]?.toLowerCase() === 'xml' ? await readXmlTrigger(stream, findings) : await readCsvTrigger(stream, findings);
+  const media = mediaOf(reading.head.command);
+  const userLang = reading.head.command.userLang;
+  let batch = '';
+  let n = 0;
+  for await (const c of reading.contacts) {
+    const r: ContactResult = contactResult(reading.head.columns, c.values, media, { seed: opts.seed, broadcastId, index: n, contactId: state.nextContactId++, start: now, userLang });
+    batch += `${JSON.stringify({ broadcastId, ...r })}\n`;
+    n++;
+    if (batch.length > 1 << 20) { await appendFile(join(p.state, 'pending.jsonl'), batch); batch = ''; }
+  }
+  if (batch) await appendFile(join(p.state, 'pending.jsonl'), batch);
+  await writeState(p, state);
+  return { broadcastId, contacts: n };
+}
+
+/** `YYYY-MM-DD` in Europe/Paris. */
+export function parisDate(d: Date): string {
+  return new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+}
+
+/**
+ * Step 5: writes the pending results to the day's report. While a report of
+ * the same date still waits in out/ (not acked), the results wait for the
+ * next report time.
+ */
+export async function writeReport(a: Account, opts: PlatformOptions): Promise<string | undefined> {
+  const p = accountPaths(opts.root, a);
+  const pending = join(p.state, 'pending.jsonl');
+  const text = await readFile(pending, 'utf8').catch(() => '');
+  if (!text.trim()) return undefined;
+  const name = craFileName(a.serviceId, parisDate(opts.now?.() ?? new Date()));
+  const target = join(p.dmc, 'out', name);
+  if (await stat(target).then(() => true, () => false)) return undefined;
+  const rows = text.trim().split('\n').map((l) => JSON.parse(l) as ContactResult & { broadcastId: number });
+  const clean = (s: string): string => s.replace(/[;\r\n]/g, ' ');
+  const body = [CRA_HEADER.join(';'), ...rows.map((r) => [r.broadcastId, r.contactId, r.externalReference, r.name, r.forename, r.label, r.address, r.callDate, r.attempts].map((v) => clean(String(v))).join(';'))].join('\n') + '\n';
+  // Written under a dot-name, then renamed: a client never sees a report half written.
+  const temp = join(p.dmc, 'out', `.${name}.writing`);
+  await writeFile(temp, encodeLatin9(body));
+  await rename(temp, target);
+  await rename(pending, join(p.state, `reported-${Date.now()}.jsonl`));
+  opts.emit({ type: 'report', account: a.username, name, results: rows.length });
+  return name;
+}

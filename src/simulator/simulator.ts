@@ -1,0 +1,138 @@
+/**
+ * A local DMC platform: SFTP and active-only FTP servers over each account's
+ * folder, the platform's pass every `interval` seconds, reports every
+ * `reportEvery` seconds (or at a time of day), and a journal of everything
+ * it saw (server file operations and platform events, in order), kept in
+ * memory and appended to `<root>/journal.jsonl`.
+ *
+ * A separate module: the product's real code paths never import it.
+ */
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startFtpServer, type RunningFtpServer } from './ftp-server.js';
+import { accountPaths, createAccountLayout, processAccount, writeReport, type Account, type PlatformEvent } from './platform.js';
+import { generateHostKey, startSftpServer, type FileEvent, type RunningSftpServer } from './sftp-server.js';
+
+export interface SimulatorOptions {
+  /** Folder holding the accounts, the host key and the journal. */
+  readonly root: string;
+  readonly accounts: readonly Account[];
+  readonly host?: string;
+  /** 0 picks a free port; undefined disables the server. */
+  readonly sftpPort?: number;
+  readonly ftpPort?: number;
+  /** Seconds between two passes (60 on the platform). */
+  readonly interval?: number;
+  /** Seconds between two report runs; or `reportAt` (HH:MM, Europe/Paris, daily). */
+  readonly reportEvery?: number;
+  readonly reportAt?: string;
+  readonly archiveAfter?: number;
+  readonly retentionDays?: number;
+  readonly seed?: string;
+  /** Called for each journal entry (logging). */
+  readonly onJournal?: (e: JournalEntry) => void;
+}
+
+/** A journal entry before it is numbered and stamped. */
+export type JournalEvent = (FileEvent & { source: 'server'; protocol: 'sftp' | 'ftp' }) | (PlatformEvent & { source: 'platform' });
+export type JournalEntry = JournalEvent & { seq: number; at: string };
+
+export class Simulator {
+  readonly journal: JournalEntry[] = [];
+  sftp: RunningSftpServer | undefined;
+  ftp: RunningFtpServer | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private seq = 0;
+  private running: Promise<void> = Promise.resolve();
+  private lastReportDay = '';
+
+  constructor(readonly opts: SimulatorOptions) {}
+
+  /** The host key's fingerprint, for a client config. */
+  get fingerprint(): string | undefined { return this.sftp?.fingerprint; }
+
+  homeOf(username: string): string {
+    const a = this.opts.accounts.find((x) => x.username === username);
+    if (!a) throw new Error(`no account ${username}`);
+    return accountPaths(this.opts.root, a).home;
+  }
+
+  private record(e: JournalEvent): void {
+    const entry = { ...e, seq: ++this.seq, at: new Date().toISOString() } as JournalEntry;
+    this.journal.push(entry);
+    this.opts.onJournal?.(entry);
+    void appendFile(join(this.opts.root, 'journal.jsonl'), `${JSON.stringify(entry)}\n`).catch(() => undefined);
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.opts.root, { recursive: true });
+    for (const a of this.opts.accounts) await createAccountLayout(this.opts.root, a);
+    // A fixed host key: generated once per root, so a pinned config keeps working across restarts.
+    const keyPath = join(this.opts.root, 'ssh_host_ed25519_key');
+    const hostKey = await readFile(keyPath, 'utf8').catch(async () => { const k = generateHostKey(); await writeFile(keyPath, k, { mode: 0o600 }); return k; });
+    const host = this.opts.host ?? '127.0.0.1';
+    const served = this.opts.accounts.map((a) => ({ username: a.username, root: accountPaths(this.opts.root, a).home, ...(a.password !== undefined ? { password: a.password } : {}), ...(a.publicKeys ? { publicKeys: a.publicKeys } : {}) }));
+    if (this.opts.sftpPort !== undefined) {
+      this.sftp = await startSftpServer({ host, port: this.opts.sftpPort, hostKey, accounts: served, onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'sftp' as const }) });
+    }
+    if (this.opts.ftpPort !== undefined) {
+      this.ftp = await startFtpServer({
+        host, ...(this.opts.ftpPort ? { port: this.opts.ftpPort } : {}),
+        accounts: served.filter((s) => s.password !== undefined).map((s) => ({ username: s.username, password: s.password!, root: s.root })),
+        onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'ftp' as const }),
+      });
+    }
+    const interval = (this.opts.interval ?? 60) * 1000;
+    this.timers.push(setInterval(() => { void this.tick(); }, interval));
+    if (this.opts.reportEvery !== undefined) this.timers.push(setInterval(() => { void this.report(); }, this.opts.reportEvery * 1000));
+    else this.timers.push(setInterval(() => { void this.reportIfTime(); }, 30_000));
+  }
+
+  private platformOptions() {
+    return {
+      root: this.opts.root,
+      seed: this.opts.seed ?? 'dmc-simulator',
+      archiveAfter: this.opts.archiveAfter ?? 300,
+      retentionDays: this.opts.retentionDays ?? 30,
+      emit: (e: PlatformEvent) => this.record({ ...e, source: 'platform' }),
+    };
+  }
+
+  /** One platform pass over every account; passes never overlap. */
+  tick(): Promise<void> {
+    this.running = this.running.then(async () => {
+      for (const a of this.opts.accounts) {
+        await processAccount(a, this.platformOptions()).catch((e: Error) => this.record({ source: 'platform', type: 'error', account: a.username, message: e.message }));
+      }
+    });
+    return this.running;
+  }
+
+  /** Writes the pending results of every account to its report. */
+  report(): Promise<void> {
+    this.running = this.running.then(async () => {
+      for (const a of this.opts.accounts) {
+        await writeReport(a, this.platformOptions()).catch((e: Error) => this.record({ source: 'platform', type: 'error', account: a.username, message: e.message }));
+      }
+    });
+    return this.running;
+  }
+
+  private async reportIfTime(): Promise<void> {
+    const at = this.opts.reportAt ?? '02:00';
+    const now = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+    const [day, time] = now.split(' ');
+    if (time !== undefined && day !== undefined && time >= at && this.lastReportDay !== day) {
+      this.lastReportDay = day;
+      await this.report();
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.running;
+    await this.sftp?.close();
+    await this.ftp?.close();
+  }
+}
