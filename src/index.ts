@@ -46,7 +46,7 @@ export { checkDocuments, referencedDocuments, DOCUMENT_EXTENSIONS } from './file
 export { PendingFile } from './files/atomic.js';
 
 // Reports (CRA)
-export { readCra, summarizeCra, codesForLabel, ackName, craFileName, CRA_NAME, CRA_HEADER, SUCCESS_CODES } from './formats/cra.js';
+export { readCra, summarizeCra, codesForLabel, codesForRecord, ackName, craFileName, CRA_NAME, CRA_HEADER, SUCCESS_CODES } from './formats/cra.js';
 export type { CraRecord, CraSummary, BroadcastSummary, ResultCount } from './formats/cra.js';
 export { CRA_CODES } from './formats/cra-codes.js';
 export type { CraCode, CraMedium } from './formats/cra-codes.js';

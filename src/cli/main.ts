@@ -12,6 +12,8 @@ import { EXIT, processIo, UsageError, type Io } from './output.js';
 import { registerValidate } from './validate-command.js';
 import { registerSend } from './send-command.js';
 import { registerReports } from './reports-command.js';
+import { registerSimulator } from './simulator-command.js';
+import { registerDemo } from './demo-command.js';
 import { ConfigError } from '../config/config.js';
 import { TransportError } from '../transport/transport.js';
 
@@ -38,6 +40,8 @@ Docs: docs/cli.md (commands), docs/formats.md (formats and every decision the gu
   registerConvert(program, io, setExit);
   registerSend(program, io, setExit);
   registerReports(program, io, setExit);
+  registerSimulator(program, io, setExit);
+  registerDemo(program, io, setExit);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exit;

@@ -6,9 +6,10 @@
  * `callResult` the human label in the broadcast's language, not the code.
  *
  * Labels are mapped back to annex 5.4 codes when the annex makes it
- * unambiguous; a label several codes share keeps every candidate; a label
- * the annex does not hold (the guide's own example has "Message diffusé")
- * is reported as unknown, never guessed.
+ * unambiguous, with the address narrowing the medium (codesForRecord); a
+ * label several codes still share keeps every candidate; a label the annex
+ * does not hold (the guide's own example has "Message diffusé") is reported
+ * as unknown, never guessed.
  */
 import { CRA_CODES, type CraCode, type CraMedium } from './cra-codes.js';
 import { finding, type FindingList } from './findings.js';
@@ -64,6 +65,21 @@ export function codesForLabel(label: string): CraCode[] {
     if (hits.length) return hits;
   }
   return [];
+}
+
+/**
+ * The codes a record's label can stand for, narrowed by its address: an email
+ * address keeps email codes; a French mobile number (+336, +337) keeps SMS,
+ * MMS and voice; another number keeps voice and fax. Codes of every medium
+ * ('all') are always kept. When nothing is left the label's codes are kept.
+ */
+export function codesForRecord(label: string, address: string): CraCode[] {
+  const all = codesForLabel(label);
+  const a = address.trim();
+  const media: readonly CraMedium[] = a.includes('@') ? ['email'] : /^\+33[67]/.test(a) ? ['sms', 'mms', 'voice'] : /^\+?\d/.test(a) ? ['voice', 'fax'] : [];
+  if (media.length === 0) return all;
+  const narrowed = all.filter((c) => c.medium === 'all' || media.includes(c.medium));
+  return narrowed.length ? narrowed : all;
 }
 
 /** Results that mean the message reached the contact (delivered, played, opened). */
@@ -122,15 +138,18 @@ export interface CraSummary {
 
 /** Summarizes records per broadcast (streaming: memory grows with distinct broadcasts and labels only). */
 export async function summarizeCra(records: AsyncIterable<CraRecord>): Promise<CraSummary> {
-  const per = new Map<string, { contacts: number; labels: Map<string, number>; success: number; first?: string; last?: string }>();
+  const per = new Map<string, { contacts: number; labels: Map<string, { count: number; codes: Set<string> }>; success: number; first?: string; last?: string }>();
   let n = 0;
   for await (const r of records) {
     n++;
     let b = per.get(r.broadcastId);
     if (!b) { b = { contacts: 0, labels: new Map(), success: 0 }; per.set(r.broadcastId, b); }
     b.contacts++;
-    b.labels.set(r.callResult, (b.labels.get(r.callResult) ?? 0) + 1);
-    const codes = codesForLabel(r.callResult);
+    const codes = codesForRecord(r.callResult, r.callAdress);
+    const l = b.labels.get(r.callResult) ?? { count: 0, codes: new Set<string>() };
+    l.count++;
+    for (const c of codes) l.codes.add(c.code);
+    b.labels.set(r.callResult, l);
     if (codes.length > 0 && codes.every((c) => SUCCESS_CODES.has(c.code))) b.success++;
     if (r.callDate) {
       if (!b.first || r.callDate < b.first) b.first = r.callDate;
@@ -141,10 +160,10 @@ export async function summarizeCra(records: AsyncIterable<CraRecord>): Promise<C
   const broadcasts = [...per].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([broadcastId, b]) => ({
     broadcastId,
     contacts: b.contacts,
-    results: [...b.labels].sort((x, y) => y[1] - x[1]).map(([label, count]) => {
-      const codes = codesForLabel(label).map((c) => c.code);
+    results: [...b.labels].sort((x, y) => y[1].count - x[1].count).map(([label, l]) => {
+      const codes = [...l.codes];
       if (codes.length === 0) unknown.add(label);
-      return { label, codes, count };
+      return { label, codes, count: l.count };
     }),
     successRate: b.contacts ? b.success / b.contacts : 0,
     ...(b.first ? { firstCall: b.first } : {}),

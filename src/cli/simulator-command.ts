@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../config/config.js';
+import type { Account } from '../simulator/platform.js';
+import { Simulator, type JournalEntry } from '../simulator/simulator.js';
+import { type Io } from './output.js';
+
+export interface SimulatorCliOptions { config?: string; root?: string; sftpPort?: string; ftpPort?: string; interval?: string; reportEvery?: string; reportAt?: string; seed?: string }
+
+const simSchema = z.strictObject({
+  accounts: z.array(z.strictObject({
+    serviceId: z.union([z.string(), z.number()]).transform(String),
+    username: z.string().min(1),
+    password: z.string().optional(),
+    publicKeys: z.array(z.string()).optional(),
+  })).min(1),
+  seed: z.string().optional(),
+  archiveAfter: z.number().positive().optional(),
+  retentionDays: z.number().positive().optional(),
+});
+
+/** A journal entry as a log line. */
+export function describeEntry(e: JournalEntry): string | undefined {
+  if (e.source === 'server') {
+    if (e.op === 'rename') return `${e.protocol} ${e.user}: rename ${e.from} -> ${e.to}`;
+    if (e.op === 'close-write') return `${e.protocol} ${e.user}: wrote ${e.path} (${e.size} bytes)`;
+    return undefined;
+  }
+  switch (e.type) {
+    case 'document-taken': return `platform: document ${e.name} taken into the store`;
+    case 'taken': return `platform: ${e.name} -> in/processing/`;
+    case 'processed': return `platform: ${e.name} -> in/processed/, broadcast ${e.broadcastId} (${e.contacts} contacts)`;
+    case 'failed': return `platform: ${e.name} -> in/failed/: ${e.errors.slice(0, 3).join(' | ')}`;
+    case 'archived': return `platform: ${e.name} archived from ${e.from}/`;
+    case 'report': return `platform: report out/${e.name} written (${e.results} results)`;
+    case 'ack': return `platform: ack ${e.ack} -> report ${e.report} ${e.deleted ? 'deleted' : 'was already gone'}`;
+    case 'purged': return `platform: report ${e.name} purged (retention)`;
+    case 'error': return `platform: ERROR ${e.message}`;
+    default: return undefined;
+  }
+}
+
+/** Writes a client config for an account that pins the simulator's host key; the password goes to a 0600 file. */
+export async function writeClientConfig(dir: string, sim: Simulator, a: Account & { password: string }, protocol: 'sftp' | 'ftp', extra = ''): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const pw = join(dir, `${a.username}.password`);
+  await writeFile(pw, `${a.password}\n`, { mode: 0o600 });
+  const port = protocol === 'sftp' ? sim.sftp?.port : sim.ftp?.port;
+  const path = join(dir, `${a.username}-${protocol}.yaml`);
+  await writeFile(path, [
+    '# Client configuration for the local DMC simulator (dmc-trigger simulator / demo).',
+    `service: {serviceId: "${a.serviceId}"}`,
+    'transport:',
+    `  protocol: ${protocol}`,
+    '  host: 127.0.0.1',
+    `  port: ${port}`,
+    `  username: ${a.username}`,
+    `  passwordFile: ${pw}`,
+    ...(protocol === 'sftp' ? [`  hostKey: "${sim.fingerprint}"`] : []),
+    extra,
+  ].join('\n') + '\n');
+  return path;
+}
+
+export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<number> {
+  const root = resolve(opts.root ?? 'var/simulator');
+  let accounts: (Account & { password?: string })[];
+  let fileSeed: string | undefined;
+  if (opts.config) {
+    const raw = parseYaml(await readFile(opts.config, 'utf8').catch(() => { throw new ConfigError('CONFIG_NOT_FOUND', `cannot read the simulator configuration '${opts.config}'`); })) as unknown;
+    const parsed = simSchema.safeParse(raw);
+    if (!parsed.success) throw new ConfigError('CONFIG_INVALID', `${opts.config}: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
+    accounts = parsed.data.accounts.map((a) => ({ serviceId: a.serviceId, username: a.username, ...(a.password ? { password: a.password } : {}), ...(a.publicKeys ? { publicKeys: a.publicKeys } : {}) }));
+    fileSeed = parsed.data.seed;
+  } else {
+    accounts = [{ serviceId: '12345678', username: 'dmc', password: process.env['DMC_SIM_PASSWORD'] ?? randomBytes(12).toString('base64url') }];
+  }
+  const num = (v: string | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new ConfigError('CONFIG_INVALID', `--${name} takes a number, not '${v}'`);
+    return n;
+  };
+  const sim = new Simulator({
+    root, accounts,
+    sftpPort: num(opts.sftpPort, 'sftp-port') ?? 2222,
+    ftpPort: num(opts.ftpPort, 'ftp-port') ?? 2121,
+    interval: num(opts.interval, 'interval') ?? 60,
+    ...(opts.reportEvery !== undefined ? { reportEvery: num(opts.reportEvery, 'report-every')! } : {}),
+    ...(opts.reportAt !== undefined ? { reportAt: opts.reportAt } : {}),
+    seed: opts.seed ?? fileSeed ?? 'dmc-simulator',
+    onJournal: (e) => { const l = describeEntry(e); if (l) io.out(`${e.at} ${l}`); },
+  });
+  await sim.start();
+  io.out(`DMC simulator: SFTP on 127.0.0.1:${sim.sftp?.port}, FTP (active only) on 127.0.0.1:${sim.ftp?.port}; root ${root}`);
+  io.out(`host key ${sim.fingerprint} (pin it: transport.hostKey)`);
+  for (const a of accounts) {
+    if (a.password === undefined) continue;
+    const cfg = await writeClientConfig(join(root, 'clients'), sim, a as Account & { password: string }, 'sftp');
+    io.out(`account ${a.username} (service ${a.serviceId}): client config ${cfg}`);
+  }
+  io.out(`platform pass every ${opts.interval ?? 60} s; ${opts.reportEvery ? `reports every ${opts.reportEvery} s` : `reports daily at ${opts.reportAt ?? '02:00'} (Europe/Paris)`}. Ctrl-C to stop.`);
+  await new Promise<void>((res) => {
+    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); res(); };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await sim.stop();
+  io.out('simulator stopped');
+  return 0;
+}
+
+export function registerSimulator(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command('simulator')
+    .description('run a local DMC platform: SFTP and active-only FTP servers, the platform pass, reports (until Ctrl-C)')
+    .option('--config <file>', 'simulator configuration: accounts (serviceId, username, password, publicKeys), seed (YAML)')
+    .option('--root <dir>', 'folder for the accounts, the host key and the journal', 'var/simulator')
+    .option('--sftp-port <n>', 'SFTP port (0: any free port)', '2222')
+    .option('--ftp-port <n>', 'FTP port, active mode only (0: any free port)', '2121')
+    .option('--interval <s>', 'seconds between two platform passes (60 on the platform)', '60')
+    .option('--report-every <s>', 'write the reports every N seconds (tests, demos)')
+    .option('--report-at <HH:MM>', 'write the reports daily at this time, Europe/Paris (default 02:00)')
+    .option('--seed <text>', 'seed of the simulated results (same seed, same results)')
+    .addHelpText('after', `
+Without --config: one account, service 12345678, user dmc, password from DMC_SIM_PASSWORD or generated;
+a client configuration pinning the host key is written under <root>/clients/.
+The mail side (email triggers, mail2sms) is not simulated yet.`)
+    .action(async (opts: SimulatorCliOptions) => { setExit(await runSimulator(opts, io)); });
+}
