@@ -14,6 +14,7 @@ import { registerSend } from './send-command.js';
 import { registerReports } from './reports-command.js';
 import { registerSimulator } from './simulator-command.js';
 import { registerDemo } from './demo-command.js';
+import { registerMail } from './mail-command.js';
 import { ConfigError } from '../config/config.js';
 import { TransportError } from '../transport/transport.js';
 
@@ -41,6 +42,7 @@ Docs: docs/cli.md (commands), docs/formats.md (formats and every decision the gu
   registerSend(program, io, setExit);
   registerReports(program, io, setExit);
   registerSimulator(program, io, setExit);
+  registerMail(program, io, setExit);
   registerDemo(program, io, setExit);
   try {
     await program.parseAsync([...argv], { from: 'user' });

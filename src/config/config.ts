@@ -60,7 +60,34 @@ const schema = z.strictObject({
       activePortRange: z.string().regex(/^\d+-\d+$/, 'a range like 50000-50100').optional(),
       tls: z.boolean().default(false),
     }).default({ mode: 'active', tls: false }),
-  }),
+  }).optional(),
+  mail: z.strictObject({
+    from: z.string().min(3),
+    platformAddress: z.string().default('dmc_admin@dmc.sfr-sh.fr'),
+    mail2smsDomain: z.string().default('mailtoSMS.fr'),
+    signature: z.boolean().default(false),
+    replyTimeout: z.number().positive().default(900),
+    stateDir: z.string().default('mail-state'),
+    smtp: z.strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535).optional(),
+      secure: z.boolean().default(false),
+      requireTLS: z.boolean().default(true),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      passwordFile: z.string().optional(),
+    }),
+    imap: z.strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535).optional(),
+      secure: z.boolean().default(true),
+      username: z.string().min(1),
+      password: z.string().optional(),
+      passwordFile: z.string().optional(),
+      mailbox: z.string().default('INBOX'),
+      moveTo: z.string().optional(),
+    }).optional(),
+  }).optional(),
   timeouts: z.strictObject({
     connect: duration.default(20),
     idle: duration.default(60),
@@ -82,10 +109,25 @@ const schema = z.strictObject({
 
 type Raw = z.infer<typeof schema>;
 
+export interface MailConfig {
+  readonly from: string;
+  readonly platformAddress: string;
+  readonly mail2smsDomain: string;
+  readonly signature: boolean;
+  /** Seconds after which a reply that never came is reported. */
+  readonly replyTimeout: number;
+  readonly stateDir: string;
+  readonly smtp: { readonly host: string; readonly port: number; readonly secure: boolean; readonly requireTLS: boolean; readonly username?: string; readonly password?: Secret };
+  readonly imap?: { readonly host: string; readonly port: number; readonly secure: boolean; readonly username: string; readonly password?: Secret; readonly mailbox: string; readonly moveTo?: string };
+}
+
 /** The configuration with every default applied and every secret resolved. */
 export interface ResolvedConfig {
   readonly file: string;
   readonly service: { readonly serviceId: string; readonly spaceId?: string };
+  readonly mail?: MailConfig;
+  /** False when the file has no transport section (mail only): send and reports refuse it. */
+  readonly hasTransport: boolean;
   readonly transport: {
     readonly protocol: 'sftp' | 'ftp';
     readonly host: string;
@@ -152,22 +194,24 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
   const raw = parsed.data;
   const base = dirname(resolve(file));
   const rel = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
-  const t = raw.transport;
-  const secret = async (key: string, inline: string | undefined, fromFile: string | undefined): Promise<Secret | undefined> => {
-    if (inline !== undefined && fromFile !== undefined) throw new ConfigError('CONFIG_INVALID', `${file}: give transport.${key} or transport.${key}File, not both`, file, `transport.${key}`);
+  const secretOf = async (section: string, key: string, inline: string | undefined, fromFile: string | undefined): Promise<Secret | undefined> => {
+    const full = `${section}.${key}`;
+    if (inline !== undefined && fromFile !== undefined) throw new ConfigError('CONFIG_INVALID', `${file}: give ${full} or ${full}File, not both`, file, full);
     if (inline !== undefined) {
       const refs = [...inline.matchAll(ENV_REF)].map((m) => m[1]);
-      return new Secret(expandEnv(inline, `transport.${key}`, file, env), refs.length ? `\${${refs.join('}, ${')}}` : `${file} (transport.${key}, in clear: prefer \${ENV} or ${key}File)`);
+      return new Secret(expandEnv(inline, full, file, env), refs.length ? `\${${refs.join('}, ${')}}` : `${file} (${full}, in clear: prefer \${ENV} or ${key}File)`);
     }
     if (fromFile !== undefined) {
-      const p = rel(expandEnv(fromFile, `transport.${key}File`, file, env));
-      const v = await readFile(p, 'utf8').catch(() => { throw new ConfigError('CONFIG_SECRET', `${file}: transport.${key}File '${p}' cannot be read: check the path and its permissions`, file, `transport.${key}File`); });
+      const p = rel(expandEnv(fromFile, `${full}File`, file, env));
+      const v = await readFile(p, 'utf8').catch(() => { throw new ConfigError('CONFIG_SECRET', `${file}: ${full}File '${p}' cannot be read: check the path and its permissions`, file, `${full}File`); });
       return new Secret(key === 'privateKey' ? v : v.replace(/\r?\n$/, ''), p);
     }
     return undefined;
   };
-  const password = await secret('password', t.password, t.passwordFile);
-  const privateKey = await secret('privateKey', t.privateKey, t.privateKeyFile);
+  const transport = raw.transport ? await resolveTransport(raw.transport) : undefined;
+  async function resolveTransport(t: NonNullable<Raw['transport']>): Promise<ResolvedConfig['transport']> {
+  const password = await secretOf('transport', 'password', t.password, t.passwordFile);
+  const privateKey = await secretOf('transport', 'privateKey', t.privateKey, t.privateKeyFile);
   const passphrase = t.passphrase !== undefined ? new Secret(expandEnv(t.passphrase, 'transport.passphrase', file, env), 'transport.passphrase') : undefined;
   if (!password && !privateKey) throw new ConfigError('CONFIG_INVALID', `${file}: transport needs password, passwordFile, privateKey or privateKeyFile`, file, 'transport.password');
   if (t.protocol === 'ftp' && privateKey) throw new ConfigError('CONFIG_INVALID', `${file}: FTP logs in with a password; privateKey is for SFTP`, file, 'transport.privateKey');
@@ -178,9 +222,6 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
   const range = t.ftp.activePortRange?.split('-').map(Number) as [number, number] | undefined;
   if (range && (range[0] < 1024 || range[1] > 65535 || range[0] > range[1])) throw new ConfigError('CONFIG_INVALID', `${file}: transport.ftp.activePortRange must be within 1024-65535, low-high`, file, 'transport.ftp.activePortRange');
   return {
-    file,
-    service: raw.service.spaceId !== undefined ? { serviceId: raw.service.serviceId, spaceId: raw.service.spaceId } : { serviceId: raw.service.serviceId },
-    transport: {
       protocol: t.protocol,
       host: t.host,
       port: t.port ?? (t.protocol === 'sftp' ? 2222 : 21),
@@ -193,7 +234,26 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
       acceptNewHostKey: t.acceptNewHostKey,
       ...(t.remoteRoot !== undefined ? { remoteRoot: t.remoteRoot } : {}),
       ftp: { mode: t.ftp.mode, tls: t.ftp.tls, ...(t.ftp.activeAddress ? { activeAddress: t.ftp.activeAddress } : {}), ...(range ? { activePortRange: range } : {}) },
-    },
+  };
+  }
+  let mail: MailConfig | undefined;
+  if (raw.mail) {
+    const m = raw.mail;
+    const smtpPassword = await secretOf('mail.smtp', 'password', m.smtp.password, m.smtp.passwordFile);
+    const imapPassword = m.imap ? await secretOf('mail.imap', 'password', m.imap.password, m.imap.passwordFile) : undefined;
+    mail = {
+      from: m.from, platformAddress: m.platformAddress, mail2smsDomain: m.mail2smsDomain, signature: m.signature, replyTimeout: m.replyTimeout, stateDir: rel(m.stateDir),
+      smtp: { host: m.smtp.host, port: m.smtp.port ?? (m.smtp.secure ? 465 : 587), secure: m.smtp.secure, requireTLS: m.smtp.requireTLS, ...(m.smtp.username ? { username: expandEnv(m.smtp.username, 'mail.smtp.username', file, env) } : {}), ...(smtpPassword ? { password: smtpPassword } : {}) },
+      ...(m.imap ? { imap: { host: m.imap.host, port: m.imap.port ?? (m.imap.secure ? 993 : 143), secure: m.imap.secure, username: expandEnv(m.imap.username, 'mail.imap.username', file, env), ...(imapPassword ? { password: imapPassword } : {}), mailbox: m.imap.mailbox, ...(m.imap.moveTo ? { moveTo: m.imap.moveTo } : {}) } } : {}),
+    };
+  }
+  if (!transport && !mail) throw new ConfigError('CONFIG_INVALID', `${file}: give a transport section (send, reports) or a mail section (mail, mail2sms)`, file, 'transport');
+  return {
+    file,
+    service: raw.service.spaceId !== undefined ? { serviceId: raw.service.serviceId, spaceId: raw.service.spaceId } : { serviceId: raw.service.serviceId },
+    transport: transport as ResolvedConfig['transport'],
+    hasTransport: transport !== undefined,
+    ...(mail ? { mail } : {}),
     timeouts: raw.timeouts,
     retries: raw.retries,
     reports: { dir: rel(raw.reports.dir), ackNaming: raw.reports.ackNaming },

@@ -36,6 +36,8 @@ export interface ValidateFileOptions {
   /** Read with this encoding whatever the file declares. */
   readonly encoding?: string;
   readonly findingCap?: number;
+  /** File trigger (`|datejour|`, default) or email trigger (`|date|`). */
+  readonly channel?: 'file' | 'email';
 }
 
 /** Validates one trigger file; content problems are in the report, I/O failures throw. */
@@ -45,7 +47,7 @@ export async function validateTriggerFile(path: string, opts: ValidateFileOption
   if (opts.documentsDir) {
     findings.addAll(await checkDocuments(reading.head.command, opts.documentsDir, reading.head.lines));
   }
-  return validateReading(reading, findings);
+  return validateReading(reading, findings, opts.channel ? { channel: opts.channel } : {});
 }
 
 

@@ -34,6 +34,12 @@ export interface Account {
   readonly username: string;
   readonly password?: string;
   readonly publicKeys?: readonly string[];
+  /** Space used by mail2sms (`<spaceId>@mailtoSMS.fr`). */
+  readonly spaceId?: string;
+  /** Senders allowed to trigger by email: addresses or whole domains (guide §3.3.2). */
+  readonly allowedSenders?: readonly string[];
+  /** Senders for whom mail2sms is enabled (guide §3.6); default: allowedSenders. */
+  readonly mail2smsSenders?: readonly string[];
 }
 
 /** Where an account lives under the simulator's root. */
@@ -60,7 +66,12 @@ export type PlatformEvent =
   | { type: 'report'; account: string; name: string; results: number }
   | { type: 'ack'; account: string; report: string; ack: string; deleted: boolean }
   | { type: 'purged'; account: string; name: string }
-  | { type: 'error'; account: string; message: string };
+  | { type: 'error'; account: string; message: string }
+  | { type: 'mail-received'; account: string; from: string; to: string; subject: string }
+  | { type: 'mail-ignored'; from: string; to: string; reason: string }
+  | { type: 'mail-broadcast'; account: string; from: string; broadcastId: number; contacts: number }
+  | { type: 'mail-refused'; account: string; from: string; cause: string }
+  | { type: 'mail-reply'; to: string; kind: string };
 
 export interface PlatformOptions {
   readonly root: string;
@@ -148,7 +159,7 @@ async function checkTrigger(path: string, a: Account, store: string): Promise<st
 }
 
 /** Draws every contact's result into the account's pending results (JSON lines). */
-async function createBroadcast(path: string, a: Account, p: ReturnType<typeof accountPaths>, opts: PlatformOptions, now: Date): Promise<{ broadcastId: number; contacts: number }> {
+export async function createBroadcast(path: string, a: Account, p: ReturnType<typeof accountPaths>, opts: PlatformOptions, now: Date): Promise<{ broadcastId: number; contacts: number }> {
   const state = await readState(p);
   const broadcastId = state.nextBroadcastId++;
   const findings = new FindingList(0);

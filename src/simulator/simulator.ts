@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { startFtpServer, type RunningFtpServer } from './ftp-server.js';
 import { accountPaths, createAccountLayout, processAccount, writeReport, type Account, type PlatformEvent } from './platform.js';
 import { generateHostKey, startSftpServer, type FileEvent, type RunningSftpServer } from './sftp-server.js';
+import { startMailSide, type RunningMailSide } from './mail-side.js';
 
 export interface SimulatorOptions {
   /** Folder holding the accounts, the host key and the journal. */
@@ -29,6 +30,15 @@ export interface SimulatorOptions {
   readonly archiveAfter?: number;
   readonly retentionDays?: number;
   readonly seed?: string;
+  /** The mail side (SMTP in, IMAP mailbox for the replies); absent: no mail side. */
+  readonly mail?: {
+    readonly smtpPort: number;
+    readonly imapPort: number;
+    readonly mailboxes: readonly { readonly address: string; readonly password: string }[];
+    /** Seconds before a mail2sms delivery report (1800 on the platform). */
+    readonly mail2smsReportDelay?: number;
+    readonly platformAddress?: string;
+  };
   /** Called for each journal entry (logging). */
   readonly onJournal?: (e: JournalEntry) => void;
 }
@@ -41,6 +51,7 @@ export class Simulator {
   readonly journal: JournalEntry[] = [];
   sftp: RunningSftpServer | undefined;
   ftp: RunningFtpServer | undefined;
+  mail: RunningMailSide | undefined;
   private timers: NodeJS.Timeout[] = [];
   private seq = 0;
   private running: Promise<void> = Promise.resolve();
@@ -80,6 +91,14 @@ export class Simulator {
         host, ...(this.opts.ftpPort ? { port: this.opts.ftpPort } : {}),
         accounts: served.filter((s) => s.password !== undefined).map((s) => ({ username: s.username, password: s.password!, root: s.root })),
         onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'ftp' as const }),
+      });
+    }
+    if (this.opts.mail) {
+      const m = this.opts.mail;
+      this.mail = await startMailSide({
+        host, smtpPort: m.smtpPort, imapPort: m.imapPort, mailboxes: m.mailboxes, mail2smsReportDelay: m.mail2smsReportDelay ?? 1800,
+        ...(m.platformAddress ? { platformAddress: m.platformAddress } : {}),
+        accounts: this.opts.accounts, platform: () => this.platformOptions(), emit: (e) => this.record({ ...e, source: 'platform' }),
       });
     }
     const interval = (this.opts.interval ?? 60) * 1000;
@@ -134,5 +153,6 @@ export class Simulator {
     await this.running;
     await this.sftp?.close();
     await this.ftp?.close();
+    await this.mail?.close();
   }
 }

@@ -156,3 +156,49 @@ describe.runIf(env)('interop with real servers', () => {
     expect(readdirSync(join(root(e), 'in', 'processing')).filter((f) => f.startsWith('race-'))).toEqual([]);
   });
 });
+
+describe.runIf(env && (env as unknown as { imapPort?: number }).imapPort)('interop: reading replies from Dovecot', () => {
+  const e = env as InteropEnv & { imapPort: number; imapUser: string };
+  it('parses replies in UTF-8 8bit, ISO-8859-1 quoted-printable, UTF-8 base64 and Windows-1252; matches, marks seen, leaves other mail alone', async () => {
+    const { ImapFlow } = await import('imapflow');
+    const iconvLite = (await import('iconv-lite')).default;
+    const { MailStore } = await import('../../src/transport/mail-store.js');
+    const { processReplies } = await import('../../src/transport/imap.js');
+    const { REPLY_TEXTS } = await import('../../src/formats/mail.js');
+    const run = `${Date.now().toString(36)}`;
+    const stateDir = `/tmp/dmc-interop-mailstate-${run}`;
+    const cfg = await parseConfig(`service: {serviceId: "${e.serviceId}"}\nmail: {from: ops@client1.fr, stateDir: "${stateDir}", smtp: {host: 127.0.0.1, requireTLS: false}, imap: {host: 127.0.0.1, port: ${e.imapPort}, secure: false, username: "${e.imapUser}", password: "\${PW}"}}\n`, '/tmp/interop-mail.yaml', { PW: e.password });
+    const store = new MailStore(stateDir);
+    const sent = ['utf8', 'qp', 'b64', 'cp1252'].map((k, i) => ({ messageId: `<${k}-${run}@client1.fr>`, kind: 'email-trigger' as const, to: 'dmc_admin@dmc.sfr-sh.fr', subject: `s${i}`, sentAt: new Date(Date.now() - 60_000).toISOString(), digest: k }));
+    for (const s of sent) await store.sent(s);
+    const text = (id: number): string => REPLY_TEXTS.triggerSuccess('fr', id, '43', 2, '15/01/2027 09:00:00');
+    const head = (id: string, charset: string, cte: string): string => `From: DMC <dmc_admin@dmc.sfr-sh.fr>\r\nTo: ops@client1.fr\r\nSubject: Re: x\r\nMessage-ID: <reply-${id}-${run}@dmc>\r\nIn-Reply-To: <${id}-${run}@client1.fr>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=${charset}\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n`;
+    const qp = (buf: Buffer): string => [...buf].map((b) => (b >= 33 && b <= 126 && b !== 61 ? String.fromCharCode(b) : b === 32 ? ' ' : `=${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('').replace(/(.{70})/g, '$1=\r\n');
+    const c = new ImapFlow({ host: '127.0.0.1', port: e.imapPort, secure: false, auth: { user: e.imapUser, pass: e.password }, logger: false });
+    await c.connect();
+    await c.append('INBOX', Buffer.concat([Buffer.from(head('utf8', 'utf-8', '8bit')), Buffer.from(`${text(2001)}\r\n`, 'utf8')]));
+    await c.append('INBOX', head('qp', 'iso-8859-1', 'quoted-printable') + qp(iconvLite.encode(text(2002), 'iso-8859-1')) + '\r\n');
+    await c.append('INBOX', head('b64', 'utf-8', 'base64') + Buffer.from(text(2003), 'utf8').toString('base64').replace(/(.{76})/g, '$1\r\n') + '\r\n');
+    await c.append('INBOX', Buffer.concat([Buffer.from(head('cp1252', 'windows-1252', '8bit')), iconvLite.encode(`${text(2004)}\r\n`, 'windows-1252')]));
+    await c.append('INBOX', `From: news@shop.fr\r\nTo: ops@client1.fr\r\nSubject: Promo ${run}\r\nMessage-ID: <promo-${run}@shop>\r\n\r\nSoldes !\r\n`);
+    await c.logout();
+
+    const events = await processReplies(cfg.mail!, store, silentLogger);
+    const mine = events.filter((x) => x.matched?.messageId.includes(run));
+    expect(mine.map((x) => [x.matched!.digest, x.reply!.kind === 'trigger-success' ? x.reply!.broadcastId : ''])).toEqual([['utf8', '2001'], ['qp', '2002'], ['b64', '2003'], ['cp1252', '2004']]);
+    const promo = events.find((x) => x.subject === `Promo ${run}`);
+    expect(promo?.reply).toBeUndefined();
+
+    const c2 = new ImapFlow({ host: '127.0.0.1', port: e.imapPort, secure: false, auth: { user: e.imapUser, pass: e.password }, logger: false });
+    await c2.connect();
+    const lock = await c2.getMailboxLock('INBOX');
+    const unseen = (await c2.search({ seen: false }, { uid: true })) || [];
+    const subjects: string[] = [];
+    if (unseen.length) for await (const m of c2.fetch(unseen, { envelope: true }, { uid: true })) subjects.push(m.envelope?.subject ?? '');
+    lock.release();
+    await c2.logout();
+    expect(subjects).toContain(`Promo ${run}`);
+    expect(subjects.filter((s) => s === 'Re: x')).toEqual([]);
+    expect((await store.all()).filter((s) => s.messageId.includes(run)).every((s) => s.reply?.kind === 'trigger-success')).toBe(true);
+  });
+});

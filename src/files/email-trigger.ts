@@ -1,0 +1,110 @@
+/**
+ * Prepares an email trigger from a command file (+ an SI export) or a
+ * trigger file: the plain-text body, the contacts as an ISO-8859-15 `.csv`
+ * attachment with its header (built by the same encoder, with every rule),
+ * and the documents the command names, attached under those exact names.
+ * Everything is checked before anything is sent.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { parseCommandFile } from '../formats/command-file.js';
+import { encodeLatin9 } from '../formats/encoding.js';
+import { finding, FindingList, TriggerFormatError, type Finding } from '../formats/findings.js';
+import { emailTriggerBody, MAIL_DOCUMENT_EXTENSIONS } from '../formats/mail.js';
+import type { TriggerCommand } from '../formats/model.js';
+import { readSiExport } from '../formats/si-export.js';
+import { TriggerEncoder, type EncodeStats, type SourcedRow } from '../formats/trigger-encoder.js';
+import { ALLOWED_WAV, wavFormat } from '../formats/wav.js';
+import type { ContactColumn } from '../formats/contacts.js';
+import { referencedDocuments } from './documents.js';
+import { openTriggerFile } from './read-trigger.js';
+
+/** Contacts attached to one email are held in memory: bounded. */
+const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
+
+export interface EmailTriggerInput {
+  /** A command file (.yaml, .yml, .json) or a trigger file (.csv, .xml). */
+  readonly source: string;
+  /** An SI export, with a command file. */
+  readonly contacts?: string;
+  readonly documents?: readonly string[];
+  readonly map?: Readonly<Partial<Record<ContactColumn, string>>>;
+}
+
+export interface PreparedEmailTrigger {
+  readonly ok: boolean;
+  readonly findings: Finding[];
+  readonly command?: TriggerCommand;
+  readonly subject: string;
+  readonly body: string;
+  readonly attachments: { filename: string; content: Buffer; contentType?: string }[];
+  readonly contacts: number;
+}
+
+export async function prepareEmailTrigger(input: EmailTriggerInput): Promise<PreparedEmailTrigger> {
+  const findings = new FindingList(100);
+  let command: TriggerCommand;
+  let columns: ContactColumn[] = [];
+  let rows: AsyncIterable<SourcedRow> | undefined;
+  const isCommandFile = /\.(ya?ml|json)$/i.test(input.source);
+  if (isCommandFile) {
+    try {
+      command = parseCommandFile(await readFile(input.source, 'utf8'), input.source);
+    } catch (e) {
+      if (e instanceof TriggerFormatError) return { ok: false, findings: [...e.findings], subject: '', body: '', attachments: [], contacts: 0 };
+      throw e;
+    }
+    if (input.contacts) {
+      const exp = await readSiExport(createReadStream(input.contacts), findings, { name: input.contacts, ...(input.map ? { map: input.map } : {}) });
+      columns = exp.columns;
+      rows = exp.rows;
+    }
+  } else {
+    const reading = await openTriggerFile(input.source, findings);
+    command = reading.head.command;
+    columns = reading.head.columns;
+    const contacts = reading.contacts;
+    rows = (async function* () { for await (const c of contacts) yield { values: c.values, line: c.line }; })();
+    if (input.contacts) findings.add(finding('E_EXPORT', '--contacts goes with a command file: a trigger file carries its own contacts'));
+  }
+  const encoder = new TriggerEncoder(command, columns, { format: 'csv', encoding: 'iso-8859-15', channel: 'email' }, findings);
+  const attachments: PreparedEmailTrigger['attachments'] = [];
+  let count = 0;
+  if (rows) {
+    const stats: EncodeStats = { contacts: 0, bytes: 0 };
+    const parts: Buffer[] = [encodeLatin9(`${encoder.columns.join(';')}\r\n`)];
+    let size = 0;
+    for await (const b of encoder.rows(rows, stats)) {
+      size += b.length;
+      if (size > MAX_ATTACHMENT_BYTES) { findings.add(finding('E_TOO_MANY_CONTACTS', `the contacts exceed ${MAX_ATTACHMENT_BYTES / 1048576} MiB for one email: send them by (S)FTP (dmc-trigger send)`)); break; }
+      parts.push(b);
+    }
+    count = stats.contacts;
+    if (count > 0) attachments.push({ filename: 'contacts.csv', content: Buffer.concat(parts), contentType: 'text/csv; charset=ISO-8859-15' });
+  }
+  encoder.finish(count);
+  const body = emailTriggerBody(encoder.command);
+  findings.addAll(body.findings);
+
+  const given = new Map((input.documents ?? []).map((d) => [basename(d), d]));
+  for (const [name, path] of given) {
+    const ext = extname(name).slice(1).toLowerCase();
+    if (!(MAIL_DOCUMENT_EXTENSIONS as readonly string[]).includes(ext)) {
+      findings.add(finding('E_DOCUMENT_TYPE', `${name}: an email trigger takes documents of type ${MAIL_DOCUMENT_EXTENSIONS.join(', ')} (guide line 9928)`, { field: 'document' }));
+      continue;
+    }
+    const st = await stat(path).catch(() => undefined);
+    if (!st?.isFile()) { findings.add(finding('E_DOCUMENT_MISSING', `${path}: no such file`, { field: 'document' })); continue; }
+    const content = await readFile(path);
+    if (ext === 'wav') {
+      const w = wavFormat(content.subarray(0, 4096));
+      if (!w.ok || !(ALLOWED_WAV as readonly string[]).includes(w.format)) findings.add(finding('E_WAV_FORMAT', `${name} is ${w.ok ? w.format : w.reason}; the platform plays ${ALLOWED_WAV.join(', ')}`, { field: 'document' }));
+    }
+    attachments.push({ filename: name, content });
+  }
+  for (const ref of referencedDocuments(encoder.command)) {
+    if (!given.has(ref.name)) findings.add(finding('E_DOCUMENT_MISSING', `${ref.field} names ${ref.name}, which is not attached: add --document ${ref.name}`, { field: ref.field }));
+  }
+  return { ok: !findings.hasErrors, findings: findings.list(), command: encoder.command, subject: encoder.command.broadcastName, body: body.body, attachments, contacts: count };
+}

@@ -1,0 +1,59 @@
+/**
+ * Sending mail (nodemailer over SMTP, STARTTLS required by default): email
+ * triggers and mail2sms messages leave through here.
+ */
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { MailConfig } from '../config/config.js';
+import type { Logger } from './logger.js';
+import { TransportError } from './transport.js';
+
+export interface OutgoingMail {
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly attachments?: readonly { readonly filename: string; readonly content: Buffer; readonly contentType?: string }[];
+}
+
+export interface SentMail { readonly messageId: string; readonly accepted: readonly string[] }
+
+export class Mailer {
+  private readonly transporter: Transporter;
+
+  constructor(private readonly mail: MailConfig, private readonly logger: Logger) {
+    const s = mail.smtp;
+    this.transporter = nodemailer.createTransport({
+      host: s.host, port: s.port, secure: s.secure, requireTLS: s.requireTLS,
+      ...(s.username ? { auth: { user: s.username, pass: s.password?.reveal() ?? '' } } : {}),
+      connectionTimeout: 20_000, greetingTimeout: 20_000, socketTimeout: 60_000,
+    });
+  }
+
+  /** Sends one message; the platform must see it as plain text (no HTML part). */
+  async send(m: OutgoingMail): Promise<SentMail> {
+    try {
+      const info = await this.transporter.sendMail({
+        from: this.mail.from, to: m.to, subject: m.subject, text: m.text,
+        attachments: (m.attachments ?? []).map((a) => ({ filename: a.filename, content: a.content, ...(a.contentType ? { contentType: a.contentType } : {}) })),
+      });
+      this.logger.info({ to: m.to, messageId: info.messageId }, 'mail sent');
+      return { messageId: info.messageId, accepted: (info.accepted as (string | { address: string })[]).map((x) => (typeof x === 'string' ? x : x.address)) };
+    } catch (e) {
+      throw smtpError(e, `${this.mail.smtp.host}:${this.mail.smtp.port}`);
+    }
+  }
+
+  close(): void { this.transporter.close(); }
+}
+
+function smtpError(e: unknown, endpoint: string): TransportError {
+  const err = e as { code?: string; response?: string; message?: string; responseCode?: number };
+  const d = { command: 'SMTP', reply: err.response ?? err.message ?? '', cause: e };
+  switch (err.code) {
+    case 'EAUTH': return new TransportError('AUTH', `SMTP login refused by ${endpoint}: check mail.smtp.username and password`, d);
+    case 'ECONNECTION': case 'ESOCKET': case 'EDNS': return new TransportError('CONNECT', `cannot reach the SMTP server ${endpoint}: ${err.message}`, d);
+    case 'ETIMEDOUT': return new TransportError('TIMEOUT', `the SMTP server ${endpoint} timed out`, d);
+    case 'EENVELOPE': return new TransportError('REFUSED', `the SMTP server ${endpoint} refused the message: ${err.response ?? err.message}`, { ...d, transient: (err.responseCode ?? 500) < 500 });
+    case 'ETLS': return new TransportError('CONNECT', `TLS with ${endpoint} failed: ${err.message} (mail.smtp.requireTLS)`, d);
+    default: return new TransportError('REFUSED', `sending through ${endpoint} failed: ${err.message}`, { ...d, transient: (err.responseCode ?? 500) < 500 });
+  }
+}

@@ -1,0 +1,109 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import nodemailer from 'nodemailer';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, type ResolvedConfig } from '../../src/config/config.js';
+import { runMail2Sms, runMailSend, runReplies } from '../../src/cli/mail-command.js';
+import { Simulator } from '../../src/simulator/simulator.js';
+import { MailStore } from '../../src/transport/mail-store.js';
+import type { Io } from '../../src/cli/output.js';
+
+const repo = new URL('../../', import.meta.url).pathname;
+function capture(): Io & { text(): string; errors(): string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: false, text: () => out.join('\n'), errors: () => err.join('\n') };
+}
+
+describe('email trigger and mail2sms against the simulator mail side', () => {
+  let root: string;
+  let sim: Simulator;
+  let cfgPath: string;
+  let config: ResolvedConfig;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'dmc-mail-'));
+    sim = new Simulator({
+      root, sftpPort: 0, interval: 60, seed: 'mail',
+      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw', spaceId: '123', allowedSenders: ['client1.fr'] }],
+      mail: { smtpPort: 0, imapPort: 0, mailboxes: [{ address: 'ops@client1.fr', password: 'mbox-pw' }], mail2smsReportDelay: 0.5 },
+    });
+    await sim.start();
+    cfgPath = join(root, 'dmc.yaml');
+    writeFileSync(cfgPath, [
+      'service: {serviceId: "12345678", spaceId: 123}',
+      'mail:',
+      '  from: ops@client1.fr',
+      '  replyTimeout: 20',
+      '  stateDir: mail-state',
+      `  smtp: {host: 127.0.0.1, port: ${sim.mail!.smtpPort}, requireTLS: false}`,
+      `  imap: {host: 127.0.0.1, port: ${sim.mail!.imapPort}, secure: false, username: ops@client1.fr, password: "\${MBOX_PW}"}`,
+    ].join('\n'));
+    process.env['MBOX_PW'] = 'mbox-pw';
+    config = await parseConfig(readFileSync(cfgPath, 'utf8'), cfgPath);
+  });
+  afterAll(async () => { await sim.stop(); rmSync(root, { recursive: true, force: true }); });
+
+  it('sends a command file with an SI export and documents; the reply (broadcast number) is matched', async () => {
+    const io = capture();
+    const code = await runMailSend(join(repo, 'templates/fax-pdf.yaml'), { config: cfgPath, contacts: join(repo, 'samples/exports/fax-tab-latin9.tsv'), document: [join(repo, 'samples/documents/TESTFAX.pdf')], wait: true, timeout: '20' }, io);
+    expect(code, io.errors()).toBe(0);
+    expect(io.text()).toMatch(/sent to dmc_admin@dmc\.sfr-sh\.fr as <.+>: 2 contact\(s\), 2 attachment\(s\)/);
+    expect(io.text()).toMatch(/accepted: broadcast 1000 \(scenario 41\), 2 contact\(s\)/);
+    const broadcast = sim.journal.find((e) => e.source === 'platform' && e.type === 'mail-broadcast');
+    expect(broadcast).toMatchObject({ broadcastId: 1000, contacts: 2 });
+    const store = await new MailStore(config.mail!.stateDir).all();
+    expect(store[0]?.reply).toMatchObject({ kind: 'trigger-success', broadcastId: '1000' });
+  });
+
+  it('a trigger the platform refuses gets the failure reply with its cause (exit 1)', async () => {
+    const io = capture();
+    // Valid for this tool, but its document is attached under another name than the one it names: refused here already.
+    const bad = await runMailSend(join(repo, 'samples/fax-pdf.csv'), { config: cfgPath, document: [join(repo, 'samples/documents/PJ2.txt')] }, io);
+    expect(bad).toBe(1);
+    expect(io.errors()).toMatch(/E_DOCUMENT_MISSING.*TESTFAX\.pdf.*not attached/);
+    expect(io.errors()).toMatch(/nothing sent/);
+  });
+
+  it('refuses bad inputs before anything is sent', async () => {
+    const cmd = join(root, 'no-service.yaml');
+    writeFileSync(cmd, 'spaceId: 1\nbroadcastName: x\nscenarioId: 1\ncallPlanningId: 1\nmessages: [{multimediaType: TXT, text: x}]\n');
+    const a = capture();
+    expect(await runMailSend(cmd, { config: cfgPath, contacts: join(repo, 'samples/exports/crm-semicolon.csv') }, a)).toBe(1);
+    expect(a.errors()).toMatch(/E_REQUIRED \[serviceId\]/);
+    const exe = join(root, 'virus.exe');
+    writeFileSync(exe, 'MZ');
+    const b = capture();
+    expect(await runMailSend(join(repo, 'samples/sms.csv'), { config: cfgPath, document: [exe] }, b)).toBe(1);
+    expect(b.errors()).toMatch(/E_DOCUMENT_TYPE.*virus\.exe/);
+    const c = capture();
+    expect(await runMail2Sms({ config: cfgPath, to: Array.from({ length: 21 }, (_, i) => `06000000${String(i).padStart(2, '0')}`).join(';'), text: 'x' }, c)).toBe(1);
+    expect(c.errors()).toMatch(/21 numbers/);
+    const d = capture();
+    expect(await runMail2Sms({ config: cfgPath, to: '0601020304', text: 'x'.repeat(601) }, d)).toBe(1);
+    expect(d.errors()).toMatch(/601 characters/);
+    expect(sim.journal.filter((e) => e.source === 'platform' && e.type === 'mail-received')).toHaveLength(1);
+  });
+
+  it('mail2sms: confirmation, then the delivery report, both matched; an unknown sender is ignored', async () => {
+    const io = capture();
+    expect(await runMail2Sms({ config: cfgPath, to: '06 01 02 03 04;0601020305', text: 'Bonjour. Merci de nous rappeler.', signature: true, wait: true, timeout: '20' }, io)).toBe(0);
+    expect(io.text()).toMatch(/mail2sms accepted for 0601020304, 0601020305/);
+    await new Promise((r) => setTimeout(r, 1500));
+    const r = capture();
+    await runReplies({ config: cfgPath, json: true }, r);
+    const events = r.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { reply: { kind: string; results?: Record<string, string[]> } | null; answers: string | null });
+    const report = events.find((e) => e.reply?.kind === 'mail2sms-report');
+    expect(report?.answers).toBeTruthy();
+    expect(Object.values(report!.reply!.results!).flat().sort()).toEqual(['0601020304', '0601020305']);
+
+    // A sender the service does not allow: ignored, never answered.
+    const replies = sim.journal.filter((e) => e.source === 'platform' && e.type === 'mail-reply').length;
+    const smtp = nodemailer.createTransport({ host: '127.0.0.1', port: sim.mail!.smtpPort, secure: false, ignoreTLS: true });
+    await smtp.sendMail({ from: 'intruder@elsewhere.com', to: 'dmc_admin@dmc.sfr-sh.fr', subject: 'x', text: 'serviceId:12345678\n' });
+    smtp.close();
+    await new Promise((res) => setTimeout(res, 300));
+    expect(sim.journal.some((e) => e.source === 'platform' && e.type === 'mail-ignored' && e.from === 'intruder@elsewhere.com')).toBe(true);
+    expect(sim.journal.filter((e) => e.source === 'platform' && e.type === 'mail-reply')).toHaveLength(replies);
+  });
+});
