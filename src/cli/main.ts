@@ -56,6 +56,10 @@ Docs: docs/cli.md (commands), docs/formats.md (formats and every decision the gu
     if (e instanceof ConfigError) { io.err(`configuration error: ${e.message}`); return EXIT.USAGE; }
     if (e instanceof TransportError) { io.err(`transport error (${e.code}): ${e.message}`); return EXIT.TRANSPORT; }
     const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') {
+      io.err(`error: ${err.message}: the port is taken; choose another (--sftp-port, --ftp-port, --smtp-port, --imap-port; 0 picks a free one)`);
+      return EXIT.USAGE;
+    }
     if (err.code && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
       io.err(`error: ${err.message} (${err.code}): check the path and its permissions`);
       return EXIT.USAGE;

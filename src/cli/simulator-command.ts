@@ -9,7 +9,7 @@ import type { Account } from '../simulator/platform.js';
 import { Simulator, type JournalEntry } from '../simulator/simulator.js';
 import { type Io } from './output.js';
 
-export interface SimulatorCliOptions { config?: string; root?: string; sftpPort?: string; ftpPort?: string; interval?: string; reportEvery?: string; reportAt?: string; seed?: string }
+export interface SimulatorCliOptions { config?: string; root?: string; sftpPort?: string; ftpPort?: string; smtpPort?: string; imapPort?: string; mail2smsDelay?: string; interval?: string; reportEvery?: string; reportAt?: string; seed?: string }
 
 const simSchema = z.strictObject({
   accounts: z.array(z.strictObject({
@@ -17,7 +17,11 @@ const simSchema = z.strictObject({
     username: z.string().min(1),
     password: z.string().optional(),
     publicKeys: z.array(z.string()).optional(),
+    spaceId: z.union([z.string(), z.number()]).transform(String).optional(),
+    allowedSenders: z.array(z.string()).optional(),
+    mail2smsSenders: z.array(z.string()).optional(),
   })).min(1),
+  mailboxes: z.array(z.strictObject({ address: z.string(), password: z.string() })).optional(),
   seed: z.string().optional(),
   archiveAfter: z.number().positive().optional(),
   retentionDays: z.number().positive().optional(),
@@ -40,6 +44,11 @@ export function describeEntry(e: JournalEntry): string | undefined {
     case 'ack': return `platform: ack ${e.ack} -> report ${e.report} ${e.deleted ? 'deleted' : 'was already gone'}`;
     case 'purged': return `platform: report ${e.name} purged (retention)`;
     case 'error': return `platform: ERROR ${e.message}`;
+    case 'mail-received': return `mail: from ${e.from} to ${e.to}: ${e.subject}`;
+    case 'mail-ignored': return `mail: from ${e.from} to ${e.to} ignored (${e.reason})`;
+    case 'mail-broadcast': return `mail: email trigger from ${e.from}: broadcast ${e.broadcastId} (${e.contacts} contacts)`;
+    case 'mail-refused': return `mail: email trigger from ${e.from} refused: ${e.cause}`;
+    case 'mail-reply': return `mail: ${e.kind} reply to ${e.to}`;
     default: return undefined;
   }
 }
@@ -53,7 +62,7 @@ export async function writeClientConfig(dir: string, sim: Simulator, a: Account 
   const path = join(dir, `${a.username}-${protocol}.yaml`);
   await writeFile(path, [
     '# Client configuration for the local DMC simulator (dmc-trigger simulator / demo).',
-    `service: {serviceId: "${a.serviceId}"}`,
+    `service: {serviceId: "${a.serviceId}"${a.spaceId ? `, spaceId: ${a.spaceId}` : ''}}`,
     'transport:',
     `  protocol: ${protocol}`,
     '  host: 127.0.0.1',
@@ -69,15 +78,22 @@ export async function writeClientConfig(dir: string, sim: Simulator, a: Account 
 export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<number> {
   const root = resolve(opts.root ?? 'var/simulator');
   let accounts: (Account & { password?: string })[];
+  let mailboxes: { address: string; password: string }[] = [];
   let fileSeed: string | undefined;
   if (opts.config) {
     const raw = parseYaml(await readFile(opts.config, 'utf8').catch(() => { throw new ConfigError('CONFIG_NOT_FOUND', `cannot read the simulator configuration '${opts.config}'`); })) as unknown;
     const parsed = simSchema.safeParse(raw);
     if (!parsed.success) throw new ConfigError('CONFIG_INVALID', `${opts.config}: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
-    accounts = parsed.data.accounts.map((a) => ({ serviceId: a.serviceId, username: a.username, ...(a.password ? { password: a.password } : {}), ...(a.publicKeys ? { publicKeys: a.publicKeys } : {}) }));
+    accounts = parsed.data.accounts.map((a) => ({
+      serviceId: a.serviceId, username: a.username, ...(a.password ? { password: a.password } : {}), ...(a.publicKeys ? { publicKeys: a.publicKeys } : {}),
+      ...(a.spaceId ? { spaceId: a.spaceId } : {}), ...(a.allowedSenders ? { allowedSenders: a.allowedSenders } : {}), ...(a.mail2smsSenders ? { mail2smsSenders: a.mail2smsSenders } : {}),
+    }));
+    mailboxes = parsed.data.mailboxes ?? [];
     fileSeed = parsed.data.seed;
   } else {
-    accounts = [{ serviceId: '12345678', username: 'dmc', password: process.env['DMC_SIM_PASSWORD'] ?? randomBytes(12).toString('base64url') }];
+    const password = process.env['DMC_SIM_PASSWORD'] ?? randomBytes(12).toString('base64url');
+    accounts = [{ serviceId: '12345678', username: 'dmc', password, spaceId: '123', allowedSenders: ['client1.fr'] }];
+    mailboxes = [{ address: 'ops@client1.fr', password }];
   }
   const num = (v: string | undefined, name: string): number | undefined => {
     if (v === undefined) return undefined;
@@ -93,14 +109,23 @@ export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<n
     ...(opts.reportEvery !== undefined ? { reportEvery: num(opts.reportEvery, 'report-every')! } : {}),
     ...(opts.reportAt !== undefined ? { reportAt: opts.reportAt } : {}),
     seed: opts.seed ?? fileSeed ?? 'dmc-simulator',
+    ...(opts.smtpPort !== '-1' ? { mail: { smtpPort: num(opts.smtpPort, 'smtp-port') ?? 2525, imapPort: num(opts.imapPort, 'imap-port') ?? 1143, mailboxes, mail2smsReportDelay: num(opts.mail2smsDelay, 'mail2sms-delay') ?? 1800 } } : {}),
     onJournal: (e) => { const l = describeEntry(e); if (l) io.out(`${e.at} ${l}`); },
   });
   await sim.start();
-  io.out(`DMC simulator: SFTP on 127.0.0.1:${sim.sftp?.port}, FTP (active only) on 127.0.0.1:${sim.ftp?.port}; root ${root}`);
+  io.out(`DMC simulator: SFTP on 127.0.0.1:${sim.sftp?.port}, FTP (active only) on 127.0.0.1:${sim.ftp?.port}${sim.mail ? `, SMTP on 127.0.0.1:${sim.mail.smtpPort}, IMAP on 127.0.0.1:${sim.mail.imapPort}` : ''}; root ${root}`);
   io.out(`host key ${sim.fingerprint} (pin it: transport.hostKey)`);
   for (const a of accounts) {
     if (a.password === undefined) continue;
-    const cfg = await writeClientConfig(join(root, 'clients'), sim, a as Account & { password: string }, 'sftp');
+    const box = mailboxes.find((m) => a.allowedSenders?.some((s) => m.address.toLowerCase().endsWith(s.toLowerCase())));
+    const mailSection = sim.mail && box ? [
+      'mail:',
+      `  from: ${box.address}`,
+      '  stateDir: mail-state',
+      `  smtp: {host: 127.0.0.1, port: ${sim.mail.smtpPort}, requireTLS: false}`,
+      `  imap: {host: 127.0.0.1, port: ${sim.mail.imapPort}, secure: false, username: "${box.address}", passwordFile: ${a.username}.password}`,
+    ].join('\n') : '';
+    const cfg = await writeClientConfig(join(root, 'clients'), sim, a as Account & { password: string }, 'sftp', mailSection);
     io.out(`account ${a.username} (service ${a.serviceId}): client config ${cfg}`);
   }
   io.out(`platform pass every ${opts.interval ?? 60} s; ${opts.reportEvery ? `reports every ${opts.reportEvery} s` : `reports daily at ${opts.reportAt ?? '02:00'} (Europe/Paris)`}. Ctrl-C to stop.`);
@@ -122,13 +147,16 @@ export function registerSimulator(program: Command, io: Io, setExit: (code: numb
     .option('--root <dir>', 'folder for the accounts, the host key and the journal', 'var/simulator')
     .option('--sftp-port <n>', 'SFTP port (0: any free port)', '2222')
     .option('--ftp-port <n>', 'FTP port, active mode only (0: any free port)', '2121')
+    .option('--smtp-port <n>', 'SMTP port receiving email triggers and mail2sms (0: any free port; -1: no mail side)', '2525')
+    .option('--imap-port <n>', 'IMAP port of the mailbox where the replies land (0: any free port)', '1143')
+    .option('--mail2sms-delay <s>', 'seconds before a mail2sms delivery report (1800 on the platform)', '1800')
     .option('--interval <s>', 'seconds between two platform passes (60 on the platform)', '60')
     .option('--report-every <s>', 'write the reports every N seconds (tests, demos)')
     .option('--report-at <HH:MM>', 'write the reports daily at this time, Europe/Paris (default 02:00)')
     .option('--seed <text>', 'seed of the simulated results (same seed, same results)')
     .addHelpText('after', `
-Without --config: one account, service 12345678, user dmc, password from DMC_SIM_PASSWORD or generated;
-a client configuration pinning the host key is written under <root>/clients/.
-The mail side (email triggers, mail2sms) is not simulated yet.`)
+Without --config: one account, service 12345678 (space 123), user dmc, password from DMC_SIM_PASSWORD
+or generated, email triggers allowed from the domain client1.fr, a mailbox ops@client1.fr (same password);
+a client configuration pinning the host key, with the mail section, is written under <root>/clients/.`)
     .action(async (opts: SimulatorCliOptions) => { setExit(await runSimulator(opts, io)); });
 }

@@ -37,7 +37,7 @@ describe('dmc-trigger demo and simulator', () => {
 
   it('simulator: serves, writes a pinned client config (password not printed), stops on SIGTERM', async () => {
     const rootDir = join(tmp, 'sim');
-    const r = start(['simulator', '--root', rootDir, '--sftp-port', '0', '--ftp-port', '0', '--interval', '1']);
+    const r = start(['simulator', '--root', rootDir, '--sftp-port', '0', '--ftp-port', '0', '--smtp-port', '0', '--imap-port', '0', '--interval', '1']);
     const end = Date.now() + 20_000;
     while (!/Ctrl-C to stop/.test(r.out()) && Date.now() < end) await new Promise((x) => setTimeout(x, 50));
     expect(r.out()).toMatch(/host key SHA256:/);
