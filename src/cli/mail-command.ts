@@ -47,14 +47,14 @@ async function waitReplies(mail: MailConfig, store: MailStore, ids: string[], ti
 
 const digest = (s: string): string => createHash('sha256').update(s).digest('hex');
 
-export async function runMailSend(source: string, opts: { config: string; contacts?: string; document?: string[]; map?: string[]; wait?: boolean; timeout?: string; logLevel?: string }, io: Io): Promise<number> {
+export async function runMailSend(source: string, opts: { config: string; contacts?: string; contactsInBody?: boolean; document?: string[]; map?: string[]; wait?: boolean; timeout?: string; logLevel?: string }, io: Io): Promise<number> {
   await requireFile(source, 'trigger or command file');
   if (opts.contacts) await requireFile(opts.contacts, 'contacts export');
   const config = await loadConfig(opts.config);
   const mail = mailOf(config);
   const mapping = parseMapping(opts.map ?? []);
   if (mapping.problems.length) throw new UsageError(`--map: ${mapping.problems.join('; ')}`);
-  const prepared = await prepareEmailTrigger({ source, ...(opts.contacts ? { contacts: opts.contacts } : {}), documents: opts.document ?? [], map: mapping.map });
+  const prepared = await prepareEmailTrigger({ source, ...(opts.contacts ? { contacts: opts.contacts } : {}), documents: opts.document ?? [], map: mapping.map, contactsInBody: opts.contactsInBody ?? false });
   for (const f of sortFindings(prepared.findings)) io.err(formatFinding(f.line !== undefined && opts.contacts ? opts.contacts : source, f));
   if (!prepared.ok) { io.err(`${source}: invalid; nothing sent`); return EXIT.INVALID; }
   if (prepared.command?.serviceId !== config.service.serviceId) { io.err(`${source}: serviceId ${prepared.command?.serviceId} is not the configured service ${config.service.serviceId}; nothing sent`); return EXIT.INVALID; }
@@ -148,6 +148,7 @@ export function registerMail(program: Command, io: Io, setExit: (code: number) =
     .argument('<trigger-or-command>', 'a trigger file (.csv, .xml) or a command file (.yaml, .json)')
     .requiredOption('--config <file>', 'configuration file with a mail section (docs/config.md)')
     .option('--contacts <file>', 'SI export of contacts (with a command file)')
+    .option('--contacts-in-body', 'put the contacts in the body after the command lines when they take 8 KiB or less (else an attachment)')
     .option('--document <file>', 'a document the command names (fileName, fileAttachment); repeatable', (v: string, p: string[] = []) => [...p, v])
     .option('--map <COL=Header>', 'map export columns to DMC columns (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--wait', 'wait for the platform\'s reply (exit 0 accepted, 1 refused)')

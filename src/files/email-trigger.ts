@@ -30,7 +30,12 @@ export interface EmailTriggerInput {
   readonly contacts?: string;
   readonly documents?: readonly string[];
   readonly map?: Readonly<Partial<Record<ContactColumn, string>>>;
+  /** Put the contacts in the body after the command lines, when they fit in `BODY_CONTACTS_MAX` bytes. */
+  readonly contactsInBody?: boolean;
 }
+
+/** Most bytes of contact lines put in the body (the guide allows contacts in the body; larger go as an attachment). */
+export const BODY_CONTACTS_MAX = 8 * 1024;
 
 export interface PreparedEmailTrigger {
   readonly ok: boolean;
@@ -71,6 +76,7 @@ export async function prepareEmailTrigger(input: EmailTriggerInput): Promise<Pre
   const encoder = new TriggerEncoder(command, columns, { format: 'csv', encoding: 'iso-8859-15', channel: 'email' }, findings);
   const attachments: PreparedEmailTrigger['attachments'] = [];
   let count = 0;
+  let bodyContacts: string | undefined;
   if (rows) {
     const stats: EncodeStats = { contacts: 0, bytes: 0 };
     const parts: Buffer[] = [encodeLatin9(`${encoder.columns.join(';')}\r\n`)];
@@ -81,11 +87,16 @@ export async function prepareEmailTrigger(input: EmailTriggerInput): Promise<Pre
       parts.push(b);
     }
     count = stats.contacts;
-    if (count > 0) attachments.push({ filename: 'contacts.csv', content: Buffer.concat(parts), contentType: 'text/csv; charset=ISO-8859-15' });
+    const csv = Buffer.concat(parts);
+    if (count > 0 && input.contactsInBody && csv.length <= BODY_CONTACTS_MAX) bodyContacts = csv.toString('latin1').replace(/\r?\n/g, '\r\n');
+    else if (count > 0) attachments.push({ filename: 'contacts.csv', content: csv, contentType: 'text/csv; charset=ISO-8859-15' });
+    if (count > 0 && input.contactsInBody && !bodyContacts) findings.add(finding('W_REPLACED_CHAR', `the contacts take more than ${BODY_CONTACTS_MAX} bytes: sent as an attachment rather than in the body`));
   }
   encoder.finish(count);
   const body = emailTriggerBody(encoder.command);
   findings.addAll(body.findings);
+  // The guide lets contact lines follow the command lines in the body (§3.3): a blank line between them.
+  const text = bodyContacts ? `${body.body}\r\n${bodyContacts}` : body.body;
 
   const given = new Map((input.documents ?? []).map((d) => [basename(d), d]));
   for (const [name, path] of given) {
@@ -106,5 +117,5 @@ export async function prepareEmailTrigger(input: EmailTriggerInput): Promise<Pre
   for (const ref of referencedDocuments(encoder.command)) {
     if (!given.has(ref.name)) findings.add(finding('E_DOCUMENT_MISSING', `${ref.field} names ${ref.name}, which is not attached: add --document ${ref.name}`, { field: ref.field }));
   }
-  return { ok: !findings.hasErrors, findings: findings.list(), command: encoder.command, subject: encoder.command.broadcastName, body: body.body, attachments, contacts: count };
+  return { ok: !findings.hasErrors, findings: findings.list(), command: encoder.command, subject: encoder.command.broadcastName, body: text, attachments, contacts: count };
 }

@@ -82,9 +82,9 @@ export function codesForRecord(label: string, address: string): CraCode[] {
   return narrowed.length ? narrowed : all;
 }
 
-/** Results that mean the message reached the contact (delivered, played, opened). */
+/** Results that mean the message reached the contact (delivered, played, opened). Annex 5.4 has no MMS "received": MMS_SENT is its delivered status. */
 export const SUCCESS_CODES: ReadonlySet<string> = new Set([
-  'CRA_SMS_RECEIVED', 'CRA_MMS_RECEIVED', 'CRA_VOCAL_ENDED', 'CRA_FAX_SENT', 'CRA_EMAIL_SENT', 'CRA_EMAIL_READ', 'CRA_EMAIL_CLICK', 'CRA_NOTIF_RECEIVED', 'CRA_NOTIF_CLICK',
+  'CRA_SMS_RECEIVED', 'CRA_MMS_SENT', 'CRA_VOCAL_ENDED', 'CRA_FAX_SENT', 'CRA_EMAIL_SENT', 'CRA_EMAIL_READ', 'CRA_EMAIL_CLICK', 'CRA_NOTIF_RECEIVED', 'CRA_NOTIF_CLICK',
 ]);
 
 /** Reads a CRA file; problems (bad header, field count, dates) go to `findings`. */

@@ -68,7 +68,7 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
     opts.emit({ type: 'mail-reply', to, kind });
   }
 
-  async function emailTrigger(account: Account, from: string, mail: ParsedMail): Promise<void> {
+  async function emailTrigger(account: Account, from: string, mail: ParsedMail, hasPlainText: boolean): Promise<void> {
     const p = accountPaths(opts.platform().root, account);
     const id = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     const dir = join(p.state, 'mail', id);
@@ -79,7 +79,9 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
       await reply(from, platformAddress, mail, REPLY_TEXTS.triggerFailure(lang, cause), 'trigger-failure');
     };
     try {
-      if (!mail.text || !mail.text.trim()) return await refuse(mail.html ? 'Le corps de l\'email doit être au format texte (pas HTML)' : 'Le corps de l\'email est vide');
+      // mailparser makes a text out of an HTML-only mail: the MIME structure tells whether there was a text part.
+      if (!hasPlainText) return await refuse('Le corps de l\'email doit être au format texte (pas HTML)');
+      if (!mail.text || !mail.text.trim()) return await refuse('Le corps de l\'email est vide');
       const lines = mail.text.replace(/\r\n?/g, '\n').split('\n').map((l) => l.trim()).filter(Boolean);
       const command = lines.filter((l) => /^[A-Za-z]+\s*:/.test(l) && !l.includes(';'));
       const bodyContacts = lines.filter((l) => l.includes(';'));
@@ -134,6 +136,8 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
 
   async function handle(raw: Buffer): Promise<void> {
     const mail = await simpleParser(raw);
+    const headers = raw.toString('latin1');
+    const hasPlainText = /^content-type:\s*text\/plain/im.test(headers) || !/^content-type:/im.test(headers.slice(0, headers.search(/\r?\n\r?\n/)));
     const from = mail.from?.value[0]?.address ?? '';
     const tos = (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((a) => a.value.map((v) => (v.address ?? '').toLowerCase()));
     for (const to of tos) {
@@ -141,7 +145,7 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
         const account = opts.accounts.find((a) => matchesSender(a.allowedSenders, from));
         if (!account) { opts.emit({ type: 'mail-ignored', from, to, reason: 'sender not allowed for any service' }); continue; }
         opts.emit({ type: 'mail-received', account: account.username, from, to, subject: mail.subject ?? '' });
-        await emailTrigger(account, from, mail);
+        await emailTrigger(account, from, mail, hasPlainText);
       } else if (to.endsWith(`@${MAIL2SMS_DOMAIN.toLowerCase()}`)) {
         const space = to.split('@')[0];
         const account = opts.accounts.find((a) => a.spaceId === space);

@@ -56,6 +56,24 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
     expect(store[0]?.reply).toMatchObject({ kind: 'trigger-success', broadcastId: '1000' });
   });
 
+  it('contacts in the body when asked; the platform reads them there', async () => {
+    const io = capture();
+    const code = await runMailSend(join(repo, 'templates/sms.yaml'), { config: cfgPath, contacts: join(repo, 'samples/exports/crm-semicolon.csv'), contactsInBody: true, wait: true, timeout: '20' }, io);
+    expect(code, io.errors()).toBe(0);
+    expect(io.text()).toMatch(/5 contact\(s\), 0 attachment\(s\)/);
+    expect(io.text()).toMatch(/accepted: broadcast \d+ \(scenario 40\), 5 contact\(s\)/);
+  });
+
+  it('the platform refuses an HTML-only email trigger, with the cause in its reply', async () => {
+    const before = sim.journal.length;
+    const smtp = nodemailer.createTransport({ host: '127.0.0.1', port: sim.mail!.smtpPort, secure: false, ignoreTLS: true });
+    await smtp.sendMail({ from: 'ops@client1.fr', to: 'dmc_admin@dmc.sfr-sh.fr', subject: 'html', html: '<p>serviceId:12345678</p>' });
+    smtp.close();
+    const end = Date.now() + 5000;
+    while (!sim.journal.slice(before).some((e) => e.source === 'platform' && e.type === 'mail-refused') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(sim.journal.slice(before).find((e) => e.source === 'platform' && e.type === 'mail-refused')).toMatchObject({ cause: expect.stringMatching(/format texte/) });
+  });
+
   it('a trigger the platform refuses gets the failure reply with its cause (exit 1)', async () => {
     const io = capture();
     // Valid for this tool, but its document is attached under another name than the one it names: refused here already.
@@ -66,6 +84,8 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
   });
 
   it('refuses bad inputs before anything is sent', async () => {
+    const received = (): number => sim.journal.filter((e) => e.source === 'platform' && e.type === 'mail-received').length;
+    const before = received();
     const cmd = join(root, 'no-service.yaml');
     writeFileSync(cmd, 'spaceId: 1\nbroadcastName: x\nscenarioId: 1\ncallPlanningId: 1\nmessages: [{multimediaType: TXT, text: x}]\n');
     const a = capture();
@@ -82,7 +102,7 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
     const d = capture();
     expect(await runMail2Sms({ config: cfgPath, to: '0601020304', text: 'x'.repeat(601) }, d)).toBe(1);
     expect(d.errors()).toMatch(/601 characters/);
-    expect(sim.journal.filter((e) => e.source === 'platform' && e.type === 'mail-received')).toHaveLength(1);
+    expect(received()).toBe(before);
   });
 
   it('mail2sms: confirmation, then the delivery report, both matched; an unknown sender is ignored', async () => {
