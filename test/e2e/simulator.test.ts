@@ -45,6 +45,8 @@ describe('the platform simulator, driven by the real client code', () => {
         const start = sim.journal.length;
         const r = await sendTrigger(session, { trigger: join(repo, 'samples/fax-pdf.csv'), documents: [join(repo, 'samples/documents/TESTFAX.pdf')] }, { remoteRoot, timeouts: configs[protocol]!.timeouts, logger: silentLogger });
         expect(await trackOutcome(session, remoteRoot, r.remoteName, { timeouts: configs[protocol]!.timeouts })).toBe('processed');
+        // The file reaches processed/ before the broadcast is created and journaled: wait for the entry.
+        await until('the processed entry', () => sim.journal.slice(start).some((e) => e.source === 'platform' && e.type === 'processed' && e.name === r.remoteName));
         const seen = sim.journal.slice(start);
         const writes = seen.filter((e) => e.source === 'server' && e.op === 'open-write').map((e) => (e as { path: string }).path);
         expect(writes.every((w) => w.endsWith('.uploading'))).toBe(true);
