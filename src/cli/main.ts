@@ -15,6 +15,7 @@ import { registerReports } from './reports-command.js';
 import { registerSimulator } from './simulator-command.js';
 import { registerDemo } from './demo-command.js';
 import { registerMail } from './mail-command.js';
+import { registerDaemon } from './daemon-command.js';
 import { ConfigError } from '../config/config.js';
 import { TransportError } from '../transport/transport.js';
 
@@ -43,6 +44,7 @@ Docs: docs/cli.md (commands), docs/formats.md (formats and every decision the gu
   registerReports(program, io, setExit);
   registerSimulator(program, io, setExit);
   registerMail(program, io, setExit);
+  registerDaemon(program, io, setExit);
   registerDemo(program, io, setExit);
   try {
     await program.parseAsync([...argv], { from: 'user' });

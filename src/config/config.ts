@@ -88,6 +88,24 @@ const schema = z.strictObject({
       moveTo: z.string().optional(),
     }).optional(),
   }).optional(),
+  daemon: z.strictObject({
+    journal: z.string().default('state/journal.db'),
+    stableSeconds: duration.default(5),
+    rescanSeconds: duration.default(60),
+    usePolling: z.boolean().default(false),
+    rate: z.number().positive().max(5).default(5),
+    reportsAt: z.string().regex(/^\d{2}:\d{2}$/, 'a time like 07:00').default('07:00'),
+    dropFolders: z.array(z.strictObject({
+      path: z.string(),
+      command: z.string(),
+      map: z.record(z.string(), z.string()).default({}),
+      format: z.enum(['csv', 'xml']).default('csv'),
+      split: z.number().int().min(1).max(100_000).optional(),
+      documents: z.array(z.string()).default([]),
+      doneMarker: z.boolean().default(false),
+      allowDuplicates: z.boolean().default(false),
+    })).min(1),
+  }).optional(),
   timeouts: z.strictObject({
     connect: duration.default(20),
     idle: duration.default(60),
@@ -109,6 +127,31 @@ const schema = z.strictObject({
 
 type Raw = z.infer<typeof schema>;
 
+export interface DropFolderConfig {
+  /** Absolute path of the folder the SI writes to. */
+  readonly path: string;
+  /** Command file (YAML/JSON) used as the template; `{date}`, `{time}`, `{file}` in broadcastName. */
+  readonly command: string;
+  readonly map: Readonly<Record<string, string>>;
+  readonly format: 'csv' | 'xml';
+  readonly split?: number;
+  readonly documents: readonly string[];
+  readonly doneMarker: boolean;
+  readonly allowDuplicates: boolean;
+}
+
+export interface DaemonConfig {
+  readonly journal: string;
+  readonly stableSeconds: number;
+  readonly rescanSeconds: number;
+  readonly usePolling: boolean;
+  /** Most triggers sent per second (the guide asks for 5 at most, §1.1.9). */
+  readonly rate: number;
+  /** Daily report collection, HH:MM Europe/Paris (and once at start). */
+  readonly reportsAt: string;
+  readonly dropFolders: readonly DropFolderConfig[];
+}
+
 export interface MailConfig {
   readonly from: string;
   readonly platformAddress: string;
@@ -126,6 +169,7 @@ export interface ResolvedConfig {
   readonly file: string;
   readonly service: { readonly serviceId: string; readonly spaceId?: string };
   readonly mail?: MailConfig;
+  readonly daemon?: DaemonConfig;
   /** False when the file has no transport section (mail only): send and reports refuse it. */
   readonly hasTransport: boolean;
   readonly transport: {
@@ -254,6 +298,11 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     transport: transport as ResolvedConfig['transport'],
     hasTransport: transport !== undefined,
     ...(mail ? { mail } : {}),
+    ...(raw.daemon ? { daemon: {
+      journal: rel(raw.daemon.journal), stableSeconds: raw.daemon.stableSeconds, rescanSeconds: raw.daemon.rescanSeconds, usePolling: raw.daemon.usePolling,
+      rate: raw.daemon.rate, reportsAt: raw.daemon.reportsAt,
+      dropFolders: raw.daemon.dropFolders.map((d) => ({ ...d, path: rel(d.path), command: rel(d.command), documents: d.documents.map(rel), ...(d.split !== undefined ? { split: d.split } : {}) })),
+    } } : {}),
     timeouts: raw.timeouts,
     retries: raw.retries,
     reports: { dir: rel(raw.reports.dir), ackNaming: raw.reports.ackNaming },

@@ -58,6 +58,8 @@ export interface HandshakeOptions {
   readonly onStep?: (s: SendStep) => void;
   /** Bytes sent so far of the file being uploaded (for progress bars). */
   readonly onBytes?: (name: string, sent: number, total: number) => void;
+  /** Called just before the trigger's rename is sent (the daemon journals it). */
+  readonly beforeTriggerRename?: () => void | Promise<void>;
 }
 
 export interface SendResult {
@@ -111,7 +113,7 @@ export async function fileSource(path: string): Promise<UploadSource> {
  * Uploads one file as `<dir>/<name>` with the `.uploading` handshake.
  * Safe to run again after a transient failure: it looks at the server first.
  */
-export async function uploadWithHandshake(session: Session, source: UploadSource, dir: string, name: string, log: Logger, onBytes?: (sent: number, total: number) => void): Promise<number> {
+export async function uploadWithHandshake(session: Session, source: UploadSource, dir: string, name: string, log: Logger, onBytes?: (sent: number, total: number) => void, beforeRename?: () => void | Promise<void>): Promise<number> {
   plainName(name);
   const size = source.size;
   const final = remoteJoin(dir, name);
@@ -136,6 +138,9 @@ export async function uploadWithHandshake(session: Session, source: UploadSource
       }
       tempComplete = true;
     }
+    // A caller that journals (the daemon) records that the rename may happen: after a crash, a temp name
+    // that is gone then proves it did, even when the platform has already archived the file.
+    await beforeRename?.();
     renameSent = true;
     await t.rename(temp, final);
     log.info({ remote: final, bytes: size }, 'uploaded');
@@ -162,7 +167,7 @@ export async function sendTrigger(session: Session, input: SendInput, opts: Hand
   if (docs.length > 0 && opts.waitForDocuments !== false) await waitDocumentsTaken(session, inDir, docs.map((d) => d.name), opts);
   const size = (await stat(input.trigger)).size;
   opts.onStep?.({ step: 'upload-start', kind: 'trigger', name: remoteName, bytes: size });
-  bytes += await uploadWithHandshake(session, await fileSource(input.trigger), inDir, remoteName, log, opts.onBytes && ((a, b) => opts.onBytes?.(remoteName, a, b)));
+  bytes += await uploadWithHandshake(session, await fileSource(input.trigger), inDir, remoteName, log, opts.onBytes && ((a, b) => opts.onBytes?.(remoteName, a, b)), opts.beforeTriggerRename);
   opts.onStep?.({ step: 'uploaded', kind: 'trigger', name: remoteName, bytes: size });
   return { remoteName, documents: docs.map((d) => d.name), bytes };
 }

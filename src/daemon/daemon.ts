@@ -1,0 +1,354 @@
+/**
+ * The daemon: drop folders → journal → build → send (exactly once) →
+ * outcome → sent/ or failed/, and the daily reports. One worker processes
+ * the journal's actionable rows in order; the watcher only adds rows. On
+ * start, every unfinished row resumes from its state:
+ *
+ * - `seen`: the file is moved from the drop folder to `work/` (path fixed in
+ *   the row before the move; found at either place after a crash);
+ * - `working`: the trigger file(s) are built again (atomic output);
+ * - trigger `uploading`: the rename was never sent (the row would say
+ *   `renaming`): upload again from scratch;
+ * - trigger `renaming`: the temp name still there means the rename did not
+ *   happen (redo it); gone means it did, even if the platform has already
+ *   archived the file: never sent twice;
+ * - `sent`: the outcome is looked for again; `done`/`failed`: the local files
+ *   are moved where they belong (idempotent).
+ */
+import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DropFolderConfig, ResolvedConfig } from '../config/config.js';
+import { buildTriggerFiles } from '../files/build.js';
+import { convertTriggerFile } from '../files/convert.js';
+import { validateTriggerFile } from '../files/read-trigger.js';
+import { parseCommandFile } from '../formats/command-file.js';
+import type { ContactColumn } from '../formats/contacts.js';
+import { TriggerFormatError, type Finding } from '../formats/findings.js';
+import type { TriggerCommand } from '../formats/model.js';
+import { createTransport } from '../transport/connect.js';
+import { fileHash, resolveRemoteRoot, sendTrigger, trackOutcome, uniqueRemoteName, UPLOADING_SUFFIX } from '../transport/handshake.js';
+import type { Logger } from '../transport/logger.js';
+import { fetchReports } from '../transport/reports.js';
+import { Session } from '../transport/session.js';
+import { remoteJoin, TransportError } from '../transport/transport.js';
+import { Journal, type InputRow, type TriggerRow } from './journal.js';
+import { DropWatcher } from './watcher.js';
+
+export interface DaemonEvents {
+  /** An input reached a final state, or a step failed and will be retried. */
+  onEvent?: (e: { type: 'taken' | 'duplicate' | 'built' | 'sent' | 'outcome' | 'failed' | 'report' | 'retry'; input?: number; name?: string; detail?: string }) => void;
+}
+
+const dirs = (folder: string) => ({ work: join(folder, 'work'), sent: join(folder, 'sent'), failed: join(folder, 'failed') });
+const parisNow = (d: Date): { date: string; time: string } => {
+  const f = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+  const [date = '', time = ''] = f.split(' ');
+  return { date, time };
+};
+
+async function moveIfThere(from: string, to: string): Promise<boolean> {
+  try { await rename(from, to); return true; } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false; throw e; }
+}
+
+export class Daemon {
+  readonly journal: Journal;
+  private readonly watchers: DropWatcher[] = [];
+  private session: Session | undefined;
+  private remoteRoot: string | undefined;
+  private wake: (() => void) | undefined;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private lastUpload = 0;
+  private lastReportDay = '';
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly config: ResolvedConfig, private readonly logger: Logger, private readonly events: DaemonEvents = {}) {
+    if (!config.daemon) throw new Error('no daemon section in the configuration');
+    this.journal = new Journal(config.daemon.journal);
+  }
+
+  private get d() { return this.config.daemon!; }
+  private folderOf(path: string): DropFolderConfig | undefined { return this.d.dropFolders.find((f) => f.path === path); }
+
+  async start(): Promise<void> {
+    for (const f of this.d.dropFolders) for (const dir of [f.path, ...Object.values(dirs(f.path))]) await mkdir(dir, { recursive: true });
+    for (const f of this.d.dropFolders) {
+      const w = new DropWatcher({
+        folder: f.path, stableMs: this.d.stableSeconds * 1000, rescanMs: this.d.rescanSeconds * 1000, doneMarker: f.doneMarker, usePolling: this.d.usePolling,
+        onReady: (p) => { void this.take(f, p).catch((e: Error) => this.logger.error({ file: p, err: e.message }, 'cannot take the file')); },
+      });
+      await w.start();
+      this.watchers.push(w);
+    }
+    this.loop = this.run();
+    const reportTimer = setInterval(() => { void this.reportsIfTime(); }, 30_000);
+    reportTimer.unref();
+    this.timers.push(reportTimer);
+    this.logger.info({ folders: this.d.dropFolders.map((f) => f.path), journal: this.journal.path }, 'daemon started');
+  }
+
+  /** Stops taking files, lets the current step finish (bounded by the transfer timeout), closes the journal. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const w of this.watchers) await w.close();
+    this.wake?.();
+    await this.loop;
+    await this.session?.close();
+    this.journal.close();
+    this.logger.info('daemon stopped');
+  }
+
+  /** A complete file in a drop folder: journal it (duplicate or not), then move it to work/. */
+  async take(folder: DropFolderConfig, path: string): Promise<void> {
+    const st = await stat(path);
+    const hash = await fileHash(path);
+    const name = basename(path);
+    const kind = await this.kindOf(path);
+    const earlier = folder.allowDuplicates ? undefined : this.journal.findByHash(folder.path, hash);
+    if (earlier) {
+      const row = this.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind, workDir: dirs(folder.path).work, state: 'duplicate', duplicateOf: earlier.id });
+      await this.failFile(folder, row, `same content as ${earlier.name} (input #${earlier.id}, ${earlier.state}), taken ${earlier.created_at}: not sent twice. To send it again, set allowDuplicates: true for this folder.`, path);
+      this.events.onEvent?.({ type: 'duplicate', input: row.id, name });
+      return;
+    }
+    const row = this.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind, workDir: dirs(folder.path).work });
+    await this.moveToWork(folder, row);
+    this.events.onEvent?.({ type: 'taken', input: row.id, name });
+    this.wake?.();
+  }
+
+  private async kindOf(path: string): Promise<'export' | 'trigger'> {
+    if (/\.xml$/i.test(path)) return 'trigger';
+    const fh = await readFile(path).then((b) => b.subarray(0, 64).toString('latin1')).catch(() => '');
+    return fh.replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart().toUpperCase().startsWith('#COMMAND') ? 'trigger' : 'export';
+  }
+
+  private async moveToWork(folder: DropFolderConfig, row: InputRow): Promise<void> {
+    const src = join(folder.path, row.name);
+    const moved = await moveIfThere(src, row.work_path);
+    if (!moved && !(await stat(row.work_path).then(() => true, () => false))) {
+      this.journal.setInput(row.id, 'failed', 'the file vanished from the drop folder before it was taken');
+      return;
+    }
+    await moveIfThere(`${src.replace(/\.[^.]+$/, '')}.command.yaml`, `${row.work_path}.command.yaml`);
+    await moveIfThere(`${src}.done`, `${row.work_path}.done`);
+    this.watchers.find((w) => (w as unknown as { opts: { folder: string } }).opts.folder === folder.path)?.forget(src);
+    this.journal.setInput(row.id, 'working');
+  }
+
+  /** The worker: everything actionable, in order, until stopped. */
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      let progressed = false;
+      try {
+        progressed = await this.pass();
+      } catch (e) {
+        this.logger.warn({ err: (e as Error).message }, 'pass failed; retrying later');
+        this.events.onEvent?.({ type: 'retry', detail: (e as Error).message });
+        await this.session?.reset();
+        this.remoteRoot = undefined;
+      }
+      if (this.stopping) break;
+      if (!progressed) {
+        await new Promise<void>((res) => {
+          const t = setTimeout(res, Math.max(1000, this.config.timeouts.poll * 1000));
+          t.unref();
+          this.wake = () => { clearTimeout(t); res(); };
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+
+  /** One pass; true when something moved on. */
+  private async pass(): Promise<boolean> {
+    let progressed = false;
+    for (const row of this.journal.inputsIn('seen')) { const f = this.folderOf(row.folder); if (f) { await this.moveToWork(f, row); progressed = true; } }
+    for (const row of this.journal.inputsIn('duplicate')) {
+      const f = this.folderOf(row.folder);
+      if (f && await stat(join(f.path, row.name)).then(() => true, () => false)) await this.failFile(f, row, row.last_error ?? 'duplicate', join(f.path, row.name));
+    }
+    for (const row of this.journal.inputsIn('working')) { if (this.stopping) return progressed; await this.build(row); progressed = true; }
+    for (const row of this.journal.inputsIn('built')) { if (this.stopping) return progressed; if (await this.upload(row)) progressed = true; }
+    for (const row of this.journal.inputsIn('sent')) { if (this.stopping) return progressed; if (await this.outcome(row)) progressed = true; }
+    for (const row of this.journal.inputsIn('done', 'failed')) await this.settleFiles(row);
+    if (this.lastReportDay === '' && this.config.hasTransport) { await this.collectReports(); this.lastReportDay = parisNow(new Date()).date; }
+    return progressed;
+  }
+
+  private async command(folder: DropFolderConfig, row: InputRow): Promise<TriggerCommand> {
+    const base = parseCommandFile(await readFile(folder.command, 'utf8'), folder.command);
+    const sidecar = `${row.work_path}.command.yaml`;
+    const over = await readFile(sidecar, 'utf8').then((t) => parseCommandFile(t, sidecar), (e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT') return undefined; throw e; });
+    const merged = { ...base, ...(over ?? {}) } as TriggerCommand;
+    const { date, time } = parisNow(new Date(row.created_at));
+    const file = basename(row.name, extname(row.name));
+    return { ...merged, broadcastName: merged.broadcastName.replace(/\{date\}/g, date).replace(/\{time\}/g, time).replace(/\{file\}/g, file) };
+  }
+
+  private async build(row: InputRow): Promise<void> {
+    const folder = this.folderOf(row.folder);
+    if (!folder) return;
+    const out = `${row.work_path}.trigger.${row.kind === 'trigger' ? extname(row.name).slice(1).toLowerCase() || 'csv' : folder.format}`;
+    let parts: { path: string; contacts: number }[];
+    try {
+      if (row.kind === 'trigger') {
+        const v = await validateTriggerFile(row.work_path, { documentsDir: dirs(folder.path).work });
+        const errors = v.errors.filter((e) => e.code !== 'E_DOCUMENT_MISSING');
+        if (errors.length) return await this.failInput(folder, row, errors);
+        if (v.warnings.some((w) => w.code === 'W_UNDECLARED_UTF8')) {
+          const c = await convertTriggerFile(row.work_path, { to: v.format, out });
+          if (!c.ok) return await this.failInput(folder, row, c.findings.filter((f) => f.severity === 'error'));
+        } else {
+          await copyFile(row.work_path, out);
+        }
+        parts = [{ path: out, contacts: v.contacts }];
+      } else {
+        const cmd = await this.command(folder, row);
+        const r = await buildTriggerFiles(cmd, row.work_path, { out, format: folder.format, ...(folder.split !== undefined ? { split: folder.split } : {}), export: { map: folder.map as Partial<Record<ContactColumn, string>>, name: row.name } });
+        if (!r.ok) return await this.failInput(folder, row, r.findings.filter((f) => f.severity === 'error'));
+        parts = r.files.map((f) => ({ path: f.path, contacts: f.contacts }));
+      }
+    } catch (e) {
+      if (e instanceof TriggerFormatError) return this.failInput(folder, row, [...e.findings]);
+      throw e;
+    }
+    if (this.config.service.serviceId !== undefined) {
+      const v = await validateTriggerFile(parts[0]!.path);
+      if (v.command.serviceId !== this.config.service.serviceId) {
+        return this.failInput(folder, row, [{ code: 'E_REQUIRED', severity: 'error', message: `serviceId ${v.command.serviceId} is not the configured service ${this.config.service.serviceId}`, field: 'serviceId' }]);
+      }
+    }
+    // Remote names fixed now, from the content and the input's time: the same after any restart.
+    const created = new Date(row.created_at);
+    const named = [];
+    for (const p of parts) named.push({ localPath: p.path, contacts: p.contacts, remoteName: uniqueRemoteName(basename(p.path).replace(/^\d{6}-/, '').replace(/\.trigger\./, '.'), await fileHash(p.path), created) });
+    this.journal.addTriggers(row.id, named);
+    this.events.onEvent?.({ type: 'built', input: row.id, name: row.name, detail: `${parts.length} file(s)` });
+  }
+
+  private async open(): Promise<{ session: Session; root: string }> {
+    if (!this.config.hasTransport) throw new TransportError('PROTOCOL', 'the configuration has no transport section: the daemon cannot send');
+    this.session ??= new Session(() => createTransport(this.config, this.logger), { retries: this.config.retries, logger: this.logger });
+    this.remoteRoot ??= await resolveRemoteRoot(this.session, this.config.service.serviceId, this.config.transport.remoteRoot);
+    return { session: this.session, root: this.remoteRoot };
+  }
+
+  /** Uploads every trigger of an input not yet uploaded; true when all are. */
+  private async upload(row: InputRow): Promise<boolean> {
+    const folder = this.folderOf(row.folder);
+    if (!folder) return false;
+    const { session, root } = await this.open();
+    for (const t of this.journal.triggersOf(row.id)) {
+      if (this.stopping) return false;
+      if (t.state === 'renaming') { await this.resumeRename(session, root, t); continue; }
+      if (t.state !== 'built' && t.state !== 'uploading') continue;
+      const wait = this.lastUpload + 1000 / this.d.rate - Date.now();
+      if (wait > 0) await sleep(wait);
+      this.journal.setTrigger(t.id, 'uploading');
+      try {
+        await sendTrigger(session, { trigger: t.local_path, remoteName: t.remote_name, documents: [...folder.documents] }, {
+          remoteRoot: root, timeouts: this.config.timeouts, logger: this.logger,
+          beforeTriggerRename: () => { this.journal.setTrigger(t.id, 'renaming'); },
+        });
+      } catch (e) {
+        if (e instanceof TransportError && !e.transient) {
+          this.journal.setTrigger(t.id, 'failed', { error: e.message });
+          await this.failInput(folder, row, [{ code: 'E_EXPORT', severity: 'error', message: `not sent: ${e.message}` }]);
+          return true;
+        }
+        this.journal.setTrigger(t.id, 'uploading', { error: (e as Error).message });
+        throw e;
+      }
+      this.lastUpload = Date.now();
+      this.journal.setTrigger(t.id, 'uploaded');
+    }
+    if (this.journal.triggersOf(row.id).every((t) => t.state !== 'built' && t.state !== 'uploading' && t.state !== 'renaming')) {
+      this.journal.setInput(row.id, 'sent');
+      this.events.onEvent?.({ type: 'sent', input: row.id, name: row.name, detail: this.journal.triggersOf(row.id).map((t) => t.remote_name).join(', ') });
+      return true;
+    }
+    return false;
+  }
+
+  /** A crash after `renaming` was journaled: the temp name tells whether the rename happened. */
+  private async resumeRename(session: Session, root: string, t: TriggerRow): Promise<void> {
+    const inDir = remoteJoin(root, 'in');
+    const temp = remoteJoin(inDir, t.remote_name + UPLOADING_SUFFIX);
+    const final = remoteJoin(inDir, t.remote_name);
+    await session.run(`resume ${t.remote_name}`, async (tr) => {
+      if ((await tr.stat(temp)) && !(await tr.stat(final))) await tr.rename(temp, final);
+    });
+    this.journal.setTrigger(t.id, 'uploaded');
+  }
+
+  /** Follows each uploaded trigger to its outcome; settles the input when all have one. */
+  private async outcome(row: InputRow): Promise<boolean> {
+    const folder = this.folderOf(row.folder);
+    if (!folder) return false;
+    const { session, root } = await this.open();
+    for (const t of this.journal.triggersOf(row.id)) {
+      if (t.state !== 'uploaded' && t.state !== 'timeout') continue;
+      const o = await trackOutcome(session, root, t.remote_name, { timeouts: { ...this.config.timeouts, outcome: Math.min(this.config.timeouts.outcome, 30) } });
+      this.journal.setTrigger(t.id, o, { outcome: o });
+      this.events.onEvent?.({ type: 'outcome', input: row.id, name: t.remote_name, detail: o });
+      if (o === 'timeout') return false;
+    }
+    const all = this.journal.triggersOf(row.id);
+    const failed = all.filter((t) => t.state === 'failed');
+    if (failed.length) {
+      await this.failInput(folder, row, [{ code: 'E_EXPORT', severity: 'error', message: `the platform moved ${failed.map((t) => t.remote_name).join(', ')} to in/failed/: it refused the trigger (see the daily report or the extranet)` }]);
+    } else {
+      this.journal.setInput(row.id, 'done');
+      await this.settleFiles(this.journal.input(row.id)!);
+    }
+    return true;
+  }
+
+  /** Records the failure, writes `<name>.error.txt`, moves the files to failed/. */
+  private async failInput(folder: DropFolderConfig, row: InputRow, errors: Finding[]): Promise<void> {
+    const text = errors.slice(0, 50).map((e) => `${e.line !== undefined ? `line ${e.line}: ` : ''}${e.code}${e.field ? ` [${e.field}]` : ''}: ${e.message}`).join('\n');
+    this.journal.setInput(row.id, 'failed', text.slice(0, 4000));
+    await writeFile(join(dirs(folder.path).failed, `${row.name}.error.txt`), `${row.name} could not be sent (input #${row.id}):\n\n${text}\n`);
+    await this.settleFiles(this.journal.input(row.id)!);
+    this.events.onEvent?.({ type: 'failed', input: row.id, name: row.name, detail: text.split('\n')[0] });
+  }
+
+  private async failFile(folder: DropFolderConfig, row: InputRow, why: string, path: string): Promise<void> {
+    this.journal.setInput(row.id, 'duplicate', why);
+    await writeFile(join(dirs(folder.path).failed, `${row.name}.error.txt`), `${row.name} (input #${row.id}): ${why}\n`);
+    await moveIfThere(path, join(dirs(folder.path).failed, row.name));
+  }
+
+  /** Moves an input and its built triggers from work/ to sent/ (done) or failed/ (idempotent). */
+  private async settleFiles(row: InputRow): Promise<void> {
+    const folder = this.folderOf(row.folder);
+    if (!folder) return;
+    const dest = row.state === 'done' ? dirs(folder.path).sent : dirs(folder.path).failed;
+    await moveIfThere(row.work_path, join(dest, row.name));
+    for (const t of this.journal.triggersOf(row.id)) await moveIfThere(t.local_path, join(dest, basename(t.local_path).replace(/^\d{6}-/, '')));
+    for (const extra of ['.command.yaml', '.done']) await moveIfThere(`${row.work_path}${extra}`, join(dest, `${row.name}${extra}`));
+  }
+
+  private async reportsIfTime(): Promise<void> {
+    const { date, time } = parisNow(new Date());
+    if (time >= this.d.reportsAt && this.lastReportDay !== date) {
+      this.lastReportDay = date;
+      await this.collectReports().catch((e: Error) => this.logger.warn({ err: e.message }, 'report collection failed; next time'));
+    }
+  }
+
+  /** Downloads and acks the reports; the journal records each. */
+  async collectReports(): Promise<void> {
+    const { session, root } = await this.open();
+    await fetchReports(session, {
+      remoteRoot: root, serviceId: this.config.service.serviceId, dir: this.config.reports.dir, ackNaming: this.config.reports.ackNaming, logger: this.logger,
+      onReport: (r) => {
+        this.journal.setReport({ name: r.name, size: r.size, state: r.ack === 'not-acked' ? 'downloaded' : 'acked', local_path: r.localPath });
+        this.events.onEvent?.({ type: 'report', name: r.name, detail: `${r.fetched}, ${r.ack}` });
+      },
+    });
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The daemon's durable journal (SQLite through better-sqlite3, WAL,
+ * synchronous=FULL): one row per input, per trigger file and per report.
+ * Every state change is committed before the action it allows, so a daemon
+ * killed at any point resumes each item from its state.
+ *
+ * Input states:   seen → working → built → sent → done | failed | duplicate
+ * Trigger states: built → uploading → renaming → uploaded → processed | failed | unknown | timeout
+ * Report states:  downloaded → acked
+ */
+import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type InputState = 'seen' | 'working' | 'built' | 'sent' | 'done' | 'failed' | 'duplicate';
+export type TriggerState = 'built' | 'uploading' | 'renaming' | 'uploaded' | 'processed' | 'failed' | 'unknown' | 'timeout';
+
+export interface InputRow {
+  id: number;
+  folder: string;
+  name: string;
+  hash: string;
+  size: number;
+  state: InputState;
+  kind: 'export' | 'trigger';
+  work_path: string;
+  created_at: string;
+  updated_at: string;
+  attempts: number;
+  last_error: string | null;
+  duplicate_of: number | null;
+}
+
+export interface TriggerRow {
+  id: number;
+  input_id: number;
+  part: number;
+  local_path: string;
+  remote_name: string;
+  contacts: number;
+  state: TriggerState;
+  outcome: string | null;
+  updated_at: string;
+  attempts: number;
+  last_error: string | null;
+}
+
+export interface ReportRow { name: string; size: number; state: 'downloaded' | 'acked'; local_path: string; updated_at: string }
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS inputs (
+  id INTEGER PRIMARY KEY, folder TEXT NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,
+  state TEXT NOT NULL, kind TEXT NOT NULL, work_path TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, duplicate_of INTEGER
+);
+CREATE INDEX IF NOT EXISTS inputs_hash ON inputs(folder, hash);
+CREATE INDEX IF NOT EXISTS inputs_state ON inputs(state);
+CREATE TABLE IF NOT EXISTS triggers (
+  id INTEGER PRIMARY KEY, input_id INTEGER NOT NULL REFERENCES inputs(id), part INTEGER NOT NULL, local_path TEXT NOT NULL,
+  remote_name TEXT NOT NULL UNIQUE, contacts INTEGER NOT NULL, state TEXT NOT NULL, outcome TEXT, updated_at TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS triggers_state ON triggers(state);
+CREATE TABLE IF NOT EXISTS reports (name TEXT PRIMARY KEY, size INTEGER NOT NULL, state TEXT NOT NULL, local_path TEXT NOT NULL, updated_at TEXT NOT NULL);
+`;
+
+const now = (): string => new Date().toISOString();
+
+export class Journal {
+  readonly db: Database.Database;
+  private readonly lockPath: string;
+
+  /**
+   * Opens (creating) the journal; refuses when another live daemon holds it.
+   * `readOnly` (for `status`) takes no lock and writes nothing.
+   */
+  constructor(readonly path: string, private readonly readOnly = false) {
+    this.lockPath = `${path}.lock`;
+    if (readOnly) {
+      this.db = new Database(path, { readonly: true, fileMustExist: true });
+      return;
+    }
+    mkdirSync(dirname(path), { recursive: true });
+    takeLock(this.lockPath);
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+    if (this.readOnly) return;
+    HELD.delete(this.lockPath);
+    try { unlinkSync(this.lockPath); } catch { /* already gone */ }
+  }
+
+  tx<T>(fn: () => T): T { return this.db.transaction(fn)(); }
+
+  findByHash(folder: string, hash: string): InputRow | undefined {
+    return this.db.prepare(`SELECT * FROM inputs WHERE folder = ? AND hash = ? AND state NOT IN ('failed', 'duplicate') ORDER BY id LIMIT 1`).get(folder, hash) as InputRow | undefined;
+  }
+
+  /** Records a new input; its work path is derived from its id, so it is known before the file moves. */
+  addInput(i: { folder: string; name: string; hash: string; size: number; kind: InputRow['kind']; workDir: string; state?: InputState; duplicateOf?: number }): InputRow {
+    return this.tx(() => {
+      const t = now();
+      const r = this.db.prepare(`INSERT INTO inputs (folder, name, hash, size, state, kind, work_path, created_at, updated_at, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?)`)
+        .run(i.folder, i.name, i.hash, i.size, i.state ?? 'seen', i.kind, t, t, i.duplicateOf ?? null);
+      const id = Number(r.lastInsertRowid);
+      const workPath = `${i.workDir}/${String(id).padStart(6, '0')}-${i.name}`;
+      this.db.prepare('UPDATE inputs SET work_path = ? WHERE id = ?').run(workPath, id);
+      return this.input(id)!;
+    });
+  }
+
+  input(id: number): InputRow | undefined {
+    return this.db.prepare('SELECT * FROM inputs WHERE id = ?').get(id) as InputRow | undefined;
+  }
+
+  setInput(id: number, state: InputState, error?: string): void {
+    this.db.prepare('UPDATE inputs SET state = ?, updated_at = ?, last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END) WHERE id = ?')
+      .run(state, now(), error ?? null, error ?? null, id);
+  }
+
+  inputsIn(...states: InputState[]): InputRow[] {
+    return this.db.prepare(`SELECT * FROM inputs WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY id`).all(...states) as InputRow[];
+  }
+
+  /** Records the built trigger files and moves the input to `built`, in one transaction. */
+  addTriggers(inputId: number, parts: { localPath: string; remoteName: string; contacts: number }[]): void {
+    this.tx(() => {
+      const ins = this.db.prepare('INSERT INTO triggers (input_id, part, local_path, remote_name, contacts, state, updated_at) VALUES (?, ?, ?, ?, ?, \'built\', ?)');
+      parts.forEach((p, k) => ins.run(inputId, k + 1, p.localPath, p.remoteName, p.contacts, now()));
+      this.setInput(inputId, 'built');
+    });
+  }
+
+  triggersOf(inputId: number): TriggerRow[] {
+    return this.db.prepare('SELECT * FROM triggers WHERE input_id = ? ORDER BY part').all(inputId) as TriggerRow[];
+  }
+
+  setTrigger(id: number, state: TriggerState, extra: { outcome?: string; error?: string } = {}): void {
+    this.db.prepare('UPDATE triggers SET state = ?, outcome = COALESCE(?, outcome), last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), updated_at = ? WHERE id = ?')
+      .run(state, extra.outcome ?? null, extra.error ?? null, extra.error ?? null, now(), id);
+  }
+
+  report(name: string): ReportRow | undefined {
+    return this.db.prepare('SELECT * FROM reports WHERE name = ?').get(name) as ReportRow | undefined;
+  }
+
+  setReport(r: Omit<ReportRow, 'updated_at'>): void {
+    this.db.prepare('INSERT INTO reports (name, size, state, local_path, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET size = excluded.size, state = excluded.state, local_path = excluded.local_path, updated_at = excluded.updated_at')
+      .run(r.name, r.size, r.state, r.local_path, now());
+  }
+
+  /** Counts per state, for `status`. */
+  summary(): { inputs: Record<string, number>; triggers: Record<string, number>; reports: Record<string, number> } {
+    const count = (table: string): Record<string, number> => Object.fromEntries((this.db.prepare(`SELECT state, COUNT(*) n FROM ${table} GROUP BY state`).all() as { state: string; n: number }[]).map((r) => [r.state, r.n]));
+    return { inputs: count('inputs'), triggers: count('triggers'), reports: count('reports') };
+  }
+
+  recentInputs(limit = 20): InputRow[] {
+    return this.db.prepare('SELECT * FROM inputs ORDER BY id DESC LIMIT ?').all(limit) as InputRow[];
+  }
+}
+
+/** Locks held by this process (a second daemon in the same process has the same pid). */
+const HELD = new Set<string>();
+
+/** One daemon per journal: a lock file holding the pid; a stale lock (dead pid) is taken over. */
+function takeLock(path: string): void {
+  if (HELD.has(path)) throw new JournalLockedError(path, process.pid);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      HELD.add(path);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      let alive = false;
+      try { if (pid > 0) { process.kill(pid, 0); alive = true; } } catch { alive = false; }
+      if (alive && pid !== process.pid) throw new JournalLockedError(path, pid);
+      unlinkSync(path);
+    }
+  }
+  throw new JournalLockedError(path, 0);
+}
+
+export class JournalLockedError extends Error {
+  override readonly name = 'JournalLockedError';
+  constructor(readonly lockPath: string, readonly pid: number) {
+    super(`another daemon (pid ${pid}) uses this journal (${lockPath}): one daemon per journal; stop it first`);
+  }
+}

@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, type ResolvedConfig } from '../../src/config/config.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { silentLogger } from '../../src/transport/logger.js';
+import { Simulator } from '../../src/simulator/simulator.js';
+
+const repo = new URL('../../', import.meta.url).pathname;
+const bin = join(repo, 'dist/cli/main.js');
+const until = async (what: string, cond: () => boolean, ms = 60_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}`); await new Promise((r) => setTimeout(r, 50)); }
+};
+/** An export whose content is unique to `tag` (its contacts carry the tag). */
+const exportText = (tag: string, n = 3): string => ['Nom;Mobile;Référence', ...Array.from({ length: n }, (_, i) => `Nom${i};06${String(10000000 + i).slice(0, 8)};${tag}-${i}`)].join('\n') + '\n';
+
+describe('the daemon, on the simulator', () => {
+  let root: string;
+  let sim: Simulator;
+  let drop: string;
+  let yaml: string;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'dmc-daemon-'));
+    sim = new Simulator({ root: join(root, 'sim'), accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }], sftpPort: 0, interval: 0.3, seed: 'daemon' });
+    await sim.start();
+    drop = join(root, 'drop');
+    mkdirSync(drop, { recursive: true });
+    writeFileSync(join(root, 'cmd.yaml'), 'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Relance {file} {date}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n');
+    yaml = [
+      'service: {serviceId: "12345678"}',
+      `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`,
+      'timeouts: {connect: 5, documentsTaken: 10, outcome: 20, poll: 0.1}',
+      'retries: {attempts: 3, minDelay: 0.05, maxDelay: 0.2}',
+      'reports: {dir: reports}',
+      'daemon:',
+      '  journal: state/journal.db',
+      '  stableSeconds: 0.4',
+      '  rescanSeconds: 1',
+      '  dropFolders:',
+      `    - {path: drop, command: cmd.yaml}`,
+    ].join('\n');
+    writeFileSync(join(root, 'dmc.yaml'), yaml);
+  });
+  afterAll(async () => { await sim.stop(); rmSync(root, { recursive: true, force: true }); });
+
+  /** How many times the simulator processed a trigger holding `tag`'s contacts. */
+  const processedWith = (tag: string): number => {
+    const dir = join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed');
+    const archived = join(root, 'sim', 'accounts', 'dmc', 'archive');
+    const files = [...(existsSync(dir) ? readdirSync(dir).map((f) => join(dir, f)) : []), ...(existsSync(archived) ? readdirSync(archived).map((f) => join(archived, f)) : [])];
+    return files.filter((f) => readFileSync(f, 'latin1').includes(`;${tag}-0`)).length;
+  };
+  const config = async (): Promise<ResolvedConfig> => parseConfig(readFileSync(join(root, 'dmc.yaml'), 'utf8'), join(root, 'dmc.yaml'));
+
+  it('sends each export of a burst exactly once, and more dropped while it runs; outcomes recorded; files to sent/', async () => {
+    const daemon = new Daemon(await config(), silentLogger);
+    await daemon.start();
+    try {
+      for (let i = 0; i < 20; i++) writeFileSync(join(drop, `burst-${i}.csv`), exportText(`B${i}`));
+      await until('a first send', () => processedWith('B0') + processedWith('B1') > 0);
+      for (let i = 0; i < 5; i++) writeFileSync(join(drop, `late-${i}.csv`), exportText(`L${i}`));
+      await until('25 inputs done', () => (daemon.journal.summary().inputs['done'] ?? 0) === 25);
+      for (let i = 0; i < 20; i++) expect(processedWith(`B${i}`), `B${i}`).toBe(1);
+      for (let i = 0; i < 5; i++) expect(processedWith(`L${i}`), `L${i}`).toBe(1);
+      expect(readdirSync(join(drop, 'sent')).filter((f) => /^(burst|late)-\d+\.csv$/.test(f))).toHaveLength(25);
+      expect(readdirSync(join(drop, 'sent')).filter((f) => f.endsWith('.trigger.csv'))).toHaveLength(25);
+      expect(daemon.journal.summary().triggers).toEqual({ processed: 25 });
+      const names = readdirSync(join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed'));
+      expect(readFileSync(join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed', names[0]!), 'latin1')).toMatch(/broadcastName:Relance (burst|late)-\d+ \d{4}-\d{2}-\d{2}/);
+    } finally { await daemon.stop(); }
+  });
+
+  it('does not send the same content twice; bad exports end in failed/ with an explanation and the daemon goes on', async () => {
+    const daemon = new Daemon(await config(), silentLogger);
+    await daemon.start();
+    try {
+      writeFileSync(join(drop, 'again.csv'), exportText('B3'));
+      writeFileSync(join(drop, 'empty.csv'), '');
+      writeFileSync(join(drop, 'garbage.csv'), Buffer.from([0x50, 0x4b, 3, 4, 0, 0, 0xff, 0]));
+      writeFileSync(join(drop, 'nophone.csv'), 'Nom;Ville\nDupont;Lyon\n');
+      writeFileSync(join(drop, 'good.csv'), exportText('G1'));
+      await until('good sent', () => existsSync(join(drop, 'sent', 'good.csv')));
+      await until('failures settled', () => ['again.csv', 'empty.csv', 'garbage.csv', 'nophone.csv'].every((f) => existsSync(join(drop, 'failed', f))));
+      expect(processedWith('B3')).toBe(1);
+      expect(readFileSync(join(drop, 'failed', 'again.csv.error.txt'), 'utf8')).toMatch(/same content as burst-3\.csv.*not sent twice.*allowDuplicates/);
+      expect(readFileSync(join(drop, 'failed', 'empty.csv.error.txt'), 'utf8')).toMatch(/empty/);
+      expect(readFileSync(join(drop, 'failed', 'garbage.csv.error.txt'), 'utf8')).toMatch(/binary file/);
+      expect(readFileSync(join(drop, 'failed', 'nophone.csv.error.txt'), 'utf8')).toMatch(/no column of the export is a phone number.*--map/);
+    } finally { await daemon.stop(); }
+  });
+
+  it('does not take a file written slowly before it is complete', async () => {
+    const daemon = new Daemon(await config(), silentLogger);
+    await daemon.start();
+    try {
+      const p = join(drop, 'slow.csv');
+      writeFileSync(p, 'Nom;Mobile;Référence\n');
+      for (let i = 0; i < 10; i++) { await new Promise((r) => setTimeout(r, 250)); appendFileSync(p, `Nom${i};060000000${i};S1-${i}\n`); }
+      await until('slow sent', () => existsSync(join(drop, 'sent', 'slow.csv')));
+      const trig = readFileSync(join(drop, 'sent', 'slow.csv.trigger.csv'), 'latin1');
+      expect(trig.split('\n').filter((l) => l.includes(';S1-'))).toHaveLength(10);
+      expect(processedWith('S1')).toBe(1);
+    } finally { await daemon.stop(); }
+  });
+
+  it('collects reports at start and acks them; not again after a restart', async () => {
+    await sim.report();
+    const out = join(sim.homeOf('dmc'), 'DMC_12345678', 'out');
+    const report = readdirSync(out).find((f) => f.startsWith('CRA_'))!;
+    expect(report).toBeDefined();
+    const d1 = new Daemon(await config(), silentLogger);
+    await d1.start();
+    try { await until('report acked', () => d1.journal.report(report)?.state === 'acked'); } finally { await d1.stop(); }
+    expect(readdirSync(join(root, 'reports'))).toContain(report);
+    await sim.tick();
+    expect(readdirSync(out).filter((f) => f.startsWith('CRA_'))).toEqual([]);
+    const d2 = new Daemon(await config(), silentLogger);
+    await d2.start();
+    await new Promise((r) => setTimeout(r, 500));
+    await d2.stop();
+    expect(readdirSync(join(root, 'reports')).filter((f) => f.startsWith('CRA_'))).toEqual([report]);
+  });
+
+  it('one daemon per journal', async () => {
+    const a = new Daemon(await config(), silentLogger);
+    await a.start();
+    try {
+      await expect(config().then((c) => new Daemon(c, silentLogger))).rejects.toThrow(/another daemon \(pid \d+\) uses this journal/);
+    } finally { await a.stop(); }
+  });
+
+  it('crash test: killed with SIGKILL at random moments while it works, restarted each time: every export sent exactly once, none lost', async () => {
+    const crashDrop = join(root, 'crash-drop');
+    mkdirSync(crashDrop, { recursive: true });
+    writeFileSync(join(root, 'crash.yaml'), yaml.replace('journal: state/journal.db', 'journal: crash-state/journal.db').replace('{path: drop, command: cmd.yaml}', '{path: crash-drop, command: cmd.yaml}'));
+    const N = 30;
+    for (let i = 0; i < N; i++) writeFileSync(join(crashDrop, `c-${i}.csv`), exportText(`K${i}`, 50));
+    let kills = 0;
+    const runOnce = (ms: number | undefined): Promise<void> => new Promise((resolve) => {
+      const p = spawn(process.execPath, [bin, 'daemon', '--config', join(root, 'crash.yaml'), '--log-level', 'error'], { cwd: repo, stdio: 'ignore' });
+      const t = ms === undefined ? undefined : setTimeout(() => { kills++; p.kill('SIGKILL'); }, ms);
+      p.on('close', () => { if (t) clearTimeout(t); resolve(); });
+      if (ms === undefined) {
+        void until('all done', () => readdirSync(join(crashDrop, 'sent')).filter((f) => /^c-\d+\.csv$/.test(f)).length === N, 90_000).finally(() => p.kill('SIGTERM'));
+      }
+    });
+    // Kill it 8 times at random moments (0.3 to 1.5 s after start), then let it finish.
+    for (let k = 0; k < 8; k++) await runOnce(300 + Math.floor(Math.random() * 1200));
+    await runOnce(undefined);
+    expect(kills).toBe(8);
+    for (let i = 0; i < N; i++) expect(processedWith(`K${i}`), `K${i}`).toBe(1);
+    expect(readdirSync(crashDrop).filter((f) => f.endsWith('.csv'))).toEqual([]);
+    expect(readdirSync(join(crashDrop, 'failed')).filter((f) => f.startsWith('c-'))).toEqual([]);
+  }, 180_000);
+});
