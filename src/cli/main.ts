@@ -16,6 +16,7 @@ import { registerSimulator } from './simulator-command.js';
 import { registerDemo } from './demo-command.js';
 import { registerMail } from './mail-command.js';
 import { registerDaemon } from './daemon-command.js';
+import { registerSandbox } from './sandbox-command.js';
 import { ConfigError } from '../config/config.js';
 import { TransportError } from '../transport/transport.js';
 
@@ -45,6 +46,7 @@ Docs: docs/cli.md (commands), docs/formats.md (formats and every decision the gu
   registerSimulator(program, io, setExit);
   registerMail(program, io, setExit);
   registerDaemon(program, io, setExit);
+  registerSandbox(program, io, setExit);
   registerDemo(program, io, setExit);
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -95,6 +95,7 @@ const schema = z.strictObject({
     usePolling: z.boolean().default(false),
     rate: z.number().positive().max(5).default(5),
     reportsAt: z.string().regex(/^\d{2}:\d{2}$/, 'a time like 07:00').default('07:00'),
+    reportsEvery: z.number().positive().optional(),
     dropFolders: z.array(z.strictObject({
       path: z.string(),
       command: z.string(),
@@ -149,6 +150,8 @@ export interface DaemonConfig {
   readonly rate: number;
   /** Daily report collection, HH:MM Europe/Paris (and once at start). */
   readonly reportsAt: string;
+  /** Also collect every N seconds (tests, sandbox). */
+  readonly reportsEvery?: number;
   readonly dropFolders: readonly DropFolderConfig[];
 }
 
@@ -300,7 +303,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     ...(mail ? { mail } : {}),
     ...(raw.daemon ? { daemon: {
       journal: rel(raw.daemon.journal), stableSeconds: raw.daemon.stableSeconds, rescanSeconds: raw.daemon.rescanSeconds, usePolling: raw.daemon.usePolling,
-      rate: raw.daemon.rate, reportsAt: raw.daemon.reportsAt,
+      rate: raw.daemon.rate, reportsAt: raw.daemon.reportsAt, ...(raw.daemon.reportsEvery !== undefined ? { reportsEvery: raw.daemon.reportsEvery } : {}),
       dropFolders: raw.daemon.dropFolders.map((d) => ({ ...d, path: rel(d.path), command: rel(d.command), documents: d.documents.map(rel), ...(d.split !== undefined ? { split: d.split } : {}) })),
     } } : {}),
     timeouts: raw.timeouts,

@@ -85,6 +85,11 @@ export class Daemon {
     const reportTimer = setInterval(() => { void this.reportsIfTime(); }, 30_000);
     reportTimer.unref();
     this.timers.push(reportTimer);
+    if (this.d.reportsEvery !== undefined) {
+      const every = setInterval(() => { if (!this.stopping) void this.collectReports().catch((e: Error) => this.logger.warn({ err: e.message }, 'report collection failed; next time')); }, this.d.reportsEvery * 1000);
+      every.unref();
+      this.timers.push(every);
+    }
     this.logger.info({ folders: this.d.dropFolders.map((f) => f.path), journal: this.journal.path }, 'daemon started');
   }
 
@@ -224,7 +229,11 @@ export class Daemon {
     // Remote names fixed now, from the content and the input's time: the same after any restart.
     const created = new Date(row.created_at);
     const named = [];
-    for (const p of parts) named.push({ localPath: p.path, contacts: p.contacts, remoteName: uniqueRemoteName(basename(p.path).replace(/^\d{6}-/, '').replace(/\.trigger\./, '.'), await fileHash(p.path), created) });
+    const stem = basename(row.name, extname(row.name));
+    for (const [k, p] of parts.entries()) {
+      const local = `${stem}${parts.length > 1 ? `-${String(k + 1).padStart(3, '0')}` : ''}${extname(p.path)}`;
+      named.push({ localPath: p.path, contacts: p.contacts, remoteName: uniqueRemoteName(local, await fileHash(p.path), created) });
+    }
     this.journal.addTriggers(row.id, named);
     this.events.onEvent?.({ type: 'built', input: row.id, name: row.name, detail: `${parts.length} file(s)` });
   }

@@ -25,7 +25,7 @@ describe('docs', () => {
 
   it('docs/cli.md documents every command and option the CLI has', () => {
     const cli = readFileSync(join(root, 'docs/cli.md'), 'utf8');
-    const sources = ['build', 'validate', 'convert', 'send', 'reports', 'simulator', 'demo', 'mail'].map((c) => readFileSync(join(root, `src/cli/${c}-command.ts`), 'utf8')).join('\n');
+    const sources = ['build', 'validate', 'convert', 'send', 'reports', 'simulator', 'demo', 'mail', 'daemon', 'sandbox'].map((c) => readFileSync(join(root, `src/cli/${c}-command.ts`), 'utf8')).join('\n');
     for (const m of sources.matchAll(/\.(?:required)?[oO]ption\('(--[a-z-]+)/g)) expect(cli, m[1]).toContain(m[1]!);
   });
 });

@@ -1,0 +1,71 @@
+/**
+ * `dmc-trigger sandbox` (what `npm start` runs): the daemon on an embedded
+ * simulator, with a sample configuration and drop folder under
+ * ./var/sandbox, until Ctrl-C. The first start drops a sample SI export;
+ * drop more exports into the drop folder to see them built, sent, processed
+ * and reported. State (journal, simulator, host key) is kept between runs.
+ */
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/config.js';
+import { Daemon } from '../daemon/daemon.js';
+import { Simulator } from '../simulator/simulator.js';
+import { cliLogger } from '../transport/logger.js';
+import { EXIT, type Io } from './output.js';
+import { describeEntry, writeClientConfig } from './simulator-command.js';
+
+const repoFile = (p: string): string => new URL(`../../${p}`, import.meta.url).pathname;
+
+export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number> {
+  const dir = resolve(opts.dir ?? 'var/sandbox');
+  const drop = join(dir, 'drop');
+  await mkdir(drop, { recursive: true });
+  const account = { serviceId: '12345678', username: 'sandbox', password: 'sandbox-password' };
+  const sim = new Simulator({
+    root: join(dir, 'simulator'), accounts: [account], sftpPort: 0, interval: 2, reportEvery: 15, seed: 'sandbox',
+    onJournal: (e) => { if (e.source === 'platform') { const l = describeEntry(e); if (l) io.out(`  [simulator] ${l}`); } },
+  });
+  await sim.start();
+  await copyFile(repoFile('templates/sms-dynamic.yaml'), join(dir, 'command.yaml'));
+  const cfgPath = await writeClientConfig(dir, sim, account, 'sftp', [
+    'timeouts: {documentsTaken: 30, outcome: 60, poll: 1}',
+    'reports: {dir: reports}',
+    'daemon:',
+    '  journal: state/journal.db',
+    '  stableSeconds: 2',
+    '  rescanSeconds: 10',
+    '  reportsEvery: 20',
+    '  dropFolders:',
+    '    - {path: drop, command: command.yaml, map: {INFO1: Colis}}',
+  ].join('\n'));
+  const config = await loadConfig(cfgPath);
+  const daemon = new Daemon(config, cliLogger('warn'), {
+    onEvent: (e) => io.out(`[daemon] ${e.type}${e.input !== undefined ? ` #${e.input}` : ''}${e.name ? ` ${e.name}` : ''}${e.detail ? `: ${e.detail}` : ''}`),
+  });
+  await daemon.start();
+  if ((await readdir(drop)).filter((f) => !['work', 'sent', 'failed'].includes(f)).length === 0 && !Object.keys(daemon.journal.summary().inputs).length) {
+    await copyFile(repoFile('samples/exports/crm-semicolon.csv'), join(drop, 'crm-export.csv'));
+    io.out(`sample SI export dropped: ${join(drop, 'crm-export.csv')}`);
+  }
+  io.out(`sandbox: daemon watching ${drop} (config ${cfgPath}); simulator on SFTP 127.0.0.1:${sim.sftp!.port}, a pass every 2 s, reports every 15 s.`);
+  io.out(`drop CSV or JSON Lines exports (Nom, Prénom, Mobile, Colis...) into ${drop}; status: dmc-trigger status --config ${cfgPath}. Ctrl-C to stop.`);
+  await writeFile(join(dir, 'README.txt'), `The dmc-trigger sandbox (npm start). Drop exports into drop/; results in drop/sent, drop/failed, reports/.\nConfig: ${cfgPath}\n`);
+  await new Promise<void>((res) => {
+    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); res(); };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  io.out('stopping');
+  await daemon.stop();
+  await sim.stop();
+  return EXIT.OK;
+}
+
+export function registerSandbox(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command('sandbox')
+    .description('run the daemon on an embedded simulator with a sample drop folder under ./var/sandbox (npm start), until Ctrl-C')
+    .option('--dir <dir>', 'sandbox folder (kept between runs)', 'var/sandbox')
+    .action(async (o: { dir?: string }) => { setExit(await runSandbox(o, io)); });
+}
