@@ -96,6 +96,11 @@ const schema = z.strictObject({
     rate: z.number().positive().max(5).default(5),
     reportsAt: z.string().regex(/^\d{2}:\d{2}$/, 'a time like 07:00').default('07:00'),
     reportsEvery: z.number().positive().optional(),
+    hooks: z.array(z.strictObject({
+      on: z.array(z.enum(['sent', 'processed', 'failed', 'report'])).min(1),
+      command: z.string().optional(),
+      url: z.string().url().optional(),
+    }).refine((h) => h.command !== undefined || h.url !== undefined, 'a hook needs a command or a url')).default([]),
     dropFolders: z.array(z.strictObject({
       path: z.string(),
       command: z.string(),
@@ -152,6 +157,7 @@ export interface DaemonConfig {
   readonly reportsAt: string;
   /** Also collect every N seconds (tests, sandbox). */
   readonly reportsEvery?: number;
+  readonly hooks: readonly { readonly on: readonly ('sent' | 'processed' | 'failed' | 'report')[]; readonly command?: string; readonly url?: string }[];
   readonly dropFolders: readonly DropFolderConfig[];
 }
 
@@ -304,6 +310,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     ...(raw.daemon ? { daemon: {
       journal: rel(raw.daemon.journal), stableSeconds: raw.daemon.stableSeconds, rescanSeconds: raw.daemon.rescanSeconds, usePolling: raw.daemon.usePolling,
       rate: raw.daemon.rate, reportsAt: raw.daemon.reportsAt, ...(raw.daemon.reportsEvery !== undefined ? { reportsEvery: raw.daemon.reportsEvery } : {}),
+      hooks: raw.daemon.hooks.map((h) => ({ on: h.on, ...(h.command ? { command: h.command } : {}), ...(h.url ? { url: expandEnv(h.url, 'daemon.hooks.url', file, env) } : {}) })),
       dropFolders: raw.daemon.dropFolders.map((d) => ({ ...d, path: rel(d.path), command: rel(d.command), documents: d.documents.map(rel), ...(d.split !== undefined ? { split: d.split } : {}) })),
     } } : {}),
     timeouts: raw.timeouts,

@@ -34,6 +34,7 @@ import { Session } from '../transport/session.js';
 import { remoteJoin, TransportError } from '../transport/transport.js';
 import { Journal, type InputRow, type TriggerRow } from './journal.js';
 import { DropWatcher } from './watcher.js';
+import { Hooks, type HookEventType } from './hooks.js';
 
 export interface DaemonEvents {
   /** An input reached a final state, or a step failed and will be retried. */
@@ -62,10 +63,22 @@ export class Daemon {
   private lastUpload = 0;
   private lastReportDay = '';
   private timers: NodeJS.Timeout[] = [];
+  private readonly hooks: Hooks;
 
   constructor(private readonly config: ResolvedConfig, private readonly logger: Logger, private readonly events: DaemonEvents = {}) {
     if (!config.daemon) throw new Error('no daemon section in the configuration');
     this.journal = new Journal(config.daemon.journal);
+    this.hooks = new Hooks(config.daemon.hooks, logger);
+  }
+
+  /** Runs the hooks of an input event. */
+  private hook(event: HookEventType, row: InputRow, detail?: string): void {
+    this.hooks.emit({
+      event, at: new Date().toISOString(),
+      input: { id: row.id, folder: row.folder, name: row.name },
+      triggers: this.journal.triggersOf(row.id).map((t) => ({ remoteName: t.remote_name, contacts: t.contacts, state: t.state })),
+      ...(detail ? { detail } : {}),
+    });
   }
 
   private get d() { return this.config.daemon!; }
@@ -100,6 +113,7 @@ export class Daemon {
     for (const w of this.watchers) await w.close();
     this.wake?.();
     await this.loop;
+    await this.hooks.drain();
     await this.session?.close();
     this.journal.close();
     this.logger.info('daemon stopped');
@@ -145,20 +159,25 @@ export class Daemon {
 
   /** The worker: everything actionable, in order, until stopped. */
   private async run(): Promise<void> {
+    let failures = 0;
     while (!this.stopping) {
       let progressed = false;
       try {
         progressed = await this.pass();
+        failures = 0;
       } catch (e) {
-        this.logger.warn({ err: (e as Error).message }, 'pass failed; retrying later');
+        failures++;
+        this.logger.warn({ err: (e as Error).message, failures }, 'pass failed; retrying later');
         this.events.onEvent?.({ type: 'retry', detail: (e as Error).message });
         await this.session?.reset();
         this.remoteRoot = undefined;
       }
       if (this.stopping) break;
       if (!progressed) {
+        // After failures (server down, network cut): exponential backoff up to a minute.
+        const wait = failures > 0 ? Math.min(60_000, 1000 * 2 ** Math.min(failures - 1, 6)) : Math.max(1000, this.config.timeouts.poll * 1000);
         await new Promise<void>((res) => {
-          const t = setTimeout(res, Math.max(1000, this.config.timeouts.poll * 1000));
+          const t = setTimeout(res, wait);
           t.unref();
           this.wake = () => { clearTimeout(t); res(); };
         });
@@ -277,6 +296,7 @@ export class Daemon {
     if (this.journal.triggersOf(row.id).every((t) => t.state !== 'built' && t.state !== 'uploading' && t.state !== 'renaming')) {
       this.journal.setInput(row.id, 'sent');
       this.events.onEvent?.({ type: 'sent', input: row.id, name: row.name, detail: this.journal.triggersOf(row.id).map((t) => t.remote_name).join(', ') });
+      this.hook('sent', row);
       return true;
     }
     return false;
@@ -312,6 +332,7 @@ export class Daemon {
     } else {
       this.journal.setInput(row.id, 'done');
       await this.settleFiles(this.journal.input(row.id)!);
+      this.hook('processed', row);
     }
     return true;
   }
@@ -323,6 +344,7 @@ export class Daemon {
     await writeFile(join(dirs(folder.path).failed, `${row.name}.error.txt`), `${row.name} could not be sent (input #${row.id}):\n\n${text}\n`);
     await this.settleFiles(this.journal.input(row.id)!);
     this.events.onEvent?.({ type: 'failed', input: row.id, name: row.name, detail: text.split('\n')[0] });
+    this.hook('failed', row, text);
   }
 
   private async failFile(folder: DropFolderConfig, row: InputRow, why: string, path: string): Promise<void> {
@@ -357,6 +379,7 @@ export class Daemon {
       onReport: (r) => {
         this.journal.setReport({ name: r.name, size: r.size, state: r.ack === 'not-acked' ? 'downloaded' : 'acked', local_path: r.localPath });
         this.events.onEvent?.({ type: 'report', name: r.name, detail: `${r.fetched}, ${r.ack}` });
+        if (r.fetched === 'downloaded') this.hooks.emit({ event: 'report', at: new Date().toISOString(), report: { name: r.name, localPath: r.localPath }, detail: r.ack });
       },
     });
   }

@@ -54,6 +54,7 @@ export class Simulator {
   mail: RunningMailSide | undefined;
   private timers: NodeJS.Timeout[] = [];
   private seq = 0;
+  private hostKey = '';
   private running: Promise<void> = Promise.resolve();
   private lastReportDay = '';
 
@@ -81,18 +82,9 @@ export class Simulator {
     // A fixed host key: generated once per root, so a pinned config keeps working across restarts.
     const keyPath = join(this.opts.root, 'ssh_host_ed25519_key');
     const hostKey = await readFile(keyPath, 'utf8').catch(async () => { const k = generateHostKey(); await writeFile(keyPath, k, { mode: 0o600 }); return k; });
+    this.hostKey = hostKey;
+    await this.startServers();
     const host = this.opts.host ?? '127.0.0.1';
-    const served = this.opts.accounts.map((a) => ({ username: a.username, root: accountPaths(this.opts.root, a).home, ...(a.password !== undefined ? { password: a.password } : {}), ...(a.publicKeys ? { publicKeys: a.publicKeys } : {}) }));
-    if (this.opts.sftpPort !== undefined) {
-      this.sftp = await startSftpServer({ host, port: this.opts.sftpPort, hostKey, accounts: served, onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'sftp' as const }) });
-    }
-    if (this.opts.ftpPort !== undefined) {
-      this.ftp = await startFtpServer({
-        host, ...(this.opts.ftpPort ? { port: this.opts.ftpPort } : {}),
-        accounts: served.filter((s) => s.password !== undefined).map((s) => ({ username: s.username, password: s.password!, root: s.root })),
-        onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'ftp' as const }),
-      });
-    }
     if (this.opts.mail) {
       const m = this.opts.mail;
       this.mail = await startMailSide({
@@ -105,6 +97,35 @@ export class Simulator {
     this.timers.push(setInterval(() => { void this.tick(); }, interval));
     if (this.opts.reportEvery !== undefined) this.timers.push(setInterval(() => { void this.report(); }, this.opts.reportEvery * 1000));
     else this.timers.push(setInterval(() => { void this.reportIfTime(); }, 30_000));
+  }
+
+  /**
+   * Starts the file servers (again, on the ports they had: a network cut in
+   * tests is stopServers(), then startServers()).
+   */
+  async startServers(): Promise<void> {
+    const host = this.opts.host ?? '127.0.0.1';
+    const served = this.opts.accounts.map((a) => ({ username: a.username, root: accountPaths(this.opts.root, a).home, ...(a.password !== undefined ? { password: a.password } : {}), ...(a.publicKeys ? { publicKeys: a.publicKeys } : {}) }));
+    if (this.opts.sftpPort !== undefined) {
+      const port = this.sftp?.port ?? this.opts.sftpPort;
+      this.sftp = await startSftpServer({ host, port, hostKey: this.hostKey, accounts: served, onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'sftp' as const }) });
+    }
+    if (this.opts.ftpPort !== undefined) {
+      const port = this.ftp?.port ?? this.opts.ftpPort;
+      this.ftp = await startFtpServer({
+        host, ...(port ? { port } : {}),
+        accounts: served.filter((s) => s.password !== undefined).map((s) => ({ username: s.username, password: s.password!, root: s.root })),
+        onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'ftp' as const }),
+      });
+    }
+  }
+
+  /** Stops the file servers and drops every connection (the platform keeps its state). */
+  async stopServers(): Promise<void> {
+    this.sftp?.dropConnections();
+    this.ftp?.dropConnections();
+    await this.sftp?.close();
+    await this.ftp?.close();
   }
 
   private platformOptions() {

@@ -124,6 +124,57 @@ describe('the daemon, on the simulator', () => {
     expect(readdirSync(join(root, 'reports')).filter((f) => f.startsWith('CRA_'))).toEqual([report]);
   });
 
+  it('a network cut in the middle of a batch: retries with backoff, then completes everything, each sent once', async () => {
+    const daemon = new Daemon(await config(), silentLogger);
+    const retries: string[] = [];
+    (daemon as unknown as { events: { onEvent: (e: { type: string; detail?: string }) => void } }).events.onEvent = (e) => { if (e.type === 'retry') retries.push(e.detail ?? ''); };
+    await daemon.start();
+    try {
+      for (let i = 0; i < 15; i++) writeFileSync(join(drop, `cut-${i}.csv`), exportText(`N${i}`));
+      await until('the first of the batch sent', () => processedWith('N0') + processedWith('N1') + processedWith('N2') > 0);
+      await sim.stopServers();
+      await until('the daemon to notice', () => retries.length > 0, 30_000);
+      await new Promise((r) => setTimeout(r, 3000));
+      await sim.startServers();
+      await until('all 15 done', () => Array.from({ length: 15 }, (_, i) => existsSync(join(drop, 'sent', `cut-${i}.csv`))).every(Boolean), 90_000);
+      for (let i = 0; i < 15; i++) expect(processedWith(`N${i}`), `N${i}`).toBe(1);
+      expect(retries.length).toBeGreaterThan(0);
+    } finally { await daemon.stop(); }
+  }, 150_000);
+
+  it('runs hooks: a command with the event on stdin, a webhook retried after an error', async () => {
+    const { createServer } = await import('node:http');
+    const posts: { event: string }[] = [];
+    let first = true;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        if (first) { first = false; res.writeHead(500).end(); return; }
+        posts.push(JSON.parse(body) as { event: string });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const hookDrop = join(root, 'hook-drop');
+    mkdirSync(hookDrop, { recursive: true });
+    const log = join(root, 'hooks.log');
+    writeFileSync(join(root, 'hooks.yaml'), yaml.replace('journal: state/journal.db', `journal: hook-state/journal.db\n  hooks:\n    - {on: [sent, processed, failed], command: "cat >> ${log}; echo >> ${log}"}\n    - {on: [processed, failed], url: "http://127.0.0.1:${port}/dmc"}`).replace('{path: drop, command: cmd.yaml}', '{path: hook-drop, command: cmd.yaml}'));
+    const daemon = new Daemon(await parseConfig(readFileSync(join(root, 'hooks.yaml'), 'utf8'), join(root, 'hooks.yaml')), silentLogger);
+    await daemon.start();
+    try {
+      writeFileSync(join(hookDrop, 'ok.csv'), exportText('H1'));
+      writeFileSync(join(hookDrop, 'bad.csv'), 'Nom;Ville\nDupont;Lyon\n');
+      await until('hooks delivered', () => posts.length >= 2, 30_000);
+    } finally { await daemon.stop(); server.close(); }
+    const events = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; input: { name: string }; triggers: { remoteName: string }[]; detail?: string });
+    expect(events.map((e) => `${e.event}:${e.input.name}`).sort()).toEqual(['failed:bad.csv', 'processed:ok.csv', 'sent:ok.csv']);
+    expect(events.find((e) => e.event === 'processed')!.triggers[0]!.remoteName).toMatch(/^ok_\d{8}T\d{6}_[0-9a-f]{8}\.csv$/);
+    expect(events.find((e) => e.event === 'failed')!.detail).toMatch(/phone number/);
+    expect(posts.map((p) => p.event).sort()).toEqual(['failed', 'processed']);
+  });
+
   it('one daemon per journal', async () => {
     const a = new Daemon(await config(), silentLogger);
     await a.start();
