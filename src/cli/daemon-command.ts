@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { Daemon } from '../daemon/daemon.js';
-import { Journal } from '../daemon/journal.js';
+import { copyFile, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Journal, type InputRow } from '../daemon/journal.js';
 import { cliLogger } from '../transport/logger.js';
-import { EXIT, type Io } from './output.js';
+import { EXIT, UsageError, type Io } from './output.js';
 
 export async function runDaemon(opts: { config: string; logLevel?: string }, io: Io): Promise<number> {
   const config = await loadConfig(opts.config);
@@ -28,7 +30,7 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
   const config = await loadConfig(opts.config);
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
   // Read-only, without the daemon's lock: status works while the daemon runs.
-  const j = new Journal(config.daemon.journal, true);
+  const j = new Journal(config.daemon.journal, 'readonly');
   try {
     const summary = j.summary();
     const recent = j.recentInputs(Number(opts.limit ?? 20));
@@ -42,6 +44,53 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
   } finally {
     j.close();
   }
+}
+
+/** Puts a failed input back in its drop folder: the daemon takes it as a new input. Only for inputs never sent. */
+export async function runRetry(id: string, opts: { config: string }, io: Io): Promise<number> {
+  const { journal, row } = await openRow(id, opts.config);
+  try {
+    if (row.state !== 'failed') throw new UsageError(`input #${row.id} is ${row.state}, not failed: retry takes failed inputs (resend --force sends again what was sent)`);
+    const sent = journal.triggersOf(row.id).filter((t) => !['built', 'uploading'].includes(t.state));
+    if (sent.length) throw new UsageError(`input #${row.id} reached the platform (${sent.map((t) => `${t.remote_name}: ${t.state}`).join(', ')}): retry would send it again; use resend ${row.id} --force if that is what you want`);
+    await putBack(row, 'failed');
+    journal.setInput(row.id, 'retried');
+    io.out(`input #${row.id} ${row.name} put back in ${row.folder}: the daemon takes it as a new input`);
+    return EXIT.OK;
+  } finally { journal.close(); }
+}
+
+/** Sends again an input that was sent (or refused as a duplicate): needs --force. */
+export async function runResend(id: string, opts: { config: string; force?: boolean }, io: Io): Promise<number> {
+  const { journal, row } = await openRow(id, opts.config);
+  try {
+    if (!opts.force) throw new UsageError(`resend sends input #${row.id} (${row.name}, ${row.state}) to the platform again, as a new broadcast: add --force`);
+    if (!['done', 'failed', 'duplicate', 'retried'].includes(row.state)) throw new UsageError(`input #${row.id} is ${row.state}: wait until it is done or failed`);
+    await putBack(row, row.state === 'done' ? 'sent' : 'failed');
+    journal.askResend(row.folder, row.hash, row.id);
+    io.out(`input #${row.id} ${row.name} put back in ${row.folder} and marked to be sent again`);
+    return EXIT.OK;
+  } finally { journal.close(); }
+}
+
+async function openRow(id: string, configPath: string): Promise<{ journal: Journal; row: InputRow }> {
+  const config = await loadConfig(configPath);
+  if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
+  const journal = new Journal(config.daemon.journal, 'shared');
+  const row = journal.input(Number(id));
+  if (!row) { journal.close(); throw new UsageError(`no input #${id} in ${config.daemon.journal} (dmc-trigger status lists them)`); }
+  return { journal, row };
+}
+
+async function putBack(row: InputRow, from: 'sent' | 'failed'): Promise<void> {
+  const src = join(row.folder, from, row.name);
+  const dest = join(row.folder, row.name);
+  if (await stat(dest).then(() => true, () => false)) throw new UsageError(`${dest} already exists: move it away first`);
+  if (!(await stat(src).then(() => true, () => false))) throw new UsageError(`${src} is not there any more: drop the export again yourself`);
+  // A copy under a temporary name, renamed: the watcher never sees it half written.
+  const temp = join(row.folder, `.${row.name}.retry`);
+  await copyFile(src, temp);
+  await rename(temp, dest);
 }
 
 export function registerDaemon(program: Command, io: Io, setExit: (code: number) => void): void {
@@ -58,4 +107,17 @@ export function registerDaemon(program: Command, io: Io, setExit: (code: number)
     .option('--json', 'print as JSON')
     .option('--limit <n>', 'recent inputs shown', '20')
     .action(async (o: { config: string; json?: boolean; limit?: string }) => { setExit(await runStatus(o, io)); });
+  program
+    .command('retry')
+    .description('put a failed input (never sent) back in its drop folder; the daemon takes it again')
+    .argument('<id>', 'input number (dmc-trigger status)')
+    .requiredOption('--config <file>', 'configuration file with a daemon section')
+    .action(async (id: string, o: { config: string }) => { setExit(await runRetry(id, o, io)); });
+  program
+    .command('resend')
+    .description('send an input again, as a new broadcast, though it was sent or refused as a duplicate (needs --force)')
+    .argument('<id>', 'input number (dmc-trigger status)')
+    .requiredOption('--config <file>', 'configuration file with a daemon section')
+    .option('--force', 'yes, send it again')
+    .action(async (id: string, o: { config: string; force?: boolean }) => { setExit(await runResend(id, o, io)); });
 }

@@ -125,7 +125,7 @@ export class Daemon {
     const hash = await fileHash(path);
     const name = basename(path);
     const kind = await this.kindOf(path);
-    const earlier = folder.allowDuplicates ? undefined : this.journal.findByHash(folder.path, hash);
+    const earlier = folder.allowDuplicates || this.journal.takeResend(folder.path, hash) ? undefined : this.journal.findByHash(folder.path, hash);
     if (earlier) {
       const row = this.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind, workDir: dirs(folder.path).work, state: 'duplicate', duplicateOf: earlier.id });
       await this.failFile(folder, row, `same content as ${earlier.name} (input #${earlier.id}, ${earlier.state}), taken ${earlier.created_at}: not sent twice. To send it again, set allowDuplicates: true for this folder.`, path);

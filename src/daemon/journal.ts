@@ -12,7 +12,7 @@ import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } f
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
-export type InputState = 'seen' | 'working' | 'built' | 'sent' | 'done' | 'failed' | 'duplicate';
+export type InputState = 'seen' | 'working' | 'built' | 'sent' | 'done' | 'failed' | 'duplicate' | 'retried';
 export type TriggerState = 'built' | 'uploading' | 'renaming' | 'uploaded' | 'processed' | 'failed' | 'unknown' | 'timeout';
 
 export interface InputRow {
@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS triggers (
 );
 CREATE INDEX IF NOT EXISTS triggers_state ON triggers(state);
 CREATE TABLE IF NOT EXISTS reports (name TEXT PRIMARY KEY, size INTEGER NOT NULL, state TEXT NOT NULL, local_path TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS resends (folder TEXT NOT NULL, hash TEXT NOT NULL, asked_at TEXT NOT NULL, of_input INTEGER NOT NULL);
 `;
 
 const now = (): string => new Date().toISOString();
@@ -71,13 +72,15 @@ export class Journal {
   private readonly lockPath: string;
 
   /**
-   * Opens (creating) the journal; refuses when another live daemon holds it.
-   * `readOnly` (for `status`) takes no lock and writes nothing.
+   * Opens (creating) the journal. `daemon` takes the one-daemon lock;
+   * `readonly` (status) and `shared` (retry, resend: SQLite serializes their
+   * writes with the daemon's) take none.
    */
-  constructor(readonly path: string, private readonly readOnly = false) {
+  constructor(readonly path: string, private readonly mode: 'daemon' | 'readonly' | 'shared' = 'daemon') {
     this.lockPath = `${path}.lock`;
-    if (readOnly) {
-      this.db = new Database(path, { readonly: true, fileMustExist: true });
+    if (mode !== 'daemon') {
+      this.db = new Database(path, { readonly: mode === 'readonly', fileMustExist: true });
+      if (mode === 'shared') this.db.pragma('busy_timeout = 10000');
       return;
     }
     mkdirSync(dirname(path), { recursive: true });
@@ -91,7 +94,7 @@ export class Journal {
 
   close(): void {
     this.db.close();
-    if (this.readOnly) return;
+    if (this.mode !== 'daemon') return;
     HELD.delete(this.lockPath);
     try { unlinkSync(this.lockPath); } catch { /* already gone */ }
   }
@@ -153,6 +156,16 @@ export class Journal {
   setReport(r: Omit<ReportRow, 'updated_at'>): void {
     this.db.prepare('INSERT INTO reports (name, size, state, local_path, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET size = excluded.size, state = excluded.state, local_path = excluded.local_path, updated_at = excluded.updated_at')
       .run(r.name, r.size, r.state, r.local_path, now());
+  }
+
+  /** Asks that the next input of this content in this folder be sent even though it was sent before. */
+  askResend(folder: string, hash: string, ofInput: number): void {
+    this.db.prepare('INSERT INTO resends (folder, hash, asked_at, of_input) VALUES (?, ?, ?, ?)').run(folder, hash, now(), ofInput);
+  }
+
+  /** Consumes a resend request for this content; true when there was one. */
+  takeResend(folder: string, hash: string): boolean {
+    return this.db.prepare('DELETE FROM resends WHERE rowid = (SELECT rowid FROM resends WHERE folder = ? AND hash = ? LIMIT 1)').run(folder, hash).changes > 0;
   }
 
   /** Counts per state, for `status`. */

@@ -55,23 +55,24 @@ describe('the daemon, on the simulator', () => {
   };
   const config = async (): Promise<ResolvedConfig> => parseConfig(readFileSync(join(root, 'dmc.yaml'), 'utf8'), join(root, 'dmc.yaml'));
 
-  it('sends each export of a burst exactly once, and more dropped while it runs; outcomes recorded; files to sent/', async () => {
+  it('sends each of 100 exports dropped at once exactly once, and 20 more dropped while it runs; outcomes recorded; files to sent/', async () => {
     const daemon = new Daemon(await config(), silentLogger);
     await daemon.start();
     try {
-      for (let i = 0; i < 20; i++) writeFileSync(join(drop, `burst-${i}.csv`), exportText(`B${i}`));
+      // 100 exports at once, then 20 more while uploads are running (at most 5 triggers a second).
+      for (let i = 0; i < 100; i++) writeFileSync(join(drop, `burst-${i}.csv`), exportText(`B${i}`));
       await until('a first send', () => processedWith('B0') + processedWith('B1') > 0);
-      for (let i = 0; i < 5; i++) writeFileSync(join(drop, `late-${i}.csv`), exportText(`L${i}`));
-      await until('25 inputs done', () => (daemon.journal.summary().inputs['done'] ?? 0) === 25);
-      for (let i = 0; i < 20; i++) expect(processedWith(`B${i}`), `B${i}`).toBe(1);
-      for (let i = 0; i < 5; i++) expect(processedWith(`L${i}`), `L${i}`).toBe(1);
-      expect(readdirSync(join(drop, 'sent')).filter((f) => /^(burst|late)-\d+\.csv$/.test(f))).toHaveLength(25);
-      expect(readdirSync(join(drop, 'sent')).filter((f) => f.endsWith('.trigger.csv'))).toHaveLength(25);
-      expect(daemon.journal.summary().triggers).toEqual({ processed: 25 });
+      for (let i = 0; i < 20; i++) writeFileSync(join(drop, `late-${i}.csv`), exportText(`L${i}`));
+      await until('120 inputs done', () => (daemon.journal.summary().inputs['done'] ?? 0) === 120, 120_000);
+      for (let i = 0; i < 100; i++) expect(processedWith(`B${i}`), `B${i}`).toBe(1);
+      for (let i = 0; i < 20; i++) expect(processedWith(`L${i}`), `L${i}`).toBe(1);
+      expect(readdirSync(join(drop, 'sent')).filter((f) => /^(burst|late)-\d+\.csv$/.test(f))).toHaveLength(120);
+      expect(readdirSync(join(drop, 'sent')).filter((f) => f.endsWith('.trigger.csv'))).toHaveLength(120);
+      expect(daemon.journal.summary().triggers).toEqual({ processed: 120 });
       const names = readdirSync(join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed'));
       expect(readFileSync(join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed', names[0]!), 'latin1')).toMatch(/broadcastName:Relance (burst|late)-\d+ \d{4}-\d{2}-\d{2}/);
     } finally { await daemon.stop(); }
-  });
+  }, 180_000);
 
   it('does not send the same content twice; bad exports end in failed/ with an explanation and the daemon goes on', async () => {
     const daemon = new Daemon(await config(), silentLogger);
@@ -173,6 +174,26 @@ describe('the daemon, on the simulator', () => {
     expect(events.find((e) => e.event === 'processed')!.triggers[0]!.remoteName).toMatch(/^ok_\d{8}T\d{6}_[0-9a-f]{8}\.csv$/);
     expect(events.find((e) => e.event === 'failed')!.detail).toMatch(/phone number/);
     expect(posts.map((p) => p.event).sort()).toEqual(['failed', 'processed']);
+  });
+
+  it('retry puts a failed input back; resend --force sends a processed one again; both refuse what they should', async () => {
+    const { runRetry, runResend } = await import('../../src/cli/daemon-command.js');
+    const io = { out: (_l: string) => undefined, err: (_l: string) => undefined, isTTY: false };
+    const daemon = new Daemon(await config(), silentLogger);
+    await daemon.start();
+    try {
+      const rows = daemon.journal.recentInputs(200);
+      const failed = rows.find((r) => r.name === 'nophone.csv' && r.state === 'failed')!;
+      const done = rows.find((r) => r.name === 'burst-0.csv' && r.state === 'done')!;
+      const cfg = join(root, 'dmc.yaml');
+      await expect(runRetry(String(done.id), { config: cfg }, io)).rejects.toThrow(/is done, not failed/);
+      await expect(runResend(String(done.id), { config: cfg }, io)).rejects.toThrow(/add --force/);
+      expect(await runRetry(String(failed.id), { config: cfg }, io)).toBe(0);
+      expect(await runResend(String(done.id), { config: cfg, force: true }, io)).toBe(0);
+      await until('burst-0 sent twice', () => processedWith('B0') === 2);
+      await until('nophone taken again', () => daemon.journal.recentInputs(200).filter((r) => r.name === 'nophone.csv').length === 2);
+      expect(daemon.journal.input(failed.id)!.state).toBe('retried');
+    } finally { await daemon.stop(); }
   });
 
   it('one daemon per journal', async () => {
