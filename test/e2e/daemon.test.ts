@@ -93,6 +93,31 @@ describe('the daemon, on the simulator', () => {
     } finally { await daemon.stop(); }
   });
 
+  it('100,001 contacts: failed without splitting, split and every part sent once with it; a trigger file in the wrong encoding fails', async () => {
+    const splitDrop = join(root, 'split-drop');
+    mkdirSync(splitDrop, { recursive: true });
+    writeFileSync(join(root, 'split.yaml'), yaml.replace('journal: state/journal.db', 'journal: split-state/journal.db').replace('{path: drop, command: cmd.yaml}', '{path: drop, command: cmd.yaml}\n    - {path: split-drop, command: cmd.yaml, split: 50000}'));
+    const daemon = new Daemon(await parseConfig(readFileSync(join(root, 'split.yaml'), 'utf8'), join(root, 'split.yaml')), silentLogger);
+    await daemon.start();
+    try {
+      const big = ['Nom;Mobile;Référence', ...Array.from({ length: 100_001 }, (_, i) => `N${i};06${String(i).padStart(8, '0')};BIG-${i}`)].join('\n') + '\n';
+      writeFileSync(join(drop, 'big.csv'), big);
+      writeFileSync(join(splitDrop, 'big.csv'), big);
+      // A trigger file declaring UTF8 whose bytes are Latin-1.
+      const trig = readFileSync(join(repo, 'samples/sms.csv'), 'latin1').replace('#COMMAND\nencoding:ISO8859-15', '#COMMAND\nencoding:UTF8').replace('Dupont', 'Dupont\u00e9');
+      writeFileSync(join(drop, 'wrong-encoding.csv'), Buffer.from(trig, 'latin1'));
+      await until('big failed', () => existsSync(join(drop, 'failed', 'big.csv.error.txt')), 60_000);
+      expect(readFileSync(join(drop, 'failed', 'big.csv.error.txt'), 'utf8')).toMatch(/E_TOO_MANY_CONTACTS.*split/);
+      await until('wrong encoding failed', () => existsSync(join(drop, 'failed', 'wrong-encoding.csv.error.txt')));
+      expect(readFileSync(join(drop, 'failed', 'wrong-encoding.csv.error.txt'), 'utf8')).toMatch(/E_DECODE/);
+      await until('split sent', () => existsSync(join(splitDrop, 'sent', 'big.csv')), 90_000);
+      expect(readdirSync(join(splitDrop, 'sent')).filter((f) => f.includes('.trigger-')).sort()).toEqual(['big.csv.trigger-001.csv', 'big.csv.trigger-002.csv', 'big.csv.trigger-003.csv']);
+      expect(processedWith('BIG')).toBe(1);
+      const parts = daemon.journal.recentInputs(500).find((r) => r.folder.endsWith('split-drop'))!;
+      expect(daemon.journal.triggersOf(parts.id).map((t) => [t.contacts, t.state])).toEqual([[50000, 'processed'], [50000, 'processed'], [1, 'processed']]);
+    } finally { await daemon.stop(); }
+  }, 180_000);
+
   it('does not take a file written slowly before it is complete', async () => {
     const daemon = new Daemon(await config(), silentLogger);
     await daemon.start();
