@@ -5,7 +5,7 @@ import { copyFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Journal, type InputRow } from '../daemon/journal.js';
 import { cliLogger } from '../transport/logger.js';
-import { EXIT, UsageError, type Io } from './output.js';
+import { EXIT, UsageError, type Io, untilSignal } from './output.js';
 
 export async function runDaemon(opts: { config: string; logLevel?: string }, io: Io): Promise<number> {
   const config = await loadConfig(opts.config);
@@ -16,11 +16,7 @@ export async function runDaemon(opts: { config: string; logLevel?: string }, io:
   });
   await daemon.start();
   io.out(`daemon watching ${config.daemon.dropFolders.map((f) => f.path).join(', ')}; journal ${config.daemon.journal}. Ctrl-C to stop.`);
-  await new Promise<void>((res) => {
-    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); res(); };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilSignal();
   io.out('stopping: finishing the current step');
   await daemon.stop();
   return EXIT.OK;

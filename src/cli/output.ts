@@ -54,3 +54,12 @@ export function humanBytes(n: number): string {
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+/** Resolves at the first SIGINT or SIGTERM (the long-running commands stop on either). */
+export function untilSignal(): Promise<void> {
+  return new Promise<void>((res) => {
+    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); res(); };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -12,7 +12,7 @@ import { loadConfig } from '../config/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { Simulator } from '../simulator/simulator.js';
 import { cliLogger } from '../transport/logger.js';
-import { EXIT, type Io } from './output.js';
+import { EXIT, type Io, untilSignal } from './output.js';
 import { describeEntry, writeClientConfig } from './simulator-command.js';
 
 const repoFile = (p: string): string => new URL(`../../${p}`, import.meta.url).pathname;
@@ -51,11 +51,7 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
   io.out(`sandbox: daemon watching ${drop} (config ${cfgPath}); simulator on SFTP 127.0.0.1:${sim.sftp!.port}, a pass every 2 s, reports every 15 s.`);
   io.out(`drop CSV or JSON Lines exports (Nom, Prénom, Mobile, Colis...) into ${drop}; status: dmc-trigger status --config ${cfgPath}. Ctrl-C to stop.`);
   await writeFile(join(dir, 'README.txt'), `The dmc-trigger sandbox (npm start). Drop exports into drop/; results in drop/sent, drop/failed, reports/.\nConfig: ${cfgPath}\n`);
-  await new Promise<void>((res) => {
-    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); res(); };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilSignal();
   io.out('stopping');
   await daemon.stop();
   await sim.stop();

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ConfigError } from '../config/config.js';
 import type { Account } from '../simulator/platform.js';
 import { Simulator, type JournalEntry } from '../simulator/simulator.js';
-import { type Io } from './output.js';
+import { type Io, untilSignal } from './output.js';
 
 export interface SimulatorCliOptions { config?: string; root?: string; sftpPort?: string; ftpPort?: string; smtpPort?: string; imapPort?: string; mail2smsDelay?: string; interval?: string; reportEvery?: string; reportAt?: string; seed?: string }
 
@@ -129,11 +129,7 @@ export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<n
     io.out(`account ${a.username} (service ${a.serviceId}): client config ${cfg}`);
   }
   io.out(`platform pass every ${opts.interval ?? 60} s; ${opts.reportEvery ? `reports every ${opts.reportEvery} s` : `reports daily at ${opts.reportAt ?? '02:00'} (Europe/Paris)`}. Ctrl-C to stop.`);
-  await new Promise<void>((res) => {
-    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); res(); };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilSignal();
   await sim.stop();
   io.out('simulator stopped');
   return 0;

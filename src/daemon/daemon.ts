@@ -153,7 +153,7 @@ export class Daemon {
     }
     await moveIfThere(`${src.replace(/\.[^.]+$/, '')}.command.yaml`, `${row.work_path}.command.yaml`);
     await moveIfThere(`${src}.done`, `${row.work_path}.done`);
-    this.watchers.find((w) => (w as unknown as { opts: { folder: string } }).opts.folder === folder.path)?.forget(src);
+    this.watchers.find((w) => w.folder === folder.path)?.forget(src);
     this.journal.setInput(row.id, 'working');
   }
 

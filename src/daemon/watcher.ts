@@ -35,6 +35,8 @@ export class DropWatcher {
 
   constructor(private readonly opts: DropWatcherOptions) {}
 
+  get folder(): string { return this.opts.folder; }
+
   async start(): Promise<void> {
     this.watcher = watch(this.opts.folder, { depth: 0, ignoreInitial: true, usePolling: this.opts.usePolling, ignored: (p: string) => p !== this.opts.folder && ignoredName(p.split('/').pop() ?? '') });
     const note = (p: string): void => { void this.observe(p); };
