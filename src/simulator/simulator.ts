@@ -27,6 +27,8 @@ export interface SimulatorOptions {
   /** Seconds between two report runs; or `reportAt` (HH:MM, Europe/Paris, daily). */
   readonly reportEvery?: number;
   readonly reportAt?: string;
+  /** false: reports are written only by report() (tests). Default true. */
+  readonly autoReports?: boolean;
   readonly archiveAfter?: number;
   readonly retentionDays?: number;
   readonly seed?: string;
@@ -95,7 +97,8 @@ export class Simulator {
     }
     const interval = (this.opts.interval ?? 60) * 1000;
     this.timers.push(setInterval(() => { void this.tick(); }, interval));
-    if (this.opts.reportEvery !== undefined) this.timers.push(setInterval(() => { void this.report(); }, this.opts.reportEvery * 1000));
+    if (this.opts.autoReports === false) { /* report() only */ }
+    else if (this.opts.reportEvery !== undefined) this.timers.push(setInterval(() => { void this.report(); }, this.opts.reportEvery * 1000));
     else this.timers.push(setInterval(() => { void this.reportIfTime(); }, 30_000));
   }
 

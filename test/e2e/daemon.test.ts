@@ -24,7 +24,7 @@ describe('the daemon, on the simulator', () => {
   let yaml: string;
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'dmc-daemon-'));
-    sim = new Simulator({ root: join(root, 'sim'), accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }], sftpPort: 0, interval: 0.3, seed: 'daemon' });
+    sim = new Simulator({ root: join(root, 'sim'), accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }], sftpPort: 0, interval: 0.3, seed: 'daemon', autoReports: false });
     await sim.start();
     drop = join(root, 'drop');
     mkdirSync(drop, { recursive: true });
@@ -147,7 +147,7 @@ describe('the daemon, on the simulator', () => {
     await d2.start();
     await new Promise((r) => setTimeout(r, 500));
     await d2.stop();
-    expect(readdirSync(join(root, 'reports')).filter((f) => f.startsWith('CRA_'))).toEqual([report]);
+    expect(readdirSync(join(root, 'reports')).filter((f) => f.startsWith('CRA_')), JSON.stringify(readdirSync(join(root, 'reports')))).toEqual([report]);
   });
 
   it('a network cut in the middle of a batch: retries with backoff, then completes everything, each sent once', async () => {

@@ -26,7 +26,7 @@ describe('the platform simulator, driven by the real client code', () => {
   const configs: Record<string, ResolvedConfig> = {};
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'dmc-sim-'));
-    sim = new Simulator({ root, accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }], sftpPort: 0, ftpPort: 0, interval: 0.2, seed: 'test' });
+    sim = new Simulator({ root, accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }], sftpPort: 0, ftpPort: 0, interval: 0.2, seed: 'test', autoReports: false });
     await sim.start();
     for (const protocol of ['sftp', 'ftp'] as const) {
       const port = protocol === 'sftp' ? sim.sftp!.port : sim.ftp!.port;
