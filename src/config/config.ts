@@ -110,6 +110,7 @@ const schema = z.strictObject({
       documents: z.array(z.string()).default([]),
       doneMarker: z.boolean().default(false),
       allowDuplicates: z.boolean().default(false),
+      group: z.strictObject({ windowSeconds: duration, maxFiles: z.number().int().min(2).max(10_000).default(1000) }).optional(),
     })).min(1),
   }).optional(),
   timeouts: z.strictObject({
@@ -144,6 +145,8 @@ export interface DropFolderConfig {
   readonly documents: readonly string[];
   readonly doneMarker: boolean;
   readonly allowDuplicates: boolean;
+  /** Exports arriving within the window go out as one broadcast (guide §1.1.9 recommends grouping). */
+  readonly group?: { readonly windowSeconds: number; readonly maxFiles: number };
 }
 
 export interface DaemonConfig {

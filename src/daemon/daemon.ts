@@ -194,9 +194,17 @@ export class Daemon {
       const f = this.folderOf(row.folder);
       if (f && await stat(join(f.path, row.name)).then(() => true, () => false)) await this.failFile(f, row, row.last_error ?? 'duplicate', join(f.path, row.name));
     }
-    for (const row of this.journal.inputsIn('working')) { if (this.stopping) return progressed; await this.build(row); progressed = true; }
-    for (const row of this.journal.inputsIn('built')) { if (this.stopping) return progressed; if (await this.upload(row)) progressed = true; }
-    for (const row of this.journal.inputsIn('sent')) { if (this.stopping) return progressed; if (await this.outcome(row)) progressed = true; }
+    for (const f of this.d.dropFolders) if (f.group && !this.stopping && await this.buildGroup(f)) progressed = true;
+    for (const row of this.journal.inputsIn('working')) {
+      if (this.stopping) return progressed;
+      if (this.folderOf(row.folder)?.group && row.group_leader !== -1) continue;
+      await this.build(row);
+      progressed = true;
+    }
+    const member = (r: InputRow): boolean => r.group_leader !== null && r.group_leader > 0 && r.group_leader !== r.id;
+    for (const row of this.journal.inputsIn('built')) { if (this.stopping) return progressed; if (!member(row) && await this.upload(row)) progressed = true; }
+    for (const row of this.journal.inputsIn('sent')) { if (this.stopping) return progressed; if (!member(row) && await this.outcome(row)) progressed = true; }
+    for (const row of this.journal.inputsIn('built', 'sent')) if (member(row) && await this.followLeader(row)) progressed = true;
     for (const row of this.journal.inputsIn('done', 'failed')) await this.settleFiles(row);
     if (this.lastReportDay === '' && this.config.hasTransport) { await this.collectReports(); this.lastReportDay = parisNow(new Date()).date; }
     return progressed;
@@ -255,6 +263,55 @@ export class Daemon {
     }
     this.journal.addTriggers(row.id, named);
     this.events.onEvent?.({ type: 'built', input: row.id, name: row.name, detail: `${parts.length} file(s)` });
+  }
+
+  /**
+   * Builds one trigger from the waiting exports of a grouped folder, once the
+   * oldest has waited `windowSeconds` (or `maxFiles` wait). The group is
+   * formed with the leader's triggers in one transaction; a failed grouped
+   * build sends each export through alone, so the bad one is named.
+   */
+  private async buildGroup(folder: DropFolderConfig): Promise<boolean> {
+    const g = folder.group!;
+    const rows = this.journal.inputsIn('working').filter((r) => r.folder === folder.path && r.group_leader === null && r.kind === 'export');
+    if (rows.length === 0) return false;
+    const oldest = new Date(rows[0]!.created_at).getTime();
+    if (Date.now() - oldest < g.windowSeconds * 1000 && rows.length < g.maxFiles) return false;
+    const members = rows.slice(0, g.maxFiles);
+    const leader = members[0]!;
+    if (members.length === 1) { this.journal.buildAlone([leader.id]); return true; }
+    const cmd = await this.command(folder, leader);
+    const out = `${leader.work_path}.trigger.${folder.format}`;
+    const r = await buildTriggerFiles(cmd, members.map((m) => m.work_path), { out, format: folder.format, ...(folder.split !== undefined ? { split: folder.split } : {}), export: { map: folder.map as Partial<Record<ContactColumn, string>> } });
+    if (!r.ok) {
+      this.logger.warn({ folder: folder.path, members: members.length }, 'grouped build failed; building each export alone');
+      this.journal.buildAlone(members.map((m) => m.id));
+      return true;
+    }
+    const stem = `${basename(leader.name, extname(leader.name))}+${members.length - 1}`;
+    const created = new Date(leader.created_at);
+    const parts = [];
+    for (const [k, p] of r.files.entries()) parts.push({ localPath: p.path, contacts: p.contacts, remoteName: uniqueRemoteName(`${stem}${r.files.length > 1 ? `-${String(k + 1).padStart(3, '0')}` : ''}${extname(p.path)}`, await fileHash(p.path), created) });
+    this.journal.addGroup(leader.id, members.map((m) => m.id), parts);
+    this.events.onEvent?.({ type: 'built', input: leader.id, name: leader.name, detail: `${members.length} exports grouped, ${r.contacts} contacts, ${parts.length} file(s)` });
+    return true;
+  }
+
+  /** A grouped export follows its leader: sent, then done or failed with it. */
+  private async followLeader(row: InputRow): Promise<boolean> {
+    const leader = this.journal.input(row.group_leader!);
+    if (!leader || leader.state === row.state || !['sent', 'done', 'failed'].includes(leader.state)) return false;
+    const folder = this.folderOf(row.folder);
+    if (!folder) return false;
+    if (leader.state === 'sent') { this.journal.setInput(row.id, 'sent'); return true; }
+    if (leader.state === 'done') {
+      this.journal.setInput(row.id, 'done');
+      await this.settleFiles(this.journal.input(row.id)!);
+      this.hook('processed', row, `sent with input #${leader.id} (${leader.name})`);
+      return true;
+    }
+    await this.failInput(folder, row, [{ code: 'E_EXPORT', severity: 'error', message: `sent as one broadcast with input #${leader.id} (${leader.name}), which failed: ${leader.last_error ?? ''}` }]);
+    return true;
   }
 
   private async open(): Promise<{ session: Session; root: string }> {

@@ -29,6 +29,8 @@ export interface InputRow {
   attempts: number;
   last_error: string | null;
   duplicate_of: number | null;
+  /** The input whose triggers carry this one's contacts (grouping); its own id for the leader; -1: built alone. */
+  group_leader: number | null;
 }
 
 export interface TriggerRow {
@@ -90,6 +92,9 @@ export class Journal {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    // Journals created before grouping existed get the column.
+    const cols = (this.db.prepare('PRAGMA table_info(inputs)').all() as { name: string }[]).map((c) => c.name);
+    if (!cols.includes('group_leader')) this.db.exec('ALTER TABLE inputs ADD COLUMN group_leader INTEGER');
   }
 
   close(): void {
@@ -129,6 +134,20 @@ export class Journal {
 
   inputsIn(...states: InputState[]): InputRow[] {
     return this.db.prepare(`SELECT * FROM inputs WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY id`).all(...states) as InputRow[];
+  }
+
+  /** Forms a group: the leader's triggers carry every member's contacts (one transaction with the triggers). */
+  addGroup(leaderId: number, memberIds: readonly number[], parts: { localPath: string; remoteName: string; contacts: number }[]): void {
+    this.tx(() => {
+      const set = this.db.prepare('UPDATE inputs SET group_leader = ?, state = \'built\', updated_at = ? WHERE id = ?');
+      for (const id of memberIds) set.run(leaderId, now(), id);
+      this.addTriggers(leaderId, parts);
+    });
+  }
+
+  /** Marks inputs to be built alone (a grouped build failed: each is then judged on its own). */
+  buildAlone(ids: readonly number[]): void {
+    this.tx(() => { for (const id of ids) this.db.prepare('UPDATE inputs SET group_leader = -1 WHERE id = ?').run(id); });
   }
 
   /** Records the built trigger files and moves the input to `built`, in one transaction. */

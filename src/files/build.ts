@@ -74,13 +74,20 @@ function openExport(path: string, findings: FindingList, opts: ExportOptions | u
  * Builds the trigger file(s). Content problems are findings in the result
  * (`ok: false`, nothing written); I/O failures throw.
  */
-export async function buildTriggerFiles(command: TriggerCommand, contactsPath: string | undefined, opts: BuildOptions): Promise<BuildResult> {
+export async function buildTriggerFiles(command: TriggerCommand, contactsPath: string | readonly string[] | undefined, opts: BuildOptions): Promise<BuildResult> {
   const findings = new FindingList(opts.findingCap ?? 100);
   const partSize = opts.split !== undefined ? Math.min(opts.split, MAX_CONTACTS) : undefined;
-  const reading = contactsPath ? await openExport(contactsPath, findings, opts.export) : undefined;
+  // Several exports (the daemon's groups) make one contact list: they must map to the same columns.
+  const paths = contactsPath === undefined ? [] : typeof contactsPath === 'string' ? [contactsPath] : [...contactsPath];
+  const readings: ExportReading[] = [];
+  for (const p of paths) readings.push(await openExport(p, findings, opts.export));
+  const reading = readings[0];
   const columns: ContactColumn[] = reading?.columns ?? [];
+  readings.slice(1).forEach((r, k) => {
+    if (r.columns.join(';') !== columns.join(';')) findings.add({ code: 'E_EXPORT', severity: 'error', message: `${paths[k + 1]} maps to ${r.columns.join(';')}, ${paths[0]} to ${columns.join(';')}: exports sent as one broadcast need the same columns` });
+  });
   const encoder = new TriggerEncoder(command, columns, { ...opts, maxContacts: partSize ?? opts.maxContacts ?? MAX_CONTACTS }, findings);
-  const source = reading?.rows[Symbol.asyncIterator]();
+  const source = readings.length === 0 ? undefined : readings.length === 1 ? reading!.rows[Symbol.asyncIterator]() : (async function* () { for (const r of readings) yield* r.rows; })()[Symbol.asyncIterator]();
   const progress = opts.onProgress;
   let seen = 0;
   let exhausted = !source;

@@ -221,6 +221,39 @@ describe('the daemon, on the simulator', () => {
     } finally { await daemon.stop(); }
   });
 
+  it('groups small exports into one broadcast; soak: 2,000 exports in two waves, each contact sent once, memory flat', async () => {
+    const gDrop = join(root, 'group-drop');
+    mkdirSync(gDrop, { recursive: true });
+    writeFileSync(join(root, 'group.yaml'), yaml.replace('journal: state/journal.db', 'journal: group-state/journal.db').replace('{path: drop, command: cmd.yaml}', '{path: group-drop, command: cmd.yaml, group: {windowSeconds: 1, maxFiles: 1000}}'));
+    const daemon = new Daemon(await parseConfig(readFileSync(join(root, 'group.yaml'), 'utf8'), join(root, 'group.yaml')), silentLogger);
+    await daemon.start();
+    const rss: number[] = [];
+    try {
+      for (const wave of [0, 1]) {
+        for (let i = 0; i < 1000; i++) writeFileSync(join(gDrop, `w${wave}-${i}.csv`), exportText(`G${wave}x${i}`, 2));
+        await until(`wave ${wave} done`, () => (daemon.journal.summary().inputs['done'] ?? 0) === 1000 * (wave + 1), 150_000);
+        rss.push(process.memoryUsage().rss);
+      }
+      const dir = join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed');
+      const archived = join(root, 'sim', 'accounts', 'dmc', 'archive');
+      const files = [...readdirSync(dir).map((f) => join(dir, f)), ...(existsSync(archived) ? readdirSync(archived).map((f) => join(archived, f)) : [])];
+      const counts = new Map<string, number>();
+      let grouped = 0;
+      for (const f of files) {
+        const text = readFileSync(f, 'latin1');
+        if (!text.includes(';G0x') && !text.includes(';G1x')) continue;
+        grouped++;
+        for (const m of text.matchAll(/;(G[01]x\d+)-\d\n/g)) counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1);
+      }
+      expect(counts.size).toBe(2000);
+      expect([...counts.values()].every((n) => n === 2)).toBe(true);
+      expect(grouped).toBeLessThanOrEqual(10);
+      expect(readdirSync(join(gDrop, 'sent')).filter((f) => /^w\d-\d+\.csv$/.test(f))).toHaveLength(2000);
+      // Memory: the second wave of 1,000 exports adds little to the first (no growth with the number handled).
+      expect(rss[1]! - rss[0]!, `RSS ${rss.map((x) => Math.round(x / 1048576)).join(' -> ')} MB`).toBeLessThan(150 * 1048576);
+    } finally { await daemon.stop(); }
+  }, 400_000);
+
   it('one daemon per journal', async () => {
     const a = new Daemon(await config(), silentLogger);
     await a.start();
