@@ -30,12 +30,15 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
   try {
     const summary = j.summary();
     const recent = j.recentInputs(Number(opts.limit ?? 20));
-    if (opts.json) { io.out(JSON.stringify({ ...summary, recent })); return EXIT.OK; }
+    if (opts.json) { io.out(JSON.stringify({ ...summary, recent: recent.map((r) => ({ ...r, triggers: j.triggersOf(r.id) })) })); return EXIT.OK; }
     const line = (k: string, m: Record<string, number>): void => io.out(`${k}: ${Object.entries(m).map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`);
     line('inputs', summary.inputs);
     line('triggers', summary.triggers);
     line('reports', summary.reports);
-    for (const r of recent) io.out(`#${r.id} ${r.state.padEnd(9)} ${r.updated_at} ${r.folder}/${r.name}${r.last_error ? ` — ${r.last_error.split('\n')[0]}` : ''}`);
+    for (const r of recent) {
+      const broadcasts = [...new Set(j.triggersOf(r.id).map((t) => t.broadcast_id).filter((b): b is string => !!b))];
+      io.out(`#${r.id} ${r.state.padEnd(9)} ${r.updated_at} ${r.folder}/${r.name}${broadcasts.length ? ` (broadcast ${broadcasts.join(', ')})` : ''}${r.last_error ? ` — ${r.last_error.split('\n')[0]}` : ''}`);
+    }
     return EXIT.OK;
   } finally {
     j.close();

@@ -30,6 +30,10 @@ import { createTransport } from '../transport/connect.js';
 import { fileHash, resolveRemoteRoot, sendTrigger, trackOutcome, uniqueRemoteName, UPLOADING_SUFFIX } from '../transport/handshake.js';
 import type { Logger } from '../transport/logger.js';
 import { fetchReports } from '../transport/reports.js';
+import { readCra } from '../formats/cra.js';
+import { FindingList } from '../formats/findings.js';
+import { openTriggerFile } from '../files/read-trigger.js';
+import { createReadStream } from 'node:fs';
 import { Session } from '../transport/session.js';
 import { remoteJoin, TransportError } from '../transport/transport.js';
 import { Journal, type InputRow, type TriggerRow } from './journal.js';
@@ -259,7 +263,7 @@ export class Daemon {
     const stem = basename(row.name, extname(row.name));
     for (const [k, p] of parts.entries()) {
       const local = `${stem}${parts.length > 1 ? `-${String(k + 1).padStart(3, '0')}` : ''}${extname(p.path)}`;
-      named.push({ localPath: p.path, contacts: p.contacts, remoteName: uniqueRemoteName(local, await fileHash(p.path), created) });
+      named.push({ localPath: p.path, contacts: p.contacts, remoteName: uniqueRemoteName(local, await fileHash(p.path), created), refs: await this.refsOf(p.path) });
     }
     this.journal.addTriggers(row.id, named);
     this.events.onEvent?.({ type: 'built', input: row.id, name: row.name, detail: `${parts.length} file(s)` });
@@ -291,7 +295,7 @@ export class Daemon {
     const stem = `${basename(leader.name, extname(leader.name))}+${members.length - 1}`;
     const created = new Date(leader.created_at);
     const parts = [];
-    for (const [k, p] of r.files.entries()) parts.push({ localPath: p.path, contacts: p.contacts, remoteName: uniqueRemoteName(`${stem}${r.files.length > 1 ? `-${String(k + 1).padStart(3, '0')}` : ''}${extname(p.path)}`, await fileHash(p.path), created) });
+    for (const [k, p] of r.files.entries()) parts.push({ localPath: p.path, contacts: p.contacts, remoteName: uniqueRemoteName(`${stem}${r.files.length > 1 ? `-${String(k + 1).padStart(3, '0')}` : ''}${extname(p.path)}`, await fileHash(p.path), created), refs: await this.refsOf(p.path) });
     this.journal.addGroup(leader.id, members.map((m) => m.id), parts);
     this.events.onEvent?.({ type: 'built', input: leader.id, name: leader.name, detail: `${members.length} exports grouped, ${r.contacts} contacts, ${parts.length} file(s)` });
     return true;
@@ -312,6 +316,15 @@ export class Daemon {
     }
     await this.failInput(folder, row, [{ code: 'E_EXPORT', severity: 'error', message: `sent as one broadcast with input #${leader.id} (${leader.name}), which failed: ${leader.last_error ?? ''}` }]);
     return true;
+  }
+
+  /** The EXTERNALREFERENCE values of a built trigger file (to link its broadcast from the reports). */
+  private async refsOf(path: string): Promise<string[]> {
+    const reading = await openTriggerFile(path, new FindingList(0));
+    const i = reading.head.columns.indexOf('EXTERNALREFERENCE');
+    const refs: string[] = [];
+    for await (const c of reading.contacts) { const v = i >= 0 ? c.values[i]?.trim() : undefined; if (v) refs.push(v); }
+    return refs;
   }
 
   private async open(): Promise<{ session: Session; root: string }> {
@@ -428,16 +441,27 @@ export class Daemon {
     }
   }
 
-  /** Downloads and acks the reports; the journal records each. */
+  /** Downloads and acks the reports; the journal records each and links the broadcasts to their inputs. */
   async collectReports(): Promise<void> {
     const { session, root } = await this.open();
+    const got: { name: string; size: number; localPath: string; fetched: string; ack: string }[] = [];
     await fetchReports(session, {
       remoteRoot: root, serviceId: this.config.service.serviceId, dir: this.config.reports.dir, ackNaming: this.config.reports.ackNaming, logger: this.logger,
-      onReport: (r) => {
-        this.journal.setReport({ name: r.name, size: r.size, state: r.ack === 'not-acked' ? 'downloaded' : 'acked', local_path: r.localPath });
-        this.events.onEvent?.({ type: 'report', name: r.name, detail: `${r.fetched}, ${r.ack}` });
-        if (r.fetched === 'downloaded') this.hooks.emit({ event: 'report', at: new Date().toISOString(), report: { name: r.name, localPath: r.localPath }, detail: r.ack });
-      },
+      onReport: (r) => { got.push(r); },
     });
+    // The report's row is written once its lines are linked to the triggers: a report marked acked is also linked.
+    for (const r of got) {
+      const known = this.journal.report(r.name);
+      let detail = `${r.fetched}, ${r.ack}`;
+      if (!known || known.size !== r.size) {
+        const lines: { ref: string; broadcastId: string }[] = [];
+        for await (const rec of readCra(createReadStream(r.localPath), new FindingList(0))) if (rec.externalReference) lines.push({ ref: rec.externalReference.trim(), broadcastId: rec.broadcastId });
+        const linked = this.journal.linkBroadcasts(lines);
+        this.hooks.emit({ event: 'report', at: new Date().toISOString(), report: { name: r.name, localPath: r.localPath }, links: this.journal.broadcastLinks(linked), detail: `${lines.length} results, ${linked.length} trigger(s) linked` });
+        detail += `, ${linked.length} trigger(s) linked to their broadcast`;
+      }
+      this.journal.setReport({ name: r.name, size: r.size, state: r.ack === 'not-acked' ? 'downloaded' : 'acked', local_path: r.localPath });
+      this.events.onEvent?.({ type: 'report', name: r.name, detail });
+    }
   }
 }

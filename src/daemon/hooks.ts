@@ -23,6 +23,8 @@ export interface HookEvent {
   readonly input?: { readonly id: number; readonly folder: string; readonly name: string };
   readonly triggers?: readonly { readonly remoteName: string; readonly contacts: number; readonly state: string }[];
   readonly report?: { readonly name: string; readonly localPath: string };
+  /** With `report`: the broadcasts the report's lines linked to the inputs that created them. */
+  readonly links?: readonly { readonly broadcastId: string; readonly remoteName: string; readonly input: { readonly id: number; readonly name: string; readonly folder: string } }[];
   readonly detail?: string;
 }
 

@@ -42,6 +42,8 @@ export interface TriggerRow {
   contacts: number;
   state: TriggerState;
   outcome: string | null;
+  /** The platform's broadcast number, learnt from the reports. */
+  broadcast_id: string | null;
   updated_at: string;
   attempts: number;
   last_error: string | null;
@@ -65,6 +67,8 @@ CREATE TABLE IF NOT EXISTS triggers (
 CREATE INDEX IF NOT EXISTS triggers_state ON triggers(state);
 CREATE TABLE IF NOT EXISTS reports (name TEXT PRIMARY KEY, size INTEGER NOT NULL, state TEXT NOT NULL, local_path TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS resends (folder TEXT NOT NULL, hash TEXT NOT NULL, asked_at TEXT NOT NULL, of_input INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS trigger_refs (trigger_id INTEGER NOT NULL REFERENCES triggers(id), ref TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS trigger_refs_ref ON trigger_refs(ref);
 `;
 
 const now = (): string => new Date().toISOString();
@@ -95,6 +99,8 @@ export class Journal {
     // Journals created before grouping existed get the column.
     const cols = (this.db.prepare('PRAGMA table_info(inputs)').all() as { name: string }[]).map((c) => c.name);
     if (!cols.includes('group_leader')) this.db.exec('ALTER TABLE inputs ADD COLUMN group_leader INTEGER');
+    const tcols = (this.db.prepare('PRAGMA table_info(triggers)').all() as { name: string }[]).map((c) => c.name);
+    if (!tcols.includes('broadcast_id')) this.db.exec('ALTER TABLE triggers ADD COLUMN broadcast_id TEXT');
   }
 
   close(): void {
@@ -150,13 +156,41 @@ export class Journal {
     this.tx(() => { for (const id of ids) this.db.prepare('UPDATE inputs SET group_leader = -1 WHERE id = ?').run(id); });
   }
 
-  /** Records the built trigger files and moves the input to `built`, in one transaction. */
-  addTriggers(inputId: number, parts: { localPath: string; remoteName: string; contacts: number }[]): void {
+  /**
+   * Records the built trigger files (with their contacts' external
+   * references, to link the broadcasts later) and moves the input to `built`,
+   * in one transaction.
+   */
+  addTriggers(inputId: number, parts: { localPath: string; remoteName: string; contacts: number; refs?: readonly string[] }[]): void {
     this.tx(() => {
       const ins = this.db.prepare('INSERT INTO triggers (input_id, part, local_path, remote_name, contacts, state, updated_at) VALUES (?, ?, ?, ?, ?, \'built\', ?)');
-      parts.forEach((p, k) => ins.run(inputId, k + 1, p.localPath, p.remoteName, p.contacts, now()));
+      const ref = this.db.prepare('INSERT INTO trigger_refs (trigger_id, ref) VALUES (?, ?)');
+      parts.forEach((p, k) => {
+        const id = Number(ins.run(inputId, k + 1, p.localPath, p.remoteName, p.contacts, now()).lastInsertRowid);
+        for (const r of new Set(p.refs ?? [])) ref.run(id, r);
+      });
       this.setInput(inputId, 'built');
     });
+  }
+
+  /**
+   * Links report lines to triggers: each (externalReference, broadcastId)
+   * gives its broadcast number to the most recent trigger holding that
+   * reference and not yet linked. Returns the triggers linked.
+   */
+  linkBroadcasts(lines: Iterable<{ ref: string; broadcastId: string }>): number[] {
+    const linked = new Set<number>();
+    this.tx(() => {
+      const known = this.db.prepare('SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id = ? LIMIT 1');
+      const find = this.db.prepare('SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL ORDER BY t.id DESC LIMIT 1');
+      const set = this.db.prepare('UPDATE triggers SET broadcast_id = ? WHERE id = ?');
+      for (const l of lines) {
+        if (!l.ref || known.get(l.ref, l.broadcastId)) continue;
+        const row = find.get(l.ref) as { id: number } | undefined;
+        if (row) { set.run(l.broadcastId, row.id); linked.add(row.id); }
+      }
+    });
+    return [...linked];
   }
 
   triggersOf(inputId: number): TriggerRow[] {
@@ -185,6 +219,13 @@ export class Journal {
   /** Consumes a resend request for this content; true when there was one. */
   takeResend(folder: string, hash: string): boolean {
     return this.db.prepare('DELETE FROM resends WHERE rowid = (SELECT rowid FROM resends WHERE folder = ? AND hash = ? LIMIT 1)').run(folder, hash).changes > 0;
+  }
+
+  /** For the given triggers: their broadcast numbers and the inputs they came from. */
+  broadcastLinks(triggerIds: readonly number[]): { broadcastId: string; remoteName: string; input: { id: number; name: string; folder: string } }[] {
+    if (triggerIds.length === 0) return [];
+    return (this.db.prepare(`SELECT t.broadcast_id b, t.remote_name r, i.id id, i.name n, i.folder f FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE t.id IN (${triggerIds.map(() => '?').join(',')})`).all(...triggerIds) as { b: string; r: string; id: number; n: string; f: string }[])
+      .map((x) => ({ broadcastId: x.b, remoteName: x.r, input: { id: x.id, name: x.n, folder: x.f } }));
   }
 
   /** Counts per state, for `status`. */

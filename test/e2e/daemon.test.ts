@@ -139,7 +139,14 @@ describe('the daemon, on the simulator', () => {
     expect(report).toBeDefined();
     const d1 = new Daemon(await config(), silentLogger);
     await d1.start();
-    try { await until('report acked', () => d1.journal.report(report)?.state === 'acked'); } finally { await d1.stop(); }
+    try {
+      await until('report acked', () => d1.journal.report(report)?.state === 'acked');
+      // Each trigger now knows its broadcast, from the report's lines (via the contacts' references).
+      const byName = new Map(sim.journal.filter((e) => e.source === 'platform' && e.type === 'processed').map((e) => [(e as { name: string }).name, String((e as { broadcastId: number }).broadcastId)]));
+      const burst0 = d1.journal.recentInputs(500).find((r) => r.name === 'burst-0.csv' && r.state === 'done')!;
+      const [t] = d1.journal.triggersOf(burst0.id);
+      expect(t!.broadcast_id).toBe(byName.get(t!.remote_name));
+    } finally { await d1.stop(); }
     expect(readdirSync(join(root, 'reports'))).toContain(report);
     await sim.tick();
     expect(readdirSync(out).filter((f) => f.startsWith('CRA_'))).toEqual([]);
