@@ -33,6 +33,7 @@ import { fetchReports } from '../transport/reports.js';
 import { readCra } from '../formats/cra.js';
 import { FindingList } from '../formats/findings.js';
 import { openTriggerFile } from '../files/read-trigger.js';
+import { referencedDocuments } from '../files/documents.js';
 import { createReadStream } from 'node:fs';
 import { Session } from '../transport/session.js';
 import { remoteJoin, TransportError } from '../transport/transport.js';
@@ -44,6 +45,11 @@ export interface DaemonEvents {
   /** An input reached a final state, or a step failed and will be retried. */
   onEvent?: (e: { type: 'taken' | 'duplicate' | 'built' | 'sent' | 'outcome' | 'failed' | 'report' | 'retry'; input?: number; name?: string; detail?: string }) => void;
 }
+
+/** Documents dropped with a trigger (guide line 9040): they wait in work/ for the trigger that names them. */
+const DOCUMENT_FILE = /\.(wav|pdf|html?|jpe?g|gif|3gp)$/i;
+/** A dropped document no trigger named within this time fails. */
+const DOCUMENT_WAIT_MS = 3_600_000;
 
 const dirs = (folder: string) => ({ work: join(folder, 'work'), sent: join(folder, 'sent'), failed: join(folder, 'failed') });
 const parisNow = (d: Date): { date: string; time: string } => {
@@ -129,7 +135,7 @@ export class Daemon {
     const hash = await fileHash(path);
     const name = basename(path);
     const kind = await this.kindOf(path);
-    const earlier = folder.allowDuplicates || this.journal.takeResend(folder.path, hash) ? undefined : this.journal.findByHash(folder.path, hash);
+    const earlier = kind === 'document' || folder.allowDuplicates || this.journal.takeResend(folder.path, hash) ? undefined : this.journal.findByHash(folder.path, hash);
     if (earlier) {
       const row = this.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind, workDir: dirs(folder.path).work, state: 'duplicate', duplicateOf: earlier.id });
       await this.failFile(folder, row, `same content as ${earlier.name} (input #${earlier.id}, ${earlier.state}), taken ${earlier.created_at}: not sent twice. To send it again, set allowDuplicates: true for this folder.`, path);
@@ -142,8 +148,9 @@ export class Daemon {
     this.wake?.();
   }
 
-  private async kindOf(path: string): Promise<'export' | 'trigger'> {
+  private async kindOf(path: string): Promise<'export' | 'trigger' | 'document'> {
     if (/\.xml$/i.test(path)) return 'trigger';
+    if (DOCUMENT_FILE.test(path)) return 'document';
     const fh = await readFile(path).then((b) => b.subarray(0, 64).toString('latin1')).catch(() => '');
     return fh.replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart().toUpperCase().startsWith('#COMMAND') ? 'trigger' : 'export';
   }
@@ -201,7 +208,15 @@ export class Daemon {
     for (const f of this.d.dropFolders) if (f.group && !this.stopping && await this.buildGroup(f)) progressed = true;
     for (const row of this.journal.inputsIn('working')) {
       if (this.stopping) return progressed;
-      if (this.folderOf(row.folder)?.group && row.group_leader !== -1) continue;
+      if (row.kind === 'document') {
+        const f = this.folderOf(row.folder);
+        if (f && Date.now() - new Date(row.created_at).getTime() > DOCUMENT_WAIT_MS) {
+          await this.failInput(f, row, [{ code: 'E_DOCUMENT_MISSING', severity: 'error', message: `no trigger dropped in this folder named ${row.name} (fileName or fileAttachment) within an hour: drop the trigger with it, or list it in the folder's documents` }]);
+          progressed = true;
+        }
+        continue;
+      }
+      if (this.folderOf(row.folder)?.group && row.group_leader !== -1 && row.kind === 'export') continue;
       await this.build(row);
       progressed = true;
     }
@@ -339,6 +354,9 @@ export class Daemon {
     const folder = this.folderOf(row.folder);
     if (!folder) return false;
     const { session, root } = await this.open();
+    const { documents: dropped, pending } = await this.droppedDocuments(row, folder);
+    // A document it names is still in the drop folder, not yet taken: the trigger waits for it.
+    if (pending.length) { this.logger.info({ input: row.id, waitingFor: pending }, 'waiting for documents dropped with the trigger'); return false; }
     for (const t of this.journal.triggersOf(row.id)) {
       if (this.stopping) return false;
       if (t.state === 'renaming') { await this.resumeRename(session, root, t); continue; }
@@ -347,7 +365,7 @@ export class Daemon {
       if (wait > 0) await sleep(wait);
       this.journal.setTrigger(t.id, 'uploading');
       try {
-        await sendTrigger(session, { trigger: t.local_path, remoteName: t.remote_name, documents: [...folder.documents] }, {
+        await sendTrigger(session, { trigger: t.local_path, remoteName: t.remote_name, documents: [...folder.documents, ...dropped.map((d) => ({ path: d.work_path, name: d.name }))] }, {
           remoteRoot: root, timeouts: this.config.timeouts, logger: this.logger,
           beforeTriggerRename: () => { this.journal.setTrigger(t.id, 'renaming'); },
         });
@@ -364,12 +382,36 @@ export class Daemon {
       this.journal.setTrigger(t.id, 'uploaded');
     }
     if (this.journal.triggersOf(row.id).every((t) => t.state !== 'built' && t.state !== 'uploading' && t.state !== 'renaming')) {
-      this.journal.setInput(row.id, 'sent');
+      // The documents dropped with it are done with it, in the same transaction.
+      this.journal.tx(() => {
+        this.journal.setInput(row.id, 'sent');
+        for (const d of dropped) this.journal.setInput(d.id, 'done');
+      });
+      for (const d of dropped) await this.settleFiles(this.journal.input(d.id)!);
       this.events.onEvent?.({ type: 'sent', input: row.id, name: row.name, detail: this.journal.triggersOf(row.id).map((t) => t.remote_name).join(', ') });
       this.hook('sent', row);
       return true;
     }
     return false;
+  }
+
+  /**
+   * Documents dropped in the input's folder that its trigger names: those
+   * waiting in work/, and those still in the drop folder (not yet taken).
+   */
+  private async droppedDocuments(row: InputRow, folder: DropFolderConfig): Promise<{ documents: InputRow[]; pending: string[] }> {
+    const [first] = this.journal.triggersOf(row.id);
+    if (!first) return { documents: [], pending: [] };
+    const names = new Set(referencedDocuments((await openTriggerFile(first.local_path, new FindingList(0))).head.command).map((r) => r.name));
+    if (names.size === 0) return { documents: [], pending: [] };
+    const documents = this.journal.inputsIn('working').filter((d) => d.kind === 'document' && d.folder === row.folder && names.has(d.name));
+    const configured = new Set(folder.documents.map((d) => basename(d)));
+    const pending: string[] = [];
+    for (const n of names) {
+      if (configured.has(n) || documents.some((d) => d.name === n)) continue;
+      if (await stat(join(folder.path, n)).then(() => true, () => false)) pending.push(n);
+    }
+    return { documents, pending };
   }
 
   /** A crash after `renaming` was journaled: the temp name tells whether the rename happened. */

@@ -22,7 +22,7 @@ export interface InputRow {
   hash: string;
   size: number;
   state: InputState;
-  kind: 'export' | 'trigger';
+  kind: 'export' | 'trigger' | 'document';
   work_path: string;
   created_at: string;
   updated_at: string;

@@ -45,8 +45,8 @@ export interface SendInput {
   readonly trigger: string;
   /** Remote trigger name; default: a unique name made from the local one. */
   readonly remoteName?: string;
-  /** Local documents, sent first under their own names (plain names only). */
-  readonly documents?: readonly string[];
+  /** Local documents, sent first under their own names (plain names only), or under the name given. */
+  readonly documents?: readonly (string | { readonly path: string; readonly name: string })[];
 }
 
 export interface HandshakeOptions {
@@ -155,7 +155,7 @@ export async function uploadWithHandshake(session: Session, source: UploadSource
 export async function sendTrigger(session: Session, input: SendInput, opts: HandshakeOptions): Promise<SendResult> {
   const log = opts.logger;
   const inDir = remoteJoin(opts.remoteRoot, 'in');
-  const docs = (input.documents ?? []).map((p) => ({ path: p, name: plainName(basename(p)) }));
+  const docs = (input.documents ?? []).map((d) => (typeof d === 'string' ? { path: d, name: plainName(basename(d)) } : { path: d.path, name: plainName(d.name) }));
   const remoteName = plainName(input.remoteName ?? uniqueRemoteName(basename(input.trigger), await fileHash(input.trigger)));
   let bytes = 0;
   for (const d of docs) {

@@ -118,6 +118,23 @@ describe('the daemon, on the simulator', () => {
     } finally { await daemon.stop(); }
   }, 180_000);
 
+  it('a trigger dropped with its document: the document goes first under its own name, then both to sent/', async () => {
+    const daemon = new Daemon(await config(), silentLogger);
+    await daemon.start();
+    try {
+      const start = sim.journal.length;
+      writeFileSync(join(drop, 'TESTFAX.pdf'), readFileSync(join(repo, 'samples/documents/TESTFAX.pdf')));
+      writeFileSync(join(drop, 'fax.csv'), readFileSync(join(repo, 'samples/fax-pdf.csv')));
+      await until('fax sent', () => existsSync(join(drop, 'sent', 'fax.csv')) && existsSync(join(drop, 'sent', 'TESTFAX.pdf')), 60_000);
+      const seen = sim.journal.slice(start);
+      const docTaken = seen.findIndex((e) => e.source === 'platform' && e.type === 'document-taken' && e.name === 'TESTFAX.pdf');
+      const trigWrite = seen.findIndex((e) => e.source === 'server' && e.op === 'open-write' && e.path.includes('/fax_'));
+      expect(docTaken).toBeGreaterThanOrEqual(0);
+      expect(trigWrite).toBeGreaterThan(docTaken);
+      await until('fax processed', () => seen.length >= 0 && sim.journal.some((e) => e.source === 'platform' && e.type === 'processed' && (e as { name: string }).name.startsWith('fax_')));
+    } finally { await daemon.stop(); }
+  });
+
   it('does not take a file written slowly before it is complete', async () => {
     const daemon = new Daemon(await config(), silentLogger);
     await daemon.start();
