@@ -96,6 +96,7 @@ const schema = z.strictObject({
     rate: z.number().positive().max(5).default(5),
     reportsAt: z.string().regex(/^\d{2}:\d{2}$/, 'a time like 07:00').default('07:00'),
     reportsEvery: z.number().positive().optional(),
+    language: z.enum(['en', 'fr']).default('en'),
     hooks: z.array(z.strictObject({
       on: z.array(z.enum(['sent', 'processed', 'failed', 'report'])).min(1),
       command: z.string().optional(),
@@ -137,7 +138,7 @@ type Raw = z.infer<typeof schema>;
 export interface DropFolderConfig {
   /** Absolute path of the folder the SI writes to. */
   readonly path: string;
-  /** Command file (YAML/JSON) used as the template; `{date}`, `{time}`, `{file}` in broadcastName. */
+  /** Command file (YAML/JSON) used as the template; `{date}`, `{time}`, `{file}`, `{count}` in broadcastName. */
   readonly command: string;
   readonly map: Readonly<Record<string, string>>;
   readonly format: 'csv' | 'xml';
@@ -160,6 +161,8 @@ export interface DaemonConfig {
   readonly reportsAt: string;
   /** Also collect every N seconds (tests, sandbox). */
   readonly reportsEvery?: number;
+  /** Language of the error files. */
+  readonly language: 'en' | 'fr';
   readonly hooks: readonly { readonly on: readonly ('sent' | 'processed' | 'failed' | 'report')[]; readonly command?: string; readonly url?: string }[];
   readonly dropFolders: readonly DropFolderConfig[];
 }
@@ -312,7 +315,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     ...(mail ? { mail } : {}),
     ...(raw.daemon ? { daemon: {
       journal: rel(raw.daemon.journal), stableSeconds: raw.daemon.stableSeconds, rescanSeconds: raw.daemon.rescanSeconds, usePolling: raw.daemon.usePolling,
-      rate: raw.daemon.rate, reportsAt: raw.daemon.reportsAt, ...(raw.daemon.reportsEvery !== undefined ? { reportsEvery: raw.daemon.reportsEvery } : {}),
+      rate: raw.daemon.rate, reportsAt: raw.daemon.reportsAt, language: raw.daemon.language, ...(raw.daemon.reportsEvery !== undefined ? { reportsEvery: raw.daemon.reportsEvery } : {}),
       hooks: raw.daemon.hooks.map((h) => ({ on: h.on, ...(h.command ? { command: h.command } : {}), ...(h.url ? { url: expandEnv(h.url, 'daemon.hooks.url', file, env) } : {}) })),
       dropFolders: raw.daemon.dropFolders.map((d) => ({ ...d, path: rel(d.path), command: rel(d.command), documents: d.documents.map(rel), ...(d.split !== undefined ? { split: d.split } : {}) })),
     } } : {}),

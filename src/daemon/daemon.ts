@@ -40,6 +40,7 @@ import { remoteJoin, TransportError } from '../transport/transport.js';
 import { Journal, type InputRow, type TriggerRow } from './journal.js';
 import { DropWatcher } from './watcher.js';
 import { Hooks, type HookEventType } from './hooks.js';
+import { errorFileText } from './error-file.js';
 
 export interface DaemonEvents {
   /** An input reached a final state, or a step failed and will be retried. */
@@ -236,6 +237,7 @@ export class Daemon {
     const merged = { ...base, ...(over ?? {}) } as TriggerCommand;
     const { date, time } = parisNow(new Date(row.created_at));
     const file = basename(row.name, extname(row.name));
+    // {count} (contacts) is replaced by the builder, once the contacts are counted.
     return { ...merged, broadcastName: merged.broadcastName.replace(/\{date\}/g, date).replace(/\{time\}/g, time).replace(/\{file\}/g, file) };
   }
 
@@ -453,7 +455,7 @@ export class Daemon {
   private async failInput(folder: DropFolderConfig, row: InputRow, errors: Finding[]): Promise<void> {
     const text = errors.slice(0, 50).map((e) => `${e.line !== undefined ? `line ${e.line}: ` : ''}${e.code}${e.field ? ` [${e.field}]` : ''}: ${e.message}`).join('\n');
     this.journal.setInput(row.id, 'failed', text.slice(0, 4000));
-    await writeFile(join(dirs(folder.path).failed, `${row.name}.error.txt`), `${row.name} could not be sent (input #${row.id}):\n\n${text}\n`);
+    await writeFile(join(dirs(folder.path).failed, `${row.name}.error.txt`), errorFileText(row.name, row.id, errors, this.d.language));
     await this.settleFiles(this.journal.input(row.id)!);
     this.events.onEvent?.({ type: 'failed', input: row.id, name: row.name, detail: text.split('\n')[0] });
     this.hook('failed', row, text);

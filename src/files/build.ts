@@ -108,7 +108,9 @@ export async function buildTriggerFiles(command: TriggerCommand, contactsPath: s
   const finals: PendingFile[] = [];
   try {
     const built: BuiltFile[] = [];
-    if (partSize === undefined) {
+    // `{count}` in the broadcast name is known only after the contacts: heads are then written last, as for a split.
+    const deferred = partSize !== undefined || encoder.command.broadcastName.includes('{count}');
+    if (!deferred) {
       const file = new PendingFile(opts.out);
       finals.push(file);
       const stats: EncodeStats = { contacts: 0, bytes: 0 };
@@ -123,15 +125,16 @@ export async function buildTriggerFiles(command: TriggerCommand, contactsPath: s
         const body = new PendingFile(opts.out);
         temps.push(body);
         const stats: EncodeStats = { contacts: 0, bytes: 0 };
-        await body.write(encoder.rows(take(partSize), stats));
+        await body.write(encoder.rows(take(partSize ?? Number.POSITIVE_INFINITY), stats));
         if (stats.contacts === 0 && parts.length > 0) break;
         parts.push({ body, stats });
-      } while (!exhausted);
+      } while (!exhausted && partSize !== undefined);
       const n = parts.length;
       for (const [k, part] of parts.entries()) {
         const i = k + 1;
         const path = n > 1 ? partPath(opts.out, i, n) : opts.out;
-        const name = n > 1 ? partBroadcastName(encoder.command.broadcastName, i, n) : encoder.command.broadcastName;
+        const base = encoder.command.broadcastName.replace(/\{count\}/g, String(part.stats.contacts));
+        const name = n > 1 ? partBroadcastName(base, i, n) : base;
         const head = encoder.head(name);
         const tail = encoder.tail();
         const file = new PendingFile(path);

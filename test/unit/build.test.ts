@@ -80,6 +80,14 @@ describe('build', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
+  it('{count} in the broadcast name becomes the contacts of each file', async () => {
+    const one = await buildTriggerFiles({ ...SMS, broadcastName: 'Relance ({count} contacts)' }, exportOf(7), { out: join(dir, 'c.csv') });
+    expect(one.files.map((f) => [f.broadcastName, f.contacts])).toEqual([['Relance (7 contacts)', 7]]);
+    expect(readFileSync(join(dir, 'c.csv'), 'latin1')).toContain('broadcastName:Relance (7 contacts)\n');
+    const parts = await buildTriggerFiles({ ...SMS, broadcastName: 'R {count}' }, exportOf(25), { out: join(dir, 'p.csv'), split: 10 });
+    expect(parts.files.map((f) => f.broadcastName)).toEqual(['R 10 (1/3)', 'R 10 (2/3)', 'R 5 (3/3)']);
+  });
+
   it('a split that needs one part writes the plain name', async () => {
     const r = await buildTriggerFiles(SMS, exportOf(3), { out: join(dir, 'out.xml'), split: 10, format: 'xml' });
     expect(r.files.map((f) => [f.path.slice(dir.length + 1), f.broadcastName])).toEqual([['out.xml', 'Envoi SMS']]);
