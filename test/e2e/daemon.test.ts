@@ -135,16 +135,20 @@ describe('the daemon, on the simulator', () => {
     } finally { await daemon.stop(); }
   });
 
-  it('does not take a file written slowly before it is complete', async () => {
-    const daemon = new Daemon(await config(), silentLogger);
+  it('does not take a file written slowly (over 10 s) before it is complete', async () => {
+    // The stability window (2 s here) must exceed the writer's pauses (0.5 s): 20 rows over 10 s.
+    const slowDrop = join(root, 'slow-drop');
+    mkdirSync(slowDrop, { recursive: true });
+    writeFileSync(join(root, 'slow.yaml'), yaml.replace('journal: state/journal.db', 'journal: slow-state/journal.db').replace('stableSeconds: 0.4', 'stableSeconds: 2').replace('{path: drop, command: cmd.yaml}', '{path: slow-drop, command: cmd.yaml}'));
+    const daemon = new Daemon(await parseConfig(readFileSync(join(root, 'slow.yaml'), 'utf8'), join(root, 'slow.yaml')), silentLogger);
     await daemon.start();
     try {
-      const p = join(drop, 'slow.csv');
+      const p = join(slowDrop, 'slow.csv');
       writeFileSync(p, 'Nom;Mobile;Référence\n');
-      for (let i = 0; i < 10; i++) { await new Promise((r) => setTimeout(r, 250)); appendFileSync(p, `Nom${i};060000000${i};S1-${i}\n`); }
-      await until('slow sent', () => existsSync(join(drop, 'sent', 'slow.csv')));
-      const trig = readFileSync(join(drop, 'sent', 'slow.csv.trigger.csv'), 'latin1');
-      expect(trig.split('\n').filter((l) => l.includes(';S1-'))).toHaveLength(10);
+      for (let i = 0; i < 20; i++) { await new Promise((r) => setTimeout(r, 500)); appendFileSync(p, `Nom${i};06000000${String(i).padStart(2, '0')};S1-${i}\n`); }
+      await until('slow sent', () => existsSync(join(slowDrop, 'sent', 'slow.csv')));
+      const trig = readFileSync(join(slowDrop, 'sent', 'slow.csv.trigger.csv'), 'latin1');
+      expect(trig.split('\n').filter((l) => l.includes(';S1-'))).toHaveLength(20);
       expect(processedWith('S1')).toBe(1);
     } finally { await daemon.stop(); }
   });
@@ -184,7 +188,7 @@ describe('the daemon, on the simulator', () => {
       await until('the first of the batch sent', () => processedWith('N0') + processedWith('N1') + processedWith('N2') > 0);
       await sim.stopServers();
       await until('the daemon to notice', () => retries.length > 0, 30_000);
-      await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, 15_000));
       await sim.startServers();
       await until('all 15 done', () => Array.from({ length: 15 }, (_, i) => existsSync(join(drop, 'sent', `cut-${i}.csv`))).every(Boolean), 90_000);
       for (let i = 0; i < 15; i++) expect(processedWith(`N${i}`), `N${i}`).toBe(1);
@@ -290,7 +294,7 @@ describe('the daemon, on the simulator', () => {
     const crashDrop = join(root, 'crash-drop');
     mkdirSync(crashDrop, { recursive: true });
     writeFileSync(join(root, 'crash.yaml'), yaml.replace('journal: state/journal.db', 'journal: crash-state/journal.db').replace('{path: drop, command: cmd.yaml}', '{path: crash-drop, command: cmd.yaml}'));
-    const N = 30;
+    const N = 50;
     for (let i = 0; i < N; i++) writeFileSync(join(crashDrop, `c-${i}.csv`), exportText(`K${i}`, 50));
     let kills = 0;
     const runOnce = (ms: number | undefined): Promise<void> => new Promise((resolve) => {
