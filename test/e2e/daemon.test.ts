@@ -21,7 +21,6 @@ describe('the daemon, on the simulator', () => {
   let root: string;
   let sim: Simulator;
   let drop: string;
-  let yaml: string;
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'dmc-daemon-'));
     sim = new Simulator({ root: join(root, 'sim'), accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }], sftpPort: 0, interval: 0.3, seed: 'daemon', autoReports: false });
@@ -29,20 +28,7 @@ describe('the daemon, on the simulator', () => {
     drop = join(root, 'drop');
     mkdirSync(drop, { recursive: true });
     writeFileSync(join(root, 'cmd.yaml'), 'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Relance {file} {date}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n');
-    yaml = [
-      'service: {serviceId: "12345678"}',
-      `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`,
-      'timeouts: {connect: 5, documentsTaken: 10, outcome: 20, poll: 0.1}',
-      'retries: {attempts: 3, minDelay: 0.05, maxDelay: 0.2}',
-      'reports: {dir: reports}',
-      'daemon:',
-      '  journal: state/journal.db',
-      '  stableSeconds: 0.4',
-      '  rescanSeconds: 1',
-      '  dropFolders:',
-      `    - {path: drop, command: cmd.yaml}`,
-    ].join('\n');
-    writeFileSync(join(root, 'dmc.yaml'), yaml);
+    writeFileSync(join(root, 'dmc.yaml'), configText('state/journal.db', '    - {path: drop, command: cmd.yaml}'));
   });
   afterAll(async () => { await sim.stop(); rmSync(root, { recursive: true, force: true }); });
 
@@ -54,6 +40,29 @@ describe('the daemon, on the simulator', () => {
     return files.filter((f) => readFileSync(f, 'latin1').includes(`;${tag}-0`)).length;
   };
   const config = async (): Promise<ResolvedConfig> => parseConfig(readFileSync(join(root, 'dmc.yaml'), 'utf8'), join(root, 'dmc.yaml'));
+  /** The configuration text: its own journal, drop folders (YAML list items), extra daemon keys. */
+  function configText(journal: string, folders: string, extra: string[] = [], stableSeconds = 0.4): string {
+    return [
+      'service: {serviceId: "12345678"}',
+      `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`,
+      'timeouts: {connect: 5, documentsTaken: 10, outcome: 20, poll: 0.1}',
+      'retries: {attempts: 3, minDelay: 0.05, maxDelay: 0.2}',
+      'reports: {dir: reports}',
+      'daemon:',
+      `  journal: ${journal}`,
+      `  stableSeconds: ${stableSeconds}`,
+      '  rescanSeconds: 1',
+      ...extra.map((l) => `  ${l}`),
+      '  dropFolders:',
+      folders,
+    ].join('\n');
+  }
+  /** A daemon with its own journal and config file `<name>.yaml` (folders relative to the test root). */
+  async function variant(name: string, folders: string, extra: string[] = [], stableSeconds?: number): Promise<{ path: string; daemon: () => Promise<Daemon> }> {
+    const path = join(root, `${name}.yaml`);
+    writeFileSync(path, configText(`${name}-state/journal.db`, folders, extra, stableSeconds));
+    return { path, daemon: async () => new Daemon(await parseConfig(readFileSync(path, 'utf8'), path), silentLogger) };
+  }
 
   it('sends each of 100 exports dropped at once exactly once, and 20 more dropped while it runs; outcomes recorded; files to sent/', async () => {
     const daemon = new Daemon(await config(), silentLogger);
@@ -96,8 +105,7 @@ describe('the daemon, on the simulator', () => {
   it('100,001 contacts: failed without splitting, split and every part sent once with it; a trigger file in the wrong encoding fails', async () => {
     const splitDrop = join(root, 'split-drop');
     mkdirSync(splitDrop, { recursive: true });
-    writeFileSync(join(root, 'split.yaml'), yaml.replace('journal: state/journal.db', 'journal: split-state/journal.db').replace('{path: drop, command: cmd.yaml}', '{path: drop, command: cmd.yaml}\n    - {path: split-drop, command: cmd.yaml, split: 50000}'));
-    const daemon = new Daemon(await parseConfig(readFileSync(join(root, 'split.yaml'), 'utf8'), join(root, 'split.yaml')), silentLogger);
+    const daemon = await (await variant('split', ['    - {path: drop, command: cmd.yaml}', '    - {path: split-drop, command: cmd.yaml, split: 50000}'].join('\n'))).daemon();
     await daemon.start();
     try {
       const big = ['Nom;Mobile;Référence', ...Array.from({ length: 100_001 }, (_, i) => `N${i};06${String(i).padStart(8, '0')};BIG-${i}`)].join('\n') + '\n';
@@ -139,8 +147,7 @@ describe('the daemon, on the simulator', () => {
     // The stability window (2 s here) must exceed the writer's pauses (0.5 s): 20 rows over 10 s.
     const slowDrop = join(root, 'slow-drop');
     mkdirSync(slowDrop, { recursive: true });
-    writeFileSync(join(root, 'slow.yaml'), yaml.replace('journal: state/journal.db', 'journal: slow-state/journal.db').replace('stableSeconds: 0.4', 'stableSeconds: 2').replace('{path: drop, command: cmd.yaml}', '{path: slow-drop, command: cmd.yaml}'));
-    const daemon = new Daemon(await parseConfig(readFileSync(join(root, 'slow.yaml'), 'utf8'), join(root, 'slow.yaml')), silentLogger);
+    const daemon = await (await variant('slow', '    - {path: slow-drop, command: cmd.yaml}', [], 2)).daemon();
     await daemon.start();
     try {
       const p = join(slowDrop, 'slow.csv');
@@ -214,8 +221,7 @@ describe('the daemon, on the simulator', () => {
     const hookDrop = join(root, 'hook-drop');
     mkdirSync(hookDrop, { recursive: true });
     const log = join(root, 'hooks.log');
-    writeFileSync(join(root, 'hooks.yaml'), yaml.replace('journal: state/journal.db', `journal: hook-state/journal.db\n  hooks:\n    - {on: [sent, processed, failed], command: "cat >> ${log}; echo >> ${log}"}\n    - {on: [processed, failed], url: "http://127.0.0.1:${port}/dmc"}`).replace('{path: drop, command: cmd.yaml}', '{path: hook-drop, command: cmd.yaml}'));
-    const daemon = new Daemon(await parseConfig(readFileSync(join(root, 'hooks.yaml'), 'utf8'), join(root, 'hooks.yaml')), silentLogger);
+    const daemon = await (await variant('hook', '    - {path: hook-drop, command: cmd.yaml}', ['hooks:', `  - {on: [sent, processed, failed], command: "cat >> ${log}; echo >> ${log}"}`, `  - {on: [processed, failed], url: "http://127.0.0.1:${port}/dmc"}`])).daemon();
     await daemon.start();
     try {
       writeFileSync(join(hookDrop, 'ok.csv'), exportText('H1'));
@@ -252,8 +258,7 @@ describe('the daemon, on the simulator', () => {
   it('groups small exports into one broadcast; soak: 2,000 exports in two waves, each contact sent once, memory flat', async () => {
     const gDrop = join(root, 'group-drop');
     mkdirSync(gDrop, { recursive: true });
-    writeFileSync(join(root, 'group.yaml'), yaml.replace('journal: state/journal.db', 'journal: group-state/journal.db').replace('{path: drop, command: cmd.yaml}', '{path: group-drop, command: cmd.yaml, group: {windowSeconds: 1, maxFiles: 1000}}'));
-    const daemon = new Daemon(await parseConfig(readFileSync(join(root, 'group.yaml'), 'utf8'), join(root, 'group.yaml')), silentLogger);
+    const daemon = await (await variant('group', '    - {path: group-drop, command: cmd.yaml, group: {windowSeconds: 1, maxFiles: 1000}}')).daemon();
     await daemon.start();
     const rss: number[] = [];
     try {
@@ -293,12 +298,12 @@ describe('the daemon, on the simulator', () => {
   it('crash test: killed with SIGKILL at random moments while it works, restarted each time: every export sent exactly once, none lost', async () => {
     const crashDrop = join(root, 'crash-drop');
     mkdirSync(crashDrop, { recursive: true });
-    writeFileSync(join(root, 'crash.yaml'), yaml.replace('journal: state/journal.db', 'journal: crash-state/journal.db').replace('{path: drop, command: cmd.yaml}', '{path: crash-drop, command: cmd.yaml}'));
+    const crash = await variant('crash', '    - {path: crash-drop, command: cmd.yaml}');
     const N = 50;
     for (let i = 0; i < N; i++) writeFileSync(join(crashDrop, `c-${i}.csv`), exportText(`K${i}`, 50));
     let kills = 0;
     const runOnce = (ms: number | undefined): Promise<void> => new Promise((resolve) => {
-      const p = spawn(process.execPath, [bin, 'daemon', '--config', join(root, 'crash.yaml'), '--log-level', 'error'], { cwd: repo, stdio: 'ignore' });
+      const p = spawn(process.execPath, [bin, 'daemon', '--config', crash.path, '--log-level', 'error'], { cwd: repo, stdio: 'ignore' });
       const t = ms === undefined ? undefined : setTimeout(() => { kills++; p.kill('SIGKILL'); }, ms);
       p.on('close', () => { if (t) clearTimeout(t); resolve(); });
       if (ms === undefined) {
