@@ -30,14 +30,14 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   let exit: number = EXIT.OK;
   const setExit = (c: number): void => { exit = c; };
   const program = new Command('dmc-trigger')
-    .description('Build, check, convert and send SFR Business DMC trigger files; collect the daily reports')
+    .description('Drive SFR Business DMC from an information system: trigger files over (S)FTP, email triggers, mail2sms, a daemon for drop folders, daily reports, and a local platform simulator')
     .version(version())
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showSuggestionAfterError(true);
   program.addHelpText('after', `
 Exit codes: 0 success (warnings allowed), 1 invalid input, 2 usage, configuration or I/O error, 3 transport error.
-Docs: docs/cli.md (commands), docs/formats.md (formats and every decision the guide left open).`);
+Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), docs/formats.md (every decision the guide left open).`);
   registerBuild(program, io, setExit);
   registerValidate(program, io, setExit);
   registerConvert(program, io, setExit);
