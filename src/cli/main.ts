@@ -81,5 +81,9 @@ function invokedDirectly(): boolean {
   }
 }
 if (invokedDirectly()) {
+  // `dmc-trigger ... | head`: a reader that closes the pipe ends the program quietly, as other Unix tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
+  }
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }
