@@ -197,11 +197,12 @@ describe('the daemon, on the simulator', () => {
       await until('the daemon to notice', () => retries.length > 0, 30_000);
       await new Promise((r) => setTimeout(r, 15_000));
       await sim.startServers();
-      await until('all 15 done', () => Array.from({ length: 15 }, (_, i) => existsSync(join(drop, 'sent', `cut-${i}.csv`))).every(Boolean), 90_000);
+      // After the cut the next try can be up to a minute away (the backoff's cap), then the work itself.
+      await until('all 15 done', () => Array.from({ length: 15 }, (_, i) => existsSync(join(drop, 'sent', `cut-${i}.csv`))).every(Boolean), 200_000);
       for (let i = 0; i < 15; i++) expect(processedWith(`N${i}`), `N${i}`).toBe(1);
       expect(retries.length).toBeGreaterThan(0);
     } finally { await daemon.stop(); }
-  }, 150_000);
+  }, 300_000);
 
   it('runs hooks: a command with the event on stdin, a webhook retried after an error', async () => {
     const { createServer } = await import('node:http');
