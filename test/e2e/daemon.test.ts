@@ -198,7 +198,9 @@ describe('the daemon, on the simulator', () => {
       await new Promise((r) => setTimeout(r, 15_000));
       await sim.startServers();
       // After the cut the next try can be up to a minute away (the backoff's cap), then the work itself.
-      await until('all 15 done', () => Array.from({ length: 15 }, (_, i) => existsSync(join(drop, 'sent', `cut-${i}.csv`))).every(Boolean), 200_000);
+      const back = Date.now();
+      await until('all 15 done', () => Array.from({ length: 15 }, (_, i) => existsSync(join(drop, 'sent', `cut-${i}.csv`))).every(Boolean), 200_000)
+        .catch((e: Error) => { throw new Error(`${e.message} ${Math.round((Date.now() - back) / 1000)} s after the servers returned; journal ${JSON.stringify(daemon.journal.summary())}; last retries ${JSON.stringify(retries.slice(-3))}`); });
       for (let i = 0; i < 15; i++) expect(processedWith(`N${i}`), `N${i}`).toBe(1);
       expect(retries.length).toBeGreaterThan(0);
     } finally { await daemon.stop(); }
