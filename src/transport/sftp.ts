@@ -196,9 +196,14 @@ export class SftpTransport implements Transport {
     try { await this.c.delete(remotePath); } catch (e) { throw this.fail(e, 'delete', remotePath); }
   }
 
+  /** Ends the session; never waits more than 2 s (a dead connection may never report its end). */
   async close(): Promise<void> {
     const c = this.client;
     this.client = undefined;
-    if (c) await c.end().catch(() => undefined);
+    if (!c) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([c.end().catch(() => undefined), new Promise<void>((res) => { timer = setTimeout(res, 2000); timer.unref(); })]);
+    if (timer) clearTimeout(timer);
+    (c.client as unknown as { destroy?: () => void }).destroy?.();
   }
 }
