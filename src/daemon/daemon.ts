@@ -15,7 +15,7 @@
  * - `sent`: the outcome is looked for again; `done`/`failed`: the local files
  *   are moved where they belong (idempotent).
  */
-import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DropFolderConfig, ResolvedConfig } from '../config/config.js';
@@ -24,15 +24,14 @@ import { convertTriggerFile } from '../files/convert.js';
 import { validateTriggerFile } from '../files/read-trigger.js';
 import { parseCommandFile } from '../formats/command-file.js';
 import type { ContactColumn } from '../formats/contacts.js';
-import { TriggerFormatError, type Finding } from '../formats/findings.js';
+import { FindingList, TriggerFormatError, type Finding } from '../formats/findings.js';
 import type { TriggerCommand } from '../formats/model.js';
 import { createTransport } from '../transport/connect.js';
 import { fileHash, resolveRemoteRoot, sendTrigger, trackOutcome, uniqueRemoteName, UPLOADING_SUFFIX } from '../transport/handshake.js';
 import type { Logger } from '../transport/logger.js';
 import { fetchReports } from '../transport/reports.js';
 import { readCra } from '../formats/cra.js';
-import { FindingList } from '../formats/findings.js';
-import { openTriggerFile } from '../files/read-trigger.js';
+import { openTriggerFile, readTriggerHead } from '../files/read-trigger.js';
 import { referencedDocuments } from '../files/documents.js';
 import { createReadStream } from 'node:fs';
 import { Session } from '../transport/session.js';
@@ -152,8 +151,15 @@ export class Daemon {
   private async kindOf(path: string): Promise<'export' | 'trigger' | 'document'> {
     if (/\.xml$/i.test(path)) return 'trigger';
     if (DOCUMENT_FILE.test(path)) return 'document';
-    const fh = await readFile(path).then((b) => b.subarray(0, 64).toString('latin1')).catch(() => '');
-    return fh.replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart().toUpperCase().startsWith('#COMMAND') ? 'trigger' : 'export';
+    // The first bytes tell a complete trigger (#COMMAND) from an export: never read the whole file for that.
+    const fh = await open(path, 'r');
+    try {
+      const b = Buffer.alloc(64);
+      const { bytesRead } = await fh.read(b, 0, 64, 0);
+      return b.subarray(0, bytesRead).toString('latin1').replace(/^\xEF\xBB\xBF/, '').trimStart().toUpperCase().startsWith('#COMMAND') ? 'trigger' : 'export';
+    } finally {
+      await fh.close();
+    }
   }
 
   private async moveToWork(folder: DropFolderConfig, row: InputRow): Promise<void> {
@@ -246,6 +252,7 @@ export class Daemon {
     if (!folder) return;
     const out = `${row.work_path}.trigger.${row.kind === 'trigger' ? extname(row.name).slice(1).toLowerCase() || 'csv' : folder.format}`;
     let parts: { path: string; contacts: number }[];
+    let serviceId: string | undefined;
     try {
       if (row.kind === 'trigger') {
         const v = await validateTriggerFile(row.work_path, { documentsDir: dirs(folder.path).work });
@@ -258,8 +265,10 @@ export class Daemon {
           await copyFile(row.work_path, out);
         }
         parts = [{ path: out, contacts: v.contacts }];
+        serviceId = v.command.serviceId;
       } else {
         const cmd = await this.command(folder, row);
+        serviceId = cmd.serviceId;
         const r = await buildTriggerFiles(cmd, row.work_path, { out, format: folder.format, ...(folder.split !== undefined ? { split: folder.split } : {}), export: { map: folder.map as Partial<Record<ContactColumn, string>>, name: row.name } });
         if (!r.ok) return await this.failInput(folder, row, r.findings.filter((f) => f.severity === 'error'));
         parts = r.files.map((f) => ({ path: f.path, contacts: f.contacts }));
@@ -268,12 +277,7 @@ export class Daemon {
       if (e instanceof TriggerFormatError) return this.failInput(folder, row, [...e.findings]);
       throw e;
     }
-    if (this.config.service.serviceId !== undefined) {
-      const v = await validateTriggerFile(parts[0]!.path);
-      if (v.command.serviceId !== this.config.service.serviceId) {
-        return this.failInput(folder, row, [{ code: 'E_REQUIRED', severity: 'error', message: `serviceId ${v.command.serviceId} is not the configured service ${this.config.service.serviceId}`, field: 'serviceId' }]);
-      }
-    }
+    if (serviceId !== this.config.service.serviceId) return this.failInput(folder, row, [this.otherService(serviceId)]);
     // Remote names fixed now, from the content and the input's time: the same after any restart.
     const created = new Date(row.created_at);
     const named = [];
@@ -302,6 +306,10 @@ export class Daemon {
     const leader = members[0]!;
     if (members.length === 1) { this.journal.buildAlone([leader.id]); return true; }
     const cmd = await this.command(folder, leader);
+    if (cmd.serviceId !== this.config.service.serviceId) {
+      for (const m of members) await this.failInput(folder, m, [this.otherService(cmd.serviceId)]);
+      return true;
+    }
     const out = `${leader.work_path}.trigger.${folder.format}`;
     const r = await buildTriggerFiles(cmd, members.map((m) => m.work_path), { out, format: folder.format, ...(folder.split !== undefined ? { split: folder.split } : {}), export: { map: folder.map as Partial<Record<ContactColumn, string>> } });
     if (!r.ok) {
@@ -342,6 +350,11 @@ export class Daemon {
     const refs: string[] = [];
     for await (const c of reading.contacts) { const v = i >= 0 ? c.values[i]?.trim() : undefined; if (v) refs.push(v); }
     return refs;
+  }
+
+  /** A trigger for another service than the configured one: the platform would refuse it. */
+  private otherService(serviceId: string | undefined): Finding {
+    return { code: 'E_REQUIRED', severity: 'error', message: `serviceId ${serviceId} is not the configured service ${this.config.service.serviceId}`, field: 'serviceId' };
   }
 
   private async open(): Promise<{ session: Session; root: string }> {
@@ -404,7 +417,7 @@ export class Daemon {
   private async droppedDocuments(row: InputRow, folder: DropFolderConfig): Promise<{ documents: InputRow[]; pending: string[] }> {
     const [first] = this.journal.triggersOf(row.id);
     if (!first) return { documents: [], pending: [] };
-    const names = new Set(referencedDocuments((await openTriggerFile(first.local_path, new FindingList(0))).head.command).map((r) => r.name));
+    const names = new Set(referencedDocuments((await readTriggerHead(first.local_path)).command).map((r) => r.name));
     if (names.size === 0) return { documents: [], pending: [] };
     const documents = this.journal.inputsIn('working').filter((d) => d.kind === 'document' && d.folder === row.folder && names.has(d.name));
     const configured = new Set(folder.documents.map((d) => basename(d)));

@@ -5,6 +5,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { readCsvTrigger, type TriggerReading } from '../formats/csv-reader.js';
 import { FindingList } from '../formats/findings.js';
+import type { TriggerHead } from '../formats/model.js';
 import { validateReading, type ValidationReport } from '../formats/validate.js';
 import { readXmlTrigger } from '../formats/xml-reader.js';
 import { checkDocuments } from './documents.js';
@@ -28,6 +29,25 @@ export async function openTriggerFile(path: string, findings: FindingList, opts:
   const format = await detectTriggerFormat(path);
   const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
   return format === 'xml' ? readXmlTrigger(stream, findings, opts) : readCsvTrigger(stream, findings, opts);
+}
+
+/**
+ * The head (command, columns) of a trigger file, from its first 256 KiB only:
+ * for callers that need the command, not the contacts (no stream left open).
+ */
+export async function readTriggerHead(path: string): Promise<TriggerHead> {
+  const format = await detectTriggerFormat(path);
+  const fh = await open(path, 'r');
+  let buf: Buffer;
+  try {
+    const b = Buffer.alloc(256 * 1024);
+    const { bytesRead } = await fh.read(b, 0, b.length, 0);
+    buf = b.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  const findings = new FindingList(0);
+  return (format === 'xml' ? await readXmlTrigger([buf], findings) : await readCsvTrigger([buf], findings)).head;
 }
 
 export interface ValidateFileOptions {

@@ -97,7 +97,7 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
       const errors = v.errors.map((e) => e.message);
       if (v.command.serviceId !== undefined && v.command.serviceId !== account.serviceId) errors.push(`le service ${v.command.serviceId} n'est pas celui de l'expéditeur`);
       if (errors.length) return await refuse(errors[0]!);
-      const { broadcastId, contacts: n } = await createBroadcast(file, account, p, opts.platform(), new Date());
+      const { broadcastId, contacts: n } = await createBroadcast(file, p, opts.platform(), new Date());
       opts.emit({ type: 'mail-broadcast', account: account.username, from, broadcastId, contacts: n });
       const { date, time } = parisStamp(new Date());
       await reply(from, platformAddress, mail, REPLY_TEXTS.triggerSuccess(lang, broadcastId, v.command.scenarioId ?? v.command.oneTouchId ?? '', n, `${date} ${time}`), 'trigger-success');

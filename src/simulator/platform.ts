@@ -13,16 +13,12 @@
  *      out/CRA_<serviceId>_<date>.csv (ISO-8859-15).
  * `.uploading` files and dot-files are never taken.
  */
-import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CRA_HEADER, craFileName } from '../formats/cra.js';
 import { encodeLatin9 } from '../formats/encoding.js';
 import { FindingList } from '../formats/findings.js';
-import { readCsvTrigger } from '../formats/csv-reader.js';
-import { readXmlTrigger } from '../formats/xml-reader.js';
-import { validateTriggerFile } from '../files/read-trigger.js';
-import { checkDocuments } from '../files/documents.js';
+import { openTriggerFile, validateTriggerFile } from '../files/read-trigger.js';
 import { contactResult, mediaOf, type ContactResult } from './results.js';
 
 export const DMC_DIRS = ['in', 'in/processing', 'in/processed', 'in/failed', 'out', 'out/ack'] as const;
@@ -119,7 +115,7 @@ export async function processAccount(a: Account, opts: PlatformOptions): Promise
     }
     const done = join(inDir, 'processed', name);
     await rename(processing, done);
-    const { broadcastId, contacts } = await createBroadcast(done, a, p, opts, now);
+    const { broadcastId, contacts } = await createBroadcast(done, p, opts, now);
     opts.emit({ type: 'processed', account: a.username, name, broadcastId, contacts });
   }
   for (const from of ['processed', 'failed'] as const) {
@@ -159,12 +155,10 @@ async function checkTrigger(path: string, a: Account, store: string): Promise<st
 }
 
 /** Draws every contact's result into the account's pending results (JSON lines). */
-export async function createBroadcast(path: string, a: Account, p: ReturnType<typeof accountPaths>, opts: PlatformOptions, now: Date): Promise<{ broadcastId: number; contacts: number }> {
+export async function createBroadcast(path: string, p: ReturnType<typeof accountPaths>, opts: PlatformOptions, now: Date): Promise<{ broadcastId: number; contacts: number }> {
   const state = await readState(p);
   const broadcastId = state.nextBroadcastId++;
-  const findings = new FindingList(0);
-  const stream = createReadStream(path);
-  const reading = TRIGGER_EXT.exec(path)?.[1]?.toLowerCase() === 'xml' ? await readXmlTrigger(stream, findings) : await readCsvTrigger(stream, findings);
+  const reading = await openTriggerFile(path, new FindingList(0));
   const media = mediaOf(reading.head.command);
   const userLang = reading.head.command.userLang;
   let batch = '';
