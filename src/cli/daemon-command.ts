@@ -25,16 +25,25 @@ export async function runDaemon(opts: { config: string; logLevel?: string }, io:
 export async function runStatus(opts: { config: string; json?: boolean; limit?: string }, io: Io): Promise<number> {
   const config = await loadConfig(opts.config);
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
+  if (!Journal.exists(config.daemon.journal)) {
+    if (opts.json) io.out(JSON.stringify({ journal: config.daemon.journal, exists: false, inputs: {}, triggers: {}, reports: {}, hooks: {}, folders: [], recent: [] }));
+    else io.out(`no journal yet at ${config.daemon.journal}: the daemon has not run with this configuration; nothing to show`);
+    return EXIT.OK;
+  }
   // Read-only, without the daemon's lock: status works while the daemon runs.
   const j = new Journal(config.daemon.journal, 'readonly');
   try {
     const summary = j.summary();
+    const hooks = j.hookSummary();
+    const folders = j.folders().map((f) => ({ path: f.path, healthy: f.healthy === 1, since: f.since, ...(f.error ? { error: f.error } : {}) }));
     const recent = j.recentInputs(Number(opts.limit ?? 20));
-    if (opts.json) { io.out(JSON.stringify({ ...summary, recent: recent.map((r) => ({ ...r, triggers: j.triggersOf(r.id) })) })); return EXIT.OK; }
+    if (opts.json) { io.out(JSON.stringify({ journal: config.daemon.journal, exists: true, ...summary, hooks, folders, recent: recent.map((r) => ({ ...r, triggers: j.triggersOf(r.id) })) })); return EXIT.OK; }
     const line = (k: string, m: Record<string, number>): void => io.out(`${k}: ${Object.entries(m).map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`);
     line('inputs', summary.inputs);
     line('triggers', summary.triggers);
     line('reports', summary.reports);
+    line('hooks', hooks);
+    for (const f of folders) io.out(`folder ${f.path}: ${f.healthy ? 'healthy' : `UNHEALTHY since ${f.since} — ${f.error ?? ''}`}`);
     for (const r of recent) {
       const broadcasts = [...new Set(j.triggersOf(r.id).map((t) => t.broadcast_id).filter((b): b is string => !!b))];
       io.out(`#${r.id} ${r.state.padEnd(9)} ${r.updated_at} ${r.folder}/${r.name}${broadcasts.length ? ` (broadcast ${broadcasts.join(', ')})` : ''}${r.last_error ? ` — ${r.last_error.split('\n')[0]}` : ''}`);
@@ -75,6 +84,7 @@ export async function runResend(id: string, opts: { config: string; force?: bool
 async function openRow(id: string, configPath: string): Promise<{ journal: Journal; row: InputRow }> {
   const config = await loadConfig(configPath);
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
+  if (!Journal.exists(config.daemon.journal)) throw new UsageError(`no input #${id}: there is no journal yet at ${config.daemon.journal} (the daemon has not run with this configuration)`);
   const journal = new Journal(config.daemon.journal, 'shared');
   const row = journal.input(Number(id));
   if (!row) { journal.close(); throw new UsageError(`no input #${id} in ${config.daemon.journal} (dmc-trigger status lists them)`); }

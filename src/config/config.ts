@@ -97,8 +97,9 @@ const schema = z.strictObject({
     reportsAt: z.string().regex(/^\d{2}:\d{2}$/, 'a time like 07:00').default('07:00'),
     reportsEvery: z.number().positive().optional(),
     language: z.enum(['en', 'fr']).default('en'),
+    maxAttempts: z.number().int().min(1).max(100).default(3),
     hooks: z.array(z.strictObject({
-      on: z.array(z.enum(['sent', 'processed', 'failed', 'report'])).min(1),
+      on: z.array(z.enum(['sent', 'processed', 'failed', 'report', 'unhealthy', 'recovered'])).min(1),
       command: z.string().optional(),
       url: z.string().url().optional(),
     }).refine((h) => h.command !== undefined || h.url !== undefined, 'a hook needs a command or a url')).default([]),
@@ -163,7 +164,9 @@ export interface DaemonConfig {
   readonly reportsEvery?: number;
   /** Language of the error files. */
   readonly language: 'en' | 'fr';
-  readonly hooks: readonly { readonly on: readonly ('sent' | 'processed' | 'failed' | 'report')[]; readonly command?: string; readonly url?: string }[];
+  readonly hooks: readonly { readonly on: readonly ('sent' | 'processed' | 'failed' | 'report' | 'unhealthy' | 'recovered')[]; readonly command?: string; readonly url?: string }[];
+  /** Attempts at a step of one input (build, a local file) before it goes to failed/. */
+  readonly maxAttempts: number;
   readonly dropFolders: readonly DropFolderConfig[];
 }
 
@@ -315,7 +318,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     ...(mail ? { mail } : {}),
     ...(raw.daemon ? { daemon: {
       journal: rel(raw.daemon.journal), stableSeconds: raw.daemon.stableSeconds, rescanSeconds: raw.daemon.rescanSeconds, usePolling: raw.daemon.usePolling,
-      rate: raw.daemon.rate, reportsAt: raw.daemon.reportsAt, language: raw.daemon.language, ...(raw.daemon.reportsEvery !== undefined ? { reportsEvery: raw.daemon.reportsEvery } : {}),
+      rate: raw.daemon.rate, reportsAt: raw.daemon.reportsAt, language: raw.daemon.language, maxAttempts: raw.daemon.maxAttempts, ...(raw.daemon.reportsEvery !== undefined ? { reportsEvery: raw.daemon.reportsEvery } : {}),
       hooks: raw.daemon.hooks.map((h) => ({ on: h.on, ...(h.command ? { command: h.command } : {}), ...(h.url ? { url: expandEnv(h.url, 'daemon.hooks.url', file, env) } : {}) })),
       dropFolders: raw.daemon.dropFolders.map((d) => ({ ...d, path: rel(d.path), command: rel(d.command), documents: d.documents.map(rel), ...(d.split !== undefined ? { split: d.split } : {}) })),
     } } : {}),

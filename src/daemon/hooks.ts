@@ -1,15 +1,21 @@
 /**
- * Hooks: for each event (`sent`, `processed`, `failed`, `report`), run a
- * command with the event as JSON on stdin and/or POST it to a webhook, with
- * retries (backoff). Hooks never hold up the pipeline; the daemon waits for
- * those in flight when it stops. Delivery is at most once per event per
- * daemon run: an event whose hooks were in flight at a crash is not replayed.
+ * Hooks: for each event (`sent`, `processed`, `failed`, `report`,
+ * `unhealthy`, `recovered`), run a command with the event as JSON on stdin
+ * and/or POST it to a webhook.
+ *
+ * Delivery is at least once, across crashes: an event is written to the
+ * journal's outbox in the same transaction as the state change it reports,
+ * and stays there until its hook succeeded (retried with backoff, up to
+ * `MAX_ATTEMPTS`, then `dead` and shown by `status`). Each event carries an
+ * `id` that stays the same across redeliveries, so a receiver can
+ * deduplicate. Hooks never hold up the pipeline.
  */
 import { spawn } from 'node:child_process';
-import pRetry from 'p-retry';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../transport/logger.js';
+import type { HookOutboxRow, Journal } from './journal.js';
 
-export type HookEventType = 'sent' | 'processed' | 'failed' | 'report';
+export type HookEventType = 'sent' | 'processed' | 'failed' | 'report' | 'unhealthy' | 'recovered';
 
 export interface HookConfig {
   readonly on: readonly HookEventType[];
@@ -18,6 +24,8 @@ export interface HookConfig {
 }
 
 export interface HookEvent {
+  /** The same for every delivery of this event: receivers deduplicate on it. */
+  readonly id: string;
   readonly event: HookEventType;
   readonly at: string;
   readonly input?: { readonly id: number; readonly folder: string; readonly name: string };
@@ -25,33 +33,108 @@ export interface HookEvent {
   readonly report?: { readonly name: string; readonly localPath: string };
   /** With `report`: the broadcasts the report's lines linked to the inputs that created them. */
   readonly links?: readonly { readonly broadcastId: string; readonly remoteName: string; readonly input: { readonly id: number; readonly name: string; readonly folder: string } }[];
+  /** With `unhealthy` and `recovered`: the drop folder. */
+  readonly folder?: string;
   readonly detail?: string;
 }
 
+/** Attempts before a delivery is given up (`dead`). */
+export const MAX_ATTEMPTS = 10;
+const backoffMs = (attempts: number): number => Math.min(300_000, 500 * 2 ** Math.min(attempts, 10));
+
+const hookKey = (h: HookConfig): string => createHash('sha256').update(`${h.command ?? ''}\n${h.url ?? ''}`).digest('hex').slice(0, 16);
+
 export class Hooks {
-  private readonly inflight = new Set<Promise<void>>();
+  private readonly byKey = new Map<string, HookConfig>();
+  private running: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
-  constructor(private readonly hooks: readonly HookConfig[], private readonly logger: Logger) {}
+  constructor(private readonly hooks: readonly HookConfig[], private readonly journal: Journal, private readonly logger: Logger) {
+    for (const h of hooks) this.byKey.set(hookKey(h), h);
+  }
 
-  emit(e: HookEvent): void {
-    for (const h of this.hooks) {
-      if (!h.on.includes(e.event)) continue;
-      const p = this.deliver(h, e).catch((err: Error) => this.logger.error({ hook: h.command ?? h.url, event: e.event, err: err.message }, 'hook failed after retries'));
-      this.inflight.add(p);
-      void p.finally(() => this.inflight.delete(p));
+  /**
+   * Puts the event in the outbox for each hook that listens to it. Call it
+   * inside the journal transaction of the state change it reports.
+   */
+  enqueue(e: Omit<HookEvent, 'id' | 'at'>): void {
+    const event: HookEvent = { id: randomUUID(), at: new Date().toISOString(), ...e };
+    const payload = JSON.stringify(event);
+    for (const h of this.hooks) if (h.on.includes(e.event)) this.journal.enqueueHook(event.id, hookKey(h), payload);
+    // Inside a transaction: delivered once it has committed (better-sqlite3 commits synchronously).
+    queueMicrotask(() => this.kick());
+  }
+
+  /** Starts delivering (what the outbox holds from earlier runs too). */
+  start(): void {
+    this.stopped = false;
+    this.kick();
+  }
+
+  /** Delivers what is due now, then sleeps until the next delivery is due. */
+  kick(): void {
+    if (this.stopped || this.hooks.length === 0) return;
+    if (this.running) { this.again = true; return; }
+    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    this.running = this.deliverDue().catch((err: Error) => this.logger.error({ err: err.message }, 'hook delivery failed')).finally(() => {
+      this.running = undefined;
+      if (this.again) { this.again = false; this.kick(); return; }
+      this.schedule();
+    });
+  }
+
+  private again = false;
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const next = this.journal.nextHookDue();
+    if (!next) return;
+    this.timer = setTimeout(() => { this.timer = undefined; this.kick(); }, Math.max(50, new Date(next).getTime() - Date.now()));
+    this.timer.unref();
+  }
+
+  /** Stops scheduling and waits for the deliveries in flight; what is left stays in the outbox. */
+  async drain(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private async deliverDue(): Promise<void> {
+    for (;;) {
+      const due = this.journal.dueHooks(20);
+      if (due.length === 0) return;
+      for (const row of due) {
+        if (this.stopped) return;
+        await this.deliverOne(row);
+      }
     }
   }
 
-  /** Waits for the hooks in flight (bounded by their own timeouts and retries). */
-  async drain(): Promise<void> {
-    await Promise.all([...this.inflight]);
-  }
-
-  private async deliver(h: HookConfig, e: HookEvent): Promise<void> {
-    const body = JSON.stringify(e);
-    const retry = { retries: 3, minTimeout: 500, maxTimeout: 5000, randomize: true };
-    if (h.command) await pRetry(() => runCommand(h.command!, body, e.event), retry);
-    if (h.url) await pRetry(() => post(h.url!, body), retry);
+  private async deliverOne(row: HookOutboxRow): Promise<void> {
+    const h = this.byKey.get(row.hook);
+    if (!h) {
+      this.journal.setHook(row.id, 'dead', { error: 'this hook is no longer configured' });
+      return;
+    }
+    const event = (JSON.parse(row.payload) as HookEvent).event;
+    try {
+      if (h.command) await runCommand(h.command, row.payload, event);
+      if (h.url) await post(h.url, row.payload);
+      this.journal.setHook(row.id, 'delivered');
+    } catch (e) {
+      const attempts = row.attempts + 1;
+      const msg = (e as Error).message;
+      if (attempts >= MAX_ATTEMPTS) {
+        this.journal.setHook(row.id, 'dead', { error: msg });
+        this.logger.error({ hook: h.command ? 'command' : 'webhook', event, eventId: row.event_id, attempts, err: msg }, 'hook failed; given up (see status)');
+      } else {
+        const nextAt = new Date(Date.now() + backoffMs(attempts));
+        this.journal.setHook(row.id, 'pending', { error: msg, nextAt });
+        this.logger.warn({ hook: h.command ? 'command' : 'webhook', event, eventId: row.event_id, attempt: attempts, next: nextAt.toISOString(), err: msg }, 'hook failed; will retry');
+      }
+    }
   }
 }
 

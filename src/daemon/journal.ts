@@ -4,16 +4,26 @@
  * Every state change is committed before the action it allows, so a daemon
  * killed at any point resumes each item from its state.
  *
- * Input states:   seen → working → built → sent → done | failed | duplicate
- * Trigger states: built → uploading → renaming → uploaded → processed | failed | unknown | timeout
- * Report states:  downloaded → acked
+ * The states and their allowed transitions are the tables of states.ts;
+ * `setInput` and `setTrigger` refuse any other. A final input is `settled`
+ * once its files are in sent/ or failed/: a pass reads only what is not.
+ * Report states: downloaded → acked. Hook events wait in an outbox until
+ * delivered (at least once). Folder health is recorded for `status`.
  */
-import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { checkTransition, type InputState, type TriggerState } from './states.js';
 
-export type InputState = 'seen' | 'working' | 'built' | 'sent' | 'done' | 'failed' | 'duplicate' | 'retried';
-export type TriggerState = 'built' | 'uploading' | 'renaming' | 'uploaded' | 'processed' | 'failed' | 'unknown' | 'timeout';
+export type { InputState, TriggerState } from './states.js';
+
+/** A committed state change (after the commit): what the kill-at-transition tests name. */
+export interface Transition { readonly what: 'input' | 'trigger'; readonly id: number; readonly from: string; readonly to: string }
+
+export interface JournalOptions {
+  /** Called after each state change is committed, before the daemon acts on it. */
+  readonly onTransition?: (t: Transition) => void;
+}
 
 export interface InputRow {
   id: number;
@@ -31,6 +41,10 @@ export interface InputRow {
   duplicate_of: number | null;
   /** The input whose triggers carry this one's contacts (grouping); its own id for the leader; -1: built alone. */
   group_leader: number | null;
+  /** 1 once a final input's files are in sent/ or failed/. */
+  settled: number;
+  /** 1 once the documents dropped with it (or configured) were sent and taken. */
+  documents_sent: number;
 }
 
 export interface TriggerRow {
@@ -51,6 +65,21 @@ export interface TriggerRow {
 
 export interface ReportRow { name: string; size: number; state: 'downloaded' | 'acked'; local_path: string; updated_at: string }
 
+export interface FolderHealthRow { path: string; healthy: number; error: string | null; since: string }
+
+export interface HookOutboxRow {
+  id: number;
+  event_id: string;
+  /** SHA-256 of the hook's command and URL: the delivery goes to the hook configured so, if still there. */
+  hook: string;
+  payload: string;
+  state: 'pending' | 'delivered' | 'dead';
+  attempts: number;
+  next_at: string;
+  last_error: string | null;
+  created_at: string;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS inputs (
   id INTEGER PRIMARY KEY, folder TEXT NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,
@@ -69,6 +98,12 @@ CREATE TABLE IF NOT EXISTS reports (name TEXT PRIMARY KEY, size INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS resends (folder TEXT NOT NULL, hash TEXT NOT NULL, asked_at TEXT NOT NULL, of_input INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS trigger_refs (trigger_id INTEGER NOT NULL REFERENCES triggers(id), ref TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS trigger_refs_ref ON trigger_refs(ref);
+CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, healthy INTEGER NOT NULL, error TEXT, since TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hook_outbox (
+  id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, hook TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, next_at TEXT NOT NULL, last_error TEXT, created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hook_outbox_due ON hook_outbox(state, next_at);
 `;
 
 const now = (): string => new Date().toISOString();
@@ -77,12 +112,19 @@ export class Journal {
   readonly db: Database.Database;
   private readonly lockPath: string;
 
+  /** Whether a journal file exists at `path` (status and retry before the daemon ever ran). */
+  static exists(path: string): boolean {
+    return existsSync(path);
+  }
+
   /**
    * Opens (creating) the journal. `daemon` takes the one-daemon lock;
    * `readonly` (status) and `shared` (retry, resend: SQLite serializes their
    * writes with the daemon's) take none.
    */
-  constructor(readonly path: string, private readonly mode: 'daemon' | 'readonly' | 'shared' = 'daemon') {
+  private readonly committed: Transition[] = [];
+
+  constructor(readonly path: string, private readonly mode: 'daemon' | 'readonly' | 'shared' = 'daemon', private readonly opts: JournalOptions = {}) {
     this.lockPath = `${path}.lock`;
     if (mode !== 'daemon') {
       this.db = new Database(path, { readonly: mode === 'readonly', fileMustExist: true });
@@ -101,6 +143,16 @@ export class Journal {
     if (!cols.includes('group_leader')) this.db.exec('ALTER TABLE inputs ADD COLUMN group_leader INTEGER');
     const tcols = (this.db.prepare('PRAGMA table_info(triggers)').all() as { name: string }[]).map((c) => c.name);
     if (!tcols.includes('broadcast_id')) this.db.exec('ALTER TABLE triggers ADD COLUMN broadcast_id TEXT');
+    if (!cols.includes('settled')) this.db.exec('ALTER TABLE inputs ADD COLUMN settled INTEGER NOT NULL DEFAULT 0');
+    if (!cols.includes('documents_sent')) this.db.exec('ALTER TABLE inputs ADD COLUMN documents_sent INTEGER NOT NULL DEFAULT 0');
+    this.db.exec('CREATE INDEX IF NOT EXISTS inputs_unsettled ON inputs(settled, state)');
+  }
+
+  /** Reports the transitions committed (after the outermost transaction). */
+  private flush(): void {
+    if (this.db.inTransaction) return;
+    const done = this.committed.splice(0);
+    for (const t of done) this.opts.onTransition?.(t);
   }
 
   close(): void {
@@ -110,7 +162,15 @@ export class Journal {
     try { unlinkSync(this.lockPath); } catch { /* already gone */ }
   }
 
-  tx<T>(fn: () => T): T { return this.db.transaction(fn)(); }
+  tx<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } catch (e) {
+      if (!this.db.inTransaction) this.committed.length = 0;
+      throw e;
+    }
+    finally { this.flush(); }
+  }
 
   findByHash(folder: string, hash: string): InputRow | undefined {
     return this.db.prepare(`SELECT * FROM inputs WHERE folder = ? AND hash = ? AND state NOT IN ('failed', 'duplicate') ORDER BY id LIMIT 1`).get(folder, hash) as InputRow | undefined;
@@ -124,7 +184,9 @@ export class Journal {
         .run(i.folder, i.name, i.hash, i.size, i.state ?? 'seen', i.kind, t, t, i.duplicateOf ?? null);
       const id = Number(r.lastInsertRowid);
       const workPath = `${i.workDir}/${String(id).padStart(6, '0')}-${i.name}`;
+      // A duplicate is refused as it is recorded: nothing of it is ever sent.
       this.db.prepare('UPDATE inputs SET work_path = ? WHERE id = ?').run(workPath, id);
+      this.committed.push({ what: 'input', id, from: 'new', to: i.state ?? 'seen' });
       return this.input(id)!;
     });
   }
@@ -133,20 +195,42 @@ export class Journal {
     return this.db.prepare('SELECT * FROM inputs WHERE id = ?').get(id) as InputRow | undefined;
   }
 
+  /** Moves an input to `state` (allowed transitions only); `error` records why, and counts an attempt. */
   setInput(id: number, state: InputState, error?: string): void {
+    const from = (this.db.prepare('SELECT state FROM inputs WHERE id = ?').get(id) as { state: InputState } | undefined)?.state;
+    if (from === undefined) throw new Error(`journal: no input #${id}`);
+    checkTransition('input', id, from, state);
     this.db.prepare('UPDATE inputs SET state = ?, updated_at = ?, last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END) WHERE id = ?')
       .run(state, now(), error ?? null, error ?? null, id);
+    if (from !== state) this.committed.push({ what: 'input', id, from, to: state });
+    this.flush();
   }
 
+  /** Records a failed attempt at an input's current step; returns the attempts so far. */
+  recordError(id: number, error: string): number {
+    this.db.prepare('UPDATE inputs SET last_error = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?').run(error.slice(0, 4000), now(), id);
+    return this.input(id)?.attempts ?? 0;
+  }
+
+  /** Inputs in these states that are still actionable (final inputs once settled are not). */
   inputsIn(...states: InputState[]): InputRow[] {
-    return this.db.prepare(`SELECT * FROM inputs WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY id`).all(...states) as InputRow[];
+    return this.db.prepare(`SELECT * FROM inputs WHERE settled = 0 AND state IN (${states.map(() => '?').join(',')}) ORDER BY id`).all(...states) as InputRow[];
+  }
+
+  /** A final input whose files are where they belong: no pass reads it again. */
+  settle(id: number): void {
+    this.db.prepare('UPDATE inputs SET settled = 1 WHERE id = ?').run(id);
+  }
+
+  setDocumentsSent(id: number): void {
+    this.db.prepare('UPDATE inputs SET documents_sent = 1 WHERE id = ?').run(id);
   }
 
   /** Forms a group: the leader's triggers carry every member's contacts (one transaction with the triggers). */
   addGroup(leaderId: number, memberIds: readonly number[], parts: { localPath: string; remoteName: string; contacts: number }[]): void {
     this.tx(() => {
-      const set = this.db.prepare('UPDATE inputs SET group_leader = ?, state = \'built\', updated_at = ? WHERE id = ?');
-      for (const id of memberIds) set.run(leaderId, now(), id);
+      const set = this.db.prepare('UPDATE inputs SET group_leader = ? WHERE id = ?');
+      for (const id of memberIds) { set.run(leaderId, id); this.setInput(id, 'built'); }
       this.addTriggers(leaderId, parts);
     });
   }
@@ -197,9 +281,23 @@ export class Journal {
     return this.db.prepare('SELECT * FROM triggers WHERE input_id = ? ORDER BY part').all(inputId) as TriggerRow[];
   }
 
+  trigger(id: number): TriggerRow | undefined {
+    return this.db.prepare('SELECT * FROM triggers WHERE id = ?').get(id) as TriggerRow | undefined;
+  }
+
+  /** Triggers in these states whose input is still actionable. */
+  triggersIn(...states: TriggerState[]): TriggerRow[] {
+    return this.db.prepare(`SELECT t.* FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE i.settled = 0 AND t.state IN (${states.map(() => '?').join(',')}) ORDER BY t.id`).all(...states) as TriggerRow[];
+  }
+
   setTrigger(id: number, state: TriggerState, extra: { outcome?: string; error?: string } = {}): void {
+    const from = this.trigger(id)?.state;
+    if (from === undefined) throw new Error(`journal: no trigger #${id}`);
+    checkTransition('trigger', id, from, state);
     this.db.prepare('UPDATE triggers SET state = ?, outcome = COALESCE(?, outcome), last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), updated_at = ? WHERE id = ?')
       .run(state, extra.outcome ?? null, extra.error ?? null, extra.error ?? null, now(), id);
+    if (from !== state) this.committed.push({ what: 'trigger', id, from, to: state });
+    this.flush();
   }
 
   report(name: string): ReportRow | undefined {
@@ -226,6 +324,41 @@ export class Journal {
     if (triggerIds.length === 0) return [];
     return (this.db.prepare(`SELECT t.broadcast_id b, t.remote_name r, i.id id, i.name n, i.folder f FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE t.id IN (${triggerIds.map(() => '?').join(',')})`).all(...triggerIds) as { b: string; r: string; id: number; n: string; f: string }[])
       .map((x) => ({ broadcastId: x.b, remoteName: x.r, input: { id: x.id, name: x.n, folder: x.f } }));
+  }
+
+  /** Records a drop folder's health (status shows it); true when it changed. */
+  setFolderHealth(path: string, healthy: boolean, error?: string): boolean {
+    const prev = this.db.prepare('SELECT healthy FROM folders WHERE path = ?').get(path) as { healthy: number } | undefined;
+    if (prev && prev.healthy === (healthy ? 1 : 0) && healthy) return false;
+    this.db.prepare('INSERT INTO folders (path, healthy, error, since) VALUES (?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET healthy = excluded.healthy, error = excluded.error, since = CASE WHEN folders.healthy = excluded.healthy THEN folders.since ELSE excluded.since END')
+      .run(path, healthy ? 1 : 0, error ?? null, now());
+    return !prev || prev.healthy !== (healthy ? 1 : 0);
+  }
+
+  folders(): FolderHealthRow[] {
+    return this.db.prepare('SELECT * FROM folders ORDER BY path').all() as FolderHealthRow[];
+  }
+
+  /** Puts a hook delivery in the outbox (in the caller's transaction, with the state change it reports). */
+  enqueueHook(eventId: string, hook: string, payload: string): void {
+    this.db.prepare("INSERT INTO hook_outbox (event_id, hook, payload, state, next_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)").run(eventId, hook, payload, now(), now());
+  }
+
+  dueHooks(limit: number): HookOutboxRow[] {
+    return this.db.prepare("SELECT * FROM hook_outbox WHERE state = 'pending' AND next_at <= ? ORDER BY id LIMIT ?").all(now(), limit) as HookOutboxRow[];
+  }
+
+  nextHookDue(): string | undefined {
+    return (this.db.prepare("SELECT MIN(next_at) t FROM hook_outbox WHERE state = 'pending'").get() as { t: string | null }).t ?? undefined;
+  }
+
+  setHook(id: number, state: HookOutboxRow['state'], extra: { error?: string; nextAt?: Date } = {}): void {
+    this.db.prepare('UPDATE hook_outbox SET state = ?, attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), last_error = COALESCE(?, last_error), next_at = COALESCE(?, next_at) WHERE id = ?')
+      .run(state, extra.error ?? null, extra.error ?? null, extra.nextAt?.toISOString() ?? null, id);
+  }
+
+  hookSummary(): Record<string, number> {
+    return Object.fromEntries((this.db.prepare('SELECT state, COUNT(*) n FROM hook_outbox GROUP BY state').all() as { state: string; n: number }[]).map((r) => [r.state, r.n]));
   }
 
   /** Counts per state, for `status`. */

@@ -5,6 +5,10 @@
  * `stableMs`, for files found at start too (chokidar's awaitWriteFinish does
  * not hold those); an optional done-marker mode waits for `<file>.done`; a
  * periodic rescan catches events a watch missed (network shares).
+ *
+ * A folder that cannot be read (an unmounted share, a removed folder) or a
+ * watch error is never taken for an empty folder: `onHealth` says so, and
+ * the folder is read again every 2 s until it can be.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,7 +23,11 @@ export interface DropWatcherOptions {
   readonly usePolling: boolean;
   /** A complete file is ready (absolute path). Called once per file until it leaves the folder. */
   readonly onReady: (path: string) => void;
+  /** The folder became unreadable (with why), or readable again. */
+  readonly onHealth?: (healthy: boolean, error?: string) => void;
 }
+
+const UNHEALTHY_RETRY_MS = 2000;
 
 /** Names the daemon never takes: temporary files, markers, sidecars, its own error files. */
 export function ignoredName(name: string): boolean {
@@ -32,20 +40,28 @@ export class DropWatcher {
   private readonly seen = new Map<string, { size: number; mtime: number; since: number }>();
   private readonly reported = new Set<string>();
   private closed = false;
+  private healthy: boolean | undefined;
+  private lastRescan = 0;
 
   constructor(private readonly opts: DropWatcherOptions) {}
 
   get folder(): string { return this.opts.folder; }
 
   async start(): Promise<void> {
-    this.watcher = watch(this.opts.folder, { depth: 0, ignoreInitial: true, usePolling: this.opts.usePolling, ignored: (p: string) => p !== this.opts.folder && ignoredName(p.split('/').pop() ?? '') });
-    const note = (p: string): void => { void this.observe(p); };
-    this.watcher.on('add', note).on('change', note).on('unlink', (p: string) => { this.seen.delete(p); this.reported.delete(p); });
-    this.watcher.on('error', () => undefined);
+    this.watch();
     await this.rescan();
     this.timers.push(setInterval(() => { void this.rescan(); }, this.opts.rescanMs));
     this.timers.push(setInterval(() => { void this.check(); }, Math.max(100, Math.min(1000, this.opts.stableMs / 2))));
     for (const t of this.timers) t.unref();
+  }
+
+  /** (Re)starts the OS watch: after the folder was gone, the old watch follows a folder that no longer exists. */
+  private watch(): void {
+    void this.watcher?.close();
+    this.watcher = watch(this.opts.folder, { depth: 0, ignoreInitial: true, usePolling: this.opts.usePolling, ignored: (p: string) => p !== this.opts.folder && ignoredName(p.split('/').pop() ?? '') });
+    const note = (p: string): void => { void this.observe(p); };
+    this.watcher.on('add', note).on('change', note).on('unlink', (p: string) => { this.seen.delete(p); this.reported.delete(p); });
+    this.watcher.on('error', (e: unknown) => { this.setHealth(false, `watch error: ${(e as Error).message ?? String(e)}`); });
   }
 
   async close(): Promise<void> {
@@ -60,8 +76,27 @@ export class DropWatcher {
     this.reported.delete(path);
   }
 
+  private setHealth(healthy: boolean, error?: string): void {
+    if (this.healthy === healthy && healthy) return;
+    const changed = this.healthy !== healthy;
+    if (healthy && this.healthy === false && !this.closed) this.watch();
+    this.healthy = healthy;
+    if (changed) this.opts.onHealth?.(healthy, error);
+  }
+
   private async rescan(): Promise<void> {
-    const names = await readdir(this.opts.folder).catch(() => [] as string[]);
+    if (this.closed) return;
+    this.lastRescan = Date.now();
+    let names: string[];
+    try {
+      names = await readdir(this.opts.folder);
+      const st = await stat(this.opts.folder);
+      if (!st.isDirectory()) throw new Error('not a folder');
+    } catch (e) {
+      this.setHealth(false, `cannot read ${this.opts.folder}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      return;
+    }
+    this.setHealth(true);
     const present = new Set(names.map((n) => join(this.opts.folder, n)));
     for (const p of [...this.reported]) if (!present.has(p)) this.forget(p);
     for (const n of names) if (!ignoredName(n)) await this.observe(join(this.opts.folder, n));
@@ -77,6 +112,7 @@ export class DropWatcher {
 
   private async check(): Promise<void> {
     const now = Date.now();
+    if (this.healthy === false && now - this.lastRescan >= UNHEALTHY_RETRY_MS) await this.rescan();
     for (const [path, s] of [...this.seen]) {
       await this.observe(path);
       const cur = this.seen.get(path);

@@ -10,8 +10,9 @@ import { finding, type Finding } from '../formats/findings.js';
 import type { SourceLines, TriggerCommand } from '../formats/model.js';
 import { ALLOWED_WAV, wavFormat } from '../formats/wav.js';
 
-/** Document types the platform takes (guide §3.2.4.1, line 9040; §3.3 for email attachments). */
-export const DOCUMENT_EXTENSIONS = ['wav', 'pdf', 'html', 'htm', 'jpg', 'jpeg', 'gif', '3gp', 'txt'] as const;
+import { DOCUMENT_EXTENSIONS } from '../formats/document-types.js';
+
+export { DOCUMENT_EXTENSIONS };
 
 /** The documents a command names, with where. */
 export function referencedDocuments(command: TriggerCommand): { name: string; key: string; field: string }[] {

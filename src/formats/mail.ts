@@ -30,7 +30,7 @@ export const MAIL2SMS_MAX_TEXT = 600;
 export const SMS_TAG = '#SMS#';
 
 /** Types a document attached to an email trigger may have (guide line 9928). */
-export const MAIL_DOCUMENT_EXTENSIONS = ['html', 'htm', 'gif', 'jpg', 'jpeg', '3gp', 'pdf', 'wav'] as const;
+export { MAIL_DOCUMENT_EXTENSIONS } from './document-types.js';
 
 /**
  * The body of an email trigger: the command lines, in the documented order.

@@ -7,6 +7,7 @@
  *
  * hoodiecrow keeps one mailbox store: every login sees the same INBOX.
  */
+import { parisTime } from '../formats/paris-time.js';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -43,10 +44,11 @@ export interface RunningMailSide {
 const matchesSender = (list: readonly string[] | undefined, from: string): boolean =>
   (list ?? []).some((x) => (x.includes('@') ? x.toLowerCase() === from.toLowerCase() : from.toLowerCase().endsWith(`@${x.toLowerCase()}`)));
 
+/** `DD/MM/YYYY` and `HH:MM:SS`, Paris time, as in the platform's French replies. */
 const parisStamp = (d: Date): { date: string; time: string } => {
-  const f = new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(d);
-  const [date = '', time = ''] = f.split(' ');
-  return { date, time };
+  const t = parisTime(d);
+  const [y, m, day] = t.date.split('-');
+  return { date: `${day}/${m}/${y}`, time: t.seconds };
 };
 
 export async function startMailSide(opts: MailSideOptions): Promise<RunningMailSide> {

@@ -17,12 +17,13 @@ import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } fro
 import { join } from 'node:path';
 import { CRA_HEADER, craFileName } from '../formats/cra.js';
 import { encodeLatin9 } from '../formats/encoding.js';
+import { isDocumentName } from '../formats/document-types.js';
+import { parisTime } from '../formats/paris-time.js';
 import { FindingList } from '../formats/findings.js';
 import { openTriggerFile, validateTriggerFile } from '../files/read-trigger.js';
 import { contactResult, mediaOf, type ContactResult } from './results.js';
 
 export const DMC_DIRS = ['in', 'in/processing', 'in/processed', 'in/failed', 'out', 'out/ack'] as const;
-const DOCUMENT_EXT = /\.(wav|pdf|html?|jpe?g|gif|3gp|txt)$/i;
 const TRIGGER_EXT = /\.(csv|xml)$/i;
 
 export interface Account {
@@ -99,7 +100,7 @@ export async function processAccount(a: Account, opts: PlatformOptions): Promise
   const now = opts.now?.() ?? new Date();
   const inDir = join(p.dmc, 'in');
   const entries = (await readdir(inDir, { withFileTypes: true })).filter((e) => e.isFile() && visible(e.name)).map((e) => e.name).sort();
-  for (const name of entries.filter((n) => DOCUMENT_EXT.test(n))) {
+  for (const name of entries.filter(isDocumentName)) {
     await rename(join(inDir, name), join(p.store, name));
     opts.emit({ type: 'document-taken', account: a.username, name });
   }
@@ -176,7 +177,7 @@ export async function createBroadcast(path: string, p: ReturnType<typeof account
 
 /** `YYYY-MM-DD` in Europe/Paris. */
 export function parisDate(d: Date): string {
-  return new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+  return parisTime(d).date;
 }
 
 /**

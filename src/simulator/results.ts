@@ -5,6 +5,7 @@
  * medium (seeded: the same seed, broadcast and contact always give the same
  * result), and the CRA line the platform would write.
  */
+import { parisTime } from '../formats/paris-time.js';
 import { createHash } from 'node:crypto';
 import { CRA_CODES } from '../formats/cra-codes.js';
 import type { ContactColumn } from '../formats/contacts.js';
@@ -88,8 +89,8 @@ export interface ContactResult {
 
 /** `YYYY/MM/DD HH:mm:ss`, Europe/Paris, as in CRA files. */
 export function craDate(d: Date): string {
-  const f = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
-  return f.format(d).replace(/-/g, '/');
+  const t = parisTime(d);
+  return `${t.date.replace(/-/g, '/')} ${t.seconds}`;
 }
 
 /** The result of one contact of a broadcast. */

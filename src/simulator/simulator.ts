@@ -7,6 +7,7 @@
  *
  * A separate module: the product's real code paths never import it.
  */
+import { parisTime } from '../formats/paris-time.js';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startFtpServer, type RunningFtpServer } from './ftp-server.js';
@@ -163,9 +164,8 @@ export class Simulator {
 
   private async reportIfTime(): Promise<void> {
     const at = this.opts.reportAt ?? '02:00';
-    const now = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
-    const [day, time] = now.split(' ');
-    if (time !== undefined && day !== undefined && time >= at && this.lastReportDay !== day) {
+    const { date: day, time } = parisTime(new Date());
+    if (time >= at && this.lastReportDay !== day) {
       this.lastReportDay = day;
       await this.report();
     }

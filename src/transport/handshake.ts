@@ -113,7 +113,7 @@ export async function fileSource(path: string): Promise<UploadSource> {
  * Uploads one file as `<dir>/<name>` with the `.uploading` handshake.
  * Safe to run again after a transient failure: it looks at the server first.
  */
-export async function uploadWithHandshake(session: Session, source: UploadSource, dir: string, name: string, log: Logger, onBytes?: (sent: number, total: number) => void, beforeRename?: () => void | Promise<void>): Promise<number> {
+export async function uploadWithHandshake(session: Session, source: UploadSource, dir: string, name: string, log: Logger, onBytes?: (sent: number, total: number) => void, beforeRename?: () => void | Promise<void>, sameSizeFinal: 'refuse' | 'done' = 'refuse'): Promise<number> {
   plainName(name);
   const size = source.size;
   const final = remoteJoin(dir, name);
@@ -125,7 +125,13 @@ export async function uploadWithHandshake(session: Session, source: UploadSource
     // Our rename was sent and the temp name is gone: it happened, though its reply was lost. The file is
     // under its final name, or already taken by the platform: sending it again would send it twice.
     if (renameSent && !atTemp) return size;
-    if (await t.stat(final)) {
+    const atFinal = await t.stat(final);
+    // A document whose rename reply was lost by an earlier run: the same name and size is taken as ours.
+    if (atFinal && sameSizeFinal === 'done' && atFinal.size === size && !atTemp) {
+      log.info({ remote: final, bytes: size }, 'already on the server with the same size (an earlier run sent it)');
+      return size;
+    }
+    if (atFinal) {
       throw new TransportError('TARGET_EXISTS', `${final} already exists on ${t.endpoint}: a rename never overwrites a file; choose another name, or wait until the platform has taken the earlier one`, { remotePath: final, transient: false });
     }
     // A temp name left by another run may hold other content: reuse only what this call sent and checked.
@@ -161,7 +167,7 @@ export async function sendTrigger(session: Session, input: SendInput, opts: Hand
   for (const d of docs) {
     const size = (await stat(d.path)).size;
     opts.onStep?.({ step: 'upload-start', kind: 'document', name: d.name, bytes: size });
-    bytes += await uploadWithHandshake(session, await fileSource(d.path), inDir, d.name, log, opts.onBytes && ((a, b) => opts.onBytes?.(d.name, a, b)));
+    bytes += await uploadWithHandshake(session, await fileSource(d.path), inDir, d.name, log, opts.onBytes && ((a, b) => opts.onBytes?.(d.name, a, b)), undefined, 'done');
     opts.onStep?.({ step: 'uploaded', kind: 'document', name: d.name, bytes: size });
   }
   if (docs.length > 0 && opts.waitForDocuments !== false) await waitDocumentsTaken(session, inDir, docs.map((d) => d.name), opts);

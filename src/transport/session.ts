@@ -4,6 +4,11 @@
  * transient failure the connection is dropped and opened again before the
  * next attempt. Permanent failures (authentication, host key, permission,
  * not found, target exists) are never retried.
+ *
+ * One operation at a time: a session owns one connection, and a second
+ * caller waits its turn (basic-ftp aborts a running task when another
+ * starts; two connects at once would orphan a client). Reset and close take
+ * their turn too, so they never drop a connection another call is using.
  */
 import pRetry from 'p-retry';
 import type { ResolvedConfig } from '../config/config.js';
@@ -17,12 +22,26 @@ export interface SessionOptions {
 
 export class Session {
   private connected = false;
+  /** The end of the queue: each operation starts when the previous one has settled. */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly make: () => Transport, private readonly opts: SessionOptions, private current: Transport = make()) {}
 
   get transport(): Transport { return this.current; }
 
+  /** Runs `fn` alone on the connection, after every operation queued before it. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Connects if needed; inside the queue (run) or on its own turn. */
   async open(): Promise<Transport> {
+    return this.exclusive(() => this.connectNow());
+  }
+
+  private async connectNow(): Promise<Transport> {
     if (!this.connected) {
       await this.current.connect();
       this.connected = true;
@@ -37,7 +56,7 @@ export class Session {
    */
   async run<T>(label: string, op: (t: Transport) => Promise<T>): Promise<T> {
     const r = this.opts.retries;
-    return pRetry(async () => op(await this.open()), {
+    return this.exclusive(() => pRetry(async () => op(await this.connectNow()), {
       retries: r.attempts,
       minTimeout: r.minDelay * 1000,
       maxTimeout: r.maxDelay * 1000,
@@ -47,13 +66,17 @@ export class Session {
       onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
         if (!isTransient(error)) return;
         this.opts.logger.warn({ op: label, attempt: attemptNumber, retriesLeft, err: error.message }, 'transient transport failure; reconnecting');
-        await this.reset();
+        await this.resetNow();
       },
-    });
+    }));
   }
 
   /** Drops the connection; the next operation opens a new one (a client cannot be reused after end()). */
   async reset(): Promise<void> {
+    return this.exclusive(() => this.resetNow());
+  }
+
+  private async resetNow(): Promise<void> {
     const old = this.current;
     this.connected = false;
     this.current = this.make();
@@ -61,7 +84,9 @@ export class Session {
   }
 
   async close(): Promise<void> {
-    this.connected = false;
-    await this.current.close().catch(() => undefined);
+    return this.exclusive(async () => {
+      this.connected = false;
+      await this.current.close().catch(() => undefined);
+    });
   }
 }

@@ -3,6 +3,11 @@
  * or private key; the host key pinned (host-keys.ts); keepalive on;
  * TCP_NODELAY on the socket (without it a streamed upload crawls at ~2 MB/s
  * on loopback: transport-pitfalls.md); sequential writes by default.
+ *
+ * Every operation is bounded: a command by `timeouts.idle`, a transfer by
+ * `timeouts.transfer`. When a bound passes, the connection is destroyed at
+ * once (a silent server would otherwise hold the call until the SSH
+ * keepalive gives up, a minute later) and the call fails with TIMEOUT.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
@@ -28,6 +33,7 @@ export class SftpTransport implements Transport {
   /** Streams in flight: ssh2 does not fail them when the session dies, so the close path does. */
   private readonly streams = new Set<{ destroy(e?: Error): void }>();
   private rejected: HostKeyVerdict | undefined;
+  private sock: Socket | undefined;
 
   constructor(private readonly opts: SftpOptions) {
     this.endpoint = `${opts.transport.host}:${opts.transport.port}`;
@@ -48,6 +54,7 @@ export class SftpTransport implements Transport {
       return false;
     };
     const sock = await this.openSocket();
+    this.sock = sock;
     // The library's default handlers print to the console; ours keep the first cause of a dead session.
     const client = new SftpClient('dmc', {
       error: (e) => { this.sessionError ??= e; this.abortStreams(); },
@@ -99,6 +106,31 @@ export class SftpTransport implements Transport {
     this.streams.clear();
   }
 
+  /**
+   * `work`, or TIMEOUT after `seconds`: then the connection is destroyed at
+   * once, so nothing of it lingers (its streams fail, its socket closes).
+   */
+  private async bounded<T>(work: Promise<T>, seconds: number, what: string, key: 'idle' | 'transfer'): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_res, reject) => {
+      timer = setTimeout(() => {
+        const err = new TransportError('TIMEOUT', `${what}: no answer from ${this.endpoint} within ${seconds} s (timeouts.${key}); the connection was dropped`, { protocol: 'sftp' });
+        this.sessionError ??= err;
+        this.abortStreams();
+        this.sock?.destroy();
+        reject(err);
+      }, seconds * 1000);
+      timer.unref();
+    });
+    work.catch(() => undefined);
+    try { return await Promise.race([work, expired]); } finally { clearTimeout(timer); }
+  }
+
+  /** A command (stat, rename, list, remove), bounded by timeouts.idle. */
+  private command<T>(work: Promise<T>, what: string): Promise<T> {
+    return this.bounded(work, this.opts.timeouts.idle, what, 'idle');
+  }
+
   /** Runs a pipeline with its streams tracked and bounded by the transfer timeout. */
   private async transfer(streams: [NodeJS.ReadableStream, NodeJS.WritableStream], what: string): Promise<void> {
     const [a, b] = streams as unknown as [{ destroy(e?: Error): void }, { destroy(e?: Error): void }];
@@ -106,10 +138,7 @@ export class SftpTransport implements Transport {
     this.streams.add(b);
     try {
       if (this.sessionError) throw new TransportError('CONNECTION_LOST', `the SFTP session with ${this.endpoint} was lost (${this.sessionError.message})`, { protocol: 'sftp' });
-      await pipeline(streams[0], streams[1], { signal: AbortSignal.timeout(this.opts.timeouts.transfer * 1000) });
-    } catch (e) {
-      if ((e as Error).name === 'AbortError') throw new TransportError('TIMEOUT', `${what} did not finish within ${this.opts.timeouts.transfer} s (timeouts.transfer)`, { protocol: 'sftp', cause: e });
-      throw e;
+      await this.bounded(pipeline(streams[0], streams[1]), this.opts.timeouts.transfer, what, 'transfer');
     } finally {
       this.streams.delete(a);
       this.streams.delete(b);
@@ -162,12 +191,12 @@ export class SftpTransport implements Transport {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    try { await this.c.rename(from, to); } catch (e) { throw this.fail(e, 'rename', `${from} -> ${to}`); }
+    try { await this.command(this.c.rename(from, to), `rename ${from}`); } catch (e) { throw this.fail(e, 'rename', `${from} -> ${to}`); }
   }
 
   async stat(remotePath: string): Promise<RemoteEntry | undefined> {
     try {
-      const s = await this.c.stat(remotePath);
+      const s = await this.command(this.c.stat(remotePath), `stat ${remotePath}`);
       return { name: remotePath.split('/').pop() ?? remotePath, size: s.size, type: s.isFile ? 'file' : s.isDirectory ? 'dir' : 'other', mtime: s.modifyTime };
     } catch (e) {
       const f = this.fail(e, 'stat', remotePath);
@@ -178,7 +207,7 @@ export class SftpTransport implements Transport {
 
   async list(remoteDir: string): Promise<RemoteEntry[]> {
     try {
-      const l = await this.c.list(remoteDir);
+      const l = await this.command(this.c.list(remoteDir), `list ${remoteDir}`);
       return l.map((f) => ({ name: f.name, size: f.size, type: f.type === '-' ? 'file' : f.type === 'd' ? 'dir' : 'other', mtime: f.modifyTime }));
     } catch (e) { throw this.fail(e, 'list', remoteDir); }
   }
@@ -193,7 +222,7 @@ export class SftpTransport implements Transport {
   }
 
   async remove(remotePath: string): Promise<void> {
-    try { await this.c.delete(remotePath); } catch (e) { throw this.fail(e, 'delete', remotePath); }
+    try { await this.command(this.c.delete(remotePath), `delete ${remotePath}`); } catch (e) { throw this.fail(e, 'delete', remotePath); }
   }
 
   /** Ends the session; never waits more than 2 s (a dead connection may never report its end). */
@@ -205,5 +234,7 @@ export class SftpTransport implements Transport {
     await Promise.race([c.end().catch(() => undefined), new Promise<void>((res) => { timer = setTimeout(res, 2000); timer.unref(); })]);
     if (timer) clearTimeout(timer);
     (c.client as unknown as { destroy?: () => void }).destroy?.();
+    this.sock?.destroy();
+    this.sock = undefined;
   }
 }

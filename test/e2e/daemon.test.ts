@@ -186,9 +186,8 @@ describe('the daemon, on the simulator', () => {
   });
 
   it('a network cut in the middle of a batch: retries with backoff, then completes everything, each sent once', async () => {
-    const daemon = new Daemon(await config(), silentLogger);
     const retries: string[] = [];
-    (daemon as unknown as { events: { onEvent: (e: { type: string; detail?: string }) => void } }).events.onEvent = (e) => { if (e.type === 'retry') retries.push(e.detail ?? ''); };
+    const daemon = new Daemon(await config(), silentLogger, { onEvent: (e) => { if (e.type === 'retry') retries.push(e.detail ?? ''); } });
     await daemon.start();
     try {
       for (let i = 0; i < 15; i++) writeFileSync(join(drop, `cut-${i}.csv`), exportText(`N${i}`));

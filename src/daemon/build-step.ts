@@ -1,0 +1,97 @@
+/**
+ * Build: `working` → `built`. An export becomes trigger file(s) with the
+ * folder's command (and the export's sidecar); a complete trigger file is
+ * validated and sent as it is (re-encoded when undeclared UTF-8). Remote
+ * names are fixed here, from the content and the input's time, so they are
+ * the same after any restart.
+ */
+import { copyFile, readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import type { DropFolderConfig } from '../config/config.js';
+import { buildTriggerFiles } from '../files/build.js';
+import { convertTriggerFile } from '../files/convert.js';
+import { openTriggerFile, validateTriggerFile } from '../files/read-trigger.js';
+import { parseCommandFile } from '../formats/command-file.js';
+import type { ContactColumn } from '../formats/contacts.js';
+import { FindingList, TriggerFormatError, type Finding } from '../formats/findings.js';
+import type { TriggerCommand } from '../formats/model.js';
+import { parisTime } from '../formats/paris-time.js';
+import { fileHash, uniqueRemoteName } from '../transport/handshake.js';
+import { dirs, type StepContext } from './context.js';
+import type { InputRow } from './journal.js';
+import { failInput } from './settle.js';
+
+/** The folder's command merged with the input's sidecar, `{date}`, `{time}`, `{file}` filled in. */
+export async function commandFor(folder: DropFolderConfig, row: InputRow): Promise<TriggerCommand> {
+  const base = parseCommandFile(await readFile(folder.command, 'utf8'), folder.command);
+  const sidecar = `${row.work_path}.command.yaml`;
+  const over = await readFile(sidecar, 'utf8').then((t) => parseCommandFile(t, sidecar), (e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT') return undefined; throw e; });
+  const merged = { ...base, ...(over ?? {}) } as TriggerCommand;
+  if (typeof merged.broadcastName !== 'string') {
+    const message = `${folder.command}${over ? ` (with ${basename(sidecar)})` : ''} has no broadcastName: add one (it may hold {file}, {date}, {time}, {count})`;
+    throw new TriggerFormatError('INVALID_COMMAND_FILE', message, [{ code: 'E_REQUIRED', severity: 'error', field: 'broadcastName', message }], folder.command);
+  }
+  const { date, time } = parisTime(new Date(row.created_at));
+  const file = basename(row.name, extname(row.name));
+  // {count} (contacts) is replaced by the builder, once the contacts are counted.
+  return { ...merged, broadcastName: merged.broadcastName.replace(/\{date\}/g, date).replace(/\{time\}/g, time).replace(/\{file\}/g, file) };
+}
+
+/** A trigger for another service than the configured one: the platform would refuse it. */
+export function otherService(ctx: StepContext, serviceId: string | undefined): Finding {
+  return { code: 'E_REQUIRED', severity: 'error', message: `serviceId ${serviceId} is not the configured service ${ctx.config.service.serviceId}`, field: 'serviceId' };
+}
+
+/** The EXTERNALREFERENCE values of a built trigger file (to link its broadcast from the reports). */
+export async function refsOf(path: string): Promise<string[]> {
+  const reading = await openTriggerFile(path, new FindingList(0));
+  const i = reading.head.columns.indexOf('EXTERNALREFERENCE');
+  const refs: string[] = [];
+  for await (const c of reading.contacts) { const v = i >= 0 ? c.values[i]?.trim() : undefined; if (v) refs.push(v); }
+  return refs;
+}
+
+/** The parts as the journal records them: each with its remote name and its contacts' references. */
+export async function namedParts(stem: string, parts: readonly { path: string; contacts: number }[], created: Date): Promise<{ localPath: string; contacts: number; remoteName: string; refs: string[] }[]> {
+  const named = [];
+  for (const [k, p] of parts.entries()) {
+    const local = `${stem}${parts.length > 1 ? `-${String(k + 1).padStart(3, '0')}` : ''}${extname(p.path)}`;
+    named.push({ localPath: p.path, contacts: p.contacts, remoteName: uniqueRemoteName(local, await fileHash(p.path), created), refs: await refsOf(p.path) });
+  }
+  return named;
+}
+
+/** Builds one input alone; a format error fails it (error file), anything else is thrown for the caller to count. */
+export async function buildInput(ctx: StepContext, folder: DropFolderConfig, row: InputRow): Promise<void> {
+  const out = `${row.work_path}.trigger.${row.kind === 'trigger' ? extname(row.name).slice(1).toLowerCase() || 'csv' : folder.format}`;
+  let parts: { path: string; contacts: number }[];
+  let serviceId: string | undefined;
+  try {
+    if (row.kind === 'trigger') {
+      const v = await validateTriggerFile(row.work_path, { documentsDir: dirs(folder.path).work });
+      const errors = v.errors.filter((e) => e.code !== 'E_DOCUMENT_MISSING');
+      if (errors.length) return await failInput(ctx, folder, row, errors);
+      if (v.warnings.some((w) => w.code === 'W_UNDECLARED_UTF8')) {
+        const c = await convertTriggerFile(row.work_path, { to: v.format, out });
+        if (!c.ok) return await failInput(ctx, folder, row, c.findings.filter((f) => f.severity === 'error'));
+      } else {
+        await copyFile(row.work_path, out);
+      }
+      parts = [{ path: out, contacts: v.contacts }];
+      serviceId = v.command.serviceId;
+    } else {
+      const cmd = await commandFor(folder, row);
+      serviceId = cmd.serviceId;
+      const r = await buildTriggerFiles(cmd, row.work_path, { out, format: folder.format, ...(folder.split !== undefined ? { split: folder.split } : {}), export: { map: folder.map as Partial<Record<ContactColumn, string>>, name: row.name } });
+      if (!r.ok) return await failInput(ctx, folder, row, r.findings.filter((f) => f.severity === 'error'));
+      parts = r.files.map((f) => ({ path: f.path, contacts: f.contacts }));
+    }
+  } catch (e) {
+    if (e instanceof TriggerFormatError) return failInput(ctx, folder, row, [...e.findings]);
+    throw e;
+  }
+  if (serviceId !== ctx.config.service.serviceId) return failInput(ctx, folder, row, [otherService(ctx, serviceId)]);
+  const named = await namedParts(basename(row.name, extname(row.name)), parts, new Date(row.created_at));
+  ctx.journal.addTriggers(row.id, named);
+  ctx.events.onEvent?.({ type: 'built', input: row.id, name: row.name, detail: `${parts.length} file(s)` });
+}

@@ -1,0 +1,68 @@
+/**
+ * Intake: a complete file in a drop folder is journaled (its work path
+ * fixed before the move), refused if it is a duplicate, then moved to
+ * work/. The watcher calls `take`; the worker resumes `seen` rows.
+ */
+import { open, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { DropFolderConfig } from '../config/config.js';
+import { isDocumentName } from '../formats/document-types.js';
+import { fileHash } from '../transport/handshake.js';
+import { dirs, exists, moveIfThere, type StepContext } from './context.js';
+import type { InputRow } from './journal.js';
+import { finish, refuseDuplicate } from './settle.js';
+
+/** Journals a complete file (duplicate or not), then moves it to work/. */
+export async function take(ctx: StepContext, folder: DropFolderConfig, path: string, forget: (path: string) => void): Promise<void> {
+  const st = await stat(path);
+  const hash = await fileHash(path);
+  const name = basename(path);
+  const kind = await kindOf(path);
+  const earlier = kind === 'document' || folder.allowDuplicates || ctx.journal.takeResend(folder.path, hash) ? undefined : ctx.journal.findByHash(folder.path, hash);
+  if (earlier) {
+    const why = `same content as ${earlier.name} (input #${earlier.id}, ${earlier.state}), taken ${earlier.created_at}: not sent twice. To send it again: dmc-trigger resend ${earlier.id} --force, or set allowDuplicates: true for this folder.`;
+    const row = ctx.journal.tx(() => {
+      const r = ctx.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind, workDir: dirs(folder.path).work, state: 'duplicate', duplicateOf: earlier.id });
+      ctx.journal.recordError(r.id, why);
+      return ctx.journal.input(r.id)!;
+    });
+    await refuseDuplicate(ctx, folder, row);
+    forget(path);
+    ctx.events.onEvent?.({ type: 'duplicate', input: row.id, name });
+    return;
+  }
+  const row = ctx.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind, workDir: dirs(folder.path).work });
+  await moveToWork(ctx, folder, row, forget);
+  ctx.events.onEvent?.({ type: 'taken', input: row.id, name });
+  ctx.wake();
+}
+
+/** A trigger (XML, or CSV starting with #COMMAND), a document (by its type), or an SI export. */
+async function kindOf(path: string): Promise<InputRow['kind']> {
+  if (/\.xml$/i.test(path)) return 'trigger';
+  if (isDocumentName(path)) return 'document';
+  // The first bytes tell a complete trigger (#COMMAND) from an export: never read the whole file for that.
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(64);
+    const { bytesRead } = await fh.read(b, 0, 64, 0);
+    return b.subarray(0, bytesRead).toString('latin1').replace(/^\xEF\xBB\xBF/, '').trimStart().toUpperCase().startsWith('#COMMAND') ? 'trigger' : 'export';
+  } finally {
+    await fh.close();
+  }
+}
+
+/** `seen` → `working`: the file (and its sidecar, its marker) from the drop folder to work/. */
+export async function moveToWork(ctx: StepContext, folder: DropFolderConfig, row: InputRow, forget: (path: string) => void): Promise<void> {
+  const src = join(folder.path, row.name);
+  const moved = await moveIfThere(src, row.work_path);
+  if (!moved && !(await exists(row.work_path))) {
+    finish(ctx, row, 'failed', 'failed', 'the file vanished from the drop folder before it was taken');
+    ctx.journal.settle(row.id);
+    return;
+  }
+  await moveIfThere(`${src.replace(/\.[^.]+$/, '')}.command.yaml`, `${row.work_path}.command.yaml`);
+  await moveIfThere(`${src}.done`, `${row.work_path}.done`);
+  forget(src);
+  ctx.journal.setInput(row.id, 'working');
+}

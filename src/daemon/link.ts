@@ -1,0 +1,36 @@
+/**
+ * The daemon's one connection to the account: a Session (one operation at a
+ * time, retries) and the remote root, opened on first use and dropped after
+ * a failed pass. Only the worker uses it: report collection is a step of
+ * the worker's loop, never a timer racing an upload.
+ */
+import type { ResolvedConfig } from '../config/config.js';
+import { createTransport } from '../transport/connect.js';
+import { resolveRemoteRoot } from '../transport/handshake.js';
+import type { Logger } from '../transport/logger.js';
+import { Session } from '../transport/session.js';
+import { TransportError } from '../transport/transport.js';
+
+export class Link {
+  private session: Session | undefined;
+  private root: string | undefined;
+
+  constructor(private readonly config: ResolvedConfig, private readonly logger: Logger) {}
+
+  async open(): Promise<{ session: Session; root: string }> {
+    if (!this.config.hasTransport) throw new TransportError('PROTOCOL', 'the configuration has no transport section: the daemon cannot send');
+    this.session ??= new Session(() => createTransport(this.config, this.logger), { retries: this.config.retries, logger: this.logger });
+    this.root ??= await resolveRemoteRoot(this.session, this.config.service.serviceId, this.config.transport.remoteRoot);
+    return { session: this.session, root: this.root };
+  }
+
+  /** After a failed pass: the next use connects again and finds the root again. */
+  async reset(): Promise<void> {
+    this.root = undefined;
+    await this.session?.reset();
+  }
+
+  async close(): Promise<void> {
+    await this.session?.close();
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Send: `built` → `sent`. Each trigger file of the input goes up with the
+ * handshake (documents first, once per input), at most `rate` a second.
+ * The trigger's `renaming` state is committed just before its rename is
+ * sent and never steps back: after a fault it is resolved only by a look at
+ * the server (`resolveRename`), so a trigger is never uploaded twice.
+ */
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DropFolderConfig } from '../config/config.js';
+import { referencedDocuments } from '../files/documents.js';
+import { readTriggerHead } from '../files/read-trigger.js';
+import { sendTrigger, UPLOADING_SUFFIX } from '../transport/handshake.js';
+import type { Session } from '../transport/session.js';
+import { remoteJoin, TransportError } from '../transport/transport.js';
+import { exists, type StepContext } from './context.js';
+import type { InputRow, TriggerRow } from './journal.js';
+import { failInput, settleFiles } from './settle.js';
+
+/** Uploads every trigger of an input not yet uploaded; true when something moved on. */
+export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolean> {
+  const folder = ctx.folderOf(row.folder);
+  if (!folder) return false;
+  const { session, root } = await ctx.link.open();
+  const { documents: dropped, pending } = await droppedDocuments(ctx, row, folder);
+  // A document it names is still in the drop folder, not yet taken: the trigger waits for it.
+  if (pending.length) { ctx.logger.info({ input: row.id, waitingFor: pending }, 'waiting for documents dropped with the trigger'); return false; }
+  let documents = row.documents_sent ? [] : [...folder.documents, ...dropped.map((d) => ({ path: d.work_path, name: d.name }))];
+  for (const t of ctx.journal.triggersOf(row.id)) {
+    if (ctx.stopping()) return false;
+    if (t.state === 'renaming') {
+      const verdict = await resolveRename(session, root, t);
+      if (verdict !== 'uploaded') {
+        ctx.journal.tx(() => ctx.journal.setTrigger(t.id, 'failed', { error: verdict }));
+        await failInput(ctx, folder, row, [{ code: 'E_EXPORT', severity: 'error', message: verdict }]);
+        return true;
+      }
+      ctx.journal.setTrigger(t.id, 'uploaded');
+      continue;
+    }
+    if (t.state !== 'built' && t.state !== 'uploading') continue;
+    const wait = ctx.pace.lastUpload + 1000 / ctx.d.rate - Date.now();
+    if (wait > 0) await sleep(wait);
+    ctx.journal.setTrigger(t.id, 'uploading');
+    try {
+      await sendTrigger(session, { trigger: t.local_path, remoteName: t.remote_name, documents }, {
+        remoteRoot: root, timeouts: ctx.config.timeouts, logger: ctx.logger,
+        onStep: (s) => { if (s.step === 'documents-taken') ctx.journal.setDocumentsSent(row.id); },
+        beforeTriggerRename: () => { ctx.journal.setTrigger(t.id, 'renaming'); },
+      });
+    } catch (e) {
+      const state = ctx.journal.trigger(t.id)!.state;
+      if (e instanceof TransportError && !e.transient) {
+        ctx.journal.setTrigger(t.id, 'failed', { error: e.message });
+        await failInput(ctx, folder, row, [{ code: 'E_EXPORT', severity: 'error', message: `not sent: ${e.message}` }]);
+        return true;
+      }
+      // `renaming` stays: the rename may have happened; the next pass looks at the server.
+      ctx.journal.setTrigger(t.id, state, { error: (e as Error).message });
+      throw e;
+    }
+    ctx.pace.lastUpload = Date.now();
+    documents = [];
+    ctx.journal.setTrigger(t.id, 'uploaded');
+  }
+  const triggers = ctx.journal.triggersOf(row.id);
+  if (triggers.some((t) => t.state === 'built' || t.state === 'uploading' || t.state === 'renaming')) return false;
+  // The documents dropped with it are done with it, in the same transaction.
+  ctx.journal.tx(() => {
+    ctx.journal.setInput(row.id, 'sent');
+    for (const d of dropped) ctx.journal.setInput(d.id, 'done');
+    ctx.hooks.enqueue({ event: 'sent', input: { id: row.id, folder: row.folder, name: row.name }, triggers: triggers.map((t) => ({ remoteName: t.remote_name, contacts: t.contacts, state: t.state })) });
+  });
+  for (const d of dropped) await settleFiles(ctx, ctx.journal.input(d.id)!);
+  ctx.events.onEvent?.({ type: 'sent', input: row.id, name: row.name, detail: triggers.map((t) => t.remote_name).join(', ') });
+  return true;
+}
+
+/**
+ * Documents dropped in the input's folder that its trigger names: those
+ * waiting in work/, and those still in the drop folder (not yet taken).
+ */
+async function droppedDocuments(ctx: StepContext, row: InputRow, folder: DropFolderConfig): Promise<{ documents: InputRow[]; pending: string[] }> {
+  const [first] = ctx.journal.triggersOf(row.id);
+  if (!first) return { documents: [], pending: [] };
+  const names = new Set(referencedDocuments((await readTriggerHead(first.local_path)).command).map((r) => r.name));
+  if (names.size === 0) return { documents: [], pending: [] };
+  const documents = ctx.journal.inputsIn('working').filter((d) => d.kind === 'document' && d.folder === row.folder && names.has(d.name));
+  const configured = new Set(folder.documents.map((d) => basename(d)));
+  const pending: string[] = [];
+  for (const n of names) {
+    if (configured.has(n) || documents.some((d) => d.name === n)) continue;
+    if (await exists(join(folder.path, n))) pending.push(n);
+  }
+  return { documents, pending };
+}
+
+/**
+ * A trigger whose rename may have been sent (a crash, or a fault that
+ * outlasted the retries): the server says what happened. Temporary name
+ * gone: the rename happened (the file is in in/ or further, or already
+ * archived) → `uploaded`. Still there and complete, final name free: rename
+ * it now. Anything else is said, never uploaded blindly.
+ */
+export async function resolveRename(session: Session, root: string, t: TriggerRow): Promise<'uploaded' | string> {
+  const inDir = remoteJoin(root, 'in');
+  const temp = remoteJoin(inDir, t.remote_name + UPLOADING_SUFFIX);
+  const final = remoteJoin(inDir, t.remote_name);
+  const size = (await stat(t.local_path)).size;
+  return session.run(`resume ${t.remote_name}`, async (tr) => {
+    const atTemp = await tr.stat(temp);
+    if (!atTemp) return 'uploaded';
+    if (await tr.stat(final)) return `both ${temp} and ${final} exist on the server: not sent again; check in/ and resend if needed`;
+    if (atTemp.size !== size) return `${temp} is ${atTemp.size} bytes on the server where ${size} were sent and checked: not renamed; remove it and resend`;
+    await tr.rename(temp, final);
+    return 'uploaded';
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * The end of an input: its error file, its files moved to sent/ or failed/
+ * (idempotent), its hook events, and the `settled` mark after which no pass
+ * reads it again.
+ */
+import { writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { DropFolderConfig } from '../config/config.js';
+import type { Finding } from '../formats/findings.js';
+import { dirs, moveIfThere, type StepContext } from './context.js';
+import { errorFileText } from './error-file.js';
+import type { HookEventType } from './hooks.js';
+import type { InputRow, InputState } from './journal.js';
+
+/** The hook event of an input (its triggers as the journal has them now). */
+export function inputHook(ctx: StepContext, event: HookEventType, row: InputRow, detail?: string): void {
+  ctx.hooks.enqueue({
+    event,
+    input: { id: row.id, folder: row.folder, name: row.name },
+    triggers: ctx.journal.triggersOf(row.id).map((t) => ({ remoteName: t.remote_name, contacts: t.contacts, state: t.state })),
+    ...(detail ? { detail } : {}),
+  });
+}
+
+/** Moves an input to a final state and journals its hook event in the same transaction. */
+export function finish(ctx: StepContext, row: InputRow, state: InputState, event: HookEventType | undefined, detail?: string): void {
+  ctx.journal.tx(() => {
+    ctx.journal.setInput(row.id, state, state === 'failed' ? detail?.slice(0, 4000) : undefined);
+    if (event) inputHook(ctx, event, row, detail);
+  });
+}
+
+/** Records the failure, writes `<name>.error.txt`, moves the files to failed/. */
+export async function failInput(ctx: StepContext, folder: DropFolderConfig, row: InputRow, errors: Finding[]): Promise<void> {
+  const text = errors.slice(0, 50).map((e) => `${e.line !== undefined ? `line ${e.line}: ` : ''}${e.code}${e.field ? ` [${e.field}]` : ''}: ${e.message}`).join('\n');
+  // The error file first: a crash after it re-runs the step; a crash before the move leaves it to the settle pass.
+  await writeFile(join(dirs(folder.path).failed, `${row.name}.error.txt`), errorFileText(row.name, row.id, errors, ctx.d.language));
+  finish(ctx, row, 'failed', 'failed', text);
+  await settleFiles(ctx, ctx.journal.input(row.id)!);
+  ctx.events.onEvent?.({ type: 'failed', input: row.id, name: row.name, detail: text.split('\n')[0] });
+}
+
+/** A duplicate: its error file, and the file moved from the drop folder to failed/. */
+export async function refuseDuplicate(ctx: StepContext, folder: DropFolderConfig, row: InputRow): Promise<void> {
+  await writeFile(join(dirs(folder.path).failed, `${row.name}.error.txt`), `${row.name} (input #${row.id}): ${row.last_error ?? 'duplicate'}\n`);
+  await moveIfThere(join(folder.path, row.name), join(dirs(folder.path).failed, row.name));
+  ctx.journal.settle(row.id);
+}
+
+/** Moves an input and its built triggers from work/ to sent/ (done) or failed/, then marks it settled (idempotent). */
+export async function settleFiles(ctx: StepContext, row: InputRow): Promise<void> {
+  const folder = ctx.folderOf(row.folder);
+  if (!folder) return;
+  if (row.state === 'duplicate') return refuseDuplicate(ctx, folder, row);
+  const dest = row.state === 'done' ? dirs(folder.path).sent : dirs(folder.path).failed;
+  await moveIfThere(row.work_path, join(dest, row.name));
+  for (const t of ctx.journal.triggersOf(row.id)) await moveIfThere(t.local_path, join(dest, basename(t.local_path).replace(/^\d{6}-/, '')));
+  for (const extra of ['.command.yaml', '.done']) await moveIfThere(`${row.work_path}${extra}`, join(dest, `${row.name}${extra}`));
+  ctx.journal.settle(row.id);
+}
