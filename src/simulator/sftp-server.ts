@@ -34,6 +34,14 @@ export type FileEvent =
   | { op: 'remove'; user: string; path: string }
   | { op: 'read'; user: string; path: string };
 
+/**
+ * A file operation about to run (`before`) or just done, its reply not yet
+ * sent (`after`). Fault tests cut the connection at such a point; `abort`
+ * at `before` skips the operation (no reply either: the connection is gone).
+ */
+export interface GatePoint { readonly phase: 'before' | 'after'; readonly op: 'write' | 'rename' | 'list' | 'read' | 'remove'; readonly path: string; readonly user: string }
+export type ServerGate = (p: GatePoint) => 'abort' | void;
+
 export interface SftpServerOptions {
   readonly host?: string;
   readonly port?: number;
@@ -41,6 +49,7 @@ export interface SftpServerOptions {
   readonly hostKey?: string;
   readonly accounts: readonly SftpAccount[];
   readonly onEvent?: (e: FileEvent) => void;
+  readonly gate?: ServerGate;
 }
 
 export interface RunningSftpServer {
@@ -98,7 +107,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<RunningS
         const session = accept();
         session.on('sftp', (acceptSftp) => {
           if (!account) return;
-          serveFolder(acceptSftp(), account, opts.onEvent);
+          serveFolder(acceptSftp(), account, opts.onEvent, opts.gate);
         });
       });
     });
@@ -118,9 +127,10 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<RunningS
   };
 }
 
-function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: SftpServerOptions['onEvent']): void {
+function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: SftpServerOptions['onEvent'], gateFn?: ServerGate): void {
   const root = resolve(account.root);
   const user = account.username;
+  const gate = (phase: GatePoint['phase'], op: GatePoint['op'], path: string): boolean => gateFn?.({ phase, op, path: posix.normalize(`/${path}`), user }) === 'abort';
   const handles = new Map<number, { fh?: FileHandle; path: string; writing: boolean; dir?: string[] | undefined; size: number }>();
   let nextHandle = 1;
   const toLocal = (p: string): string | undefined => {
@@ -147,6 +157,7 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
     const local = toLocal(p);
     if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
     const writing = (flags & OPEN_MODE.WRITE) !== 0;
+    if (gate('before', writing ? 'write' : 'read', p)) return;
     let mode = writing ? fsc.O_WRONLY : fsc.O_RDONLY;
     if (flags & OPEN_MODE.READ && writing) mode = fsc.O_RDWR;
     if (flags & OPEN_MODE.CREAT) mode |= fsc.O_CREAT;
@@ -177,7 +188,7 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
     try {
       const buf = Buffer.alloc(Math.min(length, 256 * 1024));
       const { bytesRead } = await entry.fh.read(buf, 0, buf.length, offset);
-      if (bytesRead === 0) return sftp.status(id, STATUS_CODE.EOF);
+      if (bytesRead === 0) { gate('after', 'read', entry.path); return sftp.status(id, STATUS_CODE.EOF); }
       sftp.data(id, buf.subarray(0, bytesRead));
     } catch (e) { sftp.status(id, code(e)); }
   });
@@ -190,7 +201,7 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
       if (entry.fh) {
         const s = await entry.fh.stat();
         await entry.fh.close();
-        if (entry.writing) onEvent?.({ op: 'close-write', user, path: entry.path, size: s.size });
+        if (entry.writing) { onEvent?.({ op: 'close-write', user, path: entry.path, size: s.size }); gate('after', 'write', entry.path); }
       }
       sftp.status(id, STATUS_CODE.OK);
     } catch (e) { sftp.status(id, code(e)); }
@@ -212,6 +223,7 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
   sftp.on('OPENDIR', async (id, p) => {
     const local = toLocal(p);
     if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
+    if (gate('before', 'list', p)) return;
     try {
       const names = await readdir(local);
       const n = nextHandle++;
@@ -222,7 +234,7 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
   sftp.on('READDIR', async (id, h) => {
     const entry = handles.get(handleOf(h));
     if (!entry?.dir) return sftp.status(id, STATUS_CODE.FAILURE);
-    if (entry.dir.length === 0) return sftp.status(id, STATUS_CODE.EOF);
+    if (entry.dir.length === 0) { gate('after', 'list', entry.path); return sftp.status(id, STATUS_CODE.EOF); }
     const batch = entry.dir.splice(0, 100);
     const base = toLocal(entry.path)!;
     const out: { filename: string; longname: string; attrs: Attributes }[] = [];
@@ -239,19 +251,22 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
     const a = toLocal(from);
     const b = toLocal(to);
     if (!a || !b) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
+    if (gate('before', 'rename', from)) return;
     try {
       // As OpenSSH's sftp-server: a rename never replaces an existing file.
       const exists = await stat(b).then(() => true, () => false);
       if (exists) return sftp.status(id, STATUS_CODE.FAILURE, 'target exists');
       await rename(a, b);
       onEvent?.({ op: 'rename', user, from: rel(from), to: rel(to) });
+      gate('after', 'rename', from);
       sftp.status(id, STATUS_CODE.OK);
     } catch (e) { sftp.status(id, code(e)); }
   });
   sftp.on('REMOVE', async (id, p) => {
     const local = toLocal(p);
     if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
-    try { await rm(local); onEvent?.({ op: 'remove', user, path: rel(p) }); sftp.status(id, STATUS_CODE.OK); } catch (e) { sftp.status(id, code(e)); }
+    if (gate('before', 'remove', p)) return;
+    try { await rm(local); onEvent?.({ op: 'remove', user, path: rel(p) }); gate('after', 'remove', p); sftp.status(id, STATUS_CODE.OK); } catch (e) { sftp.status(id, code(e)); }
   });
   sftp.on('MKDIR', async (id, p) => {
     const local = toLocal(p);

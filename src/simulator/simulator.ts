@@ -12,7 +12,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startFtpServer, type RunningFtpServer } from './ftp-server.js';
 import { accountPaths, createAccountLayout, processAccount, writeReport, type Account, type PlatformEvent } from './platform.js';
-import { generateHostKey, startSftpServer, type FileEvent, type RunningSftpServer } from './sftp-server.js';
+import { generateHostKey, startSftpServer, type FileEvent, type RunningSftpServer, type ServerGate } from './sftp-server.js';
 import { startMailSide, type RunningMailSide } from './mail-side.js';
 
 export interface SimulatorOptions {
@@ -44,6 +44,8 @@ export interface SimulatorOptions {
   };
   /** Called for each journal entry (logging). */
   readonly onJournal?: (e: JournalEntry) => void;
+  /** Fault tests: called before and after each file operation of the servers (sftp-server.ts). */
+  readonly gate?: ServerGate;
 }
 
 /** A journal entry before it is numbered and stamped. */
@@ -112,7 +114,7 @@ export class Simulator {
     const served = this.opts.accounts.map((a) => ({ username: a.username, root: accountPaths(this.opts.root, a).home, ...(a.password !== undefined ? { password: a.password } : {}), ...(a.publicKeys ? { publicKeys: a.publicKeys } : {}) }));
     if (this.opts.sftpPort !== undefined) {
       const port = this.sftp?.port ?? this.opts.sftpPort;
-      this.sftp = await startSftpServer({ host, port, hostKey: this.hostKey, accounts: served, onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'sftp' as const }) });
+      this.sftp = await startSftpServer({ host, port, hostKey: this.hostKey, accounts: served, onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'sftp' as const }), ...(this.opts.gate ? { gate: this.opts.gate } : {}) });
     }
     if (this.opts.ftpPort !== undefined) {
       const port = this.ftp?.port ?? this.opts.ftpPort;
@@ -120,6 +122,7 @@ export class Simulator {
         host, ...(port ? { port } : {}),
         accounts: served.filter((s) => s.password !== undefined).map((s) => ({ username: s.username, password: s.password!, root: s.root })),
         onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'ftp' as const }),
+        ...(this.opts.gate ? { gate: this.opts.gate } : {}),
       });
     }
   }

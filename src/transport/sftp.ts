@@ -176,7 +176,7 @@ export class SftpTransport implements Transport {
     const d = { protocol: 'sftp' as const, command, remotePath, reply: msg, cause };
     if (err.code === 2 || /no such file/i.test(msg)) return new TransportError('NOT_FOUND', `${remotePath}: no such file on ${this.endpoint}`, d);
     if (err.code === 3 || /permission denied/i.test(msg)) return new TransportError('PERMISSION', `${command} ${remotePath}: permission denied by ${this.endpoint}`, d);
-    if (this.sessionError || /not connected|no sftp connection|connection lost|ECONNRESET|EPIPE|closed/i.test(msg)) {
+    if (this.sessionError || /not connected|no sftp connection|connection lost|unexpected (end|close|error) event|ECONNRESET|EPIPE|closed/i.test(msg)) {
       return new TransportError('CONNECTION_LOST', `${command} ${remotePath}: the SFTP session with ${this.endpoint} was lost (${(this.sessionError ?? err).message ?? msg})`, d);
     }
     return new TransportError('REFUSED', `${command} ${remotePath}: refused by ${this.endpoint}: ${msg}`, d);
