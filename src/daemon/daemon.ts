@@ -127,6 +127,8 @@ export class Daemon {
       this.logger.error({ folder: f.path, err: error }, 'drop folder unreadable: nothing is taken from it until it is back');
       this.ctx.events.onEvent?.({ type: 'unhealthy', name: f.path, ...(error ? { detail: error } : {}) });
     } else if (before && !before.healthy) {
+      // The folder may have come back empty: the daemon's own folders inside it too.
+      for (const dir of Object.values(dirs(f.path))) void mkdir(dir, { recursive: true }).catch(() => undefined);
       this.logger.info({ folder: f.path }, 'drop folder readable again');
       this.ctx.events.onEvent?.({ type: 'recovered', name: f.path });
     }

@@ -3,8 +3,8 @@
  * fixed before the move), refused if it is a duplicate, then moved to
  * work/. The watcher calls `take`; the worker resumes `seen` rows.
  */
-import { open, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, open, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import { isDocumentName } from '../formats/document-types.js';
 import { fileHash } from '../transport/handshake.js';
@@ -55,6 +55,7 @@ async function kindOf(path: string): Promise<InputRow['kind']> {
 /** `seen` → `working`: the file (and its sidecar, its marker) from the drop folder to work/. */
 export async function moveToWork(ctx: StepContext, folder: DropFolderConfig, row: InputRow, forget: (path: string) => void): Promise<void> {
   const src = join(folder.path, row.name);
+  await mkdir(dirname(row.work_path), { recursive: true });
   const moved = await moveIfThere(src, row.work_path);
   if (!moved && !(await exists(row.work_path))) {
     finish(ctx, row, 'failed', 'failed', 'the file vanished from the drop folder before it was taken');

@@ -3,7 +3,7 @@
  * (idempotent), its hook events, and the `settled` mark after which no pass
  * reads it again.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import type { Finding } from '../formats/findings.js';
@@ -34,6 +34,7 @@ export function finish(ctx: StepContext, row: InputRow, state: InputState, event
 export async function failInput(ctx: StepContext, folder: DropFolderConfig, row: InputRow, errors: Finding[]): Promise<void> {
   const text = errors.slice(0, 50).map((e) => `${e.line !== undefined ? `line ${e.line}: ` : ''}${e.code}${e.field ? ` [${e.field}]` : ''}: ${e.message}`).join('\n');
   // The error file first: a crash after it re-runs the step; a crash before the move leaves it to the settle pass.
+  await mkdir(dirs(folder.path).failed, { recursive: true });
   await writeFile(join(dirs(folder.path).failed, `${row.name}.error.txt`), errorFileText(row.name, row.id, errors, ctx.d.language));
   finish(ctx, row, 'failed', 'failed', text);
   await settleFiles(ctx, ctx.journal.input(row.id)!);
@@ -42,6 +43,7 @@ export async function failInput(ctx: StepContext, folder: DropFolderConfig, row:
 
 /** A duplicate: its error file, and the file moved from the drop folder to failed/. */
 export async function refuseDuplicate(ctx: StepContext, folder: DropFolderConfig, row: InputRow): Promise<void> {
+  await mkdir(dirs(folder.path).failed, { recursive: true });
   await writeFile(join(dirs(folder.path).failed, `${row.name}.error.txt`), `${row.name} (input #${row.id}): ${row.last_error ?? 'duplicate'}\n`);
   await moveIfThere(join(folder.path, row.name), join(dirs(folder.path).failed, row.name));
   ctx.journal.settle(row.id);
@@ -53,6 +55,7 @@ export async function settleFiles(ctx: StepContext, row: InputRow): Promise<void
   if (!folder) return;
   if (row.state === 'duplicate') return refuseDuplicate(ctx, folder, row);
   const dest = row.state === 'done' ? dirs(folder.path).sent : dirs(folder.path).failed;
+  await mkdir(dest, { recursive: true });
   await moveIfThere(row.work_path, join(dest, row.name));
   for (const t of ctx.journal.triggersOf(row.id)) await moveIfThere(t.local_path, join(dest, basename(t.local_path).replace(/^\d{6}-/, '')));
   for (const extra of ['.command.yaml', '.done']) await moveIfThere(`${row.work_path}${extra}`, join(dest, `${row.name}${extra}`));
