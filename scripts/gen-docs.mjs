@@ -1,7 +1,10 @@
-// Rewrites the generated sections of docs/formats.md (npm run docs).
+// Rewrites the generated sections of docs/formats.md and docs/operations.md (npm run docs).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { generate } from './formats-doc.mjs';
+import { generate as formats } from './formats-doc.mjs';
+import { generate as operations } from './operations-doc.mjs';
 
-const path = new URL('../docs/formats.md', import.meta.url);
-writeFileSync(path, generate(readFileSync(path, 'utf8')));
-console.log('docs/formats.md updated');
+for (const [name, generate] of [['formats.md', formats], ['operations.md', operations]]) {
+  const path = new URL(`../docs/${name}`, import.meta.url);
+  writeFileSync(path, generate(readFileSync(path, 'utf8')));
+  console.log(`docs/${name} updated`);
+}

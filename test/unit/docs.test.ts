@@ -13,6 +13,15 @@ describe('docs', () => {
     expect(generate(text) === text, 'docs/formats.md is stale: run `npm run docs`').toBe(true);
   });
 
+  it('docs/operations.md shows the state machine of src/daemon/states.ts (run `npm run docs`)', async () => {
+    // @ts-expect-error: plain ESM script without types
+    const { generate } = (await import('../../scripts/operations-doc.mjs')) as { generate(t: string): string };
+    const text = readFileSync(join(root, 'docs/operations.md'), 'utf8');
+    expect(text).toContain('<!-- generated:states -->');
+    expect(text).toContain('<!-- generated:restart -->');
+    expect(generate(text) === text, 'docs/operations.md is stale: run `npm run docs`').toBe(true);
+  });
+
   it('every finding code is raised somewhere in the source, and every code raised is in the table', () => {
     const files: string[] = [];
     const walk = (d: string): void => { for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.ts') && files.push(join(d, e.name)); };
