@@ -61,5 +61,8 @@ const split = run('project-split', BIG);
 console.log(`split ${BIG.toLocaleString('en')}-row export into files of 100,000\n  project  ${fmt(split)}   (${split.out})\n  target peak RSS < 200 MB: ${split.rssMB < 200 ? 'met' : 'NOT MET'}\n`);
 writeFileSync(join(dir, 'results.json'), JSON.stringify({ node: process.version, contacts: N, rows, split }, null, 2));
 
+// The daemon's figures: pass cost against the journal's size, a burst of 1,000 exports.
+execFileSync(process.execPath, [new URL('./daemon.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+
 // The transport benchmark (needs the interop servers; says so and skips otherwise).
 execFileSync(process.execPath, [new URL('./transport.mjs', import.meta.url).pathname], { stdio: 'inherit' });

@@ -73,6 +73,8 @@ describe('the daemon, on the simulator', () => {
       await until('a first send', () => processedWith('B0') + processedWith('B1') > 0);
       for (let i = 0; i < 20; i++) writeFileSync(join(drop, `late-${i}.csv`), exportText(`L${i}`));
       await until('120 inputs done', () => (daemon.journal.summary().inputs['done'] ?? 0) === 120, 120_000);
+      // Done is journaled before the files move to sent/ (settled after): wait for the move too.
+      await until('120 inputs settled', () => daemon.journal.inputsIn('done').length === 0, 30_000);
       for (let i = 0; i < 100; i++) expect(processedWith(`B${i}`), `B${i}`).toBe(1);
       for (let i = 0; i < 20; i++) expect(processedWith(`L${i}`), `L${i}`).toBe(1);
       expect(readdirSync(join(drop, 'sent')).filter((f) => /^(burst|late)-\d+\.csv$/.test(f))).toHaveLength(120);
@@ -267,6 +269,7 @@ describe('the daemon, on the simulator', () => {
       for (const wave of [0, 1]) {
         for (let i = 0; i < 1000; i++) writeFileSync(join(gDrop, `w${wave}-${i}.csv`), exportText(`G${wave}x${i}`, 2));
         await until(`wave ${wave} done`, () => (daemon.journal.summary().inputs['done'] ?? 0) === 1000 * (wave + 1), 150_000);
+        await until(`wave ${wave} settled`, () => daemon.journal.inputsIn('done').length === 0, 30_000);
         rss.push(process.memoryUsage().rss);
       }
       const dir = join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed');
