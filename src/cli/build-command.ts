@@ -2,7 +2,7 @@ import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { parseCommandFile } from '../formats/command-file.js';
 import { MAX_CONTACTS } from '../formats/contacts.js';
-import { TriggerFormatError } from '../formats/findings.js';
+import { type Finding, TriggerFormatError } from '../formats/findings.js';
 import { parseMapping } from '../formats/si-export.js';
 import { buildTriggerFiles } from '../files/build.js';
 import { EXIT, formatFinding, humanBytes, progress, sortFindings, UsageError, type Io } from './output.js';
@@ -52,8 +52,9 @@ export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
     onProgress: (n) => bar.tick(n),
   });
   bar.done();
-  const fileOf = (line: number | undefined): string => (line !== undefined && opts.contacts ? opts.contacts : opts.command);
-  for (const f of sortFindings(result.findings)) io.err(formatFinding(fileOf(f.line), f));
+  // A finding about the export (or a contact, by its line in the export) names the export; the rest, the command file.
+  const fileOf = (f: Finding): string => (opts.contacts && (f.source === 'export' || f.line !== undefined) ? opts.contacts : opts.command);
+  for (const f of sortFindings(result.findings)) io.err(formatFinding(fileOf(f), f));
   if (opts.json) {
     io.out(JSON.stringify({
       ok: result.ok,

@@ -4,6 +4,7 @@ import { Daemon } from '../daemon/daemon.js';
 import { copyFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Journal, type InputRow } from '../daemon/journal.js';
+import { printable } from '../formats/printable.js';
 import { cliLogger } from '../transport/logger.js';
 import { EXIT, UsageError, type Io, untilSignal } from './output.js';
 
@@ -12,7 +13,8 @@ export async function runDaemon(opts: { config: string; logLevel?: string }, io:
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section (docs/config.md)`, config.file, 'daemon');
   const logger = cliLogger(opts.logLevel ?? 'info');
   const daemon = new Daemon(config, logger, {
-    onEvent: (e) => io.out(`${new Date().toISOString()} ${e.type}${e.input !== undefined ? ` #${e.input}` : ''}${e.name ? ` ${e.name}` : ''}${e.detail ? `: ${e.detail}` : ''}`),
+    // Names come from outside: escaped, so a file name holding a line break cannot forge a line.
+    onEvent: (e) => io.out(`${new Date().toISOString()} ${e.type}${e.input !== undefined ? ` #${e.input}` : ''}${e.name ? ` ${printable(e.name)}` : ''}${e.detail ? `: ${printable(e.detail, 500)}` : ''}`),
   });
   await daemon.start();
   io.out(`daemon watching ${config.daemon.dropFolders.map((f) => f.path).join(', ')}; journal ${config.daemon.journal}. Ctrl-C to stop.`);
@@ -26,7 +28,7 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
   const config = await loadConfig(opts.config);
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
   if (!Journal.exists(config.daemon.journal)) {
-    if (opts.json) io.out(JSON.stringify({ journal: config.daemon.journal, exists: false, inputs: {}, triggers: {}, reports: {}, hooks: {}, folders: [], recent: [] }));
+    if (opts.json) io.out(JSON.stringify({ journal: config.daemon.journal, exists: false, inputs: {}, triggers: {}, reports: {}, hooks: {}, folders: [], intakeErrors: [], recent: [] }));
     else io.out(`no journal yet at ${config.daemon.journal}: the daemon has not run with this configuration; nothing to show`);
     return EXIT.OK;
   }
@@ -34,19 +36,23 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
   const j = new Journal(config.daemon.journal, 'readonly');
   try {
     const summary = j.summary();
-    const hooks = j.hookSummary();
-    const folders = j.folders().map((f) => ({ path: f.path, healthy: f.healthy === 1, since: f.since, ...(f.error ? { error: f.error } : {}) }));
+    // A journal written by an older version may lack the newer tables until the daemon opens it.
+    const orEmpty = <T,>(read: () => T, empty: T): T => { try { return read(); } catch { return empty; } };
+    const hooks = orEmpty(() => j.hookSummary(), {});
+    const intake = orEmpty(() => j.intakeErrors(), []);
+    const folders = orEmpty(() => j.folders(), []).map((f) => ({ path: f.path, healthy: f.healthy === 1, since: f.since, ...(f.error ? { error: f.error } : {}) }));
     const recent = j.recentInputs(Number(opts.limit ?? 20));
-    if (opts.json) { io.out(JSON.stringify({ journal: config.daemon.journal, exists: true, ...summary, hooks, folders, recent: recent.map((r) => ({ ...r, triggers: j.triggersOf(r.id) })) })); return EXIT.OK; }
+    if (opts.json) { io.out(JSON.stringify({ journal: config.daemon.journal, exists: true, ...summary, hooks, folders, intakeErrors: intake, recent: recent.map((r) => ({ ...r, triggers: j.triggersOf(r.id) })) })); return EXIT.OK; }
     const line = (k: string, m: Record<string, number>): void => io.out(`${k}: ${Object.entries(m).map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`);
     line('inputs', summary.inputs);
     line('triggers', summary.triggers);
     line('reports', summary.reports);
     line('hooks', hooks);
-    for (const f of folders) io.out(`folder ${f.path}: ${f.healthy ? 'healthy' : `UNHEALTHY since ${f.since} — ${f.error ?? ''}`}`);
+    for (const f of folders) io.out(`folder ${printable(f.path)}: ${f.healthy ? 'healthy' : `UNHEALTHY since ${f.since} — ${printable(f.error ?? '')}`}`);
+    for (const x of intake) io.out(`not taken yet: ${printable(x.path)} — ${printable(x.error)} (${x.attempts} attempt(s), last ${x.at}; retried)`);
     for (const r of recent) {
       const broadcasts = [...new Set(j.triggersOf(r.id).map((t) => t.broadcast_id).filter((b): b is string => !!b))];
-      io.out(`#${r.id} ${r.state.padEnd(9)} ${r.updated_at} ${r.folder}/${r.name}${broadcasts.length ? ` (broadcast ${broadcasts.join(', ')})` : ''}${r.last_error ? ` — ${r.last_error.split('\n')[0]}` : ''}`);
+      io.out(`#${r.id} ${r.state.padEnd(9)} ${r.updated_at} ${printable(`${r.folder}/${r.name}`)}${broadcasts.length ? ` (broadcast ${broadcasts.join(', ')})` : ''}${r.last_error ? ` — ${printable(r.last_error.split('\n')[0] ?? '')}` : ''}`);
     }
     return EXIT.OK;
   } finally {

@@ -10,7 +10,7 @@ import { processReplies, watchReplies, type ReplyEvent } from '../transport/imap
 import { cliLogger, type Logger } from '../transport/logger.js';
 import { MailStore, type SentRecord } from '../transport/mail-store.js';
 import { Mailer } from '../transport/smtp.js';
-import { EXIT, formatFinding, sortFindings, UsageError, type Io } from './output.js';
+import { EXIT, formatFinding, parseSeconds, sortFindings, UsageError, type Io } from './output.js';
 import { requireFile } from './options.js';
 
 function mailOf(config: ResolvedConfig): MailConfig {
@@ -70,7 +70,7 @@ export async function runMailSend(source: string, opts: { config: string; contac
   }
   if (!opts.wait) return EXIT.OK;
   const [last] = (await store.all()).slice(-1);
-  const got = await waitReplies(mail, store, [last!.messageId], opts.timeout ? Number(opts.timeout) : mail.replyTimeout, logger, io);
+  const got = await waitReplies(mail, store, [last!.messageId], opts.timeout !== undefined ? parseSeconds(opts.timeout, '--timeout') : mail.replyTimeout, logger, io);
   const reply = got.get(last!.messageId);
   if (!reply) { io.err(`no reply within ${opts.timeout ?? mail.replyTimeout} s: is ${mail.from} an allowed sender of the service, and ${mail.platformAddress} the platform's address?`); return EXIT.TRANSPORT; }
   return reply.kind === 'trigger-success' ? EXIT.OK : EXIT.INVALID;
@@ -105,7 +105,7 @@ export async function runMail2Sms(opts: { config: string; to: string; text?: str
     mailer.close();
   }
   if (!opts.wait) return EXIT.OK;
-  const got = await waitReplies(mail, store, ids, opts.timeout ? Number(opts.timeout) : mail.replyTimeout, logger, io);
+  const got = await waitReplies(mail, store, ids, opts.timeout !== undefined ? parseSeconds(opts.timeout, '--timeout') : mail.replyTimeout, logger, io);
   if (got.size < ids.length) { io.err(`no reply within ${opts.timeout ?? mail.replyTimeout} s for ${ids.length - got.size} message(s): is ${mail.from} enabled for mail2sms in the extranet?`); return EXIT.TRANSPORT; }
   return [...got.values()].every((r) => r.kind === 'mail2sms-confirmation') ? EXIT.OK : EXIT.INVALID;
 }

@@ -19,6 +19,7 @@ import { registerDaemon } from './daemon-command.js';
 import { registerSandbox } from './sandbox-command.js';
 import { ConfigError } from '../config/config.js';
 import { TransportError } from '../transport/transport.js';
+import { printable } from '../formats/printable.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -60,12 +61,15 @@ Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), d
     if (e instanceof ConfigError) { io.err(`configuration error: ${e.message}`); return EXIT.USAGE; }
     if (e instanceof TransportError) { io.err(`transport error (${e.code}): ${e.message}`); return EXIT.TRANSPORT; }
     const err = e as NodeJS.ErrnoException;
+    if (err.name === 'JournalLockedError' || err.name === 'JournalError') { io.err(`error: ${printable(err.message, 1000)}`); return EXIT.USAGE; }
     if (err.code === 'EADDRINUSE') {
       io.err(`error: ${err.message}: the port is taken; choose another (--sftp-port, --ftp-port, --smtp-port, --imap-port; 0 picks a free one)`);
       return EXIT.USAGE;
     }
     if (err.code && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
-      io.err(`error: ${err.message} (${err.code}): check the path and its permissions`);
+      const where = err.path ? ` (${printable(err.path)})` : '';
+      const fix = err.code === 'ENOSPC' ? 'free some space on that disk' : err.code === 'EROFS' ? 'write somewhere writable' : 'check the path and its permissions';
+      io.err(`error: ${printable(err.message, 500)}${err.message.includes(err.path ?? '\0') ? '' : where}: ${fix}`);
       return EXIT.USAGE;
     }
     io.err(`internal error: ${err.stack ?? String(e)}\nplease report it with the command you ran`);

@@ -4,13 +4,15 @@
  * exit codes (0 success, 1 invalid input, 2 usage or I/O error).
  */
 import type { Finding } from '../formats/findings.js';
+import { printable } from '../formats/printable.js';
 
 export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, TRANSPORT: 3 } as const;
 
 export function formatFinding(file: string, f: Finding): string {
   const where = f.line !== undefined ? `${file}:${f.line}` : file;
   const field = f.field ? ` [${f.field}]` : '';
-  return `${where}: ${f.severity} ${f.code}${field}: ${f.message}`;
+  // A message may quote the input: never a raw control character (a terminal escape, a forged line).
+  return printable(`${where}: ${f.severity} ${f.code}${field}: ${f.message}`, 2000);
 }
 
 /** Findings sorted by line (those without a line first), errors before warnings on a line. */
@@ -53,6 +55,14 @@ export function humanBytes(n: number): string {
 /** An error the user caused (bad path, bad option): printed without a stack, exit 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** A duration option in seconds: a positive number within Node's timer range, or a usage error naming the option. */
+export function parseSeconds(value: string, option: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${option} ${JSON.stringify(value)}: give a positive number of seconds`);
+  if (n > 2_147_483) throw new UsageError(`${option} ${value}: at most 2147483 seconds (24.8 days)`);
+  return n;
 }
 
 /** Resolves at the first SIGINT or SIGTERM (the long-running commands stop on either). */

@@ -6,7 +6,7 @@ import { referencedDocuments } from '../files/documents.js';
 import { openAccount } from '../transport/connect.js';
 import { sendTrigger, trackOutcome, type SendStep } from '../transport/handshake.js';
 import { cliLogger } from '../transport/logger.js';
-import { EXIT, formatFinding, humanBytes, sortFindings, type Io } from './output.js';
+import { EXIT, formatFinding, humanBytes, parseSeconds, sortFindings, type Io } from './output.js';
 import { requireFile } from './options.js';
 import { byteProgress } from './progress-bar.js';
 
@@ -40,7 +40,7 @@ export async function runSend(trigger: string, opts: SendCliOptions, io: Io): Pr
   for (const d of referencedDocuments(report.command)) {
     if (!given.has(d.name)) io.err(`${trigger}: warning: ${d.field} names ${d.name}, which is not sent with it (--document); it must already be on the platform`);
   }
-  const timeouts = opts.timeout ? { ...config.timeouts, outcome: Number(opts.timeout) } : config.timeouts;
+  const timeouts = opts.timeout !== undefined ? { ...config.timeouts, outcome: parseSeconds(opts.timeout, '--timeout') } : config.timeouts;
   const logger = cliLogger(opts.logLevel ?? 'warn');
   const bar = byteProgress();
   const { session, remoteRoot } = await openAccount(config, logger);

@@ -7,7 +7,7 @@
  *
  * Reference: docs/config.md.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -32,7 +32,9 @@ export class ConfigError extends Error {
   }
 }
 
-const duration = z.number().positive();
+/** Seconds; Node's timers overflow past 2,147,483 s (24.8 days) and would fire at once. */
+export const MAX_SECONDS = 2_147_483;
+const duration = z.number({ error: 'a number of seconds' }).positive('a positive number of seconds').max(MAX_SECONDS, `at most ${MAX_SECONDS} seconds (24.8 days)`);
 const port = z.number().int().min(1).max(65535);
 
 const schema = z.strictObject({
@@ -66,7 +68,7 @@ const schema = z.strictObject({
     platformAddress: z.string().default('dmc_admin@dmc.sfr-sh.fr'),
     mail2smsDomain: z.string().default('mailtoSMS.fr'),
     signature: z.boolean().default(false),
-    replyTimeout: z.number().positive().default(900),
+    replyTimeout: duration.default(900),
     stateDir: z.string().default('mail-state'),
     smtp: z.strictObject({
       host: z.string().min(1),
@@ -95,13 +97,13 @@ const schema = z.strictObject({
     usePolling: z.boolean().default(false),
     rate: z.number().positive().max(5).default(5),
     reportsAt: z.string().regex(/^\d{2}:\d{2}$/, 'a time like 07:00').default('07:00'),
-    reportsEvery: z.number().positive().optional(),
+    reportsEvery: duration.optional(),
     language: z.enum(['en', 'fr']).default('en'),
     maxAttempts: z.number().int().min(1).max(100).default(3),
     hooks: z.array(z.strictObject({
       on: z.array(z.enum(['sent', 'processed', 'failed', 'report', 'unhealthy', 'recovered'])).min(1),
       command: z.string().optional(),
-      url: z.string().url().optional(),
+      url: z.string().regex(/^https?:\/\//i, 'a webhook URL starts with http:// or https://').optional(),
     }).refine((h) => h.command !== undefined || h.url !== undefined, 'a hook needs a command or a url')).default([]),
     dropFolders: z.array(z.strictObject({
       path: z.string(),
@@ -209,6 +211,8 @@ export interface ResolvedConfig {
   readonly timeouts: Raw['timeouts'];
   readonly retries: Raw['retries'];
   readonly reports: { readonly dir: string; readonly ackNaming: 'replace' | 'append' };
+  /** What is allowed but unwise (a secret file others can read); also emitted as process warnings. */
+  readonly warnings?: readonly string[];
 }
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -233,6 +237,14 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
   return parseConfig(text, path, env);
 }
 
+/** A value as a person would name it in an error message. */
+function describeValue(v: unknown): string {
+  if (v === null) return 'nothing (null)';
+  if (Array.isArray(v) || (typeof v === 'object' && v !== null && 'items' in v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`.slice(0, 80);
+}
+
 /** Parses configuration text; `file` names it in messages and anchors relative paths. */
 export async function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
   const counter = new LineCounter();
@@ -241,7 +253,14 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     const e = doc.errors[0]!;
     throw new ConfigError('CONFIG_SYNTAX', `${file}:${counter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`, file, undefined, counter.linePos(e.pos[0]).line);
   }
-  const parsed = schema.safeParse(doc.toJS() ?? {});
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // An alias bomb (billions of laughs) is refused before it is expanded.
+    throw new ConfigError('CONFIG_SYNTAX', `${file}: ${(e as Error).message} (too many YAML aliases): write the values out`, file);
+  }
+  const parsed = schema.safeParse(data ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const keys = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
@@ -249,13 +268,15 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     const line = isNode(node) && node.range ? counter.linePos(node.range[0]).line : undefined;
     const key = keys.join('.');
     const what = issue.code === 'unrecognized_keys' ? `unknown key '${key}' (docs/config.md lists the keys)`
-      : issue.code === 'invalid_type' && issue.input === undefined ? `${key} is required`
+      : issue.code === 'invalid_type' && !doc.hasIn(keys as (string | number)[]) ? `${key} is required`
+      : issue.code === 'invalid_type' ? `${key}: expected ${issue.expected}, got ${describeValue(doc.getIn(keys as (string | number)[]))}`
       : `${key}: ${issue.message}`;
     throw new ConfigError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: ${what}`, file, key, line);
   }
   const raw = parsed.data;
   const base = dirname(resolve(file));
   const rel = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  const warnings: string[] = [];
   const secretOf = async (section: string, key: string, inline: string | undefined, fromFile: string | undefined): Promise<Secret | undefined> => {
     const full = `${section}.${key}`;
     if (inline !== undefined && fromFile !== undefined) throw new ConfigError('CONFIG_INVALID', `${file}: give ${full} or ${full}File, not both`, file, full);
@@ -266,6 +287,13 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     if (fromFile !== undefined) {
       const p = rel(expandEnv(fromFile, `${full}File`, file, env));
       const v = await readFile(p, 'utf8').catch(() => { throw new ConfigError('CONFIG_SECRET', `${file}: ${full}File '${p}' cannot be read: check the path and its permissions`, file, `${full}File`); });
+      // As OpenSSH does for keys: a secret others can read is said (it still works).
+      const mode = (await stat(p)).mode & 0o777;
+      if (mode & 0o077) {
+        const w = `${file}: ${full}File '${p}' can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): chmod 600 '${p}'`;
+        warnings.push(w);
+        process.emitWarning(w, { code: 'DMC_SECRET_FILE_MODE' });
+      }
       return new Secret(key === 'privateKey' ? v : v.replace(/\r?\n$/, ''), p);
     }
     return undefined;
@@ -325,5 +353,6 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     timeouts: raw.timeouts,
     retries: raw.retries,
     reports: { dir: rel(raw.reports.dir), ackNaming: raw.reports.ackNaming },
+    warnings,
   };
 }

@@ -5,7 +5,7 @@
  * names are fixed here, from the content and the input's time, so they are
  * the same after any restart.
  */
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import { buildTriggerFiles } from '../files/build.js';
@@ -17,7 +17,7 @@ import { FindingList, TriggerFormatError, type Finding } from '../formats/findin
 import type { TriggerCommand } from '../formats/model.js';
 import { parisTime } from '../formats/paris-time.js';
 import { fileHash, uniqueRemoteName } from '../transport/handshake.js';
-import { dirs, type StepContext } from './context.js';
+import { dirs, printable, type StepContext } from './context.js';
 import type { InputRow } from './journal.js';
 import { failInput } from './settle.js';
 
@@ -62,7 +62,29 @@ export async function namedParts(stem: string, parts: readonly { path: string; c
 }
 
 /** Builds one input alone; a format error fails it (error file), anything else is thrown for the caller to count. */
-export async function buildInput(ctx: StepContext, folder: DropFolderConfig, row: InputRow): Promise<void> {
+export async function buildInput(ctx: StepContext, folder: DropFolderConfig, row: InputRow): Promise<boolean> {
+  if (await stillChanging(ctx, row)) return false;
+  await build(ctx, folder, row);
+  return true;
+}
+
+/**
+ * A writer may still be appending after the file was taken (it paused
+ * longer than stableSeconds; the moved file keeps its inode, so the rows
+ * land in work/). Such a file is built only once it has not changed for
+ * stableSeconds; never built from a part of it in silence.
+ */
+async function stillChanging(ctx: StepContext, row: InputRow): Promise<boolean> {
+  const st = await stat(row.work_path);
+  if (st.size !== row.size) {
+    ctx.journal.noteChanged(row.id, st.size, await fileHash(row.work_path));
+    ctx.logger.warn({ input: row.id, name: printable(row.name), was: row.size, now: st.size }, 'the file changed after it was taken (a writer still at work?): waiting until it is stable');
+    return true;
+  }
+  return row.changed_at !== null && ctx.now().getTime() - new Date(row.changed_at).getTime() < ctx.d.stableSeconds * 1000;
+}
+
+async function build(ctx: StepContext, folder: DropFolderConfig, row: InputRow): Promise<void> {
   const out = `${row.work_path}.trigger.${row.kind === 'trigger' ? extname(row.name).slice(1).toLowerCase() || 'csv' : folder.format}`;
   let parts: { path: string; contacts: number }[];
   let serviceId: string | undefined;

@@ -44,3 +44,5 @@ export async function moveIfThere(from: string, to: string): Promise<boolean> {
 }
 
 export const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+
+export { printable } from '../formats/printable.js';

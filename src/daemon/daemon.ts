@@ -16,7 +16,7 @@ import type { DropFolderConfig, ResolvedConfig } from '../config/config.js';
 import type { Logger } from '../transport/logger.js';
 import { TransportError } from '../transport/transport.js';
 import { buildInput } from './build-step.js';
-import { dirs, type DaemonEvents, type StepContext } from './context.js';
+import { dirs, printable, type DaemonEvents, type StepContext } from './context.js';
 import { buildGroup, followLeader, isMember } from './grouping.js';
 import { Hooks } from './hooks.js';
 import { moveToWork, take } from './intake.js';
@@ -109,9 +109,13 @@ export class Daemon {
   private async intake(f: DropFolderConfig, path: string, w: DropWatcher): Promise<void> {
     try {
       await take(this.ctx, f, path, (p) => w.forget(p));
+      this.journal.clearIntakeError(path);
     } catch (e) {
-      this.logger.error({ file: path, err: (e as Error).message }, 'cannot take the file; trying again');
-      this.ctx.events.onEvent?.({ type: 'retry', name: path, detail: (e as Error).message });
+      const msg = (e as Error).message;
+      this.logger.error({ file: printable(path), err: msg }, 'cannot take the file; trying again');
+      this.ctx.events.onEvent?.({ type: 'retry', name: path, detail: msg });
+      // Shown by status (best effort: a full disk may refuse this too); the watcher offers the file again.
+      try { this.journal.recordIntakeError(path, msg); } catch { /* logged above */ }
       w.forget(path);
     }
   }
@@ -187,7 +191,9 @@ export class Daemon {
   private async outcomesIfTime(force = false): Promise<boolean> {
     if (!force && Date.now() - this.lastOutcomeLook < Math.max(1000, this.config.timeouts.poll * 1000)) return false;
     this.lastOutcomeLook = Date.now();
-    return followOutcomes(this.ctx);
+    const looked = await followOutcomes(this.ctx);
+    // Inputs whose triggers all have an outcome are done now, not at the end of a long batch.
+    return (await concludeSent(this.ctx)) || looked;
   }
 
   /** One pass over what is actionable; true when something moved on. */
@@ -220,7 +226,6 @@ export class Daemon {
       if (await this.outcomesIfTime()) progressed = true;
     }
     if (await this.outcomesIfTime(true)) progressed = true;
-    if (await concludeSent(ctx)) progressed = true;
     for (const row of this.journal.inputsIn('built', 'sent')) if (isMember(row) && await followLeader(ctx, row)) progressed = true;
     for (const row of this.journal.inputsIn('done', 'failed', 'duplicate', 'retried')) await this.guarded(row, () => settleFiles(ctx, row));
     if (this.config.hasTransport && !this.stopping && this.schedule.due(ctx.now())) await this.collectReports();

@@ -3,18 +3,20 @@
  * fixed before the move), refused if it is a duplicate, then moved to
  * work/. The watcher calls `take`; the worker resumes `seen` rows.
  */
-import { mkdir, open, stat } from 'node:fs/promises';
+import { lstat, mkdir, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import { isDocumentName } from '../formats/document-types.js';
 import { fileHash } from '../transport/handshake.js';
-import { dirs, exists, moveIfThere, type StepContext } from './context.js';
+import { dirs, exists, moveIfThere, printable, type StepContext } from './context.js';
 import type { InputRow } from './journal.js';
 import { finish, refuseDuplicate } from './settle.js';
 
 /** Journals a complete file (duplicate or not), then moves it to work/. */
 export async function take(ctx: StepContext, folder: DropFolderConfig, path: string, forget: (path: string) => void): Promise<void> {
-  const st = await stat(path);
+  const st = await lstat(path);
+  // Checked again here: the name may have been replaced by a link since the watcher looked.
+  if (!st.isFile()) throw new Error(`${printable(path)} is not a regular file (a link or a folder): not taken`);
   const hash = await fileHash(path);
   const name = basename(path);
   const kind = await kindOf(path);

@@ -45,6 +45,8 @@ export interface InputRow {
   settled: number;
   /** 1 once the documents dropped with it (or configured) were sent and taken. */
   documents_sent: number;
+  /** When the file was last seen to change after it was taken (a writer still appending). */
+  changed_at: string | null;
 }
 
 export interface TriggerRow {
@@ -104,6 +106,7 @@ CREATE TABLE IF NOT EXISTS hook_outbox (
   attempts INTEGER NOT NULL DEFAULT 0, next_at TEXT NOT NULL, last_error TEXT, created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS hook_outbox_due ON hook_outbox(state, next_at);
+CREATE TABLE IF NOT EXISTS intake_errors (path TEXT PRIMARY KEY, error TEXT NOT NULL, attempts INTEGER NOT NULL, at TEXT NOT NULL);
 `;
 
 const now = (): string => new Date().toISOString();
@@ -127,25 +130,37 @@ export class Journal {
   constructor(readonly path: string, private readonly mode: 'daemon' | 'readonly' | 'shared' = 'daemon', private readonly opts: JournalOptions = {}) {
     this.lockPath = `${path}.lock`;
     if (mode !== 'daemon') {
-      this.db = new Database(path, { readonly: mode === 'readonly', fileMustExist: true });
+      this.db = openDatabase(path, { readonly: mode === 'readonly', fileMustExist: true });
       if (mode === 'shared') this.db.pragma('busy_timeout = 10000');
       return;
     }
     mkdirSync(dirname(path), { recursive: true });
     takeLock(this.lockPath);
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
-    // Journals created before grouping existed get the column.
-    const cols = (this.db.prepare('PRAGMA table_info(inputs)').all() as { name: string }[]).map((c) => c.name);
-    if (!cols.includes('group_leader')) this.db.exec('ALTER TABLE inputs ADD COLUMN group_leader INTEGER');
-    const tcols = (this.db.prepare('PRAGMA table_info(triggers)').all() as { name: string }[]).map((c) => c.name);
-    if (!tcols.includes('broadcast_id')) this.db.exec('ALTER TABLE triggers ADD COLUMN broadcast_id TEXT');
-    if (!cols.includes('settled')) this.db.exec('ALTER TABLE inputs ADD COLUMN settled INTEGER NOT NULL DEFAULT 0');
-    if (!cols.includes('documents_sent')) this.db.exec('ALTER TABLE inputs ADD COLUMN documents_sent INTEGER NOT NULL DEFAULT 0');
-    this.db.exec('CREATE INDEX IF NOT EXISTS inputs_unsettled ON inputs(settled, state)');
+    try {
+      this.db = openDatabase(path);
+    } catch (e) {
+      HELD.delete(this.lockPath);
+      try { unlinkSync(this.lockPath); } catch { /* gone */ }
+      throw e;
+    }
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.exec(SCHEMA);
+      // Journals created before grouping existed get the column.
+      const cols = (this.db.prepare('PRAGMA table_info(inputs)').all() as { name: string }[]).map((c) => c.name);
+      if (!cols.includes('group_leader')) this.db.exec('ALTER TABLE inputs ADD COLUMN group_leader INTEGER');
+      const tcols = (this.db.prepare('PRAGMA table_info(triggers)').all() as { name: string }[]).map((c) => c.name);
+      if (!tcols.includes('broadcast_id')) this.db.exec('ALTER TABLE triggers ADD COLUMN broadcast_id TEXT');
+      if (!cols.includes('settled')) this.db.exec('ALTER TABLE inputs ADD COLUMN settled INTEGER NOT NULL DEFAULT 0');
+      if (!cols.includes('documents_sent')) this.db.exec('ALTER TABLE inputs ADD COLUMN documents_sent INTEGER NOT NULL DEFAULT 0');
+      if (!cols.includes('changed_at')) this.db.exec('ALTER TABLE inputs ADD COLUMN changed_at TEXT');
+      this.db.exec('CREATE INDEX IF NOT EXISTS inputs_unsettled ON inputs(settled, state)');
+    } catch (e) {
+      this.close();
+      throw journalError(path, e);
+    }
   }
 
   /** Reports the transitions committed (after the outermost transaction). */
@@ -220,6 +235,11 @@ export class Journal {
   /** A final input whose files are where they belong: no pass reads it again. */
   settle(id: number): void {
     this.db.prepare('UPDATE inputs SET settled = 1 WHERE id = ?').run(id);
+  }
+
+  /** The file changed after it was taken: its new size and hash, and when. */
+  noteChanged(id: number, size: number, hash: string): void {
+    this.db.prepare('UPDATE inputs SET size = ?, hash = ?, changed_at = ?, updated_at = ? WHERE id = ?').run(size, hash, now(), now(), id);
   }
 
   setDocumentsSent(id: number): void {
@@ -335,6 +355,19 @@ export class Journal {
     return !prev || prev.healthy !== (healthy ? 1 : 0);
   }
 
+  /** A file the watcher found complete but that could not be taken (retried; status shows it). */
+  recordIntakeError(path: string, error: string): void {
+    this.db.prepare('INSERT INTO intake_errors (path, error, attempts, at) VALUES (?, ?, 1, ?) ON CONFLICT(path) DO UPDATE SET error = excluded.error, attempts = intake_errors.attempts + 1, at = excluded.at').run(path, error.slice(0, 1000), now());
+  }
+
+  clearIntakeError(path: string): void {
+    this.db.prepare('DELETE FROM intake_errors WHERE path = ?').run(path);
+  }
+
+  intakeErrors(): { path: string; error: string; attempts: number; at: string }[] {
+    return this.db.prepare('SELECT * FROM intake_errors ORDER BY path').all() as { path: string; error: string; attempts: number; at: string }[];
+  }
+
   folders(): FolderHealthRow[] {
     return this.db.prepare('SELECT * FROM folders ORDER BY path').all() as FolderHealthRow[];
   }
@@ -369,6 +402,30 @@ export class Journal {
 
   recentInputs(limit = 20): InputRow[] {
     return this.db.prepare('SELECT * FROM inputs ORDER BY id DESC LIMIT ?').all(limit) as InputRow[];
+  }
+}
+
+/** A journal that cannot be opened or read (not a database, damaged): one clear line, exit 2. */
+export class JournalError extends Error {
+  override readonly name = 'JournalError';
+}
+
+function journalError(path: string, e: unknown): Error {
+  const msg = (e as Error).message;
+  if (e instanceof JournalError) return e;
+  return new JournalError(`the journal ${path} cannot be used (${msg}). If it is damaged, stop the daemon, move it aside and restore a copy; a new journal forgets what was sent, so the same exports could be sent again`);
+}
+
+/** Opens the SQLite file, checking that it is one (a damaged or foreign file is a JournalError). */
+function openDatabase(path: string, opts?: Database.Options): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, opts);
+    db.prepare('SELECT COUNT(*) FROM sqlite_master').get();
+    return db;
+  } catch (e) {
+    db?.close();
+    throw journalError(path, e);
   }
 }
 

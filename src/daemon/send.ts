@@ -26,6 +26,16 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
   const { documents: dropped, pending } = await droppedDocuments(ctx, row, folder);
   // A document it names is still in the drop folder, not yet taken: the trigger waits for it.
   if (pending.length) { ctx.logger.info({ input: row.id, waitingFor: pending }, 'waiting for documents dropped with the trigger'); return false; }
+  const triggers0 = ctx.journal.triggersOf(row.id);
+  if (triggers0.every((t) => t.state === 'built')) {
+    // Nothing sent yet: the export must still be what was built (a writer appending after the build would be cut off in silence).
+    const size = (await stat(row.work_path).catch(() => undefined))?.size;
+    if (size !== undefined && size !== row.size) {
+      for (const t of triggers0) ctx.journal.setTrigger(t.id, 'failed', { error: 'the export changed after it was built' });
+      await failInput(ctx, folder, row, [{ code: 'E_EXPORT', severity: 'error', message: `the file grew from ${row.size} to ${size} bytes after its trigger was built: nothing was sent (the trigger would hold only part of it). Drop the whole export again once it is complete (write it under a temporary name, or use doneMarker)` }]);
+      return true;
+    }
+  }
   let documents = row.documents_sent ? [] : [...folder.documents, ...dropped.map((d) => ({ path: d.work_path, name: d.name }))];
   for (const t of ctx.journal.triggersOf(row.id)) {
     if (ctx.stopping()) return false;

@@ -10,7 +10,7 @@
  * watch error is never taken for an empty folder: `onHealth` says so, and
  * the folder is read again every 2 s until it can be.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
@@ -23,6 +23,8 @@ export interface DropWatcherOptions {
   readonly usePolling: boolean;
   /** A complete file is ready (absolute path). Called once per file until it leaves the folder. */
   readonly onReady: (path: string) => void;
+  /** A file that is not taken, and why (said once per file). */
+  readonly onSkipped?: (path: string, why: string) => void;
   /** The folder became unreadable (with why), or readable again. */
   readonly onHealth?: (healthy: boolean, error?: string) => void;
 }
@@ -41,6 +43,7 @@ export class DropWatcher {
   private readonly reported = new Set<string>();
   private closed = false;
   private healthy: boolean | undefined;
+  private readonly linksSaid = new Set<string>();
   private lastRescan = 0;
 
   constructor(private readonly opts: DropWatcherOptions) {}
@@ -72,6 +75,7 @@ export class DropWatcher {
 
   /** Forgets a file (it left the folder): a new file of the same name is a new input. */
   forget(path: string): void {
+    this.linksSaid.delete(path);
     this.seen.delete(path);
     this.reported.delete(path);
   }
@@ -104,7 +108,9 @@ export class DropWatcher {
 
   private async observe(path: string): Promise<void> {
     if (this.closed || this.reported.has(path)) return;
-    const st = await stat(path).catch(() => undefined);
+    // lstat: a link is never followed (it could point at any file the daemon can read); only regular files are taken.
+    const st = await lstat(path).catch(() => undefined);
+    if (st?.isSymbolicLink() && !this.linksSaid.has(path)) { this.linksSaid.add(path); this.opts.onSkipped?.(path, 'a symbolic link: links are never followed; copy the file itself into the folder'); }
     if (!st?.isFile()) { this.seen.delete(path); return; }
     const prev = this.seen.get(path);
     if (!prev || prev.size !== st.size || prev.mtime !== st.mtimeMs) this.seen.set(path, { size: st.size, mtime: st.mtimeMs, since: Date.now() });

@@ -80,7 +80,7 @@ export async function buildTriggerFiles(command: TriggerCommand, contactsPath: s
   // Several exports (the daemon's groups) make one contact list: they must map to the same columns.
   const paths = contactsPath === undefined ? [] : typeof contactsPath === 'string' ? [contactsPath] : [...contactsPath];
   const readings: ExportReading[] = [];
-  for (const p of paths) readings.push(await openExport(p, findings, opts.export));
+  for (const p of paths) readings.push(await openExport(p, findings.scoped('export'), opts.export));
   const reading = readings[0];
   const columns: ContactColumn[] = reading?.columns ?? [];
   readings.slice(1).forEach((r, k) => {
@@ -109,7 +109,7 @@ export async function buildTriggerFiles(command: TriggerCommand, contactsPath: s
   try {
     const built: BuiltFile[] = [];
     // `{count}` in the broadcast name is known only after the contacts: heads are then written last, as for a split.
-    const deferred = partSize !== undefined || encoder.command.broadcastName.includes('{count}');
+    const deferred = partSize !== undefined || (encoder.command.broadcastName ?? '').includes('{count}');
     if (!deferred) {
       const file = new PendingFile(opts.out);
       finals.push(file);
@@ -133,7 +133,7 @@ export async function buildTriggerFiles(command: TriggerCommand, contactsPath: s
       for (const [k, part] of parts.entries()) {
         const i = k + 1;
         const path = n > 1 ? partPath(opts.out, i, n) : opts.out;
-        const base = encoder.command.broadcastName.replace(/\{count\}/g, String(part.stats.contacts));
+        const base = (encoder.command.broadcastName ?? '').replace(/\{count\}/g, String(part.stats.contacts));
         const name = n > 1 ? partBroadcastName(base, i, n) : base;
         const head = encoder.head(name);
         const tail = encoder.tail();

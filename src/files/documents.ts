@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { finding, type Finding } from '../formats/findings.js';
 import type { SourceLines, TriggerCommand } from '../formats/model.js';
 import { ALLOWED_WAV, wavFormat } from '../formats/wav.js';
+import { isBareFileName } from '../formats/rules/command-rules.js';
 
 import { DOCUMENT_EXTENSIONS } from '../formats/document-types.js';
 
@@ -28,10 +29,8 @@ export async function checkDocuments(command: TriggerCommand, dir: string, lines
   const out: Finding[] = [];
   for (const doc of referencedDocuments(command)) {
     const where = { field: doc.field, line: lines[doc.key] ?? lines[doc.key.replace(/#\d+$/, '')] };
-    if (doc.name !== basename(doc.name) || doc.name === '..' || doc.name === '.' || doc.name.includes('\\')) {
-      out.push(finding('E_DOCUMENT_MISSING', `${doc.field} '${doc.name}' holds a path: name the file only; documents are dropped in in/ beside the trigger`, where));
-      continue;
-    }
+    // A name with a path is E_DOCUMENT_PATH from the command rules, always: it is never looked up on disk.
+    if (!isBareFileName(doc.name)) continue;
     const ext = doc.name.includes('.') ? doc.name.split('.').pop()!.toLowerCase() : '';
     if (!(DOCUMENT_EXTENSIONS as readonly string[]).includes(ext)) {
       out.push(finding('E_DOCUMENT_TYPE', `${doc.field} '${doc.name}' is not a type the platform takes (${DOCUMENT_EXTENSIONS.join(', ')})`, where));

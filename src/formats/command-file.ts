@@ -57,7 +57,13 @@ export function parseCommandFile(text: string, file: string): TriggerCommand {
     problems.push(finding('E_COMMAND_FILE', `${isJson ? 'JSON' : 'YAML'} syntax: ${e.message.split('\n')[0]}`, { line: counter.linePos(e.pos[0]).line }));
   }
   if (problems.length) throw new TriggerFormatError('INVALID_COMMAND_FILE', `${file}: not a valid command file`, problems, file);
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // An alias bomb (billions of laughs) is refused before it is expanded.
+    throw new TriggerFormatError('INVALID_COMMAND_FILE', `${file}: not a valid command file`, [finding('E_COMMAND_FILE', `${(e as Error).message} (too many YAML aliases): write the values out`)], file);
+  }
   const lineOf = (path: readonly PropertyKey[]): number | undefined => {
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n) as (string | number)[], true);

@@ -13,7 +13,7 @@
  */
 import { CRA_CODES, type CraCode, type CraMedium } from './cra-codes.js';
 import { finding, type FindingList } from './findings.js';
-import { decode, lines, sniff, type ByteSource } from './text-input.js';
+import { decode, boundedLines, sniff, type ByteSource } from './text-input.js';
 
 export const CRA_HEADER = ['broadcastId', 'contactId', 'externalReference', 'name', 'forename', 'callResult', 'callAdress', 'callDate', 'callAttempts'] as const;
 
@@ -92,7 +92,7 @@ export async function* readCra(source: ByteSource, findings: FindingList, encodi
   const { chunks, sample } = await sniff(source);
   const enc = sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf ? 'utf8' : encoding;
   let header: string[] | undefined;
-  for await (const l of lines(decode(chunks, enc))) {
+  for await (const l of boundedLines(decode(chunks, enc), findings)) {
     if (l.text.trim() === '') continue;
     const f = l.text.split(';');
     if (!header) {

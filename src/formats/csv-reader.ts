@@ -14,11 +14,13 @@ import { looksUtf8, normalizeEncodingName } from './encoding.js';
 import { lookupParam } from './params.js';
 import { finding, type FindingList } from './findings.js';
 import type { ReadContact, TriggerHead } from './model.js';
-import { decode, lines, sniff, type ByteSource, type TextLine } from './text-input.js';
+import { decode, boundedLines, sniff, type ByteSource, type TextLine } from './text-input.js';
 
 export interface ReadOptions {
   /** Read with this encoding whatever the file declares (iconv-lite name). */
   readonly encoding?: string;
+  /** The longest line (or XML text between tags) taken, in characters; default MAX_LINE_LENGTH (1 MiB). */
+  readonly maxLineLength?: number;
 }
 
 /** A trigger being read: its head now, its contacts as they come. */
@@ -54,7 +56,7 @@ export function csvEncoding(sample: Buffer, complete: boolean, findings: Finding
 export async function readCsvTrigger(source: ByteSource, findings: FindingList, opts: ReadOptions = {}): Promise<TriggerReading> {
   const { sample, complete, chunks } = await sniff(source);
   const encoding = csvEncoding(sample, complete, findings, opts.encoding);
-  const it = lines(decode(chunks, encoding))[Symbol.asyncIterator]();
+  const it = boundedLines(decode(chunks, encoding), findings, opts.maxLineLength)[Symbol.asyncIterator]();
   const next = async (): Promise<TextLine | undefined> => {
     const r = await it.next();
     return r.done ? undefined : r.value;

@@ -53,10 +53,16 @@ export interface ValueNote {
 
 // Without the `u` flag on purpose: faster, and an astral character shows as surrogates, which the
 // negated class rejects too, so it still reaches the slow path.
-const FAST_CONTACT_LATIN9 = /[;\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u00A0]|[^\u0000-\u00A3\u00A5\u00A7\u00A9-\u00B3\u00B5-\u00B7\u00B9-\u00BB\u00BF-\u00FF\u20AC\u0160\u0161\u017D\u017E\u0152\u0153\u0178]/;
-const FAST_COMMAND_LATIN9 = /[\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u00A0]|[^\u0000-\u00A3\u00A5\u00A7\u00A9-\u00B3\u00B5-\u00B7\u00B9-\u00BB\u00BF-\u00FF\u20AC\u0160\u0161\u017D\u017E\u0152\u0153\u0178]/;
-const FAST_CONTACT_UTF8 = /[;\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
-const FAST_COMMAND_UTF8 = /[\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const FAST_CONTACT_LATIN9 = /[;\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00A0]|[^\u0000-\u00A3\u00A5\u00A7\u00A9-\u00B3\u00B5-\u00B7\u00B9-\u00BB\u00BF-\u00FF\u20AC\u0160\u0161\u017D\u017E\u0152\u0153\u0178]/;
+const FAST_COMMAND_LATIN9 = /[\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00A0]|[^\u0000-\u00A3\u00A5\u00A7\u00A9-\u00B3\u00B5-\u00B7\u00B9-\u00BB\u00BF-\u00FF\u20AC\u0160\u0161\u017D\u017E\u0152\u0153\u0178]/;
+// UTF-8 output: C1 controls (NEL included), U+2028/2029, surrogates (a lone one, or any astral character:
+// checked on the slow path) and U+FDD0-FDEF / U+FFFE-FFFF non-characters leave the fast path.
+const FAST_CONTACT_UTF8 = /[;\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u2028\u2029\uD800-\uDFFF\uFDD0-\uFDEF\uFFFE\uFFFF]/;
+const FAST_COMMAND_UTF8 = /[\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u2028\u2029\uD800-\uDFFF\uFDD0-\uFDEF\uFFFE\uFFFF]/;
+/** Line separators other readers break lines on (NEL, LS, PS) and C1 controls: refused like CR and LF. */
+const UNICODE_BREAKS = /[\u0080-\u009F\u2028\u2029]/;
+/** Not characters: a lone surrogate, or a Unicode non-character (U+FDD0-FDEF, U+xxFFFE, U+xxFFFF). */
+const NOT_A_CHARACTER = /[\uFDD0-\uFDEF\uFFFE\uFFFF]|[\u{1FFFE}\u{1FFFF}\u{2FFFE}\u{2FFFF}\u{3FFFE}\u{3FFFF}\u{4FFFE}\u{4FFFF}\u{5FFFE}\u{5FFFF}\u{6FFFE}\u{6FFFF}\u{7FFFE}\u{7FFFF}\u{8FFFE}\u{8FFFF}\u{9FFFE}\u{9FFFF}\u{AFFFE}\u{AFFFF}\u{BFFFE}\u{BFFFF}\u{CFFFE}\u{CFFFF}\u{DFFFE}\u{DFFFF}\u{EFFFE}\u{EFFFF}\u{FFFFE}\u{FFFFF}\u{10FFFE}\u{10FFFF}]|\p{Cs}/u;
 
 const describe = (ch: string): string => {
   const cp = ch.codePointAt(0) ?? 0;
@@ -64,7 +70,9 @@ const describe = (ch: string): string => {
   if (ch === '\r') return 'a carriage return (CR)';
   if (ch === '\n') return 'a line feed (LF)';
   if (ch === ';') return "';'";
-  return cp < 0x20 || cp === 0x7f ? `the control character ${hex}` : `'${ch}' (${hex})`;
+  if (cp === 0x85) return 'the next-line character NEL (U+0085)';
+  if (cp === 0x2028 || cp === 0x2029) return `the ${cp === 0x2028 ? 'line' : 'paragraph'} separator ${hex}`;
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ? `the control character ${hex}` : `'${ch}' (${hex})`;
 };
 
 /**
@@ -98,7 +106,25 @@ function slowCheck(input: string, kind: ValueKind, policy: ValuePolicy): ValueOu
     value = value.replace(new RegExp(CONTROL.source, 'g'), '');
     notes.push({ code: 'W_REPLACED_CHAR', message: `forbidden characters replaced: ${JSON.stringify(before)} became ${JSON.stringify(value)}` });
   }
-  if (policy.encoding === 'utf8') return { ok: true, value, notes };
+  // NEL, U+2028/2029 and C1 controls: line breaks for some readers, invisible for all.
+  const br = UNICODE_BREAKS.exec(value);
+  if (br) {
+    if (!policy.replaceForbidden) {
+      return { ok: false, problem: { code: 'E_FORBIDDEN_CHAR', message: `holds ${describe(br[0])} at position ${br.index + 1}, a line separator or C1 control that other readers break lines on: remove it, or build with --replace-forbidden (it becomes a space)` } };
+    }
+    const before = value;
+    value = value.replace(/[\u0085\u2028\u2029]/g, ' ').replace(/[\u0080-\u009F]/g, '');
+    notes.push({ code: 'W_REPLACED_CHAR', message: `forbidden characters replaced: ${JSON.stringify(before)} became ${JSON.stringify(value)}` });
+  }
+  if (policy.encoding === 'utf8') {
+    const nc = NOT_A_CHARACTER.exec(value);
+    if (nc) {
+      const cp = nc[0].codePointAt(0) ?? 0;
+      const what = cp >= 0xd800 && cp <= 0xdfff ? `a lone surrogate U+${cp.toString(16).toUpperCase()} (half of a character: the source text is damaged)` : `the non-character U+${cp.toString(16).toUpperCase()}`;
+      return { ok: false, problem: { code: 'E_UNENCODABLE', message: `holds ${what} at position ${nc.index + 1}, which UTF-8 cannot carry faithfully: remove it from the source` } };
+    }
+    return { ok: true, value, notes };
+  }
   if (TRANSLITERABLE.test(value)) {
     TRANSLITERABLE.lastIndex = 0;
     const seen = new Set<string>();

@@ -20,6 +20,8 @@ export const FINDING_CODES = {
   W_AFTER_END: 'text after #END (ignored by the platform)',
   W_BLANK_LINE: 'a blank line (ignored)',
   E_XML_MALFORMED: 'the XML is not well-formed',
+  E_XML_DOCTYPE: 'a DOCTYPE in an XML trigger (the guide\'s XML has none; entities and external DTDs are never read)',
+  E_LINE_TOO_LONG: 'a line, or an XML text between two tags, longer than the readers take (1 MiB by default)',
   E_XML_STRUCTURE: 'an element where the trigger structure does not allow it',
   W_XML_ERRATUM: 'an XML erratum of the guide, read leniently',
   W_NO_XML_DECLARATION: 'no XML declaration: the encoding was guessed',
@@ -62,7 +64,8 @@ export const FINDING_CODES = {
   W_REPLACED_CHAR: 'a forbidden character replaced, as asked',
   E_UNENCODABLE: 'a character ISO-8859-15 cannot hold',
   W_TRANSLITERATED: 'typographic punctuation written as its ASCII look-alike',
-  E_DOCUMENT_MISSING: 'a document named by the trigger is not in the documents folder, or is named with a path',
+  E_DOCUMENT_MISSING: 'a document named by the trigger is not in the documents folder',
+  E_DOCUMENT_PATH: 'a document named with a path (a folder, .., an absolute path): a document name is a bare file name',
   E_DOCUMENT_TYPE: 'a document of a type the platform does not take',
   E_WAV_FORMAT: 'a WAV document in a format the platform does not play',
   E_COMMAND_FILE: 'a command file (YAML/JSON) that cannot be read',
@@ -82,6 +85,8 @@ export interface Finding {
   /** Parameter name or contact column (canonical), when the finding is about one. */
   readonly field?: string;
   readonly message: string;
+  /** With several inputs (a build reads a command file and an export): `export` when it is about the export. */
+  readonly source?: 'export';
 }
 
 export function severityOf(code: FindingCode): Severity {
@@ -117,6 +122,13 @@ export class FindingList {
       if (this.warningCount > this.cap) { this.droppedWarnings++; return; }
     }
     this.items.push(f);
+  }
+
+  /** A view that adds to this list, marking each finding as about `source`. */
+  scoped(source: 'export'): FindingList {
+    const view = Object.create(this) as FindingList;
+    view.add = (f: Finding): void => { this.add({ ...f, source }); };
+    return view;
   }
 
   addAll(fs: Iterable<Finding>): void {

@@ -12,7 +12,8 @@ import { parse } from 'csv-parse';
 import { COLUMNS, ADDRESS_COLUMNS, lookupColumn, type ContactColumn } from './contacts.js';
 import { detectEncoding, normalizeEncodingName } from './encoding.js';
 import { finding, type FindingList } from './findings.js';
-import { decode, lines, sniff, type ByteSource } from './text-input.js';
+import { decode, boundedLines, sniff, type ByteSource } from './text-input.js';
+import { printable } from './printable.js';
 import type { SourcedRow } from './trigger-encoder.js';
 
 /** Aliases of SI header names, normalized (lower case, no accents, letters and digits only). */
@@ -86,7 +87,7 @@ export function mapHeaders(headers: readonly string[], explicit: Readonly<Partia
     let i = headers.indexOf(src);
     if (i < 0) i = norm.indexOf(normalizeHeader(src));
     if (i < 0) {
-      findings.add(finding('E_MAPPING', `the mapping ${col}=${src} names no column of the export (its columns: ${headers.join(', ')})`, { line, field: col }));
+      findings.add(finding('E_MAPPING', `the mapping ${col}=${src} names no column of the export (its columns: ${columnsExcerpt(headers)})`, { line, field: col }));
       continue;
     }
     byCol.set(col, i);
@@ -97,11 +98,11 @@ export function mapHeaders(headers: readonly string[], explicit: Readonly<Partia
     const direct = lookupColumn(headers[i]!.trim());
     const col = direct?.spec.name ?? ALIASES[n] ?? (/^info[1-4]$/.test(n) ? (n.toUpperCase() as ContactColumn) : undefined);
     if (!col) {
-      findings.add(finding('W_UNMAPPED_COLUMN', `column '${headers[i]}' is not mapped to a DMC column and is left out: map it with --map ${shellArg(`INFO2=${headers[i]}`)} (or another column) if it is needed`, { line, field: headers[i] }));
+      findings.add(finding('W_UNMAPPED_COLUMN', `column '${printable(headers[i] ?? '', 40)}' is not mapped to a DMC column and is left out: map it with --map ${shellArg(`INFO2=${printable(headers[i] ?? '', 40)}`)} (or another column) if it is needed`, { line, field: headers[i] }));
       return;
     }
     if (byCol.has(col)) {
-      findings.add(finding('W_UNMAPPED_COLUMN', `column '${headers[i]}' also looks like ${col}, already taken by '${headers[byCol.get(col)!]}': left out; map it explicitly (e.g. --map ${shellArg(`PHONENUMBER2=${headers[i]}`)})`, { line, field: headers[i] }));
+      findings.add(finding('W_UNMAPPED_COLUMN', `column '${printable(headers[i] ?? '', 40)}' also looks like ${col}, already taken by '${printable(headers[byCol.get(col)!] ?? '', 40)}': left out; map it explicitly (e.g. --map ${shellArg(`PHONENUMBER2=${printable(headers[i] ?? '', 40)}`)})`, { line, field: headers[i] }));
       return;
     }
     byCol.set(col, i);
@@ -109,7 +110,7 @@ export function mapHeaders(headers: readonly string[], explicit: Readonly<Partia
   });
   const columns = COLUMNS.map((c) => c.name).filter((c) => byCol.has(c));
   if (!columns.some((c) => ADDRESS_COLUMNS.includes(c)) && headers.length > 0) {
-    findings.add(finding('E_MAPPING', `no column of the export is a phone number, fax number or email (its columns: ${headers.join(', ')}): map one, e.g. --map ${shellArg(`PHONENUMBER1=${headers[0]}`)}`, { line }));
+    findings.add(finding('E_MAPPING', `no column of the export is a phone number, fax number or email (its columns: ${columnsExcerpt(headers)}): map one, e.g. --map ${shellArg(`PHONENUMBER1=${printable(headers[0] ?? '', 24)}`)}`, { line }));
   }
   return { columns, indexes: columns.map((c) => byCol.get(c)!), mapping: new Map(columns.map((c) => [c, headers[byCol.get(c)!]!])) };
 }
@@ -231,7 +232,7 @@ export async function readSiExport(source: ByteSource, findings: FindingList, op
 }
 
 async function readJsonLines(text: AsyncIterable<string>, findings: FindingList, opts: ExportOptions, detected: { encoding: string; reason: string }): Promise<ExportReading> {
-  const it = lines(text)[Symbol.asyncIterator]();
+  const it = boundedLines(text, findings)[Symbol.asyncIterator]();
   const parseLine = (t: string, line: number): Record<string, unknown> | undefined => {
     try {
       const v: unknown = JSON.parse(t);
@@ -270,4 +271,14 @@ async function readJsonLines(text: AsyncIterable<string>, findings: FindingList,
     }
   }
   return { format: 'jsonl', encoding: detected.encoding, encodingReason: detected.reason, columns, mapping, rows: rows() };
+}
+
+/**
+ * The export's column names as an error quotes them: a short, escaped
+ * excerpt, never the file's content (a drop folder may hold anything).
+ */
+export function columnsExcerpt(headers: readonly string[]): string {
+  const shown = headers.slice(0, 8).map((h) => JSON.stringify(printable(h, 24)));
+  const text = shown.join(', ') + (headers.length > 8 ? `, and ${headers.length - 8} more` : '');
+  return text.length > 240 ? `${text.slice(0, 240)}…` : text;
 }

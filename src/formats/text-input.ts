@@ -4,6 +4,7 @@
  * chunks are handled by its decoder), and split it into numbered lines.
  */
 import iconv from 'iconv-lite';
+import { finding, type FindingList } from './findings.js';
 
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
@@ -48,38 +49,70 @@ export async function* decode(chunks: AsyncIterable<Uint8Array>, encoding: strin
   if (tail) yield tail;
 }
 
-/** A decoded line and its 1-based number. `last` is true for a final line with no line break. */
+/** The longest line the readers take, in characters: generous for any trigger, export or report line. */
+export const MAX_LINE_LENGTH = 1 << 20;
+
+/** A line longer than the limit: the input is refused there, with the line's number. */
+export class LineTooLongError extends Error {
+  override readonly name = 'LineTooLongError';
+  constructor(readonly line: number, readonly max: number) {
+    super(`line ${line} is longer than ${max} characters: not a file this tool reads (a missing line break, or binary data)`);
+  }
+}
+
+/** A decoded line and its 1-based number. */
 export interface TextLine { text: string; line: number }
 
-/** Splits text chunks into lines on LF, CRLF or a lone CR. */
-export async function* lines(text: AsyncIterable<string>): AsyncGenerator<TextLine> {
-  let carry = '';
+/**
+ * Splits text chunks into lines on LF, CRLF or a lone CR, in linear time
+ * (each chunk is searched once; a line spread over chunks is joined once).
+ * A line longer than `maxLength` throws LineTooLongError as soon as it is
+ * seen, so memory stays bounded on an input without line breaks.
+ */
+export async function* lines(text: AsyncIterable<string>, maxLength = MAX_LINE_LENGTH): AsyncGenerator<TextLine> {
+  let parts: string[] = [];
+  let partsLength = 0;
   let n = 0;
   let pendingCR = false;
   for await (const chunk of text) {
-    let s = chunk;
-    if (pendingCR && s.startsWith('\n')) s = s.slice(1);
-    pendingCR = false;
-    s = carry + s;
     let start = 0;
+    if (pendingCR && chunk.startsWith('\n')) start = 1;
+    pendingCR = false;
     for (;;) {
-      const lf = s.indexOf('\n', start);
-      const cr = s.indexOf('\r', start);
+      let lf = chunk.indexOf('\n', start);
+      let cr = chunk.indexOf('\r', start);
       if (lf < 0 && cr < 0) break;
-      let end: number;
-      let next: number;
-      if (cr >= 0 && (lf < 0 || cr < lf)) {
-        end = cr;
-        if (cr + 1 === s.length) { pendingCR = true; next = cr + 1; }
-        else next = s[cr + 1] === '\n' ? cr + 2 : cr + 1;
-      } else {
-        end = lf;
-        next = lf + 1;
+      if (lf < 0) lf = Infinity;
+      if (cr < 0) cr = Infinity;
+      const end = Math.min(lf, cr);
+      let next = end + 1;
+      if (end === cr) {
+        if (cr + 1 === chunk.length) pendingCR = true;
+        else if (chunk[cr + 1] === '\n') next = cr + 2;
       }
-      yield { text: s.slice(start, end), line: ++n };
+      if (partsLength + end - start > maxLength) throw new LineTooLongError(n + 1, maxLength);
+      const piece = chunk.slice(start, end);
+      const line = partsLength > 0 ? parts.join('') + piece : piece;
+      parts = [];
+      partsLength = 0;
+      yield { text: line, line: ++n };
       start = next;
     }
-    carry = s.slice(start);
+    if (start < chunk.length) {
+      partsLength += chunk.length - start;
+      if (partsLength > maxLength) throw new LineTooLongError(n + 1, maxLength);
+      parts.push(chunk.slice(start));
+    }
   }
-  if (carry.length > 0) yield { text: carry, line: ++n };
+  if (partsLength > 0) yield { text: parts.join(''), line: ++n };
+}
+
+/** `lines`, with a line over the limit reported as E_LINE_TOO_LONG (with its number) where the input then ends. */
+export async function* boundedLines(text: AsyncIterable<string>, findings: FindingList, maxLength = MAX_LINE_LENGTH): AsyncGenerator<TextLine> {
+  try {
+    yield* lines(text, maxLength);
+  } catch (e) {
+    if (!(e instanceof LineTooLongError)) throw e;
+    findings.add(finding('E_LINE_TOO_LONG', e.message, { line: e.line }));
+  }
 }

@@ -12,6 +12,7 @@
  * place (line and column stay true) before parsing, with a warning.
  */
 import { SaxesParser } from 'saxes';
+import { MAX_LINE_LENGTH } from './text-input.js';
 import { CommandAssembler } from './command-assembler.js';
 import { lookupXmlColumn, type ContactColumn } from './contacts.js';
 import { looksUtf8, normalizeEncodingName } from './encoding.js';
@@ -56,6 +57,7 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
 
   const asm = new CommandAssembler(findings);
   const columns: ContactColumn[] = [];
+  const maxLine = opts.maxLineLength ?? MAX_LINE_LENGTH;
   const parser = new SaxesParser({ position: true });
   let fatal = false;
   const stack: Ctx[] = ['root'];
@@ -69,6 +71,11 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
   let hasContactsPart = false;
   const queue: ReadContact[] = [];
 
+  // The guide's XML has no DOCTYPE: one is refused before anything it declares could matter (XXE, entity bombs).
+  parser.on('doctype', () => {
+    if (!fatal) findings.add(finding('E_XML_DOCTYPE', 'the file declares a DOCTYPE: a DMC trigger has none (guide lines 9221-9860); remove the <!DOCTYPE ...> declaration', { line: parser.line }));
+    fatal = true;
+  });
   parser.on('error', (e) => {
     if (!fatal) findings.add(finding('E_XML_MALFORMED', `not well-formed XML: ${e.message.replace(/^\d+:\d+: /, '')} (fix the tags around it)`, { line: parser.line }));
     fatal = true;
@@ -169,7 +176,19 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
     findings.add(finding('W_XML_ERRATUM', '</customizableMsgs> closes after every <customizableMsg> (an erratum of the guide): read as one <customizableMsgs> holding every block; close it once, after the last block', { line }));
     return ' '.repeat(m.length);
   });
-  const feed = (s: string): void => { if (!fatal && s) parser.write(s); };
+  // Text between two tags is bounded like a line: memory stays flat on a file with no markup.
+  let sinceTag = 0;
+  const feed = (s: string): void => {
+    if (fatal || !s) return;
+    const last = Math.max(s.lastIndexOf('<'), s.lastIndexOf('>'));
+    sinceTag = last < 0 ? sinceTag + s.length : s.length - last - 1;
+    if (sinceTag > maxLine) {
+      findings.add(finding('E_LINE_TOO_LONG', `more than ${maxLine} characters of text without a tag, around line ${parser.line}: not a DMC trigger (or raise the line limit)`, { line: parser.line }));
+      fatal = true;
+      return;
+    }
+    parser.write(s);
+  };
   feed(headText);
   feed(rest);
   while (!headDone && !fatal) {

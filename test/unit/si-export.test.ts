@@ -46,7 +46,7 @@ describe('SI exports', () => {
     expect(parseMapping(['PHONE=Mobile']).problems[0]).toMatch(/not a DMC column/);
     expect(parseMapping(['PHONENUMBER1']).problems[0]).toMatch(/COLUMN=SourceHeader/);
     const { findings } = await open('Nom;Mobile\nD;0612345678\n', { map: { EMAIL1: 'Courriel' } });
-    expect(findings.find((f) => f.code === 'E_MAPPING')?.message).toMatch(/names no column.*Nom, Mobile/);
+    expect(findings.find((f) => f.code === 'E_MAPPING')?.message).toMatch(/names no column.*"Nom", "Mobile"/);
   });
 
   it('says which column to map when no address column is found', async () => {

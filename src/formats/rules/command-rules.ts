@@ -142,6 +142,14 @@ function checkBlock(b: MessageBlock, i: number, ctx: CommandContext, out: Findin
     }
     if (b.ttsVoice !== undefined && type !== 'TTS') out.push(finding('E_BLOCK', `${label('ttsVoice')} is only for multimediaType TTS`, where('ttsVoice')));
   }
+  // A document name is a bare file name: it is dropped beside the trigger, and a path must never be forwarded.
+  const named: [string, string, number | undefined][] = [
+    ...(b.fileName !== undefined ? [['fileName', b.fileName, line('fileName')] as [string, string, number | undefined]] : []),
+    ...(b.fileAttachment ?? []).map((f, k): [string, string, number | undefined] => ['fileAttachment', f, lines[`${key('fileAttachment')}#${k}`] ?? line('fileAttachment')]),
+  ];
+  for (const [field, name, at] of named) {
+    if (!isBareFileName(name)) out.push(finding('E_DOCUMENT_PATH', `${label(field)} '${name}' holds a path: name the file only (the document is dropped in in/ beside the trigger)`, { field, line: at }));
+  }
   const attachments = (b.fileAttachment?.length ?? 0) + (b.documentAttachment?.length ?? 0);
   if (attachments > MAX_ATTACHMENTS) {
     out.push(finding('E_ATTACHMENTS', `message block ${i + 1} has ${attachments} attachments: an email takes ${MAX_ATTACHMENTS} at most (guide line 9108)`, where('fileAttachment')));
@@ -167,4 +175,10 @@ function checkDynamicFields(text: string, i: number, ctx: CommandContext, where:
       out.push(finding(code, `text of block ${i + 1} uses |${raw}| but the contacts have no ${spec.column} column: add the column, or remove the field`, where));
     }
   }
+}
+
+/** A plain file name: no folder separator, not `.` or `..`, no control character. */
+export function isBareFileName(name: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return name.length > 0 && !/[\\/\x00-\x1f]/.test(name) && name !== '.' && name !== '..' && !/^[A-Za-z]:/.test(name);
 }

@@ -1,0 +1,11 @@
+/** Text from outside (file names, columns, messages quoting input) made safe for a terminal or a log line. */
+/**
+ * A name or text from outside (a file name, a column) made safe to print on
+ * one line: control characters (line breaks, terminal escapes) are shown as
+ * escapes, and it is cut at `max` characters.
+ */
+export function printable(text: string, max = 200): string {
+  // eslint-disable-next-line no-control-regex
+  const safe = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return safe.length > max ? `${safe.slice(0, max)}…` : safe;
+}
