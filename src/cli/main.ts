@@ -27,7 +27,8 @@ function version(): string {
 }
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
-export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+export async function main(argv: readonly string[], rawIo: Io = processIo): Promise<number> {
+  const io = terminalSafe(rawIo);
   let exit: number = EXIT.OK;
   const setExit = (c: number): void => { exit = c; };
   const program = new Command('dmc-trigger')
@@ -75,6 +76,17 @@ Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), d
     io.err(`internal error: ${err.stack ?? String(e)}\nplease report it with the command you ran`);
     return 70;
   }
+}
+
+/**
+ * Every line the commands print may quote input (names, values, encodings):
+ * control characters other than tab and line feed are escaped once, here,
+ * so no input can move the cursor, retitle the terminal or forge a line.
+ */
+function terminalSafe(io: Io): Io {
+  // eslint-disable-next-line no-control-regex
+  const clean = (l: string): string => l.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return { out: (l) => io.out(clean(l)), err: (l) => io.err(clean(l)), get isTTY() { return io.isTTY; } };
 }
 
 function invokedDirectly(): boolean {

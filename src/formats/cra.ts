@@ -108,6 +108,8 @@ export async function* readCra(source: ByteSource, findings: FindingList, encodi
       continue;
     }
     const rec = Object.fromEntries(header.map((h, i) => [h, f[i] ?? ''])) as Record<string, string>;
+    // A header that deviates (a damaged file) may lack a column: every record still has every field.
+    for (const k of CRA_HEADER) rec[k] ??= '';
     if (rec['callDate'] && !CALL_DATE.test(rec['callDate'])) findings.add(finding('E_DATE', `callDate '${rec['callDate']}' is not YYYY/MM/DD HH:mm:ss`, { line: l.line, field: 'callDate' }));
     yield { line: l.line, ...(rec as Omit<CraRecord, 'line'>) };
   }
