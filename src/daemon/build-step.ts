@@ -74,7 +74,7 @@ export async function buildInput(ctx: StepContext, folder: DropFolderConfig, row
  * land in work/). Such a file is built only once it has not changed for
  * stableSeconds; never built from a part of it in silence.
  */
-async function stillChanging(ctx: StepContext, row: InputRow): Promise<boolean> {
+export async function stillChanging(ctx: StepContext, row: InputRow): Promise<boolean> {
   const st = await stat(row.work_path);
   if (st.size !== row.size) {
     ctx.journal.noteChanged(row.id, st.size, await fileHash(row.work_path));

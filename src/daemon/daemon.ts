@@ -12,6 +12,7 @@
  * retried with exponential backoff.
  */
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DropFolderConfig, ResolvedConfig } from '../config/config.js';
 import type { Logger } from '../transport/logger.js';
 import { TransportError } from '../transport/transport.js';
@@ -79,6 +80,7 @@ export class Daemon {
         folder: f.path, stableMs: this.d.stableSeconds * 1000, rescanMs: this.d.rescanSeconds * 1000, doneMarker: f.doneMarker, usePolling: this.d.usePolling,
         onReady: (p) => { void this.intake(f, p, w); },
         onHealth: (healthy, error) => { this.folderHealth(f, healthy, error); },
+        onSkipped: (path, why) => { this.logger.warn({ file: printable(path) }, `not taken: ${why}`); },
       });
       await w.start();
       this.watchers.push(w);
@@ -203,7 +205,16 @@ export class Daemon {
     const forget = (p: string): void => { for (const w of this.watchers) w.forget(p); };
     for (const row of this.journal.inputsIn('seen')) {
       const f = ctx.folderOf(row.folder);
-      if (f && await this.guarded(row, () => moveToWork(ctx, f, row, forget))) progressed = true;
+      if (!f) continue;
+      const path = join(f.path, row.name);
+      // A move that fails is the folder's trouble (a full disk, work/ not writable), not the file's: retried, shown, never failed.
+      try {
+        await moveToWork(ctx, f, row, forget);
+        this.journal.clearIntakeError(path);
+        progressed = true;
+      } catch (e) {
+        this.journal.recordIntakeError(path, `cannot move it to work/: ${(e as Error).message}`);
+      }
     }
     for (const f of this.d.dropFolders) if (f.group && !this.stopping && await buildGroup(ctx, f)) progressed = true;
     for (const row of this.journal.inputsIn('working')) {

@@ -8,7 +8,7 @@ import { basename, extname } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import { buildTriggerFiles } from '../files/build.js';
 import type { ContactColumn } from '../formats/contacts.js';
-import { commandFor, namedParts, otherService } from './build-step.js';
+import { commandFor, namedParts, otherService, stillChanging } from './build-step.js';
 import type { StepContext } from './context.js';
 import type { InputRow } from './journal.js';
 import { failInput, finish, settleFiles } from './settle.js';
@@ -24,6 +24,8 @@ export async function buildGroup(ctx: StepContext, folder: DropFolderConfig): Pr
   const oldest = new Date(rows[0]!.created_at).getTime();
   if (ctx.now().getTime() - oldest < g.windowSeconds * 1000 && rows.length < g.maxFiles) return false;
   const members = rows.slice(0, g.maxFiles);
+  // An export still being written waits, and the group with it.
+  for (const m of members) if (await stillChanging(ctx, m)) return false;
   const leader = members[0]!;
   if (members.length === 1) { ctx.journal.buildAlone([leader.id]); return true; }
   let cmd;

@@ -121,7 +121,7 @@ export class Hooks {
     const event = (JSON.parse(row.payload) as HookEvent).event;
     try {
       if (h.command) await runCommand(h.command, row.payload, event);
-      if (h.url) await post(h.url, row.payload);
+      if (h.url) await post(h.url, row.payload).catch((e: Error) => { throw new Error(redactUrlSecrets(e.message, h.url!)); });
       this.journal.setHook(row.id, 'delivered');
     } catch (e) {
       const attempts = row.attempts + 1;
@@ -150,7 +150,48 @@ function runCommand(command: string, stdin: string, event: string): Promise<void
   });
 }
 
+/**
+ * POSTs the event. Credentials in the URL (`https://user:pass@host/`) are
+ * sent as HTTP Basic; no error ever quotes the URL's secrets.
+ */
 async function post(url: string, body: string): Promise<void> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
-  if (!r.ok) throw new Error(`webhook answered ${r.status}`);
+  const u = new URL(url);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (u.username || u.password) {
+    headers['authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    u.username = '';
+    u.password = '';
+  }
+  let r: Response;
+  try {
+    r = await fetch(u, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(redactUrlSecrets(`webhook ${redactedUrl(url)} not reached: ${cause?.code ?? cause?.message ?? (e as Error).message}`, url));
+  }
+  if (!r.ok) throw new Error(`webhook ${redactedUrl(url)} answered ${r.status}`);
+}
+
+/** The URL as logs may show it: credentials and query values replaced by `***`. */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username) u.username = '***';
+    if (u.password) u.password = '***';
+    for (const k of [...u.searchParams.keys()]) u.searchParams.set(k, '***');
+    return u.toString().replace(/%2A%2A%2A/g, '***');
+  } catch {
+    return '[webhook URL]';
+  }
+}
+
+/** `text` with every secret of `url` (password, query values) replaced by `***`. */
+export function redactUrlSecrets(text: string, url: string): string {
+  let out = text.split(url).join(redactedUrl(url));
+  try {
+    const u = new URL(url);
+    const secrets = [u.password, decodeURIComponent(u.password), ...[...u.searchParams.values()]].filter((x) => x.length >= 3);
+    for (const x of secrets.sort((a, b) => b.length - a.length)) out = out.split(x).join('***');
+  } catch { /* not a URL: nothing to find */ }
+  return out;
 }

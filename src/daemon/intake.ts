@@ -34,7 +34,14 @@ export async function take(ctx: StepContext, folder: DropFolderConfig, path: str
     return;
   }
   const row = ctx.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind, workDir: dirs(folder.path).work });
-  await moveToWork(ctx, folder, row, forget);
+  try {
+    await moveToWork(ctx, folder, row, forget);
+  } catch (e) {
+    // Journaled as `seen`: the worker retries the move; status shows why it waits.
+    ctx.journal.recordIntakeError(path, `cannot move it to work/: ${(e as Error).message}`);
+    ctx.logger.error({ file: printable(path), err: (e as Error).message }, 'cannot move the file to work/; trying again');
+    return;
+  }
   ctx.events.onEvent?.({ type: 'taken', input: row.id, name });
   ctx.wake();
 }

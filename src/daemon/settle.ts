@@ -3,11 +3,11 @@
  * (idempotent), its hook events, and the `settled` mark after which no pass
  * reads it again.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import type { Finding } from '../formats/findings.js';
-import { dirs, moveIfThere, type StepContext } from './context.js';
+import { dirs, moveIfThere, printable, type StepContext } from './context.js';
 import { errorFileText } from './error-file.js';
 import type { HookEventType } from './hooks.js';
 import type { InputRow, InputState } from './journal.js';
@@ -56,8 +56,23 @@ export async function settleFiles(ctx: StepContext, row: InputRow): Promise<void
   if (row.state === 'duplicate') return refuseDuplicate(ctx, folder, row);
   const dest = row.state === 'done' ? dirs(folder.path).sent : dirs(folder.path).failed;
   await mkdir(dest, { recursive: true });
+  if (row.state === 'done' && row.kind !== 'document') await saySentPartly(ctx, row, dest);
   await moveIfThere(row.work_path, join(dest, row.name));
   for (const t of ctx.journal.triggersOf(row.id)) await moveIfThere(t.local_path, join(dest, basename(t.local_path).replace(/^\d{6}-/, '')));
   for (const extra of ['.command.yaml', '.done']) await moveIfThere(`${row.work_path}${extra}`, join(dest, `${row.name}${extra}`));
   ctx.journal.settle(row.id);
+}
+
+/**
+ * A writer that appended to the export after its trigger went up: those rows
+ * were not sent. It cannot be undone, so it is said loudly: an error file
+ * next to the export in sent/, an error in the log, and the `failed` hook.
+ */
+async function saySentPartly(ctx: StepContext, row: InputRow, dest: string): Promise<void> {
+  const size = (await stat(row.work_path).catch(() => undefined))?.size;
+  if (size === undefined || size <= row.size) return;
+  const text = `${row.name} (input #${row.id}) grew from ${row.size} to ${size} bytes after it was sent: the rows written after that were NOT sent. Drop them again as a new export (write exports under a temporary name, or use doneMarker, so that they are taken complete).\n`;
+  await writeFile(join(dest, `${row.name}.error.txt`), text);
+  ctx.logger.error({ input: row.id, name: printable(row.name), sent: row.size, now: size }, 'rows appended after the export was sent were not sent');
+  inputHook(ctx, 'failed', row, text.trim());
 }
