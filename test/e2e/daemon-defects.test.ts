@@ -158,6 +158,16 @@ describe('the daemon keeps its promises (issue #9)', () => {
       writeFileSync(join(drop, 'back.csv'), exportText('D8'));
       await until('the export sent once the folder is back', () => broadcastsWith('D8-0') === 1);
       await until('the recovery hook', () => readFileSync(join(dir, 'alerts.jsonl'), 'utf8').includes('"recovered"'));
+      // The JSON shape is the one docs/cli.md shows (its keys, and those of a recent input and its triggers).
+      const json: string[] = [];
+      await runStatus({ config: path, json: true }, { out: (l: string) => json.push(l), err: () => undefined, isTTY: false });
+      const doc = /<!-- status-json -->\s*```json\n([\s\S]*?)```/.exec(readFileSync(join(repo, 'docs/cli.md'), 'utf8'))![1]!.replace(/"…"/g, '""');
+      const documented = JSON.parse(doc) as Record<string, unknown> & { recent: Record<string, unknown>[] };
+      const actual = JSON.parse(json[0]!) as Record<string, unknown>;
+      expect(Object.keys(actual).sort()).toEqual(Object.keys(documented).sort());
+      const recent = (actual['recent'] as Record<string, unknown>[])[0]!;
+      expect(Object.keys(recent).sort()).toEqual(Object.keys(documented.recent[0]!).sort());
+      expect(Object.keys((recent['triggers'] as Record<string, unknown>[])[0]!).sort()).toEqual(Object.keys((documented.recent[0]!['triggers'] as Record<string, unknown>[])[0]!).sort());
     } finally { await daemon.stop(); }
   });
 

@@ -161,8 +161,11 @@ describe('user errors are never crashes (issue #14, #13 #14)', () => {
   });
 
   it('send --timeout abc is a usage error naming the option', async () => {
-    const r = await cli(['send', join(repo, 'samples/sms.csv'), '--config', join(repo, 'examples/dmc.yaml'), '--wait', '--timeout', 'abc']);
-    expect(r.code).toBe(2);
+    const config = join(sub, 'send.yaml');
+    writeFileSync(config, 'service: {serviceId: "12345678"}\ntransport: {protocol: ftp, host: 127.0.0.1, port: 9, username: u, password: p}\ntimeouts: {connect: 1}\nretries: {attempts: 0}\n');
+    const r = await cli(['send', join(repo, 'samples/sms.csv'), '--config', config, '--wait', '--timeout', 'abc']);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toMatch(/--timeout "abc": give a positive number of seconds/);
   });
 
   it('status and daemon with a corrupt journal, and a second daemon on one journal: one line, exit 2', async () => {
