@@ -6,12 +6,14 @@
  * - `blackHole(ms)`: forward nothing either way and connect nothing new for
  *   `ms` (a silent network: the client's own timeouts must end it), then
  *   deliver what was held, as TCP would after a stall;
- * - `hold(ms)`: hold only the server's bytes for `ms`.
+ * - `hold(ms)`: hold only the server's bytes for `ms` (`stopHolding` ends it);
+ * - `cutOnReply(command, reply)`: plain-text protocols (FTP): drop the server's
+ *   reply to a command with every connection (the server did it, unheard).
  * Traffic stays on 127.0.0.1. Every connection is counted (`opened`).
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
-interface Pair { client: Socket; server?: Socket; held: { toServer: Buffer[]; toClient: Buffer[] } }
+interface Pair { client: Socket; server?: Socket; held: { toServer: Buffer[]; toClient: Buffer[] }; armed?: boolean }
 
 export class FaultProxy {
   private server: Server | undefined;
@@ -41,13 +43,26 @@ export class FaultProxy {
     this.pairs.add(pair);
     const drop = (): void => { client.destroy(); pair.server?.destroy(); this.pairs.delete(pair); };
     client.on('error', drop).on('close', drop);
-    client.on('data', (b: Buffer) => { if (this.black() || !pair.server) pair.held.toServer.push(b); else pair.server.write(b); });
+    client.on('data', (b: Buffer) => {
+      if (this.cutOn && this.cutOn.command.test(b.toString('latin1'))) pair.armed = true;
+      if (this.black() || !pair.server) pair.held.toServer.push(b); else pair.server.write(b);
+    });
     const open = (): void => {
       if (client.destroyed) return;
       const server = connect({ host: this.target.host, port: this.target.port });
       pair.server = server;
       server.on('error', drop).on('close', drop);
-      server.on('data', (b: Buffer) => { if (this.black() || Date.now() < this.holdUntil) pair.held.toClient.push(b); else client.write(b); });
+      server.on('data', (b: Buffer) => {
+        if (pair.armed && this.cutOn && this.cutOn.reply.test(b.toString('latin1'))) {
+          // The server did it and says so: that reply is lost with the connection.
+          const done = this.cutOn.done;
+          this.cutOn = undefined;
+          this.cut();
+          done?.();
+          return;
+        }
+        if (this.black() || Date.now() < this.holdUntil) pair.held.toClient.push(b); else client.write(b);
+      });
       server.once('connect', () => { for (const b of pair.held.toServer.splice(0)) server.write(b); });
     };
     if (this.black()) setTimeout(open, this.blackUntil - Date.now()).unref();
@@ -72,6 +87,22 @@ export class FaultProxy {
   blackHole(ms: number): void {
     this.blackUntil = Date.now() + ms;
     this.scheduleRelease(ms);
+  }
+
+  private cutOn: { command: RegExp; reply: RegExp; done?: () => void } | undefined;
+
+  /**
+   * For a plain-text protocol (FTP): after the client sends `command`, the
+   * server's first reply matching `reply` is dropped and every connection cut
+   * (the server executed the command; the client never learns it). Once.
+   */
+  cutOnReply(command: RegExp, reply: RegExp, done?: () => void): void {
+    this.cutOn = { command, reply, ...(done ? { done } : {}) };
+  }
+
+  /** Ends every hold (what is held stays held on connections about to be cut). */
+  stopHolding(): void {
+    this.holdUntil = 0;
   }
 
   /** The server's bytes held for `ms`, then delivered. */
