@@ -13,6 +13,7 @@ import { parseConfig } from '../../src/config/config.js';
 import { Daemon, type DaemonOptions } from '../../src/daemon/daemon.js';
 import { silentLogger } from '../../src/transport/logger.js';
 import { Simulator } from '../../src/simulator/simulator.js';
+import { broadcastsWith as recorded } from '../helpers/platform-record.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const until = async (what: string, cond: () => boolean, ms = 30_000): Promise<void> => {
@@ -33,18 +34,7 @@ describe('the daemon keeps its promises (issue #9)', () => {
   });
   afterAll(async () => { await sim.stop(); rmSync(root, { recursive: true, force: true }); });
 
-  const broadcastsWith = (ref: string): number => {
-    const state = join(root, 'sim', 'accounts', 'dmc', 'state');
-    const ids = new Set<number>();
-    for (const f of readdirSync(state).filter((n) => n.endsWith('.jsonl'))) {
-      for (const line of readFileSync(join(state, f), 'utf8').split('\n')) {
-        if (!line) continue;
-        const r = JSON.parse(line) as { broadcastId: number; externalReference: string };
-        if (r.externalReference === ref) ids.add(r.broadcastId);
-      }
-    }
-    return ids.size;
-  };
+  const broadcastsWith = (ref: string): number => recorded(join(root, 'sim'), ref);
 
   /** A config of its own (folders relative to its directory). */
   function setup(name: string, folders: string[], extra: string[] = [], protocol: 'sftp' | 'ftp' = 'sftp'): { dir: string; path: string; make: (o?: DaemonOptions) => Promise<Daemon> } {

@@ -13,6 +13,7 @@ import { parseConfig } from '../../src/config/config.js';
 import { Daemon, type DaemonOptions } from '../../src/daemon/daemon.js';
 import { createLogger, silentLogger } from '../../src/transport/logger.js';
 import { Simulator } from '../../src/simulator/simulator.js';
+import { broadcastsWith as recorded } from '../helpers/platform-record.js';
 
 const until = async (what: string, cond: () => boolean, ms = 30_000): Promise<void> => {
   const end = Date.now() + ms;
@@ -32,12 +33,7 @@ describe('the daemon under hostile input (issue #14)', () => {
   });
   afterAll(async () => { await sim.stop(); rmSync(root, { recursive: true, force: true }); });
 
-  const broadcastsWith = (ref: string): number => {
-    const state = join(root, 'sim', 'accounts', 'dmc', 'state');
-    const ids = new Set<number>();
-    for (const f of readdirSync(state).filter((n) => n.endsWith('.jsonl'))) for (const line of readFileSync(join(state, f), 'utf8').split('\n')) if (line.includes(`"${ref}"`)) ids.add((JSON.parse(line) as { broadcastId: number }).broadcastId);
-    return ids.size;
-  };
+  const broadcastsWith = (ref: string): number => recorded(join(root, 'sim'), ref);
 
   async function daemonFor(name: string, extra: string[] = [], o: DaemonOptions & { log?: string[] } = {}): Promise<{ dir: string; drop: string; daemon: Daemon; config: string }> {
     const dir = join(root, name);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal } from '../../src/daemon/journal.js';
 import { Simulator } from '../../src/simulator/simulator.js';
+import { broadcastsWith as recorded } from '../helpers/platform-record.js';
 
 const SEED = Number(process.env['DMC_FAULT_SEED'] ?? 20261128);
 const EXPORTS = 3;
@@ -51,14 +52,7 @@ describe(`SIGKILL at each journal transition (seed ${SEED})`, () => {
   });
   afterAll(async () => { await sim.stop(); rmSync(root, { recursive: true, force: true }); });
 
-  const broadcastsWith = (ref: string): number => {
-    const state = join(root, 'sim', 'accounts', 'dmc', 'state');
-    const ids = new Set<number>();
-    for (const f of readdirSync(state).filter((n) => n.endsWith('.jsonl'))) {
-      for (const line of readFileSync(join(state, f), 'utf8').split('\n')) if (line && (JSON.parse(line) as { externalReference: string }).externalReference === ref) ids.add((JSON.parse(line) as { broadcastId: number }).broadcastId);
-    }
-    return ids.size;
-  };
+  const broadcastsWith = (ref: string): number => recorded(join(root, 'sim'), ref);
 
   const random = rng(SEED);
   TRANSITIONS.forEach(([transition, occurrences], index) => {

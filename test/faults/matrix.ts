@@ -16,6 +16,7 @@ import { silentLogger } from '../../src/transport/logger.js';
 import type { GatePoint } from '../../src/simulator/sftp-server.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
+import { broadcastsWith as recorded } from '../helpers/platform-record.js';
 
 export const STEPS = ['document upload', 'document rename', 'documents taken', 'trigger upload', 'trigger rename', 'outcome poll', 'report download', 'ack upload'] as const;
 export const FAULTS = ['cut before', 'cut after', 'outage', 'black hole'] as const;
@@ -91,16 +92,7 @@ export class Matrix {
 
   /** How many broadcasts the platform created holding the contact `ref` (its own record, across reports). */
   broadcastsWith(ref: string): number {
-    const state = join(this.root, 'sim', 'accounts', 'dmc', 'state');
-    const ids = new Set<number>();
-    for (const f of existsSync(state) ? readdirSync(state).filter((n) => n.endsWith('.jsonl')) : []) {
-      for (const line of readFileSync(join(state, f), 'utf8').split('\n')) {
-        if (!line) continue;
-        const r = JSON.parse(line) as { broadcastId: number; externalReference: string };
-        if (r.externalReference === ref) ids.add(r.broadcastId);
-      }
-    }
-    return ids.size;
+    return recorded(join(this.root, 'sim'), ref);
   }
 
   /** Runs one case; returns what it observed for the note. */
