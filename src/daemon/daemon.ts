@@ -170,9 +170,12 @@ export class Daemon {
 
   /**
    * One step for one input, isolated: a transport fault fails the pass
-   * (backoff); any other error counts an attempt on this input only.
+   * (backoff); any other error counts an attempt on this input only, which
+   * then waits before its next attempt.
    */
   private async guarded(row: InputRow, step: () => Promise<boolean | void>): Promise<boolean> {
+    // After a failed attempt the input waits 1 s, 2 s, 4 s... (at most a minute) before the next one.
+    if (row.attempts > 0 && row.last_error !== null && this.ctx.now().getTime() - new Date(row.updated_at).getTime() < Math.min(60_000, 1000 * 2 ** (row.attempts - 1))) return false;
     try {
       return (await step()) !== false;
     } catch (e) {

@@ -26,12 +26,12 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
   const { documents: dropped, pending } = await droppedDocuments(ctx, row, folder);
   // A document it names is still in the drop folder, not yet taken: the trigger waits for it.
   if (pending.length) { ctx.logger.info({ input: row.id, waitingFor: pending }, 'waiting for documents dropped with the trigger'); return false; }
-  const triggers0 = ctx.journal.triggersOf(row.id);
-  if (triggers0.every((t) => t.state === 'built')) {
+  const unsent = ctx.journal.triggersOf(row.id);
+  if (unsent.every((t) => t.state === 'built')) {
     // Nothing sent yet: the export must still be what was built (a writer appending after the build would be cut off in silence).
     const size = (await stat(row.work_path).catch(() => undefined))?.size;
     if (size !== undefined && size !== row.size) {
-      for (const t of triggers0) ctx.journal.setTrigger(t.id, 'failed', { error: 'the export changed after it was built' });
+      for (const t of unsent) ctx.journal.setTrigger(t.id, 'failed', { error: 'the export changed after it was built' });
       await failInput(ctx, folder, row, [{ code: 'E_EXPORT', severity: 'error', message: `the file grew from ${row.size} to ${size} bytes after its trigger was built: nothing was sent (the trigger would hold only part of it). Drop the whole export again once it is complete (write it under a temporary name, or use doneMarker)` }]);
       return true;
     }
@@ -42,7 +42,7 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
     if (t.state === 'renaming') {
       const verdict = await resolveRename(session, root, t);
       if (verdict !== 'uploaded') {
-        ctx.journal.tx(() => ctx.journal.setTrigger(t.id, 'failed', { error: verdict }));
+        ctx.journal.setTrigger(t.id, 'failed', { error: verdict });
         await failInput(ctx, folder, row, [{ code: 'E_EXPORT', severity: 'error', message: verdict }]);
         return true;
       }
