@@ -14,9 +14,18 @@ export function extract(text) {
     const l = lines[i];
     const h = /^#{3,4} 5\.4\.\d+ (?:SOUMIS )?RESULTATS (.+)$/.exec(l);
     if (h) { medium = media[h[1].trim()]; continue; }
+    // The OCR split some cells over two lines: a line starting with a tab continues the row above
+    // (e.g. "Service temporairement" / "indisponible", guide lines 10961-10963 and 11010-11012).
+    if (l.startsWith('\t') && rows.length > 0) {
+      const [, label = '', description = ''] = l.split('\t');
+      const prev = rows[rows.length - 1];
+      if (label.trim()) prev.label = `${prev.label} ${label.trim()}`;
+      if (description.trim()) prev.description = `${prev.description} ${description.trim()}`;
+      continue;
+    }
     if (!l.startsWith('CRA_')) continue;
     const [code, label, description] = l.split('\t');
-    rows.push({ code, label, description, medium, line: i + 1 });
+    rows.push({ code, label: label.trim(), description: description.trim(), medium, line: i + 1 });
   }
   return rows;
 }

@@ -102,7 +102,7 @@ export async function prepareEmailTrigger(input: EmailTriggerInput): Promise<Pre
   for (const [name, path] of given) {
     const ext = extname(name).slice(1).toLowerCase();
     if (!(MAIL_DOCUMENT_EXTENSIONS as readonly string[]).includes(ext)) {
-      findings.add(finding('E_DOCUMENT_TYPE', `${name}: an email trigger takes documents of type ${MAIL_DOCUMENT_EXTENSIONS.join(', ')} (guide line 9928)`, { field: 'document' }));
+      findings.add(finding('E_DOCUMENT_TYPE', `${name}: an email trigger takes documents of type ${MAIL_DOCUMENT_EXTENSIONS.join(', ')} (guide lines 10050-10057)`, { field: 'document' }));
       continue;
     }
     const st = await stat(path).catch(() => undefined);

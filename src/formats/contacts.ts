@@ -2,7 +2,7 @@
  * The contact columns of a trigger file, as one table.
  *
  * Source: DMC developer guide v1.7, §3.2.4.2.2 lines 9134-9165 and annex 5.3
- * lines 10861-10914 (which adds APP). XML element names are the camelCase of
+ * lines 10872-10914 (which adds APP). XML element names are the camelCase of
  * the CSV names, except EMAIL1, which every XML example of the guide writes
  * `<email>` (TRIGGER-PROTOCOLS.md §1.2).
  */

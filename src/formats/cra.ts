@@ -56,8 +56,31 @@ for (const c of CRA_CODES) {
  * medium prefix (`SMS reçu` → the SMS code labelled `Reçu`).
  */
 export function codesForLabel(label: string): CraCode[] {
+  return matchLabel(label).codes;
+}
+
+/**
+ * Labels with a detail (annex 5.4, lines 11121-11122: `{1} manquant(s)`,
+ * `Coordonnées invalides {1}`) as patterns: `INFO1 manquant(s)` is
+ * CRA_MISSINGPARAM{DETAIL} with the detail `INFO1`.
+ */
+const DETAIL_LABELS: readonly { re: RegExp; code: CraCode }[] = CRA_CODES.filter((c) => c.label.includes('{1}')).map((c) => ({
+  re: new RegExp(`^${c.label.split('{1}').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('(.+?)')}$`, 'i'),
+  code: c,
+}));
+
+/** The codes a label stands for, and the detail when the label is a pattern with `{1}`. */
+export function matchLabel(label: string): { codes: CraCode[]; detail?: string } {
   const exact = BY_LABEL.get(label.trim().toLowerCase());
-  if (exact) return exact;
+  if (exact) return { codes: exact };
+  for (const d of DETAIL_LABELS) {
+    const m = d.re.exec(label.trim());
+    if (m?.[1]?.trim()) return { codes: [d.code], detail: m[1].trim() };
+  }
+  return { codes: codesByPrefix(label) };
+}
+
+function codesByPrefix(label: string): CraCode[] {
   for (const [re, medium] of MEDIUM_PREFIX) {
     if (!re.test(label)) continue;
     const rest = label.replace(re, '').trim().toLowerCase();

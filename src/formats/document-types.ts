@@ -2,13 +2,14 @@
  * The document types the platform takes, in one table for the whole project
  * (validator, builder, daemon, simulator, email triggers).
  *
- * File triggers (guide lines 10050-10057): wav, pdf, html/htm, jpg/jpeg,
- * gif, 3gp, txt. Email triggers (guide line 9928) take the same list less
- * txt.
+ * The guide lists the types at lines 10050-10057 (html, gif, jpg, 3gp,
+ * pdf, wav: what an email trigger takes); line 9040 names documents dropped
+ * with file triggers ("wav, jpg, pdf, html ..."), and its email-attachment
+ * example sends a .txt, so file triggers also take htm, jpeg and txt.
  */
 export const DOCUMENT_EXTENSIONS = ['wav', 'pdf', 'html', 'htm', 'jpg', 'jpeg', 'gif', '3gp', 'txt'] as const;
 
-/** Attachment types an email trigger takes (guide line 9928). */
+/** Attachment types an email trigger takes (guide lines 10050-10057). */
 export const MAIL_DOCUMENT_EXTENSIONS = ['html', 'htm', 'gif', 'jpg', 'jpeg', '3gp', 'pdf', 'wav'] as const;
 
 export type DocumentExtension = (typeof DOCUMENT_EXTENSIONS)[number];

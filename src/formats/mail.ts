@@ -29,7 +29,7 @@ export const MAIL2SMS_MAX_NUMBERS = 20;
 export const MAIL2SMS_MAX_TEXT = 600;
 export const SMS_TAG = '#SMS#';
 
-/** Types a document attached to an email trigger may have (guide line 9928). */
+/** Types a document attached to an email trigger may have (guide lines 10050-10057). */
 export { MAIL_DOCUMENT_EXTENSIONS } from './document-types.js';
 
 /**

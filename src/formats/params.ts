@@ -2,7 +2,7 @@
  * The command parameters of a trigger file, as one table.
  *
  * Source: DMC developer guide v1.7, §3.2.4.2.1, lines 9062-9103 (the table),
- * 9105-9108 (repeatable lines), 9113-9126 (dynamic fields); errata from
+ * 9105-9109 (repeatable lines), 9113-9126 (dynamic fields); errata from
  * TRIGGER-PROTOCOLS.md §1.3. The CSV writer's order, the XML element names,
  * the readers' aliases, the validator's type/size/enum/order rules and the
  * reference in docs/formats.md all read this table: a change of the guide is
@@ -111,7 +111,7 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'oneTouchId', order: 30, scope: 'command', type: 'number', required: 'favourite', guideLine: 9103, doc: 'Favourite ("one touch") broadcast' },
 ];
 
-/** Most attachments (fileAttachment + documentAttachment) in one email block (guide line 9108). */
+/** Most attachments (fileAttachment + documentAttachment) in one email block (guide line 9109). */
 export const MAX_ATTACHMENTS = 2;
 
 const BY_NAME = new Map<string, ParamSpec>(PARAMS.map((p) => [p.name, p]));

@@ -1,5 +1,5 @@
 /**
- * Reads an XML trigger (`<dmc>`, guide §3.2.4.3, lines 9221-9860) with saxes,
+ * Reads an XML trigger (`<dmc>`, guide §3.2.5, the XML examples, lines 9221-9860) with saxes,
  * streaming: the head (auth, command) at once, contacts as they come.
  *
  * Encoding: the XML declaration wins, then a BOM; without either, UTF-8 when

@@ -1,5 +1,5 @@
 /**
- * XML trigger serialization (guide §3.2.4.3): the declaration (always, though
+ * XML trigger serialization (guide §3.2.5, XML examples): the declaration (always, though
  * the guide's examples omit it: TRIGGER-PROTOCOLS.md §1.2), `<auth>`, the
  * `<command>` with one `<customizableMsgs>` holding every block, then
  * `<contacts>`. A hand-written escaping writer: xmlbuilder2 takes 5 s and

@@ -152,7 +152,7 @@ function checkBlock(b: MessageBlock, i: number, ctx: CommandContext, out: Findin
   }
   const attachments = (b.fileAttachment?.length ?? 0) + (b.documentAttachment?.length ?? 0);
   if (attachments > MAX_ATTACHMENTS) {
-    out.push(finding('E_ATTACHMENTS', `message block ${i + 1} has ${attachments} attachments: an email takes ${MAX_ATTACHMENTS} at most (guide line 9108)`, where('fileAttachment')));
+    out.push(finding('E_ATTACHMENTS', `message block ${i + 1} has ${attachments} attachments: an email takes ${MAX_ATTACHMENTS} at most (guide line 9109)`, where('fileAttachment')));
   }
   if (b.text !== undefined) checkDynamicFields(b.text, i, ctx, where('text'), out);
 }
