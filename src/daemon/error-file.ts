@@ -47,6 +47,7 @@ export const FINDING_CODES_FR: Readonly<Record<FindingCode, string>> = {
   E_UNKNOWN_COLUMN: 'une colonne de contact que le guide ne définit pas',
   W_COLUMN_CASE: 'une colonne de contact dans la mauvaise casse',
   E_DUPLICATE_COLUMN: 'une colonne de contact donnée deux fois',
+  W_ORPHAN_COLUMN: 'un indicatif pays sans le numéro auquel il s\'applique (COUNTRYCODEn sans PHONENUMBERn, FAXCOUNTRYCODE sans FAXNUMBER)',
   E_NO_ADDRESS_COLUMN: 'un en-tête sans PHONENUMBER1, FAXNUMBER ni EMAIL1',
   E_FIELD_COUNT: 'un contact avec plus ou moins de champs que l\'en-tête',
   E_NO_ADDRESS: 'un contact sans téléphone, fax ni email',

@@ -22,7 +22,10 @@ export type ContactColumn =
   | 'EXTERNALREFERENCE'
   | 'INFO1' | 'INFO2' | 'INFO3' | 'INFO4';
 
-export type ColumnKind = 'text' | 'phone' | 'countryCode' | 'email';
+export type ColumnKind = 'text' | 'phone' | 'countryCode' | 'email' | 'os';
+
+/** The values of OS (guide line 9157: android, iOS, windows), case aside. */
+export const OS_VALUES = ['android', 'iOS', 'windows'] as const;
 
 export interface ColumnSpec {
   readonly name: ContactColumn;
@@ -54,7 +57,7 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'FAXCOUNTRYCODE', xml: 'faxCountryCode', max: 3, kind: 'countryCode', guideLine: 10905, doc: 'Country code of the fax' },
   { name: 'EMAIL1', xml: 'email', max: 255, kind: 'email', xmlErrata: ['email1'], guideLine: 10906, doc: 'Email address' },
   { name: 'TOKEN', xml: 'token', max: 255, kind: 'text', guideLine: 10907, doc: 'Push token' },
-  { name: 'OS', xml: 'os', max: 255, kind: 'text', guideLine: 10908, doc: 'OS of the token (android, iOS, windows)' },
+  { name: 'OS', xml: 'os', max: 255, kind: 'os', guideLine: 10908, doc: 'OS of the token (android, iOS, windows)' },
   { name: 'APP', xml: 'app', max: 255, kind: 'text', guideLine: 10909, doc: 'Application of the token' },
   { name: 'EXTERNALREFERENCE', xml: 'externalReference', max: 255, kind: 'text', guideLine: 10910, doc: 'Free reference, usually the SI identifier' },
   { name: 'INFO1', xml: 'info1', max: 4000, kind: 'text', guideLine: 10911, doc: 'Dynamic field |contact.info1|' },

@@ -52,6 +52,7 @@ export const FINDING_CODES = {
   E_UNKNOWN_COLUMN: 'a contact column the guide does not define',
   W_COLUMN_CASE: 'a contact column in the wrong case',
   E_DUPLICATE_COLUMN: 'a contact column given twice',
+  W_ORPHAN_COLUMN: 'a country-code column without the number it belongs to (COUNTRYCODEn without PHONENUMBERn, FAXCOUNTRYCODE without FAXNUMBER)',
   E_NO_ADDRESS_COLUMN: 'a header with none of PHONENUMBER1, FAXNUMBER, EMAIL1',
   E_FIELD_COUNT: 'a contact with more or fewer fields than the header',
   E_NO_ADDRESS: 'a contact with no phone, fax or email',

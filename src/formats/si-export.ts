@@ -25,8 +25,12 @@ const ALIASES: Readonly<Record<string, ContactColumn>> = (() => {
   add('PHONENUMBER1', 'mobile', 'portable', 'telephone', 'tel', 'phone', 'gsm', 'numero', 'numerotelephone', 'telephonemobile', 'telmobile',
     'mobilephone', 'phonenumber', 'cellulaire', 'telephone1', 'tel1', 'phone1', 'mobile1', 'numeromobile', 'numeroportable', 'msisdn', 'cellphone');
   add('PHONENUMBER2', 'telephone2', 'tel2', 'phone2', 'mobile2', 'fixe', 'telephonefixe', 'telfixe');
-  add('COUNTRYCODE1', 'indicatif', 'countrycode', 'indicatifpays', 'prefixe');
-  add('FAXNUMBER', 'fax', 'telecopie', 'numerofax', 'faxnumber');
+  add('PHONENUMBER1', 'telephoneportable', 'telportable', 'portable1', 'telephonecellulaire', 'mobilenumber', 'cell', 'cellular', 'handy');
+  add('PHONENUMBER2', 'telephonedomicile', 'teldomicile', 'domicile', 'telephonebureau', 'telbureau', 'telephonefixe2', 'homephone', 'landline');
+  add('COUNTRYCODE1', 'indicatif', 'countrycode', 'indicatifpays', 'prefixe', 'indicatiftelephone', 'codepays', 'dialcode');
+  add('FAXCOUNTRYCODE', 'indicatiffax', 'faxcountrycode', 'faxindicatif', 'indicatifpaysfax');
+  add('FAXNUMBER', 'fax', 'telecopie', 'numerofax', 'faxnumber', 'telecopieur', 'telfax', 'telephonefax');
+  add('EMAIL1', 'emailpro', 'emailprofessionnel', 'adresseelectronique', 'mailaddress');
   add('EMAIL1', 'email', 'mail', 'courriel', 'adressemail', 'adresseemail', 'adressemel', 'mel', 'emailaddress', 'email1', 'adressecourriel');
   add('EXTERNALREFERENCE', 'reference', 'ref', 'id', 'identifiant', 'externalreference', 'refclient', 'referenceclient', 'numeroclient', 'matricule',
     'codeclient', 'clientid', 'customerid', 'externalref');
@@ -36,6 +40,26 @@ const ALIASES: Readonly<Record<string, ContactColumn>> = (() => {
 /** Lower case, accents removed, letters and digits only: `Prénom` → `prenom`, `E-mail` → `email`. */
 export function normalizeHeader(h: string): string {
   return h.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+/**
+ * The words people put around a column's name and that do not change what
+ * it is: `Numéro de fax`, `N° de téléphone`, `Adresse e-mail`, `Phone
+ * number`. Dropped before a second lookup.
+ */
+const FILLER_WORDS = new Set(['numero', 'num', 'no', 'n', 'nr', 'nro', 'de', 'du', 'des', 'd', 'la', 'le', 'les', 'l', 'adresse', 'the', 'of', 'number', 'contact', 'client']);
+
+/** The header without its filler words, normalized: `N° de fax` → `fax`. */
+export function headerCore(h: string): string {
+  const words = h.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/°/g, ' ').split(/[^a-z0-9]+/).filter(Boolean);
+  const kept = words.filter((w) => !FILLER_WORDS.has(w));
+  return (kept.length ? kept : words).join('');
+}
+
+/** The DMC column a source header stands for, by its name or its usual aliases. */
+export function aliasOf(header: string): ContactColumn | undefined {
+  const n = normalizeHeader(header);
+  return ALIASES[n] ?? ALIASES[headerCore(header)] ?? (/^info[1-4]$/.test(n) ? (n.toUpperCase() as ContactColumn) : undefined);
 }
 
 export interface ExportOptions {
@@ -93,10 +117,10 @@ export function mapHeaders(headers: readonly string[], explicit: Readonly<Partia
     byCol.set(col, i);
     used.add(i);
   }
-  norm.forEach((n, i) => {
+  headers.forEach((_h, i) => {
     if (used.has(i)) return;
     const direct = lookupColumn(headers[i]!.trim());
-    const col = direct?.spec.name ?? ALIASES[n] ?? (/^info[1-4]$/.test(n) ? (n.toUpperCase() as ContactColumn) : undefined);
+    const col = direct?.spec.name ?? aliasOf(headers[i]!);
     if (!col) {
       findings.add(finding('W_UNMAPPED_COLUMN', `column '${printable(headers[i] ?? '', 40)}' is not mapped to a DMC column and is left out: map it with --map ${shellArg(`INFO2=${printable(headers[i] ?? '', 40)}`)} (or another column) if it is needed`, { line, field: headers[i] }));
       return;
@@ -108,6 +132,12 @@ export function mapHeaders(headers: readonly string[], explicit: Readonly<Partia
     byCol.set(col, i);
     used.add(i);
   });
+  // A country code beside a fax number and no phone is the fax's (guide line 9326: FAXCOUNTRYCODE).
+  const cc = byCol.get('COUNTRYCODE1');
+  if (cc !== undefined && byCol.has('FAXNUMBER') && !byCol.has('PHONENUMBER1') && !byCol.has('FAXCOUNTRYCODE') && explicit.COUNTRYCODE1 === undefined && lookupColumn(headers[cc]!.trim()) === undefined) {
+    byCol.delete('COUNTRYCODE1');
+    byCol.set('FAXCOUNTRYCODE', cc);
+  }
   const columns = COLUMNS.map((c) => c.name).filter((c) => byCol.has(c));
   if (!columns.some((c) => ADDRESS_COLUMNS.includes(c)) && headers.length > 0) {
     findings.add(finding('E_MAPPING', `no column of the export is a phone number, fax number or email (its columns: ${columnsExcerpt(headers)}): map one, e.g. --map ${shellArg(`PHONENUMBER1=${printable(headers[0] ?? '', 24)}`)}`, { line }));
@@ -118,20 +148,27 @@ export function mapHeaders(headers: readonly string[], explicit: Readonly<Partia
 interface Rec { record: string[]; line: number }
 
 /**
- * Records of a csv-parse stream with the line each ends on. Records are taken
- * in its `data` events, where `parser.info.lines` is exact at no cost (its
- * `info: true` option builds an object per record: half of its time), and
- * queued with backpressure: the parser pauses past 2,000 waiting records.
+ * Records of a csv-parse stream with the line each starts on, queued with
+ * backpressure (the parser pauses past 2,000 waiting records). Lines are
+ * counted here: one per record plus the line breaks inside its quoted
+ * values, blank lines counted and skipped. (`parser.info.lines` in a `data`
+ * event is the line the parser has reached, a chunk ahead of the record; its
+ * `info` and `on_record` options build an object per record, 20-50 % of the
+ * parse time.)
  */
 function recordQueue(parser: ReturnType<typeof parse>, done: Promise<void>): { next(): Promise<Rec | undefined> } {
-  const info = (parser as unknown as { info: { lines: number } }).info;
+  let line = 0;
   let queue: Rec[] = [];
   let head = 0;
   let ended = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   parser.on('data', (record: string[]) => {
-    queue.push({ record, line: info.lines });
+    const start = line + 1;
+    line++;
+    for (const v of record) if (v.length > 0 && v.includes('\n')) line += v.split('\n').length - 1;
+    if (record.length === 1 && record[0] === '') return;
+    queue.push({ record, line: start });
     if (queue.length - head > 2000) parser.pause();
     wake?.();
   });
@@ -198,7 +235,7 @@ export async function readSiExport(source: ByteSource, findings: FindingList, op
 
   const firstLine = sample.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').split(/\r?\n|\r/)[0] ?? '';
   const delimiter = opts.delimiter ?? detectDelimiter(firstLine);
-  const parser = parse({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, trim: true, max_record_size: 1024 * 1024 });
+  const parser = parse({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: false, trim: true, max_record_size: 1024 * 1024 });
   const records = recordQueue(parser, pipeline(Readable.from(text), parser));
   let first: Rec | undefined;
   try {

@@ -77,7 +77,7 @@ describe('property: writer and parser agree', () => {
 
   it('every column of the table survives a CSV and an XML round trip', async () => {
     const cols = COLUMNS.map((c) => c.name);
-    const row = cols.map((c) => (c.startsWith('COUNTRY') || c === 'FAXCOUNTRYCODE' ? '33' : c.startsWith('PHONE') || c === 'FAXNUMBER' ? '0612345678' : c === 'EMAIL1' ? 'a@b.fr' : `v-${c}`));
+    const row = cols.map((c) => (c.startsWith('COUNTRY') || c === 'FAXCOUNTRYCODE' ? '33' : c.startsWith('PHONE') || c === 'FAXNUMBER' ? '0612345678' : c === 'EMAIL1' ? 'a@b.fr' : c === 'OS' ? 'android' : `v-${c}`));
     const csv = await encode(command('x', 'n'), cols, [row]);
     const x = await encode(command('x', 'n'), cols, [row], { format: 'xml' });
     expect(csv.errors + x.errors).toBe(0);

@@ -4,7 +4,7 @@
  * header holds an address column, each contact an address, sizes, phone
  * numbers, country codes, email syntax, and the 100,000 limit.
  */
-import { ADDRESS_COLUMNS, COLUMNS, MAX_CONTACTS, PHONE_IGNORED, type ColumnSpec, type ContactColumn } from '../contacts.js';
+import { ADDRESS_COLUMNS, COLUMNS, MAX_CONTACTS, OS_VALUES, PHONE_IGNORED, type ColumnSpec, type ContactColumn } from '../contacts.js';
 import { finding, type Finding, type FindingList } from '../findings.js';
 
 const PHONE = /^\+?\d{3,}$/;
@@ -20,6 +20,15 @@ export function checkHeader(columns: readonly string[], line?: number): Finding[
   const out: Finding[] = [];
   if (!columns.some((c) => (ADDRESS_COLUMNS as readonly string[]).includes(c))) {
     out.push(finding('E_NO_ADDRESS_COLUMN', `the header (${columns.join(';') || 'empty'}) has none of PHONENUMBER1, FAXNUMBER, EMAIL1: the platform does not recognise it without one (annex 5.3, line 10884)`, { line }));
+  }
+  // A country code belongs to a number (annex 5.3: COUNTRYCODEn is the code of PHONENUMBERn; FAXCOUNTRYCODE of FAXNUMBER, line 9326).
+  for (const c of columns) {
+    const m = /^COUNTRYCODE(\d)$/.exec(c);
+    const owner = m ? `PHONENUMBER${m[1]}` : c === 'FAXCOUNTRYCODE' ? 'FAXNUMBER' : undefined;
+    if (owner && !columns.includes(owner)) {
+      const hint = m && columns.includes('FAXNUMBER') && !columns.includes('FAXCOUNTRYCODE') ? ': for the fax number, name it FAXCOUNTRYCODE (guide line 9326)' : `: add ${owner}, or remove ${c}`;
+      out.push(finding('W_ORPHAN_COLUMN', `${c} without ${owner} has no number to apply to${hint}`, { line, field: c }));
+    }
   }
   return out;
 }
@@ -101,10 +110,15 @@ export class ContactChecker {
         if (t.length > spec.max) this.findings.add(finding('E_TOO_LONG', `${spec.name} is ${t.length} characters; the platform allows ${spec.max}`, { line, field: spec.name }));
         else if (!EMAIL.test(t)) this.findings.add(finding('E_EMAIL', `${spec.name} '${v}' is not an email address (name@domain.tld)`, { line, field: spec.name }));
         break;
+      case 'os':
+        if (!OS_LOWER.has(t.toLowerCase())) this.findings.add(finding('E_ENUM', `${spec.name} '${v}' is not one of ${OS_VALUES.join(', ')} (guide line 9157)`, { line, field: spec.name }));
+        break;
       default:
         break;
     }
   }
 }
+
+const OS_LOWER = new Set(OS_VALUES.map((o) => o.toLowerCase()));
 
 export type { ContactColumn };
