@@ -17,6 +17,7 @@ import { CommandAssembler } from './command-assembler.js';
 import { lookupXmlColumn, type ContactColumn } from './contacts.js';
 import { looksUtf8, normalizeEncodingName } from './encoding.js';
 import { finding, type FindingList } from './findings.js';
+import { lookupParam } from './params.js';
 import type { ReadContact, TriggerHead } from './model.js';
 import type { ReadOptions, TriggerReading } from './csv-reader.js';
 import { decode, sniff, type ByteSource } from './text-input.js';
@@ -124,6 +125,20 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
     if (ctx === 'contact') contactFieldLine = line;
     push(ctx);
   });
+  /** `<auth>` holds the authentication parameters, `<command>` the broadcast's, `<customizableMsg>` a block's (guide §3.2.5, XML examples). */
+  const checkScope = (name: string, ctx: Ctx | undefined, line: number): void => {
+    const spec = lookupParam(name)?.spec;
+    if (!spec || !ctx) return;
+    const here = ctx === 'msg' ? 'block' : ctx;
+    if (spec.scope === 'declaration') {
+      findings.add(finding('E_XML_STRUCTURE', `<${name}> in an XML trigger: the encoding is the XML declaration's (<?xml version="1.0" encoding="ISO-8859-15"?>); remove the element`, { line, field: spec.name }));
+    } else if ((here === 'auth' || spec.scope === 'auth') && spec.scope !== here) {
+      const home = spec.scope === 'auth' ? '<auth>' : spec.scope === 'block' ? '<customizableMsg>' : '<command>';
+      findings.add(finding('E_XML_STRUCTURE', `<${name}> inside <${ctx === 'msg' ? 'customizableMsg' : ctx}>: it belongs in ${home}`, { line, field: spec.name }));
+    } else if (here === 'block' && spec.scope === 'command') {
+      findings.add(finding('E_XML_STRUCTURE', `<${name}> inside <customizableMsg>: it is a parameter of the whole broadcast; move it into <command>, outside the message blocks`, { line, field: spec.name }));
+    }
+  };
   parser.on('text', (t) => { if (leafName !== undefined) leafText += t; });
   parser.on('cdata', (t) => { if (leafName !== undefined) leafText += t; });
   parser.on('closetag', () => {
@@ -133,7 +148,10 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
       const name = leafName;
       leafName = undefined;
       if (ctx === 'contact') contactField(name, leafText, contactFieldLine);
-      else asm.param(name, leafText, leafLine, { implicitBlocks: false, stripQuotes: false });
+      else {
+        checkScope(name, ctx, leafLine);
+        asm.param(name, leafText, leafLine, { implicitBlocks: false, stripQuotes: false });
+      }
       return;
     }
     if (ctx === 'msg') asm.closeBlock();

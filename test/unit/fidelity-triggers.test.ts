@@ -2,7 +2,10 @@
  * Trigger files against the guide (issue #10): each test cites the guide
  * line it enforces.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readXmlTrigger } from '../../src/formats/xml-reader.js';
+import { validateReading } from '../../src/formats/validate.js';
 import { FindingList } from '../../src/formats/findings.js';
 import { ContactChecker, checkHeader } from '../../src/formats/rules/contact-rules.js';
 import { readSiExport, aliasOf } from '../../src/formats/si-export.js';
@@ -60,5 +63,25 @@ describe('contact columns', () => {
     c.check(['t3', 'Windows', 'a@b.fr'], 4);
     c.check(['t4', 'symbian', 'a@b.fr'], 5);
     expect(findings.items.map((f) => [f.code, f.line])).toEqual([['E_ENUM', 5]]);
+  });
+});
+
+describe('XML scopes (guide §3.2.5, the XML examples: <auth> then <command>, blocks in <customizableMsg>)', () => {
+  const xml = readFileSync(new URL('../../samples/sms.xml', import.meta.url), 'latin1');
+  const errorsOf = async (text: string): Promise<string[]> => {
+    const findings = new FindingList();
+    const r = await validateReading(await readXmlTrigger([Buffer.from(text, 'latin1')], findings), findings);
+    return r.errors.map((e) => `${e.code}:${e.field ?? ''}`);
+  };
+  it('the sample is valid as it is', async () => {
+    expect(await errorsOf(xml)).toEqual([]);
+  });
+  it('a parameter outside its scope is an error', async () => {
+    const moved = xml.replace(/(<broadcastName>[^<]*<\/broadcastName>)/, '').replace('</auth>', '<broadcastName>Dans auth</broadcastName></auth>');
+    expect(await errorsOf(moved)).toContain('E_XML_STRUCTURE:broadcastName');
+    const service = xml.replace(/<serviceId>([^<]*)<\/serviceId>/, '').replace('<command>', '<command><serviceId>12345678</serviceId>');
+    expect(await errorsOf(service)).toContain('E_XML_STRUCTURE:serviceId');
+    const inBlock = xml.replace(/(<priority>[^<]*<\/priority>)/, '').replace('<customizableMsg>', '<customizableMsg><priority>2</priority>');
+    expect(await errorsOf(inBlock)).toContain('E_XML_STRUCTURE:priority');
   });
 });
