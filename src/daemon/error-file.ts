@@ -37,6 +37,7 @@ export const FINDING_CODES_FR: Readonly<Record<FindingCode, string>> = {
   E_DATE: 'une date qui n\'est pas au format AAAA-MM-JJ HH:mm:ss ou qui n\'existe pas',
   E_DATE_ORDER: 'stopDate n\'est pas après startDate',
   E_BLOCK: 'un bloc de message qui enfreint une règle des blocs',
+  W_MEDIUM_PARAM: 'une option de bloc pour un autre média que celui du bloc (smsFlash sur un fax, fileAttachment sur un SMS...)',
   E_ATTACHMENTS: 'plus de 2 pièces jointes dans un bloc email',
   E_QUOTA: 'quota sans quotaResult',
   E_DYNAMIC_FIELD: 'un champ dynamique inconnu, ou le mauvais champ de date pour le canal',

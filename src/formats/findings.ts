@@ -42,6 +42,7 @@ export const FINDING_CODES = {
   E_DATE: 'a date that is not YYYY-MM-DD HH:mm:ss or not a real date',
   E_DATE_ORDER: 'stopDate is not after startDate',
   E_BLOCK: 'a message block that breaks a block rule',
+  W_MEDIUM_PARAM: 'a block option for another medium than the block\'s (smsFlash on a fax, fileAttachment on an SMS...)',
   E_ATTACHMENTS: 'more than 2 attachments in one email block',
   E_QUOTA: 'quota without quotaResult',
   E_DYNAMIC_FIELD: 'an unknown dynamic field, or the wrong date field for the channel',

@@ -85,3 +85,18 @@ describe('XML scopes (guide §3.2.5, the XML examples: <auth> then <command>, bl
     expect(await errorsOf(inBlock)).toContain('E_XML_STRUCTURE:priority');
   });
 });
+
+describe('the media each parameter is for (guide lines 9087, 9097-9102)', () => {
+  it('an SMS option, a subject or an attachment on a block of another medium is W_MEDIUM_PARAM; on its own medium, nothing', async () => {
+    const { checkCommand } = await import('../../src/formats/rules/command-rules.js');
+    const base = { serviceId: '1', spaceId: '1', broadcastName: 'x', scenarioId: '1', callPlanningId: '2' };
+    const codes = (messages: Record<string, unknown>[], extra: Record<string, string> = {}): string[] =>
+      checkCommand({ ...base, ...extra, messages } as never).map((f) => `${f.code}:${f.field ?? ''}`);
+    expect(codes([{ customizableId: '1', multimediaType: 'PDF', fileName: 'a.pdf', smsFlash: '1', fileAttachment: ['b.pdf'] }])).toEqual(['W_MEDIUM_PARAM:smsFlash', 'W_MEDIUM_PARAM:fileAttachment']);
+    expect(codes([{ customizableId: '1', multimediaType: 'TXT', text: 'x', messageSubject: 'Objet' }])).toEqual(['W_MEDIUM_PARAM:messageSubject']);
+    expect(codes([{ customizableId: '1', multimediaType: 'TXT', text: 'x', smsLong: '1', smsUnicode: '1', smsFlash: '0' }])).toEqual([]);
+    expect(codes([{ customizableId: '1', multimediaType: 'HTML', text: '<p>x</p>', messageSubject: 'Objet', fileAttachment: ['b.pdf'] }])).toEqual([]);
+    expect(codes([{ customizableId: '1', multimediaType: 'TXT', text: 'x' }], { spreading: '1' })).toEqual(['W_MEDIUM_PARAM:spreading']);
+    expect(codes([{ customizableId: '1', multimediaType: 'TTS', text: 'x' }], { spreading: '1' })).toEqual([]);
+  });
+});

@@ -99,6 +99,11 @@ export function checkCommand(command: TriggerCommand, ctx: CommandContext = {}):
     out.push(finding('E_QUOTA', 'quota is set without quotaResult: the guide requires the result that counts towards the quota (line 9085)', { field: 'quotaResult', line: at('quota') }));
   }
 
+  // spreading smooths voice calls (guide line 9087): with no voice block it has nothing to spread.
+  const blocks = command.messages ?? [];
+  if ((command as { spreading?: string }).spreading !== undefined && blocks.length > 0 && blocks.every((b) => b.documentId === undefined && !['TTS', 'WAV'].includes(b.multimediaType?.toUpperCase() ?? ''))) {
+    out.push(finding('W_MEDIUM_PARAM', 'spreading smooths voice calls over the broadcast (guide line 9087), and no message block is voice (TTS or WAV): it has no effect here', { field: 'spreading', line: at('spreading') }));
+  }
   const ids = new Map<string, number>();
   (command.messages ?? []).forEach((b, i) => {
     checkBlock(b, i, ctx, out);
@@ -141,6 +146,11 @@ function checkBlock(b: MessageBlock, i: number, ctx: CommandContext, out: Findin
       if (!MEDIA_EXT[type]!.includes(ext)) out.push(finding('E_BLOCK', `${label('fileName')} '${b.fileName}' does not end in .${MEDIA_EXT[type]![0]} as multimediaType ${type} requires`, where('fileName')));
     }
     if (b.ttsVoice !== undefined && type !== 'TTS') out.push(finding('E_BLOCK', `${label('ttsVoice')} is only for multimediaType TTS`, where('ttsVoice')));
+    // The media each option is for (guide lines 9095-9101): described, not said to be refused elsewhere, so a warning.
+    for (const [param, media, line] of MEDIUM_PARAMS) {
+      if (rec[param] === undefined || media.includes(type)) continue;
+      out.push(finding('W_MEDIUM_PARAM', `${label(param)} is for ${media.map((m) => MEDIUM_NAME[m] ?? m).filter((m, k, a) => a.indexOf(m) === k).join(' or ')} (guide line ${line}); multimediaType ${type} is ${MEDIUM_NAME[type] ?? type}: the platform has nothing to do with it here`, where(param)));
+    }
   }
   // A document name is a bare file name: it is dropped beside the trigger, and a path must never be forwarded.
   const named: [string, string, number | undefined][] = [
@@ -176,6 +186,19 @@ function checkDynamicFields(text: string, i: number, ctx: CommandContext, where:
     }
   }
 }
+
+/** multimediaType → the medium it is. */
+const MEDIUM_NAME: Readonly<Record<string, string>> = { TXT: 'SMS', TTS: 'voice', WAV: 'voice or MMS', JPG: 'MMS', GIF: 'MMS', '3GP': 'MMS', HTML: 'email', PDF: 'fax' };
+
+/** Block options and the multimediaTypes of the media they are for (guide lines 9097-9102). */
+const MEDIUM_PARAMS: readonly (readonly [string, readonly string[], number])[] = [
+  ['messageSubject', ['JPG', 'GIF', '3GP', 'WAV', 'HTML'], 9097],
+  ['smsFlash', ['TXT'], 9098],
+  ['smsLong', ['TXT'], 9099],
+  ['smsUnicode', ['TXT'], 9100],
+  ['fileAttachment', ['HTML'], 9101],
+  ['documentAttachment', ['HTML'], 9102],
+];
 
 /** A plain file name: no folder separator, not `.` or `..`, no control character. */
 export function isBareFileName(name: string): boolean {
