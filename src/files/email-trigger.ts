@@ -11,6 +11,7 @@ import { basename, extname } from 'node:path';
 import { parseCommandFile } from '../formats/command-file.js';
 import { encodeLatin9 } from '../formats/encoding.js';
 import { finding, FindingList, TriggerFormatError, type Finding } from '../formats/findings.js';
+import iconv from 'iconv-lite';
 import { emailTriggerBody, MAIL_DOCUMENT_EXTENSIONS } from '../formats/mail.js';
 import type { TriggerCommand } from '../formats/model.js';
 import { readSiExport } from '../formats/si-export.js';
@@ -87,8 +88,11 @@ export async function prepareEmailTrigger(input: EmailTriggerInput): Promise<Pre
       parts.push(b);
     }
     count = stats.contacts;
-    const csv = Buffer.concat(parts);
-    if (count > 0 && input.contactsInBody && csv.length <= BODY_CONTACTS_MAX) bodyContacts = csv.toString('latin1').replace(/\r?\n/g, '\r\n');
+    // CRLF throughout, as the header: CSV (RFC 4180) and MIME text (RFC 2046) both end lines so. The bytes
+    // are ISO-8859-15; a latin1 string holds them one to one for the line-end rewrite.
+    const csv = Buffer.from(Buffer.concat(parts).toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+    // In the body the contacts are text: decoded as what they are (ISO-8859-15: € is 0xA4, not Latin-1's ¤).
+    if (count > 0 && input.contactsInBody && csv.length <= BODY_CONTACTS_MAX) bodyContacts = iconv.decode(csv, 'iso-8859-15');
     else if (count > 0) attachments.push({ filename: 'contacts.csv', content: csv, contentType: 'text/csv; charset=ISO-8859-15' });
     if (count > 0 && input.contactsInBody && !bodyContacts) findings.add(finding('W_REPLACED_CHAR', `the contacts take more than ${BODY_CONTACTS_MAX} bytes: sent as an attachment rather than in the body`));
   }
