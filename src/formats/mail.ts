@@ -126,19 +126,48 @@ const SUCCESS_FR = /Votre demande a été traitée avec succès\.\s*La diffusion
 const SUCCESS_EN = /Your request has been processed successfully\.\s*Broadcast no\.\s*(\d+)\s*\(scenario no\.\s*(\d+)\)\s*of\s*(\d+)\s*contact\(s\)\s*was started at\s*([^\n]+?)\.?\s*$/m;
 const FAILURE_FR = /Votre demande n'a pas pu être traitée\.\s*Le détail de l'erreur est la suivante\s*:\s*«\s*([\s\S]*?)\s*»/;
 const FAILURE_EN = /Your request could not be processed\.\s*Error detail\s*:\s*«\s*([\s\S]*?)\s*»/;
-const M2S_OK = /^(?:Votre demande a été traitée avec succès\.|Your request has been processed successfully\.)\s*\n+\s*(?:Texte du SMS|SMS text)\s*:/m;
+const M2S_OK = /(?:Votre demande a été traitée avec succès\.|Your request has been processed successfully\.)\s*(?:Texte du SMS|SMS text)\s*:/;
 const M2S_FAIL = /^(?:Un problème est survenu lors du traitement de votre demande\.|A problem occurred while processing your request\.)\s*\n+([\s\S]+?)\s*$/;
 const M2S_REPORT = /^(?:Résultat de votre envoi du|Result of your sending of)\s+(\d{2}\/\d{2}\/\d{4})\s+(?:à|at)\s+(\d{2}:\d{2}:\d{2})/m;
 
-/** The text between the two `---` rules of a mail2sms reply (the SMS text). */
-function between(text: string): string {
-  const parts = text.split(/^\s*-{3,}\s*$/m);
-  return (parts[1] ?? '').trim();
+/**
+ * mail2sms replies are read by their wording, not their layout (the guide's
+ * examples, lines 10424-10466, come from an extraction whose `---` rules and
+ * `- ` bullets may not be what a mail client shows): the SMS text is what
+ * lies between the heading and the recipients' (or results') headings, rules
+ * and line wrapping ignored; numbers are found wherever they stand in their
+ * section (bullets, commas, one line).
+ */
+const RULE = /^\s*[-_=*]{3,}\s*$/gm;
+/** A French number (`0601020304`, `06 01 02 03 04`, `06.01.02.03.04`) or an international one (`+33612345678`, `0033...`). */
+const NUMBER = /(?:\+|00)\d{8,15}|0\d(?:[ .]?\d{2}){4}/g;
+const NUMBER_LINE = /^[\s\-•*·]*(?:\+?\d[\d .]*\d[\s,;]*)+$/;
+const HEADING = /^\s*([^:\n]{1,60}?)\s*:\s*((?:\+?\d[\d .]*\d[\s,;]*)*)$/;
+
+/** One line of text from the SMS text's lines: rules dropped, wrapping undone. */
+function smsText(s: string): string {
+  return s.replace(RULE, ' ').replace(/\s+/g, ' ').trim();
 }
 
-/** `- 0601020304` lines of a section, up to the next heading. */
-function listItems(section: string): string[] {
-  return [...section.matchAll(/^\s*[-•]\s*(\+?\d[\d ]*\d)\s*$/gm)].map((m) => m[1]!.replace(/\s/g, ''));
+/** The phone numbers in a piece of text, as written without spaces or dots. */
+function numbersIn(s: string): string[] {
+  return [...s.matchAll(NUMBER)].map((m) => m[0].replace(/[ .]/g, ''));
+}
+
+/** The results of a mail2sms report: from the first heading whose section holds only numbers to the end. */
+function reportSections(rest: string): { text: string; results: Record<string, string[]> } {
+  const lines = rest.split('\n');
+  const isTail = (from: number): boolean => lines.slice(from).every((l) => l.trim() === '' || NUMBER_LINE.test(l) || HEADING.test(l));
+  let start = lines.findIndex((l, i) => HEADING.test(l) && isTail(i));
+  if (start < 0) start = lines.length;
+  const results: Record<string, string[]> = {};
+  let current: string | undefined;
+  for (const l of lines.slice(start)) {
+    const h = HEADING.exec(l);
+    if (h) { current = h[1]!.trim(); results[current] = numbersIn(h[2] ?? ''); continue; }
+    if (current) results[current]!.push(...numbersIn(l));
+  }
+  return { text: smsText(lines.slice(0, start).join('\n')), results };
 }
 
 /** Recognises a reply of the platform (French or English); undefined when the mail is not one. */
@@ -150,14 +179,17 @@ export function parseReply(body: string): Reply | undefined {
   if (f) return { kind: 'trigger-failure', cause: f[1]!.trim() };
   const r = M2S_REPORT.exec(t);
   if (r) {
-    const results: Record<string, string[]> = {};
-    const after = t.split(/^\s*-{3,}\s*$/m).slice(2).join('\n');
-    for (const m of after.matchAll(/^([^\n-][^\n]*?)\s*:\s*$([\s\S]*?)(?=^[^\n-][^\n]*:\s*$|(?![\s\S]))/gm)) results[m[1]!.trim()] = listItems(m[2] ?? '');
-    return { kind: 'mail2sms-report', date: `${r[1]} ${r[2]}`, text: between(t), results };
+    const rest = t.slice(r.index + r[0].length).replace(/^\s*(?:du message|of the message)\s*:?/i, '');
+    const { text, results } = reportSections(rest);
+    return { kind: 'mail2sms-report', date: `${r[1]} ${r[2]}`, text, results };
   }
-  if (M2S_OK.test(t)) {
-    const recipients = listItems(t.split(/^(?:Destinataires|Recipients)\s*:\s*$/m)[1] ?? '');
-    return { kind: 'mail2sms-confirmation', text: between(t), recipients };
+  const ok = M2S_OK.exec(t);
+  if (ok) {
+    const after = t.slice(ok.index + ok[0].length);
+    const split = /(?:^|\s)(?:Destinataires|Recipients)\s*:/i.exec(after);
+    const body = split ? after.slice(0, split.index) : after;
+    const recipients = split ? numbersIn(after.slice(split.index + split[0].length).split(/^\s*(?:En cas d'échec|If it fails)/im)[0] ?? '') : [];
+    return { kind: 'mail2sms-confirmation', text: smsText(body), recipients };
   }
   const mf = M2S_FAIL.exec(t.trim());
   if (mf) return { kind: 'mail2sms-failure', cause: mf[1]!.trim() };

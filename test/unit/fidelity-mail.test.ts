@@ -33,3 +33,35 @@ describe('email trigger contacts', () => {
     expect(r.body.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
   });
 });
+
+describe('mail2sms replies, by their wording in any layout (guide lines 10424-10466)', () => {
+  it('the confirmation: the SMS text and the recipients, with or without rules and bullets, wrapped or not', async () => {
+    const { parseReply } = await import('../../src/formats/mail.js');
+    const text = 'Bonjour. Merci de nous rappeler au 0102030405. Votre Agence.';
+    const layouts = [
+      // As extracted from the guide.
+      `Votre demande a été traitée avec succès.\n\nTexte du SMS :\n\n---\n\n${text}\n\n---\n\nDestinataires :\n\n- 0601020304\n\n- 0601020305\n`,
+      // Plain: no rules, no bullets, numbers on one line.
+      `Votre demande a été traitée avec succès.\nTexte du SMS :\n${text}\nDestinataires : 0601020304, 0601020305\n`,
+      // Wrapped at a mail client's width, bullets as dots, an HTML part turned into text.
+      `Votre demande a été traitée avec succès.\n\nTexte du SMS :\nBonjour. Merci de nous rappeler au\n0102030405. Votre Agence.\n\nDestinataires :\n• 06 01 02 03 04\n• 06.01.02.03.05\n\nEn cas d'échec, un email vous précise la cause.\n`,
+      `Votre demande a été traitée avec succès. Texte du SMS : ${text} Destinataires : 0601020304 0601020305`,
+    ];
+    for (const body of layouts) {
+      const r = parseReply(body);
+      expect(r, body).toEqual({ kind: 'mail2sms-confirmation', text, recipients: ['0601020304', '0601020305'] });
+    }
+  });
+
+  it('the report 30 minutes later: its date, the text and each result with its numbers', async () => {
+    const { parseReply } = await import('../../src/formats/mail.js');
+    const text = 'Rappel : votre RDV est demain à 10h.';
+    const layouts = [
+      `Résultat de votre envoi du 09/09/2014 à 16:03:08 du message\n\n---\n\n${text}\n\n---\n\nSMS reçus :\n\n- 0601020304\n\n- 0601020305\n\nSMS non reçus :\n\n- 0601020306\n`,
+      `Résultat de votre envoi du 09/09/2014 à 16:03:08 du message :\n${text}\nSMS reçus : 0601020304, 0601020305\nSMS non reçus : 0601020306\n`,
+    ];
+    for (const body of layouts) {
+      expect(parseReply(body), body).toEqual({ kind: 'mail2sms-report', date: '09/09/2014 16:03:08', text, results: { 'SMS reçus': ['0601020304', '0601020305'], 'SMS non reçus': ['0601020306'] } });
+    }
+  });
+});
