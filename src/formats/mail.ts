@@ -196,14 +196,14 @@ export function parseReply(body: string): Reply | undefined {
   return undefined;
 }
 
-/** The reply texts the platform writes (for the simulator), in the broadcast's language. */
+/** The reply texts the platform writes (for the simulator), in the broadcast's language; the email-trigger ones end with « Cordialement. » as the guide's (lines 10065-10073). */
 export const REPLY_TEXTS = {
   triggerSuccess: (lang: 'fr' | 'en', broadcastId: number, scenarioId: string, contacts: number, date: string): string => (lang === 'en'
-    ? `Your request has been processed successfully. Broadcast no. ${broadcastId} (scenario no. ${scenarioId}) of ${contacts} contact(s) was started at ${date}.`
-    : `Votre demande a été traitée avec succès. La diffusion n°${broadcastId} (scénario n°${scenarioId}) de ${contacts} contact(s) a été déclenchée à ${date}.`),
+    ? `Your request has been processed successfully. Broadcast no. ${broadcastId} (scenario no. ${scenarioId}) of ${contacts} contact(s) was started at ${date}.\n\nKind regards.`
+    : `Votre demande a été traitée avec succès. La diffusion n°${broadcastId} (scénario n°${scenarioId}) de ${contacts} contact(s) a été déclenchée à ${date}.\n\nCordialement.`),
   triggerFailure: (lang: 'fr' | 'en', cause: string): string => (lang === 'en'
-    ? `Your request could not be processed. Error detail: «${cause}».`
-    : `Votre demande n'a pas pu être traitée. Le détail de l'erreur est la suivante : «${cause}».`),
+    ? `Your request could not be processed. Error detail: «${cause}».\n\nKind regards.`
+    : `Votre demande n'a pas pu être traitée. Le détail de l'erreur est la suivante : «${cause}».\n\nCordialement.`),
   mail2smsConfirmation: (text: string, recipients: readonly string[]): string =>
     `Votre demande a été traitée avec succès.\n\nTexte du SMS :\n\n---\n\n${text}\n\n---\n\nDestinataires :\n\n${recipients.map((r) => `- ${r}`).join('\n\n')}\n`,
   mail2smsFailure: (cause: string): string => `Un problème est survenu lors du traitement de votre demande.\n\n${cause}\n`,

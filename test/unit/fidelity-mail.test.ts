@@ -65,3 +65,15 @@ describe('mail2sms replies, by their wording in any layout (guide lines 10424-10
     }
   });
 });
+
+describe('the platform\'s email-trigger replies (guide lines 10065-10073)', () => {
+  it('end with "Cordialement." as the guide\'s, and still parse', async () => {
+    const { parseReply, REPLY_TEXTS } = await import('../../src/formats/mail.js');
+    const ok = REPLY_TEXTS.triggerSuccess('fr', 1234, '40', 3, '15/01/2027 09:00:00');
+    expect(ok.trim().endsWith('\n\nCordialement.')).toBe(true);
+    expect(parseReply(ok)).toEqual({ kind: 'trigger-success', broadcastId: '1234', scenarioId: '40', contacts: 3, date: '15/01/2027 09:00:00' });
+    const ko = REPLY_TEXTS.triggerFailure('fr', 'serviceId manquant');
+    expect(ko.trim().endsWith('\n\nCordialement.')).toBe(true);
+    expect(parseReply(ko)).toEqual({ kind: 'trigger-failure', cause: 'serviceId manquant' });
+  });
+});
