@@ -77,3 +77,19 @@ describe('the platform\'s email-trigger replies (guide lines 10065-10073)', () =
     expect(parseReply(ko)).toEqual({ kind: 'trigger-failure', cause: 'serviceId manquant' });
   });
 });
+
+describe('docs/cli.md documents every kind of reply `mail replies --json` prints', () => {
+  it('each documented object is what parseReply returns for the matching platform text', async () => {
+    const { parseReply, REPLY_TEXTS } = await import('../../src/formats/mail.js');
+    const doc = /<!-- reply-kinds -->\s*```json\n([\s\S]*?)```/.exec(readFileSync(join(repo, 'docs/cli.md'), 'utf8'))![1]!;
+    const documented = doc.trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
+    const actual = [
+      parseReply(REPLY_TEXTS.triggerSuccess('fr', 1234, '40', 3, '15/01/2027 09:00:00')),
+      parseReply(REPLY_TEXTS.triggerFailure('fr', 'serviceId manquant')),
+      parseReply(REPLY_TEXTS.mail2smsConfirmation('Bonjour.', ['0601020304'])),
+      parseReply(REPLY_TEXTS.mail2smsFailure('Expéditeur non autorisé à déclencher la fonctionnalité Mail2SMS.')),
+      parseReply(REPLY_TEXTS.mail2smsReport('09/09/2014', '16:03:08', 'Bonjour.', { 'SMS reçus': ['0601020304'] })),
+    ];
+    expect(actual).toEqual(documented);
+  });
+});
