@@ -49,6 +49,8 @@ export class Hooks {
   private running: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** A kick arrived while a delivery round ran: run another round after it. */
+  private again = false;
 
   constructor(private readonly hooks: readonly HookConfig[], private readonly journal: Journal, private readonly logger: Logger) {
     for (const h of hooks) this.byKey.set(hookKey(h), h);
@@ -83,8 +85,6 @@ export class Hooks {
       this.schedule();
     });
   }
-
-  private again = false;
 
   private schedule(): void {
     if (this.stopped) return;
