@@ -3,7 +3,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { readCsvTrigger, type TriggerReading } from '../formats/csv-reader.js';
+import { readCsvTrigger, type ReadOptions, type TriggerReading } from '../formats/csv-reader.js';
 import { FindingList } from '../formats/findings.js';
 import type { TriggerHead } from '../formats/model.js';
 import { validateReading, type ValidationReport } from '../formats/validate.js';
@@ -25,7 +25,7 @@ export async function detectTriggerFormat(path: string): Promise<'csv' | 'xml'> 
   }
 }
 
-export async function openTriggerFile(path: string, findings: FindingList, opts: { encoding?: string } = {}): Promise<TriggerReading> {
+export async function openTriggerFile(path: string, findings: FindingList, opts: ReadOptions = {}): Promise<TriggerReading> {
   const format = await detectTriggerFormat(path);
   const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
   return format === 'xml' ? readXmlTrigger(stream, findings, opts) : readCsvTrigger(stream, findings, opts);
@@ -63,7 +63,7 @@ export interface ValidateFileOptions {
 /** Validates one trigger file; content problems are in the report, I/O failures throw. */
 export async function validateTriggerFile(path: string, opts: ValidateFileOptions = {}): Promise<ValidationReport> {
   const findings = new FindingList(opts.findingCap ?? 100);
-  const reading = await openTriggerFile(path, findings, opts.encoding ? { encoding: opts.encoding } : {});
+  const reading = await openTriggerFile(path, findings, { ...(opts.encoding ? { encoding: opts.encoding } : {}), ...(opts.channel ? { channel: opts.channel } : {}) });
   if (opts.documentsDir) {
     findings.addAll(await checkDocuments(reading.head.command, opts.documentsDir, reading.head.lines));
   }

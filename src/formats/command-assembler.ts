@@ -8,7 +8,7 @@
 import type { FindingList } from './findings.js';
 import { finding } from './findings.js';
 import type { MessageBlock, TriggerCommand } from './model.js';
-import { lookupParam, suggestParam, type ParamSpec } from './params.js';
+import { EMAIL_PARAM_ORDER, lookupParam, suggestParam, type ParamSpec } from './params.js';
 
 const DATE_ERRATUM = /^(\d{4}-\d{2}-\d{2}) +(\d{2}) *: *(\d{2}) *: *(\d{2})$/;
 
@@ -22,7 +22,27 @@ export class CommandAssembler {
   private block: { value: Mutable<MessageBlock>; lastOrder: number; lastName: string; index: number } | undefined;
   private blocksClosed = false;
 
-  constructor(private readonly findings: FindingList) {}
+  /** `email`: the email table's order (guide lines 9962-9987) instead of the file triggers'. */
+  constructor(private readonly findings: FindingList, private readonly channel: 'file' | 'email' = 'file') {}
+
+  /**
+   * Where a parameter stands in the documented order; undefined when it is
+   * not ordered: in email triggers, a parameter the email table lacks (the
+   * command rules refuse it) and multimediaType, which the table lists after
+   * text while every email example of the guide gives it right after
+   * customizableId (lines 10110-10320): either place is taken.
+   */
+  private orderOf(spec: ParamSpec): number | undefined {
+    if (this.channel === 'file') return spec.order;
+    if (spec.name === 'multimediaType') return undefined;
+    const i = (EMAIL_PARAM_ORDER as readonly string[]).indexOf(spec.name);
+    return i < 0 ? undefined : i + 1;
+  }
+
+  /** The order of the first block parameter (customizableId) in the active table. */
+  private get firstBlockOrder(): number {
+    return this.channel === 'file' ? 17 : (EMAIL_PARAM_ORDER as readonly string[]).indexOf('customizableId') + 1;
+  }
 
   /** XML: an explicit `<customizableMsg>` opens a block. */
   openBlock(line: number): void {
@@ -113,10 +133,11 @@ export class CommandAssembler {
       this.blocksClosed = true;
       this.block = undefined;
     }
-    if (spec.order < this.lastTopOrder || (this.blocksClosed && spec.order < 17)) {
-      this.findings.add(finding('E_PARAM_ORDER', `${spec.name} comes after ${this.lastTopName || 'the message blocks'}: the guide requires the documented order (line 9066); move it up (docs/formats.md shows the order)`, { line, field: spec.name }));
+    const order = this.orderOf(spec);
+    if (order !== undefined && (order < this.lastTopOrder || (this.blocksClosed && order < this.firstBlockOrder))) {
+      this.findings.add(finding('E_PARAM_ORDER', `${spec.name} comes after ${this.lastTopName || 'the message blocks'}: the guide requires the documented order (line ${this.channel === 'file' ? 9066 : '9962-9987, the email table'}); move it up (docs/formats.md shows the order)`, { line, field: spec.name }));
     }
-    if (spec.order > this.lastTopOrder) { this.lastTopOrder = spec.order; this.lastTopName = spec.name; }
+    if (order !== undefined && order > this.lastTopOrder) { this.lastTopOrder = order; this.lastTopName = spec.name; }
     if (spec.repeatable) {
       const list = (cmd[spec.name] as string[] | undefined) ?? [];
       list.push(value);
@@ -142,14 +163,15 @@ export class CommandAssembler {
       this.findings.add(finding('E_XML_STRUCTURE', `${spec.name} belongs inside <customizableMsg>: move it into a message block`, { line, field: spec.name }));
       return;
     }
-    if (this.lastTopOrder < 16) this.lastTopOrder = 16;
+    if (this.lastTopOrder < this.firstBlockOrder - 1) this.lastTopOrder = this.firstBlockOrder - 1;
     const b = this.block;
     const key = `messages[${b.index}].${spec.name}`;
     const target = b.value as Record<string, unknown>;
-    if (spec.order < b.lastOrder) {
+    const order = this.orderOf(spec);
+    if (order !== undefined && order < b.lastOrder) {
       this.findings.add(finding('W_BLOCK_ORDER', `${spec.name} comes after ${b.lastName} in message block ${b.index + 1}: the guide's order puts it before (docs/formats.md)`, { line, field: spec.name }));
     }
-    if (spec.order > b.lastOrder) { b.lastOrder = spec.order; b.lastName = spec.name; }
+    if (order !== undefined && order > b.lastOrder) { b.lastOrder = order; b.lastName = spec.name; }
     if (spec.repeatable) {
       const list = (target[spec.name] as string[] | undefined) ?? [];
       list.push(value);

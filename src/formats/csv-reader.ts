@@ -21,6 +21,8 @@ export interface ReadOptions {
   readonly encoding?: string;
   /** The longest line (or XML text between tags) taken, in characters; default MAX_LINE_LENGTH (1 MiB). */
   readonly maxLineLength?: number;
+  /** `email`: the command lines of an email trigger (its own table's order, guide lines 9962-9987). */
+  readonly channel?: 'file' | 'email';
 }
 
 /** A trigger being read: its head now, its contacts as they come. */
@@ -67,7 +69,7 @@ export async function readCsvTrigger(source: ByteSource, findings: FindingList, 
     }
   };
 
-  const asm = new CommandAssembler(findings);
+  const asm = new CommandAssembler(findings, opts.channel ?? 'file');
   let first = await next();
   while (first && first.text.trim() === '') first = await next();
   const columns: ContactColumn[] = [];

@@ -21,7 +21,7 @@ import { quoteIfQuoted } from './csv-writer.js';
 import { checkValue } from './encoding.js';
 import { finding, type Finding } from './findings.js';
 import type { TriggerCommand } from './model.js';
-import { orderedParams } from './ordered-params.js';
+import { orderedEmailParams } from './ordered-params.js';
 
 export const PLATFORM_ADDRESS = 'dmc_admin@dmc.sfr-sh.fr';
 export const MAIL2SMS_DOMAIN = 'mailtoSMS.fr';
@@ -39,7 +39,7 @@ export { MAIL_DOCUMENT_EXTENSIONS } from './document-types.js';
 export function emailTriggerBody(command: TriggerCommand): { body: string; findings: Finding[] } {
   const findings: Finding[] = [];
   const lines: string[] = [];
-  for (const p of orderedParams(command)) {
+  for (const p of orderedEmailParams(command)) {
     const field = p.block !== undefined ? `messages[${p.block}].${p.name}` : p.name;
     const r = checkValue(p.value.trim(), 'command', { encoding: 'utf8', replaceForbidden: false });
     if (!r.ok) { findings.push(finding(r.problem.code, `${field} ${r.problem.message}`, { field })); continue; }

@@ -3,7 +3,7 @@
  * with repeatable ones expanded: what both writers walk.
  */
 import type { MessageBlock, TriggerCommand } from './model.js';
-import { BLOCK_PARAMS, PARAMS, type ParamSpec } from './params.js';
+import { BLOCK_PARAMS, EMAIL_PARAM_ORDER, PARAMS, type ParamSpec } from './params.js';
 
 export interface OrderedParam {
   readonly spec: ParamSpec;
@@ -56,4 +56,33 @@ export function mapCommandValues(command: TriggerCommand, fn: (value: string, fi
   const top = mapOne(command as unknown as Record<string, unknown>, '') as unknown as TriggerCommand;
   if (command.messages) top.messages = command.messages.map((b, i) => mapOne(b as unknown as Record<string, unknown>, `messages[${i}].`) as MessageBlock);
   return top;
+}
+
+/**
+ * The parameters of an email trigger's body in the email table's order
+ * (guide lines 9962-9987), each block's `multimediaType` right after its
+ * `customizableId` as every email example of the guide writes it. Parameters
+ * the email table lacks are left out (the command rules refuse them first).
+ */
+export function orderedEmailParams(command: TriggerCommand): OrderedParam[] {
+  const rank = (name: string): number => (name === 'customizableId' ? 0 : name === 'multimediaType' ? 1 : 2 + EMAIL_PARAM_ORDER.indexOf(name as never));
+  const out: OrderedParam[] = [];
+  const rec = command as unknown as Record<string, string | string[] | undefined>;
+  const push = (name: string, v: string | string[] | undefined, block?: number): void => {
+    const spec = PARAMS.find((p) => p.name === name);
+    if (!spec || v === undefined) return;
+    for (const x of Array.isArray(v) ? v : [v]) out.push({ spec, name, value: x, ...(block !== undefined ? { block } : {}) });
+  };
+  const blockNames = new Set(BLOCK_PARAMS.map((p) => p.name as string));
+  for (const name of EMAIL_PARAM_ORDER) {
+    if (name === 'customizableId') {
+      (command.messages ?? []).forEach((b, i) => {
+        const brec = b as unknown as Record<string, string | string[] | undefined>;
+        for (const n of EMAIL_PARAM_ORDER.filter((x) => blockNames.has(x)).sort((a, c) => rank(a) - rank(c))) push(n, brec[n], i);
+      });
+      continue;
+    }
+    if (!blockNames.has(name)) push(name, rec[name]);
+  }
+  return out;
 }

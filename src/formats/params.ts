@@ -178,3 +178,16 @@ export function suggestParam(raw: string): string | undefined {
   }
   return best?.name;
 }
+
+/**
+ * The parameters of email triggers, in the order of their own table (guide
+ * lines 9962-9987): another set and order than file triggers' (userLang after
+ * scenarioId, messageSubject before text; no encoding, spreading, documentId,
+ * smsLong, fileAttachment, documentAttachment; multimediaType required).
+ */
+export const EMAIL_PARAM_ORDER: readonly (CommandParamName | BlockParamName)[] = [
+  'serviceId', 'spaceId', 'broadcastName', 'scenarioId', 'userLang', 'startDate', 'stopDate', 'callPlanningId', 'description',
+  'maxSimultaneousContact', 'priority', 'quota', 'quotaResult', 'contactListId',
+  'customizableId', 'fileName', 'messageFrom', 'messageSubject', 'smsFlash', 'smsUnicode', 'text', 'multimediaType', 'ttsVoice',
+  'oneTouchId',
+];

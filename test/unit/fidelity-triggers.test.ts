@@ -93,7 +93,9 @@ describe('the media each parameter is for (guide lines 9087, 9097-9102)', () => 
     const codes = (messages: Record<string, unknown>[], extra: Record<string, string> = {}): string[] =>
       checkCommand({ ...base, ...extra, messages } as never).map((f) => `${f.code}:${f.field ?? ''}`);
     expect(codes([{ customizableId: '1', multimediaType: 'PDF', fileName: 'a.pdf', smsFlash: '1', fileAttachment: ['b.pdf'] }])).toEqual(['W_MEDIUM_PARAM:smsFlash', 'W_MEDIUM_PARAM:fileAttachment']);
-    expect(codes([{ customizableId: '1', multimediaType: 'TXT', text: 'x', messageSubject: 'Objet' }])).toEqual(['W_MEDIUM_PARAM:messageSubject']);
+    expect(codes([{ customizableId: '1', multimediaType: 'TTS', text: 'x', messageSubject: 'Objet' }])).toEqual(['W_MEDIUM_PARAM:messageSubject']);
+    // A text MMS is TXT with a subject in the guide's own examples.
+    expect(codes([{ customizableId: '1', multimediaType: 'TXT', text: 'x', messageSubject: 'Objet' }])).toEqual([]);
     expect(codes([{ customizableId: '1', multimediaType: 'TXT', text: 'x', smsLong: '1', smsUnicode: '1', smsFlash: '0' }])).toEqual([]);
     expect(codes([{ customizableId: '1', multimediaType: 'HTML', text: '<p>x</p>', messageSubject: 'Objet', fileAttachment: ['b.pdf'] }])).toEqual([]);
     expect(codes([{ customizableId: '1', multimediaType: 'TXT', text: 'x' }], { spreading: '1' })).toEqual(['W_MEDIUM_PARAM:spreading']);

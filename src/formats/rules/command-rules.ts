@@ -6,7 +6,7 @@
 import { finding, type Finding } from '../findings.js';
 import type { MessageBlock, SourceLines, TriggerCommand } from '../model.js';
 import { shapeOf } from '../model.js';
-import { BLOCK_PARAMS, COMMAND_PARAMS, DYNAMIC_FIELDS, MAX_ATTACHMENTS, type ParamSpec } from '../params.js';
+import { BLOCK_PARAMS, COMMAND_PARAMS, DYNAMIC_FIELDS, EMAIL_PARAM_ORDER, MAX_ATTACHMENTS, type ParamSpec } from '../params.js';
 import type { ContactColumn } from '../contacts.js';
 
 export interface CommandContext {
@@ -99,6 +99,8 @@ export function checkCommand(command: TriggerCommand, ctx: CommandContext = {}):
     out.push(finding('E_QUOTA', 'quota is set without quotaResult: the guide requires the result that counts towards the quota (line 9085)', { field: 'quotaResult', line: at('quota') }));
   }
 
+  // Email triggers have their own table (guide lines 9962-9987): another set of parameters, multimediaType required.
+  if (ctx.channel === 'email') checkEmailSet(command, at, out);
   // spreading smooths voice calls (guide line 9087): with no voice block it has nothing to spread.
   const blocks = command.messages ?? [];
   if ((command as { spreading?: string }).spreading !== undefined && blocks.length > 0 && blocks.every((b) => b.documentId === undefined && !['TTS', 'WAV'].includes(b.multimediaType?.toUpperCase() ?? ''))) {
@@ -187,12 +189,30 @@ function checkDynamicFields(text: string, i: number, ctx: CommandContext, where:
   }
 }
 
+const EMAIL_SET = new Set<string>(EMAIL_PARAM_ORDER);
+
+function checkEmailSet(command: TriggerCommand, at: (key: string) => number | undefined, out: Finding[]): void {
+  const rec = command as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(rec)) {
+    if (k === 'messages' || v === undefined || k === 'encoding' || EMAIL_SET.has(k)) continue;
+    out.push(finding('E_UNKNOWN_PARAM', `${k} is not a parameter of email triggers (their table, guide lines 9962-9987): remove it, or send the trigger as a file`, { field: k, line: at(k) }));
+  }
+  (command.messages ?? []).forEach((b, i) => {
+    for (const [k, v] of Object.entries(b as Record<string, unknown>)) {
+      if (v === undefined || EMAIL_SET.has(k)) continue;
+      out.push(finding('E_UNKNOWN_PARAM', `${k} (block ${i + 1}) is not a parameter of email triggers (guide lines 9962-9987): ${k === 'fileAttachment' || k === 'documentAttachment' ? 'attach the document to the email and name it in fileName' : 'remove it, or send the trigger as a file'}`, { field: k, line: at(`messages[${i}].${k}`) }));
+    }
+    if (b.multimediaType === undefined) out.push(finding('E_REQUIRED', `multimediaType is required in each block of an email trigger (guide line 9985)`, { field: 'multimediaType', line: at(`messages[${i}]`) }));
+  });
+}
+
 /** multimediaType → the medium it is. */
-const MEDIUM_NAME: Readonly<Record<string, string>> = { TXT: 'SMS', TTS: 'voice', WAV: 'voice or MMS', JPG: 'MMS', GIF: 'MMS', '3GP': 'MMS', HTML: 'email', PDF: 'fax' };
+const MEDIUM_NAME: Readonly<Record<string, string>> = { TXT: 'SMS or text MMS', TTS: 'voice', WAV: 'voice or MMS', JPG: 'MMS', GIF: 'MMS', '3GP': 'MMS', HTML: 'email', PDF: 'fax' };
 
 /** Block options and the multimediaTypes of the media they are for (guide lines 9097-9102). */
 const MEDIUM_PARAMS: readonly (readonly [string, readonly string[], number])[] = [
-  ['messageSubject', ['JPG', 'GIF', '3GP', 'WAV', 'HTML'], 9097],
+  // TXT too: the guide's MMS examples send a text MMS with multimediaType TXT and a subject (3.3.6, "Diffusion MMS 1/3").
+  ['messageSubject', ['JPG', 'GIF', '3GP', 'WAV', 'HTML', 'TXT'], 9097],
   ['smsFlash', ['TXT'], 9098],
   ['smsLong', ['TXT'], 9099],
   ['smsUnicode', ['TXT'], 9100],
