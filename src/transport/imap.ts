@@ -57,6 +57,12 @@ function imapError(e: unknown, mail: MailConfig): TransportError {
   const where = `${mail.imap?.host}:${mail.imap?.port}`;
   if (err.authenticationFailed) return new TransportError('AUTH', `IMAP login refused by ${where}: check mail.imap.username and password`, { cause: e });
   if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND') return new TransportError('CONNECT', `cannot reach the IMAP server ${where}: ${err.code}`, { cause: e });
+  // TLS spoken to a plain port (or the reverse): OpenSSL's words alone ("wrong version number") name no setting.
+  if (/wrong version number|ssl3_get_record|packet length too long|EPROTO|unknown protocol/i.test(`${err.code ?? ''} ${err.message ?? ''}`)) {
+    return new TransportError('CONNECT', mail.imap?.secure
+      ? `TLS handshake with ${where} failed (${err.message}): the server does not speak TLS at once on this port; set mail.imap.secure: false for a plain or STARTTLS port (143), or use its TLS port (993)`
+      : `the IMAP server ${where} expects TLS at once: set mail.imap.secure: true (port 993)`, { cause: e });
+  }
   return new TransportError('CONNECTION_LOST', `IMAP session with ${where} failed: ${err.message ?? String(e)}`, { cause: e });
 }
 

@@ -48,6 +48,9 @@ export class Mailer {
 function smtpError(e: unknown, endpoint: string): TransportError {
   const err = e as { code?: string; response?: string; message?: string; responseCode?: number };
   const d = { command: 'SMTP', reply: err.response ?? err.message ?? '', cause: e };
+  if (/wrong version number|ssl3_get_record|packet length too long|EPROTO|unknown protocol/i.test(`${err.code ?? ''} ${err.message ?? ''}`)) {
+    return new TransportError('CONNECT', `TLS handshake with ${endpoint} failed (${err.message}): with mail.smtp.secure: true the server must speak TLS at once (port 465); for a STARTTLS port (587) set secure: false`, d);
+  }
   switch (err.code) {
     case 'EAUTH': return new TransportError('AUTH', `SMTP login refused by ${endpoint}: check mail.smtp.username and password`, d);
     case 'ECONNECTION': case 'ESOCKET': case 'EDNS': return new TransportError('CONNECT', `cannot reach the SMTP server ${endpoint}: ${err.message}`, d);

@@ -126,4 +126,13 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
     expect(sim.journal.some((e) => e.source === 'platform' && e.type === 'mail-ignored' && e.from === 'intruder@elsewhere.com')).toBe(true);
     expect(sim.journal.filter((e) => e.source === 'platform' && e.type === 'mail-reply')).toHaveLength(replies);
   });
+
+  it('TLS spoken to a plain port names the setting to change, for IMAP and SMTP (issue #10)', async () => {
+    const wrong = join(root, 'tls.yaml');
+    writeFileSync(wrong, readFileSync(cfgPath, 'utf8').replace('secure: false, username', 'secure: true, username').replace('requireTLS: false}', 'requireTLS: false, secure: true}'));
+    const io = capture();
+    await expect(runReplies({ config: wrong }, io)).rejects.toThrow(/mail\.imap\.secure: false/);
+    const io2 = capture();
+    await expect(runMail2Sms({ config: wrong, to: '0601020304', text: 'Bonjour' }, io2)).rejects.toThrow(/mail\.smtp\.secure|secure: false/);
+  }, 60_000);
 });
