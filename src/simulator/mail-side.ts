@@ -85,8 +85,11 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
       if (!hasPlainText) return await refuse('Le corps de l\'email doit être au format texte (pas HTML)');
       if (!mail.text || !mail.text.trim()) return await refuse('Le corps de l\'email est vide');
       const lines = mail.text.replace(/\r\n?/g, '\n').split('\n').map((l) => l.trim()).filter(Boolean);
-      const command = lines.filter((l) => /^[A-Za-z]+\s*:/.test(l) && !l.includes(';'));
-      const bodyContacts = lines.filter((l) => l.includes(';'));
+      // The command lines first (name:value; a value may hold ';', as a text often does), then any contact lines.
+      let k = 0;
+      while (k < lines.length && /^[A-Za-z]+\s*:/.test(lines[k]!)) k++;
+      const command = lines.slice(0, k);
+      const bodyContacts = lines.slice(k).filter((l) => l.includes(';'));
       const csv = (mail.attachments ?? []).find((a) => /\.csv$/i.test(a.filename ?? ''));
       for (const a of mail.attachments ?? []) {
         if (a.filename && !/\.csv$/i.test(a.filename)) await writeFile(join(dir, a.filename.replace(/[/\\]/g, '_')), a.content);

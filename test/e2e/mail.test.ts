@@ -64,6 +64,18 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
     expect(io.text()).toMatch(/accepted: broadcast \d+ \(scenario 40\), 5 contact\(s\)/);
   });
 
+  it('a text holding ";" is a command line, not a contact (the simulator reads the body in order, issue #10)', async () => {
+    const before = sim.journal.length;
+    const smtp = nodemailer.createTransport({ host: '127.0.0.1', port: sim.mail!.smtpPort, secure: false, ignoreTLS: true });
+    const body = ['serviceId:12345678', 'spaceId:123', 'broadcastName:Point-virgule', 'scenarioId:40', 'callPlanningId:41', 'customizableId:10', 'multimediaType:TXT', 'text:Bonjour; rendez-vous demain; merci', '', 'NAME;PHONENUMBER1', 'Dupont;0612345678', 'Durand;0612345679'].join('\r\n');
+    await smtp.sendMail({ from: 'ops@client1.fr', to: 'dmc_admin@dmc.sfr-sh.fr', subject: 'pv', text: body });
+    smtp.close();
+    const end = Date.now() + 5000;
+    const done = (): boolean => sim.journal.slice(before).some((e) => e.source === 'platform' && (e.type === 'mail-broadcast' || e.type === 'mail-refused'));
+    while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(sim.journal.slice(before).find((e) => e.source === 'platform' && (e.type === 'mail-broadcast' || e.type === 'mail-refused'))).toMatchObject({ type: 'mail-broadcast', contacts: 2 });
+  });
+
   it('the platform refuses an HTML-only email trigger, with the cause in its reply', async () => {
     const before = sim.journal.length;
     const smtp = nodemailer.createTransport({ host: '127.0.0.1', port: sim.mail!.smtpPort, secure: false, ignoreTLS: true });
