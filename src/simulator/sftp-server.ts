@@ -62,9 +62,17 @@ export interface RunningSftpServer {
   close(): Promise<void>;
 }
 
-/** A fresh ed25519 host key, PEM. */
+/**
+ * A fresh ed25519 host key (OpenSSH format). ssh2's generator writes a key
+ * its own parser refuses about 3 times in 1,000 ("Malformed OpenSSH private
+ * key", measured here): a key is kept only once it parses.
+ */
 export function generateHostKey(): string {
-  return utils.generateKeyPairSync('ed25519').private;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const key = utils.generateKeyPairSync('ed25519').private;
+    if (!(utils.parseKey(key) instanceof Error)) return key;
+  }
+  throw new Error('could not generate a host key that parses (ssh2)');
 }
 
 const eq = (a: string, b: string): boolean => {
