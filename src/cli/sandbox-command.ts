@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { Daemon } from '../daemon/daemon.js';
+import { printable } from '../formats/printable.js';
 import { Simulator } from '../simulator/simulator.js';
 import { cliLogger } from '../transport/logger.js';
 import { EXIT, type Io, untilSignal } from './output.js';
@@ -41,7 +42,8 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
   ].join('\n'));
   const config = await loadConfig(cfgPath);
   const daemon = new Daemon(config, cliLogger('warn'), {
-    onEvent: (e) => io.out(`[daemon] ${e.type}${e.input !== undefined ? ` #${e.input}` : ''}${e.name ? ` ${e.name}` : ''}${e.detail ? `: ${e.detail}` : ''}`),
+    // Every few seconds the sandbox looks for reports: say it only when there were some.
+    onEvent: (e) => { if (e.type === 'collected' && e.detail?.startsWith('0 ')) return; io.out(`[daemon] ${e.type}${e.input !== undefined ? ` #${e.input}` : ''}${e.name ? ` ${printable(e.name)}` : ''}${e.detail ? `: ${printable(e.detail, 500)}` : ''}`); },
   });
   await daemon.start();
   if ((await readdir(drop)).filter((f) => !['work', 'sent', 'failed'].includes(f)).length === 0 && !Object.keys(daemon.journal.summary().inputs).length) {
