@@ -66,6 +66,22 @@ function imapError(e: unknown, mail: MailConfig): TransportError {
   return new TransportError('CONNECTION_LOST', `IMAP session with ${where} failed: ${err.message ?? String(e)}`, { cause: e });
 }
 
+/**
+ * Moves the handled replies to `moveTo`, written with `/` in the config: the
+ * folder is created when missing, with the server's own hierarchy separator
+ * (Dovecot's default layout uses `.`: `DMC/Processed` as written is refused).
+ * A move that fails is an error: the replies would otherwise be read and
+ * recorded again at every run.
+ */
+async function moveReplies(imap: ImapFlow, uids: number[], moveTo: string, box: string): Promise<void> {
+  const made = await imap.mailboxCreate(moveTo.split('/').filter(Boolean));
+  const target = made?.path ?? moveTo;
+  const moved = await imap.messageMove(uids, target, { uid: true });
+  if (!moved) {
+    throw new TransportError('REFUSED', `the replies could not be moved to ${target} (mail.imap.moveTo): they stay in ${box}, unseen, and will be read again; check the folder name and your rights on it`);
+  }
+}
+
 /** One pass over the mailbox: recognise, match, record, then mark seen or move. */
 export async function processReplies(mail: MailConfig, store: MailStore, logger: Logger, c?: ImapFlow): Promise<ReplyEvent[]> {
   const own = !c;
@@ -112,7 +128,7 @@ export async function processReplies(mail: MailConfig, store: MailStore, logger:
     if (handled.length > 0) {
       const lock2 = await imap.getMailboxLock(box);
       try {
-        if (mail.imap!.moveTo) await imap.messageMove(handled, mail.imap!.moveTo, { uid: true });
+        if (mail.imap!.moveTo) await moveReplies(imap, handled, mail.imap!.moveTo, box);
         else await imap.messageFlagsAdd(handled, ['\\Seen'], { uid: true });
       } finally {
         lock2.release();

@@ -201,4 +201,31 @@ describe.runIf(env && (env as unknown as { imapPort?: number }).imapPort)('inter
     expect(subjects.filter((s) => s === 'Re: x')).toEqual([]);
     expect((await store.all()).filter((s) => s.messageId.includes(run)).every((s) => s.reply?.kind === 'trigger-success')).toBe(true);
   });
+
+  it('imap.moveTo: the folder is created with the server\'s separator, the replies moved there, not read again (issue #10)', async () => {
+    const { ImapFlow } = await import('imapflow');
+    const { MailStore } = await import('../../src/transport/mail-store.js');
+    const { processReplies } = await import('../../src/transport/imap.js');
+    const { REPLY_TEXTS } = await import('../../src/formats/mail.js');
+    const run = `mv${Date.now().toString(36)}`;
+    const stateDir = `/tmp/dmc-interop-mailstate-${run}`;
+    const folder = `DMC${run}/Processed`;
+    const cfg = await parseConfig(`service: {serviceId: "${e.serviceId}"}\nmail: {from: ops@client1.fr, stateDir: "${stateDir}", smtp: {host: 127.0.0.1, requireTLS: false}, imap: {host: 127.0.0.1, port: ${e.imapPort}, secure: false, username: "${e.imapUser}", password: "\${PW}", moveTo: "${folder}"}}\n`, '/tmp/interop-mail.yaml', { PW: e.password });
+    const store = new MailStore(stateDir);
+    await store.sent({ messageId: `<t-${run}@client1.fr>`, kind: 'email-trigger', to: 'dmc_admin@dmc.sfr-sh.fr', subject: 's', sentAt: new Date(Date.now() - 60_000).toISOString(), digest: 'd' });
+    const c = new ImapFlow({ host: '127.0.0.1', port: e.imapPort, secure: false, auth: { user: e.imapUser, pass: e.password }, logger: false });
+    await c.connect();
+    await c.append('INBOX', `From: DMC <dmc_admin@dmc.sfr-sh.fr>\r\nTo: ops@client1.fr\r\nSubject: Re: ${run}\r\nMessage-ID: <reply-${run}@dmc>\r\nIn-Reply-To: <t-${run}@client1.fr>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${REPLY_TEXTS.triggerSuccess('fr', 3001, '43', 1, '15/01/2027 09:00:00')}\r\n`);
+    const first = await processReplies(cfg.mail!, store, silentLogger);
+    expect(first.filter((x) => x.subject === `Re: ${run}`).map((x) => x.matched?.messageId)).toEqual([`<t-${run}@client1.fr>`]);
+    // Moved: in the folder (under the server's separator), gone from INBOX, not read again.
+    const boxes = (await c.list()).map((b) => b.path);
+    const made = boxes.find((p) => p.startsWith(`DMC${run}`) && p.endsWith('Processed'))!;
+    expect(made).toBeDefined();
+    const status = await c.status(made, { messages: true });
+    expect(status.messages).toBe(1);
+    await c.logout();
+    const second = await processReplies(cfg.mail!, store, silentLogger);
+    expect(second.filter((x) => x.subject === `Re: ${run}`)).toEqual([]);
+  });
 });
