@@ -223,7 +223,7 @@ describe.runIf(env && (env as unknown as { imapPort?: number }).imapPort)('inter
     const made = boxes.find((p) => p.startsWith(`DMC${run}`) && p.endsWith('Processed'))!;
     expect(made).toBeDefined();
     const status = await c.status(made, { messages: true });
-    expect(status.messages).toBe(1);
+    expect(status && status.messages).toBe(1);
     await c.logout();
     const second = await processReplies(cfg.mail!, store, silentLogger);
     expect(second.filter((x) => x.subject === `Re: ${run}`)).toEqual([]);
