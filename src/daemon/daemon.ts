@@ -241,7 +241,11 @@ export class Daemon {
     }
     if (await this.outcomesIfTime(true)) progressed = true;
     for (const row of this.journal.inputsIn('built', 'sent')) if (isMember(row) && await followLeader(ctx, row)) progressed = true;
-    for (const row of this.journal.inputsIn('done', 'failed', 'duplicate', 'retried')) await this.guarded(row, () => settleFiles(ctx, row));
+    // A final input is only moved into place: a failure (a full disk) is logged and retried next pass, never turned
+    // into another state (guarded's failInput would be an illegal done → failed).
+    for (const row of this.journal.inputsIn('done', 'failed', 'duplicate', 'retried')) {
+      await settleFiles(ctx, row).catch((e: Error) => this.logger.error({ input: row.id, name: printable(row.name), err: e.message }, 'cannot move the files of a finished input; trying again'));
+    }
     if (this.config.hasTransport && !this.stopping && this.schedule.due(ctx.now())) await this.collectReports();
     return progressed;
   }

@@ -5,7 +5,7 @@
  * the trigger never leave the folder: a name with a path is refused.
  */
 import { open, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { finding, type Finding } from '../formats/findings.js';
 import type { SourceLines, TriggerCommand } from '../formats/model.js';
 import { ALLOWED_WAV, wavFormat } from '../formats/wav.js';

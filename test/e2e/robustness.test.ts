@@ -33,7 +33,7 @@ const MUTATIONS: Record<string, (b: Buffer, r: () => number) => Buffer> = {
   extraSeparators: (b, r) => { const s = b.toString('latin1').split('\n'); const i = Math.floor(r() * s.length); s[i] = `${s[i]};;;"`; return Buffer.from(s.join('\n'), 'latin1'); },
   injectMarker: (b, r) => { const s = b.toString('latin1').split('\n'); s.splice(Math.floor(r() * s.length), 0, ['#END', '#COMMAND', '#CONTACTS', '</dmc>', '<!DOCTYPE x>'][Math.floor(r() * 5)]!); return Buffer.from(s.join('\n'), 'latin1'); },
   utf16: (b) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(b.toString('latin1'), 'utf16le')]),
-  randomBytes: (b, r) => Buffer.from(Array.from({ length: 1 + Math.floor(r() * 4096) }, () => Math.floor(r() * 256))),
+  randomBytes: (_b, r) => Buffer.from(Array.from({ length: 1 + Math.floor(r() * 4096) }, () => Math.floor(r() * 256))),
   empty: () => Buffer.alloc(0),
   dropLines: (b, r) => Buffer.from(b.toString('latin1').split('\n').filter(() => r() > 0.3).join('\n'), 'latin1'),
   crOnly: (b) => Buffer.from(b.toString('latin1').replace(/\n/g, '\r'), 'latin1'),
