@@ -110,8 +110,8 @@ export class Daemon {
   /** A file the watcher found complete; a failed intake is retried by the watcher's next look. */
   private async intake(f: DropFolderConfig, path: string, w: DropWatcher): Promise<void> {
     try {
-      await take(this.ctx, f, path, (p) => w.forget(p));
-      this.journal.clearIntakeError(path);
+      // Not taken yet (work/ refused it): the error it recorded stays shown until the worker's move succeeds.
+      if (await take(this.ctx, f, path, (p) => w.forget(p))) this.journal.clearIntakeError(path);
     } catch (e) {
       const msg = (e as Error).message;
       this.logger.error({ file: printable(path), err: msg }, 'cannot take the file; trying again');

@@ -13,7 +13,8 @@ import type { InputRow } from './journal.js';
 import { finish, refuseDuplicate } from './settle.js';
 
 /** Journals a complete file (duplicate or not), then moves it to work/. */
-export async function take(ctx: StepContext, folder: DropFolderConfig, path: string, forget: (path: string) => void): Promise<void> {
+/** True when the file was taken (or refused as a duplicate); false when it waits in the drop folder for the worker to move it. */
+export async function take(ctx: StepContext, folder: DropFolderConfig, path: string, forget: (path: string) => void): Promise<boolean> {
   const st = await lstat(path);
   // Checked again here: the name may have been replaced by a link since the watcher looked.
   if (!st.isFile()) throw new Error(`${printable(path)} is not a regular file (a link or a folder): not taken`);
@@ -31,7 +32,7 @@ export async function take(ctx: StepContext, folder: DropFolderConfig, path: str
     await refuseDuplicate(ctx, folder, row);
     forget(path);
     ctx.events.onEvent?.({ type: 'duplicate', input: row.id, name });
-    return;
+    return true;
   }
   const row = ctx.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind, workDir: dirs(folder.path).work });
   try {
@@ -40,10 +41,11 @@ export async function take(ctx: StepContext, folder: DropFolderConfig, path: str
     // Journaled as `seen`: the worker retries the move; status shows why it waits.
     ctx.journal.recordIntakeError(path, `cannot move it to work/: ${(e as Error).message}`);
     ctx.logger.error({ file: printable(path), err: (e as Error).message }, 'cannot move the file to work/; trying again');
-    return;
+    return false;
   }
   ctx.events.onEvent?.({ type: 'taken', input: row.id, name });
   ctx.wake();
+  return true;
 }
 
 /** A trigger (XML, or CSV starting with #COMMAND), a document (by its type), or an SI export. */

@@ -31,9 +31,12 @@ export interface DropWatcherOptions {
 
 const UNHEALTHY_RETRY_MS = 2000;
 
-/** Names the daemon never takes: temporary files, markers, sidecars, its own error files. */
+/** The daemon's own subfolders of a drop folder: a file under one of these names is never an input. */
+const OWN_FOLDERS = new Set(['work', 'sent', 'failed']);
+
+/** Names the daemon never takes: temporary files, markers, sidecars, its own error files and folders. */
 export function ignoredName(name: string): boolean {
-  return name.startsWith('.') || /\.(part|tmp|uploading|done|error\.txt)$/i.test(name) || /\.command\.ya?ml$/i.test(name) || /~$/.test(name);
+  return OWN_FOLDERS.has(name) || name.startsWith('.') || /\.(part|tmp|uploading|done|error\.txt)$/i.test(name) || /\.command\.ya?ml$/i.test(name) || /~$/.test(name);
 }
 
 export class DropWatcher {

@@ -146,6 +146,13 @@ describe('the daemon under hostile input (issue #14)', () => {
       writeFileSync(join(drop, 'work'), 'not a folder');
       writeFileSync(join(drop, 'in.csv'), 'Nom;Mobile;Référence\nA;0612345678;IN-0\n');
       await until('the intake error recorded', () => daemon.journal.intakeErrors().length > 0);
+      // The file named work is the daemon's own folder's name: never taken as an input (it was, and then failed forever).
+      const { ignoredName } = await import('../../src/daemon/watcher.js');
+      for (const own of ['work', 'sent', 'failed']) expect(ignoredName(own)).toBe(true);
+      expect(daemon.journal.recentInputs(10).map((r) => r.name)).not.toContain('work');
+      // The error stays shown while the file waits (the intake cleared it as soon as it had recorded it).
+      await until('the worker retried the move', () => (daemon.journal.intakeErrors()[0]?.attempts ?? 0) >= 2);
+      expect(daemon.journal.intakeErrors().map((e) => e.path)).toEqual([join(drop, 'in.csv')]);
       const { runStatus } = await import('../../src/cli/daemon-command.js');
       const status: string[] = [];
       await runStatus({ config }, { out: (l) => status.push(l), err: () => undefined, isTTY: false });
