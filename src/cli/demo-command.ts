@@ -35,7 +35,7 @@ export async function runDemo(opts: { dir?: string; protocol?: string; verbose?:
   const step = (s: string): void => io.out(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${s}`);
   const account = { serviceId: '12345678', username: 'demo', password: randomBytes(12).toString('base64url') };
   const sim = new Simulator({
-    root: join(dir, 'simulator'), accounts: [account], sftpPort: 0, ftpPort: 0, interval: 1, seed: 'demo',
+    root: join(dir, 'simulator'), accounts: [account], sftpPort: 0, ftpPort: 0, interval: 1, seed: 'demo', autoReports: false,
     onJournal: (e) => { const l = describeEntry(e); if (l && (opts.verbose || e.source === 'platform')) step(`  ${l}`); },
   });
   await sim.start();

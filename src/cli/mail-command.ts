@@ -65,6 +65,7 @@ export async function runMailSend(source: string, opts: { config: string; contac
     const sent = await mailer.send({ to: mail.platformAddress, subject: prepared.subject, text: prepared.body, attachments: prepared.attachments });
     await store.sent({ messageId: sent.messageId, kind: 'email-trigger', to: mail.platformAddress, subject: prepared.subject, sentAt: new Date().toISOString(), digest: digest(prepared.body) });
     io.out(`sent to ${mail.platformAddress} as ${sent.messageId}: ${prepared.contacts} contact(s), ${prepared.attachments.length} attachment(s)`);
+    for (const w of sent.warnings) io.err(`warning: ${w}`);
   } finally {
     mailer.close();
   }
@@ -100,6 +101,7 @@ export async function runMail2Sms(opts: { config: string; to: string; text?: str
       await store.sent({ messageId: sent.messageId, kind: 'mail2sms', to: m.to, subject: m.subject, sentAt: new Date().toISOString(), digest: digest(m.text) } satisfies SentRecord);
       ids.push(sent.messageId);
       io.out(`sent to ${m.to} for ${m.numbers.length} number(s) as ${sent.messageId}`);
+      if (ids.length === 1) for (const w of sent.warnings) io.err(`warning: ${w}`);
     }
   } finally {
     mailer.close();

@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../config/config.js';
 import type { Account } from '../simulator/platform.js';
-import { Simulator, type JournalEntry } from '../simulator/simulator.js';
+import { Simulator, type JournalEntry, type SimulatorOptions } from '../simulator/simulator.js';
 import { type Io, untilSignal } from './output.js';
 
 export interface SimulatorCliOptions { config?: string; root?: string; sftpPort?: string; ftpPort?: string; smtpPort?: string; imapPort?: string; mail2smsDelay?: string; interval?: string; reportEvery?: string; reportAt?: string; seed?: string }
@@ -25,6 +25,10 @@ const simSchema = z.strictObject({
   seed: z.string().optional(),
   archiveAfter: z.number().positive().optional(),
   retentionDays: z.number().positive().optional(),
+  /** Seconds over which a broadcast's calls spread (results.ts). */
+  callSpread: z.number().min(0).max(86_400).optional(),
+  /** scenarioId → medium, for scenarios the message blocks do not tell (a WAV MMS without a subject...). */
+  scenarioMedia: z.record(z.string(), z.enum(['sms', 'mms', 'voice', 'fax', 'email'])).optional(),
 });
 
 /** A journal entry as a log line. */
@@ -68,7 +72,7 @@ export async function writeClientConfig(dir: string, sim: Simulator, a: Account 
     '  host: 127.0.0.1',
     `  port: ${port}`,
     `  username: ${a.username}`,
-    `  passwordFile: ${pw}`,
+    `  passwordFile: ${JSON.stringify(pw)}`,
     ...(protocol === 'sftp' ? [`  hostKey: "${sim.fingerprint}"`] : []),
     extra,
   ].join('\n') + '\n');
@@ -80,6 +84,7 @@ export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<n
   let accounts: (Account & { password?: string })[];
   let mailboxes: { address: string; password: string }[] = [];
   let fileSeed: string | undefined;
+  let platform: Pick<SimulatorOptions, 'archiveAfter' | 'retentionDays' | 'callSpread' | 'scenarioMedia'> = {};
   if (opts.config) {
     const raw = parseYaml(await readFile(opts.config, 'utf8').catch(() => { throw new ConfigError('CONFIG_NOT_FOUND', `cannot read the simulator configuration '${opts.config}'`); })) as unknown;
     const parsed = simSchema.safeParse(raw);
@@ -90,6 +95,8 @@ export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<n
     }));
     mailboxes = parsed.data.mailboxes ?? [];
     fileSeed = parsed.data.seed;
+    const { archiveAfter, retentionDays, callSpread, scenarioMedia } = parsed.data;
+    platform = { ...(archiveAfter !== undefined ? { archiveAfter } : {}), ...(retentionDays !== undefined ? { retentionDays } : {}), ...(callSpread !== undefined ? { callSpread } : {}), ...(scenarioMedia ? { scenarioMedia } : {}) };
   } else {
     const password = process.env['DMC_SIM_PASSWORD'] ?? randomBytes(12).toString('base64url');
     accounts = [{ serviceId: '12345678', username: 'dmc', password, spaceId: '123', allowedSenders: ['client1.fr'] }];
@@ -102,7 +109,7 @@ export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<n
     return n;
   };
   const sim = new Simulator({
-    root, accounts,
+    root, accounts, ...platform,
     sftpPort: num(opts.sftpPort, 'sftp-port') ?? 2222,
     ftpPort: num(opts.ftpPort, 'ftp-port') ?? 2121,
     interval: num(opts.interval, 'interval') ?? 60,
@@ -123,7 +130,7 @@ export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<n
       `  from: ${box.address}`,
       '  stateDir: mail-state',
       `  smtp: {host: 127.0.0.1, port: ${sim.mail.smtpPort}, requireTLS: false}`,
-      `  imap: {host: 127.0.0.1, port: ${sim.mail.imapPort}, secure: false, username: "${box.address}", passwordFile: ${a.username}.password}`,
+      `  imap: {host: 127.0.0.1, port: ${sim.mail.imapPort}, secure: false, username: "${box.address}", passwordFile: ${JSON.stringify(join(root, 'clients', `${a.username}.password`))}}`,
     ].join('\n') : '';
     const cfg = await writeClientConfig(join(root, 'clients'), sim, a as Account & { password: string }, 'sftp', mailSection);
     io.out(`account ${a.username} (service ${a.serviceId}): client config ${cfg}`);

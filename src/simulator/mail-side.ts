@@ -6,9 +6,14 @@
  * are ignored, as the guide says (§3.3.2, §3.6).
  *
  * hoodiecrow keeps one mailbox store: every login sees the same INBOX.
+ *
+ * An accepted message is written to `<root>/mail-queue/` before the SMTP
+ * reply (accepted means kept, across a restart too); the platform reads the
+ * queue at each of its passes ("La prise en compte des Email est réalisée
+ * une fois par minute", guide line 9934), mail2sms messages included.
  */
 import { parisTime } from '../formats/paris-time.js';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import hoodiecrow from 'hoodiecrow-imap';
@@ -38,6 +43,8 @@ export interface MailSideOptions {
 export interface RunningMailSide {
   readonly smtpPort: number;
   readonly imapPort: number;
+  /** The platform's pass over the mail received since the last one (the simulator's tick). */
+  pass(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -163,6 +170,23 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
     }
   }
 
+  const queue = join(opts.platform().root, 'mail-queue');
+  await mkdir(queue, { recursive: true });
+  let received = 0;
+  async function keep(raw: Buffer): Promise<void> {
+    const name = `${Date.now().toString().padStart(15, '0')}-${String(++received).padStart(6, '0')}.eml`;
+    await writeFile(join(queue, `.${name}`), raw);
+    await rename(join(queue, `.${name}`), join(queue, name));
+  }
+  async function pass(): Promise<void> {
+    const names = (await readdir(queue)).filter((n) => n.endsWith('.eml') && !n.startsWith('.')).sort();
+    for (const n of names) {
+      const raw = await readFile(join(queue, n));
+      await handle(raw).catch((e: Error) => opts.emit({ type: 'error', account: '(mail)', message: e.message }));
+      await rm(join(queue, n), { force: true });
+    }
+  }
+
   const smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -171,17 +195,15 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
     onData(stream, _session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        callback();
-        // The platform reads mail once a minute; the simulator at once, after accepting it.
-        void handle(Buffer.concat(chunks)).catch((e: Error) => opts.emit({ type: 'error', account: '(mail)', message: e.message }));
-      });
+      // Kept before it is accepted; handled at the platform's next pass.
+      stream.on('end', () => { keep(Buffer.concat(chunks)).then(() => callback(), (e: Error) => callback(e)); });
     },
   });
   await new Promise<void>((res, rej) => { smtp.once('error', rej); smtp.listen(opts.smtpPort, host, () => res()); });
   return {
     smtpPort: (smtp.server.address() as AddressInfo).port,
     imapPort: (imap.server.address() as AddressInfo).port,
+    pass,
     close: async () => {
       for (const t of timers) clearTimeout(t);
       await new Promise<void>((res) => smtp.close(() => res()));

@@ -1,7 +1,9 @@
 /**
  * The platform's side of an (S)FTP account, one pass at a time (the real
  * platform runs a pass every minute; guide §3.2, lines 8973-9040):
- *   1. documents with a known extension leave in/ for the account's store;
+ *   1. documents with a known extension go through in/processing/ (copied
+ *      to the account's store there) to in/processed/, as every file with a
+ *      known extension does (lines 9026-9028);
  *   2. each trigger (.csv, .xml) moves to in/processing/, is validated with
  *      the project's own validator (plus: its documents are in the store, at
  *      most 100,000 contacts, its serviceId is the account's), then moves to
@@ -9,11 +11,15 @@
  *   3. files in processed/ and failed/ go to archive/ after a while;
  *   4. an ack in out/ack/ (either naming) deletes its report, then itself;
  *      reports past their retention are deleted;
- *   5. at report time, the results not yet reported are written to
- *      out/CRA_<serviceId>_<date>.csv (ISO-8859-15).
+ *   5. at report time, the results of the broadcasts that have ended are
+ *      written to out/CRA_<serviceId>_<date>.csv (ISO-8859-15): on the daily
+ *      schedule, those that ended before the report's day ("les diffusions
+ *      terminées la veille", line 9882), so no call date is ever after the
+ *      report's date; on a short period (sandbox, tests), those that ended
+ *      before the report's time.
  * `.uploading` files and dot-files are never taken.
  */
-import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CRA_HEADER, craFileName } from '../formats/cra.js';
 import { encodeLatin9 } from '../formats/encoding.js';
@@ -21,7 +27,7 @@ import { isDocumentName } from '../formats/document-types.js';
 import { parisTime } from '../formats/paris-time.js';
 import { FindingList } from '../formats/findings.js';
 import { openTriggerFile, validateTriggerFile } from '../files/read-trigger.js';
-import { contactResult, mediaOf, type ContactResult } from './results.js';
+import { contactResult, mediaOf, type ContactResult, type Medium } from './results.js';
 
 export const DMC_DIRS = ['in', 'in/processing', 'in/processed', 'in/failed', 'out', 'out/ack'] as const;
 const TRIGGER_EXT = /\.(csv|xml)$/i;
@@ -80,6 +86,16 @@ export interface PlatformOptions {
   readonly retentionDays: number;
   readonly emit: (e: PlatformEvent) => void;
   readonly now?: () => Date;
+  /**
+   * Which broadcasts a report holds: `previous-day` (the platform's nightly
+   * report: those that ended before the report's day) or `ended` (those that
+   * ended before the report's time). Default `previous-day`.
+   */
+  readonly reportScope?: 'previous-day' | 'ended';
+  /** Seconds over which a broadcast's calls spread after it is processed (default 3600). */
+  readonly callSpread?: number;
+  /** scenarioId → medium, for the scenarios the blocks do not tell (see mediaOf). */
+  readonly scenarioMedia?: Readonly<Record<string, Medium>>;
 }
 
 interface State { nextBroadcastId: number; nextContactId: number }
@@ -101,7 +117,10 @@ export async function processAccount(a: Account, opts: PlatformOptions): Promise
   const inDir = join(p.dmc, 'in');
   const entries = (await readdir(inDir, { withFileTypes: true })).filter((e) => e.isFile() && visible(e.name)).map((e) => e.name).sort();
   for (const name of entries.filter(isDocumentName)) {
-    await rename(join(inDir, name), join(p.store, name));
+    const processing = join(inDir, 'processing', name);
+    await rename(join(inDir, name), processing);
+    await copyFile(processing, join(p.store, name));
+    await rename(processing, join(inDir, 'processed', name));
     opts.emit({ type: 'document-taken', account: a.username, name });
   }
   for (const name of entries.filter((n) => TRIGGER_EXT.test(n))) {
@@ -160,12 +179,12 @@ export async function createBroadcast(path: string, p: ReturnType<typeof account
   const state = await readState(p);
   const broadcastId = state.nextBroadcastId++;
   const reading = await openTriggerFile(path, new FindingList(0));
-  const media = mediaOf(reading.head.command);
+  const media = mediaOf(reading.head.command, opts.scenarioMedia);
   const userLang = reading.head.command.userLang;
   let batch = '';
   let n = 0;
   for await (const c of reading.contacts) {
-    const r: ContactResult = contactResult(reading.head.columns, c.values, media, { seed: opts.seed, broadcastId, index: n, contactId: state.nextContactId++, start: now, userLang });
+    const r: ContactResult = contactResult(reading.head.columns, c.values, media, { seed: opts.seed, broadcastId, index: n, contactId: state.nextContactId++, start: now, spread: opts.callSpread ?? 3600, userLang });
     batch += `${JSON.stringify({ broadcastId, ...r })}\n`;
     n++;
     if (batch.length > 1 << 20) { await appendFile(join(p.state, 'pending.jsonl'), batch); batch = ''; }
@@ -180,27 +199,43 @@ export function parisDate(d: Date): string {
   return parisTime(d).date;
 }
 
+/** A pending result: the contact's CRA line, its broadcast and when its call happens (ms; absent in older files: long past). */
+type PendingResult = ContactResult & { broadcastId: number; callAt?: number };
+
 /**
- * Step 5: writes the pending results to the day's report. While a report of
- * the same date still waits in out/ (not acked), the results wait for the
- * next report time.
+ * Step 5: writes the results of the broadcasts that have ended to the day's
+ * report; the others stay pending. While a report of the same date still
+ * waits in out/ (not acked), the results wait for the next report time.
  */
 export async function writeReport(a: Account, opts: PlatformOptions): Promise<string | undefined> {
   const p = accountPaths(opts.root, a);
+  const now = opts.now?.() ?? new Date();
   const pending = join(p.state, 'pending.jsonl');
   const text = await readFile(pending, 'utf8').catch(() => '');
   if (!text.trim()) return undefined;
-  const name = craFileName(a.serviceId, parisDate(opts.now?.() ?? new Date()));
+  const name = craFileName(a.serviceId, parisDate(now));
   const target = join(p.dmc, 'out', name);
   if (await stat(target).then(() => true, () => false)) return undefined;
-  const rows = text.trim().split('\n').map((l) => JSON.parse(l) as ContactResult & { broadcastId: number });
+  const all = text.trim().split('\n').map((l) => JSON.parse(l) as PendingResult);
+  const ends = new Map<number, number>();
+  for (const r of all) ends.set(r.broadcastId, Math.max(ends.get(r.broadcastId) ?? 0, r.callAt ?? 0));
+  const today = parisDate(now);
+  const ended = (id: number): boolean => {
+    const end = ends.get(id) ?? 0;
+    return (opts.reportScope ?? 'previous-day') === 'ended' ? end <= now.getTime() : parisDate(new Date(end)) < today;
+  };
+  const rows = all.filter((r) => ended(r.broadcastId));
+  if (rows.length === 0) return undefined;
   const clean = (s: string): string => s.replace(/[;\r\n]/g, ' ');
   const body = [CRA_HEADER.join(';'), ...rows.map((r) => [r.broadcastId, r.contactId, r.externalReference, r.name, r.forename, r.label, r.address, r.callDate, r.attempts].map((v) => clean(String(v))).join(';'))].join('\n') + '\n';
   // Written under a dot-name, then renamed: a client never sees a report half written.
   const temp = join(p.dmc, 'out', `.${name}.writing`);
   await writeFile(temp, encodeLatin9(body));
   await rename(temp, target);
-  await rename(pending, join(p.state, `reported-${Date.now()}.jsonl`));
+  await writeFile(join(p.state, `reported-${Date.now()}.jsonl`), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const rest = all.filter((r) => !ended(r.broadcastId));
+  await writeFile(`${pending}.tmp`, rest.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  await rename(`${pending}.tmp`, pending);
   opts.emit({ type: 'report', account: a.username, name, results: rows.length });
   return name;
 }

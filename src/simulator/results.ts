@@ -46,10 +46,26 @@ export function labelOf(code: string, userLang: string | undefined): string {
 
 const MEDIUM_OF_TYPE: Readonly<Record<string, Medium>> = { TXT: 'sms', JPG: 'mms', GIF: 'mms', '3GP': 'mms', TTS: 'voice', WAV: 'voice', PDF: 'fax', HTML: 'email' };
 
-/** The media of a trigger, in block order (a library document is an email; a favourite an SMS). */
-export function mediaOf(command: TriggerCommand): Medium[] {
-  if (command.oneTouchId !== undefined || !command.messages?.length) return ['sms'];
-  return command.messages.map((b) => (b.multimediaType ? MEDIUM_OF_TYPE[b.multimediaType.toUpperCase()] ?? 'sms' : 'email'));
+/**
+ * The media of a trigger, in block order (a library document is an email; a
+ * favourite an SMS). On the platform the scenario decides; the simulator
+ * reads the blocks: a `messageSubject` is for MMS and email only (guide line
+ * 9097), so a TXT block with a subject is a text MMS (the email example
+ * "DIFFUSION MMS TEXTE", lines 10181-10201) and a WAV block with a subject
+ * an MMS (line 10057: WAV is "Vocal ou MMS"); without one, TXT is an SMS and
+ * WAV a voice message. `scenarioMedia` (scenarioId → medium) overrides it
+ * for every block of that scenario's broadcasts.
+ */
+export function mediaOf(command: TriggerCommand, scenarioMedia?: Readonly<Record<string, Medium>>): Medium[] {
+  const forced = command.scenarioId !== undefined ? scenarioMedia?.[String(command.scenarioId)] : undefined;
+  if (command.oneTouchId !== undefined || !command.messages?.length) return [forced ?? 'sms'];
+  return command.messages.map((b) => {
+    if (forced) return forced;
+    if (!b.multimediaType) return 'email';
+    const type = b.multimediaType.toUpperCase();
+    if ((type === 'TXT' || type === 'WAV') && b.messageSubject !== undefined && b.messageSubject !== '') return 'mms';
+    return MEDIUM_OF_TYPE[type] ?? 'sms';
+  });
 }
 
 /** A 32-bit number from the seed, the broadcast and the contact: deterministic, well spread. */
@@ -84,6 +100,8 @@ export interface ContactResult {
   readonly label: string;
   readonly address: string;
   readonly callDate: string;
+  /** When the call happens (ms since the epoch): the broadcast ends with its last call. */
+  readonly callAt: number;
   readonly attempts: number;
 }
 
@@ -96,7 +114,7 @@ export function craDate(d: Date): string {
 /** The result of one contact of a broadcast. */
 export function contactResult(
   columns: readonly ContactColumn[], values: readonly string[], media: readonly Medium[],
-  ctx: { seed: string; broadcastId: number; index: number; contactId: number; start: Date; userLang?: string | undefined },
+  ctx: { seed: string; broadcastId: number; index: number; contactId: number; start: Date; spread?: number; userLang?: string | undefined },
 ): ContactResult {
   const get = (c: ContactColumn): string => { const i = columns.indexOf(c); return i >= 0 ? (values[i] ?? '').trim() : ''; };
   const phone = ['PHONENUMBER1', 'PHONENUMBER2', 'PHONENUMBER3', 'PHONENUMBER4', 'PHONENUMBER5', 'PHONENUMBER6'].map((c, k) => [get(c as ContactColumn), get(`COUNTRYCODE${k + 1}` as ContactColumn)] as const).find(([p]) => p !== '');
@@ -108,7 +126,10 @@ export function contactResult(
     if (m === 'email' && get('EMAIL1')) { medium = m; address = get('EMAIL1'); break; }
   }
   const code = medium ? pickResult(medium, ctx.seed, ctx.broadcastId, ctx.index) : 'CRA_NOMESSAGE';
-  const offset = (draw(ctx.seed, ctx.broadcastId, ctx.index, 'time') % 3600) * 1000;
+  // The calls spread over `spread` seconds after the broadcast starts (an hour by default).
+  const spread = Math.max(0, Math.floor(ctx.spread ?? 3600));
+  const offset = spread === 0 ? 0 : (draw(ctx.seed, ctx.broadcastId, ctx.index, 'time') % spread) * 1000;
+  const callAt = ctx.start.getTime() + offset;
   return {
     contactId: ctx.contactId,
     externalReference: get('EXTERNALREFERENCE'),
@@ -117,7 +138,8 @@ export function contactResult(
     code,
     label: labelOf(code, ctx.userLang),
     address,
-    callDate: craDate(new Date(ctx.start.getTime() + offset)),
+    callDate: craDate(new Date(callAt)),
+    callAt,
     attempts: 1 + (draw(ctx.seed, ctx.broadcastId, ctx.index, 'attempts') % 3),
   };
 }

@@ -11,9 +11,10 @@ import { parisTime } from '../formats/paris-time.js';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startFtpServer, type RunningFtpServer } from './ftp-server.js';
-import { accountPaths, createAccountLayout, processAccount, writeReport, type Account, type PlatformEvent } from './platform.js';
+import { accountPaths, createAccountLayout, processAccount, writeReport, type Account, type PlatformEvent, type PlatformOptions } from './platform.js';
 import { generateHostKey, startSftpServer, type FileEvent, type RunningSftpServer, type ServerGate } from './sftp-server.js';
 import { startMailSide, type RunningMailSide } from './mail-side.js';
+import type { Medium } from './results.js';
 
 export interface SimulatorOptions {
   /** Folder holding the accounts, the host key and the journal. */
@@ -33,6 +34,20 @@ export interface SimulatorOptions {
   readonly archiveAfter?: number;
   readonly retentionDays?: number;
   readonly seed?: string;
+  /**
+   * Which broadcasts a report holds. Default: `previous-day` on the daily
+   * schedule (the platform's, guide line 9882), `ended` with `reportEvery` or
+   * `autoReports: false` (a short period: what has ended by report time).
+   */
+  readonly reportScope?: 'previous-day' | 'ended';
+  /**
+   * Seconds over which a broadcast's calls spread. Default: 3600 on the daily
+   * schedule, `reportEvery` (at most 3600) with a period, 0 without automatic
+   * reports (a test's report() then holds what was just processed).
+   */
+  readonly callSpread?: number;
+  /** scenarioId → medium for the scenarios the message blocks do not tell (results.ts, mediaOf). */
+  readonly scenarioMedia?: Readonly<Record<string, Medium>>;
   /** The mail side (SMTP in, IMAP mailbox for the replies); absent: no mail side. */
   readonly mail?: {
     readonly smtpPort: number;
@@ -135,12 +150,17 @@ export class Simulator {
     await this.ftp?.close();
   }
 
-  private platformOptions() {
+  private platformOptions(): PlatformOptions {
+    const o = this.opts;
+    const daily = o.autoReports !== false && o.reportEvery === undefined;
     return {
-      root: this.opts.root,
-      seed: this.opts.seed ?? 'dmc-simulator',
-      archiveAfter: this.opts.archiveAfter ?? 300,
-      retentionDays: this.opts.retentionDays ?? 30,
+      root: o.root,
+      seed: o.seed ?? 'dmc-simulator',
+      archiveAfter: o.archiveAfter ?? 300,
+      retentionDays: o.retentionDays ?? 30,
+      reportScope: o.reportScope ?? (daily ? 'previous-day' : 'ended'),
+      callSpread: o.callSpread ?? (daily ? 3600 : o.autoReports === false ? 0 : Math.min(3600, o.reportEvery ?? 0)),
+      ...(o.scenarioMedia ? { scenarioMedia: o.scenarioMedia } : {}),
       emit: (e: PlatformEvent) => this.record({ ...e, source: 'platform' }),
     };
   }
@@ -151,6 +171,7 @@ export class Simulator {
       for (const a of this.opts.accounts) {
         await processAccount(a, this.platformOptions()).catch((e: Error) => this.record({ source: 'platform', type: 'error', account: a.username, message: e.message }));
       }
+      await this.mail?.pass().catch((e: Error) => this.record({ source: 'platform', type: 'error', account: '(mail)', message: e.message }));
     });
     return this.running;
   }

@@ -24,7 +24,7 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'dmc-mail-'));
     sim = new Simulator({
-      root, sftpPort: 0, interval: 60, seed: 'mail', autoReports: false,
+      root, sftpPort: 0, interval: 0.3, seed: 'mail', autoReports: false,
       accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw', spaceId: '123', allowedSenders: ['client1.fr'] }],
       mail: { smtpPort: 0, imapPort: 0, mailboxes: [{ address: 'ops@client1.fr', password: 'mbox-pw' }], mail2smsReportDelay: 0.5 },
     });
