@@ -49,6 +49,7 @@ export class Daemon {
   private readonly ctx: StepContext;
   private readonly schedule: ReportSchedule;
   private wakeUp: (() => void) | undefined;
+  private passCount = 0;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private lastOutcomeLook = 0;
@@ -101,6 +102,9 @@ export class Daemon {
     this.logger.info('daemon stopped');
   }
 
+  /** Passes of the worker's loop completed since start (a test waits for passes, never for a fixed time). */
+  get passes(): number { return this.passCount; }
+
   /** Collects the reports now (tests, and the report step of the loop). */
   async collectReports(): Promise<void> {
     await collectReports(this.ctx);
@@ -147,6 +151,7 @@ export class Daemon {
       let progressed = false;
       try {
         progressed = await this.pass();
+        this.passCount++;
         failures = 0;
       } catch (e) {
         failures++;

@@ -100,8 +100,7 @@ describe('dmc-trigger CLI', () => {
   });
 
   it('convert: a guide example with errata to canonical XML, then back', () => {
-    const guide = join(root, '../shared/spec/examples/file-trigger/sms-dynamic.csv');
-    if (!existsSync(guide)) return;
+    const guide = join(root, 'test/fixtures/guide/file-trigger/sms-dynamic.csv');
     const xml = join(tmp, 'g.xml');
     const r = run('convert', guide, '--to', 'xml', '--out', xml);
     expect(r.code, r.stderr).toBe(0);

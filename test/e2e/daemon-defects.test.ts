@@ -65,7 +65,9 @@ describe('the daemon keeps its promises (issue #9)', () => {
       clock = new Date('2027-01-15T06:01:00Z'); // 07:01 in Paris
       await until('the 07:00 collection', () => collected.length === 2, 15_000);
       clock = new Date('2027-01-15T06:30:00Z');
-      await new Promise((r) => setTimeout(r, 1500));
+      // Three more passes of the loop (each looks at the schedule), not a fixed time.
+      const passes = daemon.passes;
+      await until('three more passes', () => daemon.passes >= passes + 3, 15_000);
       expect(collected, 'once at start, once at 07:00, not again that day').toHaveLength(2);
     } finally { await daemon.stop(); }
   });

@@ -7,6 +7,7 @@ import { parseConfig, type ResolvedConfig } from '../../src/config/config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { silentLogger } from '../../src/transport/logger.js';
 import { Simulator } from '../../src/simulator/simulator.js';
+import { rng } from '../helpers/random.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const bin = join(repo, 'dist/cli/main.js');
@@ -141,7 +142,7 @@ describe('the daemon, on the simulator', () => {
       const trigWrite = seen.findIndex((e) => e.source === 'server' && e.op === 'open-write' && e.path.includes('/fax_'));
       expect(docTaken).toBeGreaterThanOrEqual(0);
       expect(trigWrite).toBeGreaterThan(docTaken);
-      await until('fax processed', () => seen.length >= 0 && sim.journal.some((e) => e.source === 'platform' && e.type === 'processed' && (e as { name: string }).name.startsWith('fax_')));
+      await until('fax processed', () => sim.journal.some((e) => e.source === 'platform' && e.type === 'processed' && (e as { name: string }).name.startsWith('fax_')));
     } finally { await daemon.stop(); }
   });
 
@@ -155,7 +156,8 @@ describe('the daemon, on the simulator', () => {
       const p = join(slowDrop, 'slow.csv');
       writeFileSync(p, 'Nom;Mobile;Référence\n');
       for (let i = 0; i < 20; i++) { await new Promise((r) => setTimeout(r, 500)); appendFileSync(p, `Nom${i};06000000${String(i).padStart(2, '0')};S1-${i}\n`); }
-      await until('slow sent', () => existsSync(join(slowDrop, 'sent', 'slow.csv')));
+      // The export and its trigger copy are moved one after the other: wait for both.
+      await until('slow sent', () => existsSync(join(slowDrop, 'sent', 'slow.csv')) && existsSync(join(slowDrop, 'sent', 'slow.csv.trigger.csv')));
       const trig = readFileSync(join(slowDrop, 'sent', 'slow.csv.trigger.csv'), 'latin1');
       expect(trig.split('\n').filter((l) => l.includes(';S1-'))).toHaveLength(20);
       expect(processedWith('S1')).toBe(1);
@@ -182,7 +184,8 @@ describe('the daemon, on the simulator', () => {
     expect(readdirSync(out).filter((f) => f.startsWith('CRA_'))).toEqual([]);
     const d2 = new Daemon(await config(), silentLogger);
     await d2.start();
-    await new Promise((r) => setTimeout(r, 500));
+    // Two passes: the start-up collection had its turn.
+    await until('two passes', () => d2.passes >= 2);
     await d2.stop();
     expect(readdirSync(join(root, 'reports')).filter((f) => f.startsWith('CRA_')), JSON.stringify(readdirSync(join(root, 'reports')))).toEqual([report]);
   });
@@ -315,8 +318,11 @@ describe('the daemon, on the simulator', () => {
         void until('all done', () => readdirSync(join(crashDrop, 'sent')).filter((f) => /^c-\d+\.csv$/.test(f)).length === N, 90_000).finally(() => p.kill('SIGTERM'));
       }
     });
-    // Kill it 8 times at random moments (0.3 to 1.5 s after start), then let it finish.
-    for (let k = 0; k < 8; k++) await runOnce(300 + Math.floor(Math.random() * 1200));
+    // Kill it 8 times at moments drawn from a seed (0.3 to 1.5 s after start; DMC_CRASH_SEED replays a run), then let it finish.
+    const seed = Number(process.env['DMC_CRASH_SEED'] ?? Date.now() % 100_000);
+    const random = rng(seed);
+    console.info(`crash test: seed ${seed} (DMC_CRASH_SEED=${seed} replays these kill times)`);
+    for (let k = 0; k < 8; k++) await runOnce(300 + Math.floor(random() * 1200));
     await runOnce(undefined);
     expect(kills).toBe(8);
     for (let i = 0; i < N; i++) expect(processedWith(`K${i}`), `K${i}`).toBe(1);

@@ -121,11 +121,15 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
     const io = capture();
     expect(await runMail2Sms({ config: cfgPath, to: '06 01 02 03 04;0601020305', text: 'Bonjour. Merci de nous rappeler.', signature: true, wait: true, timeout: '20' }, io)).toBe(0);
     expect(io.text()).toMatch(/mail2sms accepted for 0601020304, 0601020305/);
-    await new Promise((r) => setTimeout(r, 1500));
-    const r = capture();
-    await runReplies({ config: cfgPath, json: true }, r);
-    const events = r.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { reply: { kind: string; results?: Record<string, string[]> } | null; answers: string | null });
-    const report = events.find((e) => e.reply?.kind === 'mail2sms-report');
+    // The delivery report comes 0.5 s after the platform's pass: read the replies until it is there (bounded).
+    type Event = { reply: { kind: string; results?: Record<string, string[]> } | null; answers: string | null };
+    let report: Event | undefined;
+    for (const end = Date.now() + 20_000; !report && Date.now() < end;) {
+      const r = capture();
+      await runReplies({ config: cfgPath, json: true }, r);
+      report = r.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event).find((e) => e.reply?.kind === 'mail2sms-report');
+      if (!report) await new Promise((res) => setTimeout(res, 200));
+    }
     expect(report?.answers).toBeTruthy();
     expect(Object.values(report!.reply!.results!).flat().sort()).toEqual(['0601020304', '0601020305']);
 

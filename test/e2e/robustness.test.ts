@@ -11,17 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { rng } from '../helpers/random.js';
 
 const SEED = Number(process.env['DMC_FUZZ_SEED'] ?? 14);
 const CASES = Number(process.env['DMC_FUZZ_CASES'] ?? 150);
 const repo = new URL('../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'dmc-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
 
 /** Mutations of a valid file: each keeps most of it and breaks one thing the way real files break. */
 const MUTATIONS: Record<string, (b: Buffer, r: () => number) => Buffer> = {

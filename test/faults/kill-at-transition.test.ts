@@ -15,15 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal } from '../../src/daemon/journal.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { broadcastsWith as recorded } from '../helpers/platform-record.js';
+import { rng } from '../helpers/random.js';
 
 const SEED = Number(process.env['DMC_FAULT_SEED'] ?? 20261128);
 const EXPORTS = 3;
-/** A small seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
-
 /** Every transition an export (with a dropped document) goes through, and how many times it occurs with EXPORTS exports. */
 const TRANSITIONS: [string, number][] = [
   ['input:new->seen', EXPORTS + 1],

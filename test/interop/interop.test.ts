@@ -19,6 +19,8 @@ interface InteropEnv { host: string; sshPort: number; ftpPort: number; user: str
 const envPath = process.env['DMC_INTEROP_ENV'] ?? '/tmp/dmc-interop/env.json';
 const env: InteropEnv | undefined = existsSync(envPath) ? (JSON.parse(readFileSync(envPath, 'utf8')) as InteropEnv) : undefined;
 if (!env && process.env['CI']) throw new Error(`interop servers are not running (${envPath} missing): .ci/run must run scripts/interop-servers.sh start`);
+// Said, not silent: a developer's run without the real servers skips these tests and is told how to run them.
+if (!env) console.warn(`${new URL(import.meta.url).pathname.split('/').pop()}: skipped, the real servers are not running (${envPath} missing): apt-get install openssh-server vsftpd dovecot-imapd, then bash scripts/interop-servers.sh start`);
 
 const root = (e: InteropEnv): string => join(e.home, `DMC_${e.serviceId}`);
 const uid = (e: InteropEnv): { uid: number; gid: number } => { const s = statSync(e.home); return { uid: s.uid, gid: s.gid }; };
