@@ -1,5 +1,4 @@
 import { basename, extname } from 'node:path';
-import type { Command } from 'commander';
 import { parseCommandFile } from '../formats/command-file.js';
 import { MAX_CONTACTS } from '../formats/contacts.js';
 import { type Finding, TriggerFormatError } from '../formats/findings.js';
@@ -74,26 +73,4 @@ export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
     io.err(`build failed: ${result.errors} error(s); nothing written to ${out}`);
   }
   return result.ok ? EXIT.OK : EXIT.INVALID;
-}
-
-export function registerBuild(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command('build')
-    .description('build trigger file(s) from a command file and an SI export of contacts')
-    .requiredOption('--command <file>', 'command file (YAML or JSON) with the guide\'s parameter names')
-    .option('--contacts <export>', 'SI export: CSV (; , or tab) or JSON Lines, UTF-8 / Windows-1252 / ISO-8859-1 / ISO-8859-15')
-    .option('--format <csv|xml>', 'trigger format', 'csv')
-    .option('--out <path>', 'output path (default: <export>.trigger.<format> in the current folder)')
-    .option('--split [N]', `split into files of at most N contacts (default ${MAX_CONTACTS}): <base>-001.csv...`)
-    .option('--encoding <enc>', 'output encoding: iso-8859-15 or utf8', 'iso-8859-15')
-    .option('--input-encoding <enc>', 'encoding of the export (default: detected)')
-    .option('--delimiter <c>', "delimiter of the export: ';' ',' or tab (default: detected)")
-    .option('--map <COL=Header...>', 'map export columns to DMC columns, e.g. PHONENUMBER1=Mobile,NAME=Nom (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--replace-forbidden', "replace ';' in contact fields by ',' and line breaks by spaces instead of refusing them (each reported)")
-    .option('--json', 'print the result as JSON on stdout')
-    .addHelpText('after', `
-Exit codes: 0 built (warnings allowed), 1 invalid input (nothing written), 2 usage or I/O error.
-Example:
-  dmc-trigger build --command templates/sms.yaml --contacts samples/export-crm.csv --out out/sms.csv`)
-    .action(async (opts: BuildCliOptions) => { setExit(await runBuild(opts, io)); });
 }

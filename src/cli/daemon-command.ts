@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { copyFile, rename, stat } from 'node:fs/promises';
@@ -106,33 +105,4 @@ async function putBack(row: InputRow, from: 'sent' | 'failed'): Promise<void> {
   const temp = join(row.folder, `.${row.name}.retry`);
   await copyFile(src, temp);
   await rename(temp, dest);
-}
-
-export function registerDaemon(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command('daemon')
-    .description('watch the drop folders, build and send each export exactly once, track outcomes, collect reports (until SIGTERM/Ctrl-C)')
-    .requiredOption('--config <file>', 'configuration file with transport and daemon sections (docs/config.md)')
-    .option('--log-level <level>', 'log level on stderr', 'info')
-    .action(async (o: { config: string; logLevel?: string }) => { setExit(await runDaemon(o, io)); });
-  program
-    .command('status')
-    .description("what the daemon's journal holds: inputs and triggers by state, recent inputs")
-    .requiredOption('--config <file>', 'configuration file with a daemon section')
-    .option('--json', 'print as JSON')
-    .option('--limit <n>', 'recent inputs shown', '20')
-    .action(async (o: { config: string; json?: boolean; limit?: string }) => { setExit(await runStatus(o, io)); });
-  program
-    .command('retry')
-    .description('put a failed input (never sent) back in its drop folder; the daemon takes it again')
-    .argument('<id>', 'input number (dmc-trigger status)')
-    .requiredOption('--config <file>', 'configuration file with a daemon section')
-    .action(async (id: string, o: { config: string }) => { setExit(await runRetry(id, o, io)); });
-  program
-    .command('resend')
-    .description('send an input again, as a new broadcast, though it was sent or refused as a duplicate (needs --force)')
-    .argument('<id>', 'input number (dmc-trigger status)')
-    .requiredOption('--config <file>', 'configuration file with a daemon section')
-    .option('--force', 'yes, send it again')
-    .action(async (id: string, o: { config: string; force?: boolean }) => { setExit(await runResend(id, o, io)); });
 }

@@ -9,13 +9,11 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createReadStream } from 'node:fs';
-import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { buildTriggerFiles } from '../files/build.js';
 import { validateTriggerFile } from '../files/read-trigger.js';
 import { parseCommandFile } from '../formats/command-file.js';
-import { readCra, summarizeCra } from '../formats/cra.js';
+import { summarizeCra } from '../formats/cra.js';
 import { FindingList } from '../formats/findings.js';
 import { Simulator } from '../simulator/simulator.js';
 import { openAccount } from '../transport/connect.js';
@@ -24,6 +22,7 @@ import { silentLogger } from '../transport/logger.js';
 import { fetchReports } from '../transport/reports.js';
 import { EXIT, type Io } from './output.js';
 import { describeEntry, writeClientConfig } from './simulator-command.js';
+import { readCraFile } from '../files/reports.js';
 
 const repoFile = (p: string): string => new URL(`../../${p}`, import.meta.url).pathname;
 
@@ -83,7 +82,7 @@ export async function runDemo(opts: { dir?: string; protocol?: string; verbose?:
       for (const g of got) step(`report ${g.name}: ${g.fetched}, ${g.ack} -> ${g.localPath}`);
       if (got.length === 0) { step('no report was written'); return EXIT.TRANSPORT; }
       await sim.tick();
-      const summary = await summarizeCra(readCra(createReadStream(got[0]!.localPath), new FindingList()));
+      const summary = await summarizeCra(readCraFile(got[0]!.localPath, new FindingList()));
       for (const b of summary.broadcasts) {
         step(`broadcast ${b.broadcastId}: ${b.contacts} contacts, success ${(b.successRate * 100).toFixed(0)} %: ${b.results.map((r) => `${r.count} ${r.label}`).join(', ')}`);
       }
@@ -95,15 +94,4 @@ export async function runDemo(opts: { dir?: string; protocol?: string; verbose?:
   } finally {
     await sim.stop();
   }
-}
-
-export function registerDemo(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command('demo')
-    .description('run the whole cycle on a local simulator: build, validate, send, outcome, report, ack (no account needed)')
-    .option('--dir <dir>', 'working folder (emptied first)', 'var/demo')
-    .option('--protocol <sftp|ftp>', 'transport to use', 'sftp')
-    .option('--verbose', 'also print every file operation the simulator sees')
-    .addHelpText('after', '\nExit codes: 0 the whole cycle worked, 1 a build or validation failed, 3 a transfer or outcome failed.')
-    .action(async (opts: { dir?: string; protocol?: string; verbose?: boolean }) => { setExit(await runDemo(opts, io)); });
 }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Command } from 'commander';
 import { ConfigError, loadConfig, type MailConfig, type ResolvedConfig } from '../config/config.js';
 import { prepareEmailTrigger } from '../files/email-trigger.js';
 import { planMail2Sms, type Reply } from '../formats/mail.js';
@@ -140,44 +139,4 @@ export async function runReplies(opts: { config: string; watch?: boolean; json?:
   process.once('SIGTERM', stop);
   await watchReplies(mail, store, logger, print, ac.signal);
   return EXIT.OK;
-}
-
-export function registerMail(program: Command, io: Io, setExit: (code: number) => void): void {
-  const mail = program.command('mail').description('email triggers: send them, read the platform\'s replies');
-  mail
-    .command('send')
-    .description('send an email trigger (plain-text command body, contacts as a .csv attachment, documents attached)')
-    .argument('<trigger-or-command>', 'a trigger file (.csv, .xml) or a command file (.yaml, .json)')
-    .requiredOption('--config <file>', 'configuration file with a mail section (docs/config.md)')
-    .option('--contacts <file>', 'SI export of contacts (with a command file)')
-    .option('--contacts-in-body', 'put the contacts in the body after the command lines when they take 8 KiB or less (else an attachment)')
-    .option('--document <file>', 'a document the command names (fileName, fileAttachment); repeatable', (v: string, p: string[] = []) => [...p, v])
-    .option('--map <COL=Header>', 'map export columns to DMC columns (repeatable)', (v: string, p: string[] = []) => [...p, v])
-    .option('--wait', 'wait for the platform\'s reply (exit 0 accepted, 1 refused)')
-    .option('--timeout <s>', 'with --wait: seconds (default mail.replyTimeout)')
-    .option('--log-level <level>', 'log level on stderr', 'warn')
-    .addHelpText('after', '\nExit codes: 0 sent (accepted, with --wait), 1 invalid or refused, 2 usage or configuration error, 3 transport error or no reply.')
-    .action(async (source: string, o) => { setExit(await runMailSend(source, o, io)); });
-  mail
-    .command('replies')
-    .description('read the platform\'s replies, match them to what was sent, mark them seen (or move them)')
-    .requiredOption('--config <file>', 'configuration file with mail.imap')
-    .option('--watch', 'keep watching (IMAP IDLE) until Ctrl-C')
-    .option('--json', 'one JSON object per mail')
-    .option('--log-level <level>', 'log level on stderr', 'warn')
-    .action(async (o) => { setExit(await runReplies(o, io)); });
-  program
-    .command('mail2sms')
-    .description('send SMS by mail2sms: numbers in the subject, the text in the body')
-    .requiredOption('--config <file>', 'configuration file with a mail section and service.spaceId')
-    .requiredOption('--to <numbers>', 'mobile numbers separated by ; (20 per message)')
-    .option('--text <text>', 'the SMS text (600 characters at most)')
-    .option('--text-file <file>', 'read the text from a file')
-    .option('--split', 'more than 20 numbers: send several messages instead of refusing')
-    .option('--signature', 'put the text between #SMS# tags (when your mail client adds a signature)')
-    .option('--wait', 'wait for the confirmation (exit 0) or failure (exit 1)')
-    .option('--timeout <s>', 'with --wait: seconds (default mail.replyTimeout)')
-    .option('--log-level <level>', 'log level on stderr', 'warn')
-    .addHelpText('after', '\nExit codes: 0 sent (confirmed, with --wait), 1 invalid or refused, 2 usage or configuration error, 3 transport error or no reply.')
-    .action(async (o) => { setExit(await runMail2Sms(o, io)); });
 }

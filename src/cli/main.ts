@@ -6,18 +6,8 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { registerBuild } from './build-command.js';
-import { registerConvert } from './convert-command.js';
+import { registerCommands } from './commands.js';
 import { EXIT, processIo, UsageError, type Io } from './output.js';
-import { registerValidate } from './validate-command.js';
-import { registerSend } from './send-command.js';
-import { registerReports } from './reports-command.js';
-import { registerSimulator } from './simulator-command.js';
-import { registerDemo } from './demo-command.js';
-import { registerMail } from './mail-command.js';
-import { registerDaemon } from './daemon-command.js';
-import { registerSandbox } from './sandbox-command.js';
-import { ConfigError } from '../config/config.js';
 import { TransportError } from '../transport/transport.js';
 import { printable } from '../formats/printable.js';
 
@@ -40,16 +30,7 @@ export async function main(argv: readonly string[], rawIo: Io = processIo): Prom
   program.addHelpText('after', `
 Exit codes: 0 success (warnings allowed), 1 invalid input, 2 usage, configuration or I/O error, 3 transport error.
 Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), docs/formats.md (every decision the guide left open).`);
-  registerBuild(program, io, setExit);
-  registerValidate(program, io, setExit);
-  registerConvert(program, io, setExit);
-  registerSend(program, io, setExit);
-  registerReports(program, io, setExit);
-  registerSimulator(program, io, setExit);
-  registerMail(program, io, setExit);
-  registerDaemon(program, io, setExit);
-  registerSandbox(program, io, setExit);
-  registerDemo(program, io, setExit);
+  registerCommands(program, io, setExit);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exit;
@@ -59,7 +40,8 @@ Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), d
       return EXIT.USAGE;
     }
     if (e instanceof UsageError) { io.err(`error: ${e.message}`); return EXIT.USAGE; }
-    if (e instanceof ConfigError) { io.err(`configuration error: ${e.message}`); return EXIT.USAGE; }
+    // By name: config.ts (zod, yaml) is loaded only by the commands that read a configuration.
+    if ((e as Error).name === 'ConfigError') { io.err(`configuration error: ${(e as Error).message}`); return EXIT.USAGE; }
     if (e instanceof TransportError) { io.err(`transport error (${e.code}): ${e.message}`); return EXIT.TRANSPORT; }
     const err = e as NodeJS.ErrnoException;
     if (err.name === 'JournalLockedError' || err.name === 'JournalError') { io.err(`error: ${printable(err.message, 1000)}`); return EXIT.USAGE; }

@@ -1,13 +1,12 @@
-import { createReadStream } from 'node:fs';
-import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
-import { readCra, summarizeCra } from '../formats/cra.js';
+import { summarizeCra } from '../formats/cra.js';
 import { FindingList } from '../formats/findings.js';
 import { openAccount } from '../transport/connect.js';
 import { cliLogger } from '../transport/logger.js';
 import { fetchReports } from '../transport/reports.js';
 import { EXIT, formatFinding, humanBytes, type Io } from './output.js';
 import { requireFile } from './options.js';
+import { readCraFile } from '../files/reports.js';
 
 export async function runFetch(opts: { config: string; to?: string; ack?: boolean; logLevel?: string }, io: Io): Promise<number> {
   const config = await loadConfig(opts.config);
@@ -29,7 +28,7 @@ export async function runFetch(opts: { config: string; to?: string; ack?: boolea
 export async function runShow(file: string, opts: { json?: boolean }, io: Io): Promise<number> {
   await requireFile(file, 'report file');
   const findings = new FindingList();
-  const summary = await summarizeCra(readCra(createReadStream(file), findings));
+  const summary = await summarizeCra(readCraFile(file, findings));
   for (const f of findings.list()) io.err(formatFinding(file, f));
   if (opts.json) {
     io.out(JSON.stringify({ file, ...summary, errors: findings.list().filter((f) => f.severity === 'error') }));
@@ -45,24 +44,4 @@ export async function runShow(file: string, opts: { json?: boolean }, io: Io): P
     if (summary.unknownLabels.length) io.out(`labels not in annex 5.4 (not counted as success): ${summary.unknownLabels.join(', ')}`);
   }
   return findings.hasErrors ? EXIT.INVALID : EXIT.OK;
-}
-
-export function registerReports(program: Command, io: Io, setExit: (code: number) => void): void {
-  const reports = program.command('reports').description('collect and read the daily report (CRA) files');
-  reports
-    .command('fetch')
-    .description('download the reports in out/ to the reports folder, then ack each one (the platform deletes it)')
-    .requiredOption('--config <file>', 'configuration file (docs/config.md)')
-    .option('--to <dir>', 'reports folder (default: reports.dir of the config)')
-    .option('--no-ack', 'leave the reports on the server (no .ack dropped)')
-    .option('--log-level <level>', 'log level on stderr', 'warn')
-    .addHelpText('after', '\nExit codes: 0 done, 2 usage or configuration error, 3 transport error.')
-    .action(async (opts: { config: string; to?: string; ack?: boolean; logLevel?: string }) => { setExit(await runFetch(opts, io)); });
-  reports
-    .command('show')
-    .description('summarize a CRA file per broadcast: results by label and annex 5.4 code, success rate')
-    .argument('<file>', 'CRA_<serviceId>_<date>.csv')
-    .option('--json', 'print the summary as JSON')
-    .addHelpText('after', '\nExit codes: 0 read, 1 the file has errors, 2 usage error.')
-    .action(async (file: string, opts: { json?: boolean }) => { setExit(await runShow(file, opts, io)); });
 }

@@ -7,7 +7,6 @@
  */
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { printable } from '../formats/printable.js';
@@ -58,12 +57,4 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
   await daemon.stop();
   await sim.stop();
   return EXIT.OK;
-}
-
-export function registerSandbox(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command('sandbox')
-    .description('run the daemon on an embedded simulator with a sample drop folder under ./var/sandbox (npm start), until Ctrl-C')
-    .option('--dir <dir>', 'sandbox folder (kept between runs)', 'var/sandbox')
-    .action(async (o: { dir?: string }) => { setExit(await runSandbox(o, io)); });
 }

@@ -1,5 +1,4 @@
 import { basename } from 'node:path';
-import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { validateTriggerFile } from '../files/read-trigger.js';
 import { referencedDocuments } from '../files/documents.js';
@@ -60,20 +59,4 @@ export async function runSend(trigger: string, opts: SendCliOptions, io: Io): Pr
     bar.done();
     await session.close();
   }
-}
-
-export function registerSend(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command('send')
-    .description('validate a trigger and upload it (documents first) with the .uploading handshake')
-    .argument('<trigger>', 'trigger file (CSV or XML)')
-    .requiredOption('--config <file>', 'configuration file (docs/config.md)')
-    .option('--document <file>', 'a document the trigger names, sent first (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--wait', 'wait for the outcome: in/processed/ (exit 0) or in/failed/ (exit 1)')
-    .option('--timeout <s>', 'with --wait: seconds to wait for the outcome (default: timeouts.outcome)')
-    .option('--no-wait-documents', 'send the trigger right after the documents, without waiting until the platform has taken them')
-    .option('--remote-name <name>', 'remote file name (default: <name>_<UTC time>_<hash>.<ext>)')
-    .option('--log-level <level>', 'log level on stderr: error, warn, info, debug', 'warn')
-    .addHelpText('after', '\nExit codes: 0 uploaded (and processed with --wait), 1 invalid or failed, 2 usage or configuration error, 3 transport error.')
-    .action(async (trigger: string, opts: SendCliOptions) => { setExit(await runSend(trigger, opts, io)); });
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../config/config.js';
@@ -140,26 +139,4 @@ export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<n
   await sim.stop();
   io.out('simulator stopped');
   return 0;
-}
-
-export function registerSimulator(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command('simulator')
-    .description('run a local DMC platform: SFTP and active-only FTP servers, the platform pass, reports (until Ctrl-C)')
-    .option('--config <file>', 'simulator configuration: accounts (serviceId, username, password, publicKeys), seed (YAML)')
-    .option('--root <dir>', 'folder for the accounts, the host key and the journal', 'var/simulator')
-    .option('--sftp-port <n>', 'SFTP port (0: any free port)', '2222')
-    .option('--ftp-port <n>', 'FTP port, active mode only (0: any free port)', '2121')
-    .option('--smtp-port <n>', 'SMTP port receiving email triggers and mail2sms (0: any free port; -1: no mail side)', '2525')
-    .option('--imap-port <n>', 'IMAP port of the mailbox where the replies land (0: any free port)', '1143')
-    .option('--mail2sms-delay <s>', 'seconds before a mail2sms delivery report (1800 on the platform)', '1800')
-    .option('--interval <s>', 'seconds between two platform passes (60 on the platform)', '60')
-    .option('--report-every <s>', 'write the reports every N seconds (tests, demos)')
-    .option('--report-at <HH:MM>', 'write the reports daily at this time, Europe/Paris (default 02:00)')
-    .option('--seed <text>', 'seed of the simulated results (same seed, same results)')
-    .addHelpText('after', `
-Without --config: one account, service 12345678 (space 123), user dmc, password from DMC_SIM_PASSWORD
-or generated, email triggers allowed from the domain client1.fr, a mailbox ops@client1.fr (same password);
-a client configuration pinning the host key, with the mail section, is written under <root>/clients/.`)
-    .action(async (opts: SimulatorCliOptions) => { setExit(await runSimulator(opts, io)); });
 }

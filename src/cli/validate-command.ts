@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { validateTriggerFile } from '../files/read-trigger.js';
 import { EXIT, formatFinding, sortFindings, type Io } from './output.js';
 import { requireFile } from './options.js';
@@ -26,16 +25,4 @@ export async function runValidate(files: string[], opts: ValidateCliOptions, io:
     if (!r.valid && code === EXIT.OK) code = EXIT.INVALID;
   }
   return code;
-}
-
-export function registerValidate(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command('validate')
-    .description('check trigger files (CSV or XML) against every rule of the guide')
-    .argument('<file...>', 'trigger files')
-    .option('--documents <dir>', 'check that the documents named by fileName / fileAttachment are in this folder (and WAV formats)')
-    .option('--encoding <enc>', 'read with this encoding whatever the file declares')
-    .option('--json', 'one JSON object per file: {file, valid, contacts, errors[], warnings[]}')
-    .addHelpText('after', '\nExit codes: 0 all valid (warnings allowed), 1 a file is invalid, 2 usage or I/O error.')
-    .action(async (files: string[], opts: ValidateCliOptions) => { setExit(await runValidate(files, opts, io)); });
 }

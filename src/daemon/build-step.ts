@@ -45,10 +45,14 @@ export function otherService(ctx: StepContext, serviceId: string | undefined): F
 /** The EXTERNALREFERENCE values of a built trigger file (to link its broadcast from the reports). */
 export async function refsOf(path: string): Promise<string[]> {
   const reading = await openTriggerFile(path, new FindingList(0));
-  const i = reading.head.columns.indexOf('EXTERNALREFERENCE');
-  const refs: string[] = [];
-  for await (const c of reading.contacts) { const v = i >= 0 ? c.values[i]?.trim() : undefined; if (v) refs.push(v); }
-  return refs;
+  try {
+    const i = reading.head.columns.indexOf('EXTERNALREFERENCE');
+    const refs: string[] = [];
+    for await (const c of reading.contacts) { const v = i >= 0 ? c.values[i]?.trim() : undefined; if (v) refs.push(v); }
+    return refs;
+  } finally {
+    await reading.close();
+  }
 }
 
 /** The parts as the journal records them: each with its remote name and its contacts' references. */

@@ -5,14 +5,14 @@
  * `reportsEvery` seconds when set. Each report is downloaded, acked,
  * recorded, and its lines linked to the triggers that caused them.
  */
-import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CRA_NAME, readCra } from '../formats/cra.js';
+import { CRA_NAME } from '../formats/cra.js';
 import { FindingList } from '../formats/findings.js';
 import { parisTime } from '../formats/paris-time.js';
 import { fetchReports } from '../transport/reports.js';
 import type { StepContext } from './context.js';
+import { readCraFile } from '../files/reports.js';
 
 /** When report collection is due. */
 export class ReportSchedule {
@@ -60,7 +60,7 @@ export async function collectReports(ctx: StepContext): Promise<void> {
     let detail = `${r.fetched}, ${r.ack}`;
     if (!known || known.size !== r.size) {
       const lines: { ref: string; broadcastId: string }[] = [];
-      for await (const rec of readCra(createReadStream(r.localPath), new FindingList(0))) if (rec.externalReference) lines.push({ ref: rec.externalReference.trim(), broadcastId: rec.broadcastId });
+      for await (const rec of readCraFile(r.localPath, new FindingList(0))) if (rec.externalReference) lines.push({ ref: rec.externalReference.trim(), broadcastId: rec.broadcastId });
       ctx.journal.tx(() => {
         const linked = ctx.journal.linkBroadcasts(lines);
         ctx.hooks.enqueue({ event: 'report', report: { name: r.name, localPath: r.localPath }, links: ctx.journal.broadcastLinks(linked), detail: `${lines.length} results, ${linked.length} trigger(s) linked` });

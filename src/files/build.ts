@@ -10,7 +10,7 @@
  * is known each file is written as head (with its `(i/n)` name) + body +
  * tail. Memory stays flat; the disk holds the output twice for a moment.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { MAX_CONTACTS, type ContactColumn } from '../formats/contacts.js';
 import { FindingList, type Finding } from '../formats/findings.js';
@@ -18,6 +18,7 @@ import type { TriggerCommand } from '../formats/model.js';
 import { readSiExport, type ExportOptions, type ExportReading } from '../formats/si-export.js';
 import { TriggerEncoder, type EncodeOptions, type EncodeStats, type SourcedRow } from '../formats/trigger-encoder.js';
 import { PendingFile } from './atomic.js';
+import { closeStream } from './streams.js';
 
 export interface BuildOptions extends EncodeOptions {
   /** Output path; with a split, the base of the part names. */
@@ -66,8 +67,11 @@ export function partPath(out: string, i: number, n: number): string {
   return join(dirname(out), `${basename(out, ext)}-${String(i).padStart(digits, '0')}${ext}`);
 }
 
-function openExport(path: string, findings: FindingList, opts: ExportOptions | undefined): Promise<ExportReading> {
-  return readSiExport(createReadStream(path, { highWaterMark: 256 * 1024 }), findings, { name: path, ...opts });
+/** Opens an export; its stream goes to `opened`, for the caller to close whatever happens (an early refusal reads only the first bytes). */
+function openExport(path: string, findings: FindingList, opts: ExportOptions | undefined, opened: ReadStream[]): Promise<ExportReading> {
+  const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
+  opened.push(stream);
+  return readSiExport(stream, findings, { name: path, ...opts });
 }
 
 /**
@@ -76,11 +80,21 @@ function openExport(path: string, findings: FindingList, opts: ExportOptions | u
  */
 export async function buildTriggerFiles(command: TriggerCommand, contactsPath: string | readonly string[] | undefined, opts: BuildOptions): Promise<BuildResult> {
   const findings = new FindingList(opts.findingCap ?? 100);
-  const partSize = opts.split !== undefined ? Math.min(opts.split, MAX_CONTACTS) : undefined;
   // Several exports (the daemon's groups) make one contact list: they must map to the same columns.
   const paths = contactsPath === undefined ? [] : typeof contactsPath === 'string' ? [contactsPath] : [...contactsPath];
   const readings: ExportReading[] = [];
-  for (const p of paths) readings.push(await openExport(p, findings.scoped('export'), opts.export));
+  const opened: ReadStream[] = [];
+  try {
+    for (const p of paths) readings.push(await openExport(p, findings.scoped('export'), opts.export, opened));
+    return await buildFrom(command, readings, paths, findings, opts);
+  } finally {
+    // Whoever opens a stream closes it: a refused export is not read to its end.
+    await Promise.all(opened.map(closeStream));
+  }
+}
+
+async function buildFrom(command: TriggerCommand, readings: ExportReading[], paths: string[], findings: FindingList, opts: BuildOptions): Promise<BuildResult> {
+  const partSize = opts.split !== undefined ? Math.min(opts.split, MAX_CONTACTS) : undefined;
   const reading = readings[0];
   const columns: ContactColumn[] = reading?.columns ?? [];
   readings.slice(1).forEach((r, k) => {

@@ -34,36 +34,44 @@ export async function convertTriggerFile(path: string, opts: ConvertOptions): Pr
   const findings = new FindingList(opts.findingCap ?? 100);
   const readOpts = opts.inputEncoding ? { encoding: opts.inputEncoding } : {};
   const reading = await openTriggerFile(path, findings, readOpts);
-  let columns: ContactColumn[] = reading.head.columns;
-  let contacts: AsyncIterable<{ line: number; values: string[] }> = reading.contacts;
-  if (reading.head.format === 'xml') {
-    // XML contacts may add elements as they come: a first pass finds every column.
-    const scan = await openTriggerFile(path, new FindingList(0), readOpts);
-    for await (const _ of scan.contacts) { /* drain */ }
-    columns = scan.head.columns;
-  }
-  const stats: EncodeStats = { contacts: 0, bytes: 0 };
-  const done = (ok: boolean, out?: string): ConvertResult => ({
-    ok, contacts: stats.contacts, bytes: stats.bytes, findings: findings.list(), errors: findings.errors, warnings: findings.warnings, ...(out ? { out } : {}),
-  });
-  if (findings.hasErrors) return done(false);
-  const width = columns.length;
-  async function* rows(): AsyncGenerator<SourcedRow> {
-    for await (const c of contacts) {
-      const values = c.values.length < width ? [...c.values, ...new Array<string>(width - c.values.length).fill('')] : c.values;
-      yield { values, line: c.line };
-    }
-  }
-  const file = new PendingFile(opts.out);
   try {
-    await file.write(encodeTrigger(reading.head.command, columns, rows(), {
-      format: opts.to, encoding: opts.encoding ?? 'iso-8859-15', replaceForbidden: opts.replaceForbidden ?? false,
-    }, findings, stats));
-    if (findings.hasErrors) { await file.discard(); return done(false); }
-    await file.commit();
-    return done(true, opts.out);
-  } catch (e) {
-    await file.discard();
-    throw e;
+    let columns: ContactColumn[] = reading.head.columns;
+    let contacts: AsyncIterable<{ line: number; values: string[] }> = reading.contacts;
+    if (reading.head.format === 'xml') {
+      // XML contacts may add elements as they come: a first pass finds every column.
+      const scan = await openTriggerFile(path, new FindingList(0), readOpts);
+      try {
+        for await (const _ of scan.contacts) { /* drain */ }
+        columns = scan.head.columns;
+      } finally {
+        await scan.close();
+      }
+    }
+    const stats: EncodeStats = { contacts: 0, bytes: 0 };
+    const done = (ok: boolean, out?: string): ConvertResult => ({
+      ok, contacts: stats.contacts, bytes: stats.bytes, findings: findings.list(), errors: findings.errors, warnings: findings.warnings, ...(out ? { out } : {}),
+    });
+    if (findings.hasErrors) return done(false);
+    const width = columns.length;
+    async function* rows(): AsyncGenerator<SourcedRow> {
+      for await (const c of contacts) {
+        const values = c.values.length < width ? [...c.values, ...new Array<string>(width - c.values.length).fill('')] : c.values;
+        yield { values, line: c.line };
+      }
+    }
+    const file = new PendingFile(opts.out);
+    try {
+      await file.write(encodeTrigger(reading.head.command, columns, rows(), {
+        format: opts.to, encoding: opts.encoding ?? 'iso-8859-15', replaceForbidden: opts.replaceForbidden ?? false,
+      }, findings, stats));
+      if (findings.hasErrors) { await file.discard(); return done(false); }
+      await file.commit();
+      return done(true, opts.out);
+    } catch (e) {
+      await file.discard();
+      throw e;
+    }
+  } finally {
+    await reading.close();
   }
 }

@@ -20,6 +20,7 @@ import { ALLOWED_WAV, wavFormat } from '../formats/wav.js';
 import type { ContactColumn } from '../formats/contacts.js';
 import { referencedDocuments } from './documents.js';
 import { openTriggerFile } from './read-trigger.js';
+import { closeStream } from './streams.js';
 
 /** Contacts attached to one email are held in memory: bounded. */
 const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
@@ -49,6 +50,16 @@ export interface PreparedEmailTrigger {
 }
 
 export async function prepareEmailTrigger(input: EmailTriggerInput): Promise<PreparedEmailTrigger> {
+  // Whoever opens a stream closes it: the contacts may stop early (over 10 MiB, a refused export).
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    return await prepare(input, closers);
+  } finally {
+    for (const close of closers) await close();
+  }
+}
+
+async function prepare(input: EmailTriggerInput, closers: (() => Promise<void>)[]): Promise<PreparedEmailTrigger> {
   const findings = new FindingList(100);
   let command: TriggerCommand;
   let columns: ContactColumn[] = [];
@@ -62,12 +73,15 @@ export async function prepareEmailTrigger(input: EmailTriggerInput): Promise<Pre
       throw e;
     }
     if (input.contacts) {
-      const exp = await readSiExport(createReadStream(input.contacts), findings, { name: input.contacts, ...(input.map ? { map: input.map } : {}) });
+      const stream = createReadStream(input.contacts);
+      closers.push(() => closeStream(stream));
+      const exp = await readSiExport(stream, findings, { name: input.contacts, ...(input.map ? { map: input.map } : {}) });
       columns = exp.columns;
       rows = exp.rows;
     }
   } else {
     const reading = await openTriggerFile(input.source, findings);
+    closers.push(() => reading.close());
     command = reading.head.command;
     columns = reading.head.columns;
     const contacts = reading.contacts;

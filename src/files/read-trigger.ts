@@ -9,6 +9,7 @@ import type { TriggerHead } from '../formats/model.js';
 import { validateReading, type ValidationReport } from '../formats/validate.js';
 import { readXmlTrigger } from '../formats/xml-reader.js';
 import { checkDocuments } from './documents.js';
+import { closeStream } from './streams.js';
 
 /** `csv` or `xml`, from the extension, else from the first non-blank byte. */
 export async function detectTriggerFormat(path: string): Promise<'csv' | 'xml'> {
@@ -25,10 +26,19 @@ export async function detectTriggerFormat(path: string): Promise<'csv' | 'xml'> 
   }
 }
 
-export async function openTriggerFile(path: string, findings: FindingList, opts: ReadOptions = {}): Promise<TriggerReading> {
+/** A trigger read from a file: `close()` releases the file, whether its contacts were read to the end or not. */
+export type OpenedTrigger = TriggerReading & { close(): Promise<void> };
+
+export async function openTriggerFile(path: string, findings: FindingList, opts: ReadOptions = {}): Promise<OpenedTrigger> {
   const format = await detectTriggerFormat(path);
   const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
-  return format === 'xml' ? readXmlTrigger(stream, findings, opts) : readCsvTrigger(stream, findings, opts);
+  try {
+    const reading = await (format === 'xml' ? readXmlTrigger(stream, findings, opts) : readCsvTrigger(stream, findings, opts));
+    return Object.assign(reading, { close: () => closeStream(stream) });
+  } catch (e) {
+    await closeStream(stream);
+    throw e;
+  }
 }
 
 /**
@@ -64,10 +74,14 @@ export interface ValidateFileOptions {
 export async function validateTriggerFile(path: string, opts: ValidateFileOptions = {}): Promise<ValidationReport> {
   const findings = new FindingList(opts.findingCap ?? 100);
   const reading = await openTriggerFile(path, findings, { ...(opts.encoding ? { encoding: opts.encoding } : {}), ...(opts.channel ? { channel: opts.channel } : {}) });
-  if (opts.documentsDir) {
-    findings.addAll(await checkDocuments(reading.head.command, opts.documentsDir, reading.head.lines));
+  try {
+    if (opts.documentsDir) {
+      findings.addAll(await checkDocuments(reading.head.command, opts.documentsDir, reading.head.lines));
+    }
+    return await validateReading(reading, findings, opts.channel ? { channel: opts.channel } : {});
+  } finally {
+    await reading.close();
   }
-  return validateReading(reading, findings, opts.channel ? { channel: opts.channel } : {});
 }
 
 

@@ -183,11 +183,15 @@ export async function createBroadcast(path: string, p: ReturnType<typeof account
   const userLang = reading.head.command.userLang;
   let batch = '';
   let n = 0;
-  for await (const c of reading.contacts) {
-    const r: ContactResult = contactResult(reading.head.columns, c.values, media, { seed: opts.seed, broadcastId, index: n, contactId: state.nextContactId++, start: now, spread: opts.callSpread ?? 3600, userLang });
-    batch += `${JSON.stringify({ broadcastId, ...r })}\n`;
-    n++;
-    if (batch.length > 1 << 20) { await appendFile(join(p.state, 'pending.jsonl'), batch); batch = ''; }
+  try {
+    for await (const c of reading.contacts) {
+      const r: ContactResult = contactResult(reading.head.columns, c.values, media, { seed: opts.seed, broadcastId, index: n, contactId: state.nextContactId++, start: now, spread: opts.callSpread ?? 3600, userLang });
+      batch += `${JSON.stringify({ broadcastId, ...r })}\n`;
+      n++;
+      if (batch.length > 1 << 20) { await appendFile(join(p.state, 'pending.jsonl'), batch); batch = ''; }
+    }
+  } finally {
+    await reading.close();
   }
   if (batch) await appendFile(join(p.state, 'pending.jsonl'), batch);
   await writeState(p, state);

@@ -141,6 +141,11 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
   const gate = (phase: GatePoint['phase'], op: GatePoint['op'], path: string): boolean => gateFn?.({ phase, op, path: posix.normalize(`/${path}`), user }) === 'abort';
   const handles = new Map<number, { fh?: FileHandle; path: string; writing: boolean; dir?: string[] | undefined; size: number }>();
   let nextHandle = 1;
+  // A client gone without CLOSE (a cut connection) leaves its files open: the server closes them (never the GC).
+  sftp.once('close', () => {
+    for (const h of handles.values()) void h.fh?.close().catch(() => undefined);
+    handles.clear();
+  });
   const toLocal = (p: string): string | undefined => {
     const norm = posix.normalize(`/${p}`);
     const local = resolve(root, `.${norm}`);
