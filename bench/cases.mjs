@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { parse } from 'csv-parse';
-import { buildTriggerFiles, encodeTrigger, FindingList, validateTriggerFile } from '../dist/index.js';
+import { buildTriggerFiles, encodeTrigger, FindingList, validateTriggerFile } from '../dist/formats/index.js';
 import { COMMAND, contact, DMC_COLUMNS } from './data.mjs';
 
 const [name, dir, nArg] = process.argv.slice(2);
@@ -37,7 +37,7 @@ const cases = {
   async 'project-csv'() {
     const out = join(dir, 'project.csv');
     const f = new FindingList();
-    await pipeline(Readable.from(encodeTrigger(COMMAND, DMC_COLUMNS, rows, {}, f)), createWriteStream(out));
+    await pipeline(Readable.from(encodeTrigger({ command: COMMAND, columns: DMC_COLUMNS, rows, findings: f })), createWriteStream(out));
     if (f.hasErrors) throw new Error(JSON.stringify(f.list().slice(0, 3)));
     return out;
   },
@@ -60,7 +60,7 @@ const cases = {
   async 'project-xml'() {
     const out = join(dir, 'project.xml');
     const f = new FindingList();
-    await pipeline(Readable.from(encodeTrigger(COMMAND, DMC_COLUMNS, rows, { format: 'xml' }, f)), createWriteStream(out));
+    await pipeline(Readable.from(encodeTrigger({ command: COMMAND, columns: DMC_COLUMNS, rows, format: 'xml', findings: f })), createWriteStream(out));
     if (f.hasErrors) throw new Error(JSON.stringify(f.list().slice(0, 3)));
     return out;
   },

@@ -6,7 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig, createTransport, silentLogger } from '../dist/index.js';
+import { parseConfig } from '../dist/config/index.js';
+import { createTransport, silentLogger } from '../dist/transport/index.js';
 
 const envPath = process.env.DMC_INTEROP_ENV ?? '/tmp/dmc-interop/env.json';
 if (!existsSync(envPath)) {

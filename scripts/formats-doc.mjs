@@ -2,7 +2,7 @@
 // (run `npm run build` first). Used by scripts/gen-docs.mjs to write them and
 // by test/unit/docs.test.ts to check that the page is current.
 import { readdirSync, readFileSync } from 'node:fs';
-import { BLOCK_PARAMS, COLUMNS, COMMAND_PARAMS, DYNAMIC_FIELDS, FINDING_CODES } from '../dist/index.js';
+import { BLOCK_PARAMS, COLUMNS, COMMAND_PARAMS, DYNAMIC_FIELDS, FINDING_CODES } from '../dist/formats/index.js';
 
 const root = new URL('../', import.meta.url);
 const esc = (s) => String(s).replace(/\|/g, '\\|');

@@ -2,7 +2,7 @@
 // with the project's own builder (run `npm run build` first). The outputs are
 // committed; test/unit/samples.test.ts rebuilds them and compares bytes.
 import { readFileSync } from 'node:fs';
-import { buildTriggerFiles, parseCommandFile } from '../dist/index.js';
+import { buildTriggerFiles, parseCommandFile } from '../dist/formats/index.js';
 
 const root = new URL('../', import.meta.url);
 const recipes = JSON.parse(readFileSync(new URL('samples/recipes.json', root), 'utf8'));

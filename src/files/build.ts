@@ -15,7 +15,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { MAX_CONTACTS, type ContactColumn } from '../formats/contacts.js';
 import { FindingList, type Finding } from '../formats/findings.js';
 import type { TriggerCommand } from '../formats/model.js';
-import { readSiExport, type ExportOptions, type ExportReading } from '../formats/si-export.js';
+import { readRecords, readSiExport, type ContactRecord, type ExportOptions, type ExportReading } from '../formats/si-export.js';
 import { TriggerEncoder, type EncodeOptions, type EncodeStats, type SourcedRow } from '../formats/trigger-encoder.js';
 import { PendingFile } from './atomic.js';
 import { closeStream } from './streams.js';
@@ -27,6 +27,8 @@ export interface BuildOptions extends EncodeOptions {
   readonly split?: number;
   /** How to read the SI export. */
   readonly export?: ExportOptions;
+  /** Contacts as objects instead of an export file (see readRecords); `export.map` applies. */
+  readonly records?: Iterable<ContactRecord> | AsyncIterable<ContactRecord>;
   /** Called every 10,000 contacts with the count so far. */
   readonly onProgress?: (contacts: number) => void;
   /** Findings kept per severity (default 100). */
@@ -86,6 +88,7 @@ export async function buildTriggerFiles(command: TriggerCommand, contactsPath: s
   const opened: ReadStream[] = [];
   try {
     for (const p of paths) readings.push(await openExport(p, findings.scoped('export'), opts.export, opened));
+    if (opts.records) readings.push(await readRecords(opts.records, findings.scoped('export'), opts.export?.map ? { map: opts.export.map } : {}));
     return await buildFrom(command, readings, paths, findings, opts);
   } finally {
     // Whoever opens a stream closes it: a refused export is not read to its end.

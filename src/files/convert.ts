@@ -61,9 +61,12 @@ export async function convertTriggerFile(path: string, opts: ConvertOptions): Pr
     }
     const file = new PendingFile(opts.out);
     try {
-      await file.write(encodeTrigger(reading.head.command, columns, rows(), {
+      const encoded = encodeTrigger({
+        command: reading.head.command, columns, rows: rows(), findings,
         format: opts.to, encoding: opts.encoding ?? 'iso-8859-15', replaceForbidden: opts.replaceForbidden ?? false,
-      }, findings, stats));
+      });
+      await file.write(encoded);
+      Object.assign(stats, encoded.stats);
       if (findings.hasErrors) { await file.discard(); return done(false); }
       await file.commit();
       return done(true, opts.out);

@@ -71,7 +71,19 @@ export function parseCommandFile(text: string, file: string): TriggerCommand {
     }
     return undefined;
   };
-  const parsed = commandSchema.safeParse(data ?? {});
+  return commandFromData(data ?? {}, file, lineOf);
+}
+
+/**
+ * A command from a parsed object (a command file's content, or a
+ * `CommandInput` given by a program): checked against the guide's names,
+ * scalars turned into the strings that go on the wire (numbers as typed,
+ * booleans as 0/1, `Date`s and ISO instants as Europe/Paris wall clock).
+ * Problems throw a `TriggerFormatError` whose findings name each key.
+ */
+export function commandFromData(data: unknown, source: string, lineOf: (path: readonly PropertyKey[]) => number | undefined = () => undefined): TriggerCommand {
+  const problems: Finding[] = [];
+  const parsed = commandSchema.safeParse(withDates(data));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const where = issue.path.join('.');
@@ -83,7 +95,7 @@ export function parseCommandFile(text: string, file: string): TriggerCommand {
         problems.push(finding('E_COMMAND_FILE', `${where || 'the file'}: ${issue.code === 'invalid_type' ? 'expected a value (text or number)' + (where === 'messages' ? ' list of blocks' : '') : issue.message}`, { line: lineOf(issue.path), field: String(issue.path[issue.path.length - 1] ?? '') }));
       }
     }
-    throw new TriggerFormatError('INVALID_COMMAND_FILE', `${file}: not a valid command file`, problems, file);
+    throw new TriggerFormatError('INVALID_COMMAND_FILE', `${source}: not a valid command file`, problems, source);
   }
   const c = parsed.data as Record<string, unknown> & { messages?: MessageBlock[] };
   for (const k of ['startDate', 'stopDate'] as const) if (typeof c[k] === 'string') c[k] = toParisWallClock(c[k] as string);
@@ -96,6 +108,14 @@ export function parseCommandFile(text: string, file: string): TriggerCommand {
   if (typeof c['spreading'] === 'string') c['spreading'] = flag(c['spreading'] as string);
   if (c.messages && c.messages.length === 0) delete c.messages;
   return c as unknown as TriggerCommand;
+}
+
+/** `Date` values (a program's command) as ISO instants, converted to Paris time like any instant. */
+function withDates(data: unknown): unknown {
+  if (data instanceof Date) return data.toISOString();
+  if (Array.isArray(data)) return data.map(withDates);
+  if (data && typeof data === 'object') return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, withDates(v)]));
+  return data;
 }
 
 function flag(v: string): string {

@@ -92,3 +92,59 @@ export interface TriggerHead {
   readonly lines: SourceLines;
   readonly headerLine?: number;
 }
+
+/** A number the guide types `Number`: given as a number or as the digits. */
+export type NumberValue = number | `${number}`;
+/** The guide's 0/1 options. */
+export type FlagValue = boolean | '0' | '1';
+export type UserLang = 'Fr_fr' | 'En_gb';
+/** 1 low, 2 normal, 4 high (guide line 9083). */
+export type Priority = 1 | 2 | 4 | '1' | '2' | '4';
+export type TtsVoice = 'claire08s' | 'laura8k';
+/** The document types of a message block (guide line 9090). */
+export type MultimediaTypeName = 'JPG' | 'GIF' | 'HTML' | 'PDF' | 'TTS' | 'TXT' | '3GP' | 'WAV';
+
+/** One message block as a program writes it (`buildTrigger({ command })`). */
+export interface MessageInput {
+  customizableId?: NumberValue;
+  documentId?: NumberValue;
+  multimediaType?: MultimediaTypeName;
+  text?: string;
+  ttsVoice?: TtsVoice;
+  fileName?: string;
+  messageFrom?: string;
+  messageSubject?: string;
+  smsFlash?: FlagValue;
+  smsLong?: FlagValue;
+  smsUnicode?: FlagValue;
+  /** At most 2 attachments (fileAttachment + documentAttachment) per email. */
+  fileAttachment?: string | string[];
+  documentAttachment?: NumberValue | NumberValue[];
+}
+
+/**
+ * The command as a program writes it: the guide's parameter names, typed
+ * (numbers, booleans, `Date`s, the enumerated values as literal unions).
+ * It becomes a `TriggerCommand` (the strings that go on the wire) as a
+ * command file does; every rule of the guide is then checked by the writer.
+ */
+export interface CommandInput {
+  serviceId: string | number;
+  spaceId: NumberValue;
+  userLang?: UserLang;
+  broadcastName: string;
+  scenarioId?: NumberValue;
+  /** A `Date` (converted to Europe/Paris) or `YYYY-MM-DD HH:mm:ss` (Paris wall clock). */
+  startDate?: Date | string;
+  stopDate?: Date | string;
+  callPlanningId?: NumberValue;
+  description?: string;
+  maxSimultaneousContact?: NumberValue;
+  priority?: Priority;
+  quota?: NumberValue;
+  quotaResult?: string;
+  contactListId?: NumberValue | NumberValue[];
+  spreading?: FlagValue;
+  messages?: MessageInput[];
+  oneTouchId?: NumberValue;
+}

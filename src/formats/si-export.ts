@@ -76,7 +76,8 @@ export interface ExportOptions {
 }
 
 export interface ExportReading {
-  readonly format: 'csv' | 'jsonl';
+  /** `records`: objects given by a program (readRecords); their line is their position, from 1. */
+  readonly format: 'csv' | 'jsonl' | 'records';
   readonly encoding: string;
   readonly encodingReason: string;
   readonly delimiter?: string;
@@ -318,4 +319,50 @@ export function columnsExcerpt(headers: readonly string[]): string {
   const shown = headers.slice(0, 8).map((h) => JSON.stringify(printable(h, 24)));
   const text = shown.join(', ') + (headers.length > 8 ? `, and ${headers.length - 8} more` : '');
   return text.length > 240 ? `${text.slice(0, 240)}…` : text;
+}
+
+/** A contact as a program gives it: its fields by the export's own names (`Mobile`, `Nom`...) or by DMC column. */
+export type ContactRecord = Readonly<Record<string, unknown>>;
+
+/**
+ * Contacts given as objects (an array, a generator, a database cursor), read
+ * like a JSON Lines export: the first object's keys are the header, mapped
+ * to DMC columns by the same rules (`opts.map` first).
+ */
+export async function readRecords(records: Iterable<ContactRecord> | AsyncIterable<ContactRecord>, findings: FindingList, opts: Pick<ExportOptions, 'map'> = {}): Promise<ExportReading> {
+  const it: AsyncIterator<ContactRecord> | Iterator<ContactRecord> = Symbol.asyncIterator in records ? records[Symbol.asyncIterator]() : records[Symbol.iterator]();
+  const given = { encoding: 'utf-16', encodingReason: 'JavaScript strings' };
+  let position = 0;
+  const next = async (): Promise<{ rec: ContactRecord; line: number } | undefined> => {
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return undefined;
+      position++;
+      if (r.value && typeof r.value === 'object' && !Array.isArray(r.value)) return { rec: r.value, line: position };
+      findings.add(finding('E_EXPORT', `contact ${position} is not an object: give one {field: value} object per contact`, { line: position }));
+    }
+  };
+  const first = await next();
+  if (!first) {
+    findings.add(finding('E_EXPORT', 'no contact was given'));
+    return { format: 'records', ...given, columns: [], mapping: new Map(), rows: (async function* () {})() };
+  }
+  const keys = Object.keys(first.rec);
+  const { columns, indexes, mapping } = mapHeaders(keys, opts.map ?? {}, findings, first.line);
+  const srcKeys = indexes.map((i) => keys[i]!);
+  const str = (v: unknown): string => (v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v).trim());
+  async function* rows(): AsyncGenerator<SourcedRow> {
+    let r: { rec: ContactRecord; line: number } | undefined = first;
+    try {
+      while (r) {
+        const rec = r.rec;
+        yield { values: srcKeys.map((k) => str(rec[k])), line: r.line };
+        r = await next();
+      }
+    } finally {
+      // Stopped early (too many contacts, an error): the caller's iterator is told, as a for...of would.
+      if (r) await it.return?.();
+    }
+  }
+  return { format: 'records', ...given, columns, mapping, rows: rows() };
 }

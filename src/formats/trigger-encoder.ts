@@ -10,7 +10,7 @@
 import { columnSpec, type ContactColumn } from './contacts.js';
 import { csvHead, CSV_EOL, CSV_TAIL } from './csv-writer.js';
 import { checkValue, encodeLatin9, isCleanRow, type ValuePolicy } from './encoding.js';
-import { finding, type FindingList } from './findings.js';
+import { finding, FindingList } from './findings.js';
 import type { ContactRow, OutputEncoding, TriggerCommand } from './model.js';
 import { mapCommandValues } from './ordered-params.js';
 import { checkCommand } from './rules/command-rules.js';
@@ -168,26 +168,42 @@ export class TriggerEncoder {
   }
 }
 
+/** What `encodeTrigger` takes: the command, the columns, the contacts and the writer's options. */
+export interface EncodeTriggerInput extends EncodeOptions {
+  readonly command: TriggerCommand;
+  /** The DMC columns of the contacts, in the order of each row's values. */
+  readonly columns: readonly ContactColumn[];
+  readonly rows: RowSource;
+  /** Findings go to this list (to gather several steps' findings); default: a new list of at most 100 per severity. */
+  readonly findings?: FindingList;
+}
+
+/** The bytes of a trigger as they are produced, and what was found on the way (complete once iterated). */
+export interface EncodedTrigger extends AsyncIterable<Buffer> {
+  readonly findings: FindingList;
+  readonly stats: Readonly<EncodeStats>;
+  /** No error found (so far: the contacts are checked as they are encoded). */
+  readonly ok: boolean;
+}
+
 /**
- * Encodes a whole trigger. Findings (errors and warnings) go to `findings`;
- * the caller decides what an error means for the bytes already produced
- * (the file builders discard them).
+ * Encodes a whole trigger, chunk by chunk: pipe it to a file or a socket.
+ * An error found on the way does not stop the bytes: check `ok` once it is
+ * iterated, and discard the output when it is false (the file builders do).
  */
-export async function* encodeTrigger(
-  command: TriggerCommand,
-  columns: readonly ContactColumn[],
-  rows: RowSource,
-  opts: EncodeOptions,
-  findings: FindingList,
-  stats: EncodeStats = { contacts: 0, bytes: 0 },
-): AsyncGenerator<Buffer> {
-  const enc = new TriggerEncoder(command, columns, opts, findings);
-  const head = enc.head();
-  stats.bytes += head.length;
-  yield head;
-  yield* enc.rows(rows, stats);
-  enc.finish(stats.contacts);
-  const tail = enc.tail();
-  stats.bytes += tail.length;
-  yield tail;
+export function encodeTrigger(input: EncodeTriggerInput): EncodedTrigger {
+  const findings = input.findings ?? new FindingList(100);
+  const stats: EncodeStats = { contacts: 0, bytes: 0 };
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const enc = new TriggerEncoder(input.command, input.columns, input, findings);
+    const head = enc.head();
+    stats.bytes += head.length;
+    yield head;
+    yield* enc.rows(input.rows, stats);
+    enc.finish(stats.contacts);
+    const tail = enc.tail();
+    stats.bytes += tail.length;
+    yield tail;
+  }
+  return { findings, stats, get ok() { return !findings.hasErrors; }, [Symbol.asyncIterator]: () => chunks() };
 }

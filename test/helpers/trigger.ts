@@ -26,7 +26,7 @@ export async function encode(command: TriggerCommand, columns: readonly ContactC
   const list = new FindingList(1000);
   const chunks: Buffer[] = [];
   const src = rows.map((r) => (Array.isArray(r) ? { values: r } : r));
-  for await (const c of encodeTrigger(command, columns, src, opts, list)) chunks.push(c);
+  for await (const c of encodeTrigger({ command, columns, rows: src, findings: list, ...opts })) chunks.push(c);
   return { bytes: Buffer.concat(chunks), findings: list.list(), errors: list.errors };
 }
 

@@ -44,4 +44,10 @@ describe.runIf(existsSync(join(dist, 'cli/main.js')))('what loads at start-up (i
     expect([...g.packages].filter((p) => HEAVY.includes(p) && p !== 'yaml' && p !== 'zod')).toEqual([]);
     expect([...g.files].map((f) => f.slice(dist.length)).filter((f) => !/^(formats|files|cli)\//.test(f))).toEqual([]);
   });
+
+  it('the library root loads the formats and files layers only: no socket library, no logger', () => {
+    const g = graph(join(dist, 'index.js'));
+    expect([...g.packages].filter((p) => HEAVY.includes(p) && p !== 'yaml' && p !== 'zod')).toEqual([]);
+    expect([...g.files].map((f) => f.slice(dist.length)).filter((f) => !/^(formats|files)\/|^(index|api)\.js$/.test(f))).toEqual([]);
+  });
 });

@@ -1,0 +1,9 @@
+/**
+ * `dmc-trigger/daemon`: the drop-folder daemon (docs/operations.md) and its
+ * journal, read-only for status tools.
+ */
+export { Daemon } from './daemon.js';
+export type { DaemonOptions, DaemonEvents } from './daemon.js';
+export { Journal, JournalError, JournalLockedError } from './journal.js';
+export type { InputRow, TriggerRow, ReportRow, Transition, InputState, TriggerState } from './journal.js';
+export { INPUT_STATES, TRIGGER_STATES, INPUT_TRANSITIONS, TRIGGER_TRANSITIONS, RESTART, stateDiagram } from './states.js';
