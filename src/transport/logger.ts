@@ -3,8 +3,8 @@
  * code never writes to the console; secrets never reach a log line: Secret
  * objects print as `[secret]` and the usual secret keys are redacted.
  */
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import pretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
 
@@ -15,10 +15,15 @@ export function createLogger(opts: { level?: string; destination?: NodeJS.Writab
   return pino({ level: opts.level ?? 'info', redact: { paths: REDACT, censor: '[secret]' }, base: undefined }, (opts.destination ?? process.stderr) as pino.DestinationStream);
 }
 
-/** For the CLI: readable lines on a terminal, JSON lines otherwise, on stderr. */
-export function cliLogger(level = 'warn'): Logger {
-  if (process.stderr.isTTY) {
-    return pino({ level, redact: { paths: REDACT, censor: '[secret]' }, base: undefined }, pretty({ destination: 2, sync: true, colorize: true, ignore: 'time', singleLine: true }));
+/**
+ * For the CLI: readable lines on a terminal, JSON lines otherwise, on
+ * stderr. `readable` forces readable lines (the sandbox, a console for a
+ * person whatever its output is). pino-pretty loads only then.
+ */
+export function cliLogger(level = 'warn', opts: { readable?: boolean } = {}): Logger {
+  if (process.stderr.isTTY || opts.readable) {
+    const pretty = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => pino.DestinationStream;
+    return pino({ level, redact: { paths: REDACT, censor: '[secret]' }, base: undefined }, pretty({ destination: 2, sync: true, colorize: Boolean(process.stderr.isTTY), ignore: 'time', singleLine: true }));
   }
   return createLogger({ level });
 }
