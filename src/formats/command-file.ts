@@ -10,21 +10,48 @@
  * whatever the host's time zone (TRIGGER-PROTOCOLS.md §1.1 decisions).
  */
 import { parseDocument, isNode, LineCounter } from 'yaml';
-import { z } from 'zod';
 import { finding, TriggerFormatError, type Finding } from './findings.js';
 import type { MessageBlock, TriggerCommand } from './model.js';
 import { BLOCK_PARAMS, COMMAND_PARAMS, suggestParam } from './params.js';
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v)));
-const list = z.union([scalar.transform((v) => [v]), z.array(scalar)]);
+/** The keys of a command and of a block, each a single value or a list (repeatable). A plain check, no schema library: it runs at every build's start. */
+const COMMAND_KEYS = new Map<string, boolean>(COMMAND_PARAMS.filter((p) => p.name !== 'encoding').map((p) => [p.name, p.repeatable === true]));
+const BLOCK_KEYS = new Map<string, boolean>(BLOCK_PARAMS.map((p) => [p.name, p.repeatable === true]));
 
-const blockShape: Record<string, z.ZodType> = {};
-for (const p of BLOCK_PARAMS) blockShape[p.name] = (p.repeatable ? list : scalar).optional();
-const blockSchema = z.strictObject(blockShape);
+type Issue = { path: (string | number)[]; unknown?: string; message?: string };
 
-const commandShape: Record<string, z.ZodType> = { messages: z.array(blockSchema).optional() };
-for (const p of COMMAND_PARAMS) if (p.name !== 'encoding') commandShape[p.name] = (p.repeatable ? list : scalar).optional();
-const commandSchema = z.strictObject(commandShape);
+const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean';
+const scalarText = (v: string | number | boolean): string => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+
+/** Checks an object against `keys`; the values as wire strings, the problems in `issues`. */
+function shape(obj: Record<string, unknown>, keys: ReadonlyMap<string, boolean>, path: (string | number)[], issues: Issue[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined) continue;
+    const repeatable = keys.get(k);
+    if (repeatable === undefined) { issues.push({ path, unknown: k }); continue; }
+    if (isScalar(v)) out[k] = repeatable ? [scalarText(v)] : scalarText(v);
+    else if (repeatable && Array.isArray(v) && v.every(isScalar)) out[k] = v.map(scalarText);
+    else issues.push({ path: [...path, k], message: 'expected a value (text or number)' });
+  }
+  return out;
+}
+
+function checkShape(data: unknown, issues: Issue[]): Record<string, unknown> {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) { issues.push({ path: [], message: 'expected a value (text or number)' }); return {}; }
+  const { messages, ...rest } = data as Record<string, unknown>;
+  const out = shape(rest, COMMAND_KEYS, [], issues);
+  if (messages !== undefined) {
+    if (!Array.isArray(messages)) issues.push({ path: ['messages'], message: 'expected a value (text or number) list of blocks' });
+    else {
+      out['messages'] = messages.map((b, i) => {
+        if (!b || typeof b !== 'object' || Array.isArray(b)) { issues.push({ path: ['messages', i], message: 'expected a value (text or number)' }); return {}; }
+        return shape(b as Record<string, unknown>, BLOCK_KEYS, ['messages', i], issues);
+      });
+    }
+  }
+  return out;
+}
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 const PARIS = new Intl.DateTimeFormat('sv-SE', {
@@ -83,21 +110,20 @@ export function parseCommandFile(text: string, file: string): TriggerCommand {
  */
 export function commandFromData(data: unknown, source: string, lineOf: (path: readonly PropertyKey[]) => number | undefined = () => undefined): TriggerCommand {
   const problems: Finding[] = [];
-  const parsed = commandSchema.safeParse(withDates(data));
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
+  const issues: Issue[] = [];
+  const c = checkShape(withDates(data), issues) as Record<string, unknown> & { messages?: MessageBlock[] };
+  if (issues.length) {
+    for (const issue of issues) {
       const where = issue.path.join('.');
-      if (issue.code === 'unrecognized_keys') {
-        for (const k of issue.keys) {
-          problems.push(finding('E_COMMAND_FILE', `unknown key '${k}'${where ? ` in ${where}` : ''}${suggestion(k)}: the keys are the guide's parameter names (docs/formats.md)`, { line: lineOf([...issue.path, k]), field: k }));
-        }
+      if (issue.unknown !== undefined) {
+        const k = issue.unknown;
+        problems.push(finding('E_COMMAND_FILE', `unknown key '${k}'${where ? ` in ${where}` : ''}${suggestion(k)}: the keys are the guide's parameter names (docs/formats.md)`, { line: lineOf([...issue.path, k]), field: k }));
       } else {
-        problems.push(finding('E_COMMAND_FILE', `${where || 'the file'}: ${issue.code === 'invalid_type' ? 'expected a value (text or number)' + (where === 'messages' ? ' list of blocks' : '') : issue.message}`, { line: lineOf(issue.path), field: String(issue.path[issue.path.length - 1] ?? '') }));
+        problems.push(finding('E_COMMAND_FILE', `${where || 'the file'}: ${issue.message}`, { line: lineOf(issue.path), field: String(issue.path[issue.path.length - 1] ?? '') }));
       }
     }
     throw new TriggerFormatError('INVALID_COMMAND_FILE', `${source}: not a valid command file`, problems, source);
   }
-  const c = parsed.data as Record<string, unknown> & { messages?: MessageBlock[] };
   for (const k of ['startDate', 'stopDate'] as const) if (typeof c[k] === 'string') c[k] = toParisWallClock(c[k] as string);
   if (typeof c['userLang'] === 'string') c['userLang'] = ({ fr_fr: 'Fr_fr', en_gb: 'En_gb' } as Record<string, string>)[(c['userLang'] as string).toLowerCase()] ?? c['userLang'];
   for (const b of c.messages ?? []) {

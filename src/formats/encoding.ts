@@ -178,6 +178,50 @@ export function encodeLatin9(text: string): Buffer {
   return out;
 }
 
+const LATIN9_BYTE = new Map(LATIN9_SPECIAL);
+const LATIN9_SPECIAL_RE = /[\u0152\u0153\u0160\u0161\u0178\u017D\u017E\u20AC]/g;
+
+/**
+ * Encodes checked text (see checkValue) straight into byte buffers, row by
+ * row, in the output encoding: no string is concatenated (a long string
+ * built by `+=` costs more to turn into bytes than everything else a row
+ * needs). `take()` hands over what was written and starts a new buffer.
+ */
+export class ByteBatch {
+  private buf: Buffer;
+  private off = 0;
+  constructor(private readonly encoding: 'iso-8859-15' | 'utf8', private readonly capacity = 128 * 1024) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  get length(): number { return this.off; }
+
+  add(text: string): void {
+    // Latin-9: one byte per UTF-16 unit; UTF-8: at most three.
+    const need = this.encoding === 'utf8' ? text.length * 3 : text.length;
+    if (this.off + need > this.buf.length) this.grow(need);
+    if (this.encoding === 'utf8') { this.off += this.buf.write(text, this.off, 'utf8'); return; }
+    const at = this.off;
+    this.off += this.buf.write(text, this.off, 'latin1');
+    // Latin-1 puts character i at byte i; the eight characters where ISO-8859-15 differs are put right.
+    LATIN9_SPECIAL_RE.lastIndex = 0;
+    for (let m = LATIN9_SPECIAL_RE.exec(text); m; m = LATIN9_SPECIAL_RE.exec(text)) this.buf[at + m.index] = LATIN9_BYTE.get(m[0])!;
+  }
+
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.off);
+    this.buf = Buffer.allocUnsafe(this.capacity);
+    this.off = 0;
+    return out;
+  }
+
+  private grow(need: number): void {
+    const next = Buffer.allocUnsafe(Math.max(this.capacity, this.off + need));
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
+  }
+}
+
 /** Whether a string can be written in ISO-8859-15 as it is. */
 export function isLatin9(value: string): boolean {
   return !NOT_LATIN9.test(value);

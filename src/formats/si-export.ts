@@ -6,9 +6,7 @@
  * by common aliases (case, accents and punctuation ignored). Values are
  * trimmed; phone numbers are otherwise kept as given.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
+import { csvRecordBatches, type CsvRecord } from './csv-records.js';
 import { COLUMNS, ADDRESS_COLUMNS, lookupColumn, type ContactColumn } from './contacts.js';
 import { detectEncoding, normalizeEncodingName } from './encoding.js';
 import { finding, type FindingList } from './findings.js';
@@ -86,6 +84,8 @@ export interface ExportReading {
   /** DMC column → source column. */
   readonly mapping: ReadonlyMap<ContactColumn, string>;
   readonly rows: AsyncIterable<SourcedRow>;
+  /** The same rows a batch at a time, for readers of large exports (either `rows` or `batches` is read, not both). */
+  readonly batches?: AsyncIterable<SourcedRow[]>;
 }
 
 /** Parses `PHONENUMBER1=Mobile,NAME=Nom` (repeatable `--map` values). */
@@ -146,53 +146,6 @@ export function mapHeaders(headers: readonly string[], explicit: Readonly<Partia
   return { columns, indexes: columns.map((c) => byCol.get(c)!), mapping: new Map(columns.map((c) => [c, headers[byCol.get(c)!]!])) };
 }
 
-interface Rec { record: string[]; line: number }
-
-/**
- * Records of a csv-parse stream with the line each starts on, queued with
- * backpressure (the parser pauses past 2,000 waiting records). Lines are
- * counted here: one per record plus the line breaks inside its quoted
- * values, blank lines counted and skipped. (`parser.info.lines` in a `data`
- * event is the line the parser has reached, a chunk ahead of the record; its
- * `info` and `on_record` options build an object per record, 20-50 % of the
- * parse time.)
- */
-function recordQueue(parser: ReturnType<typeof parse>, done: Promise<void>): { next(): Promise<Rec | undefined> } {
-  let line = 0;
-  let queue: Rec[] = [];
-  let head = 0;
-  let ended = false;
-  let failure: Error | undefined;
-  let wake: (() => void) | undefined;
-  parser.on('data', (record: string[]) => {
-    const start = line + 1;
-    line++;
-    for (const v of record) if (v.length > 0 && v.includes('\n')) line += v.split('\n').length - 1;
-    if (record.length === 1 && record[0] === '') return;
-    queue.push({ record, line: start });
-    if (queue.length - head > 2000) parser.pause();
-    wake?.();
-  });
-  done.then(() => { ended = true; wake?.(); }, (e: Error) => { failure = e; ended = true; wake?.(); });
-  return {
-    async next() {
-      for (;;) {
-        if (head < queue.length) {
-          const r = queue[head++]!;
-          if (head > 4096) { queue = queue.slice(head); head = 0; }
-          if (queue.length - head < 500 && parser.isPaused()) parser.resume();
-          return r;
-        }
-        if (failure) throw failure;
-        if (ended) return undefined;
-        if (parser.isPaused()) parser.resume();
-        await new Promise<void>((resolve) => { wake = resolve; });
-        wake = undefined;
-      }
-    },
-  };
-}
-
 /** Quotes an argument for a shell only when it needs it. */
 function shellArg(s: string): string {
   return /^[\w=.,:@+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
@@ -236,11 +189,16 @@ export async function readSiExport(source: ByteSource, findings: FindingList, op
 
   const firstLine = sample.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').split(/\r?\n|\r/)[0] ?? '';
   const delimiter = opts.delimiter ?? detectDelimiter(firstLine);
-  const parser = parse({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: false, trim: true, max_record_size: 1024 * 1024 });
-  const records = recordQueue(parser, pipeline(Readable.from(text), parser));
-  let first: Rec | undefined;
+  const batches = csvRecordBatches(text, delimiter, findings)[Symbol.asyncIterator]();
+  // The header is the first record; the rest of its batch is the first rows.
+  let pending: CsvRecord[] = [];
+  let first: CsvRecord | undefined;
   try {
-    first = await records.next();
+    while (!first) {
+      const r = await batches.next();
+      if (r.done) break;
+      [first, ...pending] = r.value;
+    }
   } catch (e) {
     findings.add(finding('E_EXPORT', `the export cannot be read as CSV: ${(e as Error).message}`));
     return noRows(detected.encoding, detected.reason);
@@ -252,21 +210,41 @@ export async function readSiExport(source: ByteSource, findings: FindingList, op
   const headers = first.record;
   const { columns, indexes, mapping } = mapHeaders(headers, opts.map ?? {}, findings, first.line);
   const width = headers.length;
-  async function* rows(): AsyncGenerator<SourcedRow> {
+  const sep = delimiter === '\t' ? '\\t' : delimiter;
+  const identity = indexes.length === width && indexes.every((ix, k) => ix === k);
+  async function* batchesOfRows(): AsyncGenerator<SourcedRow[]> {
     try {
-      for (;;) {
-        const r = await records.next();
-        if (!r) break;
-        if (r.record.length !== width) {
-          findings.add(finding('E_EXPORT', `${r.record.length} field(s) where the header has ${width}: a value may hold the delimiter '${delimiter === '\t' ? '\\t' : delimiter}' without quotes`, { line: r.line }));
+      for (let batch: CsvRecord[] | undefined = pending; batch;) {
+        const out = new Array<SourcedRow>(batch.length);
+        for (let b = 0; b < batch.length; b++) {
+          const r = batch[b]!;
+          if (r.record.length !== width) {
+            findings.add(finding('E_EXPORT', `${r.record.length} field(s) where the header has ${width}: a value may hold the delimiter '${sep}' without quotes`, { line: r.line }));
+          }
+          let values: string[];
+          // Every column taken, in order (the usual export): the record itself, no copy.
+          if (identity && r.record.length === width) values = r.record;
+          else {
+            values = new Array<string>(indexes.length);
+            for (let k = 0; k < indexes.length; k++) values[k] = r.record[indexes[k]!] ?? '';
+          }
+          out[b] = { values, line: r.line };
         }
-        yield { values: indexes.map((i) => r.record[i] ?? ''), line: r.line };
+        if (out.length) yield out;
+        const next = await batches.next();
+        batch = next.done ? undefined : next.value;
       }
     } catch (e) {
       findings.add(finding('E_EXPORT', `the export cannot be read past this point: ${(e as Error).message}`));
+    } finally {
+      await batches.return?.(undefined);
     }
   }
-  return { format: 'csv', encoding: detected.encoding, encodingReason: detected.reason, delimiter, columns, mapping, rows: rows() };
+  const shared = batchesOfRows();
+  async function* rows(): AsyncGenerator<SourcedRow> {
+    for await (const batch of shared) yield* batch;
+  }
+  return { format: 'csv', encoding: detected.encoding, encodingReason: detected.reason, delimiter, columns, mapping, rows: rows(), batches: shared };
 }
 
 async function readJsonLines(text: AsyncIterable<string>, findings: FindingList, opts: ExportOptions, detected: { encoding: string; reason: string }): Promise<ExportReading> {

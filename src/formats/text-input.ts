@@ -70,41 +70,65 @@ export interface TextLine { text: string; line: number }
  * seen, so memory stays bounded on an input without line breaks.
  */
 export async function* lines(text: AsyncIterable<string>, maxLength = MAX_LINE_LENGTH): AsyncGenerator<TextLine> {
+  for await (const batch of lineBatches(text, maxLength)) yield* batch;
+}
+
+/**
+ * `lines`, a chunk's lines at a time: for readers of large files, which then
+ * walk each batch synchronously (one await per chunk, not one per line).
+ */
+export async function* lineBatches(text: AsyncIterable<string>, maxLength = MAX_LINE_LENGTH): AsyncGenerator<TextLine[]> {
   let parts: string[] = [];
   let partsLength = 0;
   let n = 0;
   let pendingCR = false;
   for await (const chunk of text) {
+    const batch: TextLine[] = [];
     let start = 0;
     if (pendingCR && chunk.startsWith('\n')) start = 1;
     pendingCR = false;
+    // Each of LF and CR is searched again only once passed: a chunk is scanned once, not once per line.
+    let lf = -1;
+    let cr = -1;
     for (;;) {
-      let lf = chunk.indexOf('\n', start);
-      let cr = chunk.indexOf('\r', start);
-      if (lf < 0 && cr < 0) break;
-      if (lf < 0) lf = Infinity;
-      if (cr < 0) cr = Infinity;
+      if (lf !== Infinity && lf < start) { lf = chunk.indexOf('\n', start); if (lf < 0) lf = Infinity; }
+      if (cr !== Infinity && cr < start) { cr = chunk.indexOf('\r', start); if (cr < 0) cr = Infinity; }
+      if (lf === Infinity && cr === Infinity) break;
       const end = Math.min(lf, cr);
       let next = end + 1;
       if (end === cr) {
         if (cr + 1 === chunk.length) pendingCR = true;
         else if (chunk[cr + 1] === '\n') next = cr + 2;
       }
-      if (partsLength + end - start > maxLength) throw new LineTooLongError(n + 1, maxLength);
+      if (partsLength + end - start > maxLength) {
+        if (batch.length) yield batch;
+        throw new LineTooLongError(n + 1, maxLength);
+      }
       const piece = chunk.slice(start, end);
       const line = partsLength > 0 ? parts.join('') + piece : piece;
       parts = [];
       partsLength = 0;
-      yield { text: line, line: ++n };
+      batch.push({ text: line, line: ++n });
       start = next;
     }
+    if (batch.length) yield batch;
     if (start < chunk.length) {
       partsLength += chunk.length - start;
       if (partsLength > maxLength) throw new LineTooLongError(n + 1, maxLength);
       parts.push(chunk.slice(start));
     }
   }
-  if (partsLength > 0) yield { text: parts.join(''), line: ++n };
+  if (partsLength > 0) yield [{ text: parts.join(''), line: ++n }];
+}
+
+/** `lineBatches`, with a line over the limit reported as E_LINE_TOO_LONG (with its number) where the input then ends. */
+export async function* boundedLineBatches(text: AsyncIterable<string>, findings: FindingList, maxLength = MAX_LINE_LENGTH): AsyncGenerator<TextLine[]> {
+  try {
+    yield* lineBatches(text, maxLength);
+  } catch (e) {
+    if (!(e instanceof LineTooLongError)) throw e;
+    findings.add(finding('E_LINE_TOO_LONG', e.message, { line: e.line }));
+  }
 }
 
 /** `lines`, with a line over the limit reported as E_LINE_TOO_LONG (with its number) where the input then ends. */

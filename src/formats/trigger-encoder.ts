@@ -9,7 +9,7 @@
  */
 import { columnSpec, type ContactColumn } from './contacts.js';
 import { csvHead, CSV_EOL, CSV_TAIL } from './csv-writer.js';
-import { checkValue, encodeLatin9, isCleanRow, type ValuePolicy } from './encoding.js';
+import { ByteBatch, checkValue, encodeLatin9, isCleanRow, type ValuePolicy } from './encoding.js';
 import { finding, FindingList } from './findings.js';
 import type { ContactRow, OutputEncoding, TriggerCommand } from './model.js';
 import { mapCommandValues } from './ordered-params.js';
@@ -38,8 +38,11 @@ export interface SourcedRow {
   readonly line?: number;
 }
 
-/** Rows as plain arrays (line = position) or with their source line. */
-export type RowSource = Iterable<SourcedRow | ContactRow> | AsyncIterable<SourcedRow | ContactRow>;
+/** Rows as plain arrays (line = position) or with their source line; or batches of them (`{ batches }`: one await per batch). */
+export type RowSource = Iterable<SourcedRow | ContactRow> | AsyncIterable<SourcedRow | ContactRow> | RowBatches;
+
+/** Rows a batch at a time: the readers of large exports give them so. */
+export interface RowBatches { readonly batches: AsyncIterable<readonly (SourcedRow | ContactRow)[]> }
 
 export interface EncodeStats {
   contacts: number;
@@ -49,7 +52,7 @@ export interface EncodeStats {
 /** When no columns are known (a favourite or contact-list trigger without contacts), the header written. */
 export const DEFAULT_EMPTY_HEADER: readonly ContactColumn[] = ['PHONENUMBER1'];
 
-const BATCH_CHARS = 64 * 1024;
+const BATCH_BYTES = 64 * 1024;
 
 /**
  * The writer in parts, so that a split can write each part's contacts before
@@ -111,12 +114,11 @@ export class TriggerEncoder {
     const cols = this.columns;
     const width = cols.length;
     const checker = new ContactChecker(cols, findings, this.opts.maxContacts);
-    let buf = '';
+    const buf = new ByteBatch(encoding, BATCH_BYTES * 2);
     let index = 0;
     const flush = (): Buffer => {
-      const b = this.encode(buf);
+      const b = buf.take();
       stats.bytes += b.length;
-      buf = '';
       return b;
     };
     const add = (row: SourcedRow | ContactRow): void => {
@@ -144,22 +146,30 @@ export class TriggerEncoder {
         if (copy) { values = copy; joined = values.join(';'); }
       }
       checker.check(values, line);
-      buf += tags ? xmlContact(values, tags) : joined + CSV_EOL;
+      if (tags) buf.add(xmlContact(values, tags));
+      else { buf.add(joined); buf.add(CSV_EOL); }
     };
-    // A synchronous source is walked synchronously: no promise per row.
-    if (Symbol.iterator in rows) {
+    // A synchronous source is walked synchronously, batches a batch at a time: no promise per row.
+    if ('batches' in rows) {
+      for await (const batch of rows.batches) {
+        for (const row of batch) {
+          add(row);
+          if (buf.length >= BATCH_BYTES) yield flush();
+        }
+      }
+    } else if (Symbol.iterator in rows) {
       for (const row of rows as Iterable<SourcedRow | ContactRow>) {
         add(row);
-        if (buf.length >= BATCH_CHARS) yield flush();
+        if (buf.length >= BATCH_BYTES) yield flush();
       }
     } else {
-      for await (const row of rows) {
+      for await (const row of rows as AsyncIterable<SourcedRow | ContactRow>) {
         add(row);
-        if (buf.length >= BATCH_CHARS) yield flush();
+        if (buf.length >= BATCH_BYTES) yield flush();
       }
     }
     stats.contacts += checker.contacts;
-    if (buf) yield flush();
+    if (buf.length > 0) yield flush();
   }
 
   /** The rule on contacts as a whole, once every part is written. */
