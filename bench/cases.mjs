@@ -11,7 +11,7 @@ import { COMMAND, contact, DMC_COLUMNS } from './data.mjs';
 
 const [name, dir, nArg] = process.argv.slice(2);
 const n = Number(nArg);
-const rows = name.endsWith('-mem') || name.startsWith('baseline-csv') || name.startsWith('baseline-xml') || name.startsWith('project-csv') || name.startsWith('project-xml')
+const rows = name.endsWith('-mem') || name.startsWith('baseline-csv') || name.startsWith('baseline-xml') || name.startsWith('project-csv') || name.startsWith('project-xml') || name.startsWith('library-')
   ? Array.from({ length: n }, (_, i) => contact(i)) : undefined;
 
 const esc = (s) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
@@ -22,6 +22,37 @@ function* batches(gen) {
 }
 
 const cases = {
+  // The libraries first chosen, kept as baselines (the writers replaced them for speed: src/formats/csv-writer.ts,
+  // xml-writer.ts). csv-stringify, streaming, ';' and no quoting needed, then iconv-lite to ISO-8859-15; no checks.
+  async 'library-csv-stringify'() {
+    const { stringify } = await import('csv-stringify');
+    const out = join(dir, 'csv-stringify.csv');
+    const s = stringify({ delimiter: ';', record_delimiter: 'unix', encoding: 'utf8' });
+    s.setEncoding('utf8');
+    const encode = iconv.encodeStream('iso-8859-15');
+    const ws = createWriteStream(out);
+    ws.write(iconv.encode(`#COMMAND\nserviceId:${COMMAND.serviceId}\n#CONTACTS\n${DMC_COLUMNS.join(';')}\n`, 'iso-8859-15'));
+    const done = pipeline(s, encode, ws);
+    for (const r of rows) if (!s.write(r)) await new Promise((res) => s.once('drain', res));
+    s.end();
+    await done;
+    return out;
+  },
+  // xmlbuilder2: the document built as a tree, serialized, then encoded; no checks.
+  async 'library-xmlbuilder2'() {
+    const { create } = await import('xmlbuilder2');
+    const out = join(dir, 'xmlbuilder2.xml');
+    const tags = ['name', 'forename', 'phoneNumber1', 'externalReference', 'info1'];
+    const doc = create({ version: '1.0', encoding: 'ISO-8859-15' }).ele('dmc');
+    doc.ele('auth').ele('serviceId').txt(COMMAND.serviceId);
+    const contacts = doc.ele('contacts');
+    for (const r of rows) {
+      const c = contacts.ele('contact');
+      for (let i = 0; i < tags.length; i++) c.ele(tags[i]).txt(r[i]);
+    }
+    writeFileSync(out, iconv.encode(doc.end({ prettyPrint: false }), 'iso-8859-15'));
+    return out;
+  },
   // Naive CSV writer: join + iconv-lite encode, no checks at all.
   async 'baseline-csv'() {
     const out = join(dir, 'baseline.csv');
