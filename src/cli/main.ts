@@ -66,7 +66,7 @@ Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), d
  * so no input can move the cursor, retitle the terminal or forge a line.
  */
 function terminalSafe(io: Io): Io {
-  // eslint-disable-next-line no-control-regex
+   
   const clean = (l: string): string => l.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return { out: (l) => io.out(clean(l)), err: (l) => io.err(clean(l)), get isTTY() { return io.isTTY; } };
 }
@@ -83,5 +83,6 @@ if (invokedDirectly()) {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
   }
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  // main() answers every error with an exit code; it never rejects.
+  void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

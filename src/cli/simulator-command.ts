@@ -81,7 +81,7 @@ export async function writeClientConfig(dir: string, sim: Simulator, a: Account 
 export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<number> {
   const root = resolve(opts.root ?? 'var/simulator');
   let accounts: (Account & { password?: string })[];
-  let mailboxes: { address: string; password: string }[] = [];
+  let mailboxes: { address: string; password: string }[];
   let fileSeed: string | undefined;
   let platform: Pick<SimulatorOptions, 'archiveAfter' | 'retentionDays' | 'callSpread' | 'scenarioMedia'> = {};
   if (opts.config) {

@@ -167,6 +167,8 @@ async function post(url: string, body: string): Promise<void> {
     r = await fetch(u, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    // The cause is not chained: its message may hold the URL's credentials.
+    // eslint-disable-next-line preserve-caught-error
     throw new Error(redactUrlSecrets(`webhook ${redactedUrl(url)} not reached: ${cause?.code ?? cause?.message ?? (e as Error).message}`, url));
   }
   if (!r.ok) throw new Error(`webhook ${redactedUrl(url)} answered ${r.status}`);

@@ -36,7 +36,7 @@ export async function convertTriggerFile(path: string, opts: ConvertOptions): Pr
   const reading = await openTriggerFile(path, findings, readOpts);
   try {
     let columns: ContactColumn[] = reading.head.columns;
-    let contacts: AsyncIterable<{ line: number; values: string[] }> = reading.contacts;
+    const contacts: AsyncIterable<{ line: number; values: string[] }> = reading.contacts;
     if (reading.head.format === 'xml') {
       // XML contacts may add elements as they come: a first pass finds every column.
       const scan = await openTriggerFile(path, new FindingList(0), readOpts);

@@ -118,7 +118,7 @@ export async function* lineBatches(text: AsyncIterable<string>, maxLength = MAX_
       parts.push(chunk.slice(start));
     }
   }
-  if (partsLength > 0) yield [{ text: parts.join(''), line: ++n }];
+  if (partsLength > 0) yield [{ text: parts.join(''), line: n + 1 }];
 }
 
 /** `lineBatches`, with a line over the limit reported as E_LINE_TOO_LONG (with its number) where the input then ends. */

@@ -152,6 +152,8 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
     return local === root || local.startsWith(root + sep) ? local : undefined;
   };
   const rel = (p: string): string => posix.normalize(`/${p}`);
+  // A request answered after its client left throws: nothing is left to answer, and it must not end the process.
+  const safely = <A extends unknown[]>(fn: (...a: A) => Promise<unknown>) => (...a: A): void => { fn(...a).catch(() => undefined); };
   const handleBuf = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
   const handleOf = (b: Buffer): number => (b.length === 4 ? b.readUInt32BE(0) : -1);
   const attrs = (s: { mode: number; size: number; uid: number; gid: number; atimeMs: number; mtimeMs: number }): Attributes => ({
@@ -166,7 +168,7 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
     const r = rel(p === '.' || p === '' ? '/' : p);
     sftp.name(id, [{ filename: r, longname: r, attrs: {} as Attributes }]);
   });
-  sftp.on('OPEN', async (id, p, flags) => {
+  sftp.on('OPEN', safely(async (id, p, flags) => {
     const local = toLocal(p);
     if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
     const writing = (flags & OPEN_MODE.WRITE) !== 0;
@@ -185,8 +187,8 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
       else onEvent?.({ op: 'read', user, path: rel(p) });
       sftp.handle(id, handleBuf(n));
     } catch (e) { sftp.status(id, code(e)); }
-  });
-  sftp.on('WRITE', async (id, h, offset, data) => {
+  }));
+  sftp.on('WRITE', safely(async (id, h, offset, data) => {
     const entry = handles.get(handleOf(h));
     if (!entry?.fh) return sftp.status(id, STATUS_CODE.FAILURE);
     try {
@@ -194,8 +196,8 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
       entry.size = Math.max(entry.size, offset + data.length);
       sftp.status(id, STATUS_CODE.OK);
     } catch (e) { sftp.status(id, code(e)); }
-  });
-  sftp.on('READ', async (id, h, offset, length) => {
+  }));
+  sftp.on('READ', safely(async (id, h, offset, length) => {
     const entry = handles.get(handleOf(h));
     if (!entry?.fh) return sftp.status(id, STATUS_CODE.FAILURE);
     try {
@@ -204,8 +206,8 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
       if (bytesRead === 0) { gate('after', 'read', entry.path); return sftp.status(id, STATUS_CODE.EOF); }
       sftp.data(id, buf.subarray(0, bytesRead));
     } catch (e) { sftp.status(id, code(e)); }
-  });
-  sftp.on('CLOSE', async (id, h) => {
+  }));
+  sftp.on('CLOSE', safely(async (id, h) => {
     const n = handleOf(h);
     const entry = handles.get(n);
     handles.delete(n);
@@ -218,22 +220,22 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
       }
       sftp.status(id, STATUS_CODE.OK);
     } catch (e) { sftp.status(id, code(e)); }
-  });
+  }));
   const doStat = async (id: number, p: string): Promise<void> => {
     const local = toLocal(p);
     if (!local) return void sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
     try { sftp.attrs(id, attrs(await stat(local))); } catch (e) { sftp.status(id, code(e)); }
   };
-  sftp.on('STAT', doStat);
-  sftp.on('LSTAT', doStat);
-  sftp.on('FSTAT', async (id, h) => {
+  sftp.on('STAT', safely(doStat));
+  sftp.on('LSTAT', safely(doStat));
+  sftp.on('FSTAT', safely(async (id, h) => {
     const entry = handles.get(handleOf(h));
     if (!entry?.fh) return sftp.status(id, STATUS_CODE.FAILURE);
     try { sftp.attrs(id, attrs(await entry.fh.stat())); } catch (e) { sftp.status(id, code(e)); }
-  });
+  }));
   sftp.on('SETSTAT', (id) => sftp.status(id, STATUS_CODE.OK));
   sftp.on('FSETSTAT', (id) => sftp.status(id, STATUS_CODE.OK));
-  sftp.on('OPENDIR', async (id, p) => {
+  sftp.on('OPENDIR', safely(async (id, p) => {
     const local = toLocal(p);
     if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
     if (gate('before', 'list', p)) return;
@@ -243,8 +245,8 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
       handles.set(n, { path: rel(p), writing: false, dir: names, size: 0 });
       sftp.handle(id, handleBuf(n));
     } catch (e) { sftp.status(id, code(e)); }
-  });
-  sftp.on('READDIR', async (id, h) => {
+  }));
+  sftp.on('READDIR', safely(async (id, h) => {
     const entry = handles.get(handleOf(h));
     if (!entry?.dir) return sftp.status(id, STATUS_CODE.FAILURE);
     if (entry.dir.length === 0) { gate('after', 'list', entry.path); return sftp.status(id, STATUS_CODE.EOF); }
@@ -259,8 +261,8 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
       } catch { /* vanished meanwhile */ }
     }
     sftp.name(id, out);
-  });
-  sftp.on('RENAME', async (id, from, to) => {
+  }));
+  sftp.on('RENAME', safely(async (id, from, to) => {
     const a = toLocal(from);
     const b = toLocal(to);
     if (!a || !b) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
@@ -274,21 +276,21 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
       gate('after', 'rename', from);
       sftp.status(id, STATUS_CODE.OK);
     } catch (e) { sftp.status(id, code(e)); }
-  });
-  sftp.on('REMOVE', async (id, p) => {
+  }));
+  sftp.on('REMOVE', safely(async (id, p) => {
     const local = toLocal(p);
     if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
     if (gate('before', 'remove', p)) return;
     try { await rm(local); onEvent?.({ op: 'remove', user, path: rel(p) }); gate('after', 'remove', p); sftp.status(id, STATUS_CODE.OK); } catch (e) { sftp.status(id, code(e)); }
-  });
-  sftp.on('MKDIR', async (id, p) => {
+  }));
+  sftp.on('MKDIR', safely(async (id, p) => {
     const local = toLocal(p);
     if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
     try { await mkdir(local); sftp.status(id, STATUS_CODE.OK); } catch (e) { sftp.status(id, code(e)); }
-  });
-  sftp.on('RMDIR', async (id, p) => {
+  }));
+  sftp.on('RMDIR', safely(async (id, p) => {
     const local = toLocal(p);
     if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
     try { await rmdir(local); sftp.status(id, STATUS_CODE.OK); } catch (e) { sftp.status(id, code(e)); }
-  });
+  }));
 }

@@ -51,7 +51,7 @@ function judge(label: string, file: string, r: { code: number; out: string; err:
   expect([0, 1, 2], `${label}: exit ${r.code}\n${r.err}`).toContain(r.code);
   expect(r.err + r.out, `${label}: a stack trace`).not.toMatch(/internal error|\n\s+at \S+ \(|TypeError|RangeError/);
   // No raw control character reaches the terminal (escape sequences, forged lines); JSON escapes C0 itself.
-  // eslint-disable-next-line no-control-regex
+   
   const raw = json ? /[\u0000-\u0008\u000b-\u001f]/ : /[\u0000-\u0008\u000b-\u001f\u007f\u0085\u009b]/;
   expect(raw.test(r.err + r.out), `${label}: a raw control character in the output`).toBe(false);
   if (r.code !== 0) expect(r.err + r.out, `${label}: the reason names the file`).toContain(file.split('/').pop()!);
@@ -106,7 +106,7 @@ describe(`robustness: ${CASES} seeded malformed inputs per command (seed ${SEED}
       const r = await cli(['build', '--command', cmd, '--contacts', exp, '--out', out, '--map', 'INFO1=Colis']);
       expect([0, 1, 2], `${label}: exit ${r.code}\n${r.err}`).toContain(r.code);
       expect(r.err + r.out, `${label}: a stack trace`).not.toMatch(/internal error|\n\s+at \S+ \(/);
-      // eslint-disable-next-line no-control-regex
+       
       expect(/[\u0000-\u0008\u000b-\u001f\u007f\u009b]/.test(r.err + r.out), `${label}: a raw control character`).toBe(false);
       if (r.code === 0) expect((await cli(['validate', out])).code, `${label}: the built trigger validates`).not.toBe(1);
       else {

@@ -222,6 +222,6 @@ const MEDIUM_PARAMS: readonly (readonly [string, readonly string[], number])[] =
 
 /** A plain file name: no folder separator, not `.` or `..`, no control character. */
 export function isBareFileName(name: string): boolean {
-  // eslint-disable-next-line no-control-regex
+   
   return name.length > 0 && !/[\\/\x00-\x1f]/.test(name) && name !== '.' && name !== '..' && !/^[A-Za-z]:/.test(name);
 }
