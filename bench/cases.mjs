@@ -11,13 +11,26 @@ import { COMMAND, contact, DMC_COLUMNS } from './data.mjs';
 
 const [name, dir, nArg] = process.argv.slice(2);
 const n = Number(nArg);
-const rows = name.endsWith('-mem') || name.startsWith('baseline-csv') || name.startsWith('baseline-xml') || name.startsWith('project-csv') || name.startsWith('project-xml') || name.startsWith('library-')
-  ? Array.from({ length: n }, (_, i) => contact(i)) : undefined;
+const rows =
+  name.endsWith('-mem') ||
+  name.startsWith('baseline-csv') ||
+  name.startsWith('baseline-xml') ||
+  name.startsWith('project-csv') ||
+  name.startsWith('project-xml') ||
+  name.startsWith('library-')
+    ? Array.from({ length: n }, (_, i) => contact(i))
+    : undefined;
 
 const esc = (s) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 function* batches(gen) {
   let buf = '';
-  for (const s of gen) { buf += s; if (buf.length >= 65536) { yield iconv.encode(buf, 'iso-8859-15'); buf = ''; } }
+  for (const s of gen) {
+    buf += s;
+    if (buf.length >= 65536) {
+      yield iconv.encode(buf, 'iso-8859-15');
+      buf = '';
+    }
+  }
   if (buf) yield iconv.encode(buf, 'iso-8859-15');
 }
 
@@ -103,7 +116,9 @@ const cases = {
     const fromLine = head.indexOf('#CONTACTS') + 2;
     let count = 0;
     const parser = parse({ delimiter: ';', relax_column_count: true, quote: false, from_line: fromLine });
-    parser.on('data', () => { count++; });
+    parser.on('data', () => {
+      count++;
+    });
     await pipeline(createReadStream(join(dir, 'trigger.csv')), iconv.decodeStream('iso-8859-15'), parser);
     return `${count} records`;
   },
@@ -127,7 +142,17 @@ const cases = {
       for await (const r of parser) yield r.join(';') + '\n';
       yield '#END\n';
     }
-    async function* enc() { let b = ''; for await (const s of text()) { b += s; if (b.length > 65536) { yield iconv.encode(b, 'iso-8859-15'); b = ''; } } yield iconv.encode(b, 'iso-8859-15'); }
+    async function* enc() {
+      let b = '';
+      for await (const s of text()) {
+        b += s;
+        if (b.length > 65536) {
+          yield iconv.encode(b, 'iso-8859-15');
+          b = '';
+        }
+      }
+      yield iconv.encode(b, 'iso-8859-15');
+    }
     await Promise.all([reading, pipeline(Readable.from(enc()), createWriteStream(out))]);
     return out;
   },
@@ -137,7 +162,11 @@ const cases = {
     return `${r.contacts} contacts`;
   },
   async 'project-split'() {
-    const r = await buildTriggerFiles(COMMAND, join(dir, 'export-big.csv'), { out: join(dir, 'split', 'part.csv'), split: 100_000, export: { map: { INFO1: 'Info' } } });
+    const r = await buildTriggerFiles(COMMAND, join(dir, 'export-big.csv'), {
+      out: join(dir, 'split', 'part.csv'),
+      split: 100_000,
+      export: { map: { INFO1: 'Info' } },
+    });
     if (!r.ok) throw new Error(JSON.stringify(r.findings.slice(0, 3)));
     return `${r.files.length} files, ${r.contacts} contacts`;
   },

@@ -14,7 +14,8 @@ import { Simulator } from '../dist/simulator/simulator.js';
 const SETTLED = Number(process.env.BENCH_SETTLED ?? 100_000);
 const EXPORTS = Number(process.env.BENCH_DAEMON_EXPORTS ?? 1000);
 const root = mkdtempSync(join(tmpdir(), 'dmc-bench-daemon-'));
-const CMD = 'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Bench {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n';
+const CMD =
+  'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Bench {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n';
 writeFileSync(join(root, 'cmd.yaml'), CMD);
 
 async function localDaemon(name) {
@@ -41,19 +42,40 @@ async function passCost(daemon, n = 30) {
 
 const empty = await localDaemon('empty');
 const full = await localDaemon('full');
-const ins = full.journal.db.prepare("INSERT INTO inputs (folder, name, hash, size, state, kind, work_path, created_at, updated_at, settled) VALUES (?, ?, ?, 10, ?, 'export', ?, ?, ?, 1)");
+const ins = full.journal.db.prepare(
+  "INSERT INTO inputs (folder, name, hash, size, state, kind, work_path, created_at, updated_at, settled) VALUES (?, ?, ?, 10, ?, 'export', ?, ?, ?, 1)",
+);
 const folder = join(root, 'full', 'drop');
 full.journal.db.transaction(() => {
-  for (let i = 0; i < SETTLED; i++) ins.run(folder, `e${i}.csv`, `h${i}`, i % 10 === 0 ? 'failed' : 'done', join(folder, 'work', `e${i}.csv`), new Date().toISOString(), new Date().toISOString());
+  for (let i = 0; i < SETTLED; i++)
+    ins.run(
+      folder,
+      `e${i}.csv`,
+      `h${i}`,
+      i % 10 === 0 ? 'failed' : 'done',
+      join(folder, 'work', `e${i}.csv`),
+      new Date().toISOString(),
+      new Date().toISOString(),
+    );
 })();
 const a = await passCost(empty);
 const b = await passCost(full);
-console.log(`daemon pass\n  empty journal                    ${a.toFixed(3)} ms\n  journal of ${SETTLED.toLocaleString('en')} settled inputs ${b.toFixed(3)} ms\n  ratio    ${(b / a).toFixed(2)}x (a pass costs what is actionable: target ~1x)\n`);
+console.log(
+  `daemon pass\n  empty journal                    ${a.toFixed(3)} ms\n  journal of ${SETTLED.toLocaleString('en')} settled inputs ${b.toFixed(3)} ms\n  ratio    ${(b / a).toFixed(2)}x (a pass costs what is actionable: target ~1x)\n`,
+);
 empty.journal.close();
 full.journal.close();
 
 // 1,000 exports at once on the simulator.
-const sim = new Simulator({ root: join(root, 'sim'), accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }], sftpPort: 0, interval: 1, seed: 'bench', autoReports: false, archiveAfter: 600 });
+const sim = new Simulator({
+  root: join(root, 'sim'),
+  accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }],
+  sftpPort: 0,
+  interval: 1,
+  seed: 'bench',
+  autoReports: false,
+  archiveAfter: 600,
+});
 await sim.start();
 const dir = join(root, 'burst');
 mkdirSync(join(dir, 'drop'), { recursive: true });
@@ -62,8 +84,12 @@ const yaml = [
   `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`,
   'timeouts: {connect: 10, documentsTaken: 60, outcome: 600, poll: 1}',
   `reports: {dir: ${join(dir, 'reports')}}`,
-  'daemon:', `  journal: ${join(dir, 'journal.db')}`, '  stableSeconds: 1', '  rescanSeconds: 5',
-  '  dropFolders:', `    - {path: ${join(dir, 'drop')}, command: ${join(root, 'cmd.yaml')}}`,
+  'daemon:',
+  `  journal: ${join(dir, 'journal.db')}`,
+  '  stableSeconds: 1',
+  '  rescanSeconds: 5',
+  '  dropFolders:',
+  `    - {path: ${join(dir, 'drop')}, command: ${join(root, 'cmd.yaml')}}`,
 ].join('\n');
 const daemon = new Daemon(await parseConfig(yaml, join(dir, 'dmc.yaml')), silentLogger);
 await daemon.start();
@@ -84,5 +110,7 @@ const s = daemon.journal.summary();
 await daemon.stop();
 await sim.stop();
 const peak = Math.max(...rss) / 1048576;
-console.log(`daemon: ${EXPORTS.toLocaleString('en')} exports dropped at once (SFTP, simulator)\n  drained in ${secs.toFixed(1)} s = ${(EXPORTS / secs).toFixed(2)} triggers/s (platform limit 5/s)\n  inputs ${JSON.stringify(s.inputs)}, triggers ${JSON.stringify(s.triggers)}\n  RSS at start ${(rss[0] / 1048576).toFixed(0)} MB, peak at half-way ${(firstHalf[0] ?? 0) / 1048576 | 0} MB, peak ${peak.toFixed(0)} MB\n`);
+console.log(
+  `daemon: ${EXPORTS.toLocaleString('en')} exports dropped at once (SFTP, simulator)\n  drained in ${secs.toFixed(1)} s = ${(EXPORTS / secs).toFixed(2)} triggers/s (platform limit 5/s)\n  inputs ${JSON.stringify(s.inputs)}, triggers ${JSON.stringify(s.triggers)}\n  RSS at start ${(rss[0] / 1048576).toFixed(0)} MB, peak at half-way ${((firstHalf[0] ?? 0) / 1048576) | 0} MB, peak ${peak.toFixed(0)} MB\n`,
+);
 rmSync(root, { recursive: true, force: true });

@@ -1,5 +1,21 @@
 // Realistic French contacts for the benchmarks: accents, €, œ, INFO1 ~60 chars.
-const NOMS = ['Dupont', 'Durand', 'Lefèvre', 'Moreau', 'Fournier', 'Girard', 'Bonnet', 'Mercier', 'Lambert', 'Faure', 'Rousseau', 'Bœuf', 'Müller', "L'Hôte", 'Garçon'];
+const NOMS = [
+  'Dupont',
+  'Durand',
+  'Lefèvre',
+  'Moreau',
+  'Fournier',
+  'Girard',
+  'Bonnet',
+  'Mercier',
+  'Lambert',
+  'Faure',
+  'Rousseau',
+  'Bœuf',
+  'Müller',
+  "L'Hôte",
+  'Garçon',
+];
 const PRENOMS = ['Pierre', 'Élodie', 'Noël', 'Zoé', 'Loïc', 'Chloé', 'Jérôme', 'Anaïs', 'François', 'Cécile', 'Maëlle', 'Benoît', 'Hélène', 'Joël'];
 const VILLES = ['Besançon', 'Orléans', 'Nîmes', 'Saint-Étienne', 'Angoulême', 'Bourg-en-Bresse', 'Pontoise', 'Évry'];
 
@@ -17,7 +33,13 @@ export const EXPORT_HEADER = ['Nom', 'Prénom', 'Mobile', 'Référence', 'Info']
 export const DMC_COLUMNS = ['NAME', 'FORENAME', 'PHONENUMBER1', 'EXTERNALREFERENCE', 'INFO1'];
 
 export const COMMAND = {
-  serviceId: '12345678', spaceId: '123', broadcastName: 'Bench', scenarioId: '40', callPlanningId: '41',
-  startDate: '2027-01-15 09:00:00', stopDate: '2027-01-16 20:00:00', priority: '2',
+  serviceId: '12345678',
+  spaceId: '123',
+  broadcastName: 'Bench',
+  scenarioId: '40',
+  callPlanningId: '41',
+  startDate: '2027-01-15 09:00:00',
+  stopDate: '2027-01-16 20:00:00',
+  priority: '2',
   messages: [{ customizableId: '10', multimediaType: 'TXT', text: 'Bonjour |contact.prenom|, |contact.info1|. Stop au |shortcode|' }],
 };

@@ -10,14 +10,19 @@ import iconv from 'iconv-lite';
 const [src, out] = process.argv.slice(2);
 const temp = `${out}.tmp`;
 const ws = createWriteStream(temp);
-const write = async (s) => { if (!ws.write(iconv.encode(s, 'iso-8859-15'))) await once(ws, 'drain'); };
+const write = async (s) => {
+  if (!ws.write(iconv.encode(s, 'iso-8859-15'))) await once(ws, 'drain');
+};
 await write('#COMMAND\nserviceId:12345678\n#CONTACTS\n');
 let rest = '';
 let header = true;
 for await (const chunk of createReadStream(src, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
   const lines = (rest + chunk).split('\n');
   rest = lines.pop();
-  if (header) { lines.shift(); header = false; }
+  if (header) {
+    lines.shift();
+    header = false;
+  }
   await write(lines.join('\n') + '\n');
 }
 await write((rest ? rest + '\n' : '') + '#END\n');

@@ -27,7 +27,10 @@ async function writeExport(path, n) {
 function run(name, n = N) {
   const res = [];
   for (let i = 0; i < RUNS; i++) {
-    const out = execFileSync(process.execPath, [new URL('./cases.mjs', import.meta.url).pathname, name, dir, String(n)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const out = execFileSync(process.execPath, [new URL('./cases.mjs', import.meta.url).pathname, name, dir, String(n)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    });
     res.push(JSON.parse(out.trim().split('\n').pop()));
   }
   res.sort((a, b) => a.ms - b.ms);
@@ -38,7 +41,14 @@ function run(name, n = N) {
 /** A whole process, as a user runs it (start-up included): median wall time, peak RSS (GNU time when present). */
 function runProcess(args, runs = RUNS) {
   const res = [];
-  const hasTime = (() => { try { execFileSync('/usr/bin/time', ['-f', '%M', 'true'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+  const hasTime = (() => {
+    try {
+      execFileSync('/usr/bin/time', ['-f', '%M', 'true'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();
     const r = spawnSync(hasTime ? '/usr/bin/time' : process.execPath, hasTime ? ['-f', 'RSSKB %M', process.execPath, ...args] : args, { encoding: 'utf8' });
@@ -56,7 +66,9 @@ const rows = [];
 function compare(label, project, baseline, target) {
   const ratio = project.ms / baseline.ms;
   rows.push({ label, project, baseline, ratio, target });
-  console.log(`${label}\n  project  ${fmt(project)}   (${project.out})\n  baseline ${fmt(baseline)}\n  ratio    ${ratio.toFixed(2)}x${target ? `   target <= ${target}x: ${ratio <= target ? 'met' : 'NOT MET'}` : ''}\n`);
+  console.log(
+    `${label}\n  project  ${fmt(project)}   (${project.out})\n  baseline ${fmt(baseline)}\n  ratio    ${ratio.toFixed(2)}x${target ? `   target <= ${target}x: ${ratio <= target ? 'met' : 'NOT MET'}` : ''}\n`,
+  );
 }
 
 console.log(`node ${process.version}, ${N.toLocaleString('en')} contacts, median of ${RUNS} runs\n`);
@@ -68,30 +80,70 @@ compare('XML build with validation vs hand-written XML template', run('project-x
 compare('CSV build with validation vs csv-stringify (streaming, no checks) + iconv-lite', run('project-csv'), run('library-csv-stringify'));
 compare('XML build with validation vs xmlbuilder2 (tree, no checks) + iconv-lite', run('project-xml'), run('library-xmlbuilder2'));
 // The trigger to parse is the project's own output.
-execFileSync(process.execPath, [new URL('../dist/cli/main.js', import.meta.url).pathname, 'build', '--command', new URL('../templates/sms.yaml', import.meta.url).pathname,
-  '--contacts', join(dir, 'export.csv'), '--map', 'INFO1=Info', '--out', join(dir, 'trigger.csv')], { stdio: 'ignore' });
-execFileSync(process.execPath, [new URL('../dist/cli/main.js', import.meta.url).pathname, 'convert', join(dir, 'trigger.csv'), '--to', 'xml', '--out', join(dir, 'trigger.xml')], { stdio: 'ignore' });
+execFileSync(
+  process.execPath,
+  [
+    new URL('../dist/cli/main.js', import.meta.url).pathname,
+    'build',
+    '--command',
+    new URL('../templates/sms.yaml', import.meta.url).pathname,
+    '--contacts',
+    join(dir, 'export.csv'),
+    '--map',
+    'INFO1=Info',
+    '--out',
+    join(dir, 'trigger.csv'),
+  ],
+  { stdio: 'ignore' },
+);
+execFileSync(
+  process.execPath,
+  [new URL('../dist/cli/main.js', import.meta.url).pathname, 'convert', join(dir, 'trigger.csv'), '--to', 'xml', '--out', join(dir, 'trigger.xml')],
+  { stdio: 'ignore' },
+);
 compare('CSV parse + validate vs csv-parse streaming of the contacts part (decoded, counted)', run('project-parse'), run('baseline-parse'), 1.5);
 compare('XML parse + validate (saxes) vs csv-parse streaming of the CSV contacts (information)', run('project-xml-parse'), run('baseline-parse'));
 compare('build from an SI export file (detect, csv-parse, map, check, write) vs csv-parse + join + iconv', run('project-build'), run('baseline-build'));
 // The whole process, as a user runs it: `dmc-trigger build` of the export vs a minimal correct converter (bench/minimal-converter.mjs).
 const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
-compare('whole process: dmc-trigger build (start-up, detect, map, validate, write, rename) vs a minimal converter process (split, join, iconv, write, rename)',
-  runProcess([cli, 'build', '--command', new URL('../templates/sms.yaml', import.meta.url).pathname, '--contacts', join(dir, 'export.csv'), '--map', 'INFO1=Info', '--out', join(dir, 'cli-build.csv')]),
-  runProcess([new URL('./minimal-converter.mjs', import.meta.url).pathname, join(dir, 'export.csv'), join(dir, 'minimal.csv')]), 1.5);
+compare(
+  'whole process: dmc-trigger build (start-up, detect, map, validate, write, rename) vs a minimal converter process (split, join, iconv, write, rename)',
+  runProcess([
+    cli,
+    'build',
+    '--command',
+    new URL('../templates/sms.yaml', import.meta.url).pathname,
+    '--contacts',
+    join(dir, 'export.csv'),
+    '--map',
+    'INFO1=Info',
+    '--out',
+    join(dir, 'cli-build.csv'),
+  ]),
+  runProcess([new URL('./minimal-converter.mjs', import.meta.url).pathname, join(dir, 'export.csv'), join(dir, 'minimal.csv')]),
+  1.5,
+);
 // Start-up: the CPU a command costs before it does anything, against node itself.
-const startup = (args) => { const t = spawnSync('/usr/bin/time', ['-f', 'CPU %U %S', process.execPath, ...args], { encoding: 'utf8' }); const m = /CPU ([\d.]+) ([\d.]+)/.exec(t.stderr ?? ''); return m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN; };
+const startup = (args) => {
+  const t = spawnSync('/usr/bin/time', ['-f', 'CPU %U %S', process.execPath, ...args], { encoding: 'utf8' });
+  const m = /CPU ([\d.]+) ([\d.]+)/.exec(t.stderr ?? '');
+  return m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN;
+};
 const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const nodeCpu = median(Array.from({ length: 5 }, () => startup(['-e', '0'])));
 for (const args of [['--version'], ['--help'], ['build', '--help']]) {
   const cpu = median(Array.from({ length: 5 }, () => startup([cli, ...args])));
-  console.log(`start-up: dmc-trigger ${args.join(' ')}: ${cpu.toFixed(0)} ms CPU (node -e 0: ${nodeCpu.toFixed(0)} ms; the command's own: ${(cpu - nodeCpu).toFixed(0)} ms)   target < 100 ms: ${cpu < 100 ? 'met' : cpu - nodeCpu < 100 ? "met over node's own start" : 'NOT MET'}`);
+  console.log(
+    `start-up: dmc-trigger ${args.join(' ')}: ${cpu.toFixed(0)} ms CPU (node -e 0: ${nodeCpu.toFixed(0)} ms; the command's own: ${(cpu - nodeCpu).toFixed(0)} ms)   target < 100 ms: ${cpu < 100 ? 'met' : cpu - nodeCpu < 100 ? "met over node's own start" : 'NOT MET'}`,
+  );
 }
 console.log('');
 
 await writeExport(join(dir, 'export-big.csv'), BIG);
 const split = run('project-split', BIG);
-console.log(`split ${BIG.toLocaleString('en')}-row export into files of 100,000\n  project  ${fmt(split)}   (${split.out})\n  target peak RSS <= 150 MB: ${split.rssMB <= 150 ? 'met' : 'NOT MET'}\n`);
+console.log(
+  `split ${BIG.toLocaleString('en')}-row export into files of 100,000\n  project  ${fmt(split)}   (${split.out})\n  target peak RSS <= 150 MB: ${split.rssMB <= 150 ? 'met' : 'NOT MET'}\n`,
+);
 writeFileSync(join(dir, 'results.json'), JSON.stringify({ node: process.version, contacts: N, rows, split }, null, 2));
 
 // The daemon's figures: pass cost against the journal's size, a burst of 1,000 exports.

@@ -31,7 +31,11 @@ function file(mb) {
 }
 
 async function project(protocol, path, remote) {
-  const cfg = await parseConfig(`service: {serviceId: "${e.serviceId}"}\ntransport: {protocol: ${protocol}, host: ${e.host}, port: ${protocol === 'sftp' ? e.sshPort : e.ftpPort}, username: ${e.user}, password: "\${PW}"${protocol === 'sftp' ? `, hostKey: "${e.hostKey}"` : ''}}\ntimeouts: {transfer: 600}\n`, '/tmp/bench.yaml', { PW: e.password });
+  const cfg = await parseConfig(
+    `service: {serviceId: "${e.serviceId}"}\ntransport: {protocol: ${protocol}, host: ${e.host}, port: ${protocol === 'sftp' ? e.sshPort : e.ftpPort}, username: ${e.user}, password: "\${PW}"${protocol === 'sftp' ? `, hostKey: "${e.hostKey}"` : ''}}\ntimeouts: {transfer: 600}\n`,
+    '/tmp/bench.yaml',
+    { PW: e.password },
+  );
   const t0 = process.hrtime.bigint();
   const t = createTransport(cfg, silentLogger);
   await t.connect();
@@ -45,8 +49,27 @@ function timed(cmd, args, input) {
   execFileSync(cmd, args, { input, stdio: ['pipe', 'ignore', 'pipe'] });
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
-const sftpCli = (path, remote) => timed('sftp', ['-q', '-i', e.clientKey, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-P', String(e.sshPort), '-b', '-', `${e.user}@${e.host}`], `put ${path} ${remote}\n`);
-const curlActive = (path, remote) => timed('curl', ['-s', '-S', '--ftp-port', e.host, '-T', path, `ftp://${e.user}:${e.password}@${e.host}:${e.ftpPort}/${remote}`]);
+const sftpCli = (path, remote) =>
+  timed(
+    'sftp',
+    [
+      '-q',
+      '-i',
+      e.clientKey,
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-P',
+      String(e.sshPort),
+      '-b',
+      '-',
+      `${e.user}@${e.host}`,
+    ],
+    `put ${path} ${remote}\n`,
+  );
+const curlActive = (path, remote) =>
+  timed('curl', ['-s', '-S', '--ftp-port', e.host, '-T', path, `ftp://${e.user}:${e.password}@${e.host}:${e.ftpPort}/${remote}`]);
 
 async function median(fn) {
   const xs = [];
@@ -59,13 +82,18 @@ console.log(`transport: loopback uploads, median of ${RUNS}, connection setup in
 const results = [];
 for (const mb of [200, 15]) {
   const path = file(mb);
-  for (const [label, protocol, baseline, baseName, target] of [['SFTP', 'sftp', sftpCli, 'OpenSSH sftp', 0.9], ['active FTP', 'ftp', curlActive, 'curl --ftp-port', 0.8]]) {
+  for (const [label, protocol, baseline, baseName, target] of [
+    ['SFTP', 'sftp', sftpCli, 'OpenSSH sftp', 0.9],
+    ['active FTP', 'ftp', curlActive, 'curl --ftp-port', 0.8],
+  ]) {
     const remote = (who, i) => `${remoteDir}/bench-${who}-${mb}-${i}.bin`;
     const p = await median((i) => project(protocol, path, remote('p', i)));
     const b = await median((i) => baseline(path, remote('b', i)));
-    const ratio = (mb / p) / (mb / b);
+    const ratio = mb / p / (mb / b);
     results.push({ label, mb, projectMBs: (mb * 1000) / p, baselineMBs: (mb * 1000) / b, ratio });
-    console.log(`${label} ${mb} MB: project ${((mb * 1000) / p).toFixed(0)} MB/s, ${baseName} ${((mb * 1000) / b).toFixed(0)} MB/s, ratio ${ratio.toFixed(2)}x (target >= ${target}x: ${ratio >= target ? 'met' : 'NOT MET'})`);
+    console.log(
+      `${label} ${mb} MB: project ${((mb * 1000) / p).toFixed(0)} MB/s, ${baseName} ${((mb * 1000) / b).toFixed(0)} MB/s, ratio ${ratio.toFixed(2)}x (target >= ${target}x: ${ratio >= target ? 'met' : 'NOT MET'})`,
+    );
     rmSync(join(e.home, remoteDir), { recursive: true, force: true });
     mkdirSync(join(e.home, remoteDir), { recursive: true });
     execFileSync('chown', [`${e.user}:${e.user}`, join(e.home, remoteDir)]);

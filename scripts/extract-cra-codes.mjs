@@ -7,13 +7,16 @@ export function extract(text) {
   const lines = text.split('\n');
   const start = lines.findIndex((l) => l.startsWith('## 5.4 LISTE DES COMPTE-RENDUS'));
   const end = lines.findIndex((l, i) => i > start && l.startsWith('## 5.5'));
-  const media = { 'SMS': 'sms', 'MMS': 'mms', 'VOCAL': 'voice', 'FAX': 'fax', 'E-MAIL': 'email', 'PUSH NOTIFICATION': 'push', 'TOUS MEDIAS': 'all' };
+  const media = { SMS: 'sms', MMS: 'mms', VOCAL: 'voice', FAX: 'fax', 'E-MAIL': 'email', 'PUSH NOTIFICATION': 'push', 'TOUS MEDIAS': 'all' };
   let medium;
   const rows = [];
   for (let i = start; i < end; i++) {
     const l = lines[i];
     const h = /^#{3,4} 5\.4\.\d+ (?:SOUMIS )?RESULTATS (.+)$/.exec(l);
-    if (h) { medium = media[h[1].trim()]; continue; }
+    if (h) {
+      medium = media[h[1].trim()];
+      continue;
+    }
     // The OCR split some cells over two lines: a line starting with a tab continues the row above
     // (e.g. "Service temporairement" / "indisponible", guide lines 10961-10963 and 11010-11012).
     if (l.startsWith('\t') && rows.length > 0) {

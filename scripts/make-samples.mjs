@@ -13,8 +13,15 @@ for (const [name, r] of Object.entries(recipes)) {
   const command = parseCommandFile(readFileSync(tpl, 'utf8'), tpl);
   for (const format of ['csv', 'xml']) {
     const out = new URL(`samples/${name}.${format}`, root).pathname;
-    const res = await buildTriggerFiles(command, r.contacts ? new URL(`samples/${r.contacts}`, root).pathname : undefined, { out, format, export: { map: r.map ?? {} } });
-    if (!res.ok) { failed++; console.error(name, format, res.findings); } else console.log(`wrote ${out}`);
+    const res = await buildTriggerFiles(command, r.contacts ? new URL(`samples/${r.contacts}`, root).pathname : undefined, {
+      out,
+      format,
+      export: { map: r.map ?? {} },
+    });
+    if (!res.ok) {
+      failed++;
+      console.error(name, format, res.findings);
+    } else console.log(`wrote ${out}`);
   }
 }
 process.exitCode = failed ? 1 : 0;

@@ -8,5 +8,7 @@ const sections = {
 
 /** Replaces every `<!-- generated:NAME -->...<!-- /generated:NAME -->` block of `text` that this file knows. */
 export function generate(text) {
-  return text.replace(/<!-- generated:(\w+) -->[\s\S]*?<!-- \/generated:\1 -->/g, (m, name) => (sections[name] ? `<!-- generated:${name} -->\n${sections[name]()}\n<!-- /generated:${name} -->` : m));
+  return text.replace(/<!-- generated:(\w+) -->[\s\S]*?<!-- \/generated:\1 -->/g, (m, name) =>
+    sections[name] ? `<!-- generated:${name} -->\n${sections[name]()}\n<!-- /generated:${name} -->` : m,
+  );
 }

@@ -56,16 +56,24 @@ export interface BuildTriggerOptions {
 export async function buildTrigger(options: BuildTriggerOptions): Promise<BuildResult> {
   let command: TriggerCommand;
   try {
-    command = typeof options.command === 'string' ? parseCommandFile(await readFile(options.command, 'utf8'), options.command) : commandFromData(options.command, 'command');
+    command =
+      typeof options.command === 'string'
+        ? parseCommandFile(await readFile(options.command, 'utf8'), options.command)
+        : commandFromData(options.command, 'command');
   } catch (e) {
     if (e instanceof TriggerFormatError) return refused([...e.findings]);
     throw e;
   }
   const contacts = options.contacts;
-  const encodeOptions = { format: options.format ?? 'csv', encoding: options.encoding ?? 'iso-8859-15', replaceForbidden: options.replaceForbidden ?? false } as const;
+  const encodeOptions = {
+    format: options.format ?? 'csv',
+    encoding: options.encoding ?? 'iso-8859-15',
+    replaceForbidden: options.replaceForbidden ?? false,
+  } as const;
   if (typeof options.to === 'string') {
     return buildTriggerFiles(command, typeof contacts === 'string' ? contacts : undefined, {
-      ...encodeOptions, out: options.to,
+      ...encodeOptions,
+      out: options.to,
       ...(contacts !== undefined && typeof contacts !== 'string' ? { records: contacts } : {}),
       ...(options.map ? { export: { map: options.map } } : {}),
       ...(options.split !== undefined ? { split: options.split } : {}),
@@ -78,9 +86,12 @@ export async function buildTrigger(options: BuildTriggerOptions): Promise<BuildR
   const exportFindings = findings.scoped('export');
   const stream = typeof contacts === 'string' ? createReadStream(contacts, { highWaterMark: 256 * 1024 }) : undefined;
   try {
-    const reading = contacts === undefined ? undefined
-      : stream ? await readSiExport(stream, exportFindings, { name: contacts as string, ...map })
-        : await readRecords(contacts as Iterable<ContactRecord>, exportFindings, map);
+    const reading =
+      contacts === undefined
+        ? undefined
+        : stream
+          ? await readSiExport(stream, exportFindings, { name: contacts as string, ...map })
+          : await readRecords(contacts as Iterable<ContactRecord>, exportFindings, map);
     const encoded = encodeTrigger({ command, columns: reading?.columns ?? [], rows: reading?.rows ?? [], findings, ...encodeOptions });
     await pipeline(Readable.from(encoded), options.to, { end: true });
     const list = findings.list();
@@ -91,7 +102,14 @@ export async function buildTrigger(options: BuildTriggerOptions): Promise<BuildR
 }
 
 function refused(findings: Finding[]): BuildResult {
-  return { ok: false, files: [], contacts: 0, findings, errors: findings.filter((f) => f.severity === 'error').length, warnings: findings.filter((f) => f.severity === 'warning').length };
+  return {
+    ok: false,
+    files: [],
+    contacts: 0,
+    findings,
+    errors: findings.filter((f) => f.severity === 'error').length,
+    warnings: findings.filter((f) => f.severity === 'warning').length,
+  };
 }
 
 export interface ValidateTriggerOptions {
@@ -112,7 +130,17 @@ export async function validateTrigger(source: string | Readable | Uint8Array, op
   if (options.documentsDir) throw new TypeError('validateTrigger: documentsDir needs a file path');
   const findings = new FindingList(100);
   const chunks: AsyncIterable<Uint8Array> | Uint8Array[] = source instanceof Uint8Array ? [source] : source;
-  const format = options.format ?? (source instanceof Uint8Array ? (Buffer.from(source.subarray(0, 512)).toString('latin1').replace(/^\xEF\xBB\xBF/, '').trimStart().startsWith('<') ? 'xml' : 'csv') : 'csv');
+  const format =
+    options.format ??
+    (source instanceof Uint8Array
+      ? Buffer.from(source.subarray(0, 512))
+          .toString('latin1')
+          .replace(/^\xEF\xBB\xBF/, '')
+          .trimStart()
+          .startsWith('<')
+        ? 'xml'
+        : 'csv'
+      : 'csv');
   const reading = await (format === 'xml' ? readXmlTrigger(chunks, findings, read) : readCsvTrigger(chunks, findings, read));
   return validateReading(reading, findings, options.channel ? { channel: options.channel } : {});
 }
@@ -148,7 +176,10 @@ export async function readReport(source: string | Readable): Promise<ReportReadi
   const findings = new FindingList(100);
   const records: CraRecord[] = [];
   async function* collect(): AsyncGenerator<CraRecord> {
-    for await (const r of reportRecords(source, findings)) { records.push(r); yield r; }
+    for await (const r of reportRecords(source, findings)) {
+      records.push(r);
+      yield r;
+    }
   }
   const summary = await summarizeCra(collect());
   return { records, summary, findings: findings.list() };

@@ -13,7 +13,19 @@
 export { buildTrigger, validateTrigger, convertTrigger, readReport, reportRecords } from './api.js';
 export type { BuildTriggerOptions, ContactsInput, ValidateTriggerOptions, ConvertTriggerOptions, ReportReading } from './api.js';
 
-export type { CommandInput, MessageInput, NumberValue, FlagValue, UserLang, Priority, TtsVoice, MultimediaTypeName, TriggerCommand, MessageBlock, OutputEncoding } from './formats/model.js';
+export type {
+  CommandInput,
+  MessageInput,
+  NumberValue,
+  FlagValue,
+  UserLang,
+  Priority,
+  TtsVoice,
+  MultimediaTypeName,
+  TriggerCommand,
+  MessageBlock,
+  OutputEncoding,
+} from './formats/model.js';
 export type { ContactColumn } from './formats/contacts.js';
 export type { ContactRecord } from './formats/si-export.js';
 export type { TriggerFormat } from './formats/trigger-encoder.js';

@@ -8,8 +8,12 @@ import { buildTrigger } from 'dmc-trigger';
 const out = join(process.argv[2] ?? mkdtempSync(join(tmpdir(), 'dmc-example-')), 'relance.csv');
 const result = await buildTrigger({
   command: {
-    serviceId: '12345678', spaceId: 123, broadcastName: 'Relance colis',
-    scenarioId: 40, callPlanningId: 41, priority: 2,
+    serviceId: '12345678',
+    spaceId: 123,
+    broadcastName: 'Relance colis',
+    scenarioId: 40,
+    callPlanningId: 41,
+    priority: 2,
     startDate: new Date('2027-01-15T08:00:00Z'), // written 2027-01-15 09:00:00 (Paris)
     messages: [{ customizableId: 10, multimediaType: 'TXT', text: 'Votre colis |contact.info1| est arrivé.' }],
   },

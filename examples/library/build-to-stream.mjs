@@ -14,5 +14,9 @@ const result = await buildTrigger({
   to: createWriteStream(out),
 });
 // To a stream, bytes go out as they are made: on an error, discard what was written.
-if (!result.ok) { rmSync(out, { force: true }); console.error(result.findings); process.exit(1); }
+if (!result.ok) {
+  rmSync(out, { force: true });
+  console.error(result.findings);
+  process.exit(1);
+}
 console.log(`streamed ${result.contacts} contacts to ${out}; ${result.warnings} warning(s)`);

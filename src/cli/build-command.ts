@@ -27,7 +27,8 @@ export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
   let split: number | undefined;
   if (opts.split !== undefined && opts.split !== false) {
     split = opts.split === true ? MAX_CONTACTS : Number(opts.split);
-    if (!Number.isInteger(split) || split < 1 || split > MAX_CONTACTS) throw new UsageError(`--split takes a number of contacts per file from 1 to ${MAX_CONTACTS}, not '${opts.split}'`);
+    if (!Number.isInteger(split) || split < 1 || split > MAX_CONTACTS)
+      throw new UsageError(`--split takes a number of contacts per file from 1 to ${MAX_CONTACTS}, not '${opts.split}'`);
   }
   const mapping = parseMapping(opts.map ?? []);
   if (mapping.problems.length) throw new UsageError(`--map: ${mapping.problems.join('; ')}`);
@@ -42,12 +43,20 @@ export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
     return EXIT.INVALID;
   }
   if (opts.contacts) await requireFile(opts.contacts, 'contacts export');
-  const out = opts.out ?? `${opts.contacts ? basename(opts.contacts, extname(opts.contacts)) : basename(opts.command, extname(opts.command))}.trigger.${format}`;
+  const out =
+    opts.out ?? `${opts.contacts ? basename(opts.contacts, extname(opts.contacts)) : basename(opts.command, extname(opts.command))}.trigger.${format}`;
   const bar = progress(io, 'building');
   const result = await buildTriggerFiles(command, opts.contacts, {
-    out, format, encoding, ...(split !== undefined ? { split } : {}),
+    out,
+    format,
+    encoding,
+    ...(split !== undefined ? { split } : {}),
     replaceForbidden: opts.replaceForbidden ?? false,
-    export: { ...(opts.inputEncoding ? { encoding: opts.inputEncoding } : {}), ...(opts.delimiter ? { delimiter: opts.delimiter === '\\t' || opts.delimiter === 'tab' ? '\t' : opts.delimiter } : {}), map: mapping.map },
+    export: {
+      ...(opts.inputEncoding ? { encoding: opts.inputEncoding } : {}),
+      ...(opts.delimiter ? { delimiter: opts.delimiter === '\\t' || opts.delimiter === 'tab' ? '\t' : opts.delimiter } : {}),
+      map: mapping.map,
+    },
     onProgress: (n) => bar.tick(n),
   });
   bar.done();
@@ -55,20 +64,25 @@ export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
   const fileOf = (f: Finding): string => (opts.contacts && (f.source === 'export' || f.line !== undefined) ? opts.contacts : opts.command);
   for (const f of sortFindings(result.findings)) io.err(formatFinding(fileOf(f), f));
   if (opts.json) {
-    io.out(JSON.stringify({
-      ok: result.ok,
-      contacts: result.contacts,
-      files: result.files,
-      export: result.export ? { ...result.export, mapping: Object.fromEntries(result.export.mapping) } : undefined,
-      errors: result.findings.filter((f) => f.severity === 'error'),
-      warnings: result.findings.filter((f) => f.severity === 'warning'),
-    }));
+    io.out(
+      JSON.stringify({
+        ok: result.ok,
+        contacts: result.contacts,
+        files: result.files,
+        export: result.export ? { ...result.export, mapping: Object.fromEntries(result.export.mapping) } : undefined,
+        errors: result.findings.filter((f) => f.severity === 'error'),
+        warnings: result.findings.filter((f) => f.severity === 'warning'),
+      }),
+    );
   } else if (result.ok) {
     if (result.export) {
       const delim = result.export.delimiter === '\t' ? 'tab' : `'${result.export.delimiter ?? ''}'`;
-      io.out(`read ${opts.contacts}: ${result.export.format}, ${result.export.encoding} (${result.export.encodingReason})${result.export.format === 'csv' ? `, delimiter ${delim}` : ''}; columns ${[...result.export.mapping].map(([k, v]) => `${k}<-${v}`).join(', ')}`);
+      io.out(
+        `read ${opts.contacts}: ${result.export.format}, ${result.export.encoding} (${result.export.encodingReason})${result.export.format === 'csv' ? `, delimiter ${delim}` : ''}; columns ${[...result.export.mapping].map(([k, v]) => `${k}<-${v}`).join(', ')}`,
+      );
     }
-    for (const f of result.files) io.out(`wrote ${f.path}: ${f.contacts.toLocaleString('en')} contacts, ${humanBytes(f.bytes)}, broadcast "${f.broadcastName}"`);
+    for (const f of result.files)
+      io.out(`wrote ${f.path}: ${f.contacts.toLocaleString('en')} contacts, ${humanBytes(f.bytes)}, broadcast "${f.broadcastName}"`);
   } else {
     io.err(`build failed: ${result.errors} error(s); nothing written to ${out}`);
   }

@@ -19,7 +19,7 @@ export function registerBuild(program: Command, io: Io, setExit: SetExit): void 
   program
     .command('build')
     .description('build trigger file(s) from a command file and an SI export of contacts')
-    .requiredOption('--command <file>', 'command file (YAML or JSON) with the guide\'s parameter names')
+    .requiredOption('--command <file>', "command file (YAML or JSON) with the guide's parameter names")
     .option('--contacts <export>', 'SI export: CSV (; , or tab) or JSON Lines, UTF-8 / Windows-1252 / ISO-8859-1 / ISO-8859-15')
     .option('--format <csv|xml>', 'trigger format', 'csv')
     .option('--out <path>', 'output path (default: <export>.trigger.<format> in the current folder)')
@@ -27,14 +27,22 @@ export function registerBuild(program: Command, io: Io, setExit: SetExit): void 
     .option('--encoding <enc>', 'output encoding: iso-8859-15 or utf8', 'iso-8859-15')
     .option('--input-encoding <enc>', 'encoding of the export (default: detected)')
     .option('--delimiter <c>', "delimiter of the export: ';' ',' or tab (default: detected)")
-    .option('--map <COL=Header...>', 'map export columns to DMC columns, e.g. PHONENUMBER1=Mobile,NAME=Nom (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--map <COL=Header...>', 'map export columns to DMC columns, e.g. PHONENUMBER1=Mobile,NAME=Nom (repeatable)', (v: string, prev: string[] = []) => [
+      ...prev,
+      v,
+    ])
     .option('--replace-forbidden', "replace ';' in contact fields by ',' and line breaks by spaces instead of refusing them (each reported)")
     .option('--json', 'print the result as JSON on stdout')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Exit codes: 0 built (warnings allowed), 1 invalid input (nothing written), 2 usage or I/O error.
 Example:
-  dmc-trigger build --command templates/sms.yaml --contacts samples/export-crm.csv --out out/sms.csv`)
-    .action(async (opts: BuildCliOptions) => { setExit(await (await import('./build-command.js')).runBuild(opts, io)); });
+  dmc-trigger build --command templates/sms.yaml --contacts samples/export-crm.csv --out out/sms.csv`,
+    )
+    .action(async (opts: BuildCliOptions) => {
+      setExit(await (await import('./build-command.js')).runBuild(opts, io));
+    });
 }
 
 export function registerConvert(program: Command, io: Io, setExit: SetExit): void {
@@ -48,7 +56,9 @@ export function registerConvert(program: Command, io: Io, setExit: SetExit): voi
     .option('--input-encoding <enc>', 'read with this encoding whatever the file declares')
     .option('--replace-forbidden', "replace ';' in contact fields and line breaks instead of refusing them")
     .addHelpText('after', '\nExit codes: 0 converted, 1 invalid input (nothing written), 2 usage or I/O error.')
-    .action(async (file: string, opts: ConvertCliOptions) => { setExit(await (await import('./convert-command.js')).runConvert(file, opts, io)); });
+    .action(async (file: string, opts: ConvertCliOptions) => {
+      setExit(await (await import('./convert-command.js')).runConvert(file, opts, io));
+    });
 }
 
 export function registerValidate(program: Command, io: Io, setExit: SetExit): void {
@@ -60,7 +70,9 @@ export function registerValidate(program: Command, io: Io, setExit: SetExit): vo
     .option('--encoding <enc>', 'read with this encoding whatever the file declares')
     .option('--json', 'one JSON object per file: {file, valid, contacts, errors[], warnings[]}')
     .addHelpText('after', '\nExit codes: 0 all valid (warnings allowed), 1 a file is invalid, 2 usage or I/O error.')
-    .action(async (files: string[], opts: ValidateCliOptions) => { setExit(await (await import('./validate-command.js')).runValidate(files, opts, io)); });
+    .action(async (files: string[], opts: ValidateCliOptions) => {
+      setExit(await (await import('./validate-command.js')).runValidate(files, opts, io));
+    });
 }
 
 export function registerSend(program: Command, io: Io, setExit: SetExit): void {
@@ -76,7 +88,9 @@ export function registerSend(program: Command, io: Io, setExit: SetExit): void {
     .option('--remote-name <name>', 'remote file name (default: <name>_<UTC time>_<hash>.<ext>)')
     .option('--log-level <level>', 'log level on stderr: error, warn, info, debug', 'warn')
     .addHelpText('after', '\nExit codes: 0 uploaded (and processed with --wait), 1 invalid or failed, 2 usage or configuration error, 3 transport error.')
-    .action(async (trigger: string, opts: SendCliOptions) => { setExit(await (await import('./send-command.js')).runSend(trigger, opts, io)); });
+    .action(async (trigger: string, opts: SendCliOptions) => {
+      setExit(await (await import('./send-command.js')).runSend(trigger, opts, io));
+    });
 }
 
 export function registerReports(program: Command, io: Io, setExit: SetExit): void {
@@ -89,14 +103,18 @@ export function registerReports(program: Command, io: Io, setExit: SetExit): voi
     .option('--no-ack', 'leave the reports on the server (no .ack dropped)')
     .option('--log-level <level>', 'log level on stderr', 'warn')
     .addHelpText('after', '\nExit codes: 0 done, 2 usage or configuration error, 3 transport error.')
-    .action(async (opts: { config: string; to?: string; ack?: boolean; logLevel?: string }) => { setExit(await (await import('./reports-command.js')).runFetch(opts, io)); });
+    .action(async (opts: { config: string; to?: string; ack?: boolean; logLevel?: string }) => {
+      setExit(await (await import('./reports-command.js')).runFetch(opts, io));
+    });
   reports
     .command('show')
     .description('summarize a CRA file per broadcast: results by label and annex 5.4 code, success rate')
     .argument('<file>', 'CRA_<serviceId>_<date>.csv')
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', '\nExit codes: 0 read, 1 the file has errors, 2 usage error.')
-    .action(async (file: string, opts: { json?: boolean }) => { setExit(await (await import('./reports-command.js')).runShow(file, opts, io)); });
+    .action(async (file: string, opts: { json?: boolean }) => {
+      setExit(await (await import('./reports-command.js')).runShow(file, opts, io));
+    });
 }
 
 export function registerSimulator(program: Command, io: Io, setExit: SetExit): void {
@@ -114,15 +132,20 @@ export function registerSimulator(program: Command, io: Io, setExit: SetExit): v
     .option('--report-every <s>', 'write the reports every N seconds (tests, demos)')
     .option('--report-at <HH:MM>', 'write the reports daily at this time, Europe/Paris (default 02:00)')
     .option('--seed <text>', 'seed of the simulated results (same seed, same results)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Without --config: one account, service 12345678 (space 123), user dmc, password from DMC_SIM_PASSWORD
 or generated, email triggers allowed from the domain client1.fr, a mailbox ops@client1.fr (same password);
-a client configuration pinning the host key, with the mail section, is written under <root>/clients/.`)
-    .action(async (opts: SimulatorCliOptions) => { setExit(await (await import('./simulator-command.js')).runSimulator(opts, io)); });
+a client configuration pinning the host key, with the mail section, is written under <root>/clients/.`,
+    )
+    .action(async (opts: SimulatorCliOptions) => {
+      setExit(await (await import('./simulator-command.js')).runSimulator(opts, io));
+    });
 }
 
 export function registerMail(program: Command, io: Io, setExit: SetExit): void {
-  const mail = program.command('mail').description('email triggers: send them, read the platform\'s replies');
+  const mail = program.command('mail').description("email triggers: send them, read the platform's replies");
   mail
     .command('send')
     .description('send an email trigger (plain-text command body, contacts as a .csv attachment, documents attached)')
@@ -132,19 +155,23 @@ export function registerMail(program: Command, io: Io, setExit: SetExit): void {
     .option('--contacts-in-body', 'put the contacts in the body after the command lines when they take 8 KiB or less (else an attachment)')
     .option('--document <file>', 'a document the command names (fileName, fileAttachment); repeatable', (v: string, p: string[] = []) => [...p, v])
     .option('--map <COL=Header>', 'map export columns to DMC columns (repeatable)', (v: string, p: string[] = []) => [...p, v])
-    .option('--wait', 'wait for the platform\'s reply (exit 0 accepted, 1 refused)')
+    .option('--wait', "wait for the platform's reply (exit 0 accepted, 1 refused)")
     .option('--timeout <s>', 'with --wait: seconds (default mail.replyTimeout)')
     .option('--log-level <level>', 'log level on stderr', 'warn')
     .addHelpText('after', '\nExit codes: 0 sent (accepted, with --wait), 1 invalid or refused, 2 usage or configuration error, 3 transport error or no reply.')
-    .action(async (source: string, o) => { setExit(await (await import('./mail-command.js')).runMailSend(source, o, io)); });
+    .action(async (source: string, o) => {
+      setExit(await (await import('./mail-command.js')).runMailSend(source, o, io));
+    });
   mail
     .command('replies')
-    .description('read the platform\'s replies, match them to what was sent, mark them seen (or move them)')
+    .description("read the platform's replies, match them to what was sent, mark them seen (or move them)")
     .requiredOption('--config <file>', 'configuration file with mail.imap')
     .option('--watch', 'keep watching (IMAP IDLE) until Ctrl-C')
     .option('--json', 'one JSON object per mail')
     .option('--log-level <level>', 'log level on stderr', 'warn')
-    .action(async (o) => { setExit(await (await import('./mail-command.js')).runReplies(o, io)); });
+    .action(async (o) => {
+      setExit(await (await import('./mail-command.js')).runReplies(o, io));
+    });
   program
     .command('mail2sms')
     .description('send SMS by mail2sms: numbers in the subject, the text in the body')
@@ -158,7 +185,9 @@ export function registerMail(program: Command, io: Io, setExit: SetExit): void {
     .option('--timeout <s>', 'with --wait: seconds (default mail.replyTimeout)')
     .option('--log-level <level>', 'log level on stderr', 'warn')
     .addHelpText('after', '\nExit codes: 0 sent (confirmed, with --wait), 1 invalid or refused, 2 usage or configuration error, 3 transport error or no reply.')
-    .action(async (o) => { setExit(await (await import('./mail-command.js')).runMail2Sms(o, io)); });
+    .action(async (o) => {
+      setExit(await (await import('./mail-command.js')).runMail2Sms(o, io));
+    });
 }
 
 export function registerDaemon(program: Command, io: Io, setExit: SetExit): void {
@@ -167,27 +196,35 @@ export function registerDaemon(program: Command, io: Io, setExit: SetExit): void
     .description('watch the drop folders, build and send each export exactly once, track outcomes, collect reports (until SIGTERM/Ctrl-C)')
     .requiredOption('--config <file>', 'configuration file with transport and daemon sections (docs/config.md)')
     .option('--log-level <level>', 'log level on stderr', 'info')
-    .action(async (o: { config: string; logLevel?: string }) => { setExit(await (await import('./daemon-command.js')).runDaemon(o, io)); });
+    .action(async (o: { config: string; logLevel?: string }) => {
+      setExit(await (await import('./daemon-command.js')).runDaemon(o, io));
+    });
   program
     .command('status')
     .description("what the daemon's journal holds: inputs and triggers by state, recent inputs")
     .requiredOption('--config <file>', 'configuration file with a daemon section')
     .option('--json', 'print as JSON')
     .option('--limit <n>', 'recent inputs shown', '20')
-    .action(async (o: { config: string; json?: boolean; limit?: string }) => { setExit(await (await import('./daemon-command.js')).runStatus(o, io)); });
+    .action(async (o: { config: string; json?: boolean; limit?: string }) => {
+      setExit(await (await import('./daemon-command.js')).runStatus(o, io));
+    });
   program
     .command('retry')
     .description('put a failed input (never sent) back in its drop folder; the daemon takes it again')
     .argument('<id>', 'input number (dmc-trigger status)')
     .requiredOption('--config <file>', 'configuration file with a daemon section')
-    .action(async (id: string, o: { config: string }) => { setExit(await (await import('./daemon-command.js')).runRetry(id, o, io)); });
+    .action(async (id: string, o: { config: string }) => {
+      setExit(await (await import('./daemon-command.js')).runRetry(id, o, io));
+    });
   program
     .command('resend')
     .description('send an input again, as a new broadcast, though it was sent or refused as a duplicate (needs --force)')
     .argument('<id>', 'input number (dmc-trigger status)')
     .requiredOption('--config <file>', 'configuration file with a daemon section')
     .option('--force', 'yes, send it again')
-    .action(async (id: string, o: { config: string; force?: boolean }) => { setExit(await (await import('./daemon-command.js')).runResend(id, o, io)); });
+    .action(async (id: string, o: { config: string; force?: boolean }) => {
+      setExit(await (await import('./daemon-command.js')).runResend(id, o, io));
+    });
 }
 
 export function registerSandbox(program: Command, io: Io, setExit: SetExit): void {
@@ -195,7 +232,9 @@ export function registerSandbox(program: Command, io: Io, setExit: SetExit): voi
     .command('sandbox')
     .description('run the daemon on an embedded simulator with a sample drop folder under ./var/sandbox (npm start), until Ctrl-C')
     .option('--dir <dir>', 'sandbox folder (kept between runs)', 'var/sandbox')
-    .action(async (o: { dir?: string }) => { setExit(await (await import('./sandbox-command.js')).runSandbox(o, io)); });
+    .action(async (o: { dir?: string }) => {
+      setExit(await (await import('./sandbox-command.js')).runSandbox(o, io));
+    });
 }
 
 export function registerDemo(program: Command, io: Io, setExit: SetExit): void {
@@ -206,10 +245,24 @@ export function registerDemo(program: Command, io: Io, setExit: SetExit): void {
     .option('--protocol <sftp|ftp>', 'transport to use', 'sftp')
     .option('--verbose', 'also print every file operation the simulator sees')
     .addHelpText('after', '\nExit codes: 0 the whole cycle worked, 1 a build or validation failed, 3 a transfer or outcome failed.')
-    .action(async (opts: { dir?: string; protocol?: string; verbose?: boolean }) => { setExit(await (await import('./demo-command.js')).runDemo(opts, io)); });
+    .action(async (opts: { dir?: string; protocol?: string; verbose?: boolean }) => {
+      setExit(await (await import('./demo-command.js')).runDemo(opts, io));
+    });
 }
 
 /** Registers every command on `program`. */
 export function registerCommands(program: Command, io: Io, setExit: SetExit): void {
-  for (const register of [registerBuild, registerValidate, registerConvert, registerSend, registerReports, registerSimulator, registerMail, registerDaemon, registerSandbox, registerDemo]) register(program, io, setExit);
+  for (const register of [
+    registerBuild,
+    registerValidate,
+    registerConvert,
+    registerSend,
+    registerReports,
+    registerSimulator,
+    registerMail,
+    registerDaemon,
+    registerSandbox,
+    registerDemo,
+  ])
+    register(program, io, setExit);
 }

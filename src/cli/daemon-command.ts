@@ -13,7 +13,10 @@ export async function runDaemon(opts: { config: string; logLevel?: string }, io:
   const logger = cliLogger(opts.logLevel ?? 'info');
   const daemon = new Daemon(config, logger, {
     // Names come from outside: escaped, so a file name holding a line break cannot forge a line.
-    onEvent: (e) => io.out(`${new Date().toISOString()} ${e.type}${e.input !== undefined ? ` #${e.input}` : ''}${e.name ? ` ${printable(e.name)}` : ''}${e.detail ? `: ${printable(e.detail, 500)}` : ''}`),
+    onEvent: (e) =>
+      io.out(
+        `${new Date().toISOString()} ${e.type}${e.input !== undefined ? ` #${e.input}` : ''}${e.name ? ` ${printable(e.name)}` : ''}${e.detail ? `: ${printable(e.detail, 500)}` : ''}`,
+      ),
   });
   await daemon.start();
   io.out(`daemon watching ${config.daemon.dropFolders.map((f) => f.path).join(', ')}; journal ${config.daemon.journal}. Ctrl-C to stop.`);
@@ -27,7 +30,20 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
   const config = await loadConfig(opts.config);
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
   if (!Journal.exists(config.daemon.journal)) {
-    if (opts.json) io.out(JSON.stringify({ journal: config.daemon.journal, exists: false, inputs: {}, triggers: {}, reports: {}, hooks: {}, folders: [], intakeErrors: [], recent: [] }));
+    if (opts.json)
+      io.out(
+        JSON.stringify({
+          journal: config.daemon.journal,
+          exists: false,
+          inputs: {},
+          triggers: {},
+          reports: {},
+          hooks: {},
+          folders: [],
+          intakeErrors: [],
+          recent: [],
+        }),
+      );
     else io.out(`no journal yet at ${config.daemon.journal}: the daemon has not run with this configuration; nothing to show`);
     return EXIT.OK;
   }
@@ -36,13 +52,44 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
   try {
     const summary = j.summary();
     // A journal written by an older version may lack the newer tables until the daemon opens it.
-    const orEmpty = <T,>(read: () => T, empty: T): T => { try { return read(); } catch { return empty; } };
+    const orEmpty = <T>(read: () => T, empty: T): T => {
+      try {
+        return read();
+      } catch {
+        return empty;
+      }
+    };
     const hooks = orEmpty(() => j.hookSummary(), {});
     const intake = orEmpty(() => j.intakeErrors(), []);
-    const folders = orEmpty(() => j.folders(), []).map((f) => ({ path: f.path, healthy: f.healthy === 1, since: f.since, ...(f.error ? { error: f.error } : {}) }));
+    const folders = orEmpty(() => j.folders(), []).map((f) => ({
+      path: f.path,
+      healthy: f.healthy === 1,
+      since: f.since,
+      ...(f.error ? { error: f.error } : {}),
+    }));
     const recent = j.recentInputs(Number(opts.limit ?? 20));
-    if (opts.json) { io.out(JSON.stringify({ journal: config.daemon.journal, exists: true, ...summary, hooks, folders, intakeErrors: intake, recent: recent.map((r) => ({ ...r, triggers: j.triggersOf(r.id) })) })); return EXIT.OK; }
-    const line = (k: string, m: Record<string, number>): void => io.out(`${k}: ${Object.entries(m).map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`);
+    if (opts.json) {
+      io.out(
+        JSON.stringify({
+          journal: config.daemon.journal,
+          exists: true,
+          ...summary,
+          hooks,
+          folders,
+          intakeErrors: intake,
+          recent: recent.map((r) => ({ ...r, triggers: j.triggersOf(r.id) })),
+        }),
+      );
+      return EXIT.OK;
+    }
+    const line = (k: string, m: Record<string, number>): void =>
+      io.out(
+        `${k}: ${
+          Object.entries(m)
+            .map(([s, n]) => `${s} ${n}`)
+            .join(', ') || 'none'
+        }`,
+      );
     line('inputs', summary.inputs);
     line('triggers', summary.triggers);
     line('reports', summary.reports);
@@ -50,8 +97,17 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
     for (const f of folders) io.out(`folder ${printable(f.path)}: ${f.healthy ? 'healthy' : `UNHEALTHY since ${f.since} — ${printable(f.error ?? '')}`}`);
     for (const x of intake) io.out(`not taken yet: ${printable(x.path)} — ${printable(x.error)} (${x.attempts} attempt(s), last ${x.at}; retried)`);
     for (const r of recent) {
-      const broadcasts = [...new Set(j.triggersOf(r.id).map((t) => t.broadcast_id).filter((b): b is string => !!b))];
-      io.out(`#${r.id} ${r.state.padEnd(9)} ${r.updated_at} ${printable(`${r.folder}/${r.name}`)}${broadcasts.length ? ` (broadcast ${broadcasts.join(', ')})` : ''}${r.last_error ? ` — ${printable(r.last_error.split('\n')[0] ?? '')}` : ''}`);
+      const broadcasts = [
+        ...new Set(
+          j
+            .triggersOf(r.id)
+            .map((t) => t.broadcast_id)
+            .filter((b): b is string => !!b),
+        ),
+      ];
+      io.out(
+        `#${r.id} ${r.state.padEnd(9)} ${r.updated_at} ${printable(`${r.folder}/${r.name}`)}${broadcasts.length ? ` (broadcast ${broadcasts.join(', ')})` : ''}${r.last_error ? ` — ${printable(r.last_error.split('\n')[0] ?? '')}` : ''}`,
+      );
     }
     return EXIT.OK;
   } finally {
@@ -63,14 +119,20 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
 export async function runRetry(id: string, opts: { config: string }, io: Io): Promise<number> {
   const { journal, row } = await openRow(id, opts.config);
   try {
-    if (row.state !== 'failed') throw new UsageError(`input #${row.id} is ${row.state}, not failed: retry takes failed inputs (resend --force sends again what was sent)`);
+    if (row.state !== 'failed')
+      throw new UsageError(`input #${row.id} is ${row.state}, not failed: retry takes failed inputs (resend --force sends again what was sent)`);
     const sent = journal.triggersOf(row.id).filter((t) => !['built', 'uploading'].includes(t.state));
-    if (sent.length) throw new UsageError(`input #${row.id} reached the platform (${sent.map((t) => `${t.remote_name}: ${t.state}`).join(', ')}): retry would send it again; use resend ${row.id} --force if that is what you want`);
+    if (sent.length)
+      throw new UsageError(
+        `input #${row.id} reached the platform (${sent.map((t) => `${t.remote_name}: ${t.state}`).join(', ')}): retry would send it again; use resend ${row.id} --force if that is what you want`,
+      );
     await putBack(row, 'failed');
     journal.setInput(row.id, 'retried');
     io.out(`input #${row.id} ${row.name} put back in ${row.folder}: the daemon takes it as a new input`);
     return EXIT.OK;
-  } finally { journal.close(); }
+  } finally {
+    journal.close();
+  }
 }
 
 /** Sends again an input that was sent (or refused as a duplicate): needs --force. */
@@ -78,29 +140,48 @@ export async function runResend(id: string, opts: { config: string; force?: bool
   const { journal, row } = await openRow(id, opts.config);
   try {
     if (!opts.force) throw new UsageError(`resend sends input #${row.id} (${row.name}, ${row.state}) to the platform again, as a new broadcast: add --force`);
-    if (!['done', 'failed', 'duplicate', 'retried'].includes(row.state)) throw new UsageError(`input #${row.id} is ${row.state}: wait until it is done or failed`);
+    if (!['done', 'failed', 'duplicate', 'retried'].includes(row.state))
+      throw new UsageError(`input #${row.id} is ${row.state}: wait until it is done or failed`);
     await putBack(row, row.state === 'done' ? 'sent' : 'failed');
     journal.askResend(row.folder, row.hash, row.id);
     io.out(`input #${row.id} ${row.name} put back in ${row.folder} and marked to be sent again`);
     return EXIT.OK;
-  } finally { journal.close(); }
+  } finally {
+    journal.close();
+  }
 }
 
 async function openRow(id: string, configPath: string): Promise<{ journal: Journal; row: InputRow }> {
   const config = await loadConfig(configPath);
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
-  if (!Journal.exists(config.daemon.journal)) throw new UsageError(`no input #${id}: there is no journal yet at ${config.daemon.journal} (the daemon has not run with this configuration)`);
+  if (!Journal.exists(config.daemon.journal))
+    throw new UsageError(`no input #${id}: there is no journal yet at ${config.daemon.journal} (the daemon has not run with this configuration)`);
   const journal = new Journal(config.daemon.journal, 'shared');
   const row = journal.input(Number(id));
-  if (!row) { journal.close(); throw new UsageError(`no input #${id} in ${config.daemon.journal} (dmc-trigger status lists them)`); }
+  if (!row) {
+    journal.close();
+    throw new UsageError(`no input #${id} in ${config.daemon.journal} (dmc-trigger status lists them)`);
+  }
   return { journal, row };
 }
 
 async function putBack(row: InputRow, from: 'sent' | 'failed'): Promise<void> {
   const src = join(row.folder, from, row.name);
   const dest = join(row.folder, row.name);
-  if (await stat(dest).then(() => true, () => false)) throw new UsageError(`${dest} already exists: move it away first`);
-  if (!(await stat(src).then(() => true, () => false))) throw new UsageError(`${src} is not there any more: drop the export again yourself`);
+  if (
+    await stat(dest).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new UsageError(`${dest} already exists: move it away first`);
+  if (
+    !(await stat(src).then(
+      () => true,
+      () => false,
+    ))
+  )
+    throw new UsageError(`${src} is not there any more: drop the export again yourself`);
   // A copy under a temporary name, renamed: the watcher never sees it half written.
   const temp = join(row.folder, `.${row.name}.retry`);
   await copyFile(src, temp);

@@ -34,13 +34,28 @@ export async function runDemo(opts: { dir?: string; protocol?: string; verbose?:
   const step = (s: string): void => io.out(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${s}`);
   const account = { serviceId: '12345678', username: 'demo', password: randomBytes(12).toString('base64url') };
   const sim = new Simulator({
-    root: join(dir, 'simulator'), accounts: [account], sftpPort: 0, ftpPort: 0, interval: 1, seed: 'demo', autoReports: false,
-    onJournal: (e) => { const l = describeEntry(e); if (l && (opts.verbose || e.source === 'platform')) step(`  ${l}`); },
+    root: join(dir, 'simulator'),
+    accounts: [account],
+    sftpPort: 0,
+    ftpPort: 0,
+    interval: 1,
+    seed: 'demo',
+    autoReports: false,
+    onJournal: (e) => {
+      const l = describeEntry(e);
+      if (l && (opts.verbose || e.source === 'platform')) step(`  ${l}`);
+    },
   });
   await sim.start();
   try {
     step(`simulator started: SFTP 127.0.0.1:${sim.sftp!.port} (host key ${sim.fingerprint}), FTP 127.0.0.1:${sim.ftp!.port} (active only)`);
-    const cfgPath = await writeClientConfig(join(dir, 'config'), sim, account, protocol, 'timeouts: {documentsTaken: 30, outcome: 30, poll: 0.5}\nreports: {dir: ../reports}');
+    const cfgPath = await writeClientConfig(
+      join(dir, 'config'),
+      sim,
+      account,
+      protocol,
+      'timeouts: {documentsTaken: 30, outcome: 30, poll: 0.5}\nreports: {dir: ../reports}',
+    );
     step(`client config written (host key pinned): ${cfgPath}`);
     const config = await loadConfig(cfgPath);
 
@@ -53,7 +68,10 @@ export async function runDemo(opts: { dir?: string; protocol?: string; verbose?:
     const tpl = repoFile('templates/sms-dynamic.yaml');
     const command = parseCommandFile(await readFile(tpl, 'utf8'), tpl);
     const built = await buildTriggerFiles(command, exportPath, { out: join(dir, 'out', 'colis.csv'), export: { map: { INFO1: 'Colis' } } });
-    if (!built.ok) { step(`build failed: ${built.findings.map((f) => f.message).join('; ')}`); return EXIT.INVALID; }
+    if (!built.ok) {
+      step(`build failed: ${built.findings.map((f) => f.message).join('; ')}`);
+      return EXIT.INVALID;
+    }
     step(`built ${built.files[0]!.path}: ${built.contacts} contacts, ISO-8859-15 (export read as ${built.export?.encoding}, ${built.export?.encodingReason})`);
     const faxTrigger = repoFile('samples/fax-pdf.csv');
     for (const f of [built.files[0]!.path, faxTrigger]) {
@@ -65,26 +83,46 @@ export async function runDemo(opts: { dir?: string; protocol?: string; verbose?:
     const { session, remoteRoot } = await openAccount(config, silentLogger);
     try {
       step(`connected over ${protocol.toUpperCase()} as ${account.username}; account root ${remoteRoot}/`);
-      for (const [trigger, documents] of [[faxTrigger, [repoFile('samples/documents/TESTFAX.pdf')]], [built.files[0]!.path, []]] as const) {
-        const r = await sendTrigger(session, { trigger, documents }, {
-          remoteRoot, timeouts: config.timeouts, logger: silentLogger,
-          onStep: (s) => {
-            if (s.step === 'uploaded') step(`uploaded ${s.kind} in/${s.name} (.uploading, size checked, renamed)`);
-            if (s.step === 'documents-waiting') step(`waiting for the platform to take ${s.names.join(', ')}`);
+      for (const [trigger, documents] of [
+        [faxTrigger, [repoFile('samples/documents/TESTFAX.pdf')]],
+        [built.files[0]!.path, []],
+      ] as const) {
+        const r = await sendTrigger(
+          session,
+          { trigger, documents },
+          {
+            remoteRoot,
+            timeouts: config.timeouts,
+            logger: silentLogger,
+            onStep: (s) => {
+              if (s.step === 'uploaded') step(`uploaded ${s.kind} in/${s.name} (.uploading, size checked, renamed)`);
+              if (s.step === 'documents-waiting') step(`waiting for the platform to take ${s.names.join(', ')}`);
+            },
           },
-        });
+        );
         const outcome = await trackOutcome(session, remoteRoot, r.remoteName, { timeouts: config.timeouts });
         step(`outcome of ${r.remoteName}: ${outcome}`);
         if (outcome !== 'processed') return EXIT.TRANSPORT;
       }
       await sim.report();
-      const got = await fetchReports(session, { remoteRoot, serviceId: account.serviceId, dir: config.reports.dir, ackNaming: config.reports.ackNaming, logger: silentLogger });
+      const got = await fetchReports(session, {
+        remoteRoot,
+        serviceId: account.serviceId,
+        dir: config.reports.dir,
+        ackNaming: config.reports.ackNaming,
+        logger: silentLogger,
+      });
       for (const g of got) step(`report ${g.name}: ${g.fetched}, ${g.ack} -> ${g.localPath}`);
-      if (got.length === 0) { step('no report was written'); return EXIT.TRANSPORT; }
+      if (got.length === 0) {
+        step('no report was written');
+        return EXIT.TRANSPORT;
+      }
       await sim.tick();
       const summary = await summarizeCra(readCraFile(got[0]!.localPath, new FindingList()));
       for (const b of summary.broadcasts) {
-        step(`broadcast ${b.broadcastId}: ${b.contacts} contacts, success ${(b.successRate * 100).toFixed(0)} %: ${b.results.map((r) => `${r.count} ${r.label}`).join(', ')}`);
+        step(
+          `broadcast ${b.broadcastId}: ${b.contacts} contacts, success ${(b.successRate * 100).toFixed(0)} %: ${b.results.map((r) => `${r.count} ${r.label}`).join(', ')}`,
+        );
       }
     } finally {
       await session.close();

@@ -20,16 +20,23 @@ function version(): string {
 export async function main(argv: readonly string[], rawIo: Io = processIo): Promise<number> {
   const io = terminalSafe(rawIo);
   let exit: number = EXIT.OK;
-  const setExit = (c: number): void => { exit = c; };
+  const setExit = (c: number): void => {
+    exit = c;
+  };
   const program = new Command('dmc-trigger')
-    .description('Drive SFR Business DMC from an information system: trigger files over (S)FTP, email triggers, mail2sms, a daemon for drop folders, daily reports, and a local platform simulator')
+    .description(
+      'Drive SFR Business DMC from an information system: trigger files over (S)FTP, email triggers, mail2sms, a daemon for drop folders, daily reports, and a local platform simulator',
+    )
     .version(version())
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showSuggestionAfterError(true);
-  program.addHelpText('after', `
+  program.addHelpText(
+    'after',
+    `
 Exit codes: 0 success (warnings allowed), 1 invalid input, 2 usage, configuration or I/O error, 3 transport error.
-Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), docs/formats.md (every decision the guide left open).`);
+Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), docs/formats.md (every decision the guide left open).`,
+  );
   registerCommands(program, io, setExit);
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -39,19 +46,32 @@ Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), d
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
       return EXIT.USAGE;
     }
-    if (e instanceof UsageError) { io.err(`error: ${e.message}`); return EXIT.USAGE; }
+    if (e instanceof UsageError) {
+      io.err(`error: ${e.message}`);
+      return EXIT.USAGE;
+    }
     // By name: config.ts (zod, yaml) is loaded only by the commands that read a configuration.
-    if ((e as Error).name === 'ConfigError') { io.err(`configuration error: ${(e as Error).message}`); return EXIT.USAGE; }
-    if (e instanceof TransportError) { io.err(`transport error (${e.code}): ${e.message}`); return EXIT.TRANSPORT; }
+    if ((e as Error).name === 'ConfigError') {
+      io.err(`configuration error: ${(e as Error).message}`);
+      return EXIT.USAGE;
+    }
+    if (e instanceof TransportError) {
+      io.err(`transport error (${e.code}): ${e.message}`);
+      return EXIT.TRANSPORT;
+    }
     const err = e as NodeJS.ErrnoException;
-    if (err.name === 'JournalLockedError' || err.name === 'JournalError') { io.err(`error: ${printable(err.message, 1000)}`); return EXIT.USAGE; }
+    if (err.name === 'JournalLockedError' || err.name === 'JournalError') {
+      io.err(`error: ${printable(err.message, 1000)}`);
+      return EXIT.USAGE;
+    }
     if (err.code === 'EADDRINUSE') {
       io.err(`error: ${err.message}: the port is taken; choose another (--sftp-port, --ftp-port, --smtp-port, --imap-port; 0 picks a free one)`);
       return EXIT.USAGE;
     }
     if (err.code && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
       const where = err.path ? ` (${printable(err.path)})` : '';
-      const fix = err.code === 'ENOSPC' ? 'free some space on that disk' : err.code === 'EROFS' ? 'write somewhere writable' : 'check the path and its permissions';
+      const fix =
+        err.code === 'ENOSPC' ? 'free some space on that disk' : err.code === 'EROFS' ? 'write somewhere writable' : 'check the path and its permissions';
       io.err(`error: ${printable(err.message, 500)}${err.message.includes(err.path ?? '\0') ? '' : where}: ${fix}`);
       return EXIT.USAGE;
     }
@@ -66,9 +86,14 @@ Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), d
  * so no input can move the cursor, retitle the terminal or forge a line.
  */
 function terminalSafe(io: Io): Io {
-   
   const clean = (l: string): string => l.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return { out: (l) => io.out(clean(l)), err: (l) => io.err(clean(l)), get isTTY() { return io.isTTY; } };
+  return {
+    out: (l) => io.out(clean(l)),
+    err: (l) => io.err(clean(l)),
+    get isTTY() {
+      return io.isTTY;
+    },
+  };
 }
 
 function invokedDirectly(): boolean {
@@ -81,8 +106,13 @@ function invokedDirectly(): boolean {
 if (invokedDirectly()) {
   // `dmc-trigger ... | head`: a reader that closes the pipe ends the program quietly, as other Unix tools do.
   for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      else throw e;
+    });
   }
   // main() answers every error with an exit code; it never rejects.
-  void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

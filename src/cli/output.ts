@@ -29,7 +29,9 @@ export interface Io {
 export const processIo: Io = {
   out: (l) => process.stdout.write(`${l}\n`),
   err: (l) => process.stderr.write(`${l}\n`),
-  get isTTY() { return Boolean(process.stderr.isTTY); },
+  get isTTY() {
+    return Boolean(process.stderr.isTTY);
+  },
 };
 
 /** A progress line on stderr, shown only on a terminal and only after a second of work. */
@@ -42,7 +44,9 @@ export function progress(io: Io, label: string): { tick(n: number): void; done()
       shown = true;
       process.stderr.write(`\r${label}: ${n.toLocaleString('en')} contacts…`);
     },
-    done() { if (shown) process.stderr.write('\r\x1b[K'); },
+    done() {
+      if (shown) process.stderr.write('\r\x1b[K');
+    },
   };
 }
 
@@ -68,7 +72,11 @@ export function parseSeconds(value: string, option: string): number {
 /** Resolves at the first SIGINT or SIGTERM (the long-running commands stop on either). */
 export function untilSignal(): Promise<void> {
   return new Promise<void>((res) => {
-    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); res(); };
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      res();
+    };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });

@@ -17,6 +17,11 @@ export function byteProgress(): { update(name: string, sent: number, total: numb
       const filled = Math.round((sent / total) * width);
       process.stderr.write(`\r${name} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${humanBytes(sent)} / ${humanBytes(total)}`);
     },
-    done() { if (shown) { process.stderr.write('\r\x1b[K'); shown = false; } },
+    done() {
+      if (shown) {
+        process.stderr.write('\r\x1b[K');
+        shown = false;
+      }
+    },
   };
 }

@@ -15,8 +15,16 @@ export async function runFetch(opts: { config: string; to?: string; ack?: boolea
   try {
     const dir = opts.to ?? config.reports.dir;
     const got = await fetchReports(session, {
-      remoteRoot, serviceId: config.service.serviceId, dir, ackNaming: config.reports.ackNaming, ack: opts.ack !== false, logger,
-      onReport: (r) => io.out(`${r.name}: ${r.fetched === 'downloaded' ? `downloaded (${humanBytes(r.size)})` : 'already collected'} to ${r.localPath}; ${r.ack === 'acked' ? 'acked' : r.ack === 'ack-pending' ? 'ack already waiting' : 'not acked (--no-ack)'}`),
+      remoteRoot,
+      serviceId: config.service.serviceId,
+      dir,
+      ackNaming: config.reports.ackNaming,
+      ack: opts.ack !== false,
+      logger,
+      onReport: (r) =>
+        io.out(
+          `${r.name}: ${r.fetched === 'downloaded' ? `downloaded (${humanBytes(r.size)})` : 'already collected'} to ${r.localPath}; ${r.ack === 'acked' ? 'acked' : r.ack === 'ack-pending' ? 'ack already waiting' : 'not acked (--no-ack)'}`,
+        ),
     });
     if (got.length === 0) io.out(`no report in out/ for service ${config.service.serviceId}`);
     return EXIT.OK;
@@ -35,7 +43,9 @@ export async function runShow(file: string, opts: { json?: boolean }, io: Io): P
   } else {
     io.out(`${file}: ${summary.records} result(s), ${summary.broadcasts.length} broadcast(s)`);
     for (const b of summary.broadcasts) {
-      io.out(`broadcast ${b.broadcastId}: ${b.contacts} contact(s), success ${(b.successRate * 100).toFixed(1)} %${b.firstCall ? `, calls ${b.firstCall} to ${b.lastCall}` : ''}`);
+      io.out(
+        `broadcast ${b.broadcastId}: ${b.contacts} contact(s), success ${(b.successRate * 100).toFixed(1)} %${b.firstCall ? `, calls ${b.firstCall} to ${b.lastCall}` : ''}`,
+      );
       for (const r of b.results) {
         const code = r.codes.length === 1 ? r.codes[0] : r.codes.length > 1 ? `one of ${r.codes.join(', ')}` : 'label not in annex 5.4';
         io.out(`  ${String(r.count).padStart(6)}  ${r.label}  (${code})`);

@@ -36,47 +36,95 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
   for (const f of SANDBOX_FOLDERS) await mkdir(join(drop, f.name), { recursive: true });
   const account = { serviceId: '12345678', username: 'sandbox', password: 'sandbox-password' };
   const sim = new Simulator({
-    root: join(dir, 'simulator'), accounts: [account], sftpPort: 0, interval: 2, reportEvery: 15, seed: 'sandbox',
-    onJournal: (e) => { if (e.source === 'platform') { const l = describeEntry(e); if (l) io.out(`  [simulator] ${printable(l, 500)}`); } },
+    root: join(dir, 'simulator'),
+    accounts: [account],
+    sftpPort: 0,
+    interval: 2,
+    reportEvery: 15,
+    seed: 'sandbox',
+    onJournal: (e) => {
+      if (e.source === 'platform') {
+        const l = describeEntry(e);
+        if (l) io.out(`  [simulator] ${printable(l, 500)}`);
+      }
+    },
   });
   await sim.start();
   const commands = join(dir, 'commands');
   await mkdir(commands, { recursive: true });
   for (const f of SANDBOX_FOLDERS) await copyFile(repoFile(`templates/${f.template}`), join(commands, f.template));
   const yaml = (v: unknown): string => JSON.stringify(v);
-  const cfgPath = await writeClientConfig(dir, sim, account, 'sftp', [
-    'timeouts: {documentsTaken: 30, outcome: 60, poll: 1}',
-    'reports: {dir: reports}',
-    'daemon:',
-    '  journal: state/journal.db',
-    '  stableSeconds: 2',
-    '  rescanSeconds: 10',
-    '  reportsEvery: 20',
-    '  dropFolders:',
-    ...SANDBOX_FOLDERS.map((f) => `    - {path: ${yaml(`drop/${f.name}`)}, command: ${yaml(`commands/${f.template}`)}, map: ${yaml(f.map)}, documents: ${yaml(f.documents.map((d) => repoFile(`samples/documents/${d}`)))}}`),
-  ].join('\n'));
+  const cfgPath = await writeClientConfig(
+    dir,
+    sim,
+    account,
+    'sftp',
+    [
+      'timeouts: {documentsTaken: 30, outcome: 60, poll: 1}',
+      'reports: {dir: reports}',
+      'daemon:',
+      '  journal: state/journal.db',
+      '  stableSeconds: 2',
+      '  rescanSeconds: 10',
+      '  reportsEvery: 20',
+      '  dropFolders:',
+      ...SANDBOX_FOLDERS.map(
+        (f) =>
+          `    - {path: ${yaml(`drop/${f.name}`)}, command: ${yaml(`commands/${f.template}`)}, map: ${yaml(f.map)}, documents: ${yaml(f.documents.map((d) => repoFile(`samples/documents/${d}`)))}}`,
+      ),
+    ].join('\n'),
+  );
   const config = await loadConfig(cfgPath);
   const daemon = new Daemon(config, cliLogger('warn', { readable: true }), {
     // Every few seconds the sandbox looks for reports: say it only when there were some.
-    onEvent: (e) => { if (e.type === 'collected' && e.detail?.startsWith('0 ')) return; io.out(`[daemon] ${e.type}${e.input !== undefined ? ` #${e.input}` : ''}${e.name ? ` ${printable(e.name)}` : ''}${e.detail ? `: ${printable(e.detail, 500)}` : ''}`); },
+    onEvent: (e) => {
+      if (e.type === 'collected' && e.detail?.startsWith('0 ')) return;
+      io.out(
+        `[daemon] ${e.type}${e.input !== undefined ? ` #${e.input}` : ''}${e.name ? ` ${printable(e.name)}` : ''}${e.detail ? `: ${printable(e.detail, 500)}` : ''}`,
+      );
+    },
   });
   await daemon.start();
-  if (!Object.keys(daemon.journal.summary().inputs).length && (await readdir(join(drop, 'sms'))).filter((f) => !['work', 'sent', 'failed'].includes(f)).length === 0) {
+  if (
+    !Object.keys(daemon.journal.summary().inputs).length &&
+    (await readdir(join(drop, 'sms'))).filter((f) => !['work', 'sent', 'failed'].includes(f)).length === 0
+  ) {
     await writeFile(join(drop, 'sms', 'bienvenue.csv'), WELCOME);
     io.out(`a first SI export dropped: ${join(drop, 'sms', 'bienvenue.csv')}`);
   }
   // Short paths from where the user stands (the repository, with npm start); absolute when elsewhere.
-  const here = (p: string): string => { const r = relative(process.cwd(), p); return r === '' ? '.' : r.startsWith('..') ? p : r; };
-  io.out(`sandbox: the daemon watches ${here(drop)}/{${SANDBOX_FOLDERS.map((f) => f.name).join(',')}}; the simulator serves SFTP on 127.0.0.1:${sim.sftp!.port}, a pass every 2 s, reports every 15 s.`);
+  const here = (p: string): string => {
+    const r = relative(process.cwd(), p);
+    return r === '' ? '.' : r.startsWith('..') ? p : r;
+  };
+  io.out(
+    `sandbox: the daemon watches ${here(drop)}/{${SANDBOX_FOLDERS.map((f) => f.name).join(',')}}; the simulator serves SFTP on 127.0.0.1:${sim.sftp!.port}, a pass every 2 s, reports every 15 s.`,
+  );
   io.out('try, from another terminal:');
-  for (const f of SANDBOX_FOLDERS) for (const sample of f.samples) io.out(`  cp ${here(repoFile(`samples/exports/${sample}`))} ${here(join(drop, f.name))}/   # ${f.name}: ${f.template}${Object.keys(f.map).length ? `, map ${Object.entries(f.map).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}`);
-  io.out(`then look at ${here(drop)}/<folder>/sent and failed, ${here(join(dir, 'reports'))}/, and: npx dmc-trigger status --config ${here(cfgPath)}. Ctrl-C to stop.`);
-  await writeFile(join(dir, 'README.txt'), [
-    'The dmc-trigger sandbox (npm start): the daemon on an embedded simulator.',
-    ...SANDBOX_FOLDERS.map((f) => `drop/${f.name}/: exports like samples/exports/${f.samples.join(', ')} (command commands/${f.template})`),
-    'Results in drop/<folder>/sent and failed, reports in reports/.',
-    `Config: ${cfgPath}`, '',
-  ].join('\n'));
+  for (const f of SANDBOX_FOLDERS)
+    for (const sample of f.samples)
+      io.out(
+        `  cp ${here(repoFile(`samples/exports/${sample}`))} ${here(join(drop, f.name))}/   # ${f.name}: ${f.template}${
+          Object.keys(f.map).length
+            ? `, map ${Object.entries(f.map)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(',')}`
+            : ''
+        }`,
+      );
+  io.out(
+    `then look at ${here(drop)}/<folder>/sent and failed, ${here(join(dir, 'reports'))}/, and: npx dmc-trigger status --config ${here(cfgPath)}. Ctrl-C to stop.`,
+  );
+  await writeFile(
+    join(dir, 'README.txt'),
+    [
+      'The dmc-trigger sandbox (npm start): the daemon on an embedded simulator.',
+      ...SANDBOX_FOLDERS.map((f) => `drop/${f.name}/: exports like samples/exports/${f.samples.join(', ')} (command commands/${f.template})`),
+      'Results in drop/<folder>/sent and failed, reports in reports/.',
+      `Config: ${cfgPath}`,
+      '',
+    ].join('\n'),
+  );
   await untilSignal();
   io.out('stopping');
   await daemon.stop();

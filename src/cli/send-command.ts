@@ -9,17 +9,32 @@ import { EXIT, formatFinding, humanBytes, parseSeconds, sortFindings, type Io } 
 import { requireFile } from './options.js';
 import { byteProgress } from './progress-bar.js';
 
-export interface SendCliOptions { config: string; document?: string[]; wait?: boolean; timeout?: string; waitDocuments?: boolean; remoteName?: string; logLevel?: string }
+export interface SendCliOptions {
+  config: string;
+  document?: string[];
+  wait?: boolean;
+  timeout?: string;
+  waitDocuments?: boolean;
+  remoteName?: string;
+  logLevel?: string;
+}
 
 function describeStep(s: SendStep): string | undefined {
   switch (s.step) {
-    case 'upload-start': return `uploading ${s.kind} ${s.name} (${humanBytes(s.bytes)}) as ${s.name}.uploading`;
-    case 'uploaded': return `${s.kind} in/${s.name}: uploaded, size checked, renamed`;
-    case 'documents-waiting': return `waiting for the platform to take ${s.names.join(', ')} from in/ (it takes files once a minute)`;
-    case 'documents-taken': return 'documents taken by the platform';
-    case 'outcome-seen': return `trigger seen in ${s.where === 'in' ? 'in/' : `in/${s.where}/`}`;
-    case 'outcome': return `outcome: ${s.outcome}`;
-    default: return undefined;
+    case 'upload-start':
+      return `uploading ${s.kind} ${s.name} (${humanBytes(s.bytes)}) as ${s.name}.uploading`;
+    case 'uploaded':
+      return `${s.kind} in/${s.name}: uploaded, size checked, renamed`;
+    case 'documents-waiting':
+      return `waiting for the platform to take ${s.names.join(', ')} from in/ (it takes files once a minute)`;
+    case 'documents-taken':
+      return 'documents taken by the platform';
+    case 'outcome-seen':
+      return `trigger seen in ${s.where === 'in' ? 'in/' : `in/${s.where}/`}`;
+    case 'outcome':
+      return `outcome: ${s.outcome}`;
+    default:
+      return undefined;
   }
 }
 
@@ -30,29 +45,48 @@ export async function runSend(trigger: string, opts: SendCliOptions, io: Io): Pr
   // An invalid trigger is never uploaded.
   const report = await validateTriggerFile(trigger);
   for (const f of sortFindings([...report.errors, ...report.warnings])) io.err(formatFinding(trigger, f));
-  if (!report.valid) { io.err(`${trigger}: invalid (${report.errors.length} error(s)); nothing sent`); return EXIT.INVALID; }
+  if (!report.valid) {
+    io.err(`${trigger}: invalid (${report.errors.length} error(s)); nothing sent`);
+    return EXIT.INVALID;
+  }
   if (report.command.serviceId !== config.service.serviceId) {
-    io.err(`${trigger}: serviceId ${report.command.serviceId} is not the configured service ${config.service.serviceId}: the platform would refuse it; nothing sent`);
+    io.err(
+      `${trigger}: serviceId ${report.command.serviceId} is not the configured service ${config.service.serviceId}: the platform would refuse it; nothing sent`,
+    );
     return EXIT.INVALID;
   }
   const given = new Set((opts.document ?? []).map((d) => basename(d)));
   for (const d of referencedDocuments(report.command)) {
-    if (!given.has(d.name)) io.err(`${trigger}: warning: ${d.field} names ${d.name}, which is not sent with it (--document); it must already be on the platform`);
+    if (!given.has(d.name))
+      io.err(`${trigger}: warning: ${d.field} names ${d.name}, which is not sent with it (--document); it must already be on the platform`);
   }
   const timeouts = opts.timeout !== undefined ? { ...config.timeouts, outcome: parseSeconds(opts.timeout, '--timeout') } : config.timeouts;
   const logger = cliLogger(opts.logLevel ?? 'warn');
   const bar = byteProgress();
   const { session, remoteRoot } = await openAccount(config, logger);
   try {
-    const onStep = (s: SendStep): void => { bar.done(); const l = describeStep(s); if (l) io.out(l); };
-    const r = await sendTrigger(session, { trigger, ...(opts.document ? { documents: opts.document } : {}), ...(opts.remoteName ? { remoteName: opts.remoteName } : {}) },
-      { remoteRoot, timeouts, logger, waitForDocuments: opts.waitDocuments !== false, onStep, onBytes: (n, a, b) => bar.update(n, a, b) });
+    const onStep = (s: SendStep): void => {
+      bar.done();
+      const l = describeStep(s);
+      if (l) io.out(l);
+    };
+    const r = await sendTrigger(
+      session,
+      { trigger, ...(opts.document ? { documents: opts.document } : {}), ...(opts.remoteName ? { remoteName: opts.remoteName } : {}) },
+      { remoteRoot, timeouts, logger, waitForDocuments: opts.waitDocuments !== false, onStep, onBytes: (n, a, b) => bar.update(n, a, b) },
+    );
     io.out(`sent ${trigger} as in/${r.remoteName} on ${session.transport.endpoint}`);
     if (!opts.wait) return EXIT.OK;
     const outcome = await trackOutcome(session, remoteRoot, r.remoteName, { timeouts, onStep });
     if (outcome === 'processed') return EXIT.OK;
-    if (outcome === 'failed') { io.err(`the platform moved ${r.remoteName} to in/failed/: it refused the trigger (the daily report or the extranet says why)`); return EXIT.INVALID; }
-    if (outcome === 'unknown') { io.err(`${r.remoteName} left in/ without being seen in processed/ or failed/ (archived between two looks): check the extranet`); return EXIT.TRANSPORT; }
+    if (outcome === 'failed') {
+      io.err(`the platform moved ${r.remoteName} to in/failed/: it refused the trigger (the daily report or the extranet says why)`);
+      return EXIT.INVALID;
+    }
+    if (outcome === 'unknown') {
+      io.err(`${r.remoteName} left in/ without being seen in processed/ or failed/ (archived between two looks): check the extranet`);
+      return EXIT.TRANSPORT;
+    }
     io.err(`${r.remoteName} is still pending after ${timeouts.outcome} s (--timeout)`);
     return EXIT.TRANSPORT;
   } finally {

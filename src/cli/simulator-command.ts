@@ -8,18 +8,34 @@ import type { Account } from '../simulator/platform.js';
 import { Simulator, type JournalEntry, type SimulatorOptions } from '../simulator/simulator.js';
 import { type Io, untilSignal } from './output.js';
 
-export interface SimulatorCliOptions { config?: string; root?: string; sftpPort?: string; ftpPort?: string; smtpPort?: string; imapPort?: string; mail2smsDelay?: string; interval?: string; reportEvery?: string; reportAt?: string; seed?: string }
+export interface SimulatorCliOptions {
+  config?: string;
+  root?: string;
+  sftpPort?: string;
+  ftpPort?: string;
+  smtpPort?: string;
+  imapPort?: string;
+  mail2smsDelay?: string;
+  interval?: string;
+  reportEvery?: string;
+  reportAt?: string;
+  seed?: string;
+}
 
 const simSchema = z.strictObject({
-  accounts: z.array(z.strictObject({
-    serviceId: z.union([z.string(), z.number()]).transform(String),
-    username: z.string().min(1),
-    password: z.string().optional(),
-    publicKeys: z.array(z.string()).optional(),
-    spaceId: z.union([z.string(), z.number()]).transform(String).optional(),
-    allowedSenders: z.array(z.string()).optional(),
-    mail2smsSenders: z.array(z.string()).optional(),
-  })).min(1),
+  accounts: z
+    .array(
+      z.strictObject({
+        serviceId: z.union([z.string(), z.number()]).transform(String),
+        username: z.string().min(1),
+        password: z.string().optional(),
+        publicKeys: z.array(z.string()).optional(),
+        spaceId: z.union([z.string(), z.number()]).transform(String).optional(),
+        allowedSenders: z.array(z.string()).optional(),
+        mail2smsSenders: z.array(z.string()).optional(),
+      }),
+    )
+    .min(1),
   mailboxes: z.array(z.strictObject({ address: z.string(), password: z.string() })).optional(),
   seed: z.string().optional(),
   archiveAfter: z.number().positive().optional(),
@@ -38,21 +54,36 @@ export function describeEntry(e: JournalEntry): string | undefined {
     return undefined;
   }
   switch (e.type) {
-    case 'document-taken': return `platform: document ${e.name} taken into the store`;
-    case 'taken': return `platform: ${e.name} -> in/processing/`;
-    case 'processed': return `platform: ${e.name} -> in/processed/, broadcast ${e.broadcastId} (${e.contacts} contacts)`;
-    case 'failed': return `platform: ${e.name} -> in/failed/: ${e.errors.slice(0, 3).join(' | ')}`;
-    case 'archived': return `platform: ${e.name} archived from ${e.from}/`;
-    case 'report': return `platform: report out/${e.name} written (${e.results} results)`;
-    case 'ack': return `platform: ack ${e.ack} -> report ${e.report} ${e.deleted ? 'deleted' : 'was already gone'}`;
-    case 'purged': return `platform: report ${e.name} purged (retention)`;
-    case 'error': return `platform: ERROR ${e.message}`;
-    case 'mail-received': return `mail: from ${e.from} to ${e.to}: ${e.subject}`;
-    case 'mail-ignored': return `mail: from ${e.from} to ${e.to} ignored (${e.reason})`;
-    case 'mail-broadcast': return `mail: email trigger from ${e.from}: broadcast ${e.broadcastId} (${e.contacts} contacts)`;
-    case 'mail-refused': return `mail: email trigger from ${e.from} refused: ${e.cause}`;
-    case 'mail-reply': return `mail: ${e.kind} reply to ${e.to}`;
-    default: return undefined;
+    case 'document-taken':
+      return `platform: document ${e.name} taken into the store`;
+    case 'taken':
+      return `platform: ${e.name} -> in/processing/`;
+    case 'processed':
+      return `platform: ${e.name} -> in/processed/, broadcast ${e.broadcastId} (${e.contacts} contacts)`;
+    case 'failed':
+      return `platform: ${e.name} -> in/failed/: ${e.errors.slice(0, 3).join(' | ')}`;
+    case 'archived':
+      return `platform: ${e.name} archived from ${e.from}/`;
+    case 'report':
+      return `platform: report out/${e.name} written (${e.results} results)`;
+    case 'ack':
+      return `platform: ack ${e.ack} -> report ${e.report} ${e.deleted ? 'deleted' : 'was already gone'}`;
+    case 'purged':
+      return `platform: report ${e.name} purged (retention)`;
+    case 'error':
+      return `platform: ERROR ${e.message}`;
+    case 'mail-received':
+      return `mail: from ${e.from} to ${e.to}: ${e.subject}`;
+    case 'mail-ignored':
+      return `mail: from ${e.from} to ${e.to} ignored (${e.reason})`;
+    case 'mail-broadcast':
+      return `mail: email trigger from ${e.from}: broadcast ${e.broadcastId} (${e.contacts} contacts)`;
+    case 'mail-refused':
+      return `mail: email trigger from ${e.from} refused: ${e.cause}`;
+    case 'mail-reply':
+      return `mail: ${e.kind} reply to ${e.to}`;
+    default:
+      return undefined;
   }
 }
 
@@ -63,18 +94,21 @@ export async function writeClientConfig(dir: string, sim: Simulator, a: Account 
   await writeFile(pw, `${a.password}\n`, { mode: 0o600 });
   const port = protocol === 'sftp' ? sim.sftp?.port : sim.ftp?.port;
   const path = join(dir, `${a.username}-${protocol}.yaml`);
-  await writeFile(path, [
-    '# Client configuration for the local DMC simulator (dmc-trigger simulator / demo).',
-    `service: {serviceId: "${a.serviceId}"${a.spaceId ? `, spaceId: ${a.spaceId}` : ''}}`,
-    'transport:',
-    `  protocol: ${protocol}`,
-    '  host: 127.0.0.1',
-    `  port: ${port}`,
-    `  username: ${a.username}`,
-    `  passwordFile: ${JSON.stringify(pw)}`,
-    ...(protocol === 'sftp' ? [`  hostKey: "${sim.fingerprint}"`] : []),
-    extra,
-  ].join('\n') + '\n');
+  await writeFile(
+    path,
+    [
+      '# Client configuration for the local DMC simulator (dmc-trigger simulator / demo).',
+      `service: {serviceId: "${a.serviceId}"${a.spaceId ? `, spaceId: ${a.spaceId}` : ''}}`,
+      'transport:',
+      `  protocol: ${protocol}`,
+      '  host: 127.0.0.1',
+      `  port: ${port}`,
+      `  username: ${a.username}`,
+      `  passwordFile: ${JSON.stringify(pw)}`,
+      ...(protocol === 'sftp' ? [`  hostKey: "${sim.fingerprint}"`] : []),
+      extra,
+    ].join('\n') + '\n',
+  );
   return path;
 }
 
@@ -85,17 +119,32 @@ export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<n
   let fileSeed: string | undefined;
   let platform: Pick<SimulatorOptions, 'archiveAfter' | 'retentionDays' | 'callSpread' | 'scenarioMedia'> = {};
   if (opts.config) {
-    const raw = parseYaml(await readFile(opts.config, 'utf8').catch(() => { throw new ConfigError('CONFIG_NOT_FOUND', `cannot read the simulator configuration '${opts.config}'`); })) as unknown;
+    const raw = parseYaml(
+      await readFile(opts.config, 'utf8').catch(() => {
+        throw new ConfigError('CONFIG_NOT_FOUND', `cannot read the simulator configuration '${opts.config}'`);
+      }),
+    ) as unknown;
     const parsed = simSchema.safeParse(raw);
-    if (!parsed.success) throw new ConfigError('CONFIG_INVALID', `${opts.config}: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
+    if (!parsed.success)
+      throw new ConfigError('CONFIG_INVALID', `${opts.config}: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
     accounts = parsed.data.accounts.map((a) => ({
-      serviceId: a.serviceId, username: a.username, ...(a.password ? { password: a.password } : {}), ...(a.publicKeys ? { publicKeys: a.publicKeys } : {}),
-      ...(a.spaceId ? { spaceId: a.spaceId } : {}), ...(a.allowedSenders ? { allowedSenders: a.allowedSenders } : {}), ...(a.mail2smsSenders ? { mail2smsSenders: a.mail2smsSenders } : {}),
+      serviceId: a.serviceId,
+      username: a.username,
+      ...(a.password ? { password: a.password } : {}),
+      ...(a.publicKeys ? { publicKeys: a.publicKeys } : {}),
+      ...(a.spaceId ? { spaceId: a.spaceId } : {}),
+      ...(a.allowedSenders ? { allowedSenders: a.allowedSenders } : {}),
+      ...(a.mail2smsSenders ? { mail2smsSenders: a.mail2smsSenders } : {}),
     }));
     mailboxes = parsed.data.mailboxes ?? [];
     fileSeed = parsed.data.seed;
     const { archiveAfter, retentionDays, callSpread, scenarioMedia } = parsed.data;
-    platform = { ...(archiveAfter !== undefined ? { archiveAfter } : {}), ...(retentionDays !== undefined ? { retentionDays } : {}), ...(callSpread !== undefined ? { callSpread } : {}), ...(scenarioMedia ? { scenarioMedia } : {}) };
+    platform = {
+      ...(archiveAfter !== undefined ? { archiveAfter } : {}),
+      ...(retentionDays !== undefined ? { retentionDays } : {}),
+      ...(callSpread !== undefined ? { callSpread } : {}),
+      ...(scenarioMedia ? { scenarioMedia } : {}),
+    };
   } else {
     const password = process.env['DMC_SIM_PASSWORD'] ?? randomBytes(12).toString('base64url');
     accounts = [{ serviceId: '12345678', username: 'dmc', password, spaceId: '123', allowedSenders: ['client1.fr'] }];
@@ -108,33 +157,54 @@ export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<n
     return n;
   };
   const sim = new Simulator({
-    root, accounts, ...platform,
+    root,
+    accounts,
+    ...platform,
     sftpPort: num(opts.sftpPort, 'sftp-port') ?? 2222,
     ftpPort: num(opts.ftpPort, 'ftp-port') ?? 2121,
     interval: num(opts.interval, 'interval') ?? 60,
     ...(opts.reportEvery !== undefined ? { reportEvery: num(opts.reportEvery, 'report-every')! } : {}),
     ...(opts.reportAt !== undefined ? { reportAt: opts.reportAt } : {}),
     seed: opts.seed ?? fileSeed ?? 'dmc-simulator',
-    ...(opts.smtpPort !== '-1' ? { mail: { smtpPort: num(opts.smtpPort, 'smtp-port') ?? 2525, imapPort: num(opts.imapPort, 'imap-port') ?? 1143, mailboxes, mail2smsReportDelay: num(opts.mail2smsDelay, 'mail2sms-delay') ?? 1800 } } : {}),
-    onJournal: (e) => { const l = describeEntry(e); if (l) io.out(`${e.at} ${l}`); },
+    ...(opts.smtpPort !== '-1'
+      ? {
+          mail: {
+            smtpPort: num(opts.smtpPort, 'smtp-port') ?? 2525,
+            imapPort: num(opts.imapPort, 'imap-port') ?? 1143,
+            mailboxes,
+            mail2smsReportDelay: num(opts.mail2smsDelay, 'mail2sms-delay') ?? 1800,
+          },
+        }
+      : {}),
+    onJournal: (e) => {
+      const l = describeEntry(e);
+      if (l) io.out(`${e.at} ${l}`);
+    },
   });
   await sim.start();
-  io.out(`DMC simulator: SFTP on 127.0.0.1:${sim.sftp?.port}, FTP (active only) on 127.0.0.1:${sim.ftp?.port}${sim.mail ? `, SMTP on 127.0.0.1:${sim.mail.smtpPort}, IMAP on 127.0.0.1:${sim.mail.imapPort}` : ''}; root ${root}`);
+  io.out(
+    `DMC simulator: SFTP on 127.0.0.1:${sim.sftp?.port}, FTP (active only) on 127.0.0.1:${sim.ftp?.port}${sim.mail ? `, SMTP on 127.0.0.1:${sim.mail.smtpPort}, IMAP on 127.0.0.1:${sim.mail.imapPort}` : ''}; root ${root}`,
+  );
   io.out(`host key ${sim.fingerprint} (pin it: transport.hostKey)`);
   for (const a of accounts) {
     if (a.password === undefined) continue;
     const box = mailboxes.find((m) => a.allowedSenders?.some((s) => m.address.toLowerCase().endsWith(s.toLowerCase())));
-    const mailSection = sim.mail && box ? [
-      'mail:',
-      `  from: ${box.address}`,
-      '  stateDir: mail-state',
-      `  smtp: {host: 127.0.0.1, port: ${sim.mail.smtpPort}, requireTLS: false}`,
-      `  imap: {host: 127.0.0.1, port: ${sim.mail.imapPort}, secure: false, username: "${box.address}", passwordFile: ${JSON.stringify(join(root, 'clients', `${a.username}.password`))}}`,
-    ].join('\n') : '';
+    const mailSection =
+      sim.mail && box
+        ? [
+            'mail:',
+            `  from: ${box.address}`,
+            '  stateDir: mail-state',
+            `  smtp: {host: 127.0.0.1, port: ${sim.mail.smtpPort}, requireTLS: false}`,
+            `  imap: {host: 127.0.0.1, port: ${sim.mail.imapPort}, secure: false, username: "${box.address}", passwordFile: ${JSON.stringify(join(root, 'clients', `${a.username}.password`))}}`,
+          ].join('\n')
+        : '';
     const cfg = await writeClientConfig(join(root, 'clients'), sim, a as Account & { password: string }, 'sftp', mailSection);
     io.out(`account ${a.username} (service ${a.serviceId}): client config ${cfg}`);
   }
-  io.out(`platform pass every ${opts.interval ?? 60} s; ${opts.reportEvery ? `reports every ${opts.reportEvery} s` : `reports daily at ${opts.reportAt ?? '02:00'} (Europe/Paris)`}. Ctrl-C to stop.`);
+  io.out(
+    `platform pass every ${opts.interval ?? 60} s; ${opts.reportEvery ? `reports every ${opts.reportEvery} s` : `reports daily at ${opts.reportAt ?? '02:00'} (Europe/Paris)`}. Ctrl-C to stop.`,
+  );
   await untilSignal();
   await sim.stop();
   io.out('simulator stopped');

@@ -15,11 +15,24 @@ import { z } from 'zod';
 /** A secret value: `String(secret)`, JSON and inspection show `[secret]`, never the value. */
 export class Secret {
   readonly #value: string;
-  constructor(value: string, readonly source: string) { this.#value = value; }
-  reveal(): string { return this.#value; }
-  toString(): string { return '[secret]'; }
-  toJSON(): string { return '[secret]'; }
-  [Symbol.for('nodejs.util.inspect.custom')](): string { return `[secret from ${this.source}]`; }
+  constructor(
+    value: string,
+    readonly source: string,
+  ) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '[secret]';
+  }
+  toJSON(): string {
+    return '[secret]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `[secret from ${this.source}]`;
+  }
 }
 
 export type ConfigErrorCode = 'CONFIG_NOT_FOUND' | 'CONFIG_SYNTAX' | 'CONFIG_INVALID' | 'CONFIG_SECRET';
@@ -27,14 +40,23 @@ export type ConfigErrorCode = 'CONFIG_NOT_FOUND' | 'CONFIG_SYNTAX' | 'CONFIG_INV
 /** A configuration problem: the file, the key, and what to do. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  constructor(readonly code: ConfigErrorCode, message: string, readonly file?: string, readonly key?: string, readonly line?: number) {
+  constructor(
+    readonly code: ConfigErrorCode,
+    message: string,
+    readonly file?: string,
+    readonly key?: string,
+    readonly line?: number,
+  ) {
     super(message);
   }
 }
 
 /** Seconds; Node's timers overflow past 2,147,483 s (24.8 days) and would fire at once. */
 export const MAX_SECONDS = 2_147_483;
-const duration = z.number({ error: 'a number of seconds' }).positive('a positive number of seconds').max(MAX_SECONDS, `at most ${MAX_SECONDS} seconds (24.8 days)`);
+const duration = z
+  .number({ error: 'a number of seconds' })
+  .positive('a positive number of seconds')
+  .max(MAX_SECONDS, `at most ${MAX_SECONDS} seconds (24.8 days)`);
 const port = z.number().int().min(1).max(65535);
 
 const schema = z.strictObject({
@@ -42,98 +64,133 @@ const schema = z.strictObject({
     serviceId: z.union([z.string(), z.number()]).transform(String),
     spaceId: z.union([z.string(), z.number()]).transform(String).optional(),
   }),
-  transport: z.strictObject({
-    protocol: z.enum(['sftp', 'ftp']).default('sftp'),
-    host: z.string().min(1),
-    port: port.optional(),
-    username: z.string().min(1),
-    password: z.string().optional(),
-    passwordFile: z.string().optional(),
-    privateKey: z.string().optional(),
-    privateKeyFile: z.string().optional(),
-    passphrase: z.string().optional(),
-    hostKey: z.union([z.string(), z.array(z.string())]).optional(),
-    knownHosts: z.string().optional(),
-    acceptNewHostKey: z.boolean().default(false),
-    remoteRoot: z.string().optional(),
-    ftp: z.strictObject({
-      mode: z.enum(['active', 'passive']).default('active'),
-      activeAddress: z.string().optional(),
-      activePortRange: z.string().regex(/^\d+-\d+$/, 'a range like 50000-50100').optional(),
-      tls: z.boolean().default(false),
-    }).default({ mode: 'active', tls: false }),
-  }).optional(),
-  mail: z.strictObject({
-    from: z.string().min(3),
-    platformAddress: z.string().default('dmc_admin@dmc.sfr-sh.fr'),
-    mail2smsDomain: z.string().default('mailtoSMS.fr'),
-    signature: z.boolean().default(false),
-    replyTimeout: duration.default(900),
-    stateDir: z.string().default('mail-state'),
-    smtp: z.strictObject({
+  transport: z
+    .strictObject({
+      protocol: z.enum(['sftp', 'ftp']).default('sftp'),
       host: z.string().min(1),
-      port: z.number().int().min(1).max(65535).optional(),
-      secure: z.boolean().default(false),
-      requireTLS: z.boolean().default(true),
-      username: z.string().optional(),
-      password: z.string().optional(),
-      passwordFile: z.string().optional(),
-    }),
-    imap: z.strictObject({
-      host: z.string().min(1),
-      port: z.number().int().min(1).max(65535).optional(),
-      secure: z.boolean().default(true),
+      port: port.optional(),
       username: z.string().min(1),
       password: z.string().optional(),
       passwordFile: z.string().optional(),
-      mailbox: z.string().default('INBOX'),
-      moveTo: z.string().optional(),
-    }).optional(),
-  }).optional(),
-  daemon: z.strictObject({
-    journal: z.string().default('state/journal.db'),
-    stableSeconds: duration.default(5),
-    rescanSeconds: duration.default(60),
-    usePolling: z.boolean().default(false),
-    rate: z.number().positive().max(5).default(5),
-    reportsAt: z.string().regex(/^\d{2}:\d{2}$/, 'a time like 07:00').default('07:00'),
-    reportsEvery: duration.optional(),
-    language: z.enum(['en', 'fr']).default('en'),
-    maxAttempts: z.number().int().min(1).max(100).default(3),
-    hooks: z.array(z.strictObject({
-      on: z.array(z.enum(['sent', 'processed', 'failed', 'report', 'unhealthy', 'recovered'])).min(1),
-      command: z.string().optional(),
-      url: z.string().regex(/^https?:\/\//i, 'a webhook URL starts with http:// or https://').optional(),
-    }).refine((h) => h.command !== undefined || h.url !== undefined, 'a hook needs a command or a url')).default([]),
-    dropFolders: z.array(z.strictObject({
-      path: z.string(),
-      command: z.string(),
-      map: z.record(z.string(), z.string()).default({}),
-      format: z.enum(['csv', 'xml']).default('csv'),
-      split: z.number().int().min(1).max(100_000).optional(),
-      documents: z.array(z.string()).default([]),
-      doneMarker: z.boolean().default(false),
-      allowDuplicates: z.boolean().default(false),
-      group: z.strictObject({ windowSeconds: duration, maxFiles: z.number().int().min(2).max(10_000).default(1000) }).optional(),
-    })).min(1),
-  }).optional(),
-  timeouts: z.strictObject({
-    connect: duration.default(20),
-    idle: duration.default(60),
-    transfer: duration.default(600),
-    documentsTaken: duration.default(180),
-    outcome: duration.default(300),
-    poll: duration.default(5),
-  }).default({ connect: 20, idle: 60, transfer: 600, documentsTaken: 180, outcome: 300, poll: 5 }),
-  retries: z.strictObject({
-    attempts: z.number().int().min(0).max(20).default(4),
-    minDelay: duration.default(1),
-    maxDelay: duration.default(30),
-  }).default({ attempts: 4, minDelay: 1, maxDelay: 30 }),
-  reports: z.strictObject({
-    dir: z.string().default('reports'),
-    ackNaming: z.enum(['replace', 'append']).default('replace'),
-  }).default({ dir: 'reports', ackNaming: 'replace' }),
+      privateKey: z.string().optional(),
+      privateKeyFile: z.string().optional(),
+      passphrase: z.string().optional(),
+      hostKey: z.union([z.string(), z.array(z.string())]).optional(),
+      knownHosts: z.string().optional(),
+      acceptNewHostKey: z.boolean().default(false),
+      remoteRoot: z.string().optional(),
+      ftp: z
+        .strictObject({
+          mode: z.enum(['active', 'passive']).default('active'),
+          activeAddress: z.string().optional(),
+          activePortRange: z
+            .string()
+            .regex(/^\d+-\d+$/, 'a range like 50000-50100')
+            .optional(),
+          tls: z.boolean().default(false),
+        })
+        .default({ mode: 'active', tls: false }),
+    })
+    .optional(),
+  mail: z
+    .strictObject({
+      from: z.string().min(3),
+      platformAddress: z.string().default('dmc_admin@dmc.sfr-sh.fr'),
+      mail2smsDomain: z.string().default('mailtoSMS.fr'),
+      signature: z.boolean().default(false),
+      replyTimeout: duration.default(900),
+      stateDir: z.string().default('mail-state'),
+      smtp: z.strictObject({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535).optional(),
+        secure: z.boolean().default(false),
+        requireTLS: z.boolean().default(true),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        passwordFile: z.string().optional(),
+      }),
+      imap: z
+        .strictObject({
+          host: z.string().min(1),
+          port: z.number().int().min(1).max(65535).optional(),
+          secure: z.boolean().default(true),
+          username: z.string().min(1),
+          password: z.string().optional(),
+          passwordFile: z.string().optional(),
+          mailbox: z.string().default('INBOX'),
+          moveTo: z.string().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  daemon: z
+    .strictObject({
+      journal: z.string().default('state/journal.db'),
+      stableSeconds: duration.default(5),
+      rescanSeconds: duration.default(60),
+      usePolling: z.boolean().default(false),
+      rate: z.number().positive().max(5).default(5),
+      reportsAt: z
+        .string()
+        .regex(/^\d{2}:\d{2}$/, 'a time like 07:00')
+        .default('07:00'),
+      reportsEvery: duration.optional(),
+      language: z.enum(['en', 'fr']).default('en'),
+      maxAttempts: z.number().int().min(1).max(100).default(3),
+      hooks: z
+        .array(
+          z
+            .strictObject({
+              on: z.array(z.enum(['sent', 'processed', 'failed', 'report', 'unhealthy', 'recovered'])).min(1),
+              command: z.string().optional(),
+              url: z
+                .string()
+                .regex(/^https?:\/\//i, 'a webhook URL starts with http:// or https://')
+                .optional(),
+            })
+            .refine((h) => h.command !== undefined || h.url !== undefined, 'a hook needs a command or a url'),
+        )
+        .default([]),
+      dropFolders: z
+        .array(
+          z.strictObject({
+            path: z.string(),
+            command: z.string(),
+            map: z.record(z.string(), z.string()).default({}),
+            format: z.enum(['csv', 'xml']).default('csv'),
+            split: z.number().int().min(1).max(100_000).optional(),
+            documents: z.array(z.string()).default([]),
+            doneMarker: z.boolean().default(false),
+            allowDuplicates: z.boolean().default(false),
+            group: z.strictObject({ windowSeconds: duration, maxFiles: z.number().int().min(2).max(10_000).default(1000) }).optional(),
+          }),
+        )
+        .min(1),
+    })
+    .optional(),
+  timeouts: z
+    .strictObject({
+      connect: duration.default(20),
+      idle: duration.default(60),
+      transfer: duration.default(600),
+      documentsTaken: duration.default(180),
+      outcome: duration.default(300),
+      poll: duration.default(5),
+    })
+    .default({ connect: 20, idle: 60, transfer: 600, documentsTaken: 180, outcome: 300, poll: 5 }),
+  retries: z
+    .strictObject({
+      attempts: z.number().int().min(0).max(20).default(4),
+      minDelay: duration.default(1),
+      maxDelay: duration.default(30),
+    })
+    .default({ attempts: 4, minDelay: 1, maxDelay: 30 }),
+  reports: z
+    .strictObject({
+      dir: z.string().default('reports'),
+      ackNaming: z.enum(['replace', 'append']).default('replace'),
+    })
+    .default({ dir: 'reports', ackNaming: 'replace' }),
 });
 
 type Raw = z.infer<typeof schema>;
@@ -166,7 +223,11 @@ export interface DaemonConfig {
   readonly reportsEvery?: number;
   /** Language of the error files. */
   readonly language: 'en' | 'fr';
-  readonly hooks: readonly { readonly on: readonly ('sent' | 'processed' | 'failed' | 'report' | 'unhealthy' | 'recovered')[]; readonly command?: string; readonly url?: string }[];
+  readonly hooks: readonly {
+    readonly on: readonly ('sent' | 'processed' | 'failed' | 'report' | 'unhealthy' | 'recovered')[];
+    readonly command?: string;
+    readonly url?: string;
+  }[];
   /** Attempts at a step of one input (build, a local file) before it goes to failed/. */
   readonly maxAttempts: number;
   readonly dropFolders: readonly DropFolderConfig[];
@@ -180,8 +241,23 @@ export interface MailConfig {
   /** Seconds after which a reply that never came is reported. */
   readonly replyTimeout: number;
   readonly stateDir: string;
-  readonly smtp: { readonly host: string; readonly port: number; readonly secure: boolean; readonly requireTLS: boolean; readonly username?: string; readonly password?: Secret };
-  readonly imap?: { readonly host: string; readonly port: number; readonly secure: boolean; readonly username: string; readonly password?: Secret; readonly mailbox: string; readonly moveTo?: string };
+  readonly smtp: {
+    readonly host: string;
+    readonly port: number;
+    readonly secure: boolean;
+    readonly requireTLS: boolean;
+    readonly username?: string;
+    readonly password?: Secret;
+  };
+  readonly imap?: {
+    readonly host: string;
+    readonly port: number;
+    readonly secure: boolean;
+    readonly username: string;
+    readonly password?: Secret;
+    readonly mailbox: string;
+    readonly moveTo?: string;
+  };
 }
 
 /** The configuration with every default applied and every secret resolved. */
@@ -205,7 +281,12 @@ export interface ResolvedConfig {
     readonly knownHosts?: string;
     readonly acceptNewHostKey: boolean;
     readonly remoteRoot?: string;
-    readonly ftp: { readonly mode: 'active' | 'passive'; readonly activeAddress?: string; readonly activePortRange?: readonly [number, number]; readonly tls: boolean };
+    readonly ftp: {
+      readonly mode: 'active' | 'passive';
+      readonly activeAddress?: string;
+      readonly activePortRange?: readonly [number, number];
+      readonly tls: boolean;
+    };
   };
   /** Seconds. */
   readonly timeouts: Raw['timeouts'];
@@ -221,7 +302,13 @@ const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 function expandEnv(value: string, key: string, file: string, env: NodeJS.ProcessEnv): string {
   return value.replace(ENV_REF, (_m, name: string) => {
     const v = env[name];
-    if (v === undefined) throw new ConfigError('CONFIG_SECRET', `${file}: ${key} refers to \${${name}}, which is not set in the environment: export ${name}=... before running`, file, key);
+    if (v === undefined)
+      throw new ConfigError(
+        'CONFIG_SECRET',
+        `${file}: ${key} refers to \${${name}}, which is not set in the environment: export ${name}=... before running`,
+        file,
+        key,
+      );
     return v;
   });
 }
@@ -233,7 +320,9 @@ export interface LoadOptions {
 /** Reads, validates and resolves a configuration file. Throws ConfigError. */
 export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<ResolvedConfig> {
   const env = opts.env ?? process.env;
-  const text = await readFile(path, 'utf8').catch(() => { throw new ConfigError('CONFIG_NOT_FOUND', `cannot read the configuration file '${path}': check the path (--config)`, path); });
+  const text = await readFile(path, 'utf8').catch(() => {
+    throw new ConfigError('CONFIG_NOT_FOUND', `cannot read the configuration file '${path}': check the path (--config)`, path);
+  });
   return parseConfig(text, path, env);
 }
 
@@ -251,7 +340,13 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0]!;
-    throw new ConfigError('CONFIG_SYNTAX', `${file}:${counter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`, file, undefined, counter.linePos(e.pos[0]).line);
+    throw new ConfigError(
+      'CONFIG_SYNTAX',
+      `${file}:${counter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`,
+      file,
+      undefined,
+      counter.linePos(e.pos[0]).line,
+    );
   }
   let data: unknown;
   try {
@@ -267,10 +362,14 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     const node = doc.getIn(keys as (string | number)[], true);
     const line = isNode(node) && node.range ? counter.linePos(node.range[0]).line : undefined;
     const key = keys.join('.');
-    const what = issue.code === 'unrecognized_keys' ? `unknown key '${key}' (docs/config.md lists the keys)`
-      : issue.code === 'invalid_type' && !doc.hasIn(keys as (string | number)[]) ? `${key} is required`
-      : issue.code === 'invalid_type' ? `${key}: expected ${issue.expected}, got ${describeValue(doc.getIn(keys as (string | number)[]))}`
-      : `${key}: ${issue.message}`;
+    const what =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key '${key}' (docs/config.md lists the keys)`
+        : issue.code === 'invalid_type' && !doc.hasIn(keys as (string | number)[])
+          ? `${key} is required`
+          : issue.code === 'invalid_type'
+            ? `${key}: expected ${issue.expected}, got ${describeValue(doc.getIn(keys as (string | number)[]))}`
+            : `${key}: ${issue.message}`;
     throw new ConfigError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: ${what}`, file, key, line);
   }
   const raw = parsed.data;
@@ -282,11 +381,16 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     if (inline !== undefined && fromFile !== undefined) throw new ConfigError('CONFIG_INVALID', `${file}: give ${full} or ${full}File, not both`, file, full);
     if (inline !== undefined) {
       const refs = [...inline.matchAll(ENV_REF)].map((m) => m[1]);
-      return new Secret(expandEnv(inline, full, file, env), refs.length ? `\${${refs.join('}, ${')}}` : `${file} (${full}, in clear: prefer \${ENV} or ${key}File)`);
+      return new Secret(
+        expandEnv(inline, full, file, env),
+        refs.length ? `\${${refs.join('}, ${')}}` : `${file} (${full}, in clear: prefer \${ENV} or ${key}File)`,
+      );
     }
     if (fromFile !== undefined) {
       const p = rel(expandEnv(fromFile, `${full}File`, file, env));
-      const v = await readFile(p, 'utf8').catch(() => { throw new ConfigError('CONFIG_SECRET', `${file}: ${full}File '${p}' cannot be read: check the path and its permissions`, file, `${full}File`); });
+      const v = await readFile(p, 'utf8').catch(() => {
+        throw new ConfigError('CONFIG_SECRET', `${file}: ${full}File '${p}' cannot be read: check the path and its permissions`, file, `${full}File`);
+      });
       // As OpenSSH does for keys: a secret others can read is said (it still works).
       const mode = (await stat(p)).mode & 0o777;
       if (mode & 0o077) {
@@ -300,18 +404,32 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
   };
   const transport = raw.transport ? await resolveTransport(raw.transport) : undefined;
   async function resolveTransport(t: NonNullable<Raw['transport']>): Promise<ResolvedConfig['transport']> {
-  const password = await secretOf('transport', 'password', t.password, t.passwordFile);
-  const privateKey = await secretOf('transport', 'privateKey', t.privateKey, t.privateKeyFile);
-  const passphrase = t.passphrase !== undefined ? new Secret(expandEnv(t.passphrase, 'transport.passphrase', file, env), 'transport.passphrase') : undefined;
-  if (!password && !privateKey) throw new ConfigError('CONFIG_INVALID', `${file}: transport needs password, passwordFile, privateKey or privateKeyFile`, file, 'transport.password');
-  if (t.protocol === 'ftp' && privateKey) throw new ConfigError('CONFIG_INVALID', `${file}: FTP logs in with a password; privateKey is for SFTP`, file, 'transport.privateKey');
-  const hostKeys = t.hostKey === undefined ? [] : Array.isArray(t.hostKey) ? t.hostKey : [t.hostKey];
-  for (const k of hostKeys) {
-    if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(k)) throw new ConfigError('CONFIG_INVALID', `${file}: transport.hostKey '${k}' is not a SHA256 fingerprint as ssh-keygen -l prints it (SHA256: then 43 characters)`, file, 'transport.hostKey');
-  }
-  const range = t.ftp.activePortRange?.split('-').map(Number) as [number, number] | undefined;
-  if (range && (range[0] < 1024 || range[1] > 65535 || range[0] > range[1])) throw new ConfigError('CONFIG_INVALID', `${file}: transport.ftp.activePortRange must be within 1024-65535, low-high`, file, 'transport.ftp.activePortRange');
-  return {
+    const password = await secretOf('transport', 'password', t.password, t.passwordFile);
+    const privateKey = await secretOf('transport', 'privateKey', t.privateKey, t.privateKeyFile);
+    const passphrase = t.passphrase !== undefined ? new Secret(expandEnv(t.passphrase, 'transport.passphrase', file, env), 'transport.passphrase') : undefined;
+    if (!password && !privateKey)
+      throw new ConfigError('CONFIG_INVALID', `${file}: transport needs password, passwordFile, privateKey or privateKeyFile`, file, 'transport.password');
+    if (t.protocol === 'ftp' && privateKey)
+      throw new ConfigError('CONFIG_INVALID', `${file}: FTP logs in with a password; privateKey is for SFTP`, file, 'transport.privateKey');
+    const hostKeys = t.hostKey === undefined ? [] : Array.isArray(t.hostKey) ? t.hostKey : [t.hostKey];
+    for (const k of hostKeys) {
+      if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(k))
+        throw new ConfigError(
+          'CONFIG_INVALID',
+          `${file}: transport.hostKey '${k}' is not a SHA256 fingerprint as ssh-keygen -l prints it (SHA256: then 43 characters)`,
+          file,
+          'transport.hostKey',
+        );
+    }
+    const range = t.ftp.activePortRange?.split('-').map(Number) as [number, number] | undefined;
+    if (range && (range[0] < 1024 || range[1] > 65535 || range[0] > range[1]))
+      throw new ConfigError(
+        'CONFIG_INVALID',
+        `${file}: transport.ftp.activePortRange must be within 1024-65535, low-high`,
+        file,
+        'transport.ftp.activePortRange',
+      );
+    return {
       protocol: t.protocol,
       host: t.host,
       port: t.port ?? (t.protocol === 'sftp' ? 2222 : 21),
@@ -323,8 +441,13 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
       ...(t.knownHosts !== undefined ? { knownHosts: rel(t.knownHosts) } : {}),
       acceptNewHostKey: t.acceptNewHostKey,
       ...(t.remoteRoot !== undefined ? { remoteRoot: t.remoteRoot } : {}),
-      ftp: { mode: t.ftp.mode, tls: t.ftp.tls, ...(t.ftp.activeAddress ? { activeAddress: t.ftp.activeAddress } : {}), ...(range ? { activePortRange: range } : {}) },
-  };
+      ftp: {
+        mode: t.ftp.mode,
+        tls: t.ftp.tls,
+        ...(t.ftp.activeAddress ? { activeAddress: t.ftp.activeAddress } : {}),
+        ...(range ? { activePortRange: range } : {}),
+      },
+    };
   }
   let mail: MailConfig | undefined;
   if (raw.mail) {
@@ -332,24 +455,70 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     const smtpPassword = await secretOf('mail.smtp', 'password', m.smtp.password, m.smtp.passwordFile);
     const imapPassword = m.imap ? await secretOf('mail.imap', 'password', m.imap.password, m.imap.passwordFile) : undefined;
     mail = {
-      from: m.from, platformAddress: m.platformAddress, mail2smsDomain: m.mail2smsDomain, signature: m.signature, replyTimeout: m.replyTimeout, stateDir: rel(m.stateDir),
-      smtp: { host: m.smtp.host, port: m.smtp.port ?? (m.smtp.secure ? 465 : 587), secure: m.smtp.secure, requireTLS: m.smtp.requireTLS, ...(m.smtp.username ? { username: expandEnv(m.smtp.username, 'mail.smtp.username', file, env) } : {}), ...(smtpPassword ? { password: smtpPassword } : {}) },
-      ...(m.imap ? { imap: { host: m.imap.host, port: m.imap.port ?? (m.imap.secure ? 993 : 143), secure: m.imap.secure, username: expandEnv(m.imap.username, 'mail.imap.username', file, env), ...(imapPassword ? { password: imapPassword } : {}), mailbox: m.imap.mailbox, ...(m.imap.moveTo ? { moveTo: m.imap.moveTo } : {}) } } : {}),
+      from: m.from,
+      platformAddress: m.platformAddress,
+      mail2smsDomain: m.mail2smsDomain,
+      signature: m.signature,
+      replyTimeout: m.replyTimeout,
+      stateDir: rel(m.stateDir),
+      smtp: {
+        host: m.smtp.host,
+        port: m.smtp.port ?? (m.smtp.secure ? 465 : 587),
+        secure: m.smtp.secure,
+        requireTLS: m.smtp.requireTLS,
+        ...(m.smtp.username ? { username: expandEnv(m.smtp.username, 'mail.smtp.username', file, env) } : {}),
+        ...(smtpPassword ? { password: smtpPassword } : {}),
+      },
+      ...(m.imap
+        ? {
+            imap: {
+              host: m.imap.host,
+              port: m.imap.port ?? (m.imap.secure ? 993 : 143),
+              secure: m.imap.secure,
+              username: expandEnv(m.imap.username, 'mail.imap.username', file, env),
+              ...(imapPassword ? { password: imapPassword } : {}),
+              mailbox: m.imap.mailbox,
+              ...(m.imap.moveTo ? { moveTo: m.imap.moveTo } : {}),
+            },
+          }
+        : {}),
     };
   }
-  if (!transport && !mail) throw new ConfigError('CONFIG_INVALID', `${file}: give a transport section (send, reports) or a mail section (mail, mail2sms)`, file, 'transport');
+  if (!transport && !mail)
+    throw new ConfigError('CONFIG_INVALID', `${file}: give a transport section (send, reports) or a mail section (mail, mail2sms)`, file, 'transport');
   return {
     file,
     service: raw.service.spaceId !== undefined ? { serviceId: raw.service.serviceId, spaceId: raw.service.spaceId } : { serviceId: raw.service.serviceId },
     transport: transport as ResolvedConfig['transport'],
     hasTransport: transport !== undefined,
     ...(mail ? { mail } : {}),
-    ...(raw.daemon ? { daemon: {
-      journal: rel(raw.daemon.journal), stableSeconds: raw.daemon.stableSeconds, rescanSeconds: raw.daemon.rescanSeconds, usePolling: raw.daemon.usePolling,
-      rate: raw.daemon.rate, reportsAt: raw.daemon.reportsAt, language: raw.daemon.language, maxAttempts: raw.daemon.maxAttempts, ...(raw.daemon.reportsEvery !== undefined ? { reportsEvery: raw.daemon.reportsEvery } : {}),
-      hooks: raw.daemon.hooks.map((h) => ({ on: h.on, ...(h.command ? { command: h.command } : {}), ...(h.url ? { url: expandEnv(h.url, 'daemon.hooks.url', file, env) } : {}) })),
-      dropFolders: raw.daemon.dropFolders.map((d) => ({ ...d, path: rel(d.path), command: rel(d.command), documents: d.documents.map(rel), ...(d.split !== undefined ? { split: d.split } : {}) })),
-    } } : {}),
+    ...(raw.daemon
+      ? {
+          daemon: {
+            journal: rel(raw.daemon.journal),
+            stableSeconds: raw.daemon.stableSeconds,
+            rescanSeconds: raw.daemon.rescanSeconds,
+            usePolling: raw.daemon.usePolling,
+            rate: raw.daemon.rate,
+            reportsAt: raw.daemon.reportsAt,
+            language: raw.daemon.language,
+            maxAttempts: raw.daemon.maxAttempts,
+            ...(raw.daemon.reportsEvery !== undefined ? { reportsEvery: raw.daemon.reportsEvery } : {}),
+            hooks: raw.daemon.hooks.map((h) => ({
+              on: h.on,
+              ...(h.command ? { command: h.command } : {}),
+              ...(h.url ? { url: expandEnv(h.url, 'daemon.hooks.url', file, env) } : {}),
+            })),
+            dropFolders: raw.daemon.dropFolders.map((d) => ({
+              ...d,
+              path: rel(d.path),
+              command: rel(d.command),
+              documents: d.documents.map(rel),
+              ...(d.split !== undefined ? { split: d.split } : {}),
+            })),
+          },
+        }
+      : {}),
     timeouts: raw.timeouts,
     retries: raw.retries,
     reports: { dir: rel(raw.reports.dir), ackNaming: raw.reports.ackNaming },

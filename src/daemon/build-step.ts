@@ -25,7 +25,13 @@ import { failInput } from './settle.js';
 export async function commandFor(folder: DropFolderConfig, row: InputRow): Promise<TriggerCommand> {
   const base = parseCommandFile(await readFile(folder.command, 'utf8'), folder.command);
   const sidecar = `${row.work_path}.command.yaml`;
-  const over = await readFile(sidecar, 'utf8').then((t) => parseCommandFile(t, sidecar), (e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT') return undefined; throw e; });
+  const over = await readFile(sidecar, 'utf8').then(
+    (t) => parseCommandFile(t, sidecar),
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined;
+      throw e;
+    },
+  );
   const merged = { ...base, ...(over ?? {}) } as TriggerCommand;
   if (typeof merged.broadcastName !== 'string') {
     const message = `${folder.command}${over ? ` (with ${basename(sidecar)})` : ''} has no broadcastName: add one (it may hold {file}, {date}, {time}, {count})`;
@@ -34,12 +40,23 @@ export async function commandFor(folder: DropFolderConfig, row: InputRow): Promi
   const { date, time } = parisTime(new Date(row.created_at));
   const file = basename(row.name, extname(row.name));
   // {count} (contacts) is replaced by the builder, once the contacts are counted.
-  return { ...merged, broadcastName: merged.broadcastName.replace(/\{date\}/g, date).replace(/\{time\}/g, time).replace(/\{file\}/g, file) };
+  return {
+    ...merged,
+    broadcastName: merged.broadcastName
+      .replace(/\{date\}/g, date)
+      .replace(/\{time\}/g, time)
+      .replace(/\{file\}/g, file),
+  };
 }
 
 /** A trigger for another service than the configured one: the platform would refuse it. */
 export function otherService(ctx: StepContext, serviceId: string | undefined): Finding {
-  return { code: 'E_REQUIRED', severity: 'error', message: `serviceId ${serviceId} is not the configured service ${ctx.config.service.serviceId}`, field: 'serviceId' };
+  return {
+    code: 'E_REQUIRED',
+    severity: 'error',
+    message: `serviceId ${serviceId} is not the configured service ${ctx.config.service.serviceId}`,
+    field: 'serviceId',
+  };
 }
 
 /** The EXTERNALREFERENCE values of a built trigger file (to link its broadcast from the reports). */
@@ -48,7 +65,10 @@ export async function refsOf(path: string): Promise<string[]> {
   try {
     const i = reading.head.columns.indexOf('EXTERNALREFERENCE');
     const refs: string[] = [];
-    for await (const c of reading.contacts) { const v = i >= 0 ? c.values[i]?.trim() : undefined; if (v) refs.push(v); }
+    for await (const c of reading.contacts) {
+      const v = i >= 0 ? c.values[i]?.trim() : undefined;
+      if (v) refs.push(v);
+    }
     return refs;
   } finally {
     await reading.close();
@@ -56,7 +76,11 @@ export async function refsOf(path: string): Promise<string[]> {
 }
 
 /** The parts as the journal records them: each with its remote name and its contacts' references. */
-export async function namedParts(stem: string, parts: readonly { path: string; contacts: number }[], created: Date): Promise<{ localPath: string; contacts: number; remoteName: string; refs: string[] }[]> {
+export async function namedParts(
+  stem: string,
+  parts: readonly { path: string; contacts: number }[],
+  created: Date,
+): Promise<{ localPath: string; contacts: number; remoteName: string; refs: string[] }[]> {
   const named = [];
   for (const [k, p] of parts.entries()) {
     const local = `${stem}${parts.length > 1 ? `-${String(k + 1).padStart(3, '0')}` : ''}${extname(p.path)}`;
@@ -82,7 +106,10 @@ export async function stillChanging(ctx: StepContext, row: InputRow): Promise<bo
   const st = await stat(row.work_path);
   if (st.size !== row.size) {
     ctx.journal.noteChanged(row.id, st.size, await fileHash(row.work_path));
-    ctx.logger.warn({ input: row.id, name: printable(row.name), was: row.size, now: st.size }, 'the file changed after it was taken (a writer still at work?): waiting until it is stable');
+    ctx.logger.warn(
+      { input: row.id, name: printable(row.name), was: row.size, now: st.size },
+      'the file changed after it was taken (a writer still at work?): waiting until it is stable',
+    );
     return true;
   }
   return row.changed_at !== null && ctx.now().getTime() - new Date(row.changed_at).getTime() < ctx.d.stableSeconds * 1000;
@@ -99,7 +126,13 @@ async function build(ctx: StepContext, folder: DropFolderConfig, row: InputRow):
       if (errors.length) return await failInput(ctx, folder, row, errors);
       if (v.warnings.some((w) => w.code === 'W_UNDECLARED_UTF8')) {
         const c = await convertTriggerFile(row.work_path, { to: v.format, out });
-        if (!c.ok) return await failInput(ctx, folder, row, c.findings.filter((f) => f.severity === 'error'));
+        if (!c.ok)
+          return await failInput(
+            ctx,
+            folder,
+            row,
+            c.findings.filter((f) => f.severity === 'error'),
+          );
       } else {
         await copyFile(row.work_path, out);
       }
@@ -108,8 +141,19 @@ async function build(ctx: StepContext, folder: DropFolderConfig, row: InputRow):
     } else {
       const cmd = await commandFor(folder, row);
       serviceId = cmd.serviceId;
-      const r = await buildTriggerFiles(cmd, row.work_path, { out, format: folder.format, ...(folder.split !== undefined ? { split: folder.split } : {}), export: { map: folder.map as Partial<Record<ContactColumn, string>>, name: row.name } });
-      if (!r.ok) return await failInput(ctx, folder, row, r.findings.filter((f) => f.severity === 'error'));
+      const r = await buildTriggerFiles(cmd, row.work_path, {
+        out,
+        format: folder.format,
+        ...(folder.split !== undefined ? { split: folder.split } : {}),
+        export: { map: folder.map as Partial<Record<ContactColumn, string>>, name: row.name },
+      });
+      if (!r.ok)
+        return await failInput(
+          ctx,
+          folder,
+          row,
+          r.findings.filter((f) => f.severity === 'error'),
+        );
       parts = r.files.map((f) => ({ path: f.path, contacts: f.contacts }));
     }
   } catch (e) {

@@ -36,13 +36,27 @@ export interface StepContext {
 }
 
 /** The folders the daemon keeps inside a drop folder. */
-export const dirs = (folder: string): { work: string; sent: string; failed: string } => ({ work: join(folder, 'work'), sent: join(folder, 'sent'), failed: join(folder, 'failed') });
+export const dirs = (folder: string): { work: string; sent: string; failed: string } => ({
+  work: join(folder, 'work'),
+  sent: join(folder, 'sent'),
+  failed: join(folder, 'failed'),
+});
 
 /** Renames when the source is there; false when it is not (already moved). */
 export async function moveIfThere(from: string, to: string): Promise<boolean> {
-  try { await rename(from, to); return true; } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false; throw e; }
+  try {
+    await rename(from, to);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
 }
 
-export const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+export const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 export { printable } from '../formats/printable.js';

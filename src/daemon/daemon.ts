@@ -54,7 +54,11 @@ export class Daemon {
   private loop: Promise<void> | undefined;
   private lastOutcomeLook = 0;
 
-  constructor(private readonly config: ResolvedConfig, private readonly logger: Logger, events: DaemonOptions = {}) {
+  constructor(
+    private readonly config: ResolvedConfig,
+    private readonly logger: Logger,
+    events: DaemonOptions = {},
+  ) {
     if (!config.daemon) throw new Error('no daemon section in the configuration');
     const d = config.daemon;
     this.journal = new Journal(d.journal, 'daemon', events.journal);
@@ -62,7 +66,13 @@ export class Daemon {
     this.link = new Link(config, logger);
     this.schedule = new ReportSchedule(d.reportsAt, d.reportsEvery);
     this.ctx = {
-      config, d, journal: this.journal, logger, hooks: this.hooks, link: this.link, events,
+      config,
+      d,
+      journal: this.journal,
+      logger,
+      hooks: this.hooks,
+      link: this.link,
+      events,
       now: events.now ?? (() => new Date()),
       pace: { lastUpload: 0 },
       stopping: () => this.stopping,
@@ -71,17 +81,29 @@ export class Daemon {
     };
   }
 
-  private get d() { return this.config.daemon!; }
+  private get d() {
+    return this.config.daemon!;
+  }
 
   async start(): Promise<void> {
     for (const f of this.d.dropFolders) for (const dir of [f.path, ...Object.values(dirs(f.path))]) await mkdir(dir, { recursive: true });
     this.hooks.start();
     for (const f of this.d.dropFolders) {
       const w: DropWatcher = new DropWatcher({
-        folder: f.path, stableMs: this.d.stableSeconds * 1000, rescanMs: this.d.rescanSeconds * 1000, doneMarker: f.doneMarker, usePolling: this.d.usePolling,
-        onReady: (p) => { void this.intake(f, p, w); },
-        onHealth: (healthy, error) => { this.folderHealth(f, healthy, error); },
-        onSkipped: (path, why) => { this.logger.warn({ file: printable(path) }, `not taken: ${why}`); },
+        folder: f.path,
+        stableMs: this.d.stableSeconds * 1000,
+        rescanMs: this.d.rescanSeconds * 1000,
+        doneMarker: f.doneMarker,
+        usePolling: this.d.usePolling,
+        onReady: (p) => {
+          void this.intake(f, p, w);
+        },
+        onHealth: (healthy, error) => {
+          this.folderHealth(f, healthy, error);
+        },
+        onSkipped: (path, why) => {
+          this.logger.warn({ file: printable(path) }, `not taken: ${why}`);
+        },
       });
       await w.start();
       this.watchers.push(w);
@@ -103,7 +125,9 @@ export class Daemon {
   }
 
   /** Passes of the worker's loop completed since start (a test waits for passes, never for a fixed time). */
-  get passes(): number { return this.passCount; }
+  get passes(): number {
+    return this.passCount;
+  }
 
   /** Collects the reports now (tests, and the report step of the loop). */
   async collectReports(): Promise<void> {
@@ -121,7 +145,11 @@ export class Daemon {
       this.logger.error({ file: printable(path), err: msg }, 'cannot take the file; trying again');
       this.ctx.events.onEvent?.({ type: 'retry', name: path, detail: msg });
       // Shown by status (best effort: a full disk may refuse this too); the watcher offers the file again.
-      try { this.journal.recordIntakeError(path, msg); } catch { /* logged above */ }
+      try {
+        this.journal.recordIntakeError(path, msg);
+      } catch {
+        /* logged above */
+      }
       w.forget(path);
     }
   }
@@ -166,7 +194,10 @@ export class Daemon {
         await new Promise<void>((res) => {
           const t = setTimeout(res, wait);
           t.unref();
-          this.wakeUp = () => { clearTimeout(t); res(); };
+          this.wakeUp = () => {
+            clearTimeout(t);
+            res();
+          };
         });
         this.wakeUp = undefined;
       }
@@ -180,7 +211,12 @@ export class Daemon {
    */
   private async guarded(row: InputRow, step: () => Promise<boolean | void>): Promise<boolean> {
     // After a failed attempt the input waits 1 s, 2 s, 4 s... (at most a minute) before the next one.
-    if (row.attempts > 0 && row.last_error !== null && this.ctx.now().getTime() - new Date(row.updated_at).getTime() < Math.min(60_000, 1000 * 2 ** (row.attempts - 1))) return false;
+    if (
+      row.attempts > 0 &&
+      row.last_error !== null &&
+      this.ctx.now().getTime() - new Date(row.updated_at).getTime() < Math.min(60_000, 1000 * 2 ** (row.attempts - 1))
+    )
+      return false;
     try {
       return (await step()) !== false;
     } catch (e) {
@@ -190,7 +226,9 @@ export class Daemon {
       const folder = this.ctx.folderOf(row.folder);
       this.logger.error({ input: row.id, name: row.name, attempt: attempts, of: this.d.maxAttempts, err: msg }, 'step failed for this input');
       if (attempts >= this.d.maxAttempts && folder) {
-        await failInput(this.ctx, folder, this.journal.input(row.id)!, [{ code: 'E_EXPORT', severity: 'error', message: `failed ${attempts} times (daemon.maxAttempts): ${msg}` }]);
+        await failInput(this.ctx, folder, this.journal.input(row.id)!, [
+          { code: 'E_EXPORT', severity: 'error', message: `failed ${attempts} times (daemon.maxAttempts): ${msg}` },
+        ]);
         return true;
       }
       return false;
@@ -210,7 +248,9 @@ export class Daemon {
   private async pass(): Promise<boolean> {
     let progressed = false;
     const ctx = this.ctx;
-    const forget = (p: string): void => { for (const w of this.watchers) w.forget(p); };
+    const forget = (p: string): void => {
+      for (const w of this.watchers) w.forget(p);
+    };
     for (const row of this.journal.inputsIn('seen')) {
       const f = ctx.folderOf(row.folder);
       if (!f) continue;
@@ -224,14 +264,20 @@ export class Daemon {
         this.journal.recordIntakeError(path, `cannot move it to work/: ${(e as Error).message}`);
       }
     }
-    for (const f of this.d.dropFolders) if (f.group && !this.stopping && await buildGroup(ctx, f)) progressed = true;
+    for (const f of this.d.dropFolders) if (f.group && !this.stopping && (await buildGroup(ctx, f))) progressed = true;
     for (const row of this.journal.inputsIn('working')) {
       if (this.stopping) return progressed;
       const f = ctx.folderOf(row.folder);
       if (!f) continue;
       if (row.kind === 'document') {
         if (ctx.now().getTime() - new Date(row.created_at).getTime() > DOCUMENT_WAIT_MS) {
-          await failInput(ctx, f, row, [{ code: 'E_DOCUMENT_MISSING', severity: 'error', message: `no trigger dropped in this folder named ${row.name} (fileName or fileAttachment) within an hour: drop the trigger with it, or list it in the folder's documents` }]);
+          await failInput(ctx, f, row, [
+            {
+              code: 'E_DOCUMENT_MISSING',
+              severity: 'error',
+              message: `no trigger dropped in this folder named ${row.name} (fileName or fileAttachment) within an hour: drop the trigger with it, or list it in the folder's documents`,
+            },
+          ]);
           progressed = true;
         }
         continue;
@@ -241,15 +287,17 @@ export class Daemon {
     }
     for (const row of this.journal.inputsIn('built')) {
       if (this.stopping) return progressed;
-      if (!isMember(row) && await this.guarded(row, () => sendInput(ctx, row))) progressed = true;
+      if (!isMember(row) && (await this.guarded(row, () => sendInput(ctx, row)))) progressed = true;
       if (await this.outcomesIfTime()) progressed = true;
     }
     if (await this.outcomesIfTime(true)) progressed = true;
-    for (const row of this.journal.inputsIn('built', 'sent')) if (isMember(row) && await followLeader(ctx, row)) progressed = true;
+    for (const row of this.journal.inputsIn('built', 'sent')) if (isMember(row) && (await followLeader(ctx, row))) progressed = true;
     // A final input is only moved into place: a failure (a full disk) is logged and retried next pass, never turned
     // into another state (guarded's failInput would be an illegal done → failed).
     for (const row of this.journal.inputsIn('done', 'failed', 'duplicate', 'retried')) {
-      await settleFiles(ctx, row).catch((e: Error) => this.logger.error({ input: row.id, name: printable(row.name), err: e.message }, 'cannot move the files of a finished input; trying again'));
+      await settleFiles(ctx, row).catch((e: Error) =>
+        this.logger.error({ input: row.id, name: printable(row.name), err: e.message }, 'cannot move the files of a finished input; trying again'),
+      );
     }
     if (this.config.hasTransport && !this.stopping && this.schedule.due(ctx.now())) await this.collectReports();
     return progressed;

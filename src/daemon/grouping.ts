@@ -27,7 +27,10 @@ export async function buildGroup(ctx: StepContext, folder: DropFolderConfig): Pr
   // An export still being written waits, and the group with it.
   for (const m of members) if (await stillChanging(ctx, m)) return false;
   const leader = members[0]!;
-  if (members.length === 1) { ctx.journal.buildAlone([leader.id]); return true; }
+  if (members.length === 1) {
+    ctx.journal.buildAlone([leader.id]);
+    return true;
+  }
   let cmd;
   try {
     cmd = await commandFor(folder, leader);
@@ -42,15 +45,33 @@ export async function buildGroup(ctx: StepContext, folder: DropFolderConfig): Pr
     return true;
   }
   const out = `${leader.work_path}.trigger.${folder.format}`;
-  const r = await buildTriggerFiles(cmd, members.map((m) => m.work_path), { out, format: folder.format, ...(folder.split !== undefined ? { split: folder.split } : {}), export: { map: folder.map as Partial<Record<ContactColumn, string>> } });
+  const r = await buildTriggerFiles(
+    cmd,
+    members.map((m) => m.work_path),
+    {
+      out,
+      format: folder.format,
+      ...(folder.split !== undefined ? { split: folder.split } : {}),
+      export: { map: folder.map as Partial<Record<ContactColumn, string>> },
+    },
+  );
   if (!r.ok) {
     ctx.logger.warn({ folder: folder.path, members: members.length }, 'grouped build failed; building each export alone');
     ctx.journal.buildAlone(members.map((m) => m.id));
     return true;
   }
   const parts = await namedParts(`${basename(leader.name, extname(leader.name))}+${members.length - 1}`, r.files, new Date(leader.created_at));
-  ctx.journal.addGroup(leader.id, members.map((m) => m.id), parts);
-  ctx.events.onEvent?.({ type: 'built', input: leader.id, name: leader.name, detail: `${members.length} exports grouped, ${r.contacts} contacts, ${parts.length} file(s)` });
+  ctx.journal.addGroup(
+    leader.id,
+    members.map((m) => m.id),
+    parts,
+  );
+  ctx.events.onEvent?.({
+    type: 'built',
+    input: leader.id,
+    name: leader.name,
+    detail: `${members.length} exports grouped, ${r.contacts} contacts, ${parts.length} file(s)`,
+  });
   return true;
 }
 
@@ -60,13 +81,22 @@ export async function followLeader(ctx: StepContext, row: InputRow): Promise<boo
   if (!leader || leader.state === row.state || !['sent', 'done', 'failed'].includes(leader.state)) return false;
   const folder = ctx.folderOf(row.folder);
   if (!folder) return false;
-  if (leader.state === 'sent') { ctx.journal.setInput(row.id, 'sent'); return true; }
+  if (leader.state === 'sent') {
+    ctx.journal.setInput(row.id, 'sent');
+    return true;
+  }
   if (leader.state === 'done') {
     if (row.state === 'built') ctx.journal.setInput(row.id, 'sent');
     finish(ctx, row, 'done', 'processed', `sent with input #${leader.id} (${leader.name})`);
     await settleFiles(ctx, ctx.journal.input(row.id)!);
     return true;
   }
-  await failInput(ctx, folder, row, [{ code: 'E_EXPORT', severity: 'error', message: `sent as one broadcast with input #${leader.id} (${leader.name}), which failed: ${leader.last_error ?? ''}` }]);
+  await failInput(ctx, folder, row, [
+    {
+      code: 'E_EXPORT',
+      severity: 'error',
+      message: `sent as one broadcast with input #${leader.id} (${leader.name}), which failed: ${leader.last_error ?? ''}`,
+    },
+  ]);
   return true;
 }

@@ -32,7 +32,11 @@ export interface HookEvent {
   readonly triggers?: readonly { readonly remoteName: string; readonly contacts: number; readonly state: string }[];
   readonly report?: { readonly name: string; readonly localPath: string };
   /** With `report`: the broadcasts the report's lines linked to the inputs that created them. */
-  readonly links?: readonly { readonly broadcastId: string; readonly remoteName: string; readonly input: { readonly id: number; readonly name: string; readonly folder: string } }[];
+  readonly links?: readonly {
+    readonly broadcastId: string;
+    readonly remoteName: string;
+    readonly input: { readonly id: number; readonly name: string; readonly folder: string };
+  }[];
   /** With `unhealthy` and `recovered`: the drop folder. */
   readonly folder?: string;
   readonly detail?: string;
@@ -42,7 +46,11 @@ export interface HookEvent {
 export const MAX_ATTEMPTS = 10;
 const backoffMs = (attempts: number): number => Math.min(300_000, 500 * 2 ** Math.min(attempts, 10));
 
-const hookKey = (h: HookConfig): string => createHash('sha256').update(`${h.command ?? ''}\n${h.url ?? ''}`).digest('hex').slice(0, 16);
+const hookKey = (h: HookConfig): string =>
+  createHash('sha256')
+    .update(`${h.command ?? ''}\n${h.url ?? ''}`)
+    .digest('hex')
+    .slice(0, 16);
 
 export class Hooks {
   private readonly byKey = new Map<string, HookConfig>();
@@ -52,7 +60,11 @@ export class Hooks {
   /** A kick arrived while a delivery round ran: run another round after it. */
   private again = false;
 
-  constructor(private readonly hooks: readonly HookConfig[], private readonly journal: Journal, private readonly logger: Logger) {
+  constructor(
+    private readonly hooks: readonly HookConfig[],
+    private readonly journal: Journal,
+    private readonly logger: Logger,
+  ) {
     for (const h of hooks) this.byKey.set(hookKey(h), h);
   }
 
@@ -77,20 +89,38 @@ export class Hooks {
   /** Delivers what is due now, then sleeps until the next delivery is due. */
   kick(): void {
     if (this.stopped || this.hooks.length === 0) return;
-    if (this.running) { this.again = true; return; }
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
-    this.running = this.deliverDue().catch((err: Error) => this.logger.error({ err: err.message }, 'hook delivery failed')).finally(() => {
-      this.running = undefined;
-      if (this.again) { this.again = false; this.kick(); return; }
-      this.schedule();
-    });
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.running = this.deliverDue()
+      .catch((err: Error) => this.logger.error({ err: err.message }, 'hook delivery failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+          return;
+        }
+        this.schedule();
+      });
   }
 
   private schedule(): void {
     if (this.stopped) return;
     const next = this.journal.nextHookDue();
     if (!next) return;
-    this.timer = setTimeout(() => { this.timer = undefined; this.kick(); }, Math.max(50, new Date(next).getTime() - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.kick();
+      },
+      Math.max(50, new Date(next).getTime() - Date.now()),
+    );
     this.timer.unref();
   }
 
@@ -121,7 +151,10 @@ export class Hooks {
     const event = (JSON.parse(row.payload) as HookEvent).event;
     try {
       if (h.command) await runCommand(h.command, row.payload, event);
-      if (h.url) await post(h.url, row.payload).catch((e: Error) => { throw new Error(redactUrlSecrets(e.message, h.url!)); });
+      if (h.url)
+        await post(h.url, row.payload).catch((e: Error) => {
+          throw new Error(redactUrlSecrets(e.message, h.url!));
+        });
       this.journal.setHook(row.id, 'delivered');
     } catch (e) {
       const attempts = row.attempts + 1;
@@ -132,7 +165,10 @@ export class Hooks {
       } else {
         const nextAt = new Date(Date.now() + backoffMs(attempts));
         this.journal.setHook(row.id, 'pending', { error: msg, nextAt });
-        this.logger.warn({ hook: h.command ? 'command' : 'webhook', event, eventId: row.event_id, attempt: attempts, next: nextAt.toISOString(), err: msg }, 'hook failed; will retry');
+        this.logger.warn(
+          { hook: h.command ? 'command' : 'webhook', event, eventId: row.event_id, attempt: attempts, next: nextAt.toISOString(), err: msg },
+          'hook failed; will retry',
+        );
       }
     }
   }
@@ -142,7 +178,9 @@ function runCommand(command: string, stdin: string, event: string): Promise<void
   return new Promise((resolve, reject) => {
     const p = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, DMC_EVENT: event }, timeout: 30_000 });
     let err = '';
-    p.stderr.on('data', (c: Buffer) => { if (err.length < 2000) err += c.toString(); });
+    p.stderr.on('data', (c: Buffer) => {
+      if (err.length < 2000) err += c.toString();
+    });
     p.on('error', reject);
     p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`hook command exited ${code}: ${err.trim().slice(0, 300)}`))));
     p.stdin.on('error', () => undefined);
@@ -194,6 +232,8 @@ export function redactUrlSecrets(text: string, url: string): string {
     const u = new URL(url);
     const secrets = [u.password, decodeURIComponent(u.password), ...[...u.searchParams.values()]].filter((x) => x.length >= 3);
     for (const x of secrets.sort((a, b) => b.length - a.length)) out = out.split(x).join('***');
-  } catch { /* not a URL: nothing to find */ }
+  } catch {
+    /* not a URL: nothing to find */
+  }
   return out;
 }

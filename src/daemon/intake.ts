@@ -21,11 +21,21 @@ export async function take(ctx: StepContext, folder: DropFolderConfig, path: str
   const hash = await fileHash(path);
   const name = basename(path);
   const kind = await kindOf(path);
-  const earlier = kind === 'document' || folder.allowDuplicates || ctx.journal.takeResend(folder.path, hash) ? undefined : ctx.journal.findByHash(folder.path, hash);
+  const earlier =
+    kind === 'document' || folder.allowDuplicates || ctx.journal.takeResend(folder.path, hash) ? undefined : ctx.journal.findByHash(folder.path, hash);
   if (earlier) {
     const why = `same content as ${earlier.name} (input #${earlier.id}, ${earlier.state}), taken ${earlier.created_at}: not sent twice. To send it again: dmc-trigger resend ${earlier.id} --force, or set allowDuplicates: true for this folder.`;
     const row = ctx.journal.tx(() => {
-      const r = ctx.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind, workDir: dirs(folder.path).work, state: 'duplicate', duplicateOf: earlier.id });
+      const r = ctx.journal.addInput({
+        folder: folder.path,
+        name,
+        hash,
+        size: st.size,
+        kind,
+        workDir: dirs(folder.path).work,
+        state: 'duplicate',
+        duplicateOf: earlier.id,
+      });
       ctx.journal.recordError(r.id, why);
       return ctx.journal.input(r.id)!;
     });
@@ -57,7 +67,15 @@ async function kindOf(path: string): Promise<InputRow['kind']> {
   try {
     const b = Buffer.alloc(64);
     const { bytesRead } = await fh.read(b, 0, 64, 0);
-    return b.subarray(0, bytesRead).toString('latin1').replace(/^\xEF\xBB\xBF/, '').trimStart().toUpperCase().startsWith('#COMMAND') ? 'trigger' : 'export';
+    return b
+      .subarray(0, bytesRead)
+      .toString('latin1')
+      .replace(/^\xEF\xBB\xBF/, '')
+      .trimStart()
+      .toUpperCase()
+      .startsWith('#COMMAND')
+      ? 'trigger'
+      : 'export';
   } finally {
     await fh.close();
   }

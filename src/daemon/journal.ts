@@ -18,7 +18,12 @@ import { checkTransition, type InputState, type TriggerState } from './states.js
 export type { InputState, TriggerState } from './states.js';
 
 /** A committed state change (after the commit): what the kill-at-transition tests name. */
-export interface Transition { readonly what: 'input' | 'trigger'; readonly id: number; readonly from: string; readonly to: string }
+export interface Transition {
+  readonly what: 'input' | 'trigger';
+  readonly id: number;
+  readonly from: string;
+  readonly to: string;
+}
 
 export interface JournalOptions {
   /** Called after each state change is committed, before the daemon acts on it. */
@@ -65,9 +70,20 @@ export interface TriggerRow {
   last_error: string | null;
 }
 
-export interface ReportRow { name: string; size: number; state: 'downloaded' | 'acked'; local_path: string; updated_at: string }
+export interface ReportRow {
+  name: string;
+  size: number;
+  state: 'downloaded' | 'acked';
+  local_path: string;
+  updated_at: string;
+}
 
-export interface FolderHealthRow { path: string; healthy: number; error: string | null; since: string }
+export interface FolderHealthRow {
+  path: string;
+  healthy: number;
+  error: string | null;
+  since: string;
+}
 
 export interface HookOutboxRow {
   id: number;
@@ -127,7 +143,11 @@ export class Journal {
    */
   private readonly committed: Transition[] = [];
 
-  constructor(readonly path: string, private readonly mode: 'daemon' | 'readonly' | 'shared' = 'daemon', private readonly opts: JournalOptions = {}) {
+  constructor(
+    readonly path: string,
+    private readonly mode: 'daemon' | 'readonly' | 'shared' = 'daemon',
+    private readonly opts: JournalOptions = {},
+  ) {
     this.lockPath = `${path}.lock`;
     if (mode !== 'daemon') {
       this.db = openDatabase(path, { readonly: mode === 'readonly', fileMustExist: true });
@@ -140,7 +160,11 @@ export class Journal {
       this.db = openDatabase(path);
     } catch (e) {
       HELD.delete(this.lockPath);
-      try { unlinkSync(this.lockPath); } catch { /* gone */ }
+      try {
+        unlinkSync(this.lockPath);
+      } catch {
+        /* gone */
+      }
       throw e;
     }
     try {
@@ -174,7 +198,11 @@ export class Journal {
     this.db.close();
     if (this.mode !== 'daemon') return;
     HELD.delete(this.lockPath);
-    try { unlinkSync(this.lockPath); } catch { /* already gone */ }
+    try {
+      unlinkSync(this.lockPath);
+    } catch {
+      /* already gone */
+    }
   }
 
   tx<T>(fn: () => T): T {
@@ -183,19 +211,34 @@ export class Journal {
     } catch (e) {
       if (!this.db.inTransaction) this.committed.length = 0;
       throw e;
+    } finally {
+      this.flush();
     }
-    finally { this.flush(); }
   }
 
   findByHash(folder: string, hash: string): InputRow | undefined {
-    return this.db.prepare(`SELECT * FROM inputs WHERE folder = ? AND hash = ? AND state NOT IN ('failed', 'duplicate') ORDER BY id LIMIT 1`).get(folder, hash) as InputRow | undefined;
+    return this.db
+      .prepare(`SELECT * FROM inputs WHERE folder = ? AND hash = ? AND state NOT IN ('failed', 'duplicate') ORDER BY id LIMIT 1`)
+      .get(folder, hash) as InputRow | undefined;
   }
 
   /** Records a new input; its work path is derived from its id, so it is known before the file moves. */
-  addInput(i: { folder: string; name: string; hash: string; size: number; kind: InputRow['kind']; workDir: string; state?: InputState; duplicateOf?: number }): InputRow {
+  addInput(i: {
+    folder: string;
+    name: string;
+    hash: string;
+    size: number;
+    kind: InputRow['kind'];
+    workDir: string;
+    state?: InputState;
+    duplicateOf?: number;
+  }): InputRow {
     return this.tx(() => {
       const t = now();
-      const r = this.db.prepare(`INSERT INTO inputs (folder, name, hash, size, state, kind, work_path, created_at, updated_at, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?)`)
+      const r = this.db
+        .prepare(
+          `INSERT INTO inputs (folder, name, hash, size, state, kind, work_path, created_at, updated_at, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?)`,
+        )
         .run(i.folder, i.name, i.hash, i.size, i.state ?? 'seen', i.kind, t, t, i.duplicateOf ?? null);
       const id = Number(r.lastInsertRowid);
       const workPath = `${i.workDir}/${String(id).padStart(6, '0')}-${i.name}`;
@@ -215,7 +258,10 @@ export class Journal {
     const from = (this.db.prepare('SELECT state FROM inputs WHERE id = ?').get(id) as { state: InputState } | undefined)?.state;
     if (from === undefined) throw new Error(`journal: no input #${id}`);
     checkTransition('input', id, from, state);
-    this.db.prepare('UPDATE inputs SET state = ?, updated_at = ?, last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END) WHERE id = ?')
+    this.db
+      .prepare(
+        'UPDATE inputs SET state = ?, updated_at = ?, last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END) WHERE id = ?',
+      )
       .run(state, now(), error ?? null, error ?? null, id);
     if (from !== state) this.committed.push({ what: 'input', id, from, to: state });
     this.flush();
@@ -250,14 +296,19 @@ export class Journal {
   addGroup(leaderId: number, memberIds: readonly number[], parts: { localPath: string; remoteName: string; contacts: number }[]): void {
     this.tx(() => {
       const set = this.db.prepare('UPDATE inputs SET group_leader = ? WHERE id = ?');
-      for (const id of memberIds) { set.run(leaderId, id); this.setInput(id, 'built'); }
+      for (const id of memberIds) {
+        set.run(leaderId, id);
+        this.setInput(id, 'built');
+      }
       this.addTriggers(leaderId, parts);
     });
   }
 
   /** Marks inputs to be built alone (a grouped build failed: each is then judged on its own). */
   buildAlone(ids: readonly number[]): void {
-    this.tx(() => { for (const id of ids) this.db.prepare('UPDATE inputs SET group_leader = -1 WHERE id = ?').run(id); });
+    this.tx(() => {
+      for (const id of ids) this.db.prepare('UPDATE inputs SET group_leader = -1 WHERE id = ?').run(id);
+    });
   }
 
   /**
@@ -267,7 +318,9 @@ export class Journal {
    */
   addTriggers(inputId: number, parts: { localPath: string; remoteName: string; contacts: number; refs?: readonly string[] }[]): void {
     this.tx(() => {
-      const ins = this.db.prepare('INSERT INTO triggers (input_id, part, local_path, remote_name, contacts, state, updated_at) VALUES (?, ?, ?, ?, ?, \'built\', ?)');
+      const ins = this.db.prepare(
+        "INSERT INTO triggers (input_id, part, local_path, remote_name, contacts, state, updated_at) VALUES (?, ?, ?, ?, ?, 'built', ?)",
+      );
       const ref = this.db.prepare('INSERT INTO trigger_refs (trigger_id, ref) VALUES (?, ?)');
       parts.forEach((p, k) => {
         const id = Number(ins.run(inputId, k + 1, p.localPath, p.remoteName, p.contacts, now()).lastInsertRowid);
@@ -286,12 +339,17 @@ export class Journal {
     const linked = new Set<number>();
     this.tx(() => {
       const known = this.db.prepare('SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id = ? LIMIT 1');
-      const find = this.db.prepare('SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL ORDER BY t.id DESC LIMIT 1');
+      const find = this.db.prepare(
+        'SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL ORDER BY t.id DESC LIMIT 1',
+      );
       const set = this.db.prepare('UPDATE triggers SET broadcast_id = ? WHERE id = ?');
       for (const l of lines) {
         if (!l.ref || known.get(l.ref, l.broadcastId)) continue;
         const row = find.get(l.ref) as { id: number } | undefined;
-        if (row) { set.run(l.broadcastId, row.id); linked.add(row.id); }
+        if (row) {
+          set.run(l.broadcastId, row.id);
+          linked.add(row.id);
+        }
       }
     });
     return [...linked];
@@ -307,14 +365,21 @@ export class Journal {
 
   /** Triggers in these states whose input is still actionable. */
   triggersIn(...states: TriggerState[]): TriggerRow[] {
-    return this.db.prepare(`SELECT t.* FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE i.settled = 0 AND t.state IN (${states.map(() => '?').join(',')}) ORDER BY t.id`).all(...states) as TriggerRow[];
+    return this.db
+      .prepare(
+        `SELECT t.* FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE i.settled = 0 AND t.state IN (${states.map(() => '?').join(',')}) ORDER BY t.id`,
+      )
+      .all(...states) as TriggerRow[];
   }
 
   setTrigger(id: number, state: TriggerState, extra: { outcome?: string; error?: string } = {}): void {
     const from = this.trigger(id)?.state;
     if (from === undefined) throw new Error(`journal: no trigger #${id}`);
     checkTransition('trigger', id, from, state);
-    this.db.prepare('UPDATE triggers SET state = ?, outcome = COALESCE(?, outcome), last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), updated_at = ? WHERE id = ?')
+    this.db
+      .prepare(
+        'UPDATE triggers SET state = ?, outcome = COALESCE(?, outcome), last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), updated_at = ? WHERE id = ?',
+      )
       .run(state, extra.outcome ?? null, extra.error ?? null, extra.error ?? null, now(), id);
     if (from !== state) this.committed.push({ what: 'trigger', id, from, to: state });
     this.flush();
@@ -325,7 +390,10 @@ export class Journal {
   }
 
   setReport(r: Omit<ReportRow, 'updated_at'>): void {
-    this.db.prepare('INSERT INTO reports (name, size, state, local_path, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET size = excluded.size, state = excluded.state, local_path = excluded.local_path, updated_at = excluded.updated_at')
+    this.db
+      .prepare(
+        'INSERT INTO reports (name, size, state, local_path, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET size = excluded.size, state = excluded.state, local_path = excluded.local_path, updated_at = excluded.updated_at',
+      )
       .run(r.name, r.size, r.state, r.local_path, now());
   }
 
@@ -342,22 +410,34 @@ export class Journal {
   /** For the given triggers: their broadcast numbers and the inputs they came from. */
   broadcastLinks(triggerIds: readonly number[]): { broadcastId: string; remoteName: string; input: { id: number; name: string; folder: string } }[] {
     if (triggerIds.length === 0) return [];
-    return (this.db.prepare(`SELECT t.broadcast_id b, t.remote_name r, i.id id, i.name n, i.folder f FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE t.id IN (${triggerIds.map(() => '?').join(',')})`).all(...triggerIds) as { b: string; r: string; id: number; n: string; f: string }[])
-      .map((x) => ({ broadcastId: x.b, remoteName: x.r, input: { id: x.id, name: x.n, folder: x.f } }));
+    return (
+      this.db
+        .prepare(
+          `SELECT t.broadcast_id b, t.remote_name r, i.id id, i.name n, i.folder f FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE t.id IN (${triggerIds.map(() => '?').join(',')})`,
+        )
+        .all(...triggerIds) as { b: string; r: string; id: number; n: string; f: string }[]
+    ).map((x) => ({ broadcastId: x.b, remoteName: x.r, input: { id: x.id, name: x.n, folder: x.f } }));
   }
 
   /** Records a drop folder's health (status shows it); true when it changed. */
   setFolderHealth(path: string, healthy: boolean, error?: string): boolean {
     const prev = this.db.prepare('SELECT healthy FROM folders WHERE path = ?').get(path) as { healthy: number } | undefined;
     if (prev && prev.healthy === (healthy ? 1 : 0) && healthy) return false;
-    this.db.prepare('INSERT INTO folders (path, healthy, error, since) VALUES (?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET healthy = excluded.healthy, error = excluded.error, since = CASE WHEN folders.healthy = excluded.healthy THEN folders.since ELSE excluded.since END')
+    this.db
+      .prepare(
+        'INSERT INTO folders (path, healthy, error, since) VALUES (?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET healthy = excluded.healthy, error = excluded.error, since = CASE WHEN folders.healthy = excluded.healthy THEN folders.since ELSE excluded.since END',
+      )
       .run(path, healthy ? 1 : 0, error ?? null, now());
     return !prev || prev.healthy !== (healthy ? 1 : 0);
   }
 
   /** A file the watcher found complete but that could not be taken (retried; status shows it). */
   recordIntakeError(path: string, error: string): void {
-    this.db.prepare('INSERT INTO intake_errors (path, error, attempts, at) VALUES (?, ?, 1, ?) ON CONFLICT(path) DO UPDATE SET error = excluded.error, attempts = intake_errors.attempts + 1, at = excluded.at').run(path, error.slice(0, 1000), now());
+    this.db
+      .prepare(
+        'INSERT INTO intake_errors (path, error, attempts, at) VALUES (?, ?, 1, ?) ON CONFLICT(path) DO UPDATE SET error = excluded.error, attempts = intake_errors.attempts + 1, at = excluded.at',
+      )
+      .run(path, error.slice(0, 1000), now());
   }
 
   clearIntakeError(path: string): void {
@@ -374,7 +454,9 @@ export class Journal {
 
   /** Puts a hook delivery in the outbox (in the caller's transaction, with the state change it reports). */
   enqueueHook(eventId: string, hook: string, payload: string): void {
-    this.db.prepare("INSERT INTO hook_outbox (event_id, hook, payload, state, next_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)").run(eventId, hook, payload, now(), now());
+    this.db
+      .prepare("INSERT INTO hook_outbox (event_id, hook, payload, state, next_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)")
+      .run(eventId, hook, payload, now(), now());
   }
 
   dueHooks(limit: number): HookOutboxRow[] {
@@ -386,17 +468,25 @@ export class Journal {
   }
 
   setHook(id: number, state: HookOutboxRow['state'], extra: { error?: string; nextAt?: Date } = {}): void {
-    this.db.prepare('UPDATE hook_outbox SET state = ?, attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), last_error = COALESCE(?, last_error), next_at = COALESCE(?, next_at) WHERE id = ?')
+    this.db
+      .prepare(
+        'UPDATE hook_outbox SET state = ?, attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), last_error = COALESCE(?, last_error), next_at = COALESCE(?, next_at) WHERE id = ?',
+      )
       .run(state, extra.error ?? null, extra.error ?? null, extra.nextAt?.toISOString() ?? null, id);
   }
 
   hookSummary(): Record<string, number> {
-    return Object.fromEntries((this.db.prepare('SELECT state, COUNT(*) n FROM hook_outbox GROUP BY state').all() as { state: string; n: number }[]).map((r) => [r.state, r.n]));
+    return Object.fromEntries(
+      (this.db.prepare('SELECT state, COUNT(*) n FROM hook_outbox GROUP BY state').all() as { state: string; n: number }[]).map((r) => [r.state, r.n]),
+    );
   }
 
   /** Counts per state, for `status`. */
   summary(): { inputs: Record<string, number>; triggers: Record<string, number>; reports: Record<string, number> } {
-    const count = (table: string): Record<string, number> => Object.fromEntries((this.db.prepare(`SELECT state, COUNT(*) n FROM ${table} GROUP BY state`).all() as { state: string; n: number }[]).map((r) => [r.state, r.n]));
+    const count = (table: string): Record<string, number> =>
+      Object.fromEntries(
+        (this.db.prepare(`SELECT state, COUNT(*) n FROM ${table} GROUP BY state`).all() as { state: string; n: number }[]).map((r) => [r.state, r.n]),
+      );
     return { inputs: count('inputs'), triggers: count('triggers'), reports: count('reports') };
   }
 
@@ -413,7 +503,9 @@ export class JournalError extends Error {
 function journalError(path: string, e: unknown): Error {
   const msg = (e as Error).message;
   if (e instanceof JournalError) return e;
-  return new JournalError(`the journal ${path} cannot be used (${msg}). If it is damaged, stop the daemon, move it aside and restore a copy; a new journal forgets what was sent, so the same exports could be sent again`);
+  return new JournalError(
+    `the journal ${path} cannot be used (${msg}). If it is damaged, stop the daemon, move it aside and restore a copy; a new journal forgets what was sent, so the same exports could be sent again`,
+  );
 }
 
 /** Opens the SQLite file, checking that it is one (a damaged or foreign file is a JournalError). */
@@ -446,7 +538,14 @@ function takeLock(path: string): void {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(readFileSync(path, 'utf8').trim());
       let alive = false;
-      try { if (pid > 0) { process.kill(pid, 0); alive = true; } } catch { alive = false; }
+      try {
+        if (pid > 0) {
+          process.kill(pid, 0);
+          alive = true;
+        }
+      } catch {
+        alive = false;
+      }
       if (alive && pid !== process.pid) throw new JournalLockedError(path, pid);
       unlinkSync(path);
     }
@@ -456,7 +555,10 @@ function takeLock(path: string): void {
 
 export class JournalLockedError extends Error {
   override readonly name = 'JournalLockedError';
-  constructor(readonly lockPath: string, readonly pid: number) {
+  constructor(
+    readonly lockPath: string,
+    readonly pid: number,
+  ) {
     super(`another daemon (pid ${pid}) uses this journal (${lockPath}): one daemon per journal; stop it first`);
   }
 }

@@ -15,7 +15,10 @@ export class Link {
   private session: Session | undefined;
   private root: string | undefined;
 
-  constructor(private readonly config: ResolvedConfig, private readonly logger: Logger) {}
+  constructor(
+    private readonly config: ResolvedConfig,
+    private readonly logger: Logger,
+  ) {}
 
   async open(): Promise<{ session: Session; root: string }> {
     if (!this.config.hasTransport) throw new TransportError('PROTOCOL', 'the configuration has no transport section: the daemon cannot send');

@@ -35,7 +35,8 @@ export async function followOutcomes(ctx: StepContext): Promise<boolean> {
     if (!next) continue;
     ctx.journal.setTrigger(t.id, next, { outcome: next });
     ctx.events.onEvent?.({ type: 'outcome', input: t.input_id, name: t.remote_name, detail: next });
-    if (next === 'timeout') ctx.logger.warn({ trigger: t.remote_name, where }, `no outcome within timeouts.outcome (${ctx.config.timeouts.outcome} s); still following it`);
+    if (next === 'timeout')
+      ctx.logger.warn({ trigger: t.remote_name, where }, `no outcome within timeouts.outcome (${ctx.config.timeouts.outcome} s); still following it`);
     else progressed = true;
   }
   return progressed;
@@ -52,7 +53,13 @@ export async function concludeSent(ctx: StepContext): Promise<boolean> {
     if (all.some((t) => t.state === 'uploaded' || t.state === 'timeout')) continue;
     const failed = all.filter((t) => t.state === 'failed');
     if (failed.length) {
-      await failInput(ctx, folder, row, [{ code: 'E_EXPORT', severity: 'error', message: `the platform moved ${failed.map((t) => t.remote_name).join(', ')} to in/failed/: it refused the trigger (see the daily report or the extranet)` }]);
+      await failInput(ctx, folder, row, [
+        {
+          code: 'E_EXPORT',
+          severity: 'error',
+          message: `the platform moved ${failed.map((t) => t.remote_name).join(', ')} to in/failed/: it refused the trigger (see the daily report or the extranet)`,
+        },
+      ]);
     } else {
       finish(ctx, row, 'done', 'processed');
       await settleFiles(ctx, ctx.journal.input(row.id)!);

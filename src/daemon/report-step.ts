@@ -20,7 +20,10 @@ export class ReportSchedule {
   private lastDay = '';
   private lastRun = 0;
 
-  constructor(private readonly reportsAt: string, private readonly every?: number) {}
+  constructor(
+    private readonly reportsAt: string,
+    private readonly every?: number,
+  ) {}
 
   due(now: Date): boolean {
     if (this.startup) return true;
@@ -44,8 +47,14 @@ export async function collectReports(ctx: StepContext): Promise<void> {
   const { session, root } = await ctx.link.open();
   const got: { name: string; size: number; localPath: string; fetched: string; ack: string }[] = [];
   await fetchReports(session, {
-    remoteRoot: root, serviceId: ctx.config.service.serviceId, dir: ctx.config.reports.dir, ackNaming: ctx.config.reports.ackNaming, logger: ctx.logger,
-    onReport: (r) => { got.push(r); },
+    remoteRoot: root,
+    serviceId: ctx.config.service.serviceId,
+    dir: ctx.config.reports.dir,
+    ackNaming: ctx.config.reports.ackNaming,
+    logger: ctx.logger,
+    onReport: (r) => {
+      got.push(r);
+    },
   });
   // A report acked by a run killed before it linked it is gone from the server: link the local copy.
   const names = new Set(got.map((r) => r.name));
@@ -60,10 +69,16 @@ export async function collectReports(ctx: StepContext): Promise<void> {
     let detail = `${r.fetched}, ${r.ack}`;
     if (!known || known.size !== r.size) {
       const lines: { ref: string; broadcastId: string }[] = [];
-      for await (const rec of readCraFile(r.localPath, new FindingList(0))) if (rec.externalReference) lines.push({ ref: rec.externalReference.trim(), broadcastId: rec.broadcastId });
+      for await (const rec of readCraFile(r.localPath, new FindingList(0)))
+        if (rec.externalReference) lines.push({ ref: rec.externalReference.trim(), broadcastId: rec.broadcastId });
       ctx.journal.tx(() => {
         const linked = ctx.journal.linkBroadcasts(lines);
-        ctx.hooks.enqueue({ event: 'report', report: { name: r.name, localPath: r.localPath }, links: ctx.journal.broadcastLinks(linked), detail: `${lines.length} results, ${linked.length} trigger(s) linked` });
+        ctx.hooks.enqueue({
+          event: 'report',
+          report: { name: r.name, localPath: r.localPath },
+          links: ctx.journal.broadcastLinks(linked),
+          detail: `${lines.length} results, ${linked.length} trigger(s) linked`,
+        });
         ctx.journal.setReport({ name: r.name, size: r.size, state: r.ack === 'not-acked' ? 'downloaded' : 'acked', local_path: r.localPath });
         detail += `, ${linked.length} trigger(s) linked to their broadcast`;
       });

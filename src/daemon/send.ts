@@ -25,14 +25,23 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
   const { session, root } = await ctx.link.open();
   const { documents: dropped, pending } = await droppedDocuments(ctx, row, folder);
   // A document it names is still in the drop folder, not yet taken: the trigger waits for it.
-  if (pending.length) { ctx.logger.info({ input: row.id, waitingFor: pending }, 'waiting for documents dropped with the trigger'); return false; }
+  if (pending.length) {
+    ctx.logger.info({ input: row.id, waitingFor: pending }, 'waiting for documents dropped with the trigger');
+    return false;
+  }
   const unsent = ctx.journal.triggersOf(row.id);
   if (unsent.every((t) => t.state === 'built')) {
     // Nothing sent yet: the export must still be what was built (a writer appending after the build would be cut off in silence).
     const size = (await stat(row.work_path).catch(() => undefined))?.size;
     if (size !== undefined && size !== row.size) {
       for (const t of unsent) ctx.journal.setTrigger(t.id, 'failed', { error: 'the export changed after it was built' });
-      await failInput(ctx, folder, row, [{ code: 'E_EXPORT', severity: 'error', message: `the file grew from ${row.size} to ${size} bytes after its trigger was built: nothing was sent (the trigger would hold only part of it). Drop the whole export again once it is complete (write it under a temporary name, or use doneMarker)` }]);
+      await failInput(ctx, folder, row, [
+        {
+          code: 'E_EXPORT',
+          severity: 'error',
+          message: `the file grew from ${row.size} to ${size} bytes after its trigger was built: nothing was sent (the trigger would hold only part of it). Drop the whole export again once it is complete (write it under a temporary name, or use doneMarker)`,
+        },
+      ]);
       return true;
     }
   }
@@ -54,11 +63,21 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
     if (wait > 0) await sleep(wait);
     ctx.journal.setTrigger(t.id, 'uploading');
     try {
-      await sendTrigger(session, { trigger: t.local_path, remoteName: t.remote_name, documents }, {
-        remoteRoot: root, timeouts: ctx.config.timeouts, logger: ctx.logger,
-        onStep: (s) => { if (s.step === 'documents-taken') ctx.journal.setDocumentsSent(row.id); },
-        beforeTriggerRename: () => { ctx.journal.setTrigger(t.id, 'renaming'); },
-      });
+      await sendTrigger(
+        session,
+        { trigger: t.local_path, remoteName: t.remote_name, documents },
+        {
+          remoteRoot: root,
+          timeouts: ctx.config.timeouts,
+          logger: ctx.logger,
+          onStep: (s) => {
+            if (s.step === 'documents-taken') ctx.journal.setDocumentsSent(row.id);
+          },
+          beforeTriggerRename: () => {
+            ctx.journal.setTrigger(t.id, 'renaming');
+          },
+        },
+      );
     } catch (e) {
       const state = ctx.journal.trigger(t.id)!.state;
       if (e instanceof TransportError && !e.transient) {
@@ -80,7 +99,11 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
   ctx.journal.tx(() => {
     ctx.journal.setInput(row.id, 'sent');
     for (const d of dropped) ctx.journal.setInput(d.id, 'done');
-    ctx.hooks.enqueue({ event: 'sent', input: { id: row.id, folder: row.folder, name: row.name }, triggers: triggers.map((t) => ({ remoteName: t.remote_name, contacts: t.contacts, state: t.state })) });
+    ctx.hooks.enqueue({
+      event: 'sent',
+      input: { id: row.id, folder: row.folder, name: row.name },
+      triggers: triggers.map((t) => ({ remoteName: t.remote_name, contacts: t.contacts, state: t.state })),
+    });
   });
   for (const d of dropped) await settleFiles(ctx, ctx.journal.input(d.id)!);
   ctx.events.onEvent?.({ type: 'sent', input: row.id, name: row.name, detail: triggers.map((t) => t.remote_name).join(', ') });

@@ -32,7 +32,10 @@ export function finish(ctx: StepContext, row: InputRow, state: InputState, event
 
 /** Records the failure, writes `<name>.error.txt`, moves the files to failed/. */
 export async function failInput(ctx: StepContext, folder: DropFolderConfig, row: InputRow, errors: Finding[]): Promise<void> {
-  const text = errors.slice(0, 50).map((e) => `${e.line !== undefined ? `line ${e.line}: ` : ''}${e.code}${e.field ? ` [${e.field}]` : ''}: ${e.message}`).join('\n');
+  const text = errors
+    .slice(0, 50)
+    .map((e) => `${e.line !== undefined ? `line ${e.line}: ` : ''}${e.code}${e.field ? ` [${e.field}]` : ''}: ${e.message}`)
+    .join('\n');
   // The error file first: a crash after it re-runs the step; a crash before the move leaves it to the settle pass.
   await mkdir(dirs(folder.path).failed, { recursive: true });
   await writeFile(join(dirs(folder.path).failed, `${row.name}.error.txt`), errorFileText(row.name, row.id, errors, ctx.d.language));

@@ -54,13 +54,19 @@ export const RESTART: Readonly<Record<string, string>> = {
   'input done/failed/duplicate': 'moves the files left in work/ or the drop folder to sent/ or failed/, then marks the input settled',
   'trigger built': 'uploads it (documents first, unless already sent for this input)',
   'trigger uploading': 'the rename was never sent: uploads again from scratch under the temporary name',
-  'trigger renaming': 'looks at the server: temporary name gone → the rename happened (uploaded, even if already archived); still there and complete → renames it; anything else → fails the input with an explanation, never uploads blindly',
+  'trigger renaming':
+    'looks at the server: temporary name gone → the rename happened (uploaded, even if already archived); still there and complete → renames it; anything else → fails the input with an explanation, never uploads blindly',
   'trigger uploaded/timeout': 'looks for the outcome again',
 };
 
 export class IllegalTransitionError extends Error {
   override readonly name = 'IllegalTransitionError';
-  constructor(readonly what: 'input' | 'trigger', readonly id: number, readonly from: string, readonly to: string) {
+  constructor(
+    readonly what: 'input' | 'trigger',
+    readonly id: number,
+    readonly from: string,
+    readonly to: string,
+  ) {
     super(`journal: ${what} #${id} cannot go from ${from} to ${to} (src/daemon/states.ts)`);
   }
 }

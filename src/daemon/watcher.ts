@@ -36,7 +36,9 @@ const OWN_FOLDERS = new Set(['work', 'sent', 'failed']);
 
 /** Names the daemon never takes: temporary files, markers, sidecars, its own error files and folders. */
 export function ignoredName(name: string): boolean {
-  return OWN_FOLDERS.has(name) || name.startsWith('.') || /\.(part|tmp|uploading|done|error\.txt)$/i.test(name) || /\.command\.ya?ml$/i.test(name) || /~$/.test(name);
+  return (
+    OWN_FOLDERS.has(name) || name.startsWith('.') || /\.(part|tmp|uploading|done|error\.txt)$/i.test(name) || /\.command\.ya?ml$/i.test(name) || /~$/.test(name)
+  );
 }
 
 export class DropWatcher {
@@ -51,23 +53,51 @@ export class DropWatcher {
 
   constructor(private readonly opts: DropWatcherOptions) {}
 
-  get folder(): string { return this.opts.folder; }
+  get folder(): string {
+    return this.opts.folder;
+  }
 
   async start(): Promise<void> {
     this.watch();
     await this.rescan();
-    this.timers.push(setInterval(() => { void this.rescan(); }, this.opts.rescanMs));
-    this.timers.push(setInterval(() => { void this.check(); }, Math.max(100, Math.min(1000, this.opts.stableMs / 2))));
+    this.timers.push(
+      setInterval(() => {
+        void this.rescan();
+      }, this.opts.rescanMs),
+    );
+    this.timers.push(
+      setInterval(
+        () => {
+          void this.check();
+        },
+        Math.max(100, Math.min(1000, this.opts.stableMs / 2)),
+      ),
+    );
     for (const t of this.timers) t.unref();
   }
 
   /** (Re)starts the OS watch: after the folder was gone, the old watch follows a folder that no longer exists. */
   private watch(): void {
     void this.watcher?.close();
-    this.watcher = watch(this.opts.folder, { depth: 0, ignoreInitial: true, usePolling: this.opts.usePolling, ignored: (p: string) => p !== this.opts.folder && ignoredName(p.split('/').pop() ?? '') });
-    const note = (p: string): void => { void this.observe(p); };
-    this.watcher.on('add', note).on('change', note).on('unlink', (p: string) => { this.seen.delete(p); this.reported.delete(p); });
-    this.watcher.on('error', (e: unknown) => { this.setHealth(false, `watch error: ${(e as Error).message ?? String(e)}`); });
+    this.watcher = watch(this.opts.folder, {
+      depth: 0,
+      ignoreInitial: true,
+      usePolling: this.opts.usePolling,
+      ignored: (p: string) => p !== this.opts.folder && ignoredName(p.split('/').pop() ?? ''),
+    });
+    const note = (p: string): void => {
+      void this.observe(p);
+    };
+    this.watcher
+      .on('add', note)
+      .on('change', note)
+      .on('unlink', (p: string) => {
+        this.seen.delete(p);
+        this.reported.delete(p);
+      });
+    this.watcher.on('error', (e: unknown) => {
+      this.setHealth(false, `watch error: ${(e as Error).message ?? String(e)}`);
+    });
   }
 
   async close(): Promise<void> {
@@ -113,8 +143,14 @@ export class DropWatcher {
     if (this.closed || this.reported.has(path)) return;
     // lstat: a link is never followed (it could point at any file the daemon can read); only regular files are taken.
     const st = await lstat(path).catch(() => undefined);
-    if (st?.isSymbolicLink() && !this.linksSaid.has(path)) { this.linksSaid.add(path); this.opts.onSkipped?.(path, 'a symbolic link: links are never followed; copy the file itself into the folder'); }
-    if (!st?.isFile()) { this.seen.delete(path); return; }
+    if (st?.isSymbolicLink() && !this.linksSaid.has(path)) {
+      this.linksSaid.add(path);
+      this.opts.onSkipped?.(path, 'a symbolic link: links are never followed; copy the file itself into the folder');
+    }
+    if (!st?.isFile()) {
+      this.seen.delete(path);
+      return;
+    }
     const prev = this.seen.get(path);
     if (!prev || prev.size !== st.size || prev.mtime !== st.mtimeMs) this.seen.set(path, { size: st.size, mtime: st.mtimeMs, since: Date.now() });
   }
@@ -126,7 +162,14 @@ export class DropWatcher {
       await this.observe(path);
       const cur = this.seen.get(path);
       if (!cur || cur.since !== s.since || now - cur.since < this.opts.stableMs) continue;
-      if (this.opts.doneMarker && !(await stat(`${path}.done`).then(() => true, () => false))) continue;
+      if (
+        this.opts.doneMarker &&
+        !(await stat(`${path}.done`).then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue;
       this.seen.delete(path);
       this.reported.add(path);
       this.opts.onReady(path);

@@ -24,7 +24,11 @@ export class PendingFile {
     await mkdir(dirname(this.path), { recursive: true });
     await pipeline(Readable.from(chunks), createWriteStream(this.tempPath, { flags: 'wx' }));
     const fh = await open(this.tempPath, 'r');
-    try { await fh.sync(); } finally { await fh.close(); }
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Renames the temporary file to its final name. */
@@ -43,7 +47,11 @@ export class PendingFile {
 async function syncDir(dir: string): Promise<void> {
   try {
     const fh = await open(dir, 'r');
-    try { await fh.sync(); } finally { await fh.close(); }
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
   } catch {
     // Some file systems refuse fsync on a directory; the rename itself is atomic.
   }

@@ -81,7 +81,11 @@ function openExport(path: string, findings: FindingList, opts: ExportOptions | u
  * Builds the trigger file(s). Content problems are findings in the result
  * (`ok: false`, nothing written); I/O failures throw.
  */
-export async function buildTriggerFiles(command: TriggerCommand, contactsPath: string | readonly string[] | undefined, opts: BuildOptions): Promise<BuildResult> {
+export async function buildTriggerFiles(
+  command: TriggerCommand,
+  contactsPath: string | readonly string[] | undefined,
+  opts: BuildOptions,
+): Promise<BuildResult> {
   const findings = new FindingList(opts.findingCap ?? 100);
   // Several exports (the daemon's groups) make one contact list: they must map to the same columns.
   const paths = contactsPath === undefined ? [] : typeof contactsPath === 'string' ? [contactsPath] : [...contactsPath];
@@ -102,17 +106,36 @@ async function buildFrom(command: TriggerCommand, readings: ExportReading[], pat
   const reading = readings[0];
   const columns: ContactColumn[] = reading?.columns ?? [];
   readings.slice(1).forEach((r, k) => {
-    if (r.columns.join(';') !== columns.join(';')) findings.add({ code: 'E_EXPORT', severity: 'error', message: `${paths[k + 1]} maps to ${r.columns.join(';')}, ${paths[0]} to ${columns.join(';')}: exports sent as one broadcast need the same columns` });
+    if (r.columns.join(';') !== columns.join(';'))
+      findings.add({
+        code: 'E_EXPORT',
+        severity: 'error',
+        message: `${paths[k + 1]} maps to ${r.columns.join(';')}, ${paths[0]} to ${columns.join(';')}: exports sent as one broadcast need the same columns`,
+      });
   });
   const encoder = new TriggerEncoder(command, columns, { ...opts, maxContacts: partSize ?? opts.maxContacts ?? MAX_CONTACTS }, findings);
   // Batches of rows (one await per batch), whatever the readers give.
   async function* batchesOf(r: ExportReading): AsyncGenerator<SourcedRow[]> {
-    if (r.batches) { yield* r.batches; return; }
+    if (r.batches) {
+      yield* r.batches;
+      return;
+    }
     let batch: SourcedRow[] = [];
-    for await (const row of r.rows) { batch.push(row); if (batch.length >= 1000) { yield batch; batch = []; } }
+    for await (const row of r.rows) {
+      batch.push(row);
+      if (batch.length >= 1000) {
+        yield batch;
+        batch = [];
+      }
+    }
     if (batch.length) yield batch;
   }
-  const source = readings.length === 0 ? undefined : (async function* () { for (const r of readings) yield* batchesOf(r); })()[Symbol.asyncIterator]();
+  const source =
+    readings.length === 0
+      ? undefined
+      : (async function* () {
+          for (const r of readings) yield* batchesOf(r);
+        })()[Symbol.asyncIterator]();
   const progress = opts.onProgress;
   let seen = 0;
   let exhausted = !source;
@@ -124,12 +147,21 @@ async function buildFrom(command: TriggerCommand, readings: ExportReading[], pat
     let n = 0;
     while (source && n < limit) {
       let batch: SourcedRow[];
-      if (rest.length) { batch = rest; rest = []; } else {
+      if (rest.length) {
+        batch = rest;
+        rest = [];
+      } else {
         const r = await source.next();
-        if (r.done) { exhausted = true; return; }
+        if (r.done) {
+          exhausted = true;
+          return;
+        }
         batch = r.value;
       }
-      if (n + batch.length > limit) { rest = batch.slice(limit - n); batch = batch.slice(0, limit - n); }
+      if (n + batch.length > limit) {
+        rest = batch.slice(limit - n);
+        batch = batch.slice(0, limit - n);
+      }
       const before = seen;
       n += batch.length;
       seen += batch.length;
@@ -200,7 +232,18 @@ async function buildFrom(command: TriggerCommand, readings: ExportReading[], pat
       findings: list,
       errors: findings.errors,
       warnings: findings.warnings,
-      ...(reading ? { export: { format: reading.format, encoding: reading.encoding, encodingReason: reading.encodingReason, delimiter: reading.delimiter, columns: reading.columns, mapping: reading.mapping } } : {}),
+      ...(reading
+        ? {
+            export: {
+              format: reading.format,
+              encoding: reading.encoding,
+              encodingReason: reading.encodingReason,
+              delimiter: reading.delimiter,
+              columns: reading.columns,
+              mapping: reading.mapping,
+            },
+          }
+        : {}),
     };
   }
 }

@@ -41,7 +41,9 @@ export async function convertTriggerFile(path: string, opts: ConvertOptions): Pr
       // XML contacts may add elements as they come: a first pass finds every column.
       const scan = await openTriggerFile(path, new FindingList(0), readOpts);
       try {
-        for await (const _ of scan.contacts) { /* drain */ }
+        for await (const _ of scan.contacts) {
+          /* drain */
+        }
         columns = scan.head.columns;
       } finally {
         await scan.close();
@@ -49,7 +51,13 @@ export async function convertTriggerFile(path: string, opts: ConvertOptions): Pr
     }
     const stats: EncodeStats = { contacts: 0, bytes: 0 };
     const done = (ok: boolean, out?: string): ConvertResult => ({
-      ok, contacts: stats.contacts, bytes: stats.bytes, findings: findings.list(), errors: findings.errors, warnings: findings.warnings, ...(out ? { out } : {}),
+      ok,
+      contacts: stats.contacts,
+      bytes: stats.bytes,
+      findings: findings.list(),
+      errors: findings.errors,
+      warnings: findings.warnings,
+      ...(out ? { out } : {}),
     });
     if (findings.hasErrors) return done(false);
     const width = columns.length;
@@ -62,12 +70,20 @@ export async function convertTriggerFile(path: string, opts: ConvertOptions): Pr
     const file = new PendingFile(opts.out);
     try {
       const encoded = encodeTrigger({
-        command: reading.head.command, columns, rows: rows(), findings,
-        format: opts.to, encoding: opts.encoding ?? 'iso-8859-15', replaceForbidden: opts.replaceForbidden ?? false,
+        command: reading.head.command,
+        columns,
+        rows: rows(),
+        findings,
+        format: opts.to,
+        encoding: opts.encoding ?? 'iso-8859-15',
+        replaceForbidden: opts.replaceForbidden ?? false,
       });
       await file.write(encoded);
       Object.assign(stats, encoded.stats);
-      if (findings.hasErrors) { await file.discard(); return done(false); }
+      if (findings.hasErrors) {
+        await file.discard();
+        return done(false);
+      }
       await file.commit();
       return done(true, opts.out);
     } catch (e) {

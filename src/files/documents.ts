@@ -49,7 +49,13 @@ export async function checkDocuments(command: TriggerCommand, dir: string, lines
         const info = wavFormat(buf.subarray(0, bytesRead));
         if (!info.ok) out.push(finding('E_WAV_FORMAT', `${doc.name}: ${info.reason}; voice messages need a WAV file in ${ALLOWED_WAV.join(', ')}`, where));
         else if (!(ALLOWED_WAV as readonly string[]).includes(info.format)) {
-          out.push(finding('E_WAV_FORMAT', `${doc.name} is ${info.format}; the platform plays ${ALLOWED_WAV.join(', ')} only: convert it (e.g. sox in.wav -r 8000 -c 1 -e a-law out.wav)`, where));
+          out.push(
+            finding(
+              'E_WAV_FORMAT',
+              `${doc.name} is ${info.format}; the platform plays ${ALLOWED_WAV.join(', ')} only: convert it (e.g. sox in.wav -r 8000 -c 1 -e a-law out.wav)`,
+              where,
+            ),
+          );
         }
       } finally {
         await fh.close();

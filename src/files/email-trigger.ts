@@ -85,7 +85,9 @@ async function prepare(input: EmailTriggerInput, closers: (() => Promise<void>)[
     command = reading.head.command;
     columns = reading.head.columns;
     const contacts = reading.contacts;
-    rows = (async function* () { for await (const c of contacts) yield { values: c.values, line: c.line }; })();
+    rows = (async function* () {
+      for await (const c of contacts) yield { values: c.values, line: c.line };
+    })();
     if (input.contacts) findings.add(finding('E_EXPORT', '--contacts goes with a command file: a trigger file carries its own contacts'));
   }
   const encoder = new TriggerEncoder(command, columns, { format: 'csv', encoding: 'iso-8859-15', channel: 'email' }, findings);
@@ -98,7 +100,12 @@ async function prepare(input: EmailTriggerInput, closers: (() => Promise<void>)[
     let size = 0;
     for await (const b of encoder.rows(rows, stats)) {
       size += b.length;
-      if (size > MAX_ATTACHMENT_BYTES) { findings.add(finding('E_TOO_MANY_CONTACTS', `the contacts exceed ${MAX_ATTACHMENT_BYTES / 1048576} MiB for one email: send them by (S)FTP (dmc-trigger send)`)); break; }
+      if (size > MAX_ATTACHMENT_BYTES) {
+        findings.add(
+          finding('E_TOO_MANY_CONTACTS', `the contacts exceed ${MAX_ATTACHMENT_BYTES / 1048576} MiB for one email: send them by (S)FTP (dmc-trigger send)`),
+        );
+        break;
+      }
       parts.push(b);
     }
     count = stats.contacts;
@@ -108,7 +115,8 @@ async function prepare(input: EmailTriggerInput, closers: (() => Promise<void>)[
     // In the body the contacts are text: decoded as what they are (ISO-8859-15: € is 0xA4, not Latin-1's ¤).
     if (count > 0 && input.contactsInBody && csv.length <= BODY_CONTACTS_MAX) bodyContacts = iconv.decode(csv, 'iso-8859-15');
     else if (count > 0) attachments.push({ filename: 'contacts.csv', content: csv, contentType: 'text/csv; charset=ISO-8859-15' });
-    if (count > 0 && input.contactsInBody && !bodyContacts) findings.add(finding('W_REPLACED_CHAR', `the contacts take more than ${BODY_CONTACTS_MAX} bytes: sent as an attachment rather than in the body`));
+    if (count > 0 && input.contactsInBody && !bodyContacts)
+      findings.add(finding('W_REPLACED_CHAR', `the contacts take more than ${BODY_CONTACTS_MAX} bytes: sent as an attachment rather than in the body`));
   }
   encoder.finish(count);
   const body = emailTriggerBody(encoder.command);
@@ -120,20 +128,37 @@ async function prepare(input: EmailTriggerInput, closers: (() => Promise<void>)[
   for (const [name, path] of given) {
     const ext = extname(name).slice(1).toLowerCase();
     if (!(MAIL_DOCUMENT_EXTENSIONS as readonly string[]).includes(ext)) {
-      findings.add(finding('E_DOCUMENT_TYPE', `${name}: an email trigger takes documents of type ${MAIL_DOCUMENT_EXTENSIONS.join(', ')} (guide lines 10050-10057)`, { field: 'document' }));
+      findings.add(
+        finding('E_DOCUMENT_TYPE', `${name}: an email trigger takes documents of type ${MAIL_DOCUMENT_EXTENSIONS.join(', ')} (guide lines 10050-10057)`, {
+          field: 'document',
+        }),
+      );
       continue;
     }
     const st = await stat(path).catch(() => undefined);
-    if (!st?.isFile()) { findings.add(finding('E_DOCUMENT_MISSING', `${path}: no such file`, { field: 'document' })); continue; }
+    if (!st?.isFile()) {
+      findings.add(finding('E_DOCUMENT_MISSING', `${path}: no such file`, { field: 'document' }));
+      continue;
+    }
     const content = await readFile(path);
     if (ext === 'wav') {
       const w = wavFormat(content.subarray(0, 4096));
-      if (!w.ok || !(ALLOWED_WAV as readonly string[]).includes(w.format)) findings.add(finding('E_WAV_FORMAT', `${name} is ${w.ok ? w.format : w.reason}; the platform plays ${ALLOWED_WAV.join(', ')}`, { field: 'document' }));
+      if (!w.ok || !(ALLOWED_WAV as readonly string[]).includes(w.format))
+        findings.add(finding('E_WAV_FORMAT', `${name} is ${w.ok ? w.format : w.reason}; the platform plays ${ALLOWED_WAV.join(', ')}`, { field: 'document' }));
     }
     attachments.push({ filename: name, content });
   }
   for (const ref of referencedDocuments(encoder.command)) {
-    if (!given.has(ref.name)) findings.add(finding('E_DOCUMENT_MISSING', `${ref.field} names ${ref.name}, which is not attached: add --document ${ref.name}`, { field: ref.field }));
+    if (!given.has(ref.name))
+      findings.add(finding('E_DOCUMENT_MISSING', `${ref.field} names ${ref.name}, which is not attached: add --document ${ref.name}`, { field: ref.field }));
   }
-  return { ok: !findings.hasErrors, findings: findings.list(), command: encoder.command, subject: encoder.command.broadcastName, body: text, attachments, contacts: count };
+  return {
+    ok: !findings.hasErrors,
+    findings: findings.list(),
+    command: encoder.command,
+    subject: encoder.command.broadcastName,
+    body: text,
+    attachments,
+    contacts: count,
+  };
 }

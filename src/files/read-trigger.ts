@@ -19,7 +19,11 @@ export async function detectTriggerFormat(path: string): Promise<'csv' | 'xml'> 
   try {
     const buf = Buffer.alloc(512);
     const { bytesRead } = await fh.read(buf, 0, 512, 0);
-    const s = buf.subarray(0, bytesRead).toString('latin1').replace(/^\xEF\xBB\xBF/, '').trimStart();
+    const s = buf
+      .subarray(0, bytesRead)
+      .toString('latin1')
+      .replace(/^\xEF\xBB\xBF/, '')
+      .trimStart();
     return s.startsWith('<') ? 'xml' : 'csv';
   } finally {
     await fh.close();
@@ -73,7 +77,10 @@ export interface ValidateFileOptions {
 /** Validates one trigger file; content problems are in the report, I/O failures throw. */
 export async function validateTriggerFile(path: string, opts: ValidateFileOptions = {}): Promise<ValidationReport> {
   const findings = new FindingList(opts.findingCap ?? 100);
-  const reading = await openTriggerFile(path, findings, { ...(opts.encoding ? { encoding: opts.encoding } : {}), ...(opts.channel ? { channel: opts.channel } : {}) });
+  const reading = await openTriggerFile(path, findings, {
+    ...(opts.encoding ? { encoding: opts.encoding } : {}),
+    ...(opts.channel ? { channel: opts.channel } : {}),
+  });
   try {
     if (opts.documentsDir) {
       findings.addAll(await checkDocuments(reading.head.command, opts.documentsDir, reading.head.lines));
@@ -83,5 +90,3 @@ export async function validateTriggerFile(path: string, opts: ValidateFileOption
     await reading.close();
   }
 }
-
-

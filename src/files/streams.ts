@@ -8,5 +8,8 @@ import type { ReadStream } from 'node:fs';
 /** Destroys a read stream and waits until its descriptor is closed. */
 export function closeStream(s: ReadStream): Promise<void> {
   if (s.closed) return Promise.resolve();
-  return new Promise((res) => { s.once('close', () => res()); s.destroy(); });
+  return new Promise((res) => {
+    s.once('close', () => res());
+    s.destroy();
+  });
 }

@@ -23,7 +23,10 @@ export class CommandAssembler {
   private blocksClosed = false;
 
   /** `email`: the email table's order (guide lines 9962-9987) instead of the file triggers'. */
-  constructor(private readonly findings: FindingList, private readonly channel: 'file' | 'email' = 'file') {}
+  constructor(
+    private readonly findings: FindingList,
+    private readonly channel: 'file' | 'email' = 'file',
+  ) {}
 
   /**
    * Where a parameter stands in the documented order; undefined when it is
@@ -68,12 +71,20 @@ export class CommandAssembler {
     const match = lookupParam(name);
     if (!match) {
       const near = suggestParam(name);
-      this.findings.add(finding('E_UNKNOWN_PARAM', `unknown parameter '${name}'${near ? ` (did you mean '${near}'?)` : ''}: the names are those of the guide's table (docs/formats.md lists every parameter)`, { line, field: name }));
+      this.findings.add(
+        finding(
+          'E_UNKNOWN_PARAM',
+          `unknown parameter '${name}'${near ? ` (did you mean '${near}'?)` : ''}: the names are those of the guide's table (docs/formats.md lists every parameter)`,
+          { line, field: name },
+        ),
+      );
       return;
     }
     const spec = match.spec;
     if (match.how !== 'canonical') {
-      this.findings.add(finding('W_PARAM_ERRATUM', `'${name}' read as '${spec.name}' (a misspelling from the guide); write '${spec.name}'`, { line, field: spec.name }));
+      this.findings.add(
+        finding('W_PARAM_ERRATUM', `'${name}' read as '${spec.name}' (a misspelling from the guide); write '${spec.name}'`, { line, field: spec.name }),
+      );
     } else if (name !== rawName && opts.stripQuotes) {
       this.findings.add(finding('W_VALUE_ERRATUM', `spaces around the parameter name '${name}' ignored`, { line, field: spec.name }));
     }
@@ -96,7 +107,9 @@ export class CommandAssembler {
         const m = DATE_ERRATUM.exec(v);
         if (m && v !== `${m[1]} ${m[2]}:${m[3]}:${m[4]}`) {
           const fixed = `${m[1]} ${m[2]}:${m[3]}:${m[4]}`;
-          this.findings.add(finding('W_VALUE_ERRATUM', `date '${v}' read as '${fixed}' (spaces around ':'); write YYYY-MM-DD HH:mm:ss`, { line, field: spec.name }));
+          this.findings.add(
+            finding('W_VALUE_ERRATUM', `date '${v}' read as '${fixed}' (spaces around ':'); write YYYY-MM-DD HH:mm:ss`, { line, field: spec.name }),
+          );
           v = fixed;
         }
         return v;
@@ -110,11 +123,15 @@ export class CommandAssembler {
       case 'enum': {
         if (spec.name === 'multimediaType') {
           if (v.toUpperCase() === 'TEXT') {
-            this.findings.add(finding('W_VALUE_ERRATUM', `multimediaType 'TEXT' read as 'TXT' (the guide's email table says TEXT); write TXT`, { line, field: spec.name }));
+            this.findings.add(
+              finding('W_VALUE_ERRATUM', `multimediaType 'TEXT' read as 'TXT' (the guide's email table says TEXT); write TXT`, { line, field: spec.name }),
+            );
             return 'TXT';
           }
           if (v !== v.toUpperCase() && spec.values?.includes(v.toUpperCase())) {
-            this.findings.add(finding('W_VALUE_ERRATUM', `multimediaType '${v}' read as '${v.toUpperCase()}'; write it in capitals`, { line, field: spec.name }));
+            this.findings.add(
+              finding('W_VALUE_ERRATUM', `multimediaType '${v}' read as '${v.toUpperCase()}'; write it in capitals`, { line, field: spec.name }),
+            );
             return v.toUpperCase();
           }
           return v;
@@ -135,9 +152,18 @@ export class CommandAssembler {
     }
     const order = this.orderOf(spec);
     if (order !== undefined && (order < this.lastTopOrder || (this.blocksClosed && order < this.firstBlockOrder))) {
-      this.findings.add(finding('E_PARAM_ORDER', `${spec.name} comes after ${this.lastTopName || 'the message blocks'}: the guide requires the documented order (line ${this.channel === 'file' ? 9066 : '9962-9987, the email table'}); move it up (docs/formats.md shows the order)`, { line, field: spec.name }));
+      this.findings.add(
+        finding(
+          'E_PARAM_ORDER',
+          `${spec.name} comes after ${this.lastTopName || 'the message blocks'}: the guide requires the documented order (line ${this.channel === 'file' ? 9066 : '9962-9987, the email table'}); move it up (docs/formats.md shows the order)`,
+          { line, field: spec.name },
+        ),
+      );
     }
-    if (order !== undefined && order > this.lastTopOrder) { this.lastTopOrder = order; this.lastTopName = spec.name; }
+    if (order !== undefined && order > this.lastTopOrder) {
+      this.lastTopOrder = order;
+      this.lastTopName = spec.name;
+    }
     if (spec.repeatable) {
       const list = (cmd[spec.name] as string[] | undefined) ?? [];
       list.push(value);
@@ -147,7 +173,9 @@ export class CommandAssembler {
       return;
     }
     if (cmd[spec.name] !== undefined) {
-      this.findings.add(finding('E_DUPLICATE_PARAM', `${spec.name} is given twice (first on line ${this.lines[spec.name]}): keep one`, { line, field: spec.name }));
+      this.findings.add(
+        finding('E_DUPLICATE_PARAM', `${spec.name} is given twice (first on line ${this.lines[spec.name]}): keep one`, { line, field: spec.name }),
+      );
       return;
     }
     cmd[spec.name] = value;
@@ -156,7 +184,12 @@ export class CommandAssembler {
 
   private blockParam(spec: ParamSpec, value: string, line: number, implicit: boolean): void {
     if (this.blocksClosed) {
-      this.findings.add(finding('E_PARAM_ORDER', `${spec.name} comes after a top-level parameter that follows the message blocks: keep each block's parameters together`, { line, field: spec.name }));
+      this.findings.add(
+        finding('E_PARAM_ORDER', `${spec.name} comes after a top-level parameter that follows the message blocks: keep each block's parameters together`, {
+          line,
+          field: spec.name,
+        }),
+      );
     }
     if (implicit && (spec.name === 'customizableId' || !this.block)) this.openBlock(line);
     if (!this.block) {
@@ -169,9 +202,17 @@ export class CommandAssembler {
     const target = b.value as Record<string, unknown>;
     const order = this.orderOf(spec);
     if (order !== undefined && order < b.lastOrder) {
-      this.findings.add(finding('W_BLOCK_ORDER', `${spec.name} comes after ${b.lastName} in message block ${b.index + 1}: the guide's order puts it before (docs/formats.md)`, { line, field: spec.name }));
+      this.findings.add(
+        finding('W_BLOCK_ORDER', `${spec.name} comes after ${b.lastName} in message block ${b.index + 1}: the guide's order puts it before (docs/formats.md)`, {
+          line,
+          field: spec.name,
+        }),
+      );
     }
-    if (order !== undefined && order > b.lastOrder) { b.lastOrder = order; b.lastName = spec.name; }
+    if (order !== undefined && order > b.lastOrder) {
+      b.lastOrder = order;
+      b.lastName = spec.name;
+    }
     if (spec.repeatable) {
       const list = (target[spec.name] as string[] | undefined) ?? [];
       list.push(value);
@@ -181,7 +222,13 @@ export class CommandAssembler {
       return;
     }
     if (target[spec.name] !== undefined) {
-      this.findings.add(finding('E_DUPLICATE_PARAM', `${spec.name} is given twice in message block ${b.index + 1} (first on line ${this.lines[key]}): start a new block with customizableId, or keep one`, { line, field: spec.name }));
+      this.findings.add(
+        finding(
+          'E_DUPLICATE_PARAM',
+          `${spec.name} is given twice in message block ${b.index + 1} (first on line ${this.lines[key]}): start a new block with customizableId, or keep one`,
+          { line, field: spec.name },
+        ),
+      );
       return;
     }
     target[spec.name] = value;

@@ -20,7 +20,8 @@ const BLOCK_KEYS = new Map<string, boolean>(BLOCK_PARAMS.map((p) => [p.name, p.r
 
 type Issue = { path: (string | number)[]; unknown?: string; message?: string };
 
-const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean';
+const isScalar = (v: unknown): v is string | number | boolean =>
+  typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean';
 const scalarText = (v: string | number | boolean): string => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
 
 /** Checks an object against `keys`; the values as wire strings, the problems in `issues`. */
@@ -29,7 +30,10 @@ function shape(obj: Record<string, unknown>, keys: ReadonlyMap<string, boolean>,
   for (const [k, v] of Object.entries(obj)) {
     if (v === undefined) continue;
     const repeatable = keys.get(k);
-    if (repeatable === undefined) { issues.push({ path, unknown: k }); continue; }
+    if (repeatable === undefined) {
+      issues.push({ path, unknown: k });
+      continue;
+    }
     if (isScalar(v)) out[k] = repeatable ? [scalarText(v)] : scalarText(v);
     else if (repeatable && Array.isArray(v) && v.every(isScalar)) out[k] = v.map(scalarText);
     else issues.push({ path: [...path, k], message: 'expected a value (text or number)' });
@@ -38,14 +42,20 @@ function shape(obj: Record<string, unknown>, keys: ReadonlyMap<string, boolean>,
 }
 
 function checkShape(data: unknown, issues: Issue[]): Record<string, unknown> {
-  if (!data || typeof data !== 'object' || Array.isArray(data)) { issues.push({ path: [], message: 'expected a value (text or number)' }); return {}; }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    issues.push({ path: [], message: 'expected a value (text or number)' });
+    return {};
+  }
   const { messages, ...rest } = data as Record<string, unknown>;
   const out = shape(rest, COMMAND_KEYS, [], issues);
   if (messages !== undefined) {
     if (!Array.isArray(messages)) issues.push({ path: ['messages'], message: 'expected a value (text or number) list of blocks' });
     else {
       out['messages'] = messages.map((b, i) => {
-        if (!b || typeof b !== 'object' || Array.isArray(b)) { issues.push({ path: ['messages', i], message: 'expected a value (text or number)' }); return {}; }
+        if (!b || typeof b !== 'object' || Array.isArray(b)) {
+          issues.push({ path: ['messages', i], message: 'expected a value (text or number)' });
+          return {};
+        }
         return shape(b as Record<string, unknown>, BLOCK_KEYS, ['messages', i], issues);
       });
     }
@@ -55,7 +65,14 @@ function checkShape(data: unknown, issues: Issue[]): Record<string, unknown> {
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 const PARIS = new Intl.DateTimeFormat('sv-SE', {
-  timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+  timeZone: 'Europe/Paris',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
 });
 
 /** `2026-12-01T07:00:00Z` → `2026-12-01 08:00:00` (Europe/Paris); other values unchanged. */
@@ -89,7 +106,12 @@ export function parseCommandFile(text: string, file: string): TriggerCommand {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
     // An alias bomb (billions of laughs) is refused before it is expanded.
-    throw new TriggerFormatError('INVALID_COMMAND_FILE', `${file}: not a valid command file`, [finding('E_COMMAND_FILE', `${(e as Error).message} (too many YAML aliases): write the values out`)], file);
+    throw new TriggerFormatError(
+      'INVALID_COMMAND_FILE',
+      `${file}: not a valid command file`,
+      [finding('E_COMMAND_FILE', `${(e as Error).message} (too many YAML aliases): write the values out`)],
+      file,
+    );
   }
   const lineOf = (path: readonly PropertyKey[]): number | undefined => {
     for (let n = path.length; n >= 0; n--) {
@@ -117,15 +139,27 @@ export function commandFromData(data: unknown, source: string, lineOf: (path: re
       const where = issue.path.join('.');
       if (issue.unknown !== undefined) {
         const k = issue.unknown;
-        problems.push(finding('E_COMMAND_FILE', `unknown key '${k}'${where ? ` in ${where}` : ''}${suggestion(k)}: the keys are the guide's parameter names (docs/formats.md)`, { line: lineOf([...issue.path, k]), field: k }));
+        problems.push(
+          finding(
+            'E_COMMAND_FILE',
+            `unknown key '${k}'${where ? ` in ${where}` : ''}${suggestion(k)}: the keys are the guide's parameter names (docs/formats.md)`,
+            { line: lineOf([...issue.path, k]), field: k },
+          ),
+        );
       } else {
-        problems.push(finding('E_COMMAND_FILE', `${where || 'the file'}: ${issue.message}`, { line: lineOf(issue.path), field: String(issue.path[issue.path.length - 1] ?? '') }));
+        problems.push(
+          finding('E_COMMAND_FILE', `${where || 'the file'}: ${issue.message}`, {
+            line: lineOf(issue.path),
+            field: String(issue.path[issue.path.length - 1] ?? ''),
+          }),
+        );
       }
     }
     throw new TriggerFormatError('INVALID_COMMAND_FILE', `${source}: not a valid command file`, problems, source);
   }
   for (const k of ['startDate', 'stopDate'] as const) if (typeof c[k] === 'string') c[k] = toParisWallClock(c[k] as string);
-  if (typeof c['userLang'] === 'string') c['userLang'] = ({ fr_fr: 'Fr_fr', en_gb: 'En_gb' } as Record<string, string>)[(c['userLang'] as string).toLowerCase()] ?? c['userLang'];
+  if (typeof c['userLang'] === 'string')
+    c['userLang'] = ({ fr_fr: 'Fr_fr', en_gb: 'En_gb' } as Record<string, string>)[(c['userLang'] as string).toLowerCase()] ?? c['userLang'];
   for (const b of c.messages ?? []) {
     const r = b as Record<string, unknown>;
     if (typeof r['multimediaType'] === 'string') r['multimediaType'] = (r['multimediaType'] as string).toUpperCase();

@@ -10,17 +10,29 @@
 export type ContactColumn =
   | 'NAME'
   | 'FORENAME'
-  | 'PHONENUMBER1' | 'COUNTRYCODE1'
-  | 'PHONENUMBER2' | 'COUNTRYCODE2'
-  | 'PHONENUMBER3' | 'COUNTRYCODE3'
-  | 'PHONENUMBER4' | 'COUNTRYCODE4'
-  | 'PHONENUMBER5' | 'COUNTRYCODE5'
-  | 'PHONENUMBER6' | 'COUNTRYCODE6'
-  | 'FAXNUMBER' | 'FAXCOUNTRYCODE'
+  | 'PHONENUMBER1'
+  | 'COUNTRYCODE1'
+  | 'PHONENUMBER2'
+  | 'COUNTRYCODE2'
+  | 'PHONENUMBER3'
+  | 'COUNTRYCODE3'
+  | 'PHONENUMBER4'
+  | 'COUNTRYCODE4'
+  | 'PHONENUMBER5'
+  | 'COUNTRYCODE5'
+  | 'PHONENUMBER6'
+  | 'COUNTRYCODE6'
+  | 'FAXNUMBER'
+  | 'FAXCOUNTRYCODE'
   | 'EMAIL1'
-  | 'TOKEN' | 'OS' | 'APP'
+  | 'TOKEN'
+  | 'OS'
+  | 'APP'
   | 'EXTERNALREFERENCE'
-  | 'INFO1' | 'INFO2' | 'INFO3' | 'INFO4';
+  | 'INFO1'
+  | 'INFO2'
+  | 'INFO3'
+  | 'INFO4';
 
 export type ColumnKind = 'text' | 'phone' | 'countryCode' | 'email' | 'os';
 

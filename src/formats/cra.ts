@@ -15,7 +15,17 @@ import { CRA_CODES, type CraCode, type CraMedium } from './cra-codes.js';
 import { finding, type FindingList } from './findings.js';
 import { decode, boundedLines, sniff, type ByteSource } from './text-input.js';
 
-export const CRA_HEADER = ['broadcastId', 'contactId', 'externalReference', 'name', 'forename', 'callResult', 'callAdress', 'callDate', 'callAttempts'] as const;
+export const CRA_HEADER = [
+  'broadcastId',
+  'contactId',
+  'externalReference',
+  'name',
+  'forename',
+  'callResult',
+  'callAdress',
+  'callDate',
+  'callAttempts',
+] as const;
 
 export interface CraRecord {
   readonly line: number;
@@ -44,7 +54,13 @@ export function ackName(reportName: string, naming: 'replace' | 'append'): strin
 }
 
 const CALL_DATE = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}$/;
-const MEDIUM_PREFIX: readonly [RegExp, CraMedium][] = [[/^sms /i, 'sms'], [/^mms /i, 'mms'], [/^fax /i, 'fax'], [/^e-?mail /i, 'email'], [/^notification /i, 'push']];
+const MEDIUM_PREFIX: readonly [RegExp, CraMedium][] = [
+  [/^sms /i, 'sms'],
+  [/^mms /i, 'mms'],
+  [/^fax /i, 'fax'],
+  [/^e-?mail /i, 'email'],
+  [/^notification /i, 'push'],
+];
 const BY_LABEL = new Map<string, CraCode[]>();
 for (const c of CRA_CODES) {
   const k = c.label.toLowerCase();
@@ -65,7 +81,13 @@ export function codesForLabel(label: string): CraCode[] {
  * CRA_MISSINGPARAM{DETAIL} with the detail `INFO1`.
  */
 const DETAIL_LABELS: readonly { re: RegExp; code: CraCode }[] = CRA_CODES.filter((c) => c.label.includes('{1}')).map((c) => ({
-  re: new RegExp(`^${c.label.split('{1}').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('(.+?)')}$`, 'i'),
+  re: new RegExp(
+    `^${c.label
+      .split('{1}')
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('(.+?)')}$`,
+    'i',
+  ),
   code: c,
 }));
 
@@ -107,7 +129,15 @@ export function codesForRecord(label: string, address: string): CraCode[] {
 
 /** Results that mean the message reached the contact (delivered, played, opened). Annex 5.4 has no MMS "received": MMS_SENT is its delivered status. */
 export const SUCCESS_CODES: ReadonlySet<string> = new Set([
-  'CRA_SMS_RECEIVED', 'CRA_MMS_SENT', 'CRA_VOCAL_ENDED', 'CRA_FAX_SENT', 'CRA_EMAIL_SENT', 'CRA_EMAIL_READ', 'CRA_EMAIL_CLICK', 'CRA_NOTIF_RECEIVED', 'CRA_NOTIF_CLICK',
+  'CRA_SMS_RECEIVED',
+  'CRA_MMS_SENT',
+  'CRA_VOCAL_ENDED',
+  'CRA_FAX_SENT',
+  'CRA_EMAIL_SENT',
+  'CRA_EMAIL_READ',
+  'CRA_EMAIL_CLICK',
+  'CRA_NOTIF_RECEIVED',
+  'CRA_NOTIF_CLICK',
 ]);
 
 /** Reads a CRA file; problems (bad header, field count, dates) go to `findings`. */
@@ -133,7 +163,8 @@ export async function* readCra(source: ByteSource, findings: FindingList, encodi
     const rec = Object.fromEntries(header.map((h, i) => [h, f[i] ?? ''])) as Record<string, string>;
     // A header that deviates (a damaged file) may lack a column: every record still has every field.
     for (const k of CRA_HEADER) rec[k] ??= '';
-    if (rec['callDate'] && !CALL_DATE.test(rec['callDate'])) findings.add(finding('E_DATE', `callDate '${rec['callDate']}' is not YYYY/MM/DD HH:mm:ss`, { line: l.line, field: 'callDate' }));
+    if (rec['callDate'] && !CALL_DATE.test(rec['callDate']))
+      findings.add(finding('E_DATE', `callDate '${rec['callDate']}' is not YYYY/MM/DD HH:mm:ss`, { line: l.line, field: 'callDate' }));
     yield { line: l.line, ...(rec as Omit<CraRecord, 'line'>) };
   }
 }
@@ -163,12 +194,18 @@ export interface CraSummary {
 
 /** Summarizes records per broadcast (streaming: memory grows with distinct broadcasts and labels only). */
 export async function summarizeCra(records: AsyncIterable<CraRecord>): Promise<CraSummary> {
-  const per = new Map<string, { contacts: number; labels: Map<string, { count: number; codes: Set<string> }>; success: number; first?: string; last?: string }>();
+  const per = new Map<
+    string,
+    { contacts: number; labels: Map<string, { count: number; codes: Set<string> }>; success: number; first?: string; last?: string }
+  >();
   let n = 0;
   for await (const r of records) {
     n++;
     let b = per.get(r.broadcastId);
-    if (!b) { b = { contacts: 0, labels: new Map(), success: 0 }; per.set(r.broadcastId, b); }
+    if (!b) {
+      b = { contacts: 0, labels: new Map(), success: 0 };
+      per.set(r.broadcastId, b);
+    }
     b.contacts++;
     const codes = codesForRecord(r.callResult, r.callAdress);
     const l = b.labels.get(r.callResult) ?? { count: 0, codes: new Set<string>() };
@@ -182,17 +219,21 @@ export async function summarizeCra(records: AsyncIterable<CraRecord>): Promise<C
     }
   }
   const unknown = new Set<string>();
-  const broadcasts = [...per].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([broadcastId, b]) => ({
-    broadcastId,
-    contacts: b.contacts,
-    results: [...b.labels].sort((x, y) => y[1].count - x[1].count).map(([label, l]) => {
-      const codes = [...l.codes];
-      if (codes.length === 0) unknown.add(label);
-      return { label, codes, count: l.count };
-    }),
-    successRate: b.contacts ? b.success / b.contacts : 0,
-    ...(b.first ? { firstCall: b.first } : {}),
-    ...(b.last ? { lastCall: b.last } : {}),
-  }));
+  const broadcasts = [...per]
+    .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
+    .map(([broadcastId, b]) => ({
+      broadcastId,
+      contacts: b.contacts,
+      results: [...b.labels]
+        .sort((x, y) => y[1].count - x[1].count)
+        .map(([label, l]) => {
+          const codes = [...l.codes];
+          if (codes.length === 0) unknown.add(label);
+          return { label, codes, count: l.count };
+        }),
+      successRate: b.contacts ? b.success / b.contacts : 0,
+      ...(b.first ? { firstCall: b.first } : {}),
+      ...(b.last ? { lastCall: b.last } : {}),
+    }));
   return { records: n, broadcasts, unknownLabels: [...unknown] };
 }

@@ -43,12 +43,22 @@ export function csvEncoding(sample: Buffer, complete: boolean, findings: Finding
     const declared = m[1] ?? '';
     const name = normalizeEncodingName(declared);
     if (name) return name;
-    findings.add(finding('E_UNKNOWN_ENCODING', `encoding '${declared}' is not one this tool knows: write UTF8 or ISO8859-15 (read as ISO-8859-15 meanwhile)`, { field: 'encoding' }));
+    findings.add(
+      finding('E_UNKNOWN_ENCODING', `encoding '${declared}' is not one this tool knows: write UTF8 or ISO8859-15 (read as ISO-8859-15 meanwhile)`, {
+        field: 'encoding',
+      }),
+    );
     return 'iso-8859-15';
   }
   const u = looksUtf8(sample, complete);
   if (u.valid && u.nonAscii) {
-    findings.add(finding('W_UNDECLARED_UTF8', 'the file declares no encoding but its bytes are UTF-8: the platform reads ISO-8859-15 and would show é as Ã©. Add the line encoding:UTF8 after #COMMAND, or convert it (dmc-trigger convert)', { field: 'encoding' }));
+    findings.add(
+      finding(
+        'W_UNDECLARED_UTF8',
+        'the file declares no encoding but its bytes are UTF-8: the platform reads ISO-8859-15 and would show é as Ã©. Add the line encoding:UTF8 after #COMMAND, or convert it (dmc-trigger convert)',
+        { field: 'encoding' },
+      ),
+    );
     return 'utf8';
   }
   return 'iso-8859-15';
@@ -82,7 +92,13 @@ export async function readCsvTrigger(source: ByteSource, findings: FindingList, 
     const colon = first.text.indexOf(':');
     const isParam = colon > 0 && lookupParam(first.text.slice(0, colon).trim()) !== undefined;
     const hint = !isParam && first.text.includes(';') ? ' This looks like an SI export: make a trigger of it with dmc-trigger build --contacts' : '';
-    findings.add(finding('E_NO_COMMAND_MARKER', `the first line is '${first.text.slice(0, 40)}', not #COMMAND: a CSV trigger starts with #COMMAND (guide line 9052).${hint}`, { line: first.line }));
+    findings.add(
+      finding(
+        'E_NO_COMMAND_MARKER',
+        `the first line is '${first.text.slice(0, 40)}', not #COMMAND: a CSV trigger starts with #COMMAND (guide line 9052).${hint}`,
+        { line: first.line },
+      ),
+    );
     if (!isParam) return { head: { ...base, command: asm.result(), hasContactsPart: false, lines: asm.lines }, contacts: empty() };
     asm.param(first.text.slice(0, colon), first.text.slice(colon + 1), first.line, { implicitBlocks: true, stripQuotes: true });
   }
@@ -92,15 +108,25 @@ export async function readCsvTrigger(source: ByteSource, findings: FindingList, 
   while ((l = await next())) {
     checkDecoded(l);
     const t = l.text;
-    if (t.trim().toUpperCase() === '#CONTACTS') { hasContactsPart = true; break; }
+    if (t.trim().toUpperCase() === '#CONTACTS') {
+      hasContactsPart = true;
+      break;
+    }
     if (t.trim().toUpperCase() === '#END') {
       findings.add(finding('E_NO_HEADER', '#END comes without #CONTACTS: add #CONTACTS and a header line, or remove #END', { line: l.line }));
       return { head: { ...base, command: asm.result(), hasContactsPart: false, lines: asm.lines }, contacts: empty() };
     }
-    if (t.trim() === '') { findings.add(finding('W_BLANK_LINE', 'blank line in the command part ignored', { line: l.line })); continue; }
+    if (t.trim() === '') {
+      findings.add(finding('W_BLANK_LINE', 'blank line in the command part ignored', { line: l.line }));
+      continue;
+    }
     const colon = t.indexOf(':');
     if (colon <= 0) {
-      findings.add(finding('E_BAD_COMMAND_LINE', `'${t.slice(0, 60)}' is not a <name>:<value> line: a value cannot span lines; join it with the previous line`, { line: l.line }));
+      findings.add(
+        finding('E_BAD_COMMAND_LINE', `'${t.slice(0, 60)}' is not a <name>:<value> line: a value cannot span lines; join it with the previous line`, {
+          line: l.line,
+        }),
+      );
       continue;
     }
     asm.param(t.slice(0, colon), t.slice(colon + 1), l.line, { implicitBlocks: true, stripQuotes: true });
@@ -109,9 +135,16 @@ export async function readCsvTrigger(source: ByteSource, findings: FindingList, 
   let headerLine: number | undefined;
   if (hasContactsPart) {
     let h = await next();
-    while (h && h.text.trim() === '') { findings.add(finding('W_BLANK_LINE', 'blank line before the header ignored', { line: h.line })); h = await next(); }
+    while (h && h.text.trim() === '') {
+      findings.add(finding('W_BLANK_LINE', 'blank line before the header ignored', { line: h.line }));
+      h = await next();
+    }
     if (!h || h.text.trim().toUpperCase() === '#END') {
-      findings.add(finding('E_NO_HEADER', 'the contacts part has no header line: write the column names (e.g. NAME;FORENAME;PHONENUMBER1) after #CONTACTS', { line: h?.line }));
+      findings.add(
+        finding('E_NO_HEADER', 'the contacts part has no header line: write the column names (e.g. NAME;FORENAME;PHONENUMBER1) after #CONTACTS', {
+          line: h?.line,
+        }),
+      );
       if (!h) findings.add(finding('E_NO_END_MARKER', 'the file ends without #END: it may be truncated; the platform needs #END as the last line'));
       return { head: { ...base, command: asm.result(), hasContactsPart, lines: asm.lines }, contacts: empty() };
     }
@@ -132,12 +165,20 @@ export async function readCsvTrigger(source: ByteSource, findings: FindingList, 
         if (t.trim() !== '') findings.add(finding('W_AFTER_END', 'text after #END is ignored by the platform: remove it', { line: row.line }));
         continue;
       }
-      if (t.length < 6 && t.trim().toUpperCase() === '#END') { ended = true; continue; }
-      if (t === '') { findings.add(finding('W_BLANK_LINE', 'blank line in the contacts ignored', { line: row.line })); continue; }
+      if (t.length < 6 && t.trim().toUpperCase() === '#END') {
+        ended = true;
+        continue;
+      }
+      if (t === '') {
+        findings.add(finding('W_BLANK_LINE', 'blank line in the contacts ignored', { line: row.line }));
+        continue;
+      }
       checkDecoded(row);
       const values = t.split(';');
       if (values.length !== width) {
-        findings.add(finding('E_FIELD_COUNT', `${values.length} field(s) where the header has ${width}: a value may hold a ';' or a field is missing`, { line: row.line }));
+        findings.add(
+          finding('E_FIELD_COUNT', `${values.length} field(s) where the header has ${width}: a value may hold a ';' or a field is missing`, { line: row.line }),
+        );
       }
       yield { line: row.line, values };
     }
@@ -152,12 +193,22 @@ function parseHeader(h: TextLine, columns: ContactColumn[], findings: FindingLis
     const name = raw.trim();
     const m = lookupColumn(name);
     if (!m) {
-      findings.add(finding('E_UNKNOWN_COLUMN', `unknown column '${name}' in the header: the columns are those of annex 5.3 (NAME, FORENAME, PHONENUMBER1..6, EMAIL1, INFO1..4...)`, { line: h.line, field: name }));
+      findings.add(
+        finding(
+          'E_UNKNOWN_COLUMN',
+          `unknown column '${name}' in the header: the columns are those of annex 5.3 (NAME, FORENAME, PHONENUMBER1..6, EMAIL1, INFO1..4...)`,
+          { line: h.line, field: name },
+        ),
+      );
       columns.push(name as ContactColumn);
       continue;
     }
-    if (m.how === 'case' || name !== raw) findings.add(finding('W_COLUMN_CASE', `column '${raw}' read as ${m.spec.name}; write it in capitals without spaces`, { line: h.line, field: m.spec.name }));
-    if (seen.has(m.spec.name)) findings.add(finding('E_DUPLICATE_COLUMN', `column ${m.spec.name} appears twice in the header: keep one`, { line: h.line, field: m.spec.name }));
+    if (m.how === 'case' || name !== raw)
+      findings.add(
+        finding('W_COLUMN_CASE', `column '${raw}' read as ${m.spec.name}; write it in capitals without spaces`, { line: h.line, field: m.spec.name }),
+      );
+    if (seen.has(m.spec.name))
+      findings.add(finding('E_DUPLICATE_COLUMN', `column ${m.spec.name} appears twice in the header: keep one`, { line: h.line, field: m.spec.name }));
     seen.add(m.spec.name);
     columns.push(m.spec.name);
   }

@@ -11,7 +11,10 @@ import { finding, type FindingList } from './findings.js';
 import { boundedLineBatches, MAX_LINE_LENGTH } from './text-input.js';
 
 /** A record and the line it starts on. */
-export interface CsvRecord { readonly record: string[]; readonly line: number }
+export interface CsvRecord {
+  readonly record: string[];
+  readonly line: number;
+}
 
 /** csv-parse's `trim`: spaces, tabs, CR, LF and form feeds around a value. */
 const trimField = (s: string): string => {
@@ -44,7 +47,10 @@ class QuoteState {
         }
         continue;
       }
-      if (c === d) { this.fieldStart = true; continue; }
+      if (c === d) {
+        this.fieldStart = true;
+        continue;
+      }
       if (this.fieldStart && (c === ' ' || c === '\t')) continue;
       if (this.fieldStart && c === '"') this.inQuotes = true;
       this.fieldStart = false;
@@ -69,7 +75,13 @@ export async function* csvRecordBatches(text: AsyncIterable<string>, delimiter: 
       const record = rows[0] ?? [''];
       return { record: rows.length > 1 ? rows.flat() : record, line };
     } catch (e) {
-      findings.add(finding('E_EXPORT', `this line cannot be read as CSV (${(e as Error).message.replace(/^Invalid /, 'invalid ')}): a value with quotes must be "quoted as a whole", with "" for a quote inside`, { line }));
+      findings.add(
+        finding(
+          'E_EXPORT',
+          `this line cannot be read as CSV (${(e as Error).message.replace(/^Invalid /, 'invalid ')}): a value with quotes must be "quoted as a whole", with "" for a quote inside`,
+          { line },
+        ),
+      );
       return undefined;
     }
   };
@@ -79,7 +91,11 @@ export async function* csvRecordBatches(text: AsyncIterable<string>, delimiter: 
       if (open) {
         open.text += `\n${l.text}`;
         if (open.text.length > MAX_LINE_LENGTH) {
-          findings.add(finding('E_EXPORT', `the quoted value opened on line ${open.line} is not closed within ${MAX_LINE_LENGTH} characters: a quote is missing`, { line: open.line }));
+          findings.add(
+            finding('E_EXPORT', `the quoted value opened on line ${open.line} is not closed within ${MAX_LINE_LENGTH} characters: a quote is missing`, {
+              line: open.line,
+            }),
+          );
           if (out.length) yield out;
           return;
         }
@@ -100,7 +116,10 @@ export async function* csvRecordBatches(text: AsyncIterable<string>, delimiter: 
       }
       parseSync ??= (await import('csv-parse/sync')).parse;
       const state = new QuoteState(delimiter);
-      if (state.feed(t)) { open = { text: t, line: l.line, state }; continue; }
+      if (state.feed(t)) {
+        open = { text: t, line: l.line, state };
+        continue;
+      }
       const r = quoted(t, l.line);
       if (r && !(r.record.length === 1 && r.record[0] === '')) out.push(r);
     }

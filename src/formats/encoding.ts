@@ -20,11 +20,32 @@ const NOT_LATIN9 = /[^\u0000-\u00A3\u00A5\u00A7\u00A9-\u00B3\u00B5-\u00B7\u00B9-
  * and many SI imports mangle it (docs/formats.md, "Transliteration").
  */
 export const TRANSLITERATIONS: Readonly<Record<string, string>> = {
-  '\u2018': "'", '\u2019': "'", '\u201A': "'", '\u201B': "'", '\u2032': "'", '\u00B4': "'",
-  '\u201C': '"', '\u201D': '"', '\u201E': '"', '\u201F': '"', '\u2033': '"',
-  '\u2010': '-', '\u2011': '-', '\u2012': '-', '\u2013': '-', '\u2014': '-', '\u2015': '-', '\u2212': '-',
+  '\u2018': "'",
+  '\u2019': "'",
+  '\u201A': "'",
+  '\u201B': "'",
+  '\u2032': "'",
+  '\u00B4': "'",
+  '\u201C': '"',
+  '\u201D': '"',
+  '\u201E': '"',
+  '\u201F': '"',
+  '\u2033': '"',
+  '\u2010': '-',
+  '\u2011': '-',
+  '\u2012': '-',
+  '\u2013': '-',
+  '\u2014': '-',
+  '\u2015': '-',
+  '\u2212': '-',
   '\u2026': '...',
-  '\u00A0': ' ', '\u202F': ' ', '\u2007': ' ', '\u2009': ' ', '\u200A': ' ', '\u2002': ' ', '\u2003': ' ',
+  '\u00A0': ' ',
+  '\u202F': ' ',
+  '\u2007': ' ',
+  '\u2009': ' ',
+  '\u200A': ' ',
+  '\u2002': ' ',
+  '\u2003': ' ',
   '\u2022': '-',
 };
 const TRANSLITERABLE = new RegExp(`[${Object.keys(TRANSLITERATIONS).join('')}]`, 'gu');
@@ -43,8 +64,7 @@ export interface ValuePolicy {
 
 /** What became of a value: unchanged, changed with notes, or refused. */
 export type ValueOutcome =
-  | { readonly ok: true; readonly value: string; readonly notes?: readonly ValueNote[] }
-  | { readonly ok: false; readonly problem: ValueNote };
+  { readonly ok: true; readonly value: string; readonly notes?: readonly ValueNote[] } | { readonly ok: false; readonly problem: ValueNote };
 
 export interface ValueNote {
   readonly code: 'E_FORBIDDEN_CHAR' | 'W_REPLACED_CHAR' | 'E_UNENCODABLE' | 'W_TRANSLITERATED';
@@ -53,8 +73,10 @@ export interface ValueNote {
 
 // Without the `u` flag on purpose: faster, and an astral character shows as surrogates, which the
 // negated class rejects too, so it still reaches the slow path.
-const FAST_CONTACT_LATIN9 = /[;\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00A0]|[^\u0000-\u00A3\u00A5\u00A7\u00A9-\u00B3\u00B5-\u00B7\u00B9-\u00BB\u00BF-\u00FF\u20AC\u0160\u0161\u017D\u017E\u0152\u0153\u0178]/;
-const FAST_COMMAND_LATIN9 = /[\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00A0]|[^\u0000-\u00A3\u00A5\u00A7\u00A9-\u00B3\u00B5-\u00B7\u00B9-\u00BB\u00BF-\u00FF\u20AC\u0160\u0161\u017D\u017E\u0152\u0153\u0178]/;
+const FAST_CONTACT_LATIN9 =
+  /[;\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00A0]|[^\u0000-\u00A3\u00A5\u00A7\u00A9-\u00B3\u00B5-\u00B7\u00B9-\u00BB\u00BF-\u00FF\u20AC\u0160\u0161\u017D\u017E\u0152\u0153\u0178]/;
+const FAST_COMMAND_LATIN9 =
+  /[\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00A0]|[^\u0000-\u00A3\u00A5\u00A7\u00A9-\u00B3\u00B5-\u00B7\u00B9-\u00BB\u00BF-\u00FF\u20AC\u0160\u0161\u017D\u017E\u0152\u0153\u0178]/;
 // UTF-8 output: C1 controls (NEL included), U+2028/2029, surrogates (a lone one, or any astral character:
 // checked on the slow path) and U+FDD0-FDEF / U+FFFE-FFFF non-characters leave the fast path.
 const FAST_CONTACT_UTF8 = /[;\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u2028\u2029\uD800-\uDFFF\uFDD0-\uFDEF\uFFFE\uFFFF]/;
@@ -62,7 +84,8 @@ const FAST_COMMAND_UTF8 = /[\r\n\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u0
 /** Line separators other readers break lines on (NEL, LS, PS) and C1 controls: refused like CR and LF. */
 const UNICODE_BREAKS = /[\u0080-\u009F\u2028\u2029]/;
 /** Not characters: a lone surrogate, or a Unicode non-character (U+FDD0-FDEF, U+xxFFFE, U+xxFFFF). */
-const NOT_A_CHARACTER = /[\uFDD0-\uFDEF\uFFFE\uFFFF]|[\u{1FFFE}\u{1FFFF}\u{2FFFE}\u{2FFFF}\u{3FFFE}\u{3FFFF}\u{4FFFE}\u{4FFFF}\u{5FFFE}\u{5FFFF}\u{6FFFE}\u{6FFFF}\u{7FFFE}\u{7FFFF}\u{8FFFE}\u{8FFFF}\u{9FFFE}\u{9FFFF}\u{AFFFE}\u{AFFFF}\u{BFFFE}\u{BFFFF}\u{CFFFE}\u{CFFFF}\u{DFFFE}\u{DFFFF}\u{EFFFE}\u{EFFFF}\u{FFFFE}\u{FFFFF}\u{10FFFE}\u{10FFFF}]|\p{Cs}/u;
+const NOT_A_CHARACTER =
+  /[\uFDD0-\uFDEF\uFFFE\uFFFF]|[\u{1FFFE}\u{1FFFF}\u{2FFFE}\u{2FFFF}\u{3FFFE}\u{3FFFF}\u{4FFFE}\u{4FFFF}\u{5FFFE}\u{5FFFF}\u{6FFFE}\u{6FFFF}\u{7FFFE}\u{7FFFF}\u{8FFFE}\u{8FFFF}\u{9FFFE}\u{9FFFF}\u{AFFFE}\u{AFFFF}\u{BFFFE}\u{BFFFF}\u{CFFFE}\u{CFFFF}\u{DFFFE}\u{DFFFF}\u{EFFFE}\u{EFFFF}\u{FFFFE}\u{FFFFF}\u{10FFFE}\u{10FFFF}]|\p{Cs}/u;
 
 const describe = (ch: string): string => {
   const cp = ch.codePointAt(0) ?? 0;
@@ -81,9 +104,8 @@ const describe = (ch: string): string => {
  * clean value) costs one regex test.
  */
 export function checkValue(value: string, kind: ValueKind, policy: ValuePolicy): ValueOutcome {
-  const fast = policy.encoding === 'utf8'
-    ? (kind === 'contact' ? FAST_CONTACT_UTF8 : FAST_COMMAND_UTF8)
-    : (kind === 'contact' ? FAST_CONTACT_LATIN9 : FAST_COMMAND_LATIN9);
+  const fast =
+    policy.encoding === 'utf8' ? (kind === 'contact' ? FAST_CONTACT_UTF8 : FAST_COMMAND_UTF8) : kind === 'contact' ? FAST_CONTACT_LATIN9 : FAST_COMMAND_LATIN9;
   if (!fast.test(value)) return { ok: true, value };
   return slowCheck(value, kind, policy);
 }
@@ -95,10 +117,14 @@ function slowCheck(input: string, kind: ValueKind, policy: ValuePolicy): ValueOu
   const m = forbidden.exec(value) ?? CONTROL.exec(value);
   if (m) {
     if (!policy.replaceForbidden) {
-      const fix = kind === 'contact'
-        ? "remove it from the source, or build with --replace-forbidden (';' becomes ',', line breaks become spaces)"
-        : 'remove the line break, or build with --replace-forbidden (line breaks become spaces)';
-      return { ok: false, problem: { code: 'E_FORBIDDEN_CHAR', message: `holds ${describe(m[0])} at position ${m.index + 1}, which would break the file: ${fix}` } };
+      const fix =
+        kind === 'contact'
+          ? "remove it from the source, or build with --replace-forbidden (';' becomes ',', line breaks become spaces)"
+          : 'remove the line break, or build with --replace-forbidden (line breaks become spaces)';
+      return {
+        ok: false,
+        problem: { code: 'E_FORBIDDEN_CHAR', message: `holds ${describe(m[0])} at position ${m.index + 1}, which would break the file: ${fix}` },
+      };
     }
     const before = value;
     value = value.replace(/\r\n|\r|\n/g, ' ');
@@ -110,7 +136,13 @@ function slowCheck(input: string, kind: ValueKind, policy: ValuePolicy): ValueOu
   const br = UNICODE_BREAKS.exec(value);
   if (br) {
     if (!policy.replaceForbidden) {
-      return { ok: false, problem: { code: 'E_FORBIDDEN_CHAR', message: `holds ${describe(br[0])} at position ${br.index + 1}, a line separator or C1 control that other readers break lines on: remove it, or build with --replace-forbidden (it becomes a space)` } };
+      return {
+        ok: false,
+        problem: {
+          code: 'E_FORBIDDEN_CHAR',
+          message: `holds ${describe(br[0])} at position ${br.index + 1}, a line separator or C1 control that other readers break lines on: remove it, or build with --replace-forbidden (it becomes a space)`,
+        },
+      };
     }
     const before = value;
     value = value.replace(/[\u0085\u2028\u2029]/g, ' ').replace(/[\u0080-\u009F]/g, '');
@@ -120,16 +152,31 @@ function slowCheck(input: string, kind: ValueKind, policy: ValuePolicy): ValueOu
     const nc = NOT_A_CHARACTER.exec(value);
     if (nc) {
       const cp = nc[0].codePointAt(0) ?? 0;
-      const what = cp >= 0xd800 && cp <= 0xdfff ? `a lone surrogate U+${cp.toString(16).toUpperCase()} (half of a character: the source text is damaged)` : `the non-character U+${cp.toString(16).toUpperCase()}`;
-      return { ok: false, problem: { code: 'E_UNENCODABLE', message: `holds ${what} at position ${nc.index + 1}, which UTF-8 cannot carry faithfully: remove it from the source` } };
+      const what =
+        cp >= 0xd800 && cp <= 0xdfff
+          ? `a lone surrogate U+${cp.toString(16).toUpperCase()} (half of a character: the source text is damaged)`
+          : `the non-character U+${cp.toString(16).toUpperCase()}`;
+      return {
+        ok: false,
+        problem: {
+          code: 'E_UNENCODABLE',
+          message: `holds ${what} at position ${nc.index + 1}, which UTF-8 cannot carry faithfully: remove it from the source`,
+        },
+      };
     }
     return { ok: true, value, notes };
   }
   if (TRANSLITERABLE.test(value)) {
     TRANSLITERABLE.lastIndex = 0;
     const seen = new Set<string>();
-    value = value.replace(TRANSLITERABLE, (ch) => { seen.add(ch); return TRANSLITERATIONS[ch] ?? ch; });
-    notes.push({ code: 'W_TRANSLITERATED', message: `${[...seen].map(describe).join(', ')} written as ${[...seen].map((c) => `'${TRANSLITERATIONS[c]}'`).join(', ')} (ISO-8859-15 has no such character)` });
+    value = value.replace(TRANSLITERABLE, (ch) => {
+      seen.add(ch);
+      return TRANSLITERATIONS[ch] ?? ch;
+    });
+    notes.push({
+      code: 'W_TRANSLITERATED',
+      message: `${[...seen].map(describe).join(', ')} written as ${[...seen].map((c) => `'${TRANSLITERATIONS[c]}'`).join(', ')} (ISO-8859-15 has no such character)`,
+    });
   }
   TRANSLITERABLE.lastIndex = 0;
   const bad = NOT_LATIN9.exec(value);
@@ -160,7 +207,14 @@ export function isCleanRow(line: string, width: number, encoding: OutputEncoding
 
 /** The eight characters where ISO-8859-15 differs from Latin-1, and their bytes. */
 const LATIN9_SPECIAL: readonly (readonly [string, number])[] = [
-  ['\u20AC', 0xa4], ['\u0160', 0xa6], ['\u0161', 0xa8], ['\u017D', 0xb4], ['\u017E', 0xb8], ['\u0152', 0xbc], ['\u0153', 0xbd], ['\u0178', 0xbe],
+  ['\u20AC', 0xa4],
+  ['\u0160', 0xa6],
+  ['\u0161', 0xa8],
+  ['\u017D', 0xb4],
+  ['\u017E', 0xb8],
+  ['\u0152', 0xbc],
+  ['\u0153', 0xbd],
+  ['\u0178', 0xbe],
 ];
 
 /**
@@ -190,17 +244,25 @@ const LATIN9_SPECIAL_RE = /[\u0152\u0153\u0160\u0161\u0178\u017D\u017E\u20AC]/g;
 export class ByteBatch {
   private buf: Buffer;
   private off = 0;
-  constructor(private readonly encoding: 'iso-8859-15' | 'utf8', private readonly capacity = 128 * 1024) {
+  constructor(
+    private readonly encoding: 'iso-8859-15' | 'utf8',
+    private readonly capacity = 128 * 1024,
+  ) {
     this.buf = Buffer.allocUnsafe(capacity);
   }
 
-  get length(): number { return this.off; }
+  get length(): number {
+    return this.off;
+  }
 
   add(text: string): void {
     // Latin-9: one byte per UTF-16 unit; UTF-8: at most three.
     const need = this.encoding === 'utf8' ? text.length * 3 : text.length;
     if (this.off + need > this.buf.length) this.grow(need);
-    if (this.encoding === 'utf8') { this.off += this.buf.write(text, this.off, 'utf8'); return; }
+    if (this.encoding === 'utf8') {
+      this.off += this.buf.write(text, this.off, 'utf8');
+      return;
+    }
     const at = this.off;
     this.off += this.buf.write(text, this.off, 'latin1');
     // Latin-1 puts character i at byte i; the eight characters where ISO-8859-15 differs are put right.
@@ -245,10 +307,17 @@ export function normalizeEncodingName(declared: string): string | undefined {
   const k = declared.trim().toLowerCase().replace(/[\s_]/g, '-');
   const compact = k.replace(/-/g, '');
   const table: Record<string, string> = {
-    utf8: 'utf8', utf8bom: 'utf8',
-    iso885915: 'iso-8859-15', latin9: 'iso-8859-15', l9: 'iso-8859-15',
-    iso88591: 'iso-8859-1', latin1: 'iso-8859-1', l1: 'iso-8859-1',
-    windows1252: 'windows-1252', cp1252: 'windows-1252', win1252: 'windows-1252',
+    utf8: 'utf8',
+    utf8bom: 'utf8',
+    iso885915: 'iso-8859-15',
+    latin9: 'iso-8859-15',
+    l9: 'iso-8859-15',
+    iso88591: 'iso-8859-1',
+    latin1: 'iso-8859-1',
+    l1: 'iso-8859-1',
+    windows1252: 'windows-1252',
+    cp1252: 'windows-1252',
+    win1252: 'windows-1252',
   };
   const hit = table[compact];
   if (hit) return hit;
@@ -262,7 +331,10 @@ export function looksUtf8(sample: Uint8Array, complete: boolean): { valid: boole
   const n = sample.length;
   while (i < n) {
     const b = sample[i]!;
-    if (b < 0x80) { i++; continue; }
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
     nonAscii = true;
     let need: number;
     if (b >= 0xc2 && b <= 0xdf) need = 1;

@@ -20,7 +20,7 @@ export const FINDING_CODES = {
   W_AFTER_END: 'text after #END (ignored by the platform)',
   W_BLANK_LINE: 'a blank line (ignored)',
   E_XML_MALFORMED: 'the XML is not well-formed',
-  E_XML_DOCTYPE: 'a DOCTYPE in an XML trigger (the guide\'s XML has none; entities and external DTDs are never read)',
+  E_XML_DOCTYPE: "a DOCTYPE in an XML trigger (the guide's XML has none; entities and external DTDs are never read)",
   E_LINE_TOO_LONG: 'a line, or an XML text between two tags, longer than the readers take (1 MiB by default)',
   E_XML_STRUCTURE: 'an element where the trigger structure does not allow it',
   W_XML_ERRATUM: 'an XML erratum of the guide, read leniently',
@@ -42,7 +42,7 @@ export const FINDING_CODES = {
   E_DATE: 'a date that is not YYYY-MM-DD HH:mm:ss or not a real date',
   E_DATE_ORDER: 'stopDate is not after startDate',
   E_BLOCK: 'a message block that breaks a block rule',
-  W_MEDIUM_PARAM: 'a block option for another medium than the block\'s (smsFlash on a fax, fileAttachment on an SMS...)',
+  W_MEDIUM_PARAM: "a block option for another medium than the block's (smsFlash on a fax, fileAttachment on an SMS...)",
   E_ATTACHMENTS: 'more than 2 attachments in one email block',
   E_QUOTA: 'quota without quotaResult',
   E_DYNAMIC_FIELD: 'an unknown dynamic field, or the wrong date field for the channel',
@@ -118,10 +118,16 @@ export class FindingList {
   add(f: Finding): void {
     if (f.severity === 'error') {
       this.errorCount++;
-      if (this.errorCount > this.cap) { this.droppedErrors++; return; }
+      if (this.errorCount > this.cap) {
+        this.droppedErrors++;
+        return;
+      }
     } else {
       this.warningCount++;
-      if (this.warningCount > this.cap) { this.droppedWarnings++; return; }
+      if (this.warningCount > this.cap) {
+        this.droppedWarnings++;
+        return;
+      }
     }
     this.items.push(f);
   }
@@ -129,7 +135,9 @@ export class FindingList {
   /** A view that adds to this list, marking each finding as about `source`. */
   scoped(source: 'export'): FindingList {
     const view = Object.create(this) as FindingList;
-    view.add = (f: Finding): void => { this.add({ ...f, source }); };
+    view.add = (f: Finding): void => {
+      this.add({ ...f, source });
+    };
     return view;
   }
 
@@ -137,9 +145,15 @@ export class FindingList {
     for (const f of fs) this.add(f);
   }
 
-  get errors(): number { return this.errorCount; }
-  get warnings(): number { return this.warningCount; }
-  get hasErrors(): boolean { return this.errorCount > 0; }
+  get errors(): number {
+    return this.errorCount;
+  }
+  get warnings(): number {
+    return this.warningCount;
+  }
+  get hasErrors(): boolean {
+    return this.errorCount > 0;
+  }
 
   /** The findings, with one closing note per severity that was capped. */
   list(): Finding[] {

@@ -12,7 +12,25 @@ export type { ContactColumn, ColumnSpec, ColumnKind } from './contacts.js';
 
 // Model and findings
 export { shapeOf } from './model.js';
-export type { CommandInput, MessageInput, NumberValue, FlagValue, UserLang, Priority, TtsVoice, MultimediaTypeName, TriggerCommand, MessageBlock, TriggerShape, ContactRow, ReadContact, ContactSource, OutputEncoding, TriggerHead, SourceLines } from './model.js';
+export type {
+  CommandInput,
+  MessageInput,
+  NumberValue,
+  FlagValue,
+  UserLang,
+  Priority,
+  TtsVoice,
+  MultimediaTypeName,
+  TriggerCommand,
+  MessageBlock,
+  TriggerShape,
+  ContactRow,
+  ReadContact,
+  ContactSource,
+  OutputEncoding,
+  TriggerHead,
+  SourceLines,
+} from './model.js';
 export { FindingList, TriggerFormatError, finding, FINDING_CODES } from './findings.js';
 export type { Finding, FindingCode, Severity, TriggerFormatErrorCode } from './findings.js';
 

@@ -42,7 +42,10 @@ export function emailTriggerBody(command: TriggerCommand): { body: string; findi
   for (const p of orderedEmailParams(command)) {
     const field = p.block !== undefined ? `messages[${p.block}].${p.name}` : p.name;
     const r = checkValue(p.value.trim(), 'command', { encoding: 'utf8', replaceForbidden: false });
-    if (!r.ok) { findings.push(finding(r.problem.code, `${field} ${r.problem.message}`, { field })); continue; }
+    if (!r.ok) {
+      findings.push(finding(r.problem.code, `${field} ${r.problem.message}`, { field }));
+      continue;
+    }
     lines.push(`${p.name}:${quoteIfQuoted(r.value)}`);
   }
   return { body: `${lines.join('\r\n')}\r\n`, findings };
@@ -78,16 +81,29 @@ export interface Mail2SmsPlan {
  * deduplicated, at most 20 per message (more: several messages with
  * `split`, else an error), text at most 600 characters (longer: an error).
  */
-export function planMail2Sms(numbers: readonly string[], text: string, opts: { spaceId: string; split?: boolean; signature?: boolean; domain?: string }): Mail2SmsPlan {
+export function planMail2Sms(
+  numbers: readonly string[],
+  text: string,
+  opts: { spaceId: string; split?: boolean; signature?: boolean; domain?: string },
+): Mail2SmsPlan {
   const rejected: { number: string; reason: string }[] = [];
   const duplicates: string[] = [];
   const errors: string[] = [];
   const seen = new Set<string>();
   const ok: string[] = [];
-  for (const raw of numbers.flatMap((n) => n.split(/[;,]/)).map((n) => n.trim()).filter(Boolean)) {
+  for (const raw of numbers
+    .flatMap((n) => n.split(/[;,]/))
+    .map((n) => n.trim())
+    .filter(Boolean)) {
     const n = normalizeMobile(raw);
-    if (!n) { rejected.push({ number: raw, reason: 'not a mobile number (06/07, +336/+337, or + and 8 to 15 digits)' }); continue; }
-    if (seen.has(n)) { duplicates.push(raw); continue; }
+    if (!n) {
+      rejected.push({ number: raw, reason: 'not a mobile number (06/07, +336/+337, or + and 8 to 15 digits)' });
+      continue;
+    }
+    if (seen.has(n)) {
+      duplicates.push(raw);
+      continue;
+    }
     seen.add(n);
     ok.push(n);
   }
@@ -97,12 +113,18 @@ export function planMail2Sms(numbers: readonly string[], text: string, opts: { s
   if ([...body].length > MAIL2SMS_MAX_TEXT) errors.push(`the text has ${[...body].length} characters; mail2sms takes ${MAIL2SMS_MAX_TEXT} at most`);
   if (body.includes(SMS_TAG)) errors.push(`the text holds ${SMS_TAG}, which delimits it: remove it`);
   if (ok.length === 0) errors.push('no valid mobile number');
-  if (ok.length > MAIL2SMS_MAX_NUMBERS && !opts.split) errors.push(`${ok.length} numbers: mail2sms takes ${MAIL2SMS_MAX_NUMBERS} per message; split them (--split) or send fewer`);
+  if (ok.length > MAIL2SMS_MAX_NUMBERS && !opts.split)
+    errors.push(`${ok.length} numbers: mail2sms takes ${MAIL2SMS_MAX_NUMBERS} per message; split them (--split) or send fewer`);
   if (errors.length) return { messages: [], rejected, duplicates, errors };
   const messages: Mail2SmsMessage[] = [];
   for (let i = 0; i < ok.length; i += MAIL2SMS_MAX_NUMBERS) {
     const part = ok.slice(i, i + MAIL2SMS_MAX_NUMBERS);
-    messages.push({ to: `${opts.spaceId}@${opts.domain ?? MAIL2SMS_DOMAIN}`, subject: part.join(';'), text: opts.signature ? `${SMS_TAG}${body}${SMS_TAG}` : body, numbers: part });
+    messages.push({
+      to: `${opts.spaceId}@${opts.domain ?? MAIL2SMS_DOMAIN}`,
+      subject: part.join(';'),
+      text: opts.signature ? `${SMS_TAG}${body}${SMS_TAG}` : body,
+      numbers: part,
+    });
   }
   return { messages, rejected, duplicates, errors };
 }
@@ -122,8 +144,10 @@ export type Reply =
 
 const norm = (s: string): string => s.replace(/\r\n?/g, '\n').replace(/\u00A0/g, ' ');
 
-const SUCCESS_FR = /Votre demande a été traitée avec succès\.\s*La diffusion n°\s*(\d+)\s*\(scénario n°\s*(\d+)\)\s*de\s*(\d+)\s*contact\(s\)\s*a été déclenchée à\s*([^\n]+?)\.?\s*$/m;
-const SUCCESS_EN = /Your request has been processed successfully\.\s*Broadcast no\.\s*(\d+)\s*\(scenario no\.\s*(\d+)\)\s*of\s*(\d+)\s*contact\(s\)\s*was started at\s*([^\n]+?)\.?\s*$/m;
+const SUCCESS_FR =
+  /Votre demande a été traitée avec succès\.\s*La diffusion n°\s*(\d+)\s*\(scénario n°\s*(\d+)\)\s*de\s*(\d+)\s*contact\(s\)\s*a été déclenchée à\s*([^\n]+?)\.?\s*$/m;
+const SUCCESS_EN =
+  /Your request has been processed successfully\.\s*Broadcast no\.\s*(\d+)\s*\(scenario no\.\s*(\d+)\)\s*of\s*(\d+)\s*contact\(s\)\s*was started at\s*([^\n]+?)\.?\s*$/m;
 const FAILURE_FR = /Votre demande n'a pas pu être traitée\.\s*Le détail de l'erreur est la suivante\s*:\s*«\s*([\s\S]*?)\s*»/;
 const FAILURE_EN = /Your request could not be processed\.\s*Error detail\s*:\s*«\s*([\s\S]*?)\s*»/;
 const M2S_OK = /(?:Votre demande a été traitée avec succès\.|Your request has been processed successfully\.)\s*(?:Texte du SMS|SMS text)\s*:/;
@@ -164,7 +188,11 @@ function reportSections(rest: string): { text: string; results: Record<string, s
   let current: string | undefined;
   for (const l of lines.slice(start)) {
     const h = HEADING.exec(l);
-    if (h) { current = h[1]!.trim(); results[current] = numbersIn(h[2] ?? ''); continue; }
+    if (h) {
+      current = h[1]!.trim();
+      results[current] = numbersIn(h[2] ?? '');
+      continue;
+    }
     if (current) results[current]!.push(...numbersIn(l));
   }
   return { text: smsText(lines.slice(0, start).join('\n')), results };
@@ -198,15 +226,19 @@ export function parseReply(body: string): Reply | undefined {
 
 /** The reply texts the platform writes (for the simulator), in the broadcast's language; the email-trigger ones end with « Cordialement. » as the guide's (lines 10065-10073). */
 export const REPLY_TEXTS = {
-  triggerSuccess: (lang: 'fr' | 'en', broadcastId: number, scenarioId: string, contacts: number, date: string): string => (lang === 'en'
-    ? `Your request has been processed successfully. Broadcast no. ${broadcastId} (scenario no. ${scenarioId}) of ${contacts} contact(s) was started at ${date}.\n\nKind regards.`
-    : `Votre demande a été traitée avec succès. La diffusion n°${broadcastId} (scénario n°${scenarioId}) de ${contacts} contact(s) a été déclenchée à ${date}.\n\nCordialement.`),
-  triggerFailure: (lang: 'fr' | 'en', cause: string): string => (lang === 'en'
-    ? `Your request could not be processed. Error detail: «${cause}».\n\nKind regards.`
-    : `Votre demande n'a pas pu être traitée. Le détail de l'erreur est la suivante : «${cause}».\n\nCordialement.`),
+  triggerSuccess: (lang: 'fr' | 'en', broadcastId: number, scenarioId: string, contacts: number, date: string): string =>
+    lang === 'en'
+      ? `Your request has been processed successfully. Broadcast no. ${broadcastId} (scenario no. ${scenarioId}) of ${contacts} contact(s) was started at ${date}.\n\nKind regards.`
+      : `Votre demande a été traitée avec succès. La diffusion n°${broadcastId} (scénario n°${scenarioId}) de ${contacts} contact(s) a été déclenchée à ${date}.\n\nCordialement.`,
+  triggerFailure: (lang: 'fr' | 'en', cause: string): string =>
+    lang === 'en'
+      ? `Your request could not be processed. Error detail: «${cause}».\n\nKind regards.`
+      : `Votre demande n'a pas pu être traitée. Le détail de l'erreur est la suivante : «${cause}».\n\nCordialement.`,
   mail2smsConfirmation: (text: string, recipients: readonly string[]): string =>
     `Votre demande a été traitée avec succès.\n\nTexte du SMS :\n\n---\n\n${text}\n\n---\n\nDestinataires :\n\n${recipients.map((r) => `- ${r}`).join('\n\n')}\n`,
   mail2smsFailure: (cause: string): string => `Un problème est survenu lors du traitement de votre demande.\n\n${cause}\n`,
   mail2smsReport: (date: string, time: string, text: string, results: Readonly<Record<string, readonly string[]>>): string =>
-    `Résultat de votre envoi du ${date} à ${time} du message\n\n---\n\n${text}\n\n---\n\n${Object.entries(results).map(([k, v]) => `${k} :\n\n${v.map((n) => `- ${n}`).join('\n\n')}`).join('\n\n')}\n`,
+    `Résultat de votre envoi du ${date} à ${time} du message\n\n---\n\n${text}\n\n---\n\n${Object.entries(results)
+      .map(([k, v]) => `${k} :\n\n${v.map((n) => `- ${n}`).join('\n\n')}`)
+      .join('\n\n')}\n`,
 };

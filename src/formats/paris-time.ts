@@ -4,8 +4,14 @@
  * project: summer and winter time come from the runtime's time-zone data.
  */
 const FORMAT = new Intl.DateTimeFormat('sv-SE', {
-  timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit',
-  hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+  timeZone: 'Europe/Paris',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
 });
 
 /** The parts of a Paris wall-clock time. */

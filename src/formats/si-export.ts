@@ -17,11 +17,35 @@ import type { SourcedRow } from './trigger-encoder.js';
 /** Aliases of SI header names, normalized (lower case, no accents, letters and digits only). */
 const ALIASES: Readonly<Record<string, ContactColumn>> = (() => {
   const t: Record<string, ContactColumn> = {};
-  const add = (col: ContactColumn, ...names: string[]): void => { for (const n of names) t[n] = col; };
+  const add = (col: ContactColumn, ...names: string[]): void => {
+    for (const n of names) t[n] = col;
+  };
   add('NAME', 'nom', 'name', 'lastname', 'nomdefamille', 'nomfamille', 'surname', 'familyname', 'raisonsociale', 'societe', 'company');
   add('FORENAME', 'prenom', 'firstname', 'forename', 'givenname');
-  add('PHONENUMBER1', 'mobile', 'portable', 'telephone', 'tel', 'phone', 'gsm', 'numero', 'numerotelephone', 'telephonemobile', 'telmobile',
-    'mobilephone', 'phonenumber', 'cellulaire', 'telephone1', 'tel1', 'phone1', 'mobile1', 'numeromobile', 'numeroportable', 'msisdn', 'cellphone');
+  add(
+    'PHONENUMBER1',
+    'mobile',
+    'portable',
+    'telephone',
+    'tel',
+    'phone',
+    'gsm',
+    'numero',
+    'numerotelephone',
+    'telephonemobile',
+    'telmobile',
+    'mobilephone',
+    'phonenumber',
+    'cellulaire',
+    'telephone1',
+    'tel1',
+    'phone1',
+    'mobile1',
+    'numeromobile',
+    'numeroportable',
+    'msisdn',
+    'cellphone',
+  );
   add('PHONENUMBER2', 'telephone2', 'tel2', 'phone2', 'mobile2', 'fixe', 'telephonefixe', 'telfixe');
   add('PHONENUMBER1', 'telephoneportable', 'telportable', 'portable1', 'telephonecellulaire', 'mobilenumber', 'cell', 'cellular', 'handy');
   add('PHONENUMBER2', 'telephonedomicile', 'teldomicile', 'domicile', 'telephonebureau', 'telbureau', 'telephonefixe2', 'homephone', 'landline');
@@ -30,14 +54,32 @@ const ALIASES: Readonly<Record<string, ContactColumn>> = (() => {
   add('FAXNUMBER', 'fax', 'telecopie', 'numerofax', 'faxnumber', 'telecopieur', 'telfax', 'telephonefax');
   add('EMAIL1', 'emailpro', 'emailprofessionnel', 'adresseelectronique', 'mailaddress');
   add('EMAIL1', 'email', 'mail', 'courriel', 'adressemail', 'adresseemail', 'adressemel', 'mel', 'emailaddress', 'email1', 'adressecourriel');
-  add('EXTERNALREFERENCE', 'reference', 'ref', 'id', 'identifiant', 'externalreference', 'refclient', 'referenceclient', 'numeroclient', 'matricule',
-    'codeclient', 'clientid', 'customerid', 'externalref');
+  add(
+    'EXTERNALREFERENCE',
+    'reference',
+    'ref',
+    'id',
+    'identifiant',
+    'externalreference',
+    'refclient',
+    'referenceclient',
+    'numeroclient',
+    'matricule',
+    'codeclient',
+    'clientid',
+    'customerid',
+    'externalref',
+  );
   return t;
 })();
 
 /** Lower case, accents removed, letters and digits only: `Prénom` → `prenom`, `E-mail` → `email`. */
 export function normalizeHeader(h: string): string {
-  return h.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]/g, '');
+  return h
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
 }
 
 /**
@@ -45,11 +87,38 @@ export function normalizeHeader(h: string): string {
  * it is: `Numéro de fax`, `N° de téléphone`, `Adresse e-mail`, `Phone
  * number`. Dropped before a second lookup.
  */
-const FILLER_WORDS = new Set(['numero', 'num', 'no', 'n', 'nr', 'nro', 'de', 'du', 'des', 'd', 'la', 'le', 'les', 'l', 'adresse', 'the', 'of', 'number', 'contact', 'client']);
+const FILLER_WORDS = new Set([
+  'numero',
+  'num',
+  'no',
+  'n',
+  'nr',
+  'nro',
+  'de',
+  'du',
+  'des',
+  'd',
+  'la',
+  'le',
+  'les',
+  'l',
+  'adresse',
+  'the',
+  'of',
+  'number',
+  'contact',
+  'client',
+]);
 
 /** The header without its filler words, normalized: `N° de fax` → `fax`. */
 export function headerCore(h: string): string {
-  const words = h.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/°/g, ' ').split(/[^a-z0-9]+/).filter(Boolean);
+  const words = h
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/°/g, ' ')
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
   const kept = words.filter((w) => !FILLER_WORDS.has(w));
   return (kept.length ? kept : words).join('');
 }
@@ -95,16 +164,27 @@ export function parseMapping(specs: readonly string[]): { map: Partial<Record<Co
   for (const spec of specs.flatMap((s) => s.split(','))) {
     if (spec.trim() === '') continue;
     const eq = spec.indexOf('=');
-    if (eq <= 0) { problems.push(`'${spec}' is not COLUMN=SourceHeader (e.g. PHONENUMBER1=Mobile)`); continue; }
+    if (eq <= 0) {
+      problems.push(`'${spec}' is not COLUMN=SourceHeader (e.g. PHONENUMBER1=Mobile)`);
+      continue;
+    }
     const col = lookupColumn(spec.slice(0, eq).trim());
-    if (!col) { problems.push(`'${spec.slice(0, eq)}' is not a DMC column (NAME, FORENAME, PHONENUMBER1..6, EMAIL1, INFO1..4...)`); continue; }
+    if (!col) {
+      problems.push(`'${spec.slice(0, eq)}' is not a DMC column (NAME, FORENAME, PHONENUMBER1..6, EMAIL1, INFO1..4...)`);
+      continue;
+    }
     map[col.spec.name] = spec.slice(eq + 1).trim();
   }
   return { map, problems };
 }
 
 /** Maps source headers to DMC columns. Returns source index per DMC column, in annex order. */
-export function mapHeaders(headers: readonly string[], explicit: Readonly<Partial<Record<ContactColumn, string>>>, findings: FindingList, line = 1): { columns: ContactColumn[]; indexes: number[]; mapping: Map<ContactColumn, string> } {
+export function mapHeaders(
+  headers: readonly string[],
+  explicit: Readonly<Partial<Record<ContactColumn, string>>>,
+  findings: FindingList,
+  line = 1,
+): { columns: ContactColumn[]; indexes: number[]; mapping: Map<ContactColumn, string> } {
   const byCol = new Map<ContactColumn, number>();
   const used = new Set<number>();
   const norm = headers.map(normalizeHeader);
@@ -112,7 +192,9 @@ export function mapHeaders(headers: readonly string[], explicit: Readonly<Partia
     let i = headers.indexOf(src);
     if (i < 0) i = norm.indexOf(normalizeHeader(src));
     if (i < 0) {
-      findings.add(finding('E_MAPPING', `the mapping ${col}=${src} names no column of the export (its columns: ${columnsExcerpt(headers)})`, { line, field: col }));
+      findings.add(
+        finding('E_MAPPING', `the mapping ${col}=${src} names no column of the export (its columns: ${columnsExcerpt(headers)})`, { line, field: col }),
+      );
       continue;
     }
     byCol.set(col, i);
@@ -123,11 +205,23 @@ export function mapHeaders(headers: readonly string[], explicit: Readonly<Partia
     const direct = lookupColumn(headers[i]!.trim());
     const col = direct?.spec.name ?? aliasOf(headers[i]!);
     if (!col) {
-      findings.add(finding('W_UNMAPPED_COLUMN', `column '${printable(headers[i] ?? '', 40)}' is not mapped to a DMC column and is left out: map it with --map ${shellArg(`INFO2=${printable(headers[i] ?? '', 40)}`)} (or another column) if it is needed`, { line, field: headers[i] }));
+      findings.add(
+        finding(
+          'W_UNMAPPED_COLUMN',
+          `column '${printable(headers[i] ?? '', 40)}' is not mapped to a DMC column and is left out: map it with --map ${shellArg(`INFO2=${printable(headers[i] ?? '', 40)}`)} (or another column) if it is needed`,
+          { line, field: headers[i] },
+        ),
+      );
       return;
     }
     if (byCol.has(col)) {
-      findings.add(finding('W_UNMAPPED_COLUMN', `column '${printable(headers[i] ?? '', 40)}' also looks like ${col}, already taken by '${printable(headers[byCol.get(col)!] ?? '', 40)}': left out; map it explicitly (e.g. --map ${shellArg(`PHONENUMBER2=${printable(headers[i] ?? '', 40)}`)})`, { line, field: headers[i] }));
+      findings.add(
+        finding(
+          'W_UNMAPPED_COLUMN',
+          `column '${printable(headers[i] ?? '', 40)}' also looks like ${col}, already taken by '${printable(headers[byCol.get(col)!] ?? '', 40)}': left out; map it explicitly (e.g. --map ${shellArg(`PHONENUMBER2=${printable(headers[i] ?? '', 40)}`)})`,
+          { line, field: headers[i] },
+        ),
+      );
       return;
     }
     byCol.set(col, i);
@@ -135,13 +229,26 @@ export function mapHeaders(headers: readonly string[], explicit: Readonly<Partia
   });
   // A country code beside a fax number and no phone is the fax's (guide line 9326: FAXCOUNTRYCODE).
   const cc = byCol.get('COUNTRYCODE1');
-  if (cc !== undefined && byCol.has('FAXNUMBER') && !byCol.has('PHONENUMBER1') && !byCol.has('FAXCOUNTRYCODE') && explicit.COUNTRYCODE1 === undefined && lookupColumn(headers[cc]!.trim()) === undefined) {
+  if (
+    cc !== undefined &&
+    byCol.has('FAXNUMBER') &&
+    !byCol.has('PHONENUMBER1') &&
+    !byCol.has('FAXCOUNTRYCODE') &&
+    explicit.COUNTRYCODE1 === undefined &&
+    lookupColumn(headers[cc]!.trim()) === undefined
+  ) {
     byCol.delete('COUNTRYCODE1');
     byCol.set('FAXCOUNTRYCODE', cc);
   }
   const columns = COLUMNS.map((c) => c.name).filter((c) => byCol.has(c));
   if (!columns.some((c) => ADDRESS_COLUMNS.includes(c)) && headers.length > 0) {
-    findings.add(finding('E_MAPPING', `no column of the export is a phone number, fax number or email (its columns: ${columnsExcerpt(headers)}): map one, e.g. --map ${shellArg(`PHONENUMBER1=${printable(headers[0] ?? '', 24)}`)}`, { line }));
+    findings.add(
+      finding(
+        'E_MAPPING',
+        `no column of the export is a phone number, fax number or email (its columns: ${columnsExcerpt(headers)}): map one, e.g. --map ${shellArg(`PHONENUMBER1=${printable(headers[0] ?? '', 24)}`)}`,
+        { line },
+      ),
+    );
   }
   return { columns, indexes: columns.map((c) => byCol.get(c)!), mapping: new Map(columns.map((c) => [c, headers[byCol.get(c)!]!])) };
 }
@@ -168,7 +275,14 @@ function detectDelimiter(headerLine: string): string {
  */
 export async function readSiExport(source: ByteSource, findings: FindingList, opts: ExportOptions = {}): Promise<ExportReading> {
   const { sample, complete, chunks } = await sniff(source);
-  const noRows = (enc: string, reason: string): ExportReading => ({ format: 'csv', encoding: enc, encodingReason: reason, columns: [], mapping: new Map(), rows: (async function* () {})() });
+  const noRows = (enc: string, reason: string): ExportReading => ({
+    format: 'csv',
+    encoding: enc,
+    encodingReason: reason,
+    columns: [],
+    mapping: new Map(),
+    rows: (async function* () {})(),
+  });
   if (sample.length === 0) {
     findings.add(finding('E_EXPORT', 'the export is empty: it needs a header line and contacts'));
     return noRows('utf8', 'empty');
@@ -187,7 +301,11 @@ export async function readSiExport(source: ByteSource, findings: FindingList, op
   const text = decode(chunks, detected.encoding);
   if (format === 'jsonl') return readJsonLines(text, findings, opts, detected);
 
-  const firstLine = sample.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').split(/\r?\n|\r/)[0] ?? '';
+  const firstLine =
+    sample
+      .toString('latin1')
+      .replace(/^\uFEFF|^\xEF\xBB\xBF/, '')
+      .split(/\r?\n|\r/)[0] ?? '';
   const delimiter = opts.delimiter ?? detectDelimiter(firstLine);
   const batches = csvRecordBatches(text, delimiter, findings)[Symbol.asyncIterator]();
   // The header is the first record; the rest of its batch is the first rows.
@@ -219,7 +337,11 @@ export async function readSiExport(source: ByteSource, findings: FindingList, op
         for (let b = 0; b < batch.length; b++) {
           const r = batch[b]!;
           if (r.record.length !== width) {
-            findings.add(finding('E_EXPORT', `${r.record.length} field(s) where the header has ${width}: a value may hold the delimiter '${sep}' without quotes`, { line: r.line }));
+            findings.add(
+              finding('E_EXPORT', `${r.record.length} field(s) where the header has ${width}: a value may hold the delimiter '${sep}' without quotes`, {
+                line: r.line,
+              }),
+            );
           }
           let values: string[];
           // Every column taken, in order (the usual export): the record itself, no copy.
@@ -247,7 +369,12 @@ export async function readSiExport(source: ByteSource, findings: FindingList, op
   return { format: 'csv', encoding: detected.encoding, encodingReason: detected.reason, delimiter, columns, mapping, rows: rows(), batches: shared };
 }
 
-async function readJsonLines(text: AsyncIterable<string>, findings: FindingList, opts: ExportOptions, detected: { encoding: string; reason: string }): Promise<ExportReading> {
+async function readJsonLines(
+  text: AsyncIterable<string>,
+  findings: FindingList,
+  opts: ExportOptions,
+  detected: { encoding: string; reason: string },
+): Promise<ExportReading> {
   const it = boundedLines(text, findings)[Symbol.asyncIterator]();
   const parseLine = (t: string, line: number): Record<string, unknown> | undefined => {
     try {
@@ -265,7 +392,10 @@ async function readJsonLines(text: AsyncIterable<string>, findings: FindingList,
     if (r.done) break;
     if (r.value.text.trim() === '') continue;
     const rec = parseLine(r.value.text, r.value.line);
-    if (rec) { first = { rec, line: r.value.line }; break; }
+    if (rec) {
+      first = { rec, line: r.value.line };
+      break;
+    }
   }
   if (!first) {
     findings.add(finding('E_EXPORT', 'the export holds no JSON object'));
@@ -307,8 +437,13 @@ export type ContactRecord = Readonly<Record<string, unknown>>;
  * like a JSON Lines export: the first object's keys are the header, mapped
  * to DMC columns by the same rules (`opts.map` first).
  */
-export async function readRecords(records: Iterable<ContactRecord> | AsyncIterable<ContactRecord>, findings: FindingList, opts: Pick<ExportOptions, 'map'> = {}): Promise<ExportReading> {
-  const it: AsyncIterator<ContactRecord> | Iterator<ContactRecord> = Symbol.asyncIterator in records ? records[Symbol.asyncIterator]() : records[Symbol.iterator]();
+export async function readRecords(
+  records: Iterable<ContactRecord> | AsyncIterable<ContactRecord>,
+  findings: FindingList,
+  opts: Pick<ExportOptions, 'map'> = {},
+): Promise<ExportReading> {
+  const it: AsyncIterator<ContactRecord> | Iterator<ContactRecord> =
+    Symbol.asyncIterator in records ? records[Symbol.asyncIterator]() : records[Symbol.iterator]();
   const given = { encoding: 'utf-16', encodingReason: 'JavaScript strings' };
   let position = 0;
   const next = async (): Promise<{ rec: ContactRecord; line: number } | undefined> => {
@@ -328,7 +463,8 @@ export async function readRecords(records: Iterable<ContactRecord> | AsyncIterab
   const keys = Object.keys(first.rec);
   const { columns, indexes, mapping } = mapHeaders(keys, opts.map ?? {}, findings, first.line);
   const srcKeys = indexes.map((i) => keys[i]!);
-  const str = (v: unknown): string => (v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v).trim());
+  const str = (v: unknown): string =>
+    v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v).trim();
   async function* rows(): AsyncGenerator<SourcedRow> {
     let r: { rec: ContactRecord; line: number } | undefined = first;
     try {

@@ -10,13 +10,16 @@ export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /** The first bytes of a source (at least `size`, unless the source is shorter) and the source re-joined. */
 export async function sniff(source: ByteSource, size = 64 * 1024): Promise<{ sample: Buffer; complete: boolean; chunks: AsyncIterable<Uint8Array> }> {
-  const it = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : toAsync(source as Iterable<Uint8Array>));
+  const it = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : toAsync(source as Iterable<Uint8Array>);
   const head: Uint8Array[] = [];
   let total = 0;
   let complete = false;
   while (total < size) {
     const r = await it.next();
-    if (r.done) { complete = true; break; }
+    if (r.done) {
+      complete = true;
+      break;
+    }
     head.push(r.value);
     total += r.value.length;
   }
@@ -55,13 +58,19 @@ export const MAX_LINE_LENGTH = 1 << 20;
 /** A line longer than the limit: the input is refused there, with the line's number. */
 export class LineTooLongError extends Error {
   override readonly name = 'LineTooLongError';
-  constructor(readonly line: number, readonly max: number) {
+  constructor(
+    readonly line: number,
+    readonly max: number,
+  ) {
     super(`line ${line} is longer than ${max} characters: not a file this tool reads (a missing line break, or binary data)`);
   }
 }
 
 /** A decoded line and its 1-based number. */
-export interface TextLine { text: string; line: number }
+export interface TextLine {
+  text: string;
+  line: number;
+}
 
 /**
  * Splits text chunks into lines on LF, CRLF or a lone CR, in linear time
@@ -91,8 +100,14 @@ export async function* lineBatches(text: AsyncIterable<string>, maxLength = MAX_
     let lf = -1;
     let cr = -1;
     for (;;) {
-      if (lf !== Infinity && lf < start) { lf = chunk.indexOf('\n', start); if (lf < 0) lf = Infinity; }
-      if (cr !== Infinity && cr < start) { cr = chunk.indexOf('\r', start); if (cr < 0) cr = Infinity; }
+      if (lf !== Infinity && lf < start) {
+        lf = chunk.indexOf('\n', start);
+        if (lf < 0) lf = Infinity;
+      }
+      if (cr !== Infinity && cr < start) {
+        cr = chunk.indexOf('\r', start);
+        if (cr < 0) cr = Infinity;
+      }
       if (lf === Infinity && cr === Infinity) break;
       const end = Math.min(lf, cr);
       let next = end + 1;

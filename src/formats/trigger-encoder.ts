@@ -42,7 +42,9 @@ export interface SourcedRow {
 export type RowSource = Iterable<SourcedRow | ContactRow> | AsyncIterable<SourcedRow | ContactRow> | RowBatches;
 
 /** Rows a batch at a time: the readers of large exports give them so. */
-export interface RowBatches { readonly batches: AsyncIterable<readonly (SourcedRow | ContactRow)[]> }
+export interface RowBatches {
+  readonly batches: AsyncIterable<readonly (SourcedRow | ContactRow)[]>;
+}
 
 export interface EncodeStats {
   contacts: number;
@@ -69,7 +71,12 @@ export class TriggerEncoder {
   private readonly policy: ValuePolicy;
   private readonly tags: ReturnType<typeof xmlColumnTags> | undefined;
 
-  constructor(command: TriggerCommand, columns: readonly ContactColumn[], private readonly opts: EncodeOptions, private readonly findings: FindingList) {
+  constructor(
+    command: TriggerCommand,
+    columns: readonly ContactColumn[],
+    private readonly opts: EncodeOptions,
+    private readonly findings: FindingList,
+  ) {
     this.format = opts.format ?? 'csv';
     this.encoding = opts.encoding ?? 'iso-8859-15';
     this.policy = { encoding: this.encoding, replaceForbidden: opts.replaceForbidden ?? false };
@@ -79,7 +86,10 @@ export class TriggerEncoder {
       const value = raw.trim();
       if (value !== raw) findings.add(finding('W_WHITESPACE', `${field}: spaces around the value removed`, { field }));
       const r = checkValue(value, 'command', this.policy);
-      if (!r.ok) { findings.add(finding(r.problem.code, `${field} ${r.problem.message}`, { field })); return value; }
+      if (!r.ok) {
+        findings.add(finding(r.problem.code, `${field} ${r.problem.message}`, { field }));
+        return value;
+      }
       for (const n of r.notes ?? []) findings.add(finding(n.code, `${field}: ${n.message}`, { field }));
       return r.value;
     });
@@ -125,7 +135,13 @@ export class TriggerEncoder {
       index++;
       let values: ContactRow;
       let line: number;
-      if (Array.isArray(row)) { values = row; line = index; } else { values = (row as SourcedRow).values; line = (row as SourcedRow).line ?? index; }
+      if (Array.isArray(row)) {
+        values = row;
+        line = index;
+      } else {
+        values = (row as SourcedRow).values;
+        line = (row as SourcedRow).line ?? index;
+      }
       if (values.length !== width) {
         findings.add(finding('E_FIELD_COUNT', `${values.length} value(s) where the columns are ${width}`, { line }));
         values = values.length > width ? values.slice(0, width) : [...values, ...new Array<string>(width - values.length).fill('')];
@@ -138,16 +154,25 @@ export class TriggerEncoder {
           const r = checkValue(v, 'contact', policy);
           if (r.ok && r.value === v && !r.notes) continue;
           const field = cols[i]!;
-          if (!r.ok) { findings.add(finding(r.problem.code, `${field} ${r.problem.message}`, { line, field })); continue; }
+          if (!r.ok) {
+            findings.add(finding(r.problem.code, `${field} ${r.problem.message}`, { line, field }));
+            continue;
+          }
           for (const n of r.notes ?? []) findings.add(finding(n.code, `${field}: ${n.message}`, { line, field }));
           copy ??= [...values];
           copy[i] = r.value;
         }
-        if (copy) { values = copy; joined = values.join(';'); }
+        if (copy) {
+          values = copy;
+          joined = values.join(';');
+        }
       }
       checker.check(values, line);
       if (tags) buf.add(xmlContact(values, tags));
-      else { buf.add(joined); buf.add(CSV_EOL); }
+      else {
+        buf.add(joined);
+        buf.add(CSV_EOL);
+      }
     };
     // A synchronous source is walked synchronously, batches a batch at a time: no promise per row.
     if ('batches' in rows) {
@@ -215,5 +240,12 @@ export function encodeTrigger(input: EncodeTriggerInput): EncodedTrigger {
     stats.bytes += tail.length;
     yield tail;
   }
-  return { findings, stats, get ok() { return !findings.hasErrors; }, [Symbol.asyncIterator]: () => chunks() };
+  return {
+    findings,
+    stats,
+    get ok() {
+      return !findings.hasErrors;
+    },
+    [Symbol.asyncIterator]: () => chunks(),
+  };
 }

@@ -25,9 +25,14 @@ export interface ValidationReport {
 export function checkContactsPresence(command: TriggerCommand, hasContactsPart: boolean, count: number): Finding[] {
   if (shapeOf(command) === 'favourite' || (command.contactListId?.length ?? 0) > 0) return [];
   if (count > 0) return [];
-  return [finding('E_NO_CONTACTS', hasContactsPart
-    ? 'the trigger has no contacts and no contactListId: add contacts after the header, or name a contact list'
-    : 'the trigger has no contacts part and no contactListId: add #CONTACTS, a header and contacts, or name a contact list')];
+  return [
+    finding(
+      'E_NO_CONTACTS',
+      hasContactsPart
+        ? 'the trigger has no contacts and no contactListId: add contacts after the header, or name a contact list'
+        : 'the trigger has no contacts part and no contactListId: add #CONTACTS, a header and contacts, or name a contact list',
+    ),
+  ];
 }
 
 /** Runs every rule over a reading; consumes its contacts. */
@@ -47,7 +52,10 @@ export async function validateReading(reading: TriggerReading, findings: Finding
   checkHead();
   for await (const c of reading.contacts) {
     if (!checker) {
-      if (!headerChecked) { findings.addAll(checkHeader(head.columns, c.line)); headerChecked = true; }
+      if (!headerChecked) {
+        findings.addAll(checkHeader(head.columns, c.line));
+        headerChecked = true;
+      }
       checker = new ContactChecker(head.columns, findings);
     }
     checker.check(c.values, c.line);

@@ -35,16 +35,34 @@ export function xmlEncoding(sample: Buffer, complete: boolean, findings: Finding
   if (m) {
     const name = normalizeEncodingName(m[1] ?? '');
     if (name) return name;
-    findings.add(finding('E_UNKNOWN_ENCODING', `the XML declaration names encoding '${m[1]}', which this tool does not know: use ISO-8859-15 or UTF-8`, { line: 1 }));
+    findings.add(
+      finding('E_UNKNOWN_ENCODING', `the XML declaration names encoding '${m[1]}', which this tool does not know: use ISO-8859-15 or UTF-8`, { line: 1 }),
+    );
     return 'iso-8859-15';
   }
   const u = looksUtf8(sample, complete);
   if (u.valid) {
-    if (u.nonAscii) findings.add(finding('W_NO_XML_DECLARATION', 'no XML declaration: read as UTF-8 since the bytes are UTF-8; the platform expects ISO-8859-15: add <?xml version="1.0" encoding="UTF-8"?> or convert the file', { line: 1 }));
-    else findings.add(finding('W_NO_XML_DECLARATION', 'no XML declaration (ASCII only, so no harm): the writer adds <?xml version="1.0" encoding="ISO-8859-15"?>', { line: 1 }));
+    if (u.nonAscii)
+      findings.add(
+        finding(
+          'W_NO_XML_DECLARATION',
+          'no XML declaration: read as UTF-8 since the bytes are UTF-8; the platform expects ISO-8859-15: add <?xml version="1.0" encoding="UTF-8"?> or convert the file',
+          { line: 1 },
+        ),
+      );
+    else
+      findings.add(
+        finding('W_NO_XML_DECLARATION', 'no XML declaration (ASCII only, so no harm): the writer adds <?xml version="1.0" encoding="ISO-8859-15"?>', {
+          line: 1,
+        }),
+      );
     return 'utf8';
   }
-  findings.add(finding('W_NO_XML_DECLARATION', 'no XML declaration and the bytes are not UTF-8: read as ISO-8859-15; add <?xml version="1.0" encoding="ISO-8859-15"?>', { line: 1 }));
+  findings.add(
+    finding('W_NO_XML_DECLARATION', 'no XML declaration and the bytes are not UTF-8: read as ISO-8859-15; add <?xml version="1.0" encoding="ISO-8859-15"?>', {
+      line: 1,
+    }),
+  );
   return 'iso-8859-15';
 }
 
@@ -74,18 +92,26 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
 
   // The guide's XML has no DOCTYPE: one is refused before anything it declares could matter (XXE, entity bombs).
   parser.on('doctype', () => {
-    if (!fatal) findings.add(finding('E_XML_DOCTYPE', 'the file declares a DOCTYPE: a DMC trigger has none (guide lines 9221-9860); remove the <!DOCTYPE ...> declaration', { line: parser.line }));
+    if (!fatal)
+      findings.add(
+        finding('E_XML_DOCTYPE', 'the file declares a DOCTYPE: a DMC trigger has none (guide lines 9221-9860); remove the <!DOCTYPE ...> declaration', {
+          line: parser.line,
+        }),
+      );
     fatal = true;
   });
   parser.on('error', (e) => {
-    if (!fatal) findings.add(finding('E_XML_MALFORMED', `not well-formed XML: ${e.message.replace(/^\d+:\d+: /, '')} (fix the tags around it)`, { line: parser.line }));
+    if (!fatal)
+      findings.add(finding('E_XML_MALFORMED', `not well-formed XML: ${e.message.replace(/^\d+:\d+: /, '')} (fix the tags around it)`, { line: parser.line }));
     fatal = true;
   });
   parser.on('opentag', (tag) => {
     const ctx = stack[stack.length - 1] ?? 'root';
     const name = tag.name;
     const line = parser.line;
-    const push = (c: Ctx): void => { stack.push(c); };
+    const push = (c: Ctx): void => {
+      stack.push(c);
+    };
     if (leafName !== undefined) {
       findings.add(finding('E_XML_STRUCTURE', `<${name}> inside <${leafName}>: a parameter holds text only`, { line }));
       push('skip');
@@ -98,19 +124,33 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
       case 'dmc':
         if (name === 'auth') return push('auth');
         if (name === 'command') return push('command');
-        if (name === 'contacts') { headDone = true; hasContactsPart = true; return push('contacts'); }
+        if (name === 'contacts') {
+          headDone = true;
+          hasContactsPart = true;
+          return push('contacts');
+        }
         findings.add(finding('E_XML_STRUCTURE', `<${name}> under <dmc>: only <auth>, <command> and <contacts> belong there`, { line }));
         return push('skip');
       case 'command':
         if (name === 'customizableMsgs') return push('msgs');
-        if (name === 'customizableMsg') { asm.openBlock(line); return push('msg'); }
+        if (name === 'customizableMsg') {
+          asm.openBlock(line);
+          return push('msg');
+        }
         break;
       case 'msgs':
-        if (name === 'customizableMsg') { asm.openBlock(line); return push('msg'); }
+        if (name === 'customizableMsg') {
+          asm.openBlock(line);
+          return push('msg');
+        }
         findings.add(finding('E_XML_STRUCTURE', `<${name}> under <customizableMsgs>: only <customizableMsg> belongs there`, { line }));
         return push('skip');
       case 'contacts':
-        if (name === 'contact') { contact = new Map(); contactLine = line; return push('contact'); }
+        if (name === 'contact') {
+          contact = new Map();
+          contactLine = line;
+          return push('contact');
+        }
         findings.add(finding('E_XML_STRUCTURE', `<${name}> under <contacts>: only <contact> belongs there`, { line }));
         return push('skip');
       case 'skip':
@@ -131,16 +171,34 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
     if (!spec || !ctx) return;
     const here = ctx === 'msg' ? 'block' : ctx;
     if (spec.scope === 'declaration') {
-      findings.add(finding('E_XML_STRUCTURE', `<${name}> in an XML trigger: the encoding is the XML declaration's (<?xml version="1.0" encoding="ISO-8859-15"?>); remove the element`, { line, field: spec.name }));
+      findings.add(
+        finding(
+          'E_XML_STRUCTURE',
+          `<${name}> in an XML trigger: the encoding is the XML declaration's (<?xml version="1.0" encoding="ISO-8859-15"?>); remove the element`,
+          { line, field: spec.name },
+        ),
+      );
     } else if ((here === 'auth' || spec.scope === 'auth') && spec.scope !== here) {
       const home = spec.scope === 'auth' ? '<auth>' : spec.scope === 'block' ? '<customizableMsg>' : '<command>';
-      findings.add(finding('E_XML_STRUCTURE', `<${name}> inside <${ctx === 'msg' ? 'customizableMsg' : ctx}>: it belongs in ${home}`, { line, field: spec.name }));
+      findings.add(
+        finding('E_XML_STRUCTURE', `<${name}> inside <${ctx === 'msg' ? 'customizableMsg' : ctx}>: it belongs in ${home}`, { line, field: spec.name }),
+      );
     } else if (here === 'block' && spec.scope === 'command') {
-      findings.add(finding('E_XML_STRUCTURE', `<${name}> inside <customizableMsg>: it is a parameter of the whole broadcast; move it into <command>, outside the message blocks`, { line, field: spec.name }));
+      findings.add(
+        finding(
+          'E_XML_STRUCTURE',
+          `<${name}> inside <customizableMsg>: it is a parameter of the whole broadcast; move it into <command>, outside the message blocks`,
+          { line, field: spec.name },
+        ),
+      );
     }
   };
-  parser.on('text', (t) => { if (leafName !== undefined) leafText += t; });
-  parser.on('cdata', (t) => { if (leafName !== undefined) leafText += t; });
+  parser.on('text', (t) => {
+    if (leafName !== undefined) leafText += t;
+  });
+  parser.on('cdata', (t) => {
+    if (leafName !== undefined) leafText += t;
+  });
   parser.on('closetag', () => {
     const ctx = stack.pop();
     const parent = stack[stack.length - 1];
@@ -167,12 +225,21 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
   function contactField(name: string, value: string, line: number): void {
     const m = lookupXmlColumn(name);
     if (!m) {
-      findings.add(finding('E_UNKNOWN_COLUMN', `unknown contact element <${name}>: the elements are the camelCase of annex 5.3's columns (name, forename, phoneNumber1, email, info1...)`, { line, field: name }));
+      findings.add(
+        finding(
+          'E_UNKNOWN_COLUMN',
+          `unknown contact element <${name}>: the elements are the camelCase of annex 5.3's columns (name, forename, phoneNumber1, email, info1...)`,
+          { line, field: name },
+        ),
+      );
       return;
     }
     if (m.how !== 'canonical') findings.add(finding('W_XML_ERRATUM', `<${name}> read as <${m.spec.xml}> (${m.spec.name})`, { line, field: m.spec.name }));
     let idx = columns.indexOf(m.spec.name);
-    if (idx < 0) { columns.push(m.spec.name); idx = columns.length - 1; }
+    if (idx < 0) {
+      columns.push(m.spec.name);
+      idx = columns.length - 1;
+    }
     if (contact?.has(idx)) findings.add(finding('E_DUPLICATE_COLUMN', `<${m.spec.xml}> given twice in one contact: keep one`, { line, field: m.spec.name }));
     // Literal, like a CSV field: the contact rules warn about spaces around an address.
     contact?.set(idx, value);
@@ -186,12 +253,22 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
     if (r.done) break;
     headText += r.value;
     const at = headText.indexOf('<contacts');
-    if (at >= 0) { rest = headText.slice(at); headText = headText.slice(0, at); break; }
+    if (at >= 0) {
+      rest = headText.slice(at);
+      headText = headText.slice(0, at);
+      break;
+    }
     if (headText.length > MAX_HEAD_CHARS) break;
   }
   headText = headText.replace(STRAY_CLOSE, (m, offset: number) => {
     const line = headText.slice(0, offset).split('\n').length;
-    findings.add(finding('W_XML_ERRATUM', '</customizableMsgs> closes after every <customizableMsg> (an erratum of the guide): read as one <customizableMsgs> holding every block; close it once, after the last block', { line }));
+    findings.add(
+      finding(
+        'W_XML_ERRATUM',
+        '</customizableMsgs> closes after every <customizableMsg> (an erratum of the guide): read as one <customizableMsgs> holding every block; close it once, after the last block',
+        { line },
+      ),
+    );
     return ' '.repeat(m.length);
   });
   // Text between two tags is bounded like a line: memory stays flat on a file with no markup.
@@ -201,7 +278,13 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
     const last = Math.max(s.lastIndexOf('<'), s.lastIndexOf('>'));
     sinceTag = last < 0 ? sinceTag + s.length : s.length - last - 1;
     if (sinceTag > maxLine) {
-      findings.add(finding('E_LINE_TOO_LONG', `more than ${maxLine} characters of text without a tag, around line ${parser.line}: not a DMC trigger (or raise the line limit)`, { line: parser.line }));
+      findings.add(
+        finding(
+          'E_LINE_TOO_LONG',
+          `more than ${maxLine} characters of text without a tag, around line ${parser.line}: not a DMC trigger (or raise the line limit)`,
+          { line: parser.line },
+        ),
+      );
       fatal = true;
       return;
     }
@@ -216,7 +299,11 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
   }
   const finishFindings = (): void => {
     if (!fatal) {
-      try { parser.close(); } catch { /* reported through the error handler */ }
+      try {
+        parser.close();
+      } catch {
+        /* reported through the error handler */
+      }
     }
   };
 
@@ -239,7 +326,11 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
       yield* drainQueue();
       if (fatal) return;
       const r = await text.next();
-      if (r.done) { finishFindings(); yield* drainQueue(); return; }
+      if (r.done) {
+        finishFindings();
+        yield* drainQueue();
+        return;
+      }
       feed(r.value);
     }
   }
@@ -252,4 +343,6 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
   return { head, contacts: contacts() };
 }
 
-async function* fromArray<T>(xs: T[]): AsyncGenerator<T> { yield* xs; }
+async function* fromArray<T>(xs: T[]): AsyncGenerator<T> {
+  yield* xs;
+}

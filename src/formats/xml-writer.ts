@@ -39,7 +39,10 @@ export function xmlHead(command: TriggerCommand, encoding: OutputEncoding, withC
       s += el('        ', p.name, p.value);
       continue;
     }
-    if (openBlock >= 0) { s += '      </customizableMsg>\n    </customizableMsgs>\n'; openBlock = -2; }
+    if (openBlock >= 0) {
+      s += '      </customizableMsg>\n    </customizableMsgs>\n';
+      openBlock = -2;
+    }
     s += el('    ', p.name, p.value);
   }
   if (openBlock >= 0) s += '      </customizableMsg>\n    </customizableMsgs>\n';

@@ -3,7 +3,17 @@
  * attached), mail2sms, and the platform's replies read over IMAP and matched
  * to what was sent.
  */
-export { emailTriggerBody, planMail2Sms, mail2SmsText, normalizeMobile, parseReply, PLATFORM_ADDRESS, MAIL2SMS_DOMAIN, MAIL2SMS_MAX_NUMBERS, MAIL2SMS_MAX_TEXT } from '../formats/mail.js';
+export {
+  emailTriggerBody,
+  planMail2Sms,
+  mail2SmsText,
+  normalizeMobile,
+  parseReply,
+  PLATFORM_ADDRESS,
+  MAIL2SMS_DOMAIN,
+  MAIL2SMS_MAX_NUMBERS,
+  MAIL2SMS_MAX_TEXT,
+} from '../formats/mail.js';
 export type { Reply, Mail2SmsMessage, Mail2SmsPlan } from '../formats/mail.js';
 export { prepareEmailTrigger } from '../files/email-trigger.js';
 export type { EmailTriggerInput, PreparedEmailTrigger } from '../files/email-trigger.js';

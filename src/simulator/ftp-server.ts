@@ -42,8 +42,16 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
   const port = opts.port ?? (await freePort(host));
 
   class ReportingFs extends FileSystem {
-    constructor(connection: ConstructorParameters<typeof FileSystem>[0], o: { root: string; cwd: string }, private readonly user: string) { super(connection, o); }
-    private client(p: string): string { return (this as unknown as { _resolvePath(p: string): { clientPath: string } })._resolvePath(p).clientPath; }
+    constructor(
+      connection: ConstructorParameters<typeof FileSystem>[0],
+      o: { root: string; cwd: string },
+      private readonly user: string,
+    ) {
+      super(connection, o);
+    }
+    private client(p: string): string {
+      return (this as unknown as { _resolvePath(p: string): { clientPath: string } })._resolvePath(p).clientPath;
+    }
     /** The fault tests' gate; `abort` fails the command (its reply never arrives: the connection is cut). */
     private gate(phase: GatePoint['phase'], op: GatePoint['op'], p: string): void {
       if (opts.gate?.({ phase, op, path: this.client(p), user: this.user }) === 'abort') throw new Error('aborted by the fault gate');
@@ -55,8 +63,17 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
       const fsPath = (this as unknown as { _resolvePath(p: string): { fsPath: string } })._resolvePath(fileName).fsPath;
       // Before ftp-srv's own listener sends 226: the gate sees the file complete, its reply not yet sent.
       r.stream.once('finish', () => {
-        try { this.gate('after', 'write', fileName); } catch { /* cut */ }
-        void stat(fsPath).then((s) => { onEvent?.({ op: 'close-write', user: this.user, path: r.clientPath, size: s.size }); }, () => undefined);
+        try {
+          this.gate('after', 'write', fileName);
+        } catch {
+          /* cut */
+        }
+        void stat(fsPath).then(
+          (s) => {
+            onEvent?.({ op: 'close-write', user: this.user, path: r.clientPath, size: s.size });
+          },
+          () => undefined,
+        );
       });
       return r as never;
     }
@@ -64,7 +81,13 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
       this.gate('before', 'read', fileName);
       const r = await (super.read(fileName, o as never) as Promise<{ stream: NodeJS.ReadableStream } | NodeJS.ReadableStream>);
       const stream = 'stream' in r ? r.stream : r;
-      stream.once('end', () => { try { this.gate('after', 'read', fileName); } catch { /* cut */ } });
+      stream.once('end', () => {
+        try {
+          this.gate('after', 'read', fileName);
+        } catch {
+          /* cut */
+        }
+      });
       return r;
     }
     override async list(path: string): Promise<unknown> {
@@ -77,7 +100,13 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
       const self = this as unknown as { _resolvePath(p: string): { fsPath: string; clientPath: string } };
       const target = self._resolvePath(to);
       this.gate('before', 'rename', from);
-      if (await stat(target.fsPath).then(() => true, () => false)) throw new Error('target exists');
+      if (
+        await stat(target.fsPath).then(
+          () => true,
+          () => false,
+        )
+      )
+        throw new Error('target exists');
       await super.rename(from, to);
       onEvent?.({ op: 'rename', user: this.user, from: self._resolvePath(from).clientPath, to: target.clientPath });
       this.gate('after', 'rename', from);
@@ -110,10 +139,16 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<RunningFtp
     port,
     host,
     dropConnections() {
-      const conns = (server as unknown as { connections: Record<string, { commandSocket?: { destroy(): void }; connector?: { end?(): unknown } }> }).connections;
-      for (const c of Object.values(conns)) { c.connector?.end?.(); c.commandSocket?.destroy(); }
+      const conns = (server as unknown as { connections: Record<string, { commandSocket?: { destroy(): void }; connector?: { end?(): unknown } }> })
+        .connections;
+      for (const c of Object.values(conns)) {
+        c.connector?.end?.();
+        c.commandSocket?.destroy();
+      }
     },
-    close: async () => { await server.close(); },
+    close: async () => {
+      await server.close();
+    },
   };
 }
 
@@ -122,6 +157,9 @@ async function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, host, () => { const p = (s.address() as AddressInfo).port; s.close(() => resolve(p)); });
+    s.listen(0, host, () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
   });
 }

@@ -63,14 +63,21 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
   const platformAddress = (opts.platformAddress ?? PLATFORM_ADDRESS).toLowerCase();
   const users: Record<string, { password: string }> = {};
   for (const m of opts.mailboxes) users[m.address] = { password: m.password };
-  const imap = hoodiecrow({ plugins: ['IDLE', 'UIDPLUS', 'MOVE', 'ENABLE', 'LITERALPLUS', 'SPECIAL-USE'], users, storage: { INBOX: { messages: [] }, '': { separator: '/', folders: { Processed: { messages: [] } } } } });
+  const imap = hoodiecrow({
+    plugins: ['IDLE', 'UIDPLUS', 'MOVE', 'ENABLE', 'LITERALPLUS', 'SPECIAL-USE'],
+    users,
+    storage: { INBOX: { messages: [] }, '': { separator: '/', folders: { Processed: { messages: [] } } } },
+  });
   await new Promise<void>((res) => imap.listen(opts.imapPort, host, () => res()));
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'crlf' });
   const timers = new Set<NodeJS.Timeout>();
 
   async function reply(to: string, from: string, original: ParsedMail, text: string, kind: string): Promise<void> {
     const info = await composer.sendMail({
-      from, to, subject: `Re: ${original.subject ?? ''}`, text,
+      from,
+      to,
+      subject: `Re: ${original.subject ?? ''}`,
+      text,
       ...(original.messageId ? { inReplyTo: original.messageId, references: [original.messageId] } : {}),
     });
     imap.appendMessage('INBOX', [], new Date(), (info.message as Buffer).toString('binary'));
@@ -89,9 +96,13 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
     };
     try {
       // mailparser makes a text out of an HTML-only mail: the MIME structure tells whether there was a text part.
-      if (!hasPlainText) return await refuse('Le corps de l\'email doit être au format texte (pas HTML)');
-      if (!mail.text || !mail.text.trim()) return await refuse('Le corps de l\'email est vide');
-      const lines = mail.text.replace(/\r\n?/g, '\n').split('\n').map((l) => l.trim()).filter(Boolean);
+      if (!hasPlainText) return await refuse("Le corps de l'email doit être au format texte (pas HTML)");
+      if (!mail.text || !mail.text.trim()) return await refuse("Le corps de l'email est vide");
+      const lines = mail.text
+        .replace(/\r\n?/g, '\n')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       // The command lines first (name:value; a value may hold ';', as a text often does), then any contact lines.
       let k = 0;
       while (k < lines.length && /^[A-Za-z]+\s*:/.test(lines[k]!)) k++;
@@ -104,15 +115,25 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
       const contacts = csv ? csv.content : bodyContacts.length ? encodeLatin9(`${bodyContacts.join('\n')}\n`) : undefined;
       const head = encodeLatin9(`#COMMAND\n${command.join('\n')}\n`);
       const file = join(dir, 'trigger.csv');
-      await writeFile(file, contacts ? Buffer.concat([head, encodeLatin9('#CONTACTS\n'), contacts, encodeLatin9(contacts.at(-1) === 0x0a ? '#END\n' : '\n#END\n')]) : head);
+      await writeFile(
+        file,
+        contacts ? Buffer.concat([head, encodeLatin9('#CONTACTS\n'), contacts, encodeLatin9(contacts.at(-1) === 0x0a ? '#END\n' : '\n#END\n')]) : head,
+      );
       const v = await validateTriggerFile(file, { documentsDir: dir, channel: 'email', findingCap: 5 });
       const errors = v.errors.map((e) => e.message);
-      if (v.command.serviceId !== undefined && v.command.serviceId !== account.serviceId) errors.push(`le service ${v.command.serviceId} n'est pas celui de l'expéditeur`);
+      if (v.command.serviceId !== undefined && v.command.serviceId !== account.serviceId)
+        errors.push(`le service ${v.command.serviceId} n'est pas celui de l'expéditeur`);
       if (errors.length) return await refuse(errors[0]!);
       const { broadcastId, contacts: n } = await createBroadcast(file, p, opts.platform(), new Date());
       opts.emit({ type: 'mail-broadcast', account: account.username, from, broadcastId, contacts: n });
       const { date, time } = parisStamp(new Date());
-      await reply(from, platformAddress, mail, REPLY_TEXTS.triggerSuccess(lang, broadcastId, v.command.scenarioId ?? v.command.oneTouchId ?? '', n, `${date} ${time}`), 'trigger-success');
+      await reply(
+        from,
+        platformAddress,
+        mail,
+        REPLY_TEXTS.triggerSuccess(lang, broadcastId, v.command.scenarioId ?? v.command.oneTouchId ?? '', n, `${date} ${time}`),
+        'trigger-success',
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -120,8 +141,12 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
 
   async function mail2sms(account: Account, from: string, to: string, mail: ParsedMail): Promise<void> {
     const fail = (cause: string): Promise<void> => reply(from, to, mail, REPLY_TEXTS.mail2smsFailure(cause), 'mail2sms-failure');
-    if (!matchesSender(account.mail2smsSenders ?? account.allowedSenders, from)) return fail('Expéditeur non autorisé à déclencher la fonctionnalité Mail2SMS.');
-    const raw = (mail.subject ?? '').split(';').map((x) => x.trim()).filter(Boolean);
+    if (!matchesSender(account.mail2smsSenders ?? account.allowedSenders, from))
+      return fail('Expéditeur non autorisé à déclencher la fonctionnalité Mail2SMS.');
+    const raw = (mail.subject ?? '')
+      .split(';')
+      .map((x) => x.trim())
+      .filter(Boolean);
     const numbers = raw.map(normalizeMobile);
     if (raw.length === 0 || numbers.some((n) => !n)) return fail('Numéro de téléphone mobile invalide dans le sujet.');
     if (raw.length > MAIL2SMS_MAX_NUMBERS) return fail(`Le nombre de destinataires dépasse ${MAIL2SMS_MAX_NUMBERS}.`);
@@ -155,13 +180,19 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
     for (const to of tos) {
       if (to === platformAddress) {
         const account = opts.accounts.find((a) => matchesSender(a.allowedSenders, from));
-        if (!account) { opts.emit({ type: 'mail-ignored', from, to, reason: 'sender not allowed for any service' }); continue; }
+        if (!account) {
+          opts.emit({ type: 'mail-ignored', from, to, reason: 'sender not allowed for any service' });
+          continue;
+        }
         opts.emit({ type: 'mail-received', account: account.username, from, to, subject: mail.subject ?? '' });
         await emailTrigger(account, from, mail, hasPlainText);
       } else if (to.endsWith(`@${MAIL2SMS_DOMAIN.toLowerCase()}`)) {
         const space = to.split('@')[0];
         const account = opts.accounts.find((a) => a.spaceId === space);
-        if (!account) { opts.emit({ type: 'mail-ignored', from, to, reason: `no space ${space}` }); continue; }
+        if (!account) {
+          opts.emit({ type: 'mail-ignored', from, to, reason: `no space ${space}` });
+          continue;
+        }
         opts.emit({ type: 'mail-received', account: account.username, from, to, subject: mail.subject ?? '' });
         await mail2sms(account, from, to, mail);
       } else {
@@ -196,10 +227,18 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       // Kept before it is accepted; handled at the platform's next pass.
-      stream.on('end', () => { keep(Buffer.concat(chunks)).then(() => callback(), (e: Error) => callback(e)); });
+      stream.on('end', () => {
+        keep(Buffer.concat(chunks)).then(
+          () => callback(),
+          (e: Error) => callback(e),
+        );
+      });
     },
   });
-  await new Promise<void>((res, rej) => { smtp.once('error', rej); smtp.listen(opts.smtpPort, host, () => res()); });
+  await new Promise<void>((res, rej) => {
+    smtp.once('error', rej);
+    smtp.listen(opts.smtpPort, host, () => res());
+  });
   return {
     smtpPort: (smtp.server.address() as AddressInfo).port,
     imapPort: (imap.server.address() as AddressInfo).port,

@@ -98,10 +98,17 @@ export interface PlatformOptions {
   readonly scenarioMedia?: Readonly<Record<string, Medium>>;
 }
 
-interface State { nextBroadcastId: number; nextContactId: number }
+interface State {
+  nextBroadcastId: number;
+  nextContactId: number;
+}
 
 async function readState(p: ReturnType<typeof accountPaths>): Promise<State> {
-  try { return JSON.parse(await readFile(join(p.state, 'state.json'), 'utf8')) as State; } catch { return { nextBroadcastId: 1000, nextContactId: 5_000_000 }; }
+  try {
+    return JSON.parse(await readFile(join(p.state, 'state.json'), 'utf8')) as State;
+  } catch {
+    return { nextBroadcastId: 1000, nextContactId: 5_000_000 };
+  }
 }
 async function writeState(p: ReturnType<typeof accountPaths>, s: State): Promise<void> {
   await writeFile(join(p.state, 'state.json.tmp'), JSON.stringify(s));
@@ -115,7 +122,10 @@ export async function processAccount(a: Account, opts: PlatformOptions): Promise
   const p = accountPaths(opts.root, a);
   const now = opts.now?.() ?? new Date();
   const inDir = join(p.dmc, 'in');
-  const entries = (await readdir(inDir, { withFileTypes: true })).filter((e) => e.isFile() && visible(e.name)).map((e) => e.name).sort();
+  const entries = (await readdir(inDir, { withFileTypes: true }))
+    .filter((e) => e.isFile() && visible(e.name))
+    .map((e) => e.name)
+    .sort();
   for (const name of entries.filter(isDocumentName)) {
     const processing = join(inDir, 'processing', name);
     await rename(join(inDir, name), processing);
@@ -153,7 +163,10 @@ export async function processAccount(a: Account, opts: PlatformOptions): Promise
     const m = /^(CRA_.+_\d{4}-\d{2}-\d{2})(\.csv)?\.ack$/.exec(ack);
     if (!m) continue;
     const report = `${m[1]}.csv`;
-    const deleted = await rm(join(out, report)).then(() => true, () => false);
+    const deleted = await rm(join(out, report)).then(
+      () => true,
+      () => false,
+    );
     await rm(join(out, 'ack', ack), { force: true });
     opts.emit({ type: 'ack', account: a.username, report, ack, deleted });
   }
@@ -170,12 +183,18 @@ export async function processAccount(a: Account, opts: PlatformOptions): Promise
 async function checkTrigger(path: string, a: Account, store: string): Promise<string[]> {
   const r = await validateTriggerFile(path, { documentsDir: store, findingCap: 20 });
   const errors = r.errors.map((e) => `${e.line !== undefined ? `line ${e.line}: ` : ''}${e.code}: ${e.message}`);
-  if (r.command.serviceId !== undefined && r.command.serviceId !== a.serviceId) errors.push(`serviceId ${r.command.serviceId} is not this account's service (${a.serviceId})`);
+  if (r.command.serviceId !== undefined && r.command.serviceId !== a.serviceId)
+    errors.push(`serviceId ${r.command.serviceId} is not this account's service (${a.serviceId})`);
   return errors;
 }
 
 /** Draws every contact's result into the account's pending results (JSON lines). */
-export async function createBroadcast(path: string, p: ReturnType<typeof accountPaths>, opts: PlatformOptions, now: Date): Promise<{ broadcastId: number; contacts: number }> {
+export async function createBroadcast(
+  path: string,
+  p: ReturnType<typeof accountPaths>,
+  opts: PlatformOptions,
+  now: Date,
+): Promise<{ broadcastId: number; contacts: number }> {
   const state = await readState(p);
   const broadcastId = state.nextBroadcastId++;
   const reading = await openTriggerFile(path, new FindingList(0));
@@ -185,10 +204,21 @@ export async function createBroadcast(path: string, p: ReturnType<typeof account
   let n = 0;
   try {
     for await (const c of reading.contacts) {
-      const r: ContactResult = contactResult(reading.head.columns, c.values, media, { seed: opts.seed, broadcastId, index: n, contactId: state.nextContactId++, start: now, spread: opts.callSpread ?? 3600, userLang });
+      const r: ContactResult = contactResult(reading.head.columns, c.values, media, {
+        seed: opts.seed,
+        broadcastId,
+        index: n,
+        contactId: state.nextContactId++,
+        start: now,
+        spread: opts.callSpread ?? 3600,
+        userLang,
+      });
       batch += `${JSON.stringify({ broadcastId, ...r })}\n`;
       n++;
-      if (batch.length > 1 << 20) { await appendFile(join(p.state, 'pending.jsonl'), batch); batch = ''; }
+      if (batch.length > 1 << 20) {
+        await appendFile(join(p.state, 'pending.jsonl'), batch);
+        batch = '';
+      }
     }
   } finally {
     await reading.close();
@@ -219,8 +249,17 @@ export async function writeReport(a: Account, opts: PlatformOptions): Promise<st
   if (!text.trim()) return undefined;
   const name = craFileName(a.serviceId, parisDate(now));
   const target = join(p.dmc, 'out', name);
-  if (await stat(target).then(() => true, () => false)) return undefined;
-  const all = text.trim().split('\n').map((l) => JSON.parse(l) as PendingResult);
+  if (
+    await stat(target).then(
+      () => true,
+      () => false,
+    )
+  )
+    return undefined;
+  const all = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as PendingResult);
   const ends = new Map<number, number>();
   for (const r of all) ends.set(r.broadcastId, Math.max(ends.get(r.broadcastId) ?? 0, r.callAt ?? 0));
   const today = parisDate(now);
@@ -231,7 +270,15 @@ export async function writeReport(a: Account, opts: PlatformOptions): Promise<st
   const rows = all.filter((r) => ended(r.broadcastId));
   if (rows.length === 0) return undefined;
   const clean = (s: string): string => s.replace(/[;\r\n]/g, ' ');
-  const body = [CRA_HEADER.join(';'), ...rows.map((r) => [r.broadcastId, r.contactId, r.externalReference, r.name, r.forename, r.label, r.address, r.callDate, r.attempts].map((v) => clean(String(v))).join(';'))].join('\n') + '\n';
+  const body =
+    [
+      CRA_HEADER.join(';'),
+      ...rows.map((r) =>
+        [r.broadcastId, r.contactId, r.externalReference, r.name, r.forename, r.label, r.address, r.callDate, r.attempts]
+          .map((v) => clean(String(v)))
+          .join(';'),
+      ),
+    ].join('\n') + '\n';
   // Written under a dot-name, then renamed: a client never sees a report half written.
   const temp = join(p.dmc, 'out', `.${name}.writing`);
   await writeFile(temp, encodeLatin9(body));

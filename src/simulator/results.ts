@@ -15,11 +15,41 @@ export type Medium = 'sms' | 'mms' | 'voice' | 'fax' | 'email';
 
 /** Results and their weights per medium: mostly delivered, some wrong numbers, busy lines, bounces. */
 export const RESULT_MIX: Readonly<Record<Medium, readonly (readonly [string, number])[]>> = {
-  sms: [['CRA_SMS_RECEIVED', 86], ['CRA_SMS_BADNUMBER', 4], ['CRA_SMS_FALSENUMBER', 3], ['CRA_SMS_OPWRONGNUMBER', 3], ['CRA_SMS_BLACKLIST', 2], ['CRA_SMS_OPERROR', 2]],
-  mms: [['CRA_MMS_SENT', 84], ['CRA_MMS_BADNUMBER', 6], ['CRA_MMS_FALSENUMBER', 5], ['CRA_MMS_OPERROR', 5]],
-  voice: [['CRA_VOCAL_ENDED', 68], ['CRA_VOCAL_NOANSWER', 15], ['CRA_VOCAL_BUSY', 9], ['CRA_VOCAL_BADNUMBER', 5], ['CRA_VOCAL_REJECTED', 3]],
-  fax: [['CRA_FAX_SENT', 80], ['CRA_FAX_BUSY', 8], ['CRA_FAX_NOTFAX', 5], ['CRA_FAX_NOANSWER', 5], ['CRA_FAX_BADNUMBER', 2]],
-  email: [['CRA_EMAIL_SENT', 55], ['CRA_EMAIL_READ', 28], ['CRA_EMAIL_CLICK', 5], ['CRA_EMAIL_HARDBOUNCE', 7], ['CRA_EMAIL_SOFTBOUNCE', 5]],
+  sms: [
+    ['CRA_SMS_RECEIVED', 86],
+    ['CRA_SMS_BADNUMBER', 4],
+    ['CRA_SMS_FALSENUMBER', 3],
+    ['CRA_SMS_OPWRONGNUMBER', 3],
+    ['CRA_SMS_BLACKLIST', 2],
+    ['CRA_SMS_OPERROR', 2],
+  ],
+  mms: [
+    ['CRA_MMS_SENT', 84],
+    ['CRA_MMS_BADNUMBER', 6],
+    ['CRA_MMS_FALSENUMBER', 5],
+    ['CRA_MMS_OPERROR', 5],
+  ],
+  voice: [
+    ['CRA_VOCAL_ENDED', 68],
+    ['CRA_VOCAL_NOANSWER', 15],
+    ['CRA_VOCAL_BUSY', 9],
+    ['CRA_VOCAL_BADNUMBER', 5],
+    ['CRA_VOCAL_REJECTED', 3],
+  ],
+  fax: [
+    ['CRA_FAX_SENT', 80],
+    ['CRA_FAX_BUSY', 8],
+    ['CRA_FAX_NOTFAX', 5],
+    ['CRA_FAX_NOANSWER', 5],
+    ['CRA_FAX_BADNUMBER', 2],
+  ],
+  email: [
+    ['CRA_EMAIL_SENT', 55],
+    ['CRA_EMAIL_READ', 28],
+    ['CRA_EMAIL_CLICK', 5],
+    ['CRA_EMAIL_HARDBOUNCE', 7],
+    ['CRA_EMAIL_SOFTBOUNCE', 5],
+  ],
 };
 
 /**
@@ -28,12 +58,31 @@ export const RESULT_MIX: Readonly<Record<Medium, readonly (readonly [string, num
  * draws.
  */
 export const ENGLISH_LABELS: Readonly<Record<string, string>> = {
-  CRA_SMS_RECEIVED: 'Received', CRA_SMS_BADNUMBER: 'Wrong number', CRA_SMS_FALSENUMBER: 'Subscriber absent', CRA_SMS_OPWRONGNUMBER: 'Unknown subscriber after sending',
-  CRA_SMS_BLACKLIST: 'Blacklisted number', CRA_SMS_OPERROR: 'Operator error',
-  CRA_MMS_SENT: 'Sent', CRA_MMS_BADNUMBER: 'Wrong number', CRA_MMS_FALSENUMBER: 'Subscriber absent', CRA_MMS_OPERROR: 'Operator error',
-  CRA_VOCAL_ENDED: 'Call completed', CRA_VOCAL_NOANSWER: 'No answer', CRA_VOCAL_BUSY: 'Busy', CRA_VOCAL_BADNUMBER: 'Wrong number', CRA_VOCAL_REJECTED: 'Call rejected',
-  CRA_FAX_SENT: 'Sent', CRA_FAX_BUSY: 'Busy', CRA_FAX_NOTFAX: 'Not a fax', CRA_FAX_NOANSWER: 'No answer', CRA_FAX_BADNUMBER: 'Wrong number',
-  CRA_EMAIL_SENT: 'Sent', CRA_EMAIL_READ: 'Opened', CRA_EMAIL_CLICK: 'Click detected', CRA_EMAIL_HARDBOUNCE: 'Invalid email (hard bounce)', CRA_EMAIL_SOFTBOUNCE: 'Email refused (soft bounce)',
+  CRA_SMS_RECEIVED: 'Received',
+  CRA_SMS_BADNUMBER: 'Wrong number',
+  CRA_SMS_FALSENUMBER: 'Subscriber absent',
+  CRA_SMS_OPWRONGNUMBER: 'Unknown subscriber after sending',
+  CRA_SMS_BLACKLIST: 'Blacklisted number',
+  CRA_SMS_OPERROR: 'Operator error',
+  CRA_MMS_SENT: 'Sent',
+  CRA_MMS_BADNUMBER: 'Wrong number',
+  CRA_MMS_FALSENUMBER: 'Subscriber absent',
+  CRA_MMS_OPERROR: 'Operator error',
+  CRA_VOCAL_ENDED: 'Call completed',
+  CRA_VOCAL_NOANSWER: 'No answer',
+  CRA_VOCAL_BUSY: 'Busy',
+  CRA_VOCAL_BADNUMBER: 'Wrong number',
+  CRA_VOCAL_REJECTED: 'Call rejected',
+  CRA_FAX_SENT: 'Sent',
+  CRA_FAX_BUSY: 'Busy',
+  CRA_FAX_NOTFAX: 'Not a fax',
+  CRA_FAX_NOANSWER: 'No answer',
+  CRA_FAX_BADNUMBER: 'Wrong number',
+  CRA_EMAIL_SENT: 'Sent',
+  CRA_EMAIL_READ: 'Opened',
+  CRA_EMAIL_CLICK: 'Click detected',
+  CRA_EMAIL_HARDBOUNCE: 'Invalid email (hard bounce)',
+  CRA_EMAIL_SOFTBOUNCE: 'Email refused (soft bounce)',
   CRA_NOMESSAGE: 'Incompatible contact',
 };
 
@@ -44,7 +93,16 @@ export function labelOf(code: string, userLang: string | undefined): string {
   return FRENCH.get(code) ?? code;
 }
 
-const MEDIUM_OF_TYPE: Readonly<Record<string, Medium>> = { TXT: 'sms', JPG: 'mms', GIF: 'mms', '3GP': 'mms', TTS: 'voice', WAV: 'voice', PDF: 'fax', HTML: 'email' };
+const MEDIUM_OF_TYPE: Readonly<Record<string, Medium>> = {
+  TXT: 'sms',
+  JPG: 'mms',
+  GIF: 'mms',
+  '3GP': 'mms',
+  TTS: 'voice',
+  WAV: 'voice',
+  PDF: 'fax',
+  HTML: 'email',
+};
 
 /**
  * The media of a trigger, in block order (a library document is an email; a
@@ -113,17 +171,36 @@ export function craDate(d: Date): string {
 
 /** The result of one contact of a broadcast. */
 export function contactResult(
-  columns: readonly ContactColumn[], values: readonly string[], media: readonly Medium[],
+  columns: readonly ContactColumn[],
+  values: readonly string[],
+  media: readonly Medium[],
   ctx: { seed: string; broadcastId: number; index: number; contactId: number; start: Date; spread?: number; userLang?: string | undefined },
 ): ContactResult {
-  const get = (c: ContactColumn): string => { const i = columns.indexOf(c); return i >= 0 ? (values[i] ?? '').trim() : ''; };
-  const phone = ['PHONENUMBER1', 'PHONENUMBER2', 'PHONENUMBER3', 'PHONENUMBER4', 'PHONENUMBER5', 'PHONENUMBER6'].map((c, k) => [get(c as ContactColumn), get(`COUNTRYCODE${k + 1}` as ContactColumn)] as const).find(([p]) => p !== '');
+  const get = (c: ContactColumn): string => {
+    const i = columns.indexOf(c);
+    return i >= 0 ? (values[i] ?? '').trim() : '';
+  };
+  const phone = ['PHONENUMBER1', 'PHONENUMBER2', 'PHONENUMBER3', 'PHONENUMBER4', 'PHONENUMBER5', 'PHONENUMBER6']
+    .map((c, k) => [get(c as ContactColumn), get(`COUNTRYCODE${k + 1}` as ContactColumn)] as const)
+    .find(([p]) => p !== '');
   let medium: Medium | undefined;
   let address = '';
   for (const m of media) {
-    if ((m === 'sms' || m === 'mms' || m === 'voice') && phone) { medium = m; address = callAddress(phone[0], phone[1]); break; }
-    if (m === 'fax' && get('FAXNUMBER')) { medium = m; address = callAddress(get('FAXNUMBER'), get('FAXCOUNTRYCODE')); break; }
-    if (m === 'email' && get('EMAIL1')) { medium = m; address = get('EMAIL1'); break; }
+    if ((m === 'sms' || m === 'mms' || m === 'voice') && phone) {
+      medium = m;
+      address = callAddress(phone[0], phone[1]);
+      break;
+    }
+    if (m === 'fax' && get('FAXNUMBER')) {
+      medium = m;
+      address = callAddress(get('FAXNUMBER'), get('FAXCOUNTRYCODE'));
+      break;
+    }
+    if (m === 'email' && get('EMAIL1')) {
+      medium = m;
+      address = get('EMAIL1');
+      break;
+    }
   }
   const code = medium ? pickResult(medium, ctx.seed, ctx.broadcastId, ctx.index) : 'CRA_NOMESSAGE';
   // The calls spread over `spread` seconds after the broadcast starts (an hour by default).

@@ -39,7 +39,12 @@ export type FileEvent =
  * sent (`after`). Fault tests cut the connection at such a point; `abort`
  * at `before` skips the operation (no reply either: the connection is gone).
  */
-export interface GatePoint { readonly phase: 'before' | 'after'; readonly op: 'write' | 'rename' | 'list' | 'read' | 'remove'; readonly path: string; readonly user: string }
+export interface GatePoint {
+  readonly phase: 'before' | 'after';
+  readonly op: 'write' | 'rename' | 'list' | 'read' | 'remove';
+  readonly path: string;
+  readonly user: string;
+}
 export type ServerGate = (p: GatePoint) => 'abort' | void;
 
 export interface SftpServerOptions {
@@ -97,14 +102,20 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<RunningS
     let account: SftpAccount | undefined;
     client.on('authentication', (ctx) => {
       const acc = opts.accounts.find((a) => a.username === ctx.username);
-      if (acc && ctx.method === 'password' && acc.password !== undefined && eq(ctx.password, acc.password)) { account = acc; return ctx.accept(); }
+      if (acc && ctx.method === 'password' && acc.password !== undefined && eq(ctx.password, acc.password)) {
+        account = acc;
+        return ctx.accept();
+      }
       if (acc && ctx.method === 'publickey' && acc.publicKeys) {
         for (const pk of acc.publicKeys) {
           const p = utils.parseKey(pk);
           const k = Array.isArray(p) ? p[0] : p;
           if (!k || k instanceof Error) continue;
           if (ctx.key.algo === k.type && Buffer.compare(ctx.key.data, k.getPublicSSH() as Buffer) === 0) {
-            if (!ctx.signature || (ctx.blob && k.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true)) { account = acc; return ctx.accept(); }
+            if (!ctx.signature || (ctx.blob && k.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true)) {
+              account = acc;
+              return ctx.accept();
+            }
           }
         }
       }
@@ -123,22 +134,33 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<RunningS
 
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => { server.removeListener('error', rej); res(); });
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.removeListener('error', rej);
+      res();
+    });
   });
   const addr = server.address() as AddressInfo;
   return {
     port: addr.port,
     host: addr.address,
     fingerprint: fp,
-    dropConnections() { for (const c of clients) c.end(); for (const c of clients) (c as unknown as { _sock?: { destroy(): void } })._sock?.destroy(); },
-    close: () => new Promise<void>((res) => { for (const c of clients) c.end(); server.close(() => res()); }),
+    dropConnections() {
+      for (const c of clients) c.end();
+      for (const c of clients) (c as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
+    },
+    close: () =>
+      new Promise<void>((res) => {
+        for (const c of clients) c.end();
+        server.close(() => res());
+      }),
   };
 }
 
 function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: SftpServerOptions['onEvent'], gateFn?: ServerGate): void {
   const root = resolve(account.root);
   const user = account.username;
-  const gate = (phase: GatePoint['phase'], op: GatePoint['op'], path: string): boolean => gateFn?.({ phase, op, path: posix.normalize(`/${path}`), user }) === 'abort';
+  const gate = (phase: GatePoint['phase'], op: GatePoint['op'], path: string): boolean =>
+    gateFn?.({ phase, op, path: posix.normalize(`/${path}`), user }) === 'abort';
   const handles = new Map<number, { fh?: FileHandle; path: string; writing: boolean; dir?: string[] | undefined; size: number }>();
   let nextHandle = 1;
   // A client gone without CLOSE (a cut connection) leaves its files open: the server closes them (never the GC).
@@ -153,11 +175,24 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
   };
   const rel = (p: string): string => posix.normalize(`/${p}`);
   // A request answered after its client left throws: nothing is left to answer, and it must not end the process.
-  const safely = <A extends unknown[]>(fn: (...a: A) => Promise<unknown>) => (...a: A): void => { fn(...a).catch(() => undefined); };
-  const handleBuf = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+  const safely =
+    <A extends unknown[]>(fn: (...a: A) => Promise<unknown>) =>
+    (...a: A): void => {
+      fn(...a).catch(() => undefined);
+    };
+  const handleBuf = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n);
+    return b;
+  };
   const handleOf = (b: Buffer): number => (b.length === 4 ? b.readUInt32BE(0) : -1);
   const attrs = (s: { mode: number; size: number; uid: number; gid: number; atimeMs: number; mtimeMs: number }): Attributes => ({
-    mode: s.mode, size: s.size, uid: s.uid, gid: s.gid, atime: Math.floor(s.atimeMs / 1000), mtime: Math.floor(s.mtimeMs / 1000),
+    mode: s.mode,
+    size: s.size,
+    uid: s.uid,
+    gid: s.gid,
+    atime: Math.floor(s.atimeMs / 1000),
+    mtime: Math.floor(s.mtimeMs / 1000),
   });
   const code = (e: unknown): number => {
     const c = (e as NodeJS.ErrnoException).code;
@@ -168,129 +203,213 @@ function serveFolder(sftp: ssh2.SFTPWrapper, account: SftpAccount, onEvent: Sftp
     const r = rel(p === '.' || p === '' ? '/' : p);
     sftp.name(id, [{ filename: r, longname: r, attrs: {} as Attributes }]);
   });
-  sftp.on('OPEN', safely(async (id, p, flags) => {
-    const local = toLocal(p);
-    if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
-    const writing = (flags & OPEN_MODE.WRITE) !== 0;
-    if (gate('before', writing ? 'write' : 'read', p)) return;
-    let mode = writing ? fsc.O_WRONLY : fsc.O_RDONLY;
-    if (flags & OPEN_MODE.READ && writing) mode = fsc.O_RDWR;
-    if (flags & OPEN_MODE.CREAT) mode |= fsc.O_CREAT;
-    if (flags & OPEN_MODE.TRUNC) mode |= fsc.O_TRUNC;
-    if (flags & OPEN_MODE.EXCL) mode |= fsc.O_EXCL;
-    if (flags & OPEN_MODE.APPEND) mode |= fsc.O_APPEND;
-    try {
-      const fh = await open(local, mode, 0o644);
-      const n = nextHandle++;
-      handles.set(n, { fh, path: rel(p), writing, size: 0 });
-      if (writing) onEvent?.({ op: 'open-write', user, path: rel(p) });
-      else onEvent?.({ op: 'read', user, path: rel(p) });
-      sftp.handle(id, handleBuf(n));
-    } catch (e) { sftp.status(id, code(e)); }
-  }));
-  sftp.on('WRITE', safely(async (id, h, offset, data) => {
-    const entry = handles.get(handleOf(h));
-    if (!entry?.fh) return sftp.status(id, STATUS_CODE.FAILURE);
-    try {
-      await entry.fh.write(data, 0, data.length, offset);
-      entry.size = Math.max(entry.size, offset + data.length);
-      sftp.status(id, STATUS_CODE.OK);
-    } catch (e) { sftp.status(id, code(e)); }
-  }));
-  sftp.on('READ', safely(async (id, h, offset, length) => {
-    const entry = handles.get(handleOf(h));
-    if (!entry?.fh) return sftp.status(id, STATUS_CODE.FAILURE);
-    try {
-      const buf = Buffer.alloc(Math.min(length, 256 * 1024));
-      const { bytesRead } = await entry.fh.read(buf, 0, buf.length, offset);
-      if (bytesRead === 0) { gate('after', 'read', entry.path); return sftp.status(id, STATUS_CODE.EOF); }
-      sftp.data(id, buf.subarray(0, bytesRead));
-    } catch (e) { sftp.status(id, code(e)); }
-  }));
-  sftp.on('CLOSE', safely(async (id, h) => {
-    const n = handleOf(h);
-    const entry = handles.get(n);
-    handles.delete(n);
-    if (!entry) return sftp.status(id, STATUS_CODE.FAILURE);
-    try {
-      if (entry.fh) {
-        const s = await entry.fh.stat();
-        await entry.fh.close();
-        if (entry.writing) { onEvent?.({ op: 'close-write', user, path: entry.path, size: s.size }); gate('after', 'write', entry.path); }
+  sftp.on(
+    'OPEN',
+    safely(async (id, p, flags) => {
+      const local = toLocal(p);
+      if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
+      const writing = (flags & OPEN_MODE.WRITE) !== 0;
+      if (gate('before', writing ? 'write' : 'read', p)) return;
+      let mode = writing ? fsc.O_WRONLY : fsc.O_RDONLY;
+      if (flags & OPEN_MODE.READ && writing) mode = fsc.O_RDWR;
+      if (flags & OPEN_MODE.CREAT) mode |= fsc.O_CREAT;
+      if (flags & OPEN_MODE.TRUNC) mode |= fsc.O_TRUNC;
+      if (flags & OPEN_MODE.EXCL) mode |= fsc.O_EXCL;
+      if (flags & OPEN_MODE.APPEND) mode |= fsc.O_APPEND;
+      try {
+        const fh = await open(local, mode, 0o644);
+        const n = nextHandle++;
+        handles.set(n, { fh, path: rel(p), writing, size: 0 });
+        if (writing) onEvent?.({ op: 'open-write', user, path: rel(p) });
+        else onEvent?.({ op: 'read', user, path: rel(p) });
+        sftp.handle(id, handleBuf(n));
+      } catch (e) {
+        sftp.status(id, code(e));
       }
-      sftp.status(id, STATUS_CODE.OK);
-    } catch (e) { sftp.status(id, code(e)); }
-  }));
+    }),
+  );
+  sftp.on(
+    'WRITE',
+    safely(async (id, h, offset, data) => {
+      const entry = handles.get(handleOf(h));
+      if (!entry?.fh) return sftp.status(id, STATUS_CODE.FAILURE);
+      try {
+        await entry.fh.write(data, 0, data.length, offset);
+        entry.size = Math.max(entry.size, offset + data.length);
+        sftp.status(id, STATUS_CODE.OK);
+      } catch (e) {
+        sftp.status(id, code(e));
+      }
+    }),
+  );
+  sftp.on(
+    'READ',
+    safely(async (id, h, offset, length) => {
+      const entry = handles.get(handleOf(h));
+      if (!entry?.fh) return sftp.status(id, STATUS_CODE.FAILURE);
+      try {
+        const buf = Buffer.alloc(Math.min(length, 256 * 1024));
+        const { bytesRead } = await entry.fh.read(buf, 0, buf.length, offset);
+        if (bytesRead === 0) {
+          gate('after', 'read', entry.path);
+          return sftp.status(id, STATUS_CODE.EOF);
+        }
+        sftp.data(id, buf.subarray(0, bytesRead));
+      } catch (e) {
+        sftp.status(id, code(e));
+      }
+    }),
+  );
+  sftp.on(
+    'CLOSE',
+    safely(async (id, h) => {
+      const n = handleOf(h);
+      const entry = handles.get(n);
+      handles.delete(n);
+      if (!entry) return sftp.status(id, STATUS_CODE.FAILURE);
+      try {
+        if (entry.fh) {
+          const s = await entry.fh.stat();
+          await entry.fh.close();
+          if (entry.writing) {
+            onEvent?.({ op: 'close-write', user, path: entry.path, size: s.size });
+            gate('after', 'write', entry.path);
+          }
+        }
+        sftp.status(id, STATUS_CODE.OK);
+      } catch (e) {
+        sftp.status(id, code(e));
+      }
+    }),
+  );
   const doStat = async (id: number, p: string): Promise<void> => {
     const local = toLocal(p);
     if (!local) return void sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
-    try { sftp.attrs(id, attrs(await stat(local))); } catch (e) { sftp.status(id, code(e)); }
+    try {
+      sftp.attrs(id, attrs(await stat(local)));
+    } catch (e) {
+      sftp.status(id, code(e));
+    }
   };
   sftp.on('STAT', safely(doStat));
   sftp.on('LSTAT', safely(doStat));
-  sftp.on('FSTAT', safely(async (id, h) => {
-    const entry = handles.get(handleOf(h));
-    if (!entry?.fh) return sftp.status(id, STATUS_CODE.FAILURE);
-    try { sftp.attrs(id, attrs(await entry.fh.stat())); } catch (e) { sftp.status(id, code(e)); }
-  }));
+  sftp.on(
+    'FSTAT',
+    safely(async (id, h) => {
+      const entry = handles.get(handleOf(h));
+      if (!entry?.fh) return sftp.status(id, STATUS_CODE.FAILURE);
+      try {
+        sftp.attrs(id, attrs(await entry.fh.stat()));
+      } catch (e) {
+        sftp.status(id, code(e));
+      }
+    }),
+  );
   sftp.on('SETSTAT', (id) => sftp.status(id, STATUS_CODE.OK));
   sftp.on('FSETSTAT', (id) => sftp.status(id, STATUS_CODE.OK));
-  sftp.on('OPENDIR', safely(async (id, p) => {
-    const local = toLocal(p);
-    if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
-    if (gate('before', 'list', p)) return;
-    try {
-      const names = await readdir(local);
-      const n = nextHandle++;
-      handles.set(n, { path: rel(p), writing: false, dir: names, size: 0 });
-      sftp.handle(id, handleBuf(n));
-    } catch (e) { sftp.status(id, code(e)); }
-  }));
-  sftp.on('READDIR', safely(async (id, h) => {
-    const entry = handles.get(handleOf(h));
-    if (!entry?.dir) return sftp.status(id, STATUS_CODE.FAILURE);
-    if (entry.dir.length === 0) { gate('after', 'list', entry.path); return sftp.status(id, STATUS_CODE.EOF); }
-    const batch = entry.dir.splice(0, 100);
-    const base = toLocal(entry.path)!;
-    const out: { filename: string; longname: string; attrs: Attributes }[] = [];
-    for (const name of batch) {
+  sftp.on(
+    'OPENDIR',
+    safely(async (id, p) => {
+      const local = toLocal(p);
+      if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
+      if (gate('before', 'list', p)) return;
       try {
-        const s = await stat(resolve(base, name));
-        const type = s.isDirectory() ? 'd' : '-';
-        out.push({ filename: name, longname: `${type}rw-r--r-- 1 dmc dmc ${s.size} Jan 1 00:00 ${name}`, attrs: attrs(s) });
-      } catch { /* vanished meanwhile */ }
-    }
-    sftp.name(id, out);
-  }));
-  sftp.on('RENAME', safely(async (id, from, to) => {
-    const a = toLocal(from);
-    const b = toLocal(to);
-    if (!a || !b) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
-    if (gate('before', 'rename', from)) return;
-    try {
-      // As OpenSSH's sftp-server: a rename never replaces an existing file.
-      const exists = await stat(b).then(() => true, () => false);
-      if (exists) return sftp.status(id, STATUS_CODE.FAILURE, 'target exists');
-      await rename(a, b);
-      onEvent?.({ op: 'rename', user, from: rel(from), to: rel(to) });
-      gate('after', 'rename', from);
-      sftp.status(id, STATUS_CODE.OK);
-    } catch (e) { sftp.status(id, code(e)); }
-  }));
-  sftp.on('REMOVE', safely(async (id, p) => {
-    const local = toLocal(p);
-    if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
-    if (gate('before', 'remove', p)) return;
-    try { await rm(local); onEvent?.({ op: 'remove', user, path: rel(p) }); gate('after', 'remove', p); sftp.status(id, STATUS_CODE.OK); } catch (e) { sftp.status(id, code(e)); }
-  }));
-  sftp.on('MKDIR', safely(async (id, p) => {
-    const local = toLocal(p);
-    if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
-    try { await mkdir(local); sftp.status(id, STATUS_CODE.OK); } catch (e) { sftp.status(id, code(e)); }
-  }));
-  sftp.on('RMDIR', safely(async (id, p) => {
-    const local = toLocal(p);
-    if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
-    try { await rmdir(local); sftp.status(id, STATUS_CODE.OK); } catch (e) { sftp.status(id, code(e)); }
-  }));
+        const names = await readdir(local);
+        const n = nextHandle++;
+        handles.set(n, { path: rel(p), writing: false, dir: names, size: 0 });
+        sftp.handle(id, handleBuf(n));
+      } catch (e) {
+        sftp.status(id, code(e));
+      }
+    }),
+  );
+  sftp.on(
+    'READDIR',
+    safely(async (id, h) => {
+      const entry = handles.get(handleOf(h));
+      if (!entry?.dir) return sftp.status(id, STATUS_CODE.FAILURE);
+      if (entry.dir.length === 0) {
+        gate('after', 'list', entry.path);
+        return sftp.status(id, STATUS_CODE.EOF);
+      }
+      const batch = entry.dir.splice(0, 100);
+      const base = toLocal(entry.path)!;
+      const out: { filename: string; longname: string; attrs: Attributes }[] = [];
+      for (const name of batch) {
+        try {
+          const s = await stat(resolve(base, name));
+          const type = s.isDirectory() ? 'd' : '-';
+          out.push({ filename: name, longname: `${type}rw-r--r-- 1 dmc dmc ${s.size} Jan 1 00:00 ${name}`, attrs: attrs(s) });
+        } catch {
+          /* vanished meanwhile */
+        }
+      }
+      sftp.name(id, out);
+    }),
+  );
+  sftp.on(
+    'RENAME',
+    safely(async (id, from, to) => {
+      const a = toLocal(from);
+      const b = toLocal(to);
+      if (!a || !b) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
+      if (gate('before', 'rename', from)) return;
+      try {
+        // As OpenSSH's sftp-server: a rename never replaces an existing file.
+        const exists = await stat(b).then(
+          () => true,
+          () => false,
+        );
+        if (exists) return sftp.status(id, STATUS_CODE.FAILURE, 'target exists');
+        await rename(a, b);
+        onEvent?.({ op: 'rename', user, from: rel(from), to: rel(to) });
+        gate('after', 'rename', from);
+        sftp.status(id, STATUS_CODE.OK);
+      } catch (e) {
+        sftp.status(id, code(e));
+      }
+    }),
+  );
+  sftp.on(
+    'REMOVE',
+    safely(async (id, p) => {
+      const local = toLocal(p);
+      if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
+      if (gate('before', 'remove', p)) return;
+      try {
+        await rm(local);
+        onEvent?.({ op: 'remove', user, path: rel(p) });
+        gate('after', 'remove', p);
+        sftp.status(id, STATUS_CODE.OK);
+      } catch (e) {
+        sftp.status(id, code(e));
+      }
+    }),
+  );
+  sftp.on(
+    'MKDIR',
+    safely(async (id, p) => {
+      const local = toLocal(p);
+      if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
+      try {
+        await mkdir(local);
+        sftp.status(id, STATUS_CODE.OK);
+      } catch (e) {
+        sftp.status(id, code(e));
+      }
+    }),
+  );
+  sftp.on(
+    'RMDIR',
+    safely(async (id, p) => {
+      const local = toLocal(p);
+      if (!local) return sftp.status(id, STATUS_CODE.PERMISSION_DENIED);
+      try {
+        await rmdir(local);
+        sftp.status(id, STATUS_CODE.OK);
+      } catch (e) {
+        sftp.status(id, code(e));
+      }
+    }),
+  );
 }

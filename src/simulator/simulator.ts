@@ -81,7 +81,9 @@ export class Simulator {
   constructor(readonly opts: SimulatorOptions) {}
 
   /** The host key's fingerprint, for a client config. */
-  get fingerprint(): string | undefined { return this.sftp?.fingerprint; }
+  get fingerprint(): string | undefined {
+    return this.sftp?.fingerprint;
+  }
 
   homeOf(username: string): string {
     const a = this.opts.accounts.find((x) => x.username === username);
@@ -101,23 +103,48 @@ export class Simulator {
     for (const a of this.opts.accounts) await createAccountLayout(this.opts.root, a);
     // A fixed host key: generated once per root, so a pinned config keeps working across restarts.
     const keyPath = join(this.opts.root, 'ssh_host_ed25519_key');
-    const hostKey = await readFile(keyPath, 'utf8').catch(async () => { const k = generateHostKey(); await writeFile(keyPath, k, { mode: 0o600 }); return k; });
+    const hostKey = await readFile(keyPath, 'utf8').catch(async () => {
+      const k = generateHostKey();
+      await writeFile(keyPath, k, { mode: 0o600 });
+      return k;
+    });
     this.hostKey = hostKey;
     await this.startServers();
     const host = this.opts.host ?? '127.0.0.1';
     if (this.opts.mail) {
       const m = this.opts.mail;
       this.mail = await startMailSide({
-        host, smtpPort: m.smtpPort, imapPort: m.imapPort, mailboxes: m.mailboxes, mail2smsReportDelay: m.mail2smsReportDelay ?? 1800,
+        host,
+        smtpPort: m.smtpPort,
+        imapPort: m.imapPort,
+        mailboxes: m.mailboxes,
+        mail2smsReportDelay: m.mail2smsReportDelay ?? 1800,
         ...(m.platformAddress ? { platformAddress: m.platformAddress } : {}),
-        accounts: this.opts.accounts, platform: () => this.platformOptions(), emit: (e) => this.record({ ...e, source: 'platform' }),
+        accounts: this.opts.accounts,
+        platform: () => this.platformOptions(),
+        emit: (e) => this.record({ ...e, source: 'platform' }),
       });
     }
     const interval = (this.opts.interval ?? 60) * 1000;
-    this.timers.push(setInterval(() => { void this.tick(); }, interval));
-    if (this.opts.autoReports === false) { /* report() only */ }
-    else if (this.opts.reportEvery !== undefined) this.timers.push(setInterval(() => { void this.report(); }, this.opts.reportEvery * 1000));
-    else this.timers.push(setInterval(() => { void this.reportIfTime(); }, 30_000));
+    this.timers.push(
+      setInterval(() => {
+        void this.tick();
+      }, interval),
+    );
+    if (this.opts.autoReports === false) {
+      /* report() only */
+    } else if (this.opts.reportEvery !== undefined)
+      this.timers.push(
+        setInterval(() => {
+          void this.report();
+        }, this.opts.reportEvery * 1000),
+      );
+    else
+      this.timers.push(
+        setInterval(() => {
+          void this.reportIfTime();
+        }, 30_000),
+      );
   }
 
   /**
@@ -126,15 +153,28 @@ export class Simulator {
    */
   async startServers(): Promise<void> {
     const host = this.opts.host ?? '127.0.0.1';
-    const served = this.opts.accounts.map((a) => ({ username: a.username, root: accountPaths(this.opts.root, a).home, ...(a.password !== undefined ? { password: a.password } : {}), ...(a.publicKeys ? { publicKeys: a.publicKeys } : {}) }));
+    const served = this.opts.accounts.map((a) => ({
+      username: a.username,
+      root: accountPaths(this.opts.root, a).home,
+      ...(a.password !== undefined ? { password: a.password } : {}),
+      ...(a.publicKeys ? { publicKeys: a.publicKeys } : {}),
+    }));
     if (this.opts.sftpPort !== undefined) {
       const port = this.sftp?.port ?? this.opts.sftpPort;
-      this.sftp = await startSftpServer({ host, port, hostKey: this.hostKey, accounts: served, onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'sftp' as const }), ...(this.opts.gate ? { gate: this.opts.gate } : {}) });
+      this.sftp = await startSftpServer({
+        host,
+        port,
+        hostKey: this.hostKey,
+        accounts: served,
+        onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'sftp' as const }),
+        ...(this.opts.gate ? { gate: this.opts.gate } : {}),
+      });
     }
     if (this.opts.ftpPort !== undefined) {
       const port = this.ftp?.port ?? this.opts.ftpPort;
       this.ftp = await startFtpServer({
-        host, ...(port ? { port } : {}),
+        host,
+        ...(port ? { port } : {}),
         accounts: served.filter((s) => s.password !== undefined).map((s) => ({ username: s.username, password: s.password!, root: s.root })),
         onEvent: (e) => this.record({ ...e, source: 'server', protocol: 'ftp' as const }),
         ...(this.opts.gate ? { gate: this.opts.gate } : {}),
@@ -169,7 +209,9 @@ export class Simulator {
   tick(): Promise<void> {
     this.running = this.running.then(async () => {
       for (const a of this.opts.accounts) {
-        await processAccount(a, this.platformOptions()).catch((e: Error) => this.record({ source: 'platform', type: 'error', account: a.username, message: e.message }));
+        await processAccount(a, this.platformOptions()).catch((e: Error) =>
+          this.record({ source: 'platform', type: 'error', account: a.username, message: e.message }),
+        );
       }
       await this.mail?.pass().catch((e: Error) => this.record({ source: 'platform', type: 'error', account: '(mail)', message: e.message }));
     });
@@ -180,7 +222,9 @@ export class Simulator {
   report(): Promise<void> {
     this.running = this.running.then(async () => {
       for (const a of this.opts.accounts) {
-        await writeReport(a, this.platformOptions()).catch((e: Error) => this.record({ source: 'platform', type: 'error', account: a.username, message: e.message }));
+        await writeReport(a, this.platformOptions()).catch((e: Error) =>
+          this.record({ source: 'platform', type: 'error', account: a.username, message: e.message }),
+        );
       }
     });
     return this.running;

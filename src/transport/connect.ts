@@ -14,7 +14,8 @@ export function createTransport(config: Pick<ResolvedConfig, 'transport' | 'time
 
 /** A retrying session on the configured account, and the account's root folder. */
 export async function openAccount(config: ResolvedConfig, logger: Logger): Promise<{ session: Session; remoteRoot: string }> {
-  if (!config.hasTransport) throw new ConfigError('CONFIG_INVALID', `${config.file}: no transport section: send and reports fetch need one (docs/config.md)`, config.file, 'transport');
+  if (!config.hasTransport)
+    throw new ConfigError('CONFIG_INVALID', `${config.file}: no transport section: send and reports fetch need one (docs/config.md)`, config.file, 'transport');
   const session = new Session(() => createTransport(config, logger), { retries: config.retries, logger });
   try {
     const remoteRoot = await resolveRemoteRoot(session, config.service.serviceId, config.transport.remoteRoot);

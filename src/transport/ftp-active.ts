@@ -38,17 +38,23 @@ type Handle = (command: string | undefined, handler: Handler) => Promise<unknown
 const unmap = (a: string | undefined): string => (a ?? '').replace(/^::ffff:/, '');
 
 async function listen(host: string, range: readonly [number, number] | undefined): Promise<Server> {
-  const tryPort = (port: number): Promise<Server> => new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host, port, exclusive: true }, () => { server.removeListener('error', reject); resolve(server); });
-  });
+  const tryPort = (port: number): Promise<Server> =>
+    new Promise((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen({ host, port, exclusive: true }, () => {
+        server.removeListener('error', reject);
+        resolve(server);
+      });
+    });
   if (!range) return tryPort(0);
   const [lo, hi] = range;
   const span = hi - lo + 1;
   const start = Math.floor(Math.random() * span);
   for (let i = 0; i < span; i++) {
-    try { return await tryPort(lo + ((start + i) % span)); } catch (e) {
+    try {
+      return await tryPort(lo + ((start + i) % span));
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
     }
   }
@@ -71,7 +77,12 @@ export function activeMode(opts: ActiveModeOptions): (ftp: FTPContext) => Promis
     const server = await listen(local, opts.portRange);
     const port = (server.address() as { port: number }).port;
     let closed = false;
-    const closeServer = (): void => { if (!closed) { closed = true; server.close(); } };
+    const closeServer = (): void => {
+      if (!closed) {
+        closed = true;
+        server.close();
+      }
+    };
 
     let onAccept: ((s: Socket) => void) | undefined;
     let accepted: Socket | undefined;
@@ -112,16 +123,25 @@ export function activeMode(opts: ActiveModeOptions): (ftp: FTPContext) => Promis
       };
       const wrapped: Handler = (r, task) => {
         if (live) return handler(r, task);
-        if (r instanceof Error) { closeServer(); if (timer) clearTimeout(timer); return handler(r, task); }
+        if (r instanceof Error) {
+          closeServer();
+          if (timer) clearTimeout(timer);
+          return handler(r, task);
+        }
         if (r.code === 150 || r.code === 125 || holding) {
-          if (accepted) return release(accepted), handler(r, task);
+          if (accepted) return (release(accepted), handler(r, task));
           held.push([r, task]);
           if (!holding) {
             holding = true;
             onAccept = release;
             timer = setTimeout(() => {
               closeServer();
-              handler(new Error(`the FTP server did not open the active-mode data connection to ${opts.advertisedAddress ?? local}:${port} within ${opts.acceptTimeout} ms: check that the firewall lets it in (transport.ftp.activePortRange) and the advertised address (transport.ftp.activeAddress)`), task);
+              handler(
+                new Error(
+                  `the FTP server did not open the active-mode data connection to ${opts.advertisedAddress ?? local}:${port} within ${opts.acceptTimeout} ms: check that the firewall lets it in (transport.ftp.activePortRange) and the advertised address (transport.ftp.activeAddress)`,
+                ),
+                task,
+              );
             }, opts.acceptTimeout);
             timer.unref();
           }

@@ -69,10 +69,17 @@ export class FtpTransport implements Transport {
     if (e instanceof FTPError) {
       const reply = /^\d{3} /.test(e.message) ? e.message : `${e.code} ${e.message}`;
       const dd = { ...d, reply };
-      if (e.code === 530) return new TransportError('AUTH', `login refused by ${this.endpoint} for user '${this.opts.transport.username}' (${reply}): check the username and password`, dd);
-      if (e.code >= 450 && e.code <= 553 && /no such|not found|failed to open|not exist/i.test(e.message) && command !== 'rename') return new TransportError('NOT_FOUND', `${command} ${remotePath}: ${reply}`, dd);
+      if (e.code === 530)
+        return new TransportError(
+          'AUTH',
+          `login refused by ${this.endpoint} for user '${this.opts.transport.username}' (${reply}): check the username and password`,
+          dd,
+        );
+      if (e.code >= 450 && e.code <= 553 && /no such|not found|failed to open|not exist/i.test(e.message) && command !== 'rename')
+        return new TransportError('NOT_FOUND', `${command} ${remotePath}: ${reply}`, dd);
       if (e.code === 550 || e.code === 553) return new TransportError('PERMISSION', `${command} ${remotePath}: refused by ${this.endpoint} (${reply})`, dd);
-      if (e.code >= 400 && e.code < 500) return new TransportError('REFUSED', `${command} ${remotePath}: ${this.endpoint} answered ${reply} (temporary)`, { ...dd, transient: true });
+      if (e.code >= 400 && e.code < 500)
+        return new TransportError('REFUSED', `${command} ${remotePath}: ${this.endpoint} answered ${reply} (temporary)`, { ...dd, transient: true });
       return new TransportError('REFUSED', `${command} ${remotePath}: refused by ${this.endpoint} (${reply})`, dd);
     }
     const err = e as NodeJS.ErrnoException;
@@ -85,11 +92,19 @@ export class FtpTransport implements Transport {
   }
 
   async upload(source: Readable, remotePath: string): Promise<void> {
-    try { await this.c.uploadFrom(source, remotePath); } catch (e) { throw this.fail(e, 'STOR', remotePath); }
+    try {
+      await this.c.uploadFrom(source, remotePath);
+    } catch (e) {
+      throw this.fail(e, 'STOR', remotePath);
+    }
   }
 
   async rename(from: string, to: string): Promise<void> {
-    try { await this.c.rename(from, to); } catch (e) { throw this.fail(e, 'rename', `${from} -> ${to}`); }
+    try {
+      await this.c.rename(from, to);
+    } catch (e) {
+      throw this.fail(e, 'rename', `${from} -> ${to}`);
+    }
   }
 
   async stat(remotePath: string): Promise<RemoteEntry | undefined> {
@@ -98,28 +113,46 @@ export class FtpTransport implements Transport {
     const slash = remotePath.lastIndexOf('/');
     const dir = slash > 0 ? remotePath.slice(0, slash) : slash === 0 ? '/' : '.';
     const name = remotePath.slice(slash + 1);
-    const entries = await this.list(dir).catch((e: TransportError) => { if (e.code === 'NOT_FOUND') return []; throw e; });
+    const entries = await this.list(dir).catch((e: TransportError) => {
+      if (e.code === 'NOT_FOUND') return [];
+      throw e;
+    });
     return entries.find((x) => x.name === name);
   }
 
   async list(remoteDir: string): Promise<RemoteEntry[]> {
     try {
       const l = await this.c.list(remoteDir);
-      return l.map((f) => ({ name: f.name, size: f.size, type: f.isFile ? 'file' : f.isDirectory ? 'dir' : 'other', ...(f.modifiedAt ? { mtime: f.modifiedAt.getTime() } : {}) }));
-    } catch (e) { throw this.fail(e, 'LIST', remoteDir); }
+      return l.map((f) => ({
+        name: f.name,
+        size: f.size,
+        type: f.isFile ? 'file' : f.isDirectory ? 'dir' : 'other',
+        ...(f.modifiedAt ? { mtime: f.modifiedAt.getTime() } : {}),
+      }));
+    } catch (e) {
+      throw this.fail(e, 'LIST', remoteDir);
+    }
   }
 
   async download(remotePath: string, destination: Writable): Promise<number> {
     let bytes = 0;
-    const counter = byteCounter((n) => { bytes = n; });
+    const counter = byteCounter((n) => {
+      bytes = n;
+    });
     try {
       await Promise.all([this.c.downloadTo(counter, remotePath), pipeline(counter, destination)]);
       return bytes;
-    } catch (e) { throw this.fail(e, 'RETR', remotePath); }
+    } catch (e) {
+      throw this.fail(e, 'RETR', remotePath);
+    }
   }
 
   async remove(remotePath: string): Promise<void> {
-    try { await this.c.remove(remotePath); } catch (e) { throw this.fail(e, 'DELE', remotePath); }
+    try {
+      await this.c.remove(remotePath);
+    } catch (e) {
+      throw this.fail(e, 'DELE', remotePath);
+    }
   }
 
   async close(): Promise<void> {

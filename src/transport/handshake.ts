@@ -78,8 +78,14 @@ export async function fileHash(path: string): Promise<string> {
 /** `campagne.csv` → `campagne_20270115T090000_1a2b3c4d.csv`: unique, sortable, traceable to its content. */
 export function uniqueRemoteName(localName: string, contentHash: string, now: Date = new Date()): string {
   const ext = extname(localName);
-  const base = basename(localName, ext).replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100) || 'trigger';
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  const base =
+    basename(localName, ext)
+      .replace(/[^A-Za-z0-9._-]+/g, '_')
+      .slice(0, 100) || 'trigger';
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '');
   return `${base}_${stamp}_${contentHash.slice(0, 8)}${ext.toLowerCase()}`;
 }
 
@@ -93,7 +99,11 @@ export async function resolveRemoteRoot(session: Session, serviceId: string, con
     if ((await t.stat('in'))?.type === 'dir') return '.';
     const below = `DMC_${serviceId}`;
     if ((await t.stat(`${below}/in`))?.type === 'dir') return below;
-    throw new TransportError('NOT_FOUND', `no in/ folder at the login folder of ${t.endpoint} nor in ${below}/: set transport.remoteRoot to the folder that holds in/ and out/`, { remotePath: below });
+    throw new TransportError(
+      'NOT_FOUND',
+      `no in/ folder at the login folder of ${t.endpoint} nor in ${below}/: set transport.remoteRoot to the folder that holds in/ and out/`,
+      { remotePath: below },
+    );
   });
 }
 
@@ -113,7 +123,16 @@ export async function fileSource(path: string): Promise<UploadSource> {
  * Uploads one file as `<dir>/<name>` with the `.uploading` handshake.
  * Safe to run again after a transient failure: it looks at the server first.
  */
-export async function uploadWithHandshake(session: Session, source: UploadSource, dir: string, name: string, log: Logger, onBytes?: (sent: number, total: number) => void, beforeRename?: () => void | Promise<void>, sameSizeFinal: 'refuse' | 'done' = 'refuse'): Promise<number> {
+export async function uploadWithHandshake(
+  session: Session,
+  source: UploadSource,
+  dir: string,
+  name: string,
+  log: Logger,
+  onBytes?: (sent: number, total: number) => void,
+  beforeRename?: () => void | Promise<void>,
+  sameSizeFinal: 'refuse' | 'done' = 'refuse',
+): Promise<number> {
   plainName(name);
   const size = source.size;
   const final = remoteJoin(dir, name);
@@ -132,7 +151,11 @@ export async function uploadWithHandshake(session: Session, source: UploadSource
       return size;
     }
     if (atFinal) {
-      throw new TransportError('TARGET_EXISTS', `${final} already exists on ${t.endpoint}: a rename never overwrites a file; choose another name, or wait until the platform has taken the earlier one`, { remotePath: final, transient: false });
+      throw new TransportError(
+        'TARGET_EXISTS',
+        `${final} already exists on ${t.endpoint}: a rename never overwrites a file; choose another name, or wait until the platform has taken the earlier one`,
+        { remotePath: final, transient: false },
+      );
     }
     // A temp name left by another run may hold other content: reuse only what this call sent and checked.
     if (!(tempComplete && atTemp?.size === size)) {
@@ -140,7 +163,11 @@ export async function uploadWithHandshake(session: Session, source: UploadSource
       await t.upload(stream, temp);
       const got = await t.stat(temp);
       if (!got || got.size !== size) {
-        throw new TransportError('SIZE_MISMATCH', `${temp} is ${got?.size ?? 'missing'} bytes on ${t.endpoint} after sending ${size}: the transfer was cut; sending again`, { remotePath: temp });
+        throw new TransportError(
+          'SIZE_MISMATCH',
+          `${temp} is ${got?.size ?? 'missing'} bytes on ${t.endpoint} after sending ${size}: the transfer was cut; sending again`,
+          { remotePath: temp },
+        );
       }
       tempComplete = true;
     }
@@ -161,19 +188,44 @@ export async function uploadWithHandshake(session: Session, source: UploadSource
 export async function sendTrigger(session: Session, input: SendInput, opts: HandshakeOptions): Promise<SendResult> {
   const log = opts.logger;
   const inDir = remoteJoin(opts.remoteRoot, 'in');
-  const docs = (input.documents ?? []).map((d) => (typeof d === 'string' ? { path: d, name: plainName(basename(d)) } : { path: d.path, name: plainName(d.name) }));
+  const docs = (input.documents ?? []).map((d) =>
+    typeof d === 'string' ? { path: d, name: plainName(basename(d)) } : { path: d.path, name: plainName(d.name) },
+  );
   const remoteName = plainName(input.remoteName ?? uniqueRemoteName(basename(input.trigger), await fileHash(input.trigger)));
   let bytes = 0;
   for (const d of docs) {
     const size = (await stat(d.path)).size;
     opts.onStep?.({ step: 'upload-start', kind: 'document', name: d.name, bytes: size });
-    bytes += await uploadWithHandshake(session, await fileSource(d.path), inDir, d.name, log, opts.onBytes && ((a, b) => opts.onBytes?.(d.name, a, b)), undefined, 'done');
+    bytes += await uploadWithHandshake(
+      session,
+      await fileSource(d.path),
+      inDir,
+      d.name,
+      log,
+      opts.onBytes && ((a, b) => opts.onBytes?.(d.name, a, b)),
+      undefined,
+      'done',
+    );
     opts.onStep?.({ step: 'uploaded', kind: 'document', name: d.name, bytes: size });
   }
-  if (docs.length > 0 && opts.waitForDocuments !== false) await waitDocumentsTaken(session, inDir, docs.map((d) => d.name), opts);
+  if (docs.length > 0 && opts.waitForDocuments !== false)
+    await waitDocumentsTaken(
+      session,
+      inDir,
+      docs.map((d) => d.name),
+      opts,
+    );
   const size = (await stat(input.trigger)).size;
   opts.onStep?.({ step: 'upload-start', kind: 'trigger', name: remoteName, bytes: size });
-  bytes += await uploadWithHandshake(session, await fileSource(input.trigger), inDir, remoteName, log, opts.onBytes && ((a, b) => opts.onBytes?.(remoteName, a, b)), opts.beforeTriggerRename);
+  bytes += await uploadWithHandshake(
+    session,
+    await fileSource(input.trigger),
+    inDir,
+    remoteName,
+    log,
+    opts.onBytes && ((a, b) => opts.onBytes?.(remoteName, a, b)),
+    opts.beforeTriggerRename,
+  );
   opts.onStep?.({ step: 'uploaded', kind: 'trigger', name: remoteName, bytes: size });
   return { remoteName, documents: docs.map((d) => d.name), bytes };
 }
@@ -184,9 +236,16 @@ async function waitDocumentsTaken(session: Session, inDir: string, names: string
   for (;;) {
     const present = await session.run('list in/', async (t) => new Set((await t.list(inDir)).map((e) => e.name)));
     const waiting = names.filter((n) => present.has(n));
-    if (waiting.length === 0) { opts.onStep?.({ step: 'documents-taken', names }); return; }
+    if (waiting.length === 0) {
+      opts.onStep?.({ step: 'documents-taken', names });
+      return;
+    }
     if (Date.now() >= deadline) {
-      throw new TransportError('TIMEOUT', `the platform has not taken ${waiting.join(', ')} from in/ within ${opts.timeouts.documentsTaken} s: the trigger was not sent (it would name a document the platform has not seen). The platform takes files once a minute; raise timeouts.documentsTaken, or check that it is running`, { remotePath: inDir, transient: false });
+      throw new TransportError(
+        'TIMEOUT',
+        `the platform has not taken ${waiting.join(', ')} from in/ within ${opts.timeouts.documentsTaken} s: the trigger was not sent (it would name a document the platform has not seen). The platform takes files once a minute; raise timeouts.documentsTaken, or check that it is running`,
+        { remotePath: inDir, transient: false },
+      );
     }
     await sleep(opts.timeouts.poll * 1000);
   }
@@ -213,10 +272,22 @@ export async function trackOutcome(session: Session, remoteRoot: string, name: s
   for (;;) {
     // Gone from every folder: look once more before calling it archived unseen.
     const seen = (await look()) ?? (await look());
-    if (seen && seen !== last) { opts.onStep?.({ step: 'outcome-seen', where: seen, name }); last = seen; }
-    if (seen === 'processed' || seen === 'failed') { opts.onStep?.({ step: 'outcome', outcome: seen, name }); return seen; }
-    if (!seen) { opts.onStep?.({ step: 'outcome', outcome: 'unknown', name }); return 'unknown'; }
-    if (Date.now() >= deadline) { opts.onStep?.({ step: 'outcome', outcome: 'timeout', name }); return 'timeout'; }
+    if (seen && seen !== last) {
+      opts.onStep?.({ step: 'outcome-seen', where: seen, name });
+      last = seen;
+    }
+    if (seen === 'processed' || seen === 'failed') {
+      opts.onStep?.({ step: 'outcome', outcome: seen, name });
+      return seen;
+    }
+    if (!seen) {
+      opts.onStep?.({ step: 'outcome', outcome: 'unknown', name });
+      return 'unknown';
+    }
+    if (Date.now() >= deadline) {
+      opts.onStep?.({ step: 'outcome', outcome: 'timeout', name });
+      return 'timeout';
+    }
     await sleep(opts.timeouts.poll * 1000);
   }
 }

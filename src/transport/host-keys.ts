@@ -22,7 +22,12 @@ export function keyType(keyBlob: Buffer): string {
   return keyBlob.subarray(4, 4 + n).toString('latin1');
 }
 
-interface KnownHostLine { readonly hosts: string; readonly type: string; readonly key: string; readonly revoked: boolean }
+interface KnownHostLine {
+  readonly hosts: string;
+  readonly type: string;
+  readonly key: string;
+  readonly revoked: boolean;
+}
 
 function parseKnownHosts(text: string): KnownHostLine[] {
   const out: KnownHostLine[] = [];
@@ -87,7 +92,10 @@ export function verifyHostKey(keyBlob: Buffer, policy: HostKeyPolicy): HostKeyVe
 
 /** Reads a known_hosts file; a missing file is empty. */
 export async function readKnownHosts(path: string): Promise<string> {
-  return readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT') return ''; throw e; });
+  return readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return '';
+    throw e;
+  });
 }
 
 /** Records a host key in a known_hosts file (accept-new). */

@@ -27,8 +27,11 @@ export interface ReplyEvent {
 }
 
 const KIND_OF: Readonly<Record<Reply['kind'], SentRecord['kind']>> = {
-  'trigger-success': 'email-trigger', 'trigger-failure': 'email-trigger',
-  'mail2sms-confirmation': 'mail2sms', 'mail2sms-failure': 'mail2sms', 'mail2sms-report': 'mail2sms',
+  'trigger-success': 'email-trigger',
+  'trigger-failure': 'email-trigger',
+  'mail2sms-confirmation': 'mail2sms',
+  'mail2sms-failure': 'mail2sms',
+  'mail2sms-report': 'mail2sms',
 };
 
 /**
@@ -40,15 +43,25 @@ export function matchReply(reply: Reply, refs: readonly string[], date: Date, se
   const byRef = sent.find((s) => refs.includes(s.messageId));
   if (byRef) return byRef;
   const kind = KIND_OF[reply.kind];
-  const candidates = sent.filter((s) => s.kind === kind && new Date(s.sentAt).getTime() <= date.getTime() + 60_000).sort((a, b) => a.sentAt.localeCompare(b.sentAt));
-  if (reply.kind === 'mail2sms-report') return candidates.find((s) => s.reply?.kind === 'mail2sms-confirmation' && !(s.replies ?? []).some((r) => r.kind === 'mail2sms-report'));
+  const candidates = sent
+    .filter((s) => s.kind === kind && new Date(s.sentAt).getTime() <= date.getTime() + 60_000)
+    .sort((a, b) => a.sentAt.localeCompare(b.sentAt));
+  if (reply.kind === 'mail2sms-report')
+    return candidates.find((s) => s.reply?.kind === 'mail2sms-confirmation' && !(s.replies ?? []).some((r) => r.kind === 'mail2sms-report'));
   return candidates.find((s) => !s.reply);
 }
 
 function client(mail: MailConfig): ImapFlow {
   const i = mail.imap;
   if (!i) throw new TransportError('PROTOCOL', 'mail.imap is not configured: replies cannot be read (docs/config.md)');
-  return new ImapFlow({ host: i.host, port: i.port, secure: i.secure, auth: { user: i.username, pass: i.password?.reveal() ?? '' }, logger: false, emitLogs: false });
+  return new ImapFlow({
+    host: i.host,
+    port: i.port,
+    secure: i.secure,
+    auth: { user: i.username, pass: i.password?.reveal() ?? '' },
+    logger: false,
+    emitLogs: false,
+  });
 }
 
 function imapError(e: unknown, mail: MailConfig): TransportError {
@@ -56,12 +69,17 @@ function imapError(e: unknown, mail: MailConfig): TransportError {
   const err = e as { authenticationFailed?: boolean; code?: string; message?: string };
   const where = `${mail.imap?.host}:${mail.imap?.port}`;
   if (err.authenticationFailed) return new TransportError('AUTH', `IMAP login refused by ${where}: check mail.imap.username and password`, { cause: e });
-  if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND') return new TransportError('CONNECT', `cannot reach the IMAP server ${where}: ${err.code}`, { cause: e });
+  if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND')
+    return new TransportError('CONNECT', `cannot reach the IMAP server ${where}: ${err.code}`, { cause: e });
   // TLS spoken to a plain port (or the reverse): OpenSSL's words alone ("wrong version number") name no setting.
   if (/wrong version number|ssl3_get_record|packet length too long|EPROTO|unknown protocol/i.test(`${err.code ?? ''} ${err.message ?? ''}`)) {
-    return new TransportError('CONNECT', mail.imap?.secure
-      ? `TLS handshake with ${where} failed (${err.message}): the server does not speak TLS at once on this port; set mail.imap.secure: false for a plain or STARTTLS port (143), or use its TLS port (993)`
-      : `the IMAP server ${where} expects TLS at once: set mail.imap.secure: true (port 993)`, { cause: e });
+    return new TransportError(
+      'CONNECT',
+      mail.imap?.secure
+        ? `TLS handshake with ${where} failed (${err.message}): the server does not speak TLS at once on this port; set mail.imap.secure: false for a plain or STARTTLS port (143), or use its TLS port (993)`
+        : `the IMAP server ${where} expects TLS at once: set mail.imap.secure: true (port 993)`,
+      { cause: e },
+    );
   }
   return new TransportError('CONNECTION_LOST', `IMAP session with ${where} failed: ${err.message ?? String(e)}`, { cause: e });
 }
@@ -78,7 +96,10 @@ async function moveReplies(imap: ImapFlow, uids: number[], moveTo: string, box: 
   const target = made?.path ?? moveTo;
   const moved = await imap.messageMove(uids, target, { uid: true });
   if (!moved) {
-    throw new TransportError('REFUSED', `the replies could not be moved to ${target} (mail.imap.moveTo): they stay in ${box}, unseen, and will be read again; check the folder name and your rights on it`);
+    throw new TransportError(
+      'REFUSED',
+      `the replies could not be moved to ${target} (mail.imap.moveTo): they stay in ${box}, unseen, and will be read again; check the folder name and your rights on it`,
+    );
   }
 }
 
@@ -106,7 +127,9 @@ export async function processReplies(mail: MailConfig, store: MailStore, logger:
       const parsed = await simpleParser(m.source);
       const text = parsed.text ?? (typeof parsed.html === 'string' ? parsed.html.replace(/<[^>]+>/g, ' ') : '');
       const reply = parseReply(text);
-      const refs = [parsed.inReplyTo, ...(Array.isArray(parsed.references) ? parsed.references : parsed.references ? [parsed.references] : [])].filter((x): x is string => !!x);
+      const refs = [parsed.inReplyTo, ...(Array.isArray(parsed.references) ? parsed.references : parsed.references ? [parsed.references] : [])].filter(
+        (x): x is string => !!x,
+      );
       const date = parsed.date ?? new Date();
       const ev = { uid: m.uid, from: parsed.from?.text ?? '', subject: parsed.subject ?? '', date: date.toISOString() };
       if (!reply) {
@@ -118,7 +141,8 @@ export async function processReplies(mail: MailConfig, store: MailStore, logger:
       if (matched) {
         const rec = { ...reply, at: date.toISOString(), ...(parsed.messageId ? { replyMessageId: parsed.messageId } : {}) };
         await store.replied(matched.messageId, rec);
-        if (!matched.reply) matched.reply = rec; else (matched.replies ??= []).push(rec);
+        if (!matched.reply) matched.reply = rec;
+        else (matched.replies ??= []).push(rec);
       } else {
         logger.warn({ uid: m.uid, kind: reply.kind }, 'DMC reply matches no message sent from here');
       }

@@ -8,11 +8,24 @@ import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-export const REDACT = ['password', 'passphrase', 'privateKey', '*.password', '*.passphrase', '*.privateKey', 'transport.password', 'transport.passphrase', 'transport.privateKey'];
+export const REDACT = [
+  'password',
+  'passphrase',
+  'privateKey',
+  '*.password',
+  '*.passphrase',
+  '*.privateKey',
+  'transport.password',
+  'transport.passphrase',
+  'transport.privateKey',
+];
 
 /** A logger to a stream (stderr by default), JSON lines. */
 export function createLogger(opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
-  return pino({ level: opts.level ?? 'info', redact: { paths: REDACT, censor: '[secret]' }, base: undefined }, (opts.destination ?? process.stderr) as pino.DestinationStream);
+  return pino(
+    { level: opts.level ?? 'info', redact: { paths: REDACT, censor: '[secret]' }, base: undefined },
+    (opts.destination ?? process.stderr) as pino.DestinationStream,
+  );
 }
 
 /**
@@ -23,7 +36,10 @@ export function createLogger(opts: { level?: string; destination?: NodeJS.Writab
 export function cliLogger(level = 'warn', opts: { readable?: boolean } = {}): Logger {
   if (process.stderr.isTTY || opts.readable) {
     const pretty = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => pino.DestinationStream;
-    return pino({ level, redact: { paths: REDACT, censor: '[secret]' }, base: undefined }, pretty({ destination: 2, sync: true, colorize: Boolean(process.stderr.isTTY), ignore: 'time', singleLine: true }));
+    return pino(
+      { level, redact: { paths: REDACT, censor: '[secret]' }, base: undefined },
+      pretty({ destination: 2, sync: true, colorize: Boolean(process.stderr.isTTY), ignore: 'time', singleLine: true }),
+    );
   }
   return createLogger({ level });
 }

@@ -22,7 +22,9 @@ export interface SentRecord {
 
 export class MailStore {
   private readonly path: string;
-  constructor(dir: string) { this.path = join(dir, 'mail-sent.jsonl'); }
+  constructor(dir: string) {
+    this.path = join(dir, 'mail-sent.jsonl');
+  }
 
   async all(): Promise<SentRecord[]> {
     const text = await readFile(this.path, 'utf8').catch(() => '');

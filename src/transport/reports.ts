@@ -92,10 +92,17 @@ async function downloadReport(session: Session, remotePath: string, localPath: s
   try {
     await session.run(`get ${remotePath}`, async (t) => {
       const bytes = await t.download(remotePath, createWriteStream(temp));
-      if (bytes !== expected) throw new TransportError('SIZE_MISMATCH', `${remotePath}: ${bytes} bytes received where the server listed ${expected}; downloading again`, { remotePath });
+      if (bytes !== expected)
+        throw new TransportError('SIZE_MISMATCH', `${remotePath}: ${bytes} bytes received where the server listed ${expected}; downloading again`, {
+          remotePath,
+        });
     });
     const fh = await open(temp, 'r');
-    try { await fh.sync(); } finally { await fh.close(); }
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(temp, localPath);
   } finally {
     await rm(temp, { force: true });

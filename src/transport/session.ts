@@ -25,9 +25,15 @@ export class Session {
   /** The end of the queue: each operation starts when the previous one has settled. */
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly make: () => Transport, private readonly opts: SessionOptions, private current: Transport = make()) {}
+  constructor(
+    private readonly make: () => Transport,
+    private readonly opts: SessionOptions,
+    private current: Transport = make(),
+  ) {}
 
-  get transport(): Transport { return this.current; }
+  get transport(): Transport {
+    return this.current;
+  }
 
   /** Runs `fn` alone on the connection, after every operation queued before it. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -56,19 +62,21 @@ export class Session {
    */
   async run<T>(label: string, op: (t: Transport) => Promise<T>): Promise<T> {
     const r = this.opts.retries;
-    return this.exclusive(() => pRetry(async () => op(await this.connectNow()), {
-      retries: r.attempts,
-      minTimeout: r.minDelay * 1000,
-      maxTimeout: r.maxDelay * 1000,
-      factor: 2,
-      randomize: true,
-      shouldRetry: ({ error }) => isTransient(error),
-      onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-        if (!isTransient(error)) return;
-        this.opts.logger.warn({ op: label, attempt: attemptNumber, retriesLeft, err: error.message }, 'transient transport failure; reconnecting');
-        await this.resetNow();
-      },
-    }));
+    return this.exclusive(() =>
+      pRetry(async () => op(await this.connectNow()), {
+        retries: r.attempts,
+        minTimeout: r.minDelay * 1000,
+        maxTimeout: r.maxDelay * 1000,
+        factor: 2,
+        randomize: true,
+        shouldRetry: ({ error }) => isTransient(error),
+        onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+          if (!isTransient(error)) return;
+          this.opts.logger.warn({ op: label, attempt: attemptNumber, retriesLeft, err: error.message }, 'transient transport failure; reconnecting');
+          await this.resetNow();
+        },
+      }),
+    );
   }
 
   /** Drops the connection; the next operation opens a new one (a client cannot be reused after end()). */

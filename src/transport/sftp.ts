@@ -48,8 +48,14 @@ export class SftpTransport implements Transport {
     this.sessionError = undefined;
     const hostVerifier = (key: Buffer): boolean => {
       const v = verifyHostKey(key, { host: t.host, port: t.port, pinned: t.hostKeys, ...(knownHosts !== undefined ? { knownHosts } : {}) });
-      if (v.ok) { log.debug({ hostKey: v.how }, 'host key verified'); return true; }
-      if (v.reason === 'unknown' && t.acceptNewHostKey && t.knownHosts) { accepted = key; return true; }
+      if (v.ok) {
+        log.debug({ hostKey: v.how }, 'host key verified');
+        return true;
+      }
+      if (v.reason === 'unknown' && t.acceptNewHostKey && t.knownHosts) {
+        accepted = key;
+        return true;
+      }
       this.rejected = v;
       return false;
     };
@@ -57,9 +63,16 @@ export class SftpTransport implements Transport {
     this.sock = sock;
     // The library's default handlers print to the console; ours keep the first cause of a dead session.
     const client = new SftpClient('dmc', {
-      error: (e) => { this.sessionError ??= e; this.abortStreams(); },
-      end: () => { this.abortStreams(); },
-      close: () => { this.abortStreams(); },
+      error: (e) => {
+        this.sessionError ??= e;
+        this.abortStreams();
+      },
+      end: () => {
+        this.abortStreams();
+      },
+      close: () => {
+        this.abortStreams();
+      },
     });
     try {
       await client.connect({
@@ -91,17 +104,41 @@ export class SftpTransport implements Transport {
     const t = this.opts.transport;
     return new Promise((resolve, reject) => {
       const sock = netConnect({ host: t.host, port: t.port });
-      const timer = setTimeout(() => { sock.destroy(); reject(new TransportError('TIMEOUT', `no answer from ${this.endpoint} within ${this.opts.timeouts.connect} s: check the host, the port (SFTP is 2222 on the platform) and the firewall`, { protocol: 'sftp' })); }, this.opts.timeouts.connect * 1000);
+      const timer = setTimeout(() => {
+        sock.destroy();
+        reject(
+          new TransportError(
+            'TIMEOUT',
+            `no answer from ${this.endpoint} within ${this.opts.timeouts.connect} s: check the host, the port (SFTP is 2222 on the platform) and the firewall`,
+            { protocol: 'sftp' },
+          ),
+        );
+      }, this.opts.timeouts.connect * 1000);
       timer.unref();
-      sock.once('connect', () => { clearTimeout(timer); sock.setNoDelay(true); resolve(sock); });
-      sock.once('error', (e: NodeJS.ErrnoException) => { clearTimeout(timer); reject(new TransportError('CONNECT', `cannot connect to ${this.endpoint}: ${e.code ?? e.message}; check the host and port (SFTP is 2222 on the platform)`, { protocol: 'sftp', cause: e })); });
+      sock.once('connect', () => {
+        clearTimeout(timer);
+        sock.setNoDelay(true);
+        resolve(sock);
+      });
+      sock.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(
+          new TransportError('CONNECT', `cannot connect to ${this.endpoint}: ${e.code ?? e.message}; check the host and port (SFTP is 2222 on the platform)`, {
+            protocol: 'sftp',
+            cause: e,
+          }),
+        );
+      });
     });
   }
 
   /** Fails every stream in flight: the session under it is gone (one close path, first cause kept). */
   private abortStreams(): void {
     this.sessionError ??= new Error('connection closed');
-    const err = new TransportError('CONNECTION_LOST', `the SFTP session with ${this.endpoint} was lost (${this.sessionError.message})`, { protocol: 'sftp', cause: this.sessionError });
+    const err = new TransportError('CONNECTION_LOST', `the SFTP session with ${this.endpoint} was lost (${this.sessionError.message})`, {
+      protocol: 'sftp',
+      cause: this.sessionError,
+    });
     for (const s of this.streams) s.destroy(err);
     this.streams.clear();
   }
@@ -114,7 +151,11 @@ export class SftpTransport implements Transport {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_res, reject) => {
       timer = setTimeout(() => {
-        const err = new TransportError('TIMEOUT', `${what}: no answer from ${this.endpoint} within ${seconds} s (timeouts.${key}); the connection was dropped`, { protocol: 'sftp' });
+        const err = new TransportError(
+          'TIMEOUT',
+          `${what}: no answer from ${this.endpoint} within ${seconds} s (timeouts.${key}); the connection was dropped`,
+          { protocol: 'sftp' },
+        );
         this.sessionError ??= err;
         this.abortStreams();
         this.sock?.destroy();
@@ -123,7 +164,11 @@ export class SftpTransport implements Transport {
       timer.unref();
     });
     work.catch(() => undefined);
-    try { return await Promise.race([work, expired]); } finally { clearTimeout(timer); }
+    try {
+      return await Promise.race([work, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** A command (stat, rename, list, remove), bounded by timeouts.idle. */
@@ -137,7 +182,8 @@ export class SftpTransport implements Transport {
     this.streams.add(a);
     this.streams.add(b);
     try {
-      if (this.sessionError) throw new TransportError('CONNECTION_LOST', `the SFTP session with ${this.endpoint} was lost (${this.sessionError.message})`, { protocol: 'sftp' });
+      if (this.sessionError)
+        throw new TransportError('CONNECTION_LOST', `the SFTP session with ${this.endpoint} was lost (${this.sessionError.message})`, { protocol: 'sftp' });
       await this.bounded(pipeline(streams[0], streams[1]), this.opts.timeouts.transfer, what, 'transfer');
     } finally {
       this.streams.delete(a);
@@ -151,14 +197,33 @@ export class SftpTransport implements Transport {
       const v = this.rejected;
       const pin = `transport:\n  hostKey: "${v.fingerprint}"`;
       if (v.reason === 'unknown') {
-        return new TransportError('HOST_KEY_UNKNOWN', `the SFTP server ${this.endpoint} presented a ${v.type} host key ${v.fingerprint}, which is not pinned: connection refused. Check this fingerprint with the platform (or ssh-keyscan -p ${t.port} ${t.host} | ssh-keygen -lf -), then pin it in the config:\n${pin}`, { protocol: 'sftp' });
+        return new TransportError(
+          'HOST_KEY_UNKNOWN',
+          `the SFTP server ${this.endpoint} presented a ${v.type} host key ${v.fingerprint}, which is not pinned: connection refused. Check this fingerprint with the platform (or ssh-keyscan -p ${t.port} ${t.host} | ssh-keygen -lf -), then pin it in the config:\n${pin}`,
+          { protocol: 'sftp' },
+        );
       }
-      if (v.reason === 'revoked') return new TransportError('HOST_KEY_MISMATCH', `the SFTP server ${this.endpoint} presented a revoked host key ${v.fingerprint}: connection refused`, { protocol: 'sftp' });
-      return new TransportError('HOST_KEY_MISMATCH', `HOST KEY CHANGED: the SFTP server ${this.endpoint} presented ${v.type} ${v.fingerprint}, which differs from the pinned key(s). Someone may be intercepting the connection, or the server was reinstalled: check with the platform before you pin the new key:\n${pin}`, { protocol: 'sftp' });
+      if (v.reason === 'revoked')
+        return new TransportError('HOST_KEY_MISMATCH', `the SFTP server ${this.endpoint} presented a revoked host key ${v.fingerprint}: connection refused`, {
+          protocol: 'sftp',
+        });
+      return new TransportError(
+        'HOST_KEY_MISMATCH',
+        `HOST KEY CHANGED: the SFTP server ${this.endpoint} presented ${v.type} ${v.fingerprint}, which differs from the pinned key(s). Someone may be intercepting the connection, or the server was reinstalled: check with the platform before you pin the new key:\n${pin}`,
+        { protocol: 'sftp' },
+      );
     }
     const msg = e instanceof Error ? e.message : String(e);
-    if (/authentication/i.test(msg)) return new TransportError('AUTH', `login refused by ${this.endpoint} for user '${t.username}': check the username and the password or key`, { protocol: 'sftp', cause: e });
-    if (/timed out/i.test(msg)) return new TransportError('TIMEOUT', `the SSH handshake with ${this.endpoint} did not finish within ${this.opts.timeouts.connect} s`, { protocol: 'sftp', cause: e });
+    if (/authentication/i.test(msg))
+      return new TransportError('AUTH', `login refused by ${this.endpoint} for user '${t.username}': check the username and the password or key`, {
+        protocol: 'sftp',
+        cause: e,
+      });
+    if (/timed out/i.test(msg))
+      return new TransportError('TIMEOUT', `the SSH handshake with ${this.endpoint} did not finish within ${this.opts.timeouts.connect} s`, {
+        protocol: 'sftp',
+        cause: e,
+      });
     return new TransportError('CONNECT', `cannot open an SFTP session on ${this.endpoint}: ${msg}`, { protocol: 'sftp', cause: e });
   }
 
@@ -175,9 +240,14 @@ export class SftpTransport implements Transport {
     const cause = this.sessionError ?? e;
     const d = { protocol: 'sftp' as const, command, remotePath, reply: msg, cause };
     if (err.code === 2 || /no such file/i.test(msg)) return new TransportError('NOT_FOUND', `${remotePath}: no such file on ${this.endpoint}`, d);
-    if (err.code === 3 || /permission denied/i.test(msg)) return new TransportError('PERMISSION', `${command} ${remotePath}: permission denied by ${this.endpoint}`, d);
+    if (err.code === 3 || /permission denied/i.test(msg))
+      return new TransportError('PERMISSION', `${command} ${remotePath}: permission denied by ${this.endpoint}`, d);
     if (this.sessionError || /not connected|no sftp connection|connection lost|unexpected (end|close|error) event|ECONNRESET|EPIPE|closed/i.test(msg)) {
-      return new TransportError('CONNECTION_LOST', `${command} ${remotePath}: the SFTP session with ${this.endpoint} was lost (${(this.sessionError ?? err).message ?? msg})`, d);
+      return new TransportError(
+        'CONNECTION_LOST',
+        `${command} ${remotePath}: the SFTP session with ${this.endpoint} was lost (${(this.sessionError ?? err).message ?? msg})`,
+        d,
+      );
     }
     return new TransportError('REFUSED', `${command} ${remotePath}: refused by ${this.endpoint}: ${msg}`, d);
   }
@@ -191,7 +261,11 @@ export class SftpTransport implements Transport {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    try { await this.command(this.c.rename(from, to), `rename ${from}`); } catch (e) { throw this.fail(e, 'rename', `${from} -> ${to}`); }
+    try {
+      await this.command(this.c.rename(from, to), `rename ${from}`);
+    } catch (e) {
+      throw this.fail(e, 'rename', `${from} -> ${to}`);
+    }
   }
 
   async stat(remotePath: string): Promise<RemoteEntry | undefined> {
@@ -209,20 +283,30 @@ export class SftpTransport implements Transport {
     try {
       const l = await this.command(this.c.list(remoteDir), `list ${remoteDir}`);
       return l.map((f) => ({ name: f.name, size: f.size, type: f.type === '-' ? 'file' : f.type === 'd' ? 'dir' : 'other', mtime: f.modifyTime }));
-    } catch (e) { throw this.fail(e, 'list', remoteDir); }
+    } catch (e) {
+      throw this.fail(e, 'list', remoteDir);
+    }
   }
 
   async download(remotePath: string, destination: Writable): Promise<number> {
     let bytes = 0;
     try {
-      const src = counted(this.c.createReadStream(remotePath), (n) => { bytes = n; });
+      const src = counted(this.c.createReadStream(remotePath), (n) => {
+        bytes = n;
+      });
       await this.transfer([src, destination], `download of ${remotePath}`);
       return bytes;
-    } catch (e) { throw this.fail(e, 'get', remotePath); }
+    } catch (e) {
+      throw this.fail(e, 'get', remotePath);
+    }
   }
 
   async remove(remotePath: string): Promise<void> {
-    try { await this.command(this.c.delete(remotePath), `delete ${remotePath}`); } catch (e) { throw this.fail(e, 'delete', remotePath); }
+    try {
+      await this.command(this.c.delete(remotePath), `delete ${remotePath}`);
+    } catch (e) {
+      throw this.fail(e, 'delete', remotePath);
+    }
   }
 
   /** Ends the session; never waits more than 2 s (a dead connection may never report its end). */
@@ -231,7 +315,13 @@ export class SftpTransport implements Transport {
     this.client = undefined;
     if (!c) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([c.end().catch(() => undefined), new Promise<void>((res) => { timer = setTimeout(res, 2000); timer.unref(); })]);
+    await Promise.race([
+      c.end().catch(() => undefined),
+      new Promise<void>((res) => {
+        timer = setTimeout(res, 2000);
+        timer.unref();
+      }),
+    ]);
     if (timer) clearTimeout(timer);
     (c.client as unknown as { destroy?: () => void }).destroy?.();
     this.sock?.destroy();

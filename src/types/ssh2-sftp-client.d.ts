@@ -5,9 +5,23 @@ declare module 'ssh2-sftp-client' {
   import type { ConnectConfig, Client as SshClient } from 'ssh2';
   import type { Readable, Writable } from 'node:stream';
 
-  interface FileInfo { type: '-' | 'd' | 'l'; name: string; size: number; modifyTime: number }
-  interface FileStats { size: number; modifyTime: number; isDirectory: boolean; isFile: boolean }
-  interface Callbacks { error: (err: Error) => void; end: () => void; close: () => void }
+  interface FileInfo {
+    type: '-' | 'd' | 'l';
+    name: string;
+    size: number;
+    modifyTime: number;
+  }
+  interface FileStats {
+    size: number;
+    modifyTime: number;
+    isDirectory: boolean;
+    isFile: boolean;
+  }
+  interface Callbacks {
+    error: (err: Error) => void;
+    end: () => void;
+    close: () => void;
+  }
 
   class SftpClient {
     constructor(name?: string, callbacks?: Callbacks);

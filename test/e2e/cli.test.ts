@@ -13,7 +13,9 @@ function run(...args: string[]): { code: number | null; stdout: string; stderr: 
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-const noStack = (s: string): void => { expect(s).not.toMatch(/\n\s+at .+:\d+:\d+/); };
+const noStack = (s: string): void => {
+  expect(s).not.toMatch(/\n\s+at .+:\d+:\d+/);
+};
 
 describe('dmc-trigger CLI', () => {
   it.runIf(existsSync(bin))('prints help for the program and every command', () => {
@@ -93,8 +95,23 @@ describe('dmc-trigger CLI', () => {
   it('validate --json prints one object per file', () => {
     const r = run('validate', '--json', 'samples/sms.csv', 'test/fixtures/invalid/priority-3.csv');
     expect(r.code).toBe(1);
-    const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; valid: boolean; contacts: number; errors: { code: string; line: number; field: string; message: string }[]; warnings: unknown[] });
-    expect(objs.map((o) => [o.file, o.valid])).toEqual([['samples/sms.csv', true], ['test/fixtures/invalid/priority-3.csv', false]]);
+    const objs = r.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            file: string;
+            valid: boolean;
+            contacts: number;
+            errors: { code: string; line: number; field: string; message: string }[];
+            warnings: unknown[];
+          },
+      );
+    expect(objs.map((o) => [o.file, o.valid])).toEqual([
+      ['samples/sms.csv', true],
+      ['test/fixtures/invalid/priority-3.csv', false],
+    ]);
     expect(objs[0]!.contacts).toBe(5);
     expect(objs[1]!.errors[0]).toMatchObject({ code: 'E_ENUM', line: 9, field: 'priority' });
   });

@@ -18,38 +18,72 @@ import { broadcastsWith as recorded } from '../helpers/platform-record.js';
 const repo = new URL('../../', import.meta.url).pathname;
 const until = async (what: string, cond: () => boolean, ms = 30_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}`); await new Promise((r) => setTimeout(r, 50)); }
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 };
-const exportText = (tag: string, n = 2): string => ['Nom;Mobile;Référence', ...Array.from({ length: n }, (_, i) => `Nom${i};06${String(10000000 + i).slice(0, 8)};${tag}-${i}`)].join('\n') + '\n';
-const CMD = 'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Relance {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n';
+const exportText = (tag: string, n = 2): string =>
+  ['Nom;Mobile;Référence', ...Array.from({ length: n }, (_, i) => `Nom${i};06${String(10000000 + i).slice(0, 8)};${tag}-${i}`)].join('\n') + '\n';
+const CMD =
+  'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Relance {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n';
 
 describe('the daemon keeps its promises (issue #9)', () => {
   let root: string;
   let sim: Simulator;
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'dmc-defects-'));
-    sim = new Simulator({ root: join(root, 'sim'), accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }], sftpPort: 0, ftpPort: 0, interval: 0.2, seed: 'defects', autoReports: false, archiveAfter: 60 });
+    sim = new Simulator({
+      root: join(root, 'sim'),
+      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }],
+      sftpPort: 0,
+      ftpPort: 0,
+      interval: 0.2,
+      seed: 'defects',
+      autoReports: false,
+      archiveAfter: 60,
+    });
     await sim.start();
     writeFileSync(join(root, 'cmd.yaml'), CMD);
   });
-  afterAll(async () => { await sim.stop(); rmSync(root, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await sim.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
 
   const broadcastsWith = (ref: string): number => recorded(join(root, 'sim'), ref);
 
   /** A config of its own (folders relative to its directory). */
-  function setup(name: string, folders: string[], extra: string[] = [], protocol: 'sftp' | 'ftp' = 'sftp'): { dir: string; path: string; make: (o?: DaemonOptions) => Promise<Daemon> } {
+  function setup(
+    name: string,
+    folders: string[],
+    extra: string[] = [],
+    protocol: 'sftp' | 'ftp' = 'sftp',
+  ): { dir: string; path: string; make: (o?: DaemonOptions) => Promise<Daemon> } {
     const dir = join(root, name);
     mkdirSync(dir, { recursive: true });
-    const transport = protocol === 'sftp'
-      ? `{protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`
-      : `{protocol: ftp, host: 127.0.0.1, port: ${sim.ftp!.port}, username: dmc, password: pw}`;
+    const transport =
+      protocol === 'sftp'
+        ? `{protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`
+        : `{protocol: ftp, host: 127.0.0.1, port: ${sim.ftp!.port}, username: dmc, password: pw}`;
     const path = join(dir, 'dmc.yaml');
-    writeFileSync(path, [
-      'service: {serviceId: "12345678"}', `transport: ${transport}`,
-      'timeouts: {connect: 5, documentsTaken: 10, outcome: 20, poll: 0.1}', 'retries: {attempts: 2, minDelay: 0.05, maxDelay: 0.1}',
-      'reports: {dir: reports}', 'daemon:', '  journal: state/journal.db', '  stableSeconds: 0.2', '  rescanSeconds: 1',
-      ...extra.map((l) => `  ${l}`), '  dropFolders:', ...folders.map((f) => `    - ${f}`),
-    ].join('\n'));
+    writeFileSync(
+      path,
+      [
+        'service: {serviceId: "12345678"}',
+        `transport: ${transport}`,
+        'timeouts: {connect: 5, documentsTaken: 10, outcome: 20, poll: 0.1}',
+        'retries: {attempts: 2, minDelay: 0.05, maxDelay: 0.1}',
+        'reports: {dir: reports}',
+        'daemon:',
+        '  journal: state/journal.db',
+        '  stableSeconds: 0.2',
+        '  rescanSeconds: 1',
+        ...extra.map((l) => `  ${l}`),
+        '  dropFolders:',
+        ...folders.map((f) => `    - ${f}`),
+      ].join('\n'),
+    );
     return { dir, path, make: async (o = {}) => new Daemon(await parseConfig(readFileSync(path, 'utf8'), path), silentLogger, o) };
   }
 
@@ -58,7 +92,12 @@ describe('the daemon keeps its promises (issue #9)', () => {
     mkdirSync(join(dir, 'drop'), { recursive: true });
     let clock = new Date('2027-01-15T05:00:00Z'); // 06:00 in Paris
     const collected: string[] = [];
-    const daemon = await make({ now: () => clock, onEvent: (e) => { if (e.type === 'collected') collected.push(clock.toISOString()); } });
+    const daemon = await make({
+      now: () => clock,
+      onEvent: (e) => {
+        if (e.type === 'collected') collected.push(clock.toISOString());
+      },
+    });
     await daemon.start();
     try {
       await until('the start-up collection', () => collected.length === 1);
@@ -69,12 +108,18 @@ describe('the daemon keeps its promises (issue #9)', () => {
       const passes = daemon.passes;
       await until('three more passes', () => daemon.passes >= passes + 3, 15_000);
       expect(collected, 'once at start, once at 07:00, not again that day').toHaveLength(2);
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('#4 #14.11 one bad input never stalls the others: a missing command file, a poisoned sidecar, a folder command without broadcastName', async () => {
     writeFileSync(join(root, 'noname.yaml'), CMD.replace(/broadcastName:.*\n/, ''));
-    const { make, dir } = setup('d4', ['{path: bad, command: ../missing.yaml}', '{path: good, command: ../cmd.yaml}', '{path: noname, command: ../noname.yaml}'], ['maxAttempts: 2']);
+    const { make, dir } = setup(
+      'd4',
+      ['{path: bad, command: ../missing.yaml}', '{path: good, command: ../cmd.yaml}', '{path: noname, command: ../noname.yaml}'],
+      ['maxAttempts: 2'],
+    );
     for (const f of ['bad', 'good', 'noname']) mkdirSync(join(dir, f), { recursive: true });
     const daemon = await make();
     await daemon.start();
@@ -90,7 +135,9 @@ describe('the daemon keeps its promises (issue #9)', () => {
       expect(readFileSync(join(dir, 'noname', 'failed', 'c.csv.error.txt'), 'utf8')).toMatch(/has no broadcastName/);
       expect(readFileSync(join(dir, 'good', 'failed', 'poisoned.csv.error.txt'), 'utf8')).toMatch(/EISDIR|directory/);
       expect(broadcastsWith('D4a-0') + broadcastsWith('D4c-0') + broadcastsWith('D4p-0')).toBe(0);
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('#6 resend --force of an input refused as a duplicate sends it', async () => {
@@ -105,22 +152,32 @@ describe('the daemon keeps its promises (issue #9)', () => {
       await until('sent once', () => broadcastsWith('D6-0') === 1);
       await until('the first settled', () => daemon.journal.recentInputs(5).some((r) => r.state === 'done' && r.settled === 1));
       writeFileSync(join(dir, 'drop', 'again.csv'), exportText('D6'));
-      await until('refused as a duplicate', () => daemon.journal.recentInputs(5).some((r) => r.name === 'again.csv' && r.state === 'duplicate' && r.settled === 1));
+      await until('refused as a duplicate', () =>
+        daemon.journal.recentInputs(5).some((r) => r.name === 'again.csv' && r.state === 'duplicate' && r.settled === 1),
+      );
       const dup = daemon.journal.recentInputs(5).find((r) => r.name === 'again.csv')!;
       expect(await runResend(String(dup.id), { config: path, force: true }, io)).toBe(0);
       await until('sent a second time', () => broadcastsWith('D6-0') === 2);
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('#7 status and retry before the daemon ever ran: one line, no stack trace', async () => {
     const { path } = setup('d7', ['{path: drop, command: ../cmd.yaml}']);
-    const run = (args: string[]): Promise<{ code: number | null; out: string; err: string }> => new Promise((res) => {
-      const p = spawn(process.execPath, [join(repo, 'dist/cli/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = ''; let err = '';
-      p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-      p.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-      p.on('close', (code) => res({ code, out, err }));
-    });
+    const run = (args: string[]): Promise<{ code: number | null; out: string; err: string }> =>
+      new Promise((res) => {
+        const p = spawn(process.execPath, [join(repo, 'dist/cli/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+        });
+        p.stderr.on('data', (c: Buffer) => {
+          err += c.toString();
+        });
+        p.on('close', (code) => res({ code, out, err }));
+      });
     const status = await run(['status', '--config', path]);
     expect(status.code).toBe(0);
     expect(status.out.trim()).toMatch(/^no journal yet at .*journal\.db: the daemon has not run/);
@@ -133,7 +190,11 @@ describe('the daemon keeps its promises (issue #9)', () => {
   });
 
   it('#8 an unreadable drop folder is reported (status, hook), then taken from again when it is back', async () => {
-    const { make, dir, path } = setup('d8', ['{path: drop, command: ../cmd.yaml}'], ['hooks:', `  - {on: [unhealthy, recovered], command: "cat >> ${join(root, 'd8', 'alerts.jsonl')}; echo >> ${join(root, 'd8', 'alerts.jsonl')}"}`]);
+    const { make, dir, path } = setup(
+      'd8',
+      ['{path: drop, command: ../cmd.yaml}'],
+      ['hooks:', `  - {on: [unhealthy, recovered], command: "cat >> ${join(root, 'd8', 'alerts.jsonl')}; echo >> ${join(root, 'd8', 'alerts.jsonl')}"}`],
+    );
     const drop = join(dir, 'drop');
     mkdirSync(drop, { recursive: true });
     const daemon = await make();
@@ -159,8 +220,12 @@ describe('the daemon keeps its promises (issue #9)', () => {
       expect(Object.keys(actual).sort()).toEqual(Object.keys(documented).sort());
       const recent = (actual['recent'] as Record<string, unknown>[])[0]!;
       expect(Object.keys(recent).sort()).toEqual(Object.keys(documented.recent[0]!).sort());
-      expect(Object.keys((recent['triggers'] as Record<string, unknown>[])[0]!).sort()).toEqual(Object.keys((documented.recent[0]!['triggers'] as Record<string, unknown>[])[0]!).sort());
-    } finally { await daemon.stop(); }
+      expect(Object.keys((recent['triggers'] as Record<string, unknown>[])[0]!).sort()).toEqual(
+        Object.keys((documented.recent[0]!['triggers'] as Record<string, unknown>[])[0]!).sort(),
+      );
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('#10 a .txt document dropped with its trigger is taken as a document and sent before it', async () => {
@@ -170,43 +235,92 @@ describe('the daemon keeps its promises (issue #9)', () => {
     await daemon.start();
     try {
       writeFileSync(join(dir, 'drop', 'PJ2.txt'), 'Conditions générales\n', 'latin1');
-      writeFileSync(join(dir, 'drop', 'mail.csv'), ['#COMMAND', 'serviceId:12345678', 'spaceId:1', 'broadcastName:Avec PJ', 'scenarioId:40', 'callPlanningId:41', 'customizableId:10', 'multimediaType:HTML', 'messageSubject:Bonjour', 'text:<p>Bonjour</p>', 'fileAttachment:PJ2.txt', '#CONTACTS', 'NAME;EMAIL1;EXTERNALREFERENCE', 'Dupont;dupont@example.com;D10-0', '#END', ''].join('\n'), 'latin1');
+      writeFileSync(
+        join(dir, 'drop', 'mail.csv'),
+        [
+          '#COMMAND',
+          'serviceId:12345678',
+          'spaceId:1',
+          'broadcastName:Avec PJ',
+          'scenarioId:40',
+          'callPlanningId:41',
+          'customizableId:10',
+          'multimediaType:HTML',
+          'messageSubject:Bonjour',
+          'text:<p>Bonjour</p>',
+          'fileAttachment:PJ2.txt',
+          '#CONTACTS',
+          'NAME;EMAIL1;EXTERNALREFERENCE',
+          'Dupont;dupont@example.com;D10-0',
+          '#END',
+          '',
+        ].join('\n'),
+        'latin1',
+      );
       await until('the trigger sent', () => broadcastsWith('D10-0') === 1);
       const inputs = daemon.journal.recentInputs(5);
       expect(inputs.find((r) => r.name === 'PJ2.txt')).toMatchObject({ kind: 'document' });
       await until('both done', () => daemon.journal.recentInputs(5).every((r) => r.state === 'done'));
       expect(sim.journal.some((e) => e.source === 'platform' && e.type === 'document-taken' && e.name === 'PJ2.txt')).toBe(true);
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('#13 outcomes under volume: every trigger followed to processed, none archived unseen', async () => {
     // A platform that archives 3 s after the upload: following outcomes only after the whole batch (12 s at 5/s) loses them.
-    const fast = new Simulator({ root: join(root, 'fast-sim'), accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }], sftpPort: 0, interval: 0.2, seed: 'fast', autoReports: false, archiveAfter: 3 });
+    const fast = new Simulator({
+      root: join(root, 'fast-sim'),
+      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }],
+      sftpPort: 0,
+      interval: 0.2,
+      seed: 'fast',
+      autoReports: false,
+      archiveAfter: 3,
+    });
     await fast.start();
     const dir = join(root, 'd13');
     mkdirSync(join(dir, 'drop'), { recursive: true });
     const path = join(dir, 'dmc.yaml');
-    writeFileSync(path, [
-      'service: {serviceId: "12345678"}', `transport: {protocol: sftp, host: 127.0.0.1, port: ${fast.sftp!.port}, username: dmc, password: pw, hostKey: "${fast.fingerprint}"}`,
-      'timeouts: {connect: 5, documentsTaken: 10, outcome: 60, poll: 0.3}', 'reports: {dir: reports}',
-      'daemon:', '  journal: state/journal.db', '  stableSeconds: 0.2', '  rescanSeconds: 1', '  dropFolders:', '    - {path: drop, command: ../cmd.yaml}',
-    ].join('\n'));
+    writeFileSync(
+      path,
+      [
+        'service: {serviceId: "12345678"}',
+        `transport: {protocol: sftp, host: 127.0.0.1, port: ${fast.sftp!.port}, username: dmc, password: pw, hostKey: "${fast.fingerprint}"}`,
+        'timeouts: {connect: 5, documentsTaken: 10, outcome: 60, poll: 0.3}',
+        'reports: {dir: reports}',
+        'daemon:',
+        '  journal: state/journal.db',
+        '  stableSeconds: 0.2',
+        '  rescanSeconds: 1',
+        '  dropFolders:',
+        '    - {path: drop, command: ../cmd.yaml}',
+      ].join('\n'),
+    );
     const daemon = new Daemon(await parseConfig(readFileSync(path, 'utf8'), path), silentLogger);
     await daemon.start();
     try {
       for (let i = 0; i < 60; i++) writeFileSync(join(dir, 'drop', `v-${i}.csv`), exportText(`D13x${i}`, 1));
       await until('60 inputs done', () => (daemon.journal.summary().inputs['done'] ?? 0) === 60, 90_000);
       expect(daemon.journal.summary().triggers).toEqual({ processed: 60 });
-    } finally { await daemon.stop(); await fast.stop(); }
+    } finally {
+      await daemon.stop();
+      await fast.stop();
+    }
   }, 120_000);
 
   it('#2 #11 SIGTERM ends the daemon over FTP while uploads and report collection run, with no connection left', async () => {
     const { dir, path } = setup('d11', ['{path: drop, command: ../cmd.yaml}'], ['reportsEvery: 0.3'], 'ftp');
     mkdirSync(join(dir, 'drop'), { recursive: true });
     for (let i = 0; i < 20; i++) writeFileSync(join(dir, 'drop', `t-${i}.csv`), exportText(`D11x${i}`, 1));
-    const p = spawn(process.execPath, [join(repo, 'dist/cli/main.js'), 'daemon', '--config', path, '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+    const p = spawn(process.execPath, [join(repo, 'dist/cli/main.js'), 'daemon', '--config', path, '--log-level', 'error'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: dir,
+    });
     let out = '';
-    p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    p.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
     const exited = new Promise<number | null>((res) => p.on('exit', (code) => res(code)));
     await until('a few sent while reports are collected', () => (out.match(/ sent #/g) ?? []).length >= 3 && out.includes(' collected'), 60_000);
     await sim.report();

@@ -17,9 +17,13 @@ import { broadcastsWith as recorded } from '../helpers/platform-record.js';
 
 const until = async (what: string, cond: () => boolean, ms = 30_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}`); await new Promise((r) => setTimeout(r, 50)); }
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 };
-const CMD = 'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Hostile {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n';
+const CMD =
+  'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Hostile {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n';
 const SECRET = 'S3cr3t-Root-Password-Do-Not-Leak';
 
 describe('the daemon under hostile input (issue #14)', () => {
@@ -27,27 +31,64 @@ describe('the daemon under hostile input (issue #14)', () => {
   let sim: Simulator;
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'dmc-dhostile-'));
-    sim = new Simulator({ root: join(root, 'sim'), accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }], sftpPort: 0, interval: 0.2, seed: 'hostile', autoReports: false, archiveAfter: 60 });
+    sim = new Simulator({
+      root: join(root, 'sim'),
+      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }],
+      sftpPort: 0,
+      interval: 0.2,
+      seed: 'hostile',
+      autoReports: false,
+      archiveAfter: 60,
+    });
     await sim.start();
     writeFileSync(join(root, 'cmd.yaml'), CMD);
   });
-  afterAll(async () => { await sim.stop(); rmSync(root, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await sim.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
 
   const broadcastsWith = (ref: string): number => recorded(join(root, 'sim'), ref);
 
-  async function daemonFor(name: string, extra: string[] = [], o: DaemonOptions & { log?: string[] } = {}): Promise<{ dir: string; drop: string; daemon: Daemon; config: string }> {
+  async function daemonFor(
+    name: string,
+    extra: string[] = [],
+    o: DaemonOptions & { log?: string[] } = {},
+  ): Promise<{ dir: string; drop: string; daemon: Daemon; config: string }> {
     const dir = join(root, name);
     const drop = join(dir, 'drop');
     mkdirSync(drop, { recursive: true });
     const config = join(dir, 'dmc.yaml');
-    writeFileSync(config, [
-      'service: {serviceId: "12345678"}', `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`,
-      'timeouts: {connect: 5, documentsTaken: 10, outcome: 20, poll: 0.1}', 'retries: {attempts: 1, minDelay: 0.05, maxDelay: 0.1}', `reports: {dir: ${join(dir, 'reports')}}`,
-      'daemon:', `  journal: ${join(dir, 'journal.db')}`, '  stableSeconds: 0.3', '  rescanSeconds: 1', '  maxAttempts: 2', ...extra.map((l) => `  ${l}`),
-      '  dropFolders:', `    - {path: ${drop}, command: ${join(root, 'cmd.yaml')}}`,
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'service: {serviceId: "12345678"}',
+        `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`,
+        'timeouts: {connect: 5, documentsTaken: 10, outcome: 20, poll: 0.1}',
+        'retries: {attempts: 1, minDelay: 0.05, maxDelay: 0.1}',
+        `reports: {dir: ${join(dir, 'reports')}}`,
+        'daemon:',
+        `  journal: ${join(dir, 'journal.db')}`,
+        '  stableSeconds: 0.3',
+        '  rescanSeconds: 1',
+        '  maxAttempts: 2',
+        ...extra.map((l) => `  ${l}`),
+        '  dropFolders:',
+        `    - {path: ${drop}, command: ${join(root, 'cmd.yaml')}}`,
+      ].join('\n'),
+    );
     const log = o.log;
-    const logger = log ? createLogger({ level: 'debug', destination: new Writable({ write(c: Buffer, _e, cb) { log.push(c.toString()); cb(); } }) }) : silentLogger;
+    const logger = log
+      ? createLogger({
+          level: 'debug',
+          destination: new Writable({
+            write(c: Buffer, _e, cb) {
+              log.push(c.toString());
+              cb();
+            },
+          }),
+        })
+      : silentLogger;
     const daemon = new Daemon(await parseConfig(readFileSync(config, 'utf8'), config), logger, o);
     await daemon.start();
     return { dir, drop, daemon, config };
@@ -59,7 +100,10 @@ describe('the daemon under hostile input (issue #14)', () => {
     const log: string[] = [];
     const events: string[] = [];
     const hookLog = join(root, 'links-hooks.jsonl');
-    const { drop, daemon, config } = await daemonFor('links', ['hooks:', `  - {on: [failed, sent], command: "cat >> ${hookLog}; echo >> ${hookLog}"}`], { log, onEvent: (e) => events.push(JSON.stringify(e)) });
+    const { drop, daemon, config } = await daemonFor('links', ['hooks:', `  - {on: [failed, sent], command: "cat >> ${hookLog}; echo >> ${hookLog}"}`], {
+      log,
+      onEvent: (e) => events.push(JSON.stringify(e)),
+    });
     try {
       symlinkSync(secretFile, join(drop, 'pw.csv'));
       writeFileSync(join(drop, 'real.csv'), 'Nom;Mobile;Référence\nA;0612345678;LNK-0\n');
@@ -68,19 +112,33 @@ describe('the daemon under hostile input (issue #14)', () => {
       const { runStatus } = await import('../../src/cli/daemon-command.js');
       const status: string[] = [];
       await runStatus({ config, json: true }, { out: (l) => status.push(l), err: () => undefined, isTTY: false });
-      const everything = [log.join(''), events.join('\n'), status.join('\n'), existsSync(hookLog) ? readFileSync(hookLog, 'utf8') : '', ...readdirSync(join(drop, 'failed')).map((f) => readFileSync(join(drop, 'failed', f), 'utf8'))].join('\n');
+      const everything = [
+        log.join(''),
+        events.join('\n'),
+        status.join('\n'),
+        existsSync(hookLog) ? readFileSync(hookLog, 'utf8') : '',
+        ...readdirSync(join(drop, 'failed')).map((f) => readFileSync(join(drop, 'failed', f), 'utf8')),
+      ].join('\n');
       expect(everything).not.toContain(SECRET);
       expect(existsSync(join(drop, 'pw.csv')), 'the link is left where it is').toBe(true);
       expect(daemon.journal.recentInputs(10).map((r) => r.name)).not.toContain('pw.csv');
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('#4 a webhook secret in the URL never reaches a log, an error or status', async () => {
-    const server = createServer((_req, res) => { res.writeHead(500).end(); });
+    const server = createServer((_req, res) => {
+      res.writeHead(500).end();
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as { port: number }).port;
     const log: string[] = [];
-    const { drop, daemon, config } = await daemonFor('webhook', ['hooks:', `  - {on: [sent], url: "http://user:${SECRET}@127.0.0.1:${port}/dmc?token=${SECRET}"}`], { log });
+    const { drop, daemon, config } = await daemonFor(
+      'webhook',
+      ['hooks:', `  - {on: [sent], url: "http://user:${SECRET}@127.0.0.1:${port}/dmc?token=${SECRET}"}`],
+      { log },
+    );
     try {
       writeFileSync(join(drop, 'w.csv'), 'Nom;Mobile;Référence\nA;0612345678;WH-0\n');
       await until('the hook failed twice', () => log.join('').split('hook failed').length > 2, 20_000);
@@ -89,7 +147,10 @@ describe('the daemon under hostile input (issue #14)', () => {
       await runStatus({ config, json: true }, { out: (l) => status.push(l), err: () => undefined, isTTY: false });
       const leaks = [...log, ...status].filter((l) => l.includes(SECRET));
       expect(leaks, 'lines holding the secret').toEqual([]);
-    } finally { await daemon.stop(); server.close(); }
+    } finally {
+      await daemon.stop();
+      server.close();
+    }
   });
 
   it('#12 a file name holding a line break cannot forge a line of the event log', async () => {
@@ -99,7 +160,9 @@ describe('the daemon under hostile input (issue #14)', () => {
       writeFileSync(join(drop, 'a\n2026-11-28T00:00:00Z sent #999 forged.csv'), 'Nom;Mobile;Référence\nA;0612345678;NL-0\n');
       // Its name goes into broadcastName ({file}), where a line break is refused: it fails, with an error file.
       await until('settled', () => daemon.journal.recentInputs(5).some((r) => r.settled === 1));
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
     const { printable } = await import('../../src/formats/printable.js');
     // The CLI prints names through printable: one line per event, the break escaped.
     for (const l of lines.map((x) => printable(x, 500))) expect(l.includes('\n')).toBe(false);
@@ -123,7 +186,9 @@ describe('the daemon under hostile input (issue #14)', () => {
       await until('sent with both rows', () => broadcastsWith('AP-0') === 1 && broadcastsWith('AP-1') === 1, 30_000);
       await until('settled', () => daemon.journal.recentInputs(5).some((r) => r.name === 'slow.csv' && r.settled === 1));
       expect(existsSync(join(drop, 'sent', 'slow.csv.error.txt'))).toBe(false);
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
     // Too late to wait (the trigger is already up): the rows are not lost in silence.
     const late = await daemonFor('append-late', [], {});
     try {
@@ -134,8 +199,12 @@ describe('the daemon under hostile input (issue #14)', () => {
       expect(row.settled).toBe(0);
       appendFileSync(row.work_path, 'B;0612345679;AL-1\n');
       await until('settled', () => late.daemon.journal.recentInputs(5).some((r) => r.name === 'late.csv' && r.settled === 1), 30_000);
-      expect(readFileSync(join(late.drop, 'sent', 'late.csv.error.txt'), 'utf8')).toMatch(/grew from \d+ to \d+ bytes after it was sent: the rows written after that were NOT sent/);
-    } finally { await late.daemon.stop(); }
+      expect(readFileSync(join(late.drop, 'sent', 'late.csv.error.txt'), 'utf8')).toMatch(
+        /grew from \d+ to \d+ bytes after it was sent: the rows written after that were NOT sent/,
+      );
+    } finally {
+      await late.daemon.stop();
+    }
   });
 
   it('#10 a failed intake is retried and shown by status', async () => {
@@ -161,18 +230,25 @@ describe('the daemon under hostile input (issue #14)', () => {
       mkdirSync(join(drop, 'work'));
       await until('sent once put right', () => broadcastsWith('IN-0') === 1, 30_000);
       await until('the error cleared', () => daemon.journal.intakeErrors().length === 0);
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('#11 a sidecar holding a YAML alias bomb fails its export only', async () => {
     const { drop, daemon } = await daemonFor('bomb', [], {});
     try {
-      writeFileSync(join(drop, 'boom.command.yaml'), 'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n');
+      writeFileSync(
+        join(drop, 'boom.command.yaml'),
+        'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n',
+      );
       writeFileSync(join(drop, 'boom.csv'), 'Nom;Mobile;Référence\nA;0612345678;BB-0\n');
       writeFileSync(join(drop, 'fine.csv'), 'Nom;Mobile;Référence\nA;0612345678;BB-1\n');
       await until('the good one sent', () => broadcastsWith('BB-1') === 1);
       await until('the bomb failed', () => existsSync(join(drop, 'failed', 'boom.csv.error.txt')));
       expect(readFileSync(join(drop, 'failed', 'boom.csv.error.txt'), 'utf8')).toMatch(/aliases/);
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
   });
 });

@@ -13,10 +13,14 @@ const repo = new URL('../../', import.meta.url).pathname;
 const bin = join(repo, 'dist/cli/main.js');
 const until = async (what: string, cond: () => boolean, ms = 60_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}`); await new Promise((r) => setTimeout(r, 50)); }
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 };
 /** An export whose content is unique to `tag` (its contacts carry the tag). */
-const exportText = (tag: string, n = 3): string => ['Nom;Mobile;Référence', ...Array.from({ length: n }, (_, i) => `Nom${i};06${String(10000000 + i).slice(0, 8)};${tag}-${i}`)].join('\n') + '\n';
+const exportText = (tag: string, n = 3): string =>
+  ['Nom;Mobile;Référence', ...Array.from({ length: n }, (_, i) => `Nom${i};06${String(10000000 + i).slice(0, 8)};${tag}-${i}`)].join('\n') + '\n';
 
 describe('the daemon, on the simulator', () => {
   let root: string;
@@ -24,20 +28,36 @@ describe('the daemon, on the simulator', () => {
   let drop: string;
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'dmc-daemon-'));
-    sim = new Simulator({ root: join(root, 'sim'), accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }], sftpPort: 0, interval: 0.3, seed: 'daemon', autoReports: false });
+    sim = new Simulator({
+      root: join(root, 'sim'),
+      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }],
+      sftpPort: 0,
+      interval: 0.3,
+      seed: 'daemon',
+      autoReports: false,
+    });
     await sim.start();
     drop = join(root, 'drop');
     mkdirSync(drop, { recursive: true });
-    writeFileSync(join(root, 'cmd.yaml'), 'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Relance {file} {date}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n');
+    writeFileSync(
+      join(root, 'cmd.yaml'),
+      'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Relance {file} {date}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n',
+    );
     writeFileSync(join(root, 'dmc.yaml'), configText('state/journal.db', '    - {path: drop, command: cmd.yaml}'));
   });
-  afterAll(async () => { await sim.stop(); rmSync(root, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await sim.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
 
   /** How many times the simulator processed a trigger holding `tag`'s contacts. */
   const processedWith = (tag: string): number => {
     const dir = join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed');
     const archived = join(root, 'sim', 'accounts', 'dmc', 'archive');
-    const files = [...(existsSync(dir) ? readdirSync(dir).map((f) => join(dir, f)) : []), ...(existsSync(archived) ? readdirSync(archived).map((f) => join(archived, f)) : [])];
+    const files = [
+      ...(existsSync(dir) ? readdirSync(dir).map((f) => join(dir, f)) : []),
+      ...(existsSync(archived) ? readdirSync(archived).map((f) => join(archived, f)) : []),
+    ];
     return files.filter((f) => readFileSync(f, 'latin1').includes(`;${tag}-0`)).length;
   };
   const config = async (): Promise<ResolvedConfig> => parseConfig(readFileSync(join(root, 'dmc.yaml'), 'utf8'), join(root, 'dmc.yaml'));
@@ -59,7 +79,12 @@ describe('the daemon, on the simulator', () => {
     ].join('\n');
   }
   /** A daemon with its own journal and config file `<name>.yaml` (folders relative to the test root). */
-  async function variant(name: string, folders: string, extra: string[] = [], stableSeconds?: number): Promise<{ path: string; daemon: () => Promise<Daemon> }> {
+  async function variant(
+    name: string,
+    folders: string,
+    extra: string[] = [],
+    stableSeconds?: number,
+  ): Promise<{ path: string; daemon: () => Promise<Daemon> }> {
     const path = join(root, `${name}.yaml`);
     writeFileSync(path, configText(`${name}-state/journal.db`, folders, extra, stableSeconds));
     return { path, daemon: async () => new Daemon(await parseConfig(readFileSync(path, 'utf8'), path), silentLogger) };
@@ -82,8 +107,12 @@ describe('the daemon, on the simulator', () => {
       expect(readdirSync(join(drop, 'sent')).filter((f) => f.endsWith('.trigger.csv'))).toHaveLength(120);
       expect(daemon.journal.summary().triggers).toEqual({ processed: 120 });
       const names = readdirSync(join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed'));
-      expect(readFileSync(join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed', names[0]!), 'latin1')).toMatch(/broadcastName:Relance (burst|late)-\d+ \d{4}-\d{2}-\d{2}/);
-    } finally { await daemon.stop(); }
+      expect(readFileSync(join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed', names[0]!), 'latin1')).toMatch(
+        /broadcastName:Relance (burst|late)-\d+ \d{4}-\d{2}-\d{2}/,
+      );
+    } finally {
+      await daemon.stop();
+    }
   }, 180_000);
 
   it('does not send the same content twice; bad exports end in failed/ with an explanation and the daemon goes on', async () => {
@@ -102,31 +131,47 @@ describe('the daemon, on the simulator', () => {
       expect(readFileSync(join(drop, 'failed', 'empty.csv.error.txt'), 'utf8')).toMatch(/empty/);
       expect(readFileSync(join(drop, 'failed', 'garbage.csv.error.txt'), 'utf8')).toMatch(/binary file/);
       expect(readFileSync(join(drop, 'failed', 'nophone.csv.error.txt'), 'utf8')).toMatch(/no column of the export is a phone number.*--map/);
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('100,001 contacts: failed without splitting, split and every part sent once with it; a trigger file in the wrong encoding fails', async () => {
     const splitDrop = join(root, 'split-drop');
     mkdirSync(splitDrop, { recursive: true });
-    const daemon = await (await variant('split', ['    - {path: drop, command: cmd.yaml}', '    - {path: split-drop, command: cmd.yaml, split: 50000}'].join('\n'))).daemon();
+    const daemon = await (
+      await variant('split', ['    - {path: drop, command: cmd.yaml}', '    - {path: split-drop, command: cmd.yaml, split: 50000}'].join('\n'))
+    ).daemon();
     await daemon.start();
     try {
       const big = ['Nom;Mobile;Référence', ...Array.from({ length: 100_001 }, (_, i) => `N${i};06${String(i).padStart(8, '0')};BIG-${i}`)].join('\n') + '\n';
       writeFileSync(join(drop, 'big.csv'), big);
       writeFileSync(join(splitDrop, 'big.csv'), big);
       // A trigger file declaring UTF8 whose bytes are Latin-1.
-      const trig = readFileSync(join(repo, 'samples/sms.csv'), 'latin1').replace('#COMMAND\nencoding:ISO8859-15', '#COMMAND\nencoding:UTF8').replace('Dupont', 'Dupont\u00e9');
+      const trig = readFileSync(join(repo, 'samples/sms.csv'), 'latin1')
+        .replace('#COMMAND\nencoding:ISO8859-15', '#COMMAND\nencoding:UTF8')
+        .replace('Dupont', 'Dupont\u00e9');
       writeFileSync(join(drop, 'wrong-encoding.csv'), Buffer.from(trig, 'latin1'));
       await until('big failed', () => existsSync(join(drop, 'failed', 'big.csv.error.txt')), 60_000);
       expect(readFileSync(join(drop, 'failed', 'big.csv.error.txt'), 'utf8')).toMatch(/E_TOO_MANY_CONTACTS.*split/);
       await until('wrong encoding failed', () => existsSync(join(drop, 'failed', 'wrong-encoding.csv.error.txt')));
       expect(readFileSync(join(drop, 'failed', 'wrong-encoding.csv.error.txt'), 'utf8')).toMatch(/E_DECODE/);
       await until('split sent', () => existsSync(join(splitDrop, 'sent', 'big.csv')), 90_000);
-      expect(readdirSync(join(splitDrop, 'sent')).filter((f) => f.includes('.trigger-')).sort()).toEqual(['big.csv.trigger-001.csv', 'big.csv.trigger-002.csv', 'big.csv.trigger-003.csv']);
+      expect(
+        readdirSync(join(splitDrop, 'sent'))
+          .filter((f) => f.includes('.trigger-'))
+          .sort(),
+      ).toEqual(['big.csv.trigger-001.csv', 'big.csv.trigger-002.csv', 'big.csv.trigger-003.csv']);
       expect(processedWith('BIG')).toBe(1);
       const parts = daemon.journal.recentInputs(500).find((r) => r.folder.endsWith('split-drop'))!;
-      expect(daemon.journal.triggersOf(parts.id).map((t) => [t.contacts, t.state])).toEqual([[50000, 'processed'], [50000, 'processed'], [1, 'processed']]);
-    } finally { await daemon.stop(); }
+      expect(daemon.journal.triggersOf(parts.id).map((t) => [t.contacts, t.state])).toEqual([
+        [50000, 'processed'],
+        [50000, 'processed'],
+        [1, 'processed'],
+      ]);
+    } finally {
+      await daemon.stop();
+    }
   }, 180_000);
 
   it('a trigger dropped with its document: the document goes first under its own name, then both to sent/', async () => {
@@ -142,8 +187,12 @@ describe('the daemon, on the simulator', () => {
       const trigWrite = seen.findIndex((e) => e.source === 'server' && e.op === 'open-write' && e.path.includes('/fax_'));
       expect(docTaken).toBeGreaterThanOrEqual(0);
       expect(trigWrite).toBeGreaterThan(docTaken);
-      await until('fax processed', () => sim.journal.some((e) => e.source === 'platform' && e.type === 'processed' && (e as { name: string }).name.startsWith('fax_')));
-    } finally { await daemon.stop(); }
+      await until('fax processed', () =>
+        sim.journal.some((e) => e.source === 'platform' && e.type === 'processed' && (e as { name: string }).name.startsWith('fax_')),
+      );
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('does not take a file written slowly (over 10 s) before it is complete', async () => {
@@ -155,13 +204,18 @@ describe('the daemon, on the simulator', () => {
     try {
       const p = join(slowDrop, 'slow.csv');
       writeFileSync(p, 'Nom;Mobile;Référence\n');
-      for (let i = 0; i < 20; i++) { await new Promise((r) => setTimeout(r, 500)); appendFileSync(p, `Nom${i};06000000${String(i).padStart(2, '0')};S1-${i}\n`); }
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        appendFileSync(p, `Nom${i};06000000${String(i).padStart(2, '0')};S1-${i}\n`);
+      }
       // The export and its trigger copy are moved one after the other: wait for both.
       await until('slow sent', () => existsSync(join(slowDrop, 'sent', 'slow.csv')) && existsSync(join(slowDrop, 'sent', 'slow.csv.trigger.csv')));
       const trig = readFileSync(join(slowDrop, 'sent', 'slow.csv.trigger.csv'), 'latin1');
       expect(trig.split('\n').filter((l) => l.includes(';S1-'))).toHaveLength(20);
       expect(processedWith('S1')).toBe(1);
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('collects reports at start and acks them; not again after a restart', async () => {
@@ -174,11 +228,17 @@ describe('the daemon, on the simulator', () => {
     try {
       await until('report acked', () => d1.journal.report(report)?.state === 'acked');
       // Each trigger now knows its broadcast, from the report's lines (via the contacts' references).
-      const byName = new Map(sim.journal.filter((e) => e.source === 'platform' && e.type === 'processed').map((e) => [(e as { name: string }).name, String((e as { broadcastId: number }).broadcastId)]));
+      const byName = new Map(
+        sim.journal
+          .filter((e) => e.source === 'platform' && e.type === 'processed')
+          .map((e) => [(e as { name: string }).name, String((e as { broadcastId: number }).broadcastId)]),
+      );
       const burst0 = d1.journal.recentInputs(500).find((r) => r.name === 'burst-0.csv' && r.state === 'done')!;
       const [t] = d1.journal.triggersOf(burst0.id);
       expect(t!.broadcast_id).toBe(byName.get(t!.remote_name));
-    } finally { await d1.stop(); }
+    } finally {
+      await d1.stop();
+    }
     expect(readdirSync(join(root, 'reports'))).toContain(report);
     await sim.tick();
     expect(readdirSync(out).filter((f) => f.startsWith('CRA_'))).toEqual([]);
@@ -187,12 +247,19 @@ describe('the daemon, on the simulator', () => {
     // Two passes: the start-up collection had its turn.
     await until('two passes', () => d2.passes >= 2);
     await d2.stop();
-    expect(readdirSync(join(root, 'reports')).filter((f) => f.startsWith('CRA_')), JSON.stringify(readdirSync(join(root, 'reports')))).toEqual([report]);
+    expect(
+      readdirSync(join(root, 'reports')).filter((f) => f.startsWith('CRA_')),
+      JSON.stringify(readdirSync(join(root, 'reports'))),
+    ).toEqual([report]);
   });
 
   it('a network cut in the middle of a batch: retries with backoff, then completes everything, each sent once', async () => {
     const retries: string[] = [];
-    const daemon = new Daemon(await config(), silentLogger, { onEvent: (e) => { if (e.type === 'retry') retries.push(e.detail ?? ''); } });
+    const daemon = new Daemon(await config(), silentLogger, {
+      onEvent: (e) => {
+        if (e.type === 'retry') retries.push(e.detail ?? '');
+      },
+    });
     await daemon.start();
     try {
       for (let i = 0; i < 15; i++) writeFileSync(join(drop, `cut-${i}.csv`), exportText(`N${i}`));
@@ -203,11 +270,18 @@ describe('the daemon, on the simulator', () => {
       await sim.startServers();
       // After the cut the next try can be up to a minute away (the backoff's cap), then the work itself.
       const back = Date.now();
-      await until('all 15 done', () => Array.from({ length: 15 }, (_, i) => existsSync(join(drop, 'sent', `cut-${i}.csv`))).every(Boolean), 200_000)
-        .catch((e: Error) => { throw new Error(`${e.message} ${Math.round((Date.now() - back) / 1000)} s after the servers returned; journal ${JSON.stringify(daemon.journal.summary())}; last retries ${JSON.stringify(retries.slice(-3))}`); });
+      await until('all 15 done', () => Array.from({ length: 15 }, (_, i) => existsSync(join(drop, 'sent', `cut-${i}.csv`))).every(Boolean), 200_000).catch(
+        (e: Error) => {
+          throw new Error(
+            `${e.message} ${Math.round((Date.now() - back) / 1000)} s after the servers returned; journal ${JSON.stringify(daemon.journal.summary())}; last retries ${JSON.stringify(retries.slice(-3))}`,
+          );
+        },
+      );
       for (let i = 0; i < 15; i++) expect(processedWith(`N${i}`), `N${i}`).toBe(1);
       expect(retries.length).toBeGreaterThan(0);
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
   }, 300_000);
 
   it('runs hooks: a command with the event on stdin, a webhook retried after an error', async () => {
@@ -216,9 +290,15 @@ describe('the daemon, on the simulator', () => {
     let first = true;
     const server = createServer((req, res) => {
       let body = '';
-      req.on('data', (c) => { body += c; });
+      req.on('data', (c) => {
+        body += c;
+      });
       req.on('end', () => {
-        if (first) { first = false; res.writeHead(500).end(); return; }
+        if (first) {
+          first = false;
+          res.writeHead(500).end();
+          return;
+        }
         posts.push(JSON.parse(body) as { event: string });
         res.writeHead(204).end();
       });
@@ -228,14 +308,27 @@ describe('the daemon, on the simulator', () => {
     const hookDrop = join(root, 'hook-drop');
     mkdirSync(hookDrop, { recursive: true });
     const log = join(root, 'hooks.log');
-    const daemon = await (await variant('hook', '    - {path: hook-drop, command: cmd.yaml}', ['hooks:', `  - {on: [sent, processed, failed], command: "cat >> ${log}; echo >> ${log}"}`, `  - {on: [processed, failed], url: "http://127.0.0.1:${port}/dmc"}`])).daemon();
+    const daemon = await (
+      await variant('hook', '    - {path: hook-drop, command: cmd.yaml}', [
+        'hooks:',
+        `  - {on: [sent, processed, failed], command: "cat >> ${log}; echo >> ${log}"}`,
+        `  - {on: [processed, failed], url: "http://127.0.0.1:${port}/dmc"}`,
+      ])
+    ).daemon();
     await daemon.start();
     try {
       writeFileSync(join(hookDrop, 'ok.csv'), exportText('H1'));
       writeFileSync(join(hookDrop, 'bad.csv'), 'Nom;Ville\nDupont;Lyon\n');
       await until('hooks delivered', () => posts.length >= 2, 30_000);
-    } finally { await daemon.stop(); server.close(); }
-    const events = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; input: { name: string }; triggers: { remoteName: string }[]; detail?: string });
+    } finally {
+      await daemon.stop();
+      server.close();
+    }
+    const events = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; input: { name: string }; triggers: { remoteName: string }[]; detail?: string });
     expect(events.map((e) => `${e.event}:${e.input.name}`).sort()).toEqual(['failed:bad.csv', 'processed:ok.csv', 'sent:ok.csv']);
     expect(events.find((e) => e.event === 'processed')!.triggers[0]!.remoteName).toMatch(/^ok_\d{8}T\d{6}_[0-9a-f]{8}\.csv$/);
     expect(events.find((e) => e.event === 'failed')!.detail).toMatch(/phone number/);
@@ -259,7 +352,9 @@ describe('the daemon, on the simulator', () => {
       await until('burst-0 sent twice', () => processedWith('B0') === 2);
       await until('nophone taken again', () => daemon.journal.recentInputs(200).filter((r) => r.name === 'nophone.csv').length === 2);
       expect(daemon.journal.input(failed.id)!.state).toBe('retried');
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it('groups small exports into one broadcast; soak: 2,000 exports in two waves, each contact sent once, memory flat', async () => {
@@ -292,7 +387,9 @@ describe('the daemon, on the simulator', () => {
       expect(readdirSync(join(gDrop, 'sent')).filter((f) => /^w\d-\d+\.csv$/.test(f))).toHaveLength(2000);
       // Memory: the second wave of 1,000 exports adds little to the first (no growth with the number handled).
       expect(rss[1]! - rss[0]!, `RSS ${rss.map((x) => Math.round(x / 1048576)).join(' -> ')} MB`).toBeLessThan(150 * 1048576);
-    } finally { await daemon.stop(); }
+    } finally {
+      await daemon.stop();
+    }
   }, 400_000);
 
   it('one daemon per journal', async () => {
@@ -300,7 +397,9 @@ describe('the daemon, on the simulator', () => {
     await a.start();
     try {
       await expect(config().then((c) => new Daemon(c, silentLogger))).rejects.toThrow(/another daemon \(pid \d+\) uses this journal/);
-    } finally { await a.stop(); }
+    } finally {
+      await a.stop();
+    }
   });
 
   it('crash test: killed with SIGKILL at random moments while it works, restarted each time: every export sent exactly once, none lost', async () => {
@@ -310,14 +409,26 @@ describe('the daemon, on the simulator', () => {
     const N = 50;
     for (let i = 0; i < N; i++) writeFileSync(join(crashDrop, `c-${i}.csv`), exportText(`K${i}`, 50));
     let kills = 0;
-    const runOnce = (ms: number | undefined): Promise<void> => new Promise((resolve) => {
-      const p = spawn(process.execPath, [bin, 'daemon', '--config', crash.path, '--log-level', 'error'], { cwd: repo, stdio: 'ignore' });
-      const t = ms === undefined ? undefined : setTimeout(() => { kills++; p.kill('SIGKILL'); }, ms);
-      p.on('close', () => { if (t) clearTimeout(t); resolve(); });
-      if (ms === undefined) {
-        void until('all done', () => readdirSync(join(crashDrop, 'sent')).filter((f) => /^c-\d+\.csv$/.test(f)).length === N, 90_000).finally(() => p.kill('SIGTERM'));
-      }
-    });
+    const runOnce = (ms: number | undefined): Promise<void> =>
+      new Promise((resolve) => {
+        const p = spawn(process.execPath, [bin, 'daemon', '--config', crash.path, '--log-level', 'error'], { cwd: repo, stdio: 'ignore' });
+        const t =
+          ms === undefined
+            ? undefined
+            : setTimeout(() => {
+                kills++;
+                p.kill('SIGKILL');
+              }, ms);
+        p.on('close', () => {
+          if (t) clearTimeout(t);
+          resolve();
+        });
+        if (ms === undefined) {
+          void until('all done', () => readdirSync(join(crashDrop, 'sent')).filter((f) => /^c-\d+\.csv$/.test(f)).length === N, 90_000).finally(() =>
+            p.kill('SIGTERM'),
+          );
+        }
+      });
     // Kill it 8 times at moments drawn from a seed (0.3 to 1.5 s after start; DMC_CRASH_SEED replays a run), then let it finish.
     const seed = Number(process.env['DMC_CRASH_SEED'] ?? Date.now() % 100_000);
     const random = rng(seed);

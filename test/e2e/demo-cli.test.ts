@@ -13,9 +13,19 @@ function start(args: string[]) {
   const p = spawn(process.execPath, [bin, ...args], { cwd: root });
   let stdout = '';
   let stderr = '';
-  p.stdout.on('data', (c) => { stdout += c; });
-  p.stderr.on('data', (c) => { stderr += c; });
-  const done = new Promise<number | null>((resolve) => { const t = setTimeout(() => p.kill('SIGKILL'), 60_000); p.on('close', (code) => { clearTimeout(t); resolve(code); }); });
+  p.stdout.on('data', (c) => {
+    stdout += c;
+  });
+  p.stderr.on('data', (c) => {
+    stderr += c;
+  });
+  const done = new Promise<number | null>((resolve) => {
+    const t = setTimeout(() => p.kill('SIGKILL'), 60_000);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+  });
   return { p, done, out: () => stdout, err: () => stderr };
 }
 

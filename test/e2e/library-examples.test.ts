@@ -21,12 +21,18 @@ const EXPECTED: Record<string, RegExp[]> = {
   'build-to-stream.mjs': [/^streamed 5 contacts to .*sms\.xml/m],
   'validate.mjs': [/^samples\/fax-pdf\.csv: valid, 2 contacts, csv, iso-8859-15$/m, /^line \d+ priority: E_ENUM priority must be one of 1, 2, 4, not '3'$/m],
   'read-report.mjs': [/^broadcast 1001: 5 contact\(s\), 80 % reached$/m, /4 × Reçu \(CRA_SMS_RECEIVED/, /^12 record\(s\); 0 problem\(s\) in the file$/m],
-  'send-to-simulator.mjs': [/^uploaded in\/fax-pdf_\w+_\w+\.csv$/m, /^outcome: processed$/m, /^report CRA_12345678_\d{4}-\d{2}-\d{2}\.csv: 2 record\(s\), acked$/m],
+  'send-to-simulator.mjs': [
+    /^uploaded in\/fax-pdf_\w+_\w+\.csv$/m,
+    /^outcome: processed$/m,
+    /^report CRA_12345678_\d{4}-\d{2}-\d{2}\.csv: 2 record\(s\), acked$/m,
+  ],
   'mail2sms-plan.mjs': [/^to 123@mailtoSMS\.fr, subject 0601020304;0711223344$/m, /^rejected 12: /m, /^duplicate 0601020304: sent once$/m],
 };
 
 describe.runIf(existsSync(join(repo, 'dist/index.js')))('docs/library.md examples (issue #11)', () => {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.mjs'))
+    .sort();
   const doc = readFileSync(join(repo, 'docs/library.md'), 'utf8');
 
   it('every example is on the page, as it is in its file, and has its expectations here', () => {

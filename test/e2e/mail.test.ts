@@ -24,29 +24,49 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'dmc-mail-'));
     sim = new Simulator({
-      root, sftpPort: 0, interval: 0.3, seed: 'mail', autoReports: false,
+      root,
+      sftpPort: 0,
+      interval: 0.3,
+      seed: 'mail',
+      autoReports: false,
       accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw', spaceId: '123', allowedSenders: ['client1.fr'] }],
       mail: { smtpPort: 0, imapPort: 0, mailboxes: [{ address: 'ops@client1.fr', password: 'mbox-pw' }], mail2smsReportDelay: 0.5 },
     });
     await sim.start();
     cfgPath = join(root, 'dmc.yaml');
-    writeFileSync(cfgPath, [
-      'service: {serviceId: "12345678", spaceId: 123}',
-      'mail:',
-      '  from: ops@client1.fr',
-      '  replyTimeout: 20',
-      '  stateDir: mail-state',
-      `  smtp: {host: 127.0.0.1, port: ${sim.mail!.smtpPort}, requireTLS: false}`,
-      `  imap: {host: 127.0.0.1, port: ${sim.mail!.imapPort}, secure: false, username: ops@client1.fr, password: "\${MBOX_PW}"}`,
-    ].join('\n'));
+    writeFileSync(
+      cfgPath,
+      [
+        'service: {serviceId: "12345678", spaceId: 123}',
+        'mail:',
+        '  from: ops@client1.fr',
+        '  replyTimeout: 20',
+        '  stateDir: mail-state',
+        `  smtp: {host: 127.0.0.1, port: ${sim.mail!.smtpPort}, requireTLS: false}`,
+        `  imap: {host: 127.0.0.1, port: ${sim.mail!.imapPort}, secure: false, username: ops@client1.fr, password: "\${MBOX_PW}"}`,
+      ].join('\n'),
+    );
     process.env['MBOX_PW'] = 'mbox-pw';
     config = await parseConfig(readFileSync(cfgPath, 'utf8'), cfgPath);
   });
-  afterAll(async () => { await sim.stop(); rmSync(root, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await sim.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
 
   it('sends a command file with an SI export and documents; the reply (broadcast number) is matched', async () => {
     const io = capture();
-    const code = await runMailSend(join(repo, 'templates/fax-pdf.yaml'), { config: cfgPath, contacts: join(repo, 'samples/exports/fax-tab-latin9.tsv'), document: [join(repo, 'samples/documents/TESTFAX.pdf')], wait: true, timeout: '20' }, io);
+    const code = await runMailSend(
+      join(repo, 'templates/fax-pdf.yaml'),
+      {
+        config: cfgPath,
+        contacts: join(repo, 'samples/exports/fax-tab-latin9.tsv'),
+        document: [join(repo, 'samples/documents/TESTFAX.pdf')],
+        wait: true,
+        timeout: '20',
+      },
+      io,
+    );
     expect(code, io.errors()).toBe(0);
     expect(io.text()).toMatch(/sent to dmc_admin@dmc\.sfr-sh\.fr as <.+>: 2 contact\(s\), 2 attachment\(s\)/);
     expect(io.text()).toMatch(/accepted: broadcast 1000 \(scenario 41\), 2 contact\(s\)/);
@@ -58,7 +78,11 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
 
   it('contacts in the body when asked; the platform reads them there', async () => {
     const io = capture();
-    const code = await runMailSend(join(repo, 'templates/sms.yaml'), { config: cfgPath, contacts: join(repo, 'samples/exports/crm-semicolon.csv'), contactsInBody: true, wait: true, timeout: '20' }, io);
+    const code = await runMailSend(
+      join(repo, 'templates/sms.yaml'),
+      { config: cfgPath, contacts: join(repo, 'samples/exports/crm-semicolon.csv'), contactsInBody: true, wait: true, timeout: '20' },
+      io,
+    );
     expect(code, io.errors()).toBe(0);
     expect(io.text()).toMatch(/5 contact\(s\), 0 attachment\(s\)/);
     expect(io.text()).toMatch(/accepted: broadcast \d+ \(scenario 40\), 5 contact\(s\)/);
@@ -67,13 +91,29 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
   it('a text holding ";" is a command line, not a contact (the simulator reads the body in order, issue #10)', async () => {
     const before = sim.journal.length;
     const smtp = nodemailer.createTransport({ host: '127.0.0.1', port: sim.mail!.smtpPort, secure: false, ignoreTLS: true });
-    const body = ['serviceId:12345678', 'spaceId:123', 'broadcastName:Point-virgule', 'scenarioId:40', 'callPlanningId:41', 'customizableId:10', 'multimediaType:TXT', 'text:Bonjour; rendez-vous demain; merci', '', 'NAME;PHONENUMBER1', 'Dupont;0612345678', 'Durand;0612345679'].join('\r\n');
+    const body = [
+      'serviceId:12345678',
+      'spaceId:123',
+      'broadcastName:Point-virgule',
+      'scenarioId:40',
+      'callPlanningId:41',
+      'customizableId:10',
+      'multimediaType:TXT',
+      'text:Bonjour; rendez-vous demain; merci',
+      '',
+      'NAME;PHONENUMBER1',
+      'Dupont;0612345678',
+      'Durand;0612345679',
+    ].join('\r\n');
     await smtp.sendMail({ from: 'ops@client1.fr', to: 'dmc_admin@dmc.sfr-sh.fr', subject: 'pv', text: body });
     smtp.close();
     const end = Date.now() + 5000;
     const done = (): boolean => sim.journal.slice(before).some((e) => e.source === 'platform' && (e.type === 'mail-broadcast' || e.type === 'mail-refused'));
     while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    expect(sim.journal.slice(before).find((e) => e.source === 'platform' && (e.type === 'mail-broadcast' || e.type === 'mail-refused'))).toMatchObject({ type: 'mail-broadcast', contacts: 2 });
+    expect(sim.journal.slice(before).find((e) => e.source === 'platform' && (e.type === 'mail-broadcast' || e.type === 'mail-refused'))).toMatchObject({
+      type: 'mail-broadcast',
+      contacts: 2,
+    });
   });
 
   it('the platform refuses an HTML-only email trigger, with the cause in its reply', async () => {
@@ -82,8 +122,11 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
     await smtp.sendMail({ from: 'ops@client1.fr', to: 'dmc_admin@dmc.sfr-sh.fr', subject: 'html', html: '<p>serviceId:12345678</p>' });
     smtp.close();
     const end = Date.now() + 5000;
-    while (!sim.journal.slice(before).some((e) => e.source === 'platform' && e.type === 'mail-refused') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    expect(sim.journal.slice(before).find((e) => e.source === 'platform' && e.type === 'mail-refused')).toMatchObject({ cause: expect.stringMatching(/format texte/) });
+    while (!sim.journal.slice(before).some((e) => e.source === 'platform' && e.type === 'mail-refused') && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(sim.journal.slice(before).find((e) => e.source === 'platform' && e.type === 'mail-refused')).toMatchObject({
+      cause: expect.stringMatching(/format texte/),
+    });
   });
 
   it('a trigger the platform refuses gets the failure reply with its cause (exit 1)', async () => {
@@ -109,7 +152,9 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
     expect(await runMailSend(join(repo, 'samples/sms.csv'), { config: cfgPath, document: [exe] }, b)).toBe(1);
     expect(b.errors()).toMatch(/E_DOCUMENT_TYPE.*virus\.exe/);
     const c = capture();
-    expect(await runMail2Sms({ config: cfgPath, to: Array.from({ length: 21 }, (_, i) => `06000000${String(i).padStart(2, '0')}`).join(';'), text: 'x' }, c)).toBe(1);
+    expect(
+      await runMail2Sms({ config: cfgPath, to: Array.from({ length: 21 }, (_, i) => `06000000${String(i).padStart(2, '0')}`).join(';'), text: 'x' }, c),
+    ).toBe(1);
     expect(c.errors()).toMatch(/21 numbers/);
     const d = capture();
     expect(await runMail2Sms({ config: cfgPath, to: '0601020304', text: 'x'.repeat(601) }, d)).toBe(1);
@@ -119,7 +164,12 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
 
   it('mail2sms: confirmation, then the delivery report, both matched; an unknown sender is ignored', async () => {
     const io = capture();
-    expect(await runMail2Sms({ config: cfgPath, to: '06 01 02 03 04;0601020305', text: 'Bonjour. Merci de nous rappeler.', signature: true, wait: true, timeout: '20' }, io)).toBe(0);
+    expect(
+      await runMail2Sms(
+        { config: cfgPath, to: '06 01 02 03 04;0601020305', text: 'Bonjour. Merci de nous rappeler.', signature: true, wait: true, timeout: '20' },
+        io,
+      ),
+    ).toBe(0);
     expect(io.text()).toMatch(/mail2sms accepted for 0601020304, 0601020305/);
     // The delivery report comes 0.5 s after the platform's pass: read the replies until it is there (bounded).
     type Event = { reply: { kind: string; results?: Record<string, string[]> } | null; answers: string | null };
@@ -127,7 +177,12 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
     for (const end = Date.now() + 20_000; !report && Date.now() < end;) {
       const r = capture();
       await runReplies({ config: cfgPath, json: true }, r);
-      report = r.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event).find((e) => e.reply?.kind === 'mail2sms-report');
+      report = r
+        .text()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Event)
+        .find((e) => e.reply?.kind === 'mail2sms-report');
       if (!report) await new Promise((res) => setTimeout(res, 200));
     }
     expect(report?.answers).toBeTruthy();
@@ -145,7 +200,12 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
 
   it('TLS spoken to a plain port names the setting to change, for IMAP and SMTP (issue #10)', async () => {
     const wrong = join(root, 'tls.yaml');
-    writeFileSync(wrong, readFileSync(cfgPath, 'utf8').replace('secure: false, username', 'secure: true, username').replace('requireTLS: false}', 'requireTLS: false, secure: true}'));
+    writeFileSync(
+      wrong,
+      readFileSync(cfgPath, 'utf8')
+        .replace('secure: false, username', 'secure: true, username')
+        .replace('requireTLS: false}', 'requireTLS: false, secure: true}'),
+    );
     const io = capture();
     await expect(runReplies({ config: wrong }, io)).rejects.toThrow(/mail\.imap\.secure: false/);
     const io2 = capture();

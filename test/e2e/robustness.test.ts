@@ -22,16 +22,47 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Mutations of a valid file: each keeps most of it and breaks one thing the way real files break. */
 const MUTATIONS: Record<string, (b: Buffer, r: () => number) => Buffer> = {
   truncate: (b, r) => b.subarray(0, Math.floor(r() * b.length)),
-  flipBytes: (b, r) => { const c = Buffer.from(b); for (let i = 0; i < 1 + r() * 8; i++) c[Math.floor(r() * c.length)] = Math.floor(r() * 256); return c; },
-  controlChars: (b, r) => { const c = [...b]; for (let i = 0; i < 3; i++) c.splice(Math.floor(r() * c.length), 0, [0x00, 0x1b, 0x07, 0x0c, 0x85, 0x9b][Math.floor(r() * 6)]!); return Buffer.from(c); },
-  escapeSequence: (b, r) => { const at = Math.floor(r() * b.length); return Buffer.concat([b.subarray(0, at), Buffer.from('\x1b[2J\x1b]0;pwned\x07'), b.subarray(at)]); },
-  hugeField: (b, r) => { const at = Math.floor(r() * b.length); return Buffer.concat([b.subarray(0, at), Buffer.alloc(200_000 + Math.floor(r() * 200_000), 0x41), b.subarray(at)]); },
-  extraSeparators: (b, r) => { const s = b.toString('latin1').split('\n'); const i = Math.floor(r() * s.length); s[i] = `${s[i]};;;"`; return Buffer.from(s.join('\n'), 'latin1'); },
-  injectMarker: (b, r) => { const s = b.toString('latin1').split('\n'); s.splice(Math.floor(r() * s.length), 0, ['#END', '#COMMAND', '#CONTACTS', '</dmc>', '<!DOCTYPE x>'][Math.floor(r() * 5)]!); return Buffer.from(s.join('\n'), 'latin1'); },
+  flipBytes: (b, r) => {
+    const c = Buffer.from(b);
+    for (let i = 0; i < 1 + r() * 8; i++) c[Math.floor(r() * c.length)] = Math.floor(r() * 256);
+    return c;
+  },
+  controlChars: (b, r) => {
+    const c = [...b];
+    for (let i = 0; i < 3; i++) c.splice(Math.floor(r() * c.length), 0, [0x00, 0x1b, 0x07, 0x0c, 0x85, 0x9b][Math.floor(r() * 6)]!);
+    return Buffer.from(c);
+  },
+  escapeSequence: (b, r) => {
+    const at = Math.floor(r() * b.length);
+    return Buffer.concat([b.subarray(0, at), Buffer.from('\x1b[2J\x1b]0;pwned\x07'), b.subarray(at)]);
+  },
+  hugeField: (b, r) => {
+    const at = Math.floor(r() * b.length);
+    return Buffer.concat([b.subarray(0, at), Buffer.alloc(200_000 + Math.floor(r() * 200_000), 0x41), b.subarray(at)]);
+  },
+  extraSeparators: (b, r) => {
+    const s = b.toString('latin1').split('\n');
+    const i = Math.floor(r() * s.length);
+    s[i] = `${s[i]};;;"`;
+    return Buffer.from(s.join('\n'), 'latin1');
+  },
+  injectMarker: (b, r) => {
+    const s = b.toString('latin1').split('\n');
+    s.splice(Math.floor(r() * s.length), 0, ['#END', '#COMMAND', '#CONTACTS', '</dmc>', '<!DOCTYPE x>'][Math.floor(r() * 5)]!);
+    return Buffer.from(s.join('\n'), 'latin1');
+  },
   utf16: (b) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(b.toString('latin1'), 'utf16le')]),
   randomBytes: (_b, r) => Buffer.from(Array.from({ length: 1 + Math.floor(r() * 4096) }, () => Math.floor(r() * 256))),
   empty: () => Buffer.alloc(0),
-  dropLines: (b, r) => Buffer.from(b.toString('latin1').split('\n').filter(() => r() > 0.3).join('\n'), 'latin1'),
+  dropLines: (b, r) =>
+    Buffer.from(
+      b
+        .toString('latin1')
+        .split('\n')
+        .filter(() => r() > 0.3)
+        .join('\n'),
+      'latin1',
+    ),
   crOnly: (b) => Buffer.from(b.toString('latin1').replace(/\n/g, '\r'), 'latin1'),
 };
 
@@ -43,7 +74,15 @@ const SOURCES = {
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(args, { out: (l) => { out += `${l}\n`; }, err: (l) => { err += `${l}\n`; }, isTTY: false });
+  const code = await main(args, {
+    out: (l) => {
+      out += `${l}\n`;
+    },
+    err: (l) => {
+      err += `${l}\n`;
+    },
+    isTTY: false,
+  });
   return { code, out, err };
 }
 
@@ -51,7 +90,7 @@ function judge(label: string, file: string, r: { code: number; out: string; err:
   expect([0, 1, 2], `${label}: exit ${r.code}\n${r.err}`).toContain(r.code);
   expect(r.err + r.out, `${label}: a stack trace`).not.toMatch(/internal error|\n\s+at \S+ \(|TypeError|RangeError/);
   // No raw control character reaches the terminal (escape sequences, forged lines); JSON escapes C0 itself.
-   
+
   const raw = json ? /[\u0000-\u0008\u000b-\u001f]/ : /[\u0000-\u0008\u000b-\u001f\u007f\u0085\u009b]/;
   expect(raw.test(r.err + r.out), `${label}: a raw control character in the output`).toBe(false);
   if (r.code !== 0) expect(r.err + r.out, `${label}: the reason names the file`).toContain(file.split('/').pop()!);
@@ -82,15 +121,22 @@ describe(`robustness: ${CASES} seeded malformed inputs per command (seed ${SEED}
       }
       peak = Math.max(peak, process.memoryUsage().rss);
     }
-    expect(readdirSync(dir).filter((f) => /\.(tmp|part)$|^\./.test(f)), 'no temporary file left').toEqual([]);
+    expect(
+      readdirSync(dir).filter((f) => /\.(tmp|part)$|^\./.test(f)),
+      'no temporary file left',
+    ).toEqual([]);
   }, 120_000);
 
   it('build from malformed exports and command files', async () => {
     const commands = ['templates/sms.yaml', 'templates/fax-pdf.yaml'];
     const commandMutations: Record<string, (t: string) => string> = {
-      empty: () => '', braces: () => '{}', noName: (t) => t.replace(/^broadcastName:.*$/m, ''), wrongType: (t) => t.replace(/^messages:/m, 'messages: 12\nx:'),
+      empty: () => '',
+      braces: () => '{}',
+      noName: (t) => t.replace(/^broadcastName:.*$/m, ''),
+      wrongType: (t) => t.replace(/^messages:/m, 'messages: 12\nx:'),
       aliasBomb: () => 'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n',
-      escapes: (t) => t.replace(/^broadcastName:.*$/m, 'broadcastName: "\\e[31mred\\n#COMMAND"'), keep: (t) => t,
+      escapes: (t) => t.replace(/^broadcastName:.*$/m, 'broadcastName: "\\e[31mred\\n#COMMAND"'),
+      keep: (t) => t,
     };
     for (let i = 0; i < CASES; i++) {
       const src = SOURCES.export[Math.floor(random() * SOURCES.export.length)]!;
@@ -106,7 +152,7 @@ describe(`robustness: ${CASES} seeded malformed inputs per command (seed ${SEED}
       const r = await cli(['build', '--command', cmd, '--contacts', exp, '--out', out, '--map', 'INFO1=Colis']);
       expect([0, 1, 2], `${label}: exit ${r.code}\n${r.err}`).toContain(r.code);
       expect(r.err + r.out, `${label}: a stack trace`).not.toMatch(/internal error|\n\s+at \S+ \(/);
-       
+
       expect(/[\u0000-\u0008\u000b-\u001f\u007f\u009b]/.test(r.err + r.out), `${label}: a raw control character`).toBe(false);
       if (r.code === 0) expect((await cli(['validate', out])).code, `${label}: the built trigger validates`).not.toBe(1);
       else {
@@ -137,7 +183,11 @@ describe('user errors are never crashes (issue #14, #13 #14)', () => {
   const exportFile = join(repo, 'samples/exports/crm-semicolon.csv');
 
   it('build with an empty command file, {} or no broadcastName: exit 1 with the reason, no stack trace', async () => {
-    for (const [name, text] of [['empty.yaml', ''], ['braces.yaml', '{}'], ['noname.yaml', readFileSync(join(repo, 'templates/sms.yaml'), 'utf8').replace(/^broadcastName:.*$/m, '')]] as const) {
+    for (const [name, text] of [
+      ['empty.yaml', ''],
+      ['braces.yaml', '{}'],
+      ['noname.yaml', readFileSync(join(repo, 'templates/sms.yaml'), 'utf8').replace(/^broadcastName:.*$/m, '')],
+    ] as const) {
       writeFileSync(join(sub, name), text);
       const r = await cli(['build', '--command', join(sub, name), '--contacts', exportFile, '--out', join(sub, `${name}.csv`), '--map', 'INFO1=Colis']);
       expect(r.code, `${name}: ${r.err}`).toBe(1);
@@ -147,7 +197,7 @@ describe('user errors are never crashes (issue #14, #13 #14)', () => {
     }
   });
 
-  it('an export that holds NUL bytes is reported under the export\'s name, not the command file\'s', async () => {
+  it("an export that holds NUL bytes is reported under the export's name, not the command file's", async () => {
     const exp = join(sub, 'nul.csv');
     writeFileSync(exp, Buffer.concat([Buffer.from('Nom;Mobile\nA;0612345678\n'), Buffer.alloc(64, 0)]));
     const r = await cli(['build', '--command', join(repo, 'templates/sms.yaml'), '--contacts', exp, '--out', join(sub, 'nul.trigger.csv')]);
@@ -158,7 +208,10 @@ describe('user errors are never crashes (issue #14, #13 #14)', () => {
 
   it('send --timeout abc is a usage error naming the option', async () => {
     const config = join(sub, 'send.yaml');
-    writeFileSync(config, 'service: {serviceId: "12345678"}\ntransport: {protocol: ftp, host: 127.0.0.1, port: 9, username: u, password: p}\ntimeouts: {connect: 1}\nretries: {attempts: 0}\n');
+    writeFileSync(
+      config,
+      'service: {serviceId: "12345678"}\ntransport: {protocol: ftp, host: 127.0.0.1, port: 9, username: u, password: p}\ntimeouts: {connect: 1}\nretries: {attempts: 0}\n',
+    );
     const r = await cli(['send', join(repo, 'samples/sms.csv'), '--config', config, '--wait', '--timeout', 'abc']);
     expect(r.code, r.err).toBe(2);
     expect(r.err).toMatch(/--timeout "abc": give a positive number of seconds/);
@@ -169,8 +222,14 @@ describe('user errors are never crashes (issue #14, #13 #14)', () => {
     mkdirSync(join(sub, 'state'), { recursive: true });
     writeFileSync(journal, 'this is not a database, it is a text file that someone copied here by mistake\n'.repeat(100));
     const config = join(sub, 'dmc.yaml');
-    writeFileSync(config, `service: {serviceId: "12345678"}\ntransport: {protocol: ftp, host: 127.0.0.1, port: 9, username: u, password: p}\ndaemon:\n  journal: ${journal}\n  dropFolders: [{path: ${join(sub, 'drop')}, command: ${join(repo, 'templates/sms.yaml')}}]\n`);
-    for (const args of [['status', '--config', config], ['retry', '1', '--config', config]]) {
+    writeFileSync(
+      config,
+      `service: {serviceId: "12345678"}\ntransport: {protocol: ftp, host: 127.0.0.1, port: 9, username: u, password: p}\ndaemon:\n  journal: ${journal}\n  dropFolders: [{path: ${join(sub, 'drop')}, command: ${join(repo, 'templates/sms.yaml')}}]\n`,
+    );
+    for (const args of [
+      ['status', '--config', config],
+      ['retry', '1', '--config', config],
+    ]) {
       const r = await cli(args);
       expect(r.code, `${args[0]}: ${r.err}`).toBe(2);
       expect(r.err.trim().split('\n')).toHaveLength(1);
@@ -184,8 +243,14 @@ describe('user errors are never crashes (issue #14, #13 #14)', () => {
       const { loadConfig } = await import('../../src/config/config.js');
       const { silentLogger } = await import('../../src/transport/logger.js');
       let err: Error | undefined;
-      try { new Daemon(await loadConfig(config), silentLogger); } catch (e) { err = e as Error; }
+      try {
+        new Daemon(await loadConfig(config), silentLogger);
+      } catch (e) {
+        err = e as Error;
+      }
       expect(err?.name).toBe('JournalLockedError');
-    } finally { holder.close(); }
+    } finally {
+      holder.close();
+    }
   });
 });

@@ -20,13 +20,26 @@ describe.runIf(existsSync(bin))('the sandbox (npm start)', () => {
   it('says what to drop where, and every sample export dropped so goes through', async () => {
     const child = spawn(process.execPath, [bin, 'sandbox', '--dir', join(dir, 'sb')], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
     const until = async (what: string, cond: () => boolean, ms = 90_000): Promise<void> => {
       const end = Date.now() + ms;
-      while (!cond()) { if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting for ${what}:\n${out}`); await new Promise((r) => setTimeout(r, 100)); }
+      while (!cond()) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting for ${what}:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     };
-    const sentIn = (folder: string): string[] => { try { return readdirSync(join(folder, 'sent')); } catch { return []; } };
+    const sentIn = (folder: string): string[] => {
+      try {
+        return readdirSync(join(folder, 'sent'));
+      } catch {
+        return [];
+      }
+    };
     try {
       await until('the instructions', () => /Ctrl-C to stop/.test(out));
       const cps = [...out.matchAll(/^\s+cp (\S+) (\S+)\/\s+#/gm)].map((m) => ({ from: resolve(repo, m[1]!), to: resolve(repo, m[2]!) }));

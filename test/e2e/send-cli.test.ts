@@ -12,10 +12,17 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
     const p = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (c) => { stdout += c; });
-    p.stderr.on('data', (c) => { stderr += c; });
+    p.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    p.stderr.on('data', (c) => {
+      stderr += c;
+    });
     const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -27,21 +34,29 @@ for (const protocol of ['sftp', 'ftp'] as const) {
       srv = await startTestServer(protocol);
       cfg = join(srv.root, '..', 'config.yaml');
       const t = srv.config.transport;
-      writeFileSync(cfg, [
-        'service: {serviceId: "12345678"}',
-        `transport: {protocol: ${protocol}, host: 127.0.0.1, port: ${t.port}, username: dmc, passwordFile: pw.txt${protocol === 'sftp' ? `, hostKey: "${srv.sftp!.fingerprint}"` : ''}}`,
-        'timeouts: {connect: 5, documentsTaken: 5, outcome: 10, poll: 0.1}',
-        'retries: {attempts: 1, minDelay: 0.1, maxDelay: 0.2}',
-        'reports: {dir: reports}',
-      ].join('\n'));
+      writeFileSync(
+        cfg,
+        [
+          'service: {serviceId: "12345678"}',
+          `transport: {protocol: ${protocol}, host: 127.0.0.1, port: ${t.port}, username: dmc, passwordFile: pw.txt${protocol === 'sftp' ? `, hostKey: "${srv.sftp!.fingerprint}"` : ''}}`,
+          'timeouts: {connect: 5, documentsTaken: 5, outcome: 10, poll: 0.1}',
+          'retries: {attempts: 1, minDelay: 0.1, maxDelay: 0.2}',
+          'reports: {dir: reports}',
+        ].join('\n'),
+      );
       writeFileSync(join(srv.root, '..', 'pw.txt'), 'secret-pw\n');
     });
-    afterAll(async () => { await srv.close(); });
+    afterAll(async () => {
+      await srv.close();
+    });
 
     it('sends a sample with its document, waits for the outcome, and never prints the password', async () => {
       const mover = setInterval(() => {
         for (const f of readdirSync(join(srv.root, 'in'))) {
-          if (f.endsWith('.pdf')) { mkdirSync(join(srv.root, '..', 'store'), { recursive: true }); renameSync(join(srv.root, 'in', f), join(srv.root, '..', 'store', f)); }
+          if (f.endsWith('.pdf')) {
+            mkdirSync(join(srv.root, '..', 'store'), { recursive: true });
+            renameSync(join(srv.root, 'in', f), join(srv.root, '..', 'store', f));
+          }
           if (f.endsWith('.csv')) renameSync(join(srv.root, 'in', f), join(srv.root, 'in', 'processed', f));
         }
       }, 50);
@@ -81,7 +96,12 @@ for (const protocol of ['sftp', 'ftp'] as const) {
     });
 
     it('reports fetch downloads and acks; reports show summarizes', async () => {
-      writeFileSync(join(srv.root, 'out', 'CRA_12345678_2027-01-15.csv'), readFileSync('/dev/null').toString() + 'broadcastId;contactId;externalReference;name;forename;callResult;callAdress;callDate;callAttempts\n1552;1;R1;Dupont;Pierre;SMS reçu;+33612345678;2027/01/15 10:00:00;1\n1552;2;R2;Durand;Paul;Numéro erroné;+33698765432;2027/01/15 10:01:00;1\n', 'latin1');
+      writeFileSync(
+        join(srv.root, 'out', 'CRA_12345678_2027-01-15.csv'),
+        readFileSync('/dev/null').toString() +
+          'broadcastId;contactId;externalReference;name;forename;callResult;callAdress;callDate;callAttempts\n1552;1;R1;Dupont;Pierre;SMS reçu;+33612345678;2027/01/15 10:00:00;1\n1552;2;R2;Durand;Paul;Numéro erroné;+33698765432;2027/01/15 10:01:00;1\n',
+        'latin1',
+      );
       const r = await run(['reports', 'fetch', '--config', cfg]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/CRA_12345678_2027-01-15\.csv: downloaded \(.*\) to .*; acked/);
@@ -91,7 +111,11 @@ for (const protocol of ['sftp', 'ftp'] as const) {
       expect(show.stdout).toMatch(/broadcast 1552: 2 contact\(s\), success 50\.0 %/);
       expect(show.stdout).toMatch(/1 {2}SMS reçu {2}\(CRA_SMS_RECEIVED\)/);
       const json = JSON.parse((await run(['reports', 'show', local, '--json'])).stdout) as { broadcasts: { results: { label: string; codes: string[] }[] }[] };
-      expect(json.broadcasts[0]!.results.find((x) => x.label === 'Numéro erroné')!.codes).toEqual(['CRA_SMS_BADNUMBER', 'CRA_MMS_BADNUMBER', 'CRA_VOCAL_BADNUMBER']);
+      expect(json.broadcasts[0]!.results.find((x) => x.label === 'Numéro erroné')!.codes).toEqual([
+        'CRA_SMS_BADNUMBER',
+        'CRA_MMS_BADNUMBER',
+        'CRA_VOCAL_BADNUMBER',
+      ]);
     });
   });
 }

@@ -20,15 +20,31 @@ const account = { serviceId: '12345678', username: 'dmc', password: 'pw' };
 const roots: string[] = [];
 /** A report's records (ISO-8859-15, `;`, a header line). */
 const readCraFile = async (path: string): Promise<{ records: { broadcastId: string; callDate: string }[] }> => ({
-  records: readFileSync(path, 'latin1').trim().split('\n').slice(1).map((l) => { const f = l.split(';'); return { broadcastId: f[0]!, callDate: f[7]! }; }),
+  records: readFileSync(path, 'latin1')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => {
+      const f = l.split(';');
+      return { broadcastId: f[0]!, callDate: f[7]! };
+    }),
 });
-const fresh = (): string => { const r = mkdtempSync(join(tmpdir(), 'dmc-simfid-')); roots.push(r); return r; };
-afterAll(() => { for (const r of roots) rmSync(r, { recursive: true, force: true }); });
+const fresh = (): string => {
+  const r = mkdtempSync(join(tmpdir(), 'dmc-simfid-'));
+  roots.push(r);
+  return r;
+};
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
 
 /** A platform at a fixed time (Paris = UTC+1 in January). */
 function platformAt(root: string, at: { iso: string }, extra: Partial<PlatformOptions> = {}): { opts: PlatformOptions; events: PlatformEvent[] } {
   const events: PlatformEvent[] = [];
-  return { events, opts: { root, seed: 'fidelity', archiveAfter: 3600, retentionDays: 30, emit: (e) => events.push(e), now: () => new Date(at.iso), ...extra } };
+  return {
+    events,
+    opts: { root, seed: 'fidelity', archiveAfter: 3600, retentionDays: 30, emit: (e) => events.push(e), now: () => new Date(at.iso), ...extra },
+  };
 }
 
 describe('the simulator follows the guide (issue #10)', () => {
@@ -50,7 +66,12 @@ describe('the simulator follows the guide (issue #10)', () => {
     clock.iso = new Date(Date.now() + 3601_000).toISOString();
     await processAccount(account, opts);
     expect(readdirSync(join(p.dmc, 'in', 'processed'))).toEqual([]);
-    expect(events.filter((e) => e.type === 'archived').map((e) => (e as { name: string }).name).sort()).toEqual(['TESTFAX.pdf', 'fax.csv']);
+    expect(
+      events
+        .filter((e) => e.type === 'archived')
+        .map((e) => (e as { name: string }).name)
+        .sort(),
+    ).toEqual(['TESTFAX.pdf', 'fax.csv']);
   });
 
   it('the nightly report holds the broadcasts ended the day before, never a call after its date (line 9882)', async () => {
@@ -64,9 +85,15 @@ describe('the simulator follows the guide (issue #10)', () => {
     clock.iso = '2027-01-15T22:30:00Z';
     copyFileSync(join(repo, 'samples/sms.csv'), join(p.dmc, 'in', 'late.csv'));
     await processAccount(account, opts);
-    const pending = readFileSync(join(p.state, 'pending.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { broadcastId: number; callAt: number });
+    const pending = readFileSync(join(p.state, 'pending.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { broadcastId: number; callAt: number });
     const late = pending.filter((r) => r.broadcastId === 1001);
-    expect(late.some((r) => r.callAt >= Date.parse('2027-01-15T23:00:00Z')), 'the late broadcast ends after midnight Paris').toBe(true);
+    expect(
+      late.some((r) => r.callAt >= Date.parse('2027-01-15T23:00:00Z')),
+      'the late broadcast ends after midnight Paris',
+    ).toBe(true);
 
     // Same day, 23:50 Paris: nothing has ended the day before.
     clock.iso = '2027-01-15T22:50:00Z';
@@ -97,7 +124,10 @@ describe('the simulator follows the guide (issue #10)', () => {
     copyFileSync(join(repo, 'samples/sms.csv'), join(p.dmc, 'in', 'a.csv'));
     await processAccount(account, opts);
     clock.iso = '2027-01-15T09:00:30Z';
-    const pending = readFileSync(join(p.state, 'pending.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { callAt: number });
+    const pending = readFileSync(join(p.state, 'pending.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { callAt: number });
     const end = Math.max(...pending.map((r) => r.callAt));
     if (end > Date.parse(clock.iso)) expect(await writeReport(account, opts)).toBeUndefined();
     clock.iso = '2027-01-15T09:01:00Z';
@@ -117,14 +147,26 @@ describe('the simulator follows the guide (issue #10)', () => {
     expect(mediaOf({ ...base, messages: [{ multimediaType: 'TXT', text: 't' }] }, { 45: 'voice' })).toEqual(['sms']);
   });
 
-  it('mail is read at the platform\'s pass, and an accepted mail survives a restart (line 9934)', async () => {
+  it("mail is read at the platform's pass, and an accepted mail survives a restart (line 9934)", async () => {
     const root = fresh();
     const accounts = [{ ...account, spaceId: '123', allowedSenders: ['client1.fr'] }];
     const mail = { smtpPort: 0, imapPort: 0, mailboxes: [{ address: 'ops@client1.fr', password: 'x' }] };
     // A pass every hour: nothing happens between passes unless tick() runs one.
     const sim = new Simulator({ root, accounts, interval: 3600, seed: 'mailpass', autoReports: false, mail });
     await sim.start();
-    const body = ['serviceId:12345678', 'spaceId:123', 'broadcastName:Pass', 'scenarioId:40', 'callPlanningId:41', 'customizableId:10', 'multimediaType:TXT', 'text:Bonjour', '', 'NAME;PHONENUMBER1', 'Dupont;0612345678'].join('\r\n');
+    const body = [
+      'serviceId:12345678',
+      'spaceId:123',
+      'broadcastName:Pass',
+      'scenarioId:40',
+      'callPlanningId:41',
+      'customizableId:10',
+      'multimediaType:TXT',
+      'text:Bonjour',
+      '',
+      'NAME;PHONENUMBER1',
+      'Dupont;0612345678',
+    ].join('\r\n');
     const smtp = nodemailer.createTransport({ host: '127.0.0.1', port: sim.mail!.smtpPort, secure: false, ignoreTLS: true });
     await smtp.sendMail({ from: 'ops@client1.fr', to: 'dmc_admin@dmc.sfr-sh.fr', subject: 'pass', text: body });
     smtp.close();
@@ -138,20 +180,53 @@ describe('the simulator follows the guide (issue #10)', () => {
       await again.tick();
       expect(again.journal.find((e) => e.source === 'platform' && e.type === 'mail-broadcast')).toMatchObject({ contacts: 1 });
       expect(readdirSync(join(root, 'mail-queue')).filter((n) => n.endsWith('.eml'))).toEqual([]);
-    } finally { await again.stop(); }
+    } finally {
+      await again.stop();
+    }
   });
 
   it('the simulator command applies its configuration file (archiveAfter, scenarioMedia were read, then dropped) and writes a portable client config', async () => {
     const root = fresh();
     const cfg = join(root, 'sim.yaml');
-    writeFileSync(cfg, 'accounts: [{serviceId: "12345678", username: dmc, password: pw, spaceId: "123", allowedSenders: [client1.fr]}]\nmailboxes: [{address: ops@client1.fr, password: pw}]\narchiveAfter: 0.3\nscenarioMedia: {"40": voice}\n');
-    const child = spawn(process.execPath, [join(repo, 'dist/cli/main.js'), 'simulator', '--config', cfg, '--root', join(root, 'sim'), '--sftp-port', '0', '--ftp-port', '0', '--smtp-port', '0', '--imap-port', '0', '--interval', '0.2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(
+      cfg,
+      'accounts: [{serviceId: "12345678", username: dmc, password: pw, spaceId: "123", allowedSenders: [client1.fr]}]\nmailboxes: [{address: ops@client1.fr, password: pw}]\narchiveAfter: 0.3\nscenarioMedia: {"40": voice}\n',
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        join(repo, 'dist/cli/main.js'),
+        'simulator',
+        '--config',
+        cfg,
+        '--root',
+        join(root, 'sim'),
+        '--sftp-port',
+        '0',
+        '--ftp-port',
+        '0',
+        '--smtp-port',
+        '0',
+        '--imap-port',
+        '0',
+        '--interval',
+        '0.2',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
     const until = async (what: string, cond: () => boolean): Promise<void> => {
       const end = Date.now() + 20_000;
-      while (!cond()) { if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting for ${what}:\n${out}`); await new Promise((r) => setTimeout(r, 50)); }
+      while (!cond()) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting for ${what}:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     };
     try {
       await until('the client config', () => /client config (\S+)/.test(out));
@@ -162,7 +237,10 @@ describe('the simulator follows the guide (issue #10)', () => {
       copyFileSync(join(repo, 'samples/sms.csv'), join(root, 'sim', 'accounts', 'dmc', 'home', 'DMC_12345678', 'in', 'a.csv'));
       await until('archived after 0.3 s', () => /a\.csv archived from processed/.test(out));
       await until('the results written', () => existsSync(join(root, 'sim', 'accounts', 'dmc', 'state', 'pending.jsonl')));
-      const results = readFileSync(join(root, 'sim', 'accounts', 'dmc', 'state', 'pending.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { code: string });
+      const results = readFileSync(join(root, 'sim', 'accounts', 'dmc', 'state', 'pending.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { code: string });
       // Scenario 40 said to be voice: every result is a voice result.
       expect(results.every((r) => r.code.startsWith('CRA_VOCAL_'))).toBe(true);
     } finally {

@@ -17,7 +17,10 @@ import { fetchReports } from '../../src/transport/reports.js';
 const repo = new URL('../../', import.meta.url).pathname;
 const until = async (what: string, cond: () => boolean, ms = 15_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}`); await new Promise((r) => setTimeout(r, 20)); }
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 };
 
 describe('the platform simulator, driven by the real client code', () => {
@@ -26,16 +29,31 @@ describe('the platform simulator, driven by the real client code', () => {
   const configs: Record<string, ResolvedConfig> = {};
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'dmc-sim-'));
-    sim = new Simulator({ root, accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }], sftpPort: 0, ftpPort: 0, interval: 0.2, seed: 'test', autoReports: false });
+    sim = new Simulator({
+      root,
+      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }],
+      sftpPort: 0,
+      ftpPort: 0,
+      interval: 0.2,
+      seed: 'test',
+      autoReports: false,
+    });
     await sim.start();
     for (const protocol of ['sftp', 'ftp'] as const) {
       const port = protocol === 'sftp' ? sim.sftp!.port : sim.ftp!.port;
-      configs[protocol] = await parseConfig(`service: {serviceId: "12345678"}\ntransport: {protocol: ${protocol}, host: 127.0.0.1, port: ${port}, username: dmc, password: pw${protocol === 'sftp' ? `, hostKey: "${sim.fingerprint}"` : ''}}\ntimeouts: {connect: 5, documentsTaken: 10, outcome: 10, poll: 0.1}\nretries: {attempts: 1, minDelay: 0.05, maxDelay: 0.1}\n`, join(root, `${protocol}.yaml`));
+      configs[protocol] = await parseConfig(
+        `service: {serviceId: "12345678"}\ntransport: {protocol: ${protocol}, host: 127.0.0.1, port: ${port}, username: dmc, password: pw${protocol === 'sftp' ? `, hostKey: "${sim.fingerprint}"` : ''}}\ntimeouts: {connect: 5, documentsTaken: 10, outcome: 10, poll: 0.1}\nretries: {attempts: 1, minDelay: 0.05, maxDelay: 0.1}\n`,
+        join(root, `${protocol}.yaml`),
+      );
     }
   });
-  afterAll(async () => { await sim.stop(); rmSync(root, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await sim.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
 
-  const platform = (type: string): (JournalEntry & { name?: string })[] => sim.journal.filter((e) => e.source === 'platform' && (e as { type: string }).type === type) as never;
+  const platform = (type: string): (JournalEntry & { name?: string })[] =>
+    sim.journal.filter((e) => e.source === 'platform' && (e as { type: string }).type === type) as never;
 
   for (const protocol of ['sftp', 'ftp'] as const) {
     it(`${protocol}: document then trigger, processed once, broadcast created; the journal shows the exact sequence`, async () => {
@@ -43,10 +61,16 @@ describe('the platform simulator, driven by the real client code', () => {
       try {
         expect(remoteRoot).toBe('DMC_12345678');
         const start = sim.journal.length;
-        const r = await sendTrigger(session, { trigger: join(repo, 'samples/fax-pdf.csv'), documents: [join(repo, 'samples/documents/TESTFAX.pdf')] }, { remoteRoot, timeouts: configs[protocol]!.timeouts, logger: silentLogger });
+        const r = await sendTrigger(
+          session,
+          { trigger: join(repo, 'samples/fax-pdf.csv'), documents: [join(repo, 'samples/documents/TESTFAX.pdf')] },
+          { remoteRoot, timeouts: configs[protocol]!.timeouts, logger: silentLogger },
+        );
         expect(await trackOutcome(session, remoteRoot, r.remoteName, { timeouts: configs[protocol]!.timeouts })).toBe('processed');
         // The file reaches processed/ before the broadcast is created and journaled: wait for the entry.
-        await until('the processed entry', () => sim.journal.slice(start).some((e) => e.source === 'platform' && e.type === 'processed' && e.name === r.remoteName));
+        await until('the processed entry', () =>
+          sim.journal.slice(start).some((e) => e.source === 'platform' && e.type === 'processed' && e.name === r.remoteName),
+        );
         const seen = sim.journal.slice(start);
         const writes = seen.filter((e) => e.source === 'server' && e.op === 'open-write').map((e) => (e as { path: string }).path);
         expect(writes.every((w) => w.endsWith('.uploading'))).toBe(true);
@@ -58,7 +82,9 @@ describe('the platform simulator, driven by the real client code', () => {
         const processed = seen.filter((e) => e.source === 'platform' && e.type === 'processed' && e.name === r.remoteName);
         expect(processed).toHaveLength(1);
         expect(processed[0]).toMatchObject({ contacts: 2 });
-      } finally { await session.close(); }
+      } finally {
+        await session.close();
+      }
     });
   }
 
@@ -78,9 +104,17 @@ describe('the platform simulator, driven by the real client code', () => {
 
     const { session, remoteRoot } = await openAccount(configs['sftp']!, silentLogger);
     try {
-      const got = await fetchReports(session, { remoteRoot, serviceId: '12345678', dir: join(root, 'local-reports'), ackNaming: 'append', logger: silentLogger });
+      const got = await fetchReports(session, {
+        remoteRoot,
+        serviceId: '12345678',
+        dir: join(root, 'local-reports'),
+        ackNaming: 'append',
+        logger: silentLogger,
+      });
       expect(got.map((g) => [g.fetched, g.ack])).toEqual([['downloaded', 'acked']]);
-    } finally { await session.close(); }
+    } finally {
+      await session.close();
+    }
     await until('the ack', () => platform('ack').length > 0);
     expect(platform('ack')[0]).toMatchObject({ report: report.name, deleted: true });
     expect(readdirSync(out).filter((f) => f.startsWith('CRA_'))).toEqual([]);
@@ -108,8 +142,11 @@ describe('the platform simulator, driven by the real client code', () => {
           await t.close();
           return name;
         }
-        return (await sendTrigger(session, { trigger: local, remoteName: name }, { remoteRoot, timeouts: configs['sftp']!.timeouts, logger: silentLogger })).remoteName;
-      } finally { await session.close(); }
+        return (await sendTrigger(session, { trigger: local, remoteName: name }, { remoteRoot, timeouts: configs['sftp']!.timeouts, logger: silentLogger }))
+          .remoteName;
+      } finally {
+        await session.close();
+      }
     };
     const failedWith = async (name: string): Promise<string[]> => {
       await until(`${name} to fail`, () => platform('failed').some((e) => e.name === name) || platform('processed').some((e) => e.name === name));
@@ -122,7 +159,11 @@ describe('the platform simulator, driven by the real client code', () => {
     it('100,001 contacts', async () => {
       const exp = join(root, 'big-export.csv');
       writeFileSync(exp, ['Nom;Mobile', ...Array.from({ length: 100_001 }, (_, i) => `N${i};06${String(i).padStart(8, '0')}`)].join('\n') + '\n');
-      const r = await buildTriggerFiles({ serviceId: '12345678', spaceId: '1', broadcastName: 'big', scenarioId: '1', callPlanningId: '1', messages: [{ multimediaType: 'TXT', text: 'x' }] }, exp, { out: join(root, 'big.csv'), maxContacts: 200_000 });
+      const r = await buildTriggerFiles(
+        { serviceId: '12345678', spaceId: '1', broadcastName: 'big', scenarioId: '1', callPlanningId: '1', messages: [{ multimediaType: 'TXT', text: 'x' }] },
+        exp,
+        { out: join(root, 'big.csv'), maxContacts: 200_000 },
+      );
       expect(r.ok).toBe(true);
       await sendRaw('big-100001.csv', readFileSync(join(root, 'big.csv')));
       expect((await failedWith('big-100001.csv')).join('\n')).toMatch(/E_TOO_MANY_CONTACTS/);

@@ -18,4 +18,6 @@ const daemon = new Daemon(config, silentLogger, {
 });
 await daemon.start();
 process.stdout.write('started\n');
-process.on('SIGTERM', () => { void daemon.stop().then(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  void daemon.stop().then(() => process.exit(0));
+});

@@ -6,8 +6,11 @@ describe('fault matrix over active FTP: every step × every fault, each export e
   beforeAll(() => m.start());
   afterAll(() => m.stop());
   let i = 0;
-  for (const step of STEPS) for (const fault of FAULTS) {
-    const index = i++;
-    it(`${step} × ${fault}`, async () => { await m.run(step, fault, index); }, 60_000);
-  }
+  for (const step of STEPS)
+    for (const fault of FAULTS) {
+      const index = i++;
+      it(`${step} × ${fault}`, async () => {
+        await m.run(step, fault, index);
+      }, 60_000);
+    }
 });

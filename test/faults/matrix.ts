@@ -18,7 +18,16 @@ import { Simulator } from '../../src/simulator/simulator.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { broadcastsWith as recorded } from '../helpers/platform-record.js';
 
-export const STEPS = ['document upload', 'document rename', 'documents taken', 'trigger upload', 'trigger rename', 'outcome poll', 'report download', 'ack upload'] as const;
+export const STEPS = [
+  'document upload',
+  'document rename',
+  'documents taken',
+  'trigger upload',
+  'trigger rename',
+  'outcome poll',
+  'report download',
+  'ack upload',
+] as const;
 export const FAULTS = ['cut before', 'cut after', 'outage', 'black hole'] as const;
 export type Step = (typeof STEPS)[number];
 export type Fault = (typeof FAULTS)[number];
@@ -36,14 +45,22 @@ const DOC = 'FAULTDOC.pdf';
 function matches(step: Step, p: GatePoint, progress: { docRenamed: boolean; triggerRenamed: boolean }): boolean {
   const trigger = /\/in\/fault-[^/]*\.csv\.uploading$/.test(p.path);
   switch (step) {
-    case 'document upload': return p.op === 'write' && p.path.endsWith(`/in/${DOC}.uploading`);
-    case 'document rename': return p.op === 'rename' && p.path.endsWith(`/in/${DOC}.uploading`);
-    case 'documents taken': return p.op === 'list' && /\/in\/?$/.test(p.path) && progress.docRenamed && !progress.triggerRenamed;
-    case 'trigger upload': return p.op === 'write' && trigger;
-    case 'trigger rename': return p.op === 'rename' && trigger;
-    case 'outcome poll': return p.op === 'list' && /\/in\/processed\/?$/.test(p.path) && progress.triggerRenamed;
-    case 'report download': return p.op === 'read' && /\/out\/CRA_[^/]+\.csv$/.test(p.path);
-    case 'ack upload': return p.op === 'write' && /\/out\/ack\/[^/]+\.uploading$/.test(p.path);
+    case 'document upload':
+      return p.op === 'write' && p.path.endsWith(`/in/${DOC}.uploading`);
+    case 'document rename':
+      return p.op === 'rename' && p.path.endsWith(`/in/${DOC}.uploading`);
+    case 'documents taken':
+      return p.op === 'list' && /\/in\/?$/.test(p.path) && progress.docRenamed && !progress.triggerRenamed;
+    case 'trigger upload':
+      return p.op === 'write' && trigger;
+    case 'trigger rename':
+      return p.op === 'rename' && trigger;
+    case 'outcome poll':
+      return p.op === 'list' && /\/in\/processed\/?$/.test(p.path) && progress.triggerRenamed;
+    case 'report download':
+      return p.op === 'read' && /\/out\/CRA_[^/]+\.csv$/.test(p.path);
+    case 'ack upload':
+      return p.op === 'write' && /\/out\/ack\/[^/]+\.uploading$/.test(p.path);
   }
 }
 
@@ -57,13 +74,20 @@ export class Matrix {
   async start(): Promise<void> {
     this.root = mkdtempSync(join(tmpdir(), `dmc-faults-${this.protocol}-`));
     this.sim = new Simulator({
-      root: join(this.root, 'sim'), accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }],
+      root: join(this.root, 'sim'),
+      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }],
       ...(this.protocol === 'sftp' ? { sftpPort: 0 } : { ftpPort: 0 }),
-      interval: 0.2, seed: 'faults', autoReports: false, archiveAfter: 60,
+      interval: 0.2,
+      seed: 'faults',
+      autoReports: false,
+      archiveAfter: 60,
       gate: (p) => this.gate(p),
     });
     await this.sim.start();
-    writeFileSync(join(this.root, 'cmd.yaml'), 'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Faults {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n');
+    writeFileSync(
+      join(this.root, 'cmd.yaml'),
+      'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Faults {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n',
+    );
     writeFileSync(join(this.root, DOC), '%PDF-1.4\n% a document for the fault matrix\n%%EOF\n');
   }
 
@@ -77,16 +101,27 @@ export class Matrix {
     if (!c) return;
     if (p.phase === 'after' && p.op === 'rename' && p.path.endsWith(`/in/${DOC}.uploading`)) c.progress.docRenamed = true;
     const isTriggerRename = p.phase === 'after' && p.op === 'rename' && /\/in\/fault-[^/]*\.csv\.uploading$/.test(p.path);
-    if (c.fired || !matches(c.step, p, c.progress)) { if (isTriggerRename) c.progress.triggerRenamed = true; return; }
+    if (c.fired || !matches(c.step, p, c.progress)) {
+      if (isTriggerRename) c.progress.triggerRenamed = true;
+      return;
+    }
     const wanted = c.fault === 'cut before' ? 'before' : 'after';
     if (p.phase !== wanted) return;
     c.fired = true;
     if (isTriggerRename) c.progress.triggerRenamed = true;
     switch (c.fault) {
-      case 'cut before': c.proxy.cut(); return 'abort';
-      case 'cut after': c.proxy.cut(); return;
-      case 'outage': c.proxy.refuseFor(OUTAGE_MS); return;
-      case 'black hole': c.proxy.blackHole(BLACK_HOLE_MS); return;
+      case 'cut before':
+        c.proxy.cut();
+        return 'abort';
+      case 'cut after':
+        c.proxy.cut();
+        return;
+      case 'outage':
+        c.proxy.refuseFor(OUTAGE_MS);
+        return;
+      case 'black hole':
+        c.proxy.blackHole(BLACK_HOLE_MS);
+        return;
     }
   }
 
@@ -102,9 +137,10 @@ export class Matrix {
     await proxy.start();
     const dir = join(this.root, `case-${index}`);
     mkdirSync(join(dir, 'drop'), { recursive: true });
-    const transport = this.protocol === 'sftp'
-      ? `{protocol: sftp, host: 127.0.0.1, port: ${proxy.port}, username: dmc, password: pw, hostKey: "${this.sim.fingerprint}"}`
-      : `{protocol: ftp, host: 127.0.0.1, port: ${proxy.port}, username: dmc, password: pw}`;
+    const transport =
+      this.protocol === 'sftp'
+        ? `{protocol: sftp, host: 127.0.0.1, port: ${proxy.port}, username: dmc, password: pw, hostKey: "${this.sim.fingerprint}"}`
+        : `{protocol: ftp, host: 127.0.0.1, port: ${proxy.port}, username: dmc, password: pw}`;
     const yaml = [
       'service: {serviceId: "12345678"}',
       `transport: ${transport}`,
@@ -136,11 +172,16 @@ export class Matrix {
       if (reportCase) {
         await this.sim.report();
         this.current.fired = false;
-        const report = (): string | undefined => (existsSync(join(dir, 'reports')) ? readdirSync(join(dir, 'reports')).find((f) => /^CRA_.*\.csv$/.test(f)) : undefined);
-        await until(`${step} × ${fault}: the report collected and acked`, () => {
-          const name = report();
-          return name !== undefined && daemon.journal.report(name)?.state === 'acked';
-        }, CASE_BOUND_MS);
+        const report = (): string | undefined =>
+          existsSync(join(dir, 'reports')) ? readdirSync(join(dir, 'reports')).find((f) => /^CRA_.*\.csv$/.test(f)) : undefined;
+        await until(
+          `${step} × ${fault}: the report collected and acked`,
+          () => {
+            const name = report();
+            return name !== undefined && daemon.journal.report(name)?.state === 'acked';
+          },
+          CASE_BOUND_MS,
+        );
         // Downloaded once: no earlier copy kept aside, and the platform deleted it on the ack.
         expect(readdirSync(join(dir, 'reports')).filter((f) => f.endsWith('.previous'))).toEqual([]);
         await until('the platform took the ack', () => !existsSync(join(this.sim.homeOf('dmc'), 'DMC_12345678', 'out', report()!)), 10_000);

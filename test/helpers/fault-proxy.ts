@@ -13,7 +13,12 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
-interface Pair { client: Socket; server?: Socket; held: { toServer: Buffer[]; toClient: Buffer[] }; armed?: boolean }
+interface Pair {
+  client: Socket;
+  server?: Socket;
+  held: { toServer: Buffer[]; toClient: Buffer[] };
+  armed?: boolean;
+}
 
 export class FaultProxy {
   private server: Server | undefined;
@@ -34,18 +39,28 @@ export class FaultProxy {
     return this.port;
   }
 
-  get connections(): number { return this.pairs.size; }
+  get connections(): number {
+    return this.pairs.size;
+  }
 
   private accept(client: Socket): void {
     this.opened++;
-    if (Date.now() < this.refuseUntil) { client.destroy(); return; }
+    if (Date.now() < this.refuseUntil) {
+      client.destroy();
+      return;
+    }
     const pair: Pair = { client, held: { toServer: [], toClient: [] } };
     this.pairs.add(pair);
-    const drop = (): void => { client.destroy(); pair.server?.destroy(); this.pairs.delete(pair); };
+    const drop = (): void => {
+      client.destroy();
+      pair.server?.destroy();
+      this.pairs.delete(pair);
+    };
     client.on('error', drop).on('close', drop);
     client.on('data', (b: Buffer) => {
       if (this.cutOn && this.cutOn.command.test(b.toString('latin1'))) pair.armed = true;
-      if (this.black() || !pair.server) pair.held.toServer.push(b); else pair.server.write(b);
+      if (this.black() || !pair.server) pair.held.toServer.push(b);
+      else pair.server.write(b);
     });
     const open = (): void => {
       if (client.destroyed) return;
@@ -61,19 +76,27 @@ export class FaultProxy {
           done?.();
           return;
         }
-        if (this.black() || Date.now() < this.holdUntil) pair.held.toClient.push(b); else client.write(b);
+        if (this.black() || Date.now() < this.holdUntil) pair.held.toClient.push(b);
+        else client.write(b);
       });
-      server.once('connect', () => { for (const b of pair.held.toServer.splice(0)) server.write(b); });
+      server.once('connect', () => {
+        for (const b of pair.held.toServer.splice(0)) server.write(b);
+      });
     };
     if (this.black()) setTimeout(open, this.blackUntil - Date.now()).unref();
     else open();
   }
 
-  private black(): boolean { return Date.now() < this.blackUntil; }
+  private black(): boolean {
+    return Date.now() < this.blackUntil;
+  }
 
   /** Destroys every connection now. */
   cut(): void {
-    for (const p of [...this.pairs]) { p.client.destroy(); p.server?.destroy(); }
+    for (const p of [...this.pairs]) {
+      p.client.destroy();
+      p.server?.destroy();
+    }
     this.pairs.clear();
   }
 

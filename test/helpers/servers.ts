@@ -25,14 +25,20 @@ export interface TestServer {
 }
 
 /** Starts a server of the protocol over a fresh DMC account folder. */
-export async function startTestServer(protocol: 'sftp' | 'ftp', opts: { timeouts?: Partial<ResolvedConfig['timeouts']>; retries?: Partial<ResolvedConfig['retries']> } = {}): Promise<TestServer> {
+export async function startTestServer(
+  protocol: 'sftp' | 'ftp',
+  opts: { timeouts?: Partial<ResolvedConfig['timeouts']>; retries?: Partial<ResolvedConfig['retries']> } = {},
+): Promise<TestServer> {
   const base = mkdtempSync(join(tmpdir(), `dmc-${protocol}-`));
   const root = join(base, 'DMC_12345678');
   for (const d of DMC_DIRS) mkdirSync(join(root, d), { recursive: true });
   const events: FileEvent[] = [];
   // eslint-disable-next-line prefer-const
   let result: TestServer;
-  const onEvent = (e: FileEvent): void => { events.push(e); result.onEvent?.(e); };
+  const onEvent = (e: FileEvent): void => {
+    events.push(e);
+    result.onEvent?.(e);
+  };
   let sftp: RunningSftpServer | undefined;
   let ftp: RunningFtpServer | undefined;
   let yaml: string;
@@ -48,9 +54,18 @@ export async function startTestServer(protocol: 'sftp' | 'ftp', opts: { timeouts
   yaml += `timeouts: ${JSON.stringify(t)}\nretries: ${JSON.stringify(r)}\nreports: {dir: "${join(base, 'reports')}"}\n`;
   const config = await parseConfig(yaml, join(base, 'config.yaml'), { TEST_PW: 'secret-pw' });
   result = {
-    protocol, root, events, config, sftp, ftp,
+    protocol,
+    root,
+    events,
+    config,
+    sftp,
+    ftp,
     transport: (overrides = {}) => createTransport({ ...config, transport: { ...config.transport, ...overrides } }, silentLogger),
-    close: async () => { await sftp?.close(); await ftp?.close(); rmSync(base, { recursive: true, force: true }); },
+    close: async () => {
+      await sftp?.close();
+      await ftp?.close();
+      rmSync(base, { recursive: true, force: true });
+    },
   };
   return result;
 }

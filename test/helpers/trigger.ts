@@ -22,7 +22,12 @@ export const SMS: TriggerCommand = {
 
 export const COLS: ContactColumn[] = ['NAME', 'FORENAME', 'PHONENUMBER1', 'COUNTRYCODE1', 'EXTERNALREFERENCE'];
 
-export async function encode(command: TriggerCommand, columns: readonly ContactColumn[], rows: (string[] | SourcedRow)[], opts: EncodeOptions = {}): Promise<{ bytes: Buffer; findings: Finding[]; errors: number }> {
+export async function encode(
+  command: TriggerCommand,
+  columns: readonly ContactColumn[],
+  rows: (string[] | SourcedRow)[],
+  opts: EncodeOptions = {},
+): Promise<{ bytes: Buffer; findings: Finding[]; errors: number }> {
   const list = new FindingList(1000);
   const chunks: Buffer[] = [];
   const src = rows.map((r) => (Array.isArray(r) ? { values: r } : r));
@@ -30,7 +35,11 @@ export async function encode(command: TriggerCommand, columns: readonly ContactC
   return { bytes: Buffer.concat(chunks), findings: list.list(), errors: list.errors };
 }
 
-export async function read(bytes: Buffer | string, format: 'csv' | 'xml' = 'csv', encoding = 'iso-8859-15'): Promise<{ reading: TriggerReading; findings: FindingList }> {
+export async function read(
+  bytes: Buffer | string,
+  format: 'csv' | 'xml' = 'csv',
+  encoding = 'iso-8859-15',
+): Promise<{ reading: TriggerReading; findings: FindingList }> {
   const buf = typeof bytes === 'string' ? iconv.encode(bytes, encoding) : bytes;
   const findings = new FindingList(1000);
   const reading = format === 'xml' ? await readXmlTrigger([buf], findings) : await readCsvTrigger([buf], findings);
@@ -59,8 +68,16 @@ export function csvText(command: string[], contacts?: string[]): string {
 }
 
 export const SMS_LINES = [
-  'serviceId:12345678', 'spaceId:123', 'broadcastName:Envoi SMS', 'scenarioId:40',
-  'startDate:2027-01-15 09:00:00', 'stopDate:2027-01-16 20:00:00', 'callPlanningId:41', 'priority:2',
-  'customizableId:10', 'multimediaType:TXT', 'text:Bonjour',
+  'serviceId:12345678',
+  'spaceId:123',
+  'broadcastName:Envoi SMS',
+  'scenarioId:40',
+  'startDate:2027-01-15 09:00:00',
+  'stopDate:2027-01-16 20:00:00',
+  'callPlanningId:41',
+  'priority:2',
+  'customizableId:10',
+  'multimediaType:TXT',
+  'text:Bonjour',
 ];
 export const SMS_CONTACTS = ['NAME;FORENAME;PHONENUMBER1;COUNTRYCODE1', 'Dupont;Pierre;0612345678;33'];

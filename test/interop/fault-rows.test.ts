@@ -21,12 +21,24 @@ import type { Transition } from '../../src/daemon/journal.js';
 import { silentLogger } from '../../src/transport/logger.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 
-interface InteropEnv { host: string; sshPort: number; ftpPort: number; user: string; password: string; hostKey: string; home: string; serviceId: string }
+interface InteropEnv {
+  host: string;
+  sshPort: number;
+  ftpPort: number;
+  user: string;
+  password: string;
+  hostKey: string;
+  home: string;
+  serviceId: string;
+}
 const envPath = process.env['DMC_INTEROP_ENV'] ?? '/tmp/dmc-interop/env.json';
 const env: InteropEnv | undefined = existsSync(envPath) ? (JSON.parse(readFileSync(envPath, 'utf8')) as InteropEnv) : undefined;
 if (!env && process.env['CI']) throw new Error(`interop servers are not running (${envPath} missing): .ci/run must run scripts/interop-servers.sh start`);
 // Said, not silent: a developer's run without the real servers skips these tests and is told how to run them.
-if (!env) console.warn(`${new URL(import.meta.url).pathname.split('/').pop()}: skipped, the real servers are not running (${envPath} missing): apt-get install openssh-server vsftpd dovecot-imapd, then bash scripts/interop-servers.sh start`);
+if (!env)
+  console.warn(
+    `${new URL(import.meta.url).pathname.split('/').pop()}: skipped, the real servers are not running (${envPath} missing): apt-get install openssh-server vsftpd dovecot-imapd, then bash scripts/interop-servers.sh start`,
+  );
 
 const STEPS = ['trigger upload', 'trigger rename'] as const;
 const FAULTS = ['cut before', 'cut after', 'outage', 'black hole'] as const;
@@ -41,7 +53,10 @@ describe.runIf(env)('fault rows against real servers', () => {
   let platform: NodeJS.Timeout;
   beforeAll(() => {
     mkdirSync(local, { recursive: true });
-    writeFileSync(join(local, 'cmd.yaml'), `serviceId: "${e.serviceId}"\nspaceId: 1\nbroadcastName: "Interop {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n`);
+    writeFileSync(
+      join(local, 'cmd.yaml'),
+      `serviceId: "${e.serviceId}"\nspaceId: 1\nbroadcastName: "Interop {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n`,
+    );
     // The platform's part, for this run's triggers only (other tests share in/).
     platform = setInterval(() => {
       for (const name of readdirSync(inDir)) {
@@ -52,7 +67,10 @@ describe.runIf(env)('fault rows against real servers', () => {
       }
     }, 100);
   });
-  afterAll(() => { clearInterval(platform); rmSync(local, { recursive: true, force: true }); });
+  afterAll(() => {
+    clearInterval(platform);
+    rmSync(local, { recursive: true, force: true });
+  });
 
   let index = 0;
   for (const protocol of ['sftp', 'ftp'] as const) {
@@ -63,61 +81,87 @@ describe.runIf(env)('fault rows against real servers', () => {
         // first reply (the open handle) is held too, so the content never comes (encrypted: no way to hold
         // only the last reply). Over FTP the 226 that follows the data is dropped.
         const skip = protocol === 'sftp' && step === 'trigger upload' && fault === 'cut after';
-        it.skipIf(skip)(`${protocol === 'sftp' ? 'OpenSSH' : 'vsftpd'}: ${step} × ${fault}: sent exactly once`, async () => {
-          const proxy = new FaultProxy({ host: e.host, port: protocol === 'sftp' ? e.sshPort : e.ftpPort });
-          await proxy.start();
-          const dir = join(local, `case-${i}`);
-          mkdirSync(join(dir, 'drop'), { recursive: true });
-          const transport = protocol === 'sftp'
-            ? `{protocol: sftp, host: 127.0.0.1, port: ${proxy.port}, username: ${e.user}, password: "\${PW}", hostKey: "${e.hostKey}", remoteRoot: DMC_${e.serviceId}}`
-            : `{protocol: ftp, host: 127.0.0.1, port: ${proxy.port}, username: ${e.user}, password: "\${PW}", remoteRoot: DMC_${e.serviceId}}`;
-          const yaml = [
-            `service: {serviceId: "${e.serviceId}"}`, `transport: ${transport}`,
-            'timeouts: {connect: 1, idle: 1, transfer: 2, documentsTaken: 10, outcome: 30, poll: 0.1}', 'retries: {attempts: 1, minDelay: 0.05, maxDelay: 0.1}',
-            `reports: {dir: ${join(dir, 'reports')}}`, 'daemon:', `  journal: ${join(dir, 'journal.db')}`, '  stableSeconds: 0.2', '  rescanSeconds: 1', '  reportsAt: "23:59"',
-            '  dropFolders:', `    - {path: ${join(dir, 'drop')}, command: ${join(local, 'cmd.yaml')}}`,
-          ].join('\n');
-          const config = await parseConfig(yaml, join(dir, 'dmc.yaml'), { PW: e.password });
-          const tag = `FR${run}-${i}`;
-          const arm = step === 'trigger upload' ? 'trigger:built->uploading' : 'trigger:uploading->renaming';
-          let fired = false;
-          let watcher: NodeJS.Timeout | undefined;
-          const onTransition = (t: Transition): void => {
-            if (fired || `${t.what}:${t.from}->${t.to}` !== arm) return;
-            fired = true;
-            if (fault === 'cut before') proxy.cut();
-            else if (fault === 'outage') proxy.refuseFor(2500);
-            else if (fault === 'black hole') proxy.blackHole(2500);
-            else if (protocol === 'ftp') {
-              // Plain text: the reply that says the server did it (226 after STOR, 250 after RNTO) is dropped with the connection.
-              proxy.cutOnReply(step === 'trigger rename' ? /^RNTO /m : /^STOR /m, step === 'trigger rename' ? /^250 /m : /^226 /m);
-            } else {
-              // SFTP, encrypted: the step's request is the next one; its reply is held until the server's disk shows it done, then cut.
-              proxy.hold(30_000);
-              const done = (): boolean => readdirSync(inDir).some((n) => n.startsWith(`frow-${run}-${i}_`) && (step === 'trigger rename' ? !n.endsWith('.uploading') : n.endsWith('.uploading') && statSync(join(inDir, n)).size > 0))
-                || readdirSync(join(inDir, 'processed')).some((n) => n.startsWith(`frow-${run}-${i}_`));
-              watcher = setInterval(() => { if (done()) { clearInterval(watcher); proxy.stopHolding(); proxy.cut(); } }, 2);
+        it.skipIf(skip)(
+          `${protocol === 'sftp' ? 'OpenSSH' : 'vsftpd'}: ${step} × ${fault}: sent exactly once`,
+          async () => {
+            const proxy = new FaultProxy({ host: e.host, port: protocol === 'sftp' ? e.sshPort : e.ftpPort });
+            await proxy.start();
+            const dir = join(local, `case-${i}`);
+            mkdirSync(join(dir, 'drop'), { recursive: true });
+            const transport =
+              protocol === 'sftp'
+                ? `{protocol: sftp, host: 127.0.0.1, port: ${proxy.port}, username: ${e.user}, password: "\${PW}", hostKey: "${e.hostKey}", remoteRoot: DMC_${e.serviceId}}`
+                : `{protocol: ftp, host: 127.0.0.1, port: ${proxy.port}, username: ${e.user}, password: "\${PW}", remoteRoot: DMC_${e.serviceId}}`;
+            const yaml = [
+              `service: {serviceId: "${e.serviceId}"}`,
+              `transport: ${transport}`,
+              'timeouts: {connect: 1, idle: 1, transfer: 2, documentsTaken: 10, outcome: 30, poll: 0.1}',
+              'retries: {attempts: 1, minDelay: 0.05, maxDelay: 0.1}',
+              `reports: {dir: ${join(dir, 'reports')}}`,
+              'daemon:',
+              `  journal: ${join(dir, 'journal.db')}`,
+              '  stableSeconds: 0.2',
+              '  rescanSeconds: 1',
+              '  reportsAt: "23:59"',
+              '  dropFolders:',
+              `    - {path: ${join(dir, 'drop')}, command: ${join(local, 'cmd.yaml')}}`,
+            ].join('\n');
+            const config = await parseConfig(yaml, join(dir, 'dmc.yaml'), { PW: e.password });
+            const tag = `FR${run}-${i}`;
+            const arm = step === 'trigger upload' ? 'trigger:built->uploading' : 'trigger:uploading->renaming';
+            let fired = false;
+            let watcher: NodeJS.Timeout | undefined;
+            const onTransition = (t: Transition): void => {
+              if (fired || `${t.what}:${t.from}->${t.to}` !== arm) return;
+              fired = true;
+              if (fault === 'cut before') proxy.cut();
+              else if (fault === 'outage') proxy.refuseFor(2500);
+              else if (fault === 'black hole') proxy.blackHole(2500);
+              else if (protocol === 'ftp') {
+                // Plain text: the reply that says the server did it (226 after STOR, 250 after RNTO) is dropped with the connection.
+                proxy.cutOnReply(step === 'trigger rename' ? /^RNTO /m : /^STOR /m, step === 'trigger rename' ? /^250 /m : /^226 /m);
+              } else {
+                // SFTP, encrypted: the step's request is the next one; its reply is held until the server's disk shows it done, then cut.
+                proxy.hold(30_000);
+                const done = (): boolean =>
+                  readdirSync(inDir).some(
+                    (n) =>
+                      n.startsWith(`frow-${run}-${i}_`) &&
+                      (step === 'trigger rename' ? !n.endsWith('.uploading') : n.endsWith('.uploading') && statSync(join(inDir, n)).size > 0),
+                  ) || readdirSync(join(inDir, 'processed')).some((n) => n.startsWith(`frow-${run}-${i}_`));
+                watcher = setInterval(() => {
+                  if (done()) {
+                    clearInterval(watcher);
+                    proxy.stopHolding();
+                    proxy.cut();
+                  }
+                }, 2);
+              }
+            };
+            const daemon = new Daemon(config, silentLogger, { journal: { onTransition } });
+            await daemon.start();
+            try {
+              writeFileSync(join(dir, 'drop', `frow-${run}-${i}.csv`), `Nom;Mobile;Référence\nDupont;0612345678;${tag}-0\n`);
+              const end = Date.now() + 45_000;
+              while (!daemon.journal.recentInputs(2).some((r) => r.settled === 1)) {
+                if (Date.now() > end)
+                  throw new Error(
+                    `${step} × ${fault}: not settled within 45 s: ${JSON.stringify(daemon.journal.recentInputs(2).map((r) => [r.state, r.last_error]))}`,
+                  );
+                await new Promise((r) => setTimeout(r, 50));
+              }
+              const row = daemon.journal.recentInputs(2)[0]!;
+              expect(fired, 'the fault was injected').toBe(true);
+              expect(row.state, row.last_error ?? '').toBe('done');
+              expect(taken.get(`${tag}`), 'taken by the platform').toBe(1);
+            } finally {
+              if (watcher) clearInterval(watcher);
+              await daemon.stop();
+              await proxy.close();
             }
-          };
-          const daemon = new Daemon(config, silentLogger, { journal: { onTransition } });
-          await daemon.start();
-          try {
-            writeFileSync(join(dir, 'drop', `frow-${run}-${i}.csv`), `Nom;Mobile;Référence\nDupont;0612345678;${tag}-0\n`);
-            const end = Date.now() + 45_000;
-            while (!daemon.journal.recentInputs(2).some((r) => r.settled === 1)) {
-              if (Date.now() > end) throw new Error(`${step} × ${fault}: not settled within 45 s: ${JSON.stringify(daemon.journal.recentInputs(2).map((r) => [r.state, r.last_error]))}`);
-              await new Promise((r) => setTimeout(r, 50));
-            }
-            const row = daemon.journal.recentInputs(2)[0]!;
-            expect(fired, 'the fault was injected').toBe(true);
-            expect(row.state, row.last_error ?? '').toBe('done');
-            expect(taken.get(`${tag}`), 'taken by the platform').toBe(1);
-          } finally {
-            if (watcher) clearInterval(watcher);
-            await daemon.stop();
-            await proxy.close();
-          }
-        }, 60_000);
+          },
+          60_000,
+        );
       }
     }
   }

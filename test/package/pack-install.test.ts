@@ -13,13 +13,27 @@ import { afterAll, describe, expect, it } from 'vitest';
 const repo = new URL('../../', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'dmc-pack-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const npm = (args: string[], cwd: string, timeout = 600_000): string => execFileSync('npm', args, { cwd, encoding: 'utf8', timeout, stdio: ['ignore', 'pipe', 'pipe'] });
+const npm = (args: string[], cwd: string, timeout = 600_000): string =>
+  execFileSync('npm', args, { cwd, encoding: 'utf8', timeout, stdio: ['ignore', 'pipe', 'pipe'] });
 
 describe('the packed package', () => {
   it('packs dist (with types), templates, samples, docs, examples, LICENSE and README; no tests, no var/, no source maps', () => {
     const listing = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], repo)) as { files: { path: string }[] }[];
     const files = listing[0]!.files.map((f) => f.path);
-    for (const must of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/transport/index.d.ts', 'templates/sms.yaml', 'samples/exports/crm-semicolon.csv', 'docs/library.md', 'examples/library/build-from-records.mjs']) expect(files).toContain(must);
+    for (const must of [
+      'LICENSE',
+      'README.md',
+      'package.json',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/main.js',
+      'dist/transport/index.d.ts',
+      'templates/sms.yaml',
+      'samples/exports/crm-semicolon.csv',
+      'docs/library.md',
+      'examples/library/build-from-records.mjs',
+    ])
+      expect(files).toContain(must);
     expect(files.filter((f) => /^(test|var|src|bench|scripts)\//.test(f) || f.endsWith('.map'))).toEqual([]);
   });
 

@@ -22,16 +22,40 @@ for (const protocol of ['sftp', 'ftp'] as const) {
       const port = protocol === 'sftp' ? server.sftp!.port : server.ftp!.port;
       proxy = new FaultProxy({ host: '127.0.0.1', port });
       await proxy.start();
-      t = createTransport({ ...server.config, transport: { ...server.config.transport, port: proxy.port }, timeouts: { ...server.config.timeouts, connect: 2, idle: 1, transfer: 2 } }, silentLogger);
+      t = createTransport(
+        {
+          ...server.config,
+          transport: { ...server.config.transport, port: proxy.port },
+          timeouts: { ...server.config.timeouts, connect: 2, idle: 1, transfer: 2 },
+        },
+        silentLogger,
+      );
     });
-    afterAll(async () => { await t.close(); await proxy.close(); await server.close(); });
+    afterAll(async () => {
+      await t.close();
+      await proxy.close();
+      await server.close();
+    });
 
     it('an upload stalled by a black hole fails with TIMEOUT (timeouts.transfer), the connection dropped', async () => {
       await t.connect();
       // 4 MB, so the transfer is in flight when the network goes silent.
       let sent = 0;
-      const source = new Readable({ read() { if (sent === 0) proxy.blackHole(30_000); if (sent >= 4 << 20) { this.push(null); return; } sent += 64 << 10; this.push(Buffer.alloc(64 << 10, 65)); } });
-      const err = await t.upload(source, 'in/stalled.csv.uploading').then(() => undefined, (e: unknown) => e);
+      const source = new Readable({
+        read() {
+          if (sent === 0) proxy.blackHole(30_000);
+          if (sent >= 4 << 20) {
+            this.push(null);
+            return;
+          }
+          sent += 64 << 10;
+          this.push(Buffer.alloc(64 << 10, 65));
+        },
+      });
+      const err = await t.upload(source, 'in/stalled.csv.uploading').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(TransportError);
       expect(['TIMEOUT', 'CONNECTION_LOST'], (err as Error).message).toContain((err as TransportError).code);
       if (protocol === 'sftp') expect((err as TransportError).code).toBe('TIMEOUT');
@@ -44,7 +68,10 @@ for (const protocol of ['sftp', 'ftp'] as const) {
       await t.close();
       await t.connect();
       proxy.blackHole(30_000);
-      const err = await t.stat('in').then(() => undefined, (e: unknown) => e);
+      const err = await t.stat('in').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(TransportError);
       expect((err as TransportError).transient).toBe(true);
       if (protocol === 'sftp') expect((err as Error).message).toMatch(/timeouts\.idle/);

@@ -20,10 +20,22 @@ const dir = mkdtempSync(join(tmpdir(), 'dmc-fd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 /** The files under `folder` this process holds open. */
-const openUnder = (folder: string): string[] => readdirSync('/proc/self/fd').map((f) => { try { return readlinkSync(`/proc/self/fd/${f}`); } catch { return ''; } }).filter((p) => p.startsWith(`${folder}/`));
+const openUnder = (folder: string): string[] =>
+  readdirSync('/proc/self/fd')
+    .map((f) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${f}`);
+      } catch {
+        return '';
+      }
+    })
+    .filter((p) => p.startsWith(`${folder}/`));
 const until = async (what: string, cond: () => boolean, ms = 10_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}`); await new Promise((r) => setTimeout(r, 20)); }
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 };
 
 describe.runIf(process.platform === 'linux')('file descriptors (issue #11)', () => {
@@ -34,7 +46,12 @@ describe.runIf(process.platform === 'linux')('file descriptors (issue #11)', () 
     try {
       for (let k = 0; k < 3; k++) {
         const client = new ssh2.Client();
-        await new Promise<void>((res, rej) => { client.once('ready', () => res()).once('error', rej).connect({ host: '127.0.0.1', port: server.port, username: 'u', password: 'p', hostVerifier: () => true }); });
+        await new Promise<void>((res, rej) => {
+          client
+            .once('ready', () => res())
+            .once('error', rej)
+            .connect({ host: '127.0.0.1', port: server.port, username: 'u', password: 'p', hostVerifier: () => true });
+        });
         const sftp = await new Promise<ssh2.SFTPWrapper>((res, rej) => client.sftp((e, s) => (e ? rej(e) : res(s))));
         // Opened for writing, one block written, then the connection is cut: no CLOSE ever comes.
         const handle = await new Promise<Buffer>((res, rej) => sftp.open(`/f${k}.uploading`, 'w', (e, h) => (e ? rej(e) : res(h))));
@@ -43,11 +60,21 @@ describe.runIf(process.platform === 'linux')('file descriptors (issue #11)', () 
         (client as unknown as { _sock: { destroy(): void } })._sock.destroy();
       }
       await until('the server closed the files the cut clients left open', () => openUnder(root).length === 0);
-    } finally { server.dropConnections(); await server.close(); }
+    } finally {
+      server.dropConnections();
+      await server.close();
+    }
   });
 
   it('rejected builds, converts and validations leave no descriptor open', async () => {
-    const cmd = { serviceId: '12345678', spaceId: '1', broadcastName: 'x', scenarioId: '1', callPlanningId: '1', messages: [{ customizableId: '1', multimediaType: 'TXT', text: 'a' }] };
+    const cmd = {
+      serviceId: '12345678',
+      spaceId: '1',
+      broadcastName: 'x',
+      scenarioId: '1',
+      callPlanningId: '1',
+      messages: [{ customizableId: '1', multimediaType: 'TXT', text: 'a' }],
+    };
     writeFileSync(join(dir, 'no-address.csv'), `Nom;Colis\n${'A;1\n'.repeat(200_000)}`);
     writeFileSync(join(dir, 'bad-service.csv'), `Nom;Mobile\n${'A;0612345678\n'.repeat(120_000)}`);
     writeFileSync(join(dir, 'empty.csv'), '');
@@ -73,7 +100,9 @@ describe.runIf(process.platform === 'linux')('file descriptors (issue #11)', () 
       leaks.push(...openUnder(dir));
       // Not a report (no callResult column): the reader stops at the header.
       const findings = new FindingList();
-      for await (const _ of readCraFile(join(dir, 'bad-service.csv'), findings)) { /* none */ }
+      for await (const _ of readCraFile(join(dir, 'bad-service.csv'), findings)) {
+        /* none */
+      }
       expect(findings.hasErrors).toBe(true);
       leaks.push(...openUnder(dir));
     }

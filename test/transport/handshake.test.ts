@@ -13,7 +13,10 @@ function platform(root: string) {
   return {
     takeDocuments(): void {
       for (const f of readdirSync(join(root, 'in'))) {
-        if (/\.(wav|pdf|html|jpg|gif|txt|3gp)$/i.test(f)) { mkdirSync(join(root, '..', 'store'), { recursive: true }); renameSync(join(root, 'in', f), join(root, '..', 'store', f)); }
+        if (/\.(wav|pdf|html|jpg|gif|txt|3gp)$/i.test(f)) {
+          mkdirSync(join(root, '..', 'store'), { recursive: true });
+          renameSync(join(root, 'in', f), join(root, '..', 'store', f));
+        }
       }
     },
     move(name: string, to: 'processing' | 'processed' | 'failed' | 'archive'): void {
@@ -33,15 +36,23 @@ for (const protocol of ['sftp', 'ftp'] as const) {
       local = join(srv.root, '..', 'local');
       mkdirSync(local, { recursive: true });
     });
-    afterAll(async () => { await srv.close(); });
-    afterEach(() => { srv.events.length = 0; });
+    afterAll(async () => {
+      await srv.close();
+    });
+    afterEach(() => {
+      srv.events.length = 0;
+    });
 
     const session = (): Session => new Session(() => srv.transport(), { retries: srv.config.retries, logger: silentLogger });
     const opts = (onStep?: (s: SendStep) => void) => ({ remoteRoot: '.', timeouts: srv.config.timeouts, logger: silentLogger, ...(onStep ? { onStep } : {}) });
 
     it('finds the remote root at the login folder', async () => {
       const s = session();
-      try { expect(await resolveRemoteRoot(s, '12345678')).toBe('.'); } finally { await s.close(); }
+      try {
+        expect(await resolveRemoteRoot(s, '12345678')).toBe('.');
+      } finally {
+        await s.close();
+      }
     });
 
     it('sends documents first, waits until they are taken, then the trigger; no final name is ever written directly', async () => {
@@ -52,7 +63,11 @@ for (const protocol of ['sftp', 'ftp'] as const) {
       const s = session();
       try {
         const taker = setInterval(() => p.takeDocuments(), 20);
-        const r = await sendTrigger(s, { trigger: join(local, 'fax.csv'), documents: [join(local, 'TESTFAX.pdf')] }, opts((x) => steps.push(x)));
+        const r = await sendTrigger(
+          s,
+          { trigger: join(local, 'fax.csv'), documents: [join(local, 'TESTFAX.pdf')] },
+          opts((x) => steps.push(x)),
+        );
         clearInterval(taker);
         expect(r.remoteName).toMatch(/^fax_\d{8}T\d{6}_[0-9a-f]{8}\.csv$/);
         expect(readFileSync(join(srv.root, 'in', r.remoteName), 'utf8')).toBe('#COMMAND\n...\n');
@@ -64,7 +79,9 @@ for (const protocol of ['sftp', 'ftp'] as const) {
         const triggerWrite = srv.events.findIndex((e) => e.op === 'open-write' && (e as { path: string }).path.includes('fax_'));
         expect(docRename).toBeLessThan(triggerWrite);
         expect(steps.map((x) => x.step)).toEqual(['upload-start', 'uploaded', 'documents-waiting', 'documents-taken', 'upload-start', 'uploaded']);
-      } finally { await s.close(); }
+      } finally {
+        await s.close();
+      }
     });
 
     it('never sends the trigger when the documents are not taken in time', async () => {
@@ -72,11 +89,18 @@ for (const protocol of ['sftp', 'ftp'] as const) {
       writeFileSync(join(local, 'voice.csv'), 'x');
       const s = session();
       try {
-        const e = await sendTrigger(s, { trigger: join(local, 'voice.csv'), documents: [join(local, 'TESTWAV.wav')] }, { ...opts(), timeouts: { ...srv.config.timeouts, documentsTaken: 0.3 } }).catch((x: unknown) => x);
+        const e = await sendTrigger(
+          s,
+          { trigger: join(local, 'voice.csv'), documents: [join(local, 'TESTWAV.wav')] },
+          { ...opts(), timeouts: { ...srv.config.timeouts, documentsTaken: 0.3 } },
+        ).catch((x: unknown) => x);
         expect(e).toBeInstanceOf(TransportError);
         expect((e as Error).message).toMatch(/has not taken TESTWAV\.wav.*trigger was not sent/);
         expect(readdirSync(join(srv.root, 'in')).filter((f) => f.startsWith('voice'))).toEqual([]);
-      } finally { await s.close(); rmSync(join(srv.root, 'in', 'TESTWAV.wav'), { force: true }); }
+      } finally {
+        await s.close();
+        rmSync(join(srv.root, 'in', 'TESTWAV.wav'), { force: true });
+      }
     });
 
     it('refuses to overwrite: a final name that exists is TARGET_EXISTS, and the file is untouched', async () => {
@@ -84,33 +108,56 @@ for (const protocol of ['sftp', 'ftp'] as const) {
       writeFileSync(join(local, 'dup.csv'), 'mine');
       const s = session();
       try {
-        await expect(sendTrigger(s, { trigger: join(local, 'dup.csv'), remoteName: 'dup.csv' }, opts())).rejects.toMatchObject({ code: 'TARGET_EXISTS', transient: false });
+        await expect(sendTrigger(s, { trigger: join(local, 'dup.csv'), remoteName: 'dup.csv' }, opts())).rejects.toMatchObject({
+          code: 'TARGET_EXISTS',
+          transient: false,
+        });
         expect(readFileSync(join(srv.root, 'in', 'dup.csv'), 'utf8')).toBe('theirs');
-      } finally { await s.close(); rmSync(join(srv.root, 'in', 'dup.csv')); }
+      } finally {
+        await s.close();
+        rmSync(join(srv.root, 'in', 'dup.csv'));
+      }
     });
 
     it('refuses a document name with a path', async () => {
       const s = session();
       try {
         await expect(sendTrigger(s, { trigger: join(local, 'fax.csv'), remoteName: '../escape.csv' }, opts())).rejects.toMatchObject({ code: 'PERMISSION' });
-      } finally { await s.close(); }
+      } finally {
+        await s.close();
+      }
     });
 
     it('tracks the outcome: processed, failed, unknown (archived unseen), timeout', async () => {
       const p = platform(srv.root);
       const s = session();
       try {
-        for (const [name, path, expected] of [['a.csv', ['processing', 'processed'], 'processed'], ['b.csv', ['failed'], 'failed'], ['c.csv', ['archive'], 'unknown'], ['d.csv', [], 'timeout']] as const) {
+        for (const [name, path, expected] of [
+          ['a.csv', ['processing', 'processed'], 'processed'],
+          ['b.csv', ['failed'], 'failed'],
+          ['c.csv', ['archive'], 'unknown'],
+          ['d.csv', [], 'timeout'],
+        ] as const) {
           writeFileSync(join(srv.root, 'in', name), 'x');
           const seen: string[] = [];
           const moves = [...path];
-          const mover = setInterval(() => { const m = moves.shift(); if (m) p.move(name, m); }, 60);
-          const outcome = await trackOutcome(s, '.', name, { timeouts: { ...srv.config.timeouts, outcome: 0.6 }, onStep: (x) => { if (x.step === 'outcome-seen') seen.push(x.where); } });
+          const mover = setInterval(() => {
+            const m = moves.shift();
+            if (m) p.move(name, m);
+          }, 60);
+          const outcome = await trackOutcome(s, '.', name, {
+            timeouts: { ...srv.config.timeouts, outcome: 0.6 },
+            onStep: (x) => {
+              if (x.step === 'outcome-seen') seen.push(x.where);
+            },
+          });
           clearInterval(mover);
           expect(outcome, name).toBe(expected);
           if (expected === 'processed') expect(seen).toContain('processed');
         }
-      } finally { await s.close(); }
+      } finally {
+        await s.close();
+      }
     });
 
     it('the server dying in the middle of an upload: no partial file under its final name, and the retry succeeds', async () => {
@@ -133,16 +180,24 @@ for (const protocol of ['sftp', 'ftp'] as const) {
         expect(dropped).toBe(true);
         expect(readFileSync(join(srv.root, 'in', r.remoteName)).equals(big)).toBe(true);
         expect(readdirSync(join(srv.root, 'in')).filter((f) => f.endsWith('.uploading'))).toEqual([]);
-      } finally { clearInterval(watcher); await s.close(); }
+      } finally {
+        clearInterval(watcher);
+        await s.close();
+      }
     });
   });
 
   describe(`${protocol}: reports`, () => {
     let srv: TestServer;
-    beforeAll(async () => { srv = await startTestServer(protocol); });
-    afterAll(async () => { await srv.close(); });
+    beforeAll(async () => {
+      srv = await startTestServer(protocol);
+    });
+    afterAll(async () => {
+      await srv.close();
+    });
 
-    const report = 'broadcastId;contactId;externalReference;name;forename;callResult;callAdress;callDate;callAttempts\n1;2;R;Nom;Prénom;SMS reçu;+33612345678;2027/01/15 10:00:00;1\n';
+    const report =
+      'broadcastId;contactId;externalReference;name;forename;callResult;callAdress;callDate;callAttempts\n1;2;R;Nom;Prénom;SMS reçu;+33612345678;2027/01/15 10:00:00;1\n';
 
     it('downloads, keeps, and acks each report; a report whose ack failed is acked next time, not downloaded twice', async () => {
       const dir = join(srv.root, '..', 'reports');
@@ -153,10 +208,16 @@ for (const protocol of ['sftp', 'ftp'] as const) {
       // The first run loses its connection at the moment the first ack starts to be written.
       let cut = false;
       srv.onEvent = (e) => {
-        if (!cut && e.op === 'open-write' && e.path.includes('/out/ack/')) { cut = true; srv.sftp?.dropConnections(); srv.ftp?.dropConnections(); }
+        if (!cut && e.op === 'open-write' && e.path.includes('/out/ack/')) {
+          cut = true;
+          srv.sftp?.dropConnections();
+          srv.ftp?.dropConnections();
+        }
       };
       const s1 = new Session(() => srv.transport(), { retries: { attempts: 0, minDelay: 0.01, maxDelay: 0.01 }, logger: silentLogger });
-      const first = await fetchReports(s1, { remoteRoot: '.', serviceId: '12345678', dir, ackNaming: 'replace', logger: silentLogger }).catch((e: unknown) => e);
+      const first = await fetchReports(s1, { remoteRoot: '.', serviceId: '12345678', dir, ackNaming: 'replace', logger: silentLogger }).catch(
+        (e: unknown) => e,
+      );
       srv.onEvent = undefined;
       await s1.close();
       expect(first).toBeInstanceOf(TransportError);
@@ -186,15 +247,22 @@ for (const protocol of ['sftp', 'ftp'] as const) {
         expect(a.map((r) => r.ack)).toEqual(['acked', 'acked']);
         expect(readdirSync(join(srv.root, 'out', 'ack')).sort()).toEqual(['CRA_12345678_2027-01-15.csv.ack', 'CRA_12345678_2027-01-16.csv.ack']);
         const b = await fetchReports(s, { remoteRoot: '.', serviceId: '12345678', dir, ackNaming: 'append', logger: silentLogger });
-        expect(b.map((r) => [r.fetched, r.ack])).toEqual([['present', 'ack-pending'], ['present', 'ack-pending']]);
-      } finally { await s.close(); }
+        expect(b.map((r) => [r.fetched, r.ack])).toEqual([
+          ['present', 'ack-pending'],
+          ['present', 'ack-pending'],
+        ]);
+      } finally {
+        await s.close();
+      }
     });
   });
 }
 
 describe('unique remote names', () => {
   it('are the local name, a UTC timestamp and 8 hex digits of the content hash, path-safe', () => {
-    expect(uniqueRemoteName('Campagne été 2027.csv', 'abcdef0123456789', new Date('2027-01-15T09:00:00.123Z'))).toBe('Campagne_t_2027_20270115T090000_abcdef01.csv');
+    expect(uniqueRemoteName('Campagne été 2027.csv', 'abcdef0123456789', new Date('2027-01-15T09:00:00.123Z'))).toBe(
+      'Campagne_t_2027_20270115T090000_abcdef01.csv',
+    );
     expect(uniqueRemoteName('x.XML', 'ff'.repeat(32), new Date(0))).toBe('x_19700101T000000_ffffffff.xml');
   });
 });

@@ -20,9 +20,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function server(o: Partial<SMTPServerOptions>): Promise<{ port: number; logins: string[]; close(): Promise<void> }> {
   const logins: string[] = [];
   const s = new SMTPServer({
-    logger: false, authOptional: true, ...o,
-    onAuth(auth, _session, cb) { logins.push(auth.username ?? ''); cb(null, { user: auth.username }); },
-    onData(stream, _session, cb) { stream.resume(); stream.on('end', () => cb()); },
+    logger: false,
+    authOptional: true,
+    ...o,
+    onAuth(auth, _session, cb) {
+      logins.push(auth.username ?? '');
+      cb(null, { user: auth.username });
+    },
+    onData(stream, _session, cb) {
+      stream.resume();
+      stream.on('end', () => cb());
+    },
   });
   await new Promise<void>((res) => s.listen(0, '127.0.0.1', () => res()));
   return { port: (s.server.address() as AddressInfo).port, logins, close: () => new Promise<void>((res) => s.close(() => res())) };
@@ -30,7 +38,11 @@ async function server(o: Partial<SMTPServerOptions>): Promise<{ port: number; lo
 
 async function mailerFor(port: number, credentials: boolean): Promise<Mailer> {
   const smtp = `{host: 127.0.0.1, port: ${port}, requireTLS: false${credentials ? ', username: relay-user, password: "${SMTP_PW}"' : ''}}`;
-  const cfg = await parseConfig(`service: {serviceId: "12345678", spaceId: 123}\nmail: {from: ops@client1.fr, stateDir: ${dir}, smtp: ${smtp}}\n`, join(dir, 'dmc.yaml'), { SMTP_PW: 'relay-secret' });
+  const cfg = await parseConfig(
+    `service: {serviceId: "12345678", spaceId: 123}\nmail: {from: ops@client1.fr, stateDir: ${dir}, smtp: ${smtp}}\n`,
+    join(dir, 'dmc.yaml'),
+    { SMTP_PW: 'relay-secret' },
+  );
   return new Mailer(cfg.mail!, silentLogger);
 }
 
@@ -43,7 +55,10 @@ describe('SMTP warnings (issue #10)', () => {
       expect(sent.warnings).toHaveLength(1);
       expect(sent.warnings[0]).toMatch(/offered no AUTH: mail\.smtp\.username and password were not used/);
       expect(sent.warnings.join('')).not.toContain('relay-secret');
-    } finally { m.close(); await s.close(); }
+    } finally {
+      m.close();
+      await s.close();
+    }
   });
 
   it('a login without TLS: the password went in clear, said with the setting that prevents it', async () => {
@@ -53,7 +68,10 @@ describe('SMTP warnings (issue #10)', () => {
       const sent = await m.send({ to: '123@mailtoSMS.fr', subject: '0612345678', text: 'Bonjour' });
       expect(s.logins).toEqual(['relay-user']);
       expect(sent.warnings).toEqual([expect.stringMatching(/went without TLS: the password travelled in clear; set mail\.smtp\.requireTLS: true/)]);
-    } finally { m.close(); await s.close(); }
+    } finally {
+      m.close();
+      await s.close();
+    }
   });
 
   it('no credentials: nothing to say', async () => {
@@ -62,6 +80,9 @@ describe('SMTP warnings (issue #10)', () => {
     try {
       const sent = await m.send({ to: '123@mailtoSMS.fr', subject: '0612345678', text: 'Bonjour' });
       expect(sent.warnings).toEqual([]);
-    } finally { m.close(); await s.close(); }
+    } finally {
+      m.close();
+      await s.close();
+    }
   });
 });

@@ -8,8 +8,12 @@ import { startTestServer, type TestServer } from '../helpers/servers.js';
 for (const protocol of ['sftp', 'ftp'] as const) {
   describe(`${protocol} transport against the in-process server`, () => {
     let srv: TestServer;
-    beforeAll(async () => { srv = await startTestServer(protocol); });
-    afterAll(async () => { await srv.close(); });
+    beforeAll(async () => {
+      srv = await startTestServer(protocol);
+    });
+    afterAll(async () => {
+      await srv.close();
+    });
 
     it('uploads, stats, lists, downloads, renames and removes', async () => {
       const t = srv.transport();
@@ -40,13 +44,18 @@ for (const protocol of ['sftp', 'ftp'] as const) {
       await t.connect();
       try {
         await expect(t.download('out/none.csv', new PassThrough())).rejects.toMatchObject({ code: 'NOT_FOUND' });
-      } finally { await t.close(); }
+      } finally {
+        await t.close();
+      }
     });
 
     it('a wrong password is AUTH, not transient', async () => {
       const { Secret } = await import('../../src/config/config.js');
       const t = srv.transport({ password: new Secret('wrong', 'test') });
-      const e = await t.connect().then(() => undefined, (x: unknown) => x);
+      const e = await t.connect().then(
+        () => undefined,
+        (x: unknown) => x,
+      );
       expect(e).toBeInstanceOf(TransportError);
       expect(e).toMatchObject({ code: 'AUTH', transient: false });
       expect(String((e as Error).message)).not.toContain('wrong');
@@ -72,19 +81,28 @@ for (const protocol of ['sftp', 'ftp'] as const) {
           if (i % 10 === 0) expect((await t.list('in')).length).toBeGreaterThan(3);
           await t.remove(`in/r${i}.txt`);
         }
-      } finally { await t.close(); }
+      } finally {
+        await t.close();
+      }
     });
   });
 }
 
 describe('sftp host keys', () => {
   let srv: TestServer;
-  beforeAll(async () => { srv = await startTestServer('sftp'); });
-  afterAll(async () => { await srv.close(); });
+  beforeAll(async () => {
+    srv = await startTestServer('sftp');
+  });
+  afterAll(async () => {
+    await srv.close();
+  });
 
   it('refuses an unknown host key, printing its fingerprint and the config line that pins it', async () => {
     const t = srv.transport({ hostKeys: [] });
-    const e = (await t.connect().then(() => undefined, (x: unknown) => x)) as TransportError;
+    const e = (await t.connect().then(
+      () => undefined,
+      (x: unknown) => x,
+    )) as TransportError;
     expect(e.code).toBe('HOST_KEY_UNKNOWN');
     expect(e.transient).toBe(false);
     expect(e.message).toContain(srv.sftp!.fingerprint);

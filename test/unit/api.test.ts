@@ -15,7 +15,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const repo = new URL('../../', import.meta.url).pathname;
 
 const SMS: CommandInput = {
-  serviceId: 12345678, spaceId: 123, broadcastName: 'API', scenarioId: 40, callPlanningId: 41, priority: 4, maxSimultaneousContact: 5,
+  serviceId: 12345678,
+  spaceId: 123,
+  broadcastName: 'API',
+  scenarioId: 40,
+  callPlanningId: 41,
+  priority: 4,
+  maxSimultaneousContact: 5,
   startDate: new Date('2027-07-01T06:00:00Z'),
   messages: [{ customizableId: 10, multimediaType: 'TXT', text: 'Bonjour |contact.prenom|', smsFlash: true }],
 };
@@ -59,7 +65,14 @@ describe('buildTrigger', () => {
   });
 
   it('a contact that does not fit is reported with its position; nothing is written to a path', async () => {
-    const r = await buildTrigger({ command: SMS, contacts: [{ Mobile: '0612345678', Nom: 'A' }, { Mobile: '0612345679', Nom: 'Ω' }], to: join(dir, 'bad.csv') });
+    const r = await buildTrigger({
+      command: SMS,
+      contacts: [
+        { Mobile: '0612345678', Nom: 'A' },
+        { Mobile: '0612345679', Nom: 'Ω' },
+      ],
+      to: join(dir, 'bad.csv'),
+    });
     expect(r.ok).toBe(false);
     expect(r.findings.find((f) => f.severity === 'error')).toMatchObject({ line: 2, field: 'NAME' });
     expect(existsSync(join(dir, 'bad.csv'))).toBe(false);
@@ -70,7 +83,11 @@ describe('buildTrigger', () => {
   });
 
   it('a command file and an SI export, as the CLI takes them', async () => {
-    const r = await buildTrigger({ command: join(repo, 'templates/sms.yaml'), contacts: join(repo, 'samples/exports/crm-semicolon.csv'), to: join(dir, 'crm.csv') });
+    const r = await buildTrigger({
+      command: join(repo, 'templates/sms.yaml'),
+      contacts: join(repo, 'samples/exports/crm-semicolon.csv'),
+      to: join(dir, 'crm.csv'),
+    });
     expect(r.ok).toBe(true);
     expect(r.contacts).toBe(5);
     expect(r.export?.encoding).toBe('utf8');

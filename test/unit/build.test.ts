@@ -8,7 +8,9 @@ import { validateTriggerFile } from '../../src/files/read-trigger.js';
 import { SMS } from '../helpers/trigger.js';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'dmc-build-')); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dmc-build-'));
+});
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function exportOf(n: number, bad?: number): string {
@@ -53,7 +55,9 @@ describe('build', () => {
     const r = await buildTriggerFiles(SMS, exportOf(25), { out: join(dir, 'out.csv'), split: 10 });
     expect(r.ok).toBe(true);
     expect(r.files.map((f) => [f.path.slice(dir.length + 1), f.contacts, f.broadcastName])).toEqual([
-      ['out-001.csv', 10, 'Envoi SMS (1/3)'], ['out-002.csv', 10, 'Envoi SMS (2/3)'], ['out-003.csv', 5, 'Envoi SMS (3/3)'],
+      ['out-001.csv', 10, 'Envoi SMS (1/3)'],
+      ['out-002.csv', 10, 'Envoi SMS (2/3)'],
+      ['out-003.csv', 5, 'Envoi SMS (3/3)'],
     ]);
     const all: string[] = [];
     for (const f of r.files) {
@@ -110,6 +114,8 @@ describe('build', () => {
   it('builds a favourite or contact-list trigger without an export', async () => {
     const r = await buildTriggerFiles({ serviceId: '1', spaceId: '1', broadcastName: 'F', oneTouchId: '40' }, undefined, { out: join(dir, 'fav.csv') });
     expect(r.ok).toBe(true);
-    expect(readFileSync(join(dir, 'fav.csv'), 'latin1')).toBe('#COMMAND\nencoding:ISO8859-15\nserviceId:1\nspaceId:1\nbroadcastName:F\noneTouchId:40\n#CONTACTS\nPHONENUMBER1\n#END\n');
+    expect(readFileSync(join(dir, 'fav.csv'), 'latin1')).toBe(
+      '#COMMAND\nencoding:ISO8859-15\nserviceId:1\nspaceId:1\nbroadcastName:F\noneTouchId:40\n#CONTACTS\nPHONENUMBER1\n#END\n',
+    );
   });
 });

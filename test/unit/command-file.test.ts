@@ -6,12 +6,18 @@ describe('command files (YAML and JSON)', () => {
   it('keeps every scalar as typed: leading zeros, numbers as strings, booleans as 0/1', () => {
     const c = parseCommandFile('serviceId: 0123\nspaceId: 7\nbroadcastName: X\noneTouchId: 40\n', 'c.yaml');
     expect(c).toEqual({ serviceId: '0123', spaceId: '7', broadcastName: 'X', oneTouchId: '40' });
-    const j = parseCommandFile('{"serviceId": "1", "spaceId": 7, "broadcastName": "X", "scenarioId": 1, "callPlanningId": 2, "messages": [{"customizableId": 1, "multimediaType": "txt", "text": "a", "smsFlash": true}]}', 'c.json');
+    const j = parseCommandFile(
+      '{"serviceId": "1", "spaceId": 7, "broadcastName": "X", "scenarioId": 1, "callPlanningId": 2, "messages": [{"customizableId": 1, "multimediaType": "txt", "text": "a", "smsFlash": true}]}',
+      'c.json',
+    );
     expect(j.messages?.[0]).toEqual({ customizableId: '1', multimediaType: 'TXT', text: 'a', smsFlash: '1' });
   });
 
   it('accepts a single value or a list for repeatable parameters', () => {
-    const c = parseCommandFile('serviceId: 1\nspaceId: 1\nbroadcastName: X\ncontactListId: 5\nmessages:\n  - documentId: 1\n    fileAttachment: [a.pdf, b.pdf]\n', 'c.yaml');
+    const c = parseCommandFile(
+      'serviceId: 1\nspaceId: 1\nbroadcastName: X\ncontactListId: 5\nmessages:\n  - documentId: 1\n    fileAttachment: [a.pdf, b.pdf]\n',
+      'c.yaml',
+    );
     expect(c.contactListId).toEqual(['5']);
     expect(c.messages?.[0]?.fileAttachment).toEqual(['a.pdf', 'b.pdf']);
   });
@@ -23,7 +29,10 @@ describe('command files (YAML and JSON)', () => {
     } catch (e) {
       expect(e).toBeInstanceOf(TriggerFormatError);
       const f = (e as TriggerFormatError).findings;
-      expect(f.map((x) => [x.line, x.field])).toEqual([[4, 'scenariold'], [5, 'colour']]);
+      expect(f.map((x) => [x.line, x.field])).toEqual([
+        [4, 'scenariold'],
+        [5, 'colour'],
+      ]);
       expect(f[0]!.message).toMatch(/did you mean 'scenarioId'/);
     }
   });

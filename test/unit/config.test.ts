@@ -21,7 +21,10 @@ describe('configuration', () => {
   it('takes secrets from ${ENV} and files, and never prints them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dmc-cfg-'));
     writeFileSync(join(dir, 'pw'), 'from-file\n');
-    const c = await parseConfig(`${base}transport: {host: h, username: "\${U}", passwordFile: pw, passphrase: "\${PP}"}\n`, join(dir, 'c.yaml'), { U: 'user1', PP: 'pp-secret' });
+    const c = await parseConfig(`${base}transport: {host: h, username: "\${U}", passwordFile: pw, passphrase: "\${PP}"}\n`, join(dir, 'c.yaml'), {
+      U: 'user1',
+      PP: 'pp-secret',
+    });
     expect(c.transport.username).toBe('user1');
     expect(c.transport.password?.reveal()).toBe('from-file');
     const shown = `${JSON.stringify(c)} ${inspect(c, { depth: 9 })} ${String(c.transport.password)}`;
@@ -45,12 +48,19 @@ describe('configuration', () => {
     await expect(parse(`${base}transport: {host: h, username: u, password: p, hostKey: "MD5:aa:bb"}\n`)).rejects.toThrow(/not a SHA256 fingerprint/);
     await expect(parse(`${base}transport: {host: h, username: u}\n`)).rejects.toThrow(/needs password, passwordFile, privateKey or privateKeyFile/);
     await expect(parse(`${base}transport: {host: h, username: u, password: a, passwordFile: b}\n`)).rejects.toThrow(/not both/);
-    await expect(parse(`${base}transport: {protocol: ftp, host: h, username: u, password: p, ftp: {activePortRange: "80-90"}}\n`)).rejects.toThrow(/1024-65535/);
-    const ok = await parse(`${base}transport: {protocol: ftp, host: h, username: u, password: p, ftp: {activePortRange: "50000-50010", activeAddress: 203.0.113.7}}\n`);
+    await expect(parse(`${base}transport: {protocol: ftp, host: h, username: u, password: p, ftp: {activePortRange: "80-90"}}\n`)).rejects.toThrow(
+      /1024-65535/,
+    );
+    const ok = await parse(
+      `${base}transport: {protocol: ftp, host: h, username: u, password: p, ftp: {activePortRange: "50000-50010", activeAddress: 203.0.113.7}}\n`,
+    );
     expect(ok.transport.ftp).toEqual({ mode: 'active', tls: false, activeAddress: '203.0.113.7', activePortRange: [50000, 50010] });
   });
 
   it('a missing file is CONFIG_NOT_FOUND with the path', async () => {
-    await expect(loadConfig('/nonexistent/dmc.yaml')).rejects.toMatchObject({ code: 'CONFIG_NOT_FOUND', message: expect.stringContaining('/nonexistent/dmc.yaml') });
+    await expect(loadConfig('/nonexistent/dmc.yaml')).rejects.toMatchObject({
+      code: 'CONFIG_NOT_FOUND',
+      message: expect.stringContaining('/nonexistent/dmc.yaml'),
+    });
   });
 });

@@ -10,13 +10,17 @@ import { CRA_CODES } from '../../src/formats/cra-codes.js';
 import { codesForRecord, matchLabel } from '../../src/formats/cra.js';
 
 const FIXTURE_FIRST_LINE = 10916;
-const fixture = readFileSync(new URL('../fixtures/guide/annex-5.4.txt', import.meta.url), 'utf8').split('\n').slice(1);
+const fixture = readFileSync(new URL('../fixtures/guide/annex-5.4.txt', import.meta.url), 'utf8')
+  .split('\n')
+  .slice(1);
 const guideLine = (n: number): string => fixture[n - FIXTURE_FIRST_LINE] ?? '';
 
 describe('annex 5.4 (CRA codes)', () => {
   it('the committed table is what the extractor reads from the guide, all 174 codes', async () => {
     // @ts-expect-error: plain ESM script without types
-    const { extract } = (await import('../../scripts/extract-cra-codes.mjs')) as { extract(t: string): { code: string; label: string; description: string; line: number }[] };
+    const { extract } = (await import('../../scripts/extract-cra-codes.mjs')) as {
+      extract(t: string): { code: string; label: string; description: string; line: number }[];
+    };
     const text = [...Array.from({ length: FIXTURE_FIRST_LINE - 1 }, () => ''), ...fixture].join('\n') + '\n## 5.5 end';
     const rows = extract(text);
     expect(rows).toHaveLength(174);
@@ -34,7 +38,11 @@ describe('annex 5.4 (CRA codes)', () => {
   it('"Service temporairement indisponible" is one label (lines 10961-10963, 11010-11012): at a mobile number it is the SMS or MMS code', () => {
     expect(CRA_CODES.find((c) => c.code === 'CRA_SMS_TEMPORARY')!.label).toBe('Service temporairement indisponible');
     expect(CRA_CODES.find((c) => c.code === 'CRA_MMS_TEMPORARY')!.label).toBe('Service temporairement indisponible');
-    expect(codesForRecord('Service temporairement indisponible', '+33612345678').map((c) => c.code).sort()).toEqual(['CRA_MMS_TEMPORARY', 'CRA_SMS_TEMPORARY']);
+    expect(
+      codesForRecord('Service temporairement indisponible', '+33612345678')
+        .map((c) => c.code)
+        .sort(),
+    ).toEqual(['CRA_MMS_TEMPORARY', 'CRA_SMS_TEMPORARY']);
     expect(codesForRecord('Service temporairement indisponible', 'a@b.fr').map((c) => c.code)).toEqual(['CRA_EMAIL_TEMPORARY']);
   });
 
@@ -43,6 +51,6 @@ describe('annex 5.4 (CRA codes)', () => {
     expect(matchLabel('Coordonnées invalides PHONENUMBER1')).toMatchObject({ codes: [{ code: 'CRA_NOADDRESS{DETAIL}' }], detail: 'PHONENUMBER1' });
     expect(matchLabel('coordonnées INVALIDES email1').detail).toBe('email1');
     expect(matchLabel('Reçu').detail).toBeUndefined();
-    expect(matchLabel('Quelque chose d\'inconnu').codes).toEqual([]);
+    expect(matchLabel("Quelque chose d'inconnu").codes).toEqual([]);
   });
 });

@@ -28,7 +28,10 @@ function exportText(r: () => number, d: string): string {
   const out = [lines];
   const n = 5 + Math.floor(r() * 40);
   for (let i = 0; i < n; i++) {
-    if (r() < 0.05) { out.push(''); continue; }
+    if (r() < 0.05) {
+      out.push('');
+      continue;
+    }
     const width = r() < 0.9 ? 4 : 3 + Math.floor(r() * 3);
     out.push(Array.from({ length: width }, () => field(r, d)).join(d));
   }
@@ -55,8 +58,17 @@ function reference(text: string, d: string): { record: string[]; line: number }[
 async function fast(text: string, d: string): Promise<{ record: string[]; line: number }[]> {
   const out: { record: string[]; line: number }[] = [];
   // Chunks cut anywhere, as a stream cuts them.
-  const chunks = (function* () { for (let i = 0; i < text.length; i += 37) yield text.slice(i, i + 37); })();
-  for await (const r of csvRecords((async function* () { yield* chunks; })(), d, new FindingList())) out.push({ record: r.record, line: r.line });
+  const chunks = (function* () {
+    for (let i = 0; i < text.length; i += 37) yield text.slice(i, i + 37);
+  })();
+  for await (const r of csvRecords(
+    (async function* () {
+      yield* chunks;
+    })(),
+    d,
+    new FindingList(),
+  ))
+    out.push({ record: r.record, line: r.line });
   return out;
 }
 
@@ -73,7 +85,14 @@ describe(`csvRecords reads what csv-parse reads (seed ${SEED})`, () => {
   it('a quoted value never closed is reported at the line it opens', async () => {
     const findings = new FindingList();
     const records: number[] = [];
-    for await (const rec of csvRecords((async function* () { yield 'Nom;Note\nA;"ouvert\nB;x\n'; })(), ';', findings)) records.push(rec.line);
+    for await (const rec of csvRecords(
+      (async function* () {
+        yield 'Nom;Note\nA;"ouvert\nB;x\n';
+      })(),
+      ';',
+      findings,
+    ))
+      records.push(rec.line);
     expect(records).toEqual([1]);
     expect(findings.list()[0]).toMatchObject({ code: 'E_EXPORT', line: 2 });
   });

@@ -24,7 +24,11 @@ describe('docs', () => {
 
   it('every finding code is raised somewhere in the source, and every code raised is in the table', () => {
     const files: string[] = [];
-    const walk = (d: string): void => { for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name)); else if (e.name.endsWith('.ts')) files.push(join(d, e.name)); };
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true }))
+        if (e.isDirectory()) walk(join(d, e.name));
+        else if (e.name.endsWith('.ts')) files.push(join(d, e.name));
+    };
     walk(join(root, 'src'));
     const src = files.map((f) => readFileSync(f, 'utf8')).join('\n');
     for (const code of Object.keys(FINDING_CODES)) expect(src.includes(`'${code}'`), code).toBe(true);

@@ -8,9 +8,19 @@ import { SMS } from '../helpers/trigger.js';
 
 function wav(tag: number, channels: number, rate: number, bits: number): Buffer {
   const h = Buffer.alloc(44);
-  h.write('RIFF', 0); h.writeUInt32LE(36, 4); h.write('WAVE', 8); h.write('fmt ', 12); h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(tag, 20); h.writeUInt16LE(channels, 22); h.writeUInt32LE(rate, 24); h.writeUInt32LE(rate * channels * bits / 8, 28);
-  h.writeUInt16LE(channels * bits / 8, 32); h.writeUInt16LE(bits, 34); h.write('data', 36); h.writeUInt32LE(0, 40);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36, 4);
+  h.write('WAVE', 8);
+  h.write('fmt ', 12);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(tag, 20);
+  h.writeUInt16LE(channels, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE((rate * channels * bits) / 8, 28);
+  h.writeUInt16LE((channels * bits) / 8, 32);
+  h.writeUInt16LE(bits, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(0, 40);
   return h;
 }
 
@@ -35,14 +45,25 @@ describe('documents named by a trigger', () => {
   const withBlocks = (messages: NonNullable<typeof SMS.messages>) => ({ ...SMS, messages });
 
   it('accepts present documents of allowed types', async () => {
-    expect(await checkDocuments(withBlocks([{ multimediaType: 'WAV', fileName: 'ok.wav' }, { multimediaType: 'PDF', fileName: 'a.pdf' }]), dir)).toEqual([]);
+    expect(
+      await checkDocuments(
+        withBlocks([
+          { multimediaType: 'WAV', fileName: 'ok.wav' },
+          { multimediaType: 'PDF', fileName: 'a.pdf' },
+        ]),
+        dir,
+      ),
+    ).toEqual([]);
   });
 
   it('reports a missing document, a forbidden type, a WAV in the wrong format; a name with a path is not looked up', async () => {
-    const f = await checkDocuments(withBlocks([
-      { multimediaType: 'WAV', fileName: 'cd.wav' },
-      { multimediaType: 'PDF', fileName: 'missing.pdf', fileAttachment: ['prog.exe', '../etc/passwd'] },
-    ]), dir);
+    const f = await checkDocuments(
+      withBlocks([
+        { multimediaType: 'WAV', fileName: 'cd.wav' },
+        { multimediaType: 'PDF', fileName: 'missing.pdf', fileAttachment: ['prog.exe', '../etc/passwd'] },
+      ]),
+      dir,
+    );
     // '../etc/passwd' is never looked up on disk: the command rules report it as E_DOCUMENT_PATH (test/unit/hostile.test.ts).
     expect(f.map((x) => x.code)).toEqual(['E_WAV_FORMAT', 'E_DOCUMENT_MISSING', 'E_DOCUMENT_TYPE']);
     expect(f[0]!.message).toMatch(/PCM_SIGNED:2:44100:16.*ALAW:1:8000:8/);

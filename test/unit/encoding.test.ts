@@ -31,7 +31,11 @@ describe('ISO-8859-15 output bytes', () => {
   });
 
   it('transliterates typographic punctuation with one warning per field', async () => {
-    const { bytes, findings, errors } = await encode({ ...SMS, messages: [{ customizableId: '10', multimediaType: 'TXT', text: 'L’offre « spéciale » – “vite”… 10\u00A0€' }] }, COLS, [['O’Brien', 'Anne', '0612345678', '33', 'r']]);
+    const { bytes, findings, errors } = await encode(
+      { ...SMS, messages: [{ customizableId: '10', multimediaType: 'TXT', text: 'L’offre « spéciale » – “vite”… 10\u00A0€' }] },
+      COLS,
+      [['O’Brien', 'Anne', '0612345678', '33', 'r']],
+    );
     expect(errors).toBe(0);
     const text = iconv.decode(bytes, 'iso-8859-15');
     expect(text).toContain(`text:L'offre « spéciale » - "vite"... 10 €`);
@@ -63,7 +67,12 @@ describe('forbidden characters', () => {
 
   it('refuses CR or LF in any value, so no value can inject #END or a parameter', async () => {
     const { findings } = await encode({ ...SMS, description: 'a\n#CONTACTS' }, COLS, [['a\r\n#END', 'P', '0612345678', '33', 'r']]);
-    expect(findings.filter((f) => f.code === 'E_FORBIDDEN_CHAR').map((f) => f.field).sort()).toEqual(['NAME', 'description']);
+    expect(
+      findings
+        .filter((f) => f.code === 'E_FORBIDDEN_CHAR')
+        .map((f) => f.field)
+        .sort(),
+    ).toEqual(['NAME', 'description']);
   });
 
   it('with replaceForbidden replaces and reports each replacement', async () => {

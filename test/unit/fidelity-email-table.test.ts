@@ -19,7 +19,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const fixtures = new URL('../fixtures/guide/email/', import.meta.url).pathname;
 
 /** An email body as the platform reads it: the command lines, then contacts. */
-async function findingsOf(body: string, channel: 'file' | 'email' = 'email', contacts = 'NAME;EMAIL1;PHONENUMBER1;FAXNUMBER\nDupont;a@b.fr;0612345678;0140000000'): Promise<string[]> {
+async function findingsOf(
+  body: string,
+  channel: 'file' | 'email' = 'email',
+  contacts = 'NAME;EMAIL1;PHONENUMBER1;FAXNUMBER\nDupont;a@b.fr;0612345678;0140000000',
+): Promise<string[]> {
   const path = join(dir, `b${Math.random().toString(36).slice(2)}.csv`);
   writeFileSync(path, Buffer.from(`#COMMAND\n${body.trim()}\n#CONTACTS\n${contacts.trim()}\n#END\n`, 'latin1'));
   const r = await validateTriggerFile(path, { channel });
@@ -35,12 +39,16 @@ describe('the email table (guide lines 9962-9987)', () => {
     for (const f of bodies) {
       const own = join(fixtures, f.replace('.body.txt', '.contacts.csv'));
       const codes = await findingsOf(readFileSync(join(fixtures, f), 'latin1'), 'email', existsSync(own) ? readFileSync(own, 'latin1') : undefined);
-      expect(codes.filter((c) => !errata.has(c)), f).toEqual([]);
+      expect(
+        codes.filter((c) => !errata.has(c)),
+        f,
+      ).toEqual([]);
     }
   });
 
   it('userLang after scenarioId and messageSubject before text: the email order, not an error', async () => {
-    const body = 'serviceId:1\nspaceId:2\nbroadcastName:x\nscenarioId:3\nuserLang:Fr_fr\ncallPlanningId:4\ncustomizableId:5\nmultimediaType:HTML\nmessageSubject:Objet\ntext:<p>Bonjour</p>';
+    const body =
+      'serviceId:1\nspaceId:2\nbroadcastName:x\nscenarioId:3\nuserLang:Fr_fr\ncallPlanningId:4\ncustomizableId:5\nmultimediaType:HTML\nmessageSubject:Objet\ntext:<p>Bonjour</p>';
     expect(await findingsOf(body)).toEqual([]);
     // As a file trigger, userLang after scenarioId breaks the file order (line 9066).
     expect(await findingsOf(body, 'file')).toContain('E_PARAM_ORDER');
@@ -56,10 +64,30 @@ describe('the email table (guide lines 9962-9987)', () => {
 
   it('the writer follows the email table: userLang after scenarioId, multimediaType after customizableId, messageSubject before text', () => {
     const command = {
-      serviceId: '1', spaceId: '2', userLang: 'Fr_fr', broadcastName: 'x', scenarioId: '3', callPlanningId: '4',
+      serviceId: '1',
+      spaceId: '2',
+      userLang: 'Fr_fr',
+      broadcastName: 'x',
+      scenarioId: '3',
+      callPlanningId: '4',
       messages: [{ customizableId: '5', multimediaType: 'HTML', text: '<p>Bonjour</p>', messageSubject: 'Objet', messageFrom: 'a@b.fr' }],
     } as unknown as TriggerCommand;
-    const names = emailTriggerBody(command).body.trim().split('\r\n').map((l) => l.slice(0, l.indexOf(':')));
-    expect(names).toEqual(['serviceId', 'spaceId', 'broadcastName', 'scenarioId', 'userLang', 'callPlanningId', 'customizableId', 'multimediaType', 'messageFrom', 'messageSubject', 'text']);
+    const names = emailTriggerBody(command)
+      .body.trim()
+      .split('\r\n')
+      .map((l) => l.slice(0, l.indexOf(':')));
+    expect(names).toEqual([
+      'serviceId',
+      'spaceId',
+      'broadcastName',
+      'scenarioId',
+      'userLang',
+      'callPlanningId',
+      'customizableId',
+      'multimediaType',
+      'messageFrom',
+      'messageSubject',
+      'text',
+    ]);
   });
 });

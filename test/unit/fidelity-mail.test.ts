@@ -61,12 +61,17 @@ describe('mail2sms replies, by their wording in any layout (guide lines 10424-10
       `Résultat de votre envoi du 09/09/2014 à 16:03:08 du message :\n${text}\nSMS reçus : 0601020304, 0601020305\nSMS non reçus : 0601020306\n`,
     ];
     for (const body of layouts) {
-      expect(parseReply(body), body).toEqual({ kind: 'mail2sms-report', date: '09/09/2014 16:03:08', text, results: { 'SMS reçus': ['0601020304', '0601020305'], 'SMS non reçus': ['0601020306'] } });
+      expect(parseReply(body), body).toEqual({
+        kind: 'mail2sms-report',
+        date: '09/09/2014 16:03:08',
+        text,
+        results: { 'SMS reçus': ['0601020304', '0601020305'], 'SMS non reçus': ['0601020306'] },
+      });
     }
   });
 });
 
-describe('the platform\'s email-trigger replies (guide lines 10065-10073)', () => {
+describe("the platform's email-trigger replies (guide lines 10065-10073)", () => {
   it('end with "Cordialement." as the guide\'s, and still parse', async () => {
     const { parseReply, REPLY_TEXTS } = await import('../../src/formats/mail.js');
     const ok = REPLY_TEXTS.triggerSuccess('fr', 1234, '40', 3, '15/01/2027 09:00:00');
@@ -82,7 +87,10 @@ describe('docs/cli.md documents every kind of reply `mail replies --json` prints
   it('each documented object is what parseReply returns for the matching platform text', async () => {
     const { parseReply, REPLY_TEXTS } = await import('../../src/formats/mail.js');
     const doc = /<!-- reply-kinds -->\s*```json\n([\s\S]*?)```/.exec(readFileSync(join(repo, 'docs/cli.md'), 'utf8'))![1]!;
-    const documented = doc.trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
+    const documented = doc
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string });
     const actual = [
       parseReply(REPLY_TEXTS.triggerSuccess('fr', 1234, '40', 3, '15/01/2027 09:00:00')),
       parseReply(REPLY_TEXTS.triggerFailure('fr', 'serviceId manquant')),

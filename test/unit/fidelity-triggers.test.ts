@@ -20,13 +20,36 @@ async function mapped(header: string): Promise<ContactColumn[]> {
 describe('SI export headers as people write them', () => {
   it('the words around a column name do not matter (numéro, n°, de, du, adresse...)', () => {
     const cases: [string, ContactColumn][] = [
-      ['Numéro de fax', 'FAXNUMBER'], ['N° de fax', 'FAXNUMBER'], ['No fax', 'FAXNUMBER'], ['Fax number', 'FAXNUMBER'], ['Télécopie', 'FAXNUMBER'],
-      ['Téléphone portable', 'PHONENUMBER1'], ['Numéro de téléphone', 'PHONENUMBER1'], ['N° de portable', 'PHONENUMBER1'], ['Tél. mobile', 'PHONENUMBER1'],
-      ['Numéro de mobile', 'PHONENUMBER1'], ['Phone number', 'PHONENUMBER1'], ['Mobile phone', 'PHONENUMBER1'], ['GSM', 'PHONENUMBER1'], ['Portable', 'PHONENUMBER1'],
-      ['Téléphone fixe', 'PHONENUMBER2'], ['Tél. domicile', 'PHONENUMBER2'],
-      ['Adresse e-mail', 'EMAIL1'], ['Adresse mail', 'EMAIL1'], ['E-mail', 'EMAIL1'], ['Courriel', 'EMAIL1'], ['Adresse électronique', 'EMAIL1'], ['Email address', 'EMAIL1'],
-      ['Nom de famille', 'NAME'], ['Raison sociale', 'NAME'], ['Prénom', 'FORENAME'], ['Numéro client', 'EXTERNALREFERENCE'], ['Référence client', 'EXTERNALREFERENCE'], ['Code client', 'EXTERNALREFERENCE'],
-      ['Indicatif pays', 'COUNTRYCODE1'], ['Indicatif fax', 'FAXCOUNTRYCODE'],
+      ['Numéro de fax', 'FAXNUMBER'],
+      ['N° de fax', 'FAXNUMBER'],
+      ['No fax', 'FAXNUMBER'],
+      ['Fax number', 'FAXNUMBER'],
+      ['Télécopie', 'FAXNUMBER'],
+      ['Téléphone portable', 'PHONENUMBER1'],
+      ['Numéro de téléphone', 'PHONENUMBER1'],
+      ['N° de portable', 'PHONENUMBER1'],
+      ['Tél. mobile', 'PHONENUMBER1'],
+      ['Numéro de mobile', 'PHONENUMBER1'],
+      ['Phone number', 'PHONENUMBER1'],
+      ['Mobile phone', 'PHONENUMBER1'],
+      ['GSM', 'PHONENUMBER1'],
+      ['Portable', 'PHONENUMBER1'],
+      ['Téléphone fixe', 'PHONENUMBER2'],
+      ['Tél. domicile', 'PHONENUMBER2'],
+      ['Adresse e-mail', 'EMAIL1'],
+      ['Adresse mail', 'EMAIL1'],
+      ['E-mail', 'EMAIL1'],
+      ['Courriel', 'EMAIL1'],
+      ['Adresse électronique', 'EMAIL1'],
+      ['Email address', 'EMAIL1'],
+      ['Nom de famille', 'NAME'],
+      ['Raison sociale', 'NAME'],
+      ['Prénom', 'FORENAME'],
+      ['Numéro client', 'EXTERNALREFERENCE'],
+      ['Référence client', 'EXTERNALREFERENCE'],
+      ['Code client', 'EXTERNALREFERENCE'],
+      ['Indicatif pays', 'COUNTRYCODE1'],
+      ['Indicatif fax', 'FAXCOUNTRYCODE'],
     ];
     for (const [header, col] of cases) expect(aliasOf(header), header).toBe(col);
   });
@@ -92,7 +115,10 @@ describe('the media each parameter is for (guide lines 9087, 9097-9102)', () => 
     const base = { serviceId: '1', spaceId: '1', broadcastName: 'x', scenarioId: '1', callPlanningId: '2' };
     const codes = (messages: Record<string, unknown>[], extra: Record<string, string> = {}): string[] =>
       checkCommand({ ...base, ...extra, messages } as never).map((f) => `${f.code}:${f.field ?? ''}`);
-    expect(codes([{ customizableId: '1', multimediaType: 'PDF', fileName: 'a.pdf', smsFlash: '1', fileAttachment: ['b.pdf'] }])).toEqual(['W_MEDIUM_PARAM:smsFlash', 'W_MEDIUM_PARAM:fileAttachment']);
+    expect(codes([{ customizableId: '1', multimediaType: 'PDF', fileName: 'a.pdf', smsFlash: '1', fileAttachment: ['b.pdf'] }])).toEqual([
+      'W_MEDIUM_PARAM:smsFlash',
+      'W_MEDIUM_PARAM:fileAttachment',
+    ]);
     expect(codes([{ customizableId: '1', multimediaType: 'TTS', text: 'x', messageSubject: 'Objet' }])).toEqual(['W_MEDIUM_PARAM:messageSubject']);
     // A text MMS is TXT with a subject in the guide's own examples.
     expect(codes([{ customizableId: '1', multimediaType: 'TXT', text: 'x', messageSubject: 'Objet' }])).toEqual([]);

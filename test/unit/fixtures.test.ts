@@ -18,7 +18,11 @@ describe('fixture corpus: invalid files', () => {
   }
   it('every invalid fixture has an expectation', () => {
     const files = readdirSync(`${dir}invalid`).filter((f) => f !== 'expected.json');
-    expect(files.sort()).toEqual(Object.keys(expected).filter((k) => !k.startsWith('$')).sort());
+    expect(files.sort()).toEqual(
+      Object.keys(expected)
+        .filter((k) => !k.startsWith('$'))
+        .sort(),
+    );
   });
 });
 

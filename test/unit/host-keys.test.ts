@@ -6,7 +6,7 @@ import { portCommand } from '../../src/transport/ftp-active.js';
 
 const key = (): Buffer => {
   const p = ssh2.utils.parseKey(ssh2.utils.generateKeyPairSync('ed25519').public);
-  return (Array.isArray(p) ? p[0] : p as { getPublicSSH(): Buffer }).getPublicSSH() as Buffer;
+  return (Array.isArray(p) ? p[0] : (p as { getPublicSSH(): Buffer })).getPublicSSH() as Buffer;
 };
 
 describe('host key pinning', () => {
@@ -33,8 +33,14 @@ describe('host key pinning', () => {
     const salt = randomBytes(20);
     const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('[h]:2222').digest('base64')}`;
     expect(verifyHostKey(k, { host: 'h', port: 2222, pinned: [], knownHosts: `${hashed} ssh-ed25519 ${b64}\n` })).toMatchObject({ ok: true });
-    expect(verifyHostKey(other, { host: 'h', port: 2222, pinned: [], knownHosts: `${hashed} ssh-ed25519 ${b64}\n` })).toMatchObject({ ok: false, reason: 'mismatch' });
-    expect(verifyHostKey(k, { host: 'h', port: 2222, pinned: [fingerprint(k)], knownHosts: `@revoked [h]:2222 ssh-ed25519 ${b64}\n` })).toMatchObject({ ok: false, reason: 'revoked' });
+    expect(verifyHostKey(other, { host: 'h', port: 2222, pinned: [], knownHosts: `${hashed} ssh-ed25519 ${b64}\n` })).toMatchObject({
+      ok: false,
+      reason: 'mismatch',
+    });
+    expect(verifyHostKey(k, { host: 'h', port: 2222, pinned: [fingerprint(k)], knownHosts: `@revoked [h]:2222 ssh-ed25519 ${b64}\n` })).toMatchObject({
+      ok: false,
+      reason: 'revoked',
+    });
   });
 });
 

@@ -37,18 +37,28 @@ describe('hostile input (issue #14)', () => {
       const path = join(dir, 'path.csv');
       writeFileSync(path, sms.replace('multimediaType:TXT\ntext:Contenu de mon message SMS', `multimediaType:PDF\nfileName:${name}`), 'latin1');
       const r = await validateTriggerFile(path);
-      expect(r.errors.map((e) => e.code), name).toContain('E_DOCUMENT_PATH');
+      expect(
+        r.errors.map((e) => e.code),
+        name,
+      ).toContain('E_DOCUMENT_PATH');
       expect(r.errors.find((e) => e.code === 'E_DOCUMENT_PATH')!.line, name).toBeGreaterThan(1);
     }
   });
 
   it('#3 an XML trigger with a DOCTYPE is refused, whatever it declares (external DTD, parameter entities)', async () => {
     const xml = readFileSync(join(repo, 'samples/sms.xml'), 'latin1');
-    for (const doctype of ['<!DOCTYPE dmc SYSTEM "http://127.0.0.1:9/evil.dtd">', '<!DOCTYPE dmc [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]>', '<!DOCTYPE dmc [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>']) {
+    for (const doctype of [
+      '<!DOCTYPE dmc SYSTEM "http://127.0.0.1:9/evil.dtd">',
+      '<!DOCTYPE dmc [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]>',
+      '<!DOCTYPE dmc [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+    ]) {
       const text = xml.replace(/(<\?xml[^>]*\?>)/, `$1\n${doctype}`);
       const findings = new FindingList();
       const r = await validateReading(await readXmlTrigger([Buffer.from(text, 'latin1')], findings), findings);
-      expect(r.errors.map((e) => e.code), doctype).toContain('E_XML_DOCTYPE');
+      expect(
+        r.errors.map((e) => e.code),
+        doctype,
+      ).toContain('E_XML_DOCTYPE');
       expect(r.errors.find((e) => e.code === 'E_XML_DOCTYPE')!.line).toBe(2);
     }
   });
@@ -75,11 +85,16 @@ describe('hostile input (issue #14)', () => {
   }, 60_000);
 
   it('#7 YAML alias bombs are refused in a configuration and in a command file, naming the file', async () => {
-    const bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n';
+    const bomb =
+      'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n';
     await expect(parseConfig(`service: {serviceId: "1"}\n${bomb}`, 'bomb.yaml')).rejects.toThrow(ConfigError);
     await expect(parseConfig(`service: {serviceId: "1"}\n${bomb}`, 'bomb.yaml')).rejects.toThrow(/bomb\.yaml: .*aliases/);
     let err: unknown;
-    try { parseCommandFile(`broadcastName: x\n${bomb}`, 'cmd.yaml'); } catch (e) { err = e; }
+    try {
+      parseCommandFile(`broadcastName: x\n${bomb}`, 'cmd.yaml');
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(TriggerFormatError);
     expect((err as TriggerFormatError).findings[0]!.message).toMatch(/aliases/);
   });
@@ -105,7 +120,9 @@ describe('hostile input (issue #14)', () => {
     writeFileSync(pw, 'secret\n');
     chmodSync(pw, 0o644);
     const warned: string[] = [];
-    const onWarning = (w: Error): void => { warned.push(w.message); };
+    const onWarning = (w: Error): void => {
+      warned.push(w.message);
+    };
     process.on('warning', onWarning);
     try {
       const c = await parseConfig(`service: {serviceId: "1"}\ntransport: {protocol: ftp, host: h, username: u, passwordFile: ${pw}}\n`, join(dir, 'c.yaml'));
@@ -116,11 +133,14 @@ describe('hostile input (issue #14)', () => {
       await new Promise((r) => setImmediate(r));
       expect(warned.some((w) => w.includes('chmod 600'))).toBe(true);
       expect(warned.join('\n')).not.toContain('secret');
-    } finally { process.off('warning', onWarning); }
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('#4 webhook URLs are http or https only', async () => {
-    const base = 'service: {serviceId: "1"}\ntransport: {protocol: ftp, host: h, username: u, password: p}\ndaemon:\n  dropFolders: [{path: d, command: c.yaml}]\n  hooks:\n';
+    const base =
+      'service: {serviceId: "1"}\ntransport: {protocol: ftp, host: h, username: u, password: p}\ndaemon:\n  dropFolders: [{path: d, command: c.yaml}]\n  hooks:\n';
     for (const url of ['file:///etc/passwd', 'javascript:alert(1)', 'ftp://x/y']) {
       await expect(parseConfig(`${base}    - {on: [failed], url: "${url}"}\n`, 'c.yaml'), url).rejects.toThrow(/http:\/\/ or https:\/\//);
     }
@@ -129,7 +149,16 @@ describe('hostile input (issue #14)', () => {
 
   it('#15 UTF-8 output refuses what it cannot write faithfully: non-characters, lone surrogates, NEL, U+2028/2029, C1 controls', () => {
     const utf8 = { encoding: 'utf8' as const, replaceForbidden: false };
-    for (const [v, code] of [['a\uFFFEb', 'E_UNENCODABLE'], ['a\uFDD0', 'E_UNENCODABLE'], ['x\uD800y', 'E_UNENCODABLE'], ['x\uDC00', 'E_UNENCODABLE'], ['a\u2028b', 'E_FORBIDDEN_CHAR'], ['a\u2029b', 'E_FORBIDDEN_CHAR'], ['a\u0085b', 'E_FORBIDDEN_CHAR'], ['a\u009Bb', 'E_FORBIDDEN_CHAR']] as const) {
+    for (const [v, code] of [
+      ['a\uFFFEb', 'E_UNENCODABLE'],
+      ['a\uFDD0', 'E_UNENCODABLE'],
+      ['x\uD800y', 'E_UNENCODABLE'],
+      ['x\uDC00', 'E_UNENCODABLE'],
+      ['a\u2028b', 'E_FORBIDDEN_CHAR'],
+      ['a\u2029b', 'E_FORBIDDEN_CHAR'],
+      ['a\u0085b', 'E_FORBIDDEN_CHAR'],
+      ['a\u009Bb', 'E_FORBIDDEN_CHAR'],
+    ] as const) {
       for (const kind of ['contact', 'command'] as const) {
         const r = checkValue(v, kind, utf8);
         expect(r.ok, `${JSON.stringify(v)} ${kind}`).toBe(false);
@@ -161,11 +190,14 @@ describe('hostile input (issue #14)', () => {
     expect(messages).not.toContain('That.Must.Not.Leak');
   });
 
-  it('openTriggerFile still reads the guide\'s examples (no regression from the caps)', async () => {
+  it("openTriggerFile still reads the guide's examples (no regression from the caps)", async () => {
     const findings = new FindingList();
     const r = await openTriggerFile(join(repo, 'samples/sms.csv'), findings);
     let n = 0;
-    for await (const c of r.contacts) { void c; n++; }
+    for await (const c of r.contacts) {
+      void c;
+      n++;
+    }
     expect(n).toBeGreaterThan(0);
     expect(findings.items.filter((f) => f.severity === 'error')).toEqual([]);
   });

@@ -5,13 +5,31 @@ import { emailTriggerBody, normalizeMobile, parseReply, planMail2Sms, mail2SmsTe
 import { SMS } from '../helpers/trigger.js';
 
 /** A guide example kept in the repository (test/fixtures/guide/). */
-const ex = (f: string): string => iconv.decode(readFileSync(new URL(`../fixtures/guide/${f.replace(/^email-trigger\//, 'email/')}`, import.meta.url)), 'iso-8859-15');
+const ex = (f: string): string =>
+  iconv.decode(readFileSync(new URL(`../fixtures/guide/${f.replace(/^email-trigger\//, 'email/')}`, import.meta.url)), 'iso-8859-15');
 
 describe('email trigger body', () => {
   it('holds the command lines in the documented order, without #COMMAND or encoding', () => {
-    const { body, findings } = emailTriggerBody({ ...SMS, encoding: 'UTF8', messages: [{ customizableId: '10', multimediaType: 'TXT', text: '"Diffusion déclenchée par mail."' }] });
+    const { body, findings } = emailTriggerBody({
+      ...SMS,
+      encoding: 'UTF8',
+      messages: [{ customizableId: '10', multimediaType: 'TXT', text: '"Diffusion déclenchée par mail."' }],
+    });
     expect(findings).toEqual([]);
-    expect(body.split('\r\n')).toEqual(['serviceId:12345678', 'spaceId:123', 'broadcastName:Envoi SMS', 'scenarioId:40', 'startDate:2027-01-15 09:00:00', 'stopDate:2027-01-16 20:00:00', 'callPlanningId:41', 'priority:2', 'customizableId:10', 'multimediaType:TXT', 'text:""Diffusion déclenchée par mail.""', '']);
+    expect(body.split('\r\n')).toEqual([
+      'serviceId:12345678',
+      'spaceId:123',
+      'broadcastName:Envoi SMS',
+      'scenarioId:40',
+      'startDate:2027-01-15 09:00:00',
+      'stopDate:2027-01-16 20:00:00',
+      'callPlanningId:41',
+      'priority:2',
+      'customizableId:10',
+      'multimediaType:TXT',
+      'text:""Diffusion déclenchée par mail.""',
+      '',
+    ]);
   });
   it('refuses a line break in a value', () => {
     expect(emailTriggerBody({ ...SMS, description: 'a\nserviceId:1' }).findings[0]).toMatchObject({ code: 'E_FORBIDDEN_CHAR', field: 'description' });
@@ -45,20 +63,54 @@ describe('mail2sms', () => {
 
 describe('platform replies', () => {
   it('email trigger success and failure (guide lines 10065, 10071), French and English', () => {
-    expect(parseReply(REPLY_TEXTS.triggerSuccess('fr', 1552, '43', 12, '15/01/2027 09:00:00'))).toEqual({ kind: 'trigger-success', broadcastId: '1552', scenarioId: '43', contacts: 12, date: '15/01/2027 09:00:00' });
-    expect(parseReply(REPLY_TEXTS.triggerSuccess('en', 7, '4', 1, '2027-01-15 09:00:00'))).toMatchObject({ kind: 'trigger-success', broadcastId: '7', contacts: 1 });
-    expect(parseReply(`Bonjour,\n\n${REPLY_TEXTS.triggerFailure('fr', 'Le paramètre scenarioId est obligatoire')}\n\nCordialement`)).toEqual({ kind: 'trigger-failure', cause: 'Le paramètre scenarioId est obligatoire' });
+    expect(parseReply(REPLY_TEXTS.triggerSuccess('fr', 1552, '43', 12, '15/01/2027 09:00:00'))).toEqual({
+      kind: 'trigger-success',
+      broadcastId: '1552',
+      scenarioId: '43',
+      contacts: 12,
+      date: '15/01/2027 09:00:00',
+    });
+    expect(parseReply(REPLY_TEXTS.triggerSuccess('en', 7, '4', 1, '2027-01-15 09:00:00'))).toMatchObject({
+      kind: 'trigger-success',
+      broadcastId: '7',
+      contacts: 1,
+    });
+    expect(parseReply(`Bonjour,\n\n${REPLY_TEXTS.triggerFailure('fr', 'Le paramètre scenarioId est obligatoire')}\n\nCordialement`)).toEqual({
+      kind: 'trigger-failure',
+      cause: 'Le paramètre scenarioId est obligatoire',
+    });
     expect(parseReply(REPLY_TEXTS.triggerFailure('en', 'missing serviceId'))).toEqual({ kind: 'trigger-failure', cause: 'missing serviceId' });
   });
   it('mail2sms confirmation, failure and report from the guide examples', () => {
-    expect(parseReply(ex('mail2sms/confirmation.txt'))).toEqual({ kind: 'mail2sms-confirmation', text: 'Bonjour. Merci de nous rappeler au 0102030405. Votre Agence.', recipients: ['0601020304', '0601020305'] });
-    expect(parseReply(ex('mail2sms/failure.txt'))).toEqual({ kind: 'mail2sms-failure', cause: 'Expéditeur non autorisé à déclencher la fonctionnalité Mail2SMS.' });
-    expect(parseReply(ex('mail2sms/report.txt'))).toEqual({ kind: 'mail2sms-report', date: '09/09/2014 16:03:08', text: 'Bonjour. Merci de nous rappeler au 0102030405. Votre Agence.', results: { 'SMS reçus': ['0601020304', '0601020305'] } });
+    expect(parseReply(ex('mail2sms/confirmation.txt'))).toEqual({
+      kind: 'mail2sms-confirmation',
+      text: 'Bonjour. Merci de nous rappeler au 0102030405. Votre Agence.',
+      recipients: ['0601020304', '0601020305'],
+    });
+    expect(parseReply(ex('mail2sms/failure.txt'))).toEqual({
+      kind: 'mail2sms-failure',
+      cause: 'Expéditeur non autorisé à déclencher la fonctionnalité Mail2SMS.',
+    });
+    expect(parseReply(ex('mail2sms/report.txt'))).toEqual({
+      kind: 'mail2sms-report',
+      date: '09/09/2014 16:03:08',
+      text: 'Bonjour. Merci de nous rappeler au 0102030405. Votre Agence.',
+      results: { 'SMS reçus': ['0601020304', '0601020305'] },
+    });
   });
   it('the simulator writes what the parser reads', () => {
     const rep = REPLY_TEXTS.mail2smsReport('01/02/2027', '10:00:00', 'Salut', { 'SMS reçus': ['0601020304'], 'SMS non reçus': ['0601020305'] });
-    expect(parseReply(rep)).toEqual({ kind: 'mail2sms-report', date: '01/02/2027 10:00:00', text: 'Salut', results: { 'SMS reçus': ['0601020304'], 'SMS non reçus': ['0601020305'] } });
-    expect(parseReply(REPLY_TEXTS.mail2smsConfirmation('Salut', ['0601020304']))).toEqual({ kind: 'mail2sms-confirmation', text: 'Salut', recipients: ['0601020304'] });
+    expect(parseReply(rep)).toEqual({
+      kind: 'mail2sms-report',
+      date: '01/02/2027 10:00:00',
+      text: 'Salut',
+      results: { 'SMS reçus': ['0601020304'], 'SMS non reçus': ['0601020305'] },
+    });
+    expect(parseReply(REPLY_TEXTS.mail2smsConfirmation('Salut', ['0601020304']))).toEqual({
+      kind: 'mail2sms-confirmation',
+      text: 'Salut',
+      recipients: ['0601020304'],
+    });
   });
   it('anything else is not a reply', () => {
     expect(parseReply('Bonjour, ceci est une publicité.')).toBeUndefined();

@@ -4,8 +4,22 @@ import { codes, collect, csvText, read, SMS_CONTACTS, SMS_LINES, validate } from
 
 describe('CSV reader: errata of the guide are read with a warning', () => {
   it('reads serviceld / spaceld / scenariold / servicId / Priority as canonical names', async () => {
-    const r = await validate(csvText(['serviceld:12345678', 'spaceld:123', 'broadcastName:X', 'scenariold:40', 'callPlanningId:41', 'Priority:2',
-      'customizableId:10', 'multimediaType:TXT', 'text:a'], SMS_CONTACTS));
+    const r = await validate(
+      csvText(
+        [
+          'serviceld:12345678',
+          'spaceld:123',
+          'broadcastName:X',
+          'scenariold:40',
+          'callPlanningId:41',
+          'Priority:2',
+          'customizableId:10',
+          'multimediaType:TXT',
+          'text:a',
+        ],
+        SMS_CONTACTS,
+      ),
+    );
     expect(r.valid).toBe(true);
     expect(r.command).toMatchObject({ serviceId: '12345678', spaceId: '123', scenarioId: '40', priority: '2' });
     expect(codes(r).filter((c) => c === 'W_PARAM_ERRATUM')).toHaveLength(4);
@@ -44,9 +58,22 @@ describe('CSV reader: errata of the guide are read with a warning', () => {
   });
 
   it('starts a new block at each customizableId and keeps repeatable parameters', async () => {
-    const lines = ['serviceId:1', 'spaceId:1', 'broadcastName:X', 'scenarioId:40', 'callPlanningId:41', 'contactListId:1', 'contactListId:2',
-      'customizableId:20', 'documentId:58', 'fileAttachment:a.txt', 'documentAttachment:59',
-      'customizableId:22', 'multimediaType:TXT', 'text:b'];
+    const lines = [
+      'serviceId:1',
+      'spaceId:1',
+      'broadcastName:X',
+      'scenarioId:40',
+      'callPlanningId:41',
+      'contactListId:1',
+      'contactListId:2',
+      'customizableId:20',
+      'documentId:58',
+      'fileAttachment:a.txt',
+      'documentAttachment:59',
+      'customizableId:22',
+      'multimediaType:TXT',
+      'text:b',
+    ];
     const { reading } = await read(csvText(lines, SMS_CONTACTS));
     expect(reading.head.command.contactListId).toEqual(['1', '2']);
     expect(reading.head.command.messages).toEqual([
@@ -142,7 +169,8 @@ describe('CSV reader: encodings', () => {
 describe('XML reader', () => {
   const xml = (body: string, decl = '<?xml version="1.0" encoding="ISO-8859-15"?>\n'): string => `${decl}<dmc>\n${body}</dmc>\n`;
   const AUTH = '<auth><serviceId>1</serviceId><spaceId>2</spaceId></auth>\n';
-  const CMD = '<command><broadcastName>X</broadcastName><scenarioId>40</scenarioId><callPlanningId>41</callPlanningId>\n<customizableMsgs><customizableMsg><customizableId>10</customizableId><multimediaType>TXT</multimediaType><text>a &amp; b</text></customizableMsg></customizableMsgs></command>\n';
+  const CMD =
+    '<command><broadcastName>X</broadcastName><scenarioId>40</scenarioId><callPlanningId>41</callPlanningId>\n<customizableMsgs><customizableMsg><customizableId>10</customizableId><multimediaType>TXT</multimediaType><text>a &amp; b</text></customizableMsg></customizableMsgs></command>\n';
   const CONTACTS = '<contacts><contact><name>Dupont</name><phoneNumber1>0612345678</phoneNumber1><email>p@example.fr</email></contact></contacts>\n';
 
   it('reads auth, command, blocks and contacts, with entities', async () => {
@@ -153,16 +181,23 @@ describe('XML reader', () => {
   });
 
   it('maps <email> to EMAIL1 and reads contacts with different elements', async () => {
-    const { reading } = await read(xml(AUTH + CMD + '<contacts><contact><phoneNumber1>0612345678</phoneNumber1></contact><contact><email>a@b.fr</email></contact></contacts>\n'), 'xml');
+    const { reading } = await read(
+      xml(AUTH + CMD + '<contacts><contact><phoneNumber1>0612345678</phoneNumber1></contact><contact><email>a@b.fr</email></contact></contacts>\n'),
+      'xml',
+    );
     const rows = await collect(reading.contacts);
     expect(reading.head.columns).toEqual(['PHONENUMBER1', 'EMAIL1']);
     expect(rows.map((r) => r.values)).toEqual([['0612345678'], ['', 'a@b.fr']]);
   });
 
   it('repairs the guide cross-media erratum (</customizableMsgs> after each block) with a warning per stray tag', async () => {
-    const blocks = '<customizableMsgs><customizableMsg><customizableId>1</customizableId><documentId>5</documentId></customizableMsg></customizableMsgs>\n'
-      + '<customizableMsg><customizableId>2</customizableId><multimediaType>TXT</multimediaType><text>t</text></customizableMsg></customizableMsgs>\n';
-    const r = await validate(xml(AUTH + `<command><broadcastName>X</broadcastName><scenarioId>1</scenarioId><callPlanningId>1</callPlanningId>\n${blocks}</command>\n` + CONTACTS), 'xml');
+    const blocks =
+      '<customizableMsgs><customizableMsg><customizableId>1</customizableId><documentId>5</documentId></customizableMsg></customizableMsgs>\n' +
+      '<customizableMsg><customizableId>2</customizableId><multimediaType>TXT</multimediaType><text>t</text></customizableMsg></customizableMsgs>\n';
+    const r = await validate(
+      xml(AUTH + `<command><broadcastName>X</broadcastName><scenarioId>1</scenarioId><callPlanningId>1</callPlanningId>\n${blocks}</command>\n` + CONTACTS),
+      'xml',
+    );
     expect(r.errors).toEqual([]);
     expect(r.command.messages).toHaveLength(2);
     expect(r.warnings.filter((w) => w.code === 'W_XML_ERRATUM').map((w) => w.line)).toEqual([5]);
@@ -187,7 +222,10 @@ describe('XML reader', () => {
   });
 
   it('reports unknown elements in command and contacts', async () => {
-    const r = await validate(xml(AUTH + CMD.replace('<broadcastName>', '<colour>x</colour><broadcastName>') + CONTACTS.replace('<name>', '<age>3</age><name>')), 'xml');
+    const r = await validate(
+      xml(AUTH + CMD.replace('<broadcastName>', '<colour>x</colour><broadcastName>') + CONTACTS.replace('<name>', '<age>3</age><name>')),
+      'xml',
+    );
     expect(r.errors.map((e) => e.code).sort()).toEqual(['E_UNKNOWN_COLUMN', 'E_UNKNOWN_PARAM']);
   });
 

@@ -15,13 +15,22 @@ describe('command rules', () => {
 
   it('requires scenarioId and callPlanningId for a full trigger, oneTouchId shape otherwise', () => {
     const { scenarioId: _s, callPlanningId: _c, ...rest } = SMS;
-    expect(checkCommand(rest).map((f) => [f.code, f.field])).toEqual([['E_REQUIRED', 'scenarioId'], ['E_REQUIRED', 'callPlanningId']]);
+    expect(checkCommand(rest).map((f) => [f.code, f.field])).toEqual([
+      ['E_REQUIRED', 'scenarioId'],
+      ['E_REQUIRED', 'callPlanningId'],
+    ]);
     expect(checkCommand({ serviceId: '1', spaceId: '1', broadcastName: 'x', oneTouchId: '4' })).toEqual([]);
   });
 
   it('checks types, sizes and enumerations', () => {
     const f = checkCommand({ ...SMS, spaceId: '12a', broadcastName: 'x'.repeat(256), userLang: 'de_DE', priority: '3', spreading: '2' });
-    expect(f.filter((x) => x.severity === 'error').map((x) => [x.code, x.field])).toEqual([['E_TYPE', 'spaceId'], ['E_ENUM', 'userLang'], ['E_TOO_LONG', 'broadcastName'], ['E_ENUM', 'priority'], ['E_TYPE', 'spreading']]);
+    expect(f.filter((x) => x.severity === 'error').map((x) => [x.code, x.field])).toEqual([
+      ['E_TYPE', 'spaceId'],
+      ['E_ENUM', 'userLang'],
+      ['E_TOO_LONG', 'broadcastName'],
+      ['E_ENUM', 'priority'],
+      ['E_TYPE', 'spreading'],
+    ]);
     expect(checkCommand({ ...SMS, userLang: 'en_GB' })).toEqual([]);
   });
 
@@ -57,7 +66,11 @@ describe('command rules', () => {
   });
 
   it('a favourite takes no scenario and no blocks', () => {
-    expect(checkCommand({ ...SMS, oneTouchId: '40' }).map((f) => [f.code, f.field])).toEqual([['E_SHAPE', 'scenarioId'], ['E_SHAPE', 'callPlanningId'], ['E_SHAPE', 'customizableId']]);
+    expect(checkCommand({ ...SMS, oneTouchId: '40' }).map((f) => [f.code, f.field])).toEqual([
+      ['E_SHAPE', 'scenarioId'],
+      ['E_SHAPE', 'callPlanningId'],
+      ['E_SHAPE', 'customizableId'],
+    ]);
   });
 
   it('dynamic fields: known names only, case-insensitive; INFO columns required; the date field per channel', () => {
@@ -86,16 +99,30 @@ describe('contact rules', () => {
   };
 
   it('accepts phone numbers with the separators the platform ignores and international numbers', () => {
-    expect(run(['PHONENUMBER1', 'FAXNUMBER'], [['06 12 34 56 78', '(04) 72.00/00\\01'], ['+33612345678', '']])).toEqual([]);
+    expect(
+      run(
+        ['PHONENUMBER1', 'FAXNUMBER'],
+        [
+          ['06 12 34 56 78', '(04) 72.00/00\\01'],
+          ['+33612345678', ''],
+        ],
+      ),
+    ).toEqual([]);
   });
 
   it('refuses what is not a phone number and numbers over 15 digits once separators are dropped', () => {
-    expect(run(['PHONENUMBER1'], [['06-12-34'], ['0612345678901234'], ['abc']])).toEqual([['E_PHONE', 2, 'PHONENUMBER1'], ['E_TOO_LONG', 3, 'PHONENUMBER1'], ['E_PHONE', 4, 'PHONENUMBER1']]);
+    expect(run(['PHONENUMBER1'], [['06-12-34'], ['0612345678901234'], ['abc']])).toEqual([
+      ['E_PHONE', 2, 'PHONENUMBER1'],
+      ['E_TOO_LONG', 3, 'PHONENUMBER1'],
+      ['E_PHONE', 4, 'PHONENUMBER1'],
+    ]);
   });
 
   it('checks country codes, email syntax and sizes', () => {
     expect(run(['EMAIL1', 'COUNTRYCODE1', 'NAME', 'INFO1'], [['a@b', '+33', 'x'.repeat(256), 'y'.repeat(4000)]])).toEqual([
-      ['E_EMAIL', 2, 'EMAIL1'], ['E_COUNTRY_CODE', 2, 'COUNTRYCODE1'], ['E_TOO_LONG', 2, 'NAME'],
+      ['E_EMAIL', 2, 'EMAIL1'],
+      ['E_COUNTRY_CODE', 2, 'COUNTRYCODE1'],
+      ['E_TOO_LONG', 2, 'NAME'],
     ]);
   });
 
@@ -104,10 +131,24 @@ describe('contact rules', () => {
   });
 
   it('a contact needs one of its phone, fax or email', () => {
-    expect(run(['NAME', 'PHONENUMBER2', 'EMAIL1'], [['a', '', ''], ['b', '0612345678', '']])).toEqual([['E_NO_ADDRESS', 2, null]]);
+    expect(
+      run(
+        ['NAME', 'PHONENUMBER2', 'EMAIL1'],
+        [
+          ['a', '', ''],
+          ['b', '0612345678', ''],
+        ],
+      ),
+    ).toEqual([['E_NO_ADDRESS', 2, null]]);
   });
 
   it('reports the contact past the limit once', () => {
-    expect(run(['PHONENUMBER1'], Array.from({ length: 5 }, () => ['0612345678']), 3)).toEqual([['E_TOO_MANY_CONTACTS', 5, null]]);
+    expect(
+      run(
+        ['PHONENUMBER1'],
+        Array.from({ length: 5 }, () => ['0612345678']),
+        3,
+      ),
+    ).toEqual([['E_TOO_MANY_CONTACTS', 5, null]]);
   });
 });

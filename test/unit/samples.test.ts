@@ -8,16 +8,32 @@ import { validateTriggerFile } from '../../src/files/read-trigger.js';
 import { parseCommandFile } from '../../src/formats/command-file.js';
 
 const root = new URL('../../', import.meta.url).pathname;
-const recipes = JSON.parse(readFileSync(join(root, 'samples/recipes.json'), 'utf8')) as Record<string, { template: string; contacts?: string; map?: Record<string, string> }>;
+const recipes = JSON.parse(readFileSync(join(root, 'samples/recipes.json'), 'utf8')) as Record<
+  string,
+  { template: string; contacts?: string; map?: Record<string, string> }
+>;
 const names = Object.keys(recipes).filter((k) => !k.startsWith('$'));
 const tmp = mkdtempSync(join(tmpdir(), 'dmc-samples-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('templates and samples', () => {
   it('has a template for every example of the guide and a recipe for every template', () => {
-    const templates = readdirSync(join(root, 'templates')).filter((f) => f.endsWith('.yaml')).sort();
+    const templates = readdirSync(join(root, 'templates'))
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
     expect(templates).toEqual(names.map((n) => recipes[n]!.template).sort());
-    for (const t of ['sms', 'sms-dynamic', 'fax-pdf', 'voice-wav', 'voice-tts', 'favourite', 'email-html', 'email-attachments', 'email-library', 'cross-media']) {
+    for (const t of [
+      'sms',
+      'sms-dynamic',
+      'fax-pdf',
+      'voice-wav',
+      'voice-tts',
+      'favourite',
+      'email-html',
+      'email-attachments',
+      'email-library',
+      'cross-media',
+    ]) {
       expect(names).toContain(t);
     }
   });
@@ -33,9 +49,16 @@ describe('templates and samples', () => {
         const rec = recipes[name]!;
         const tpl = join(root, 'templates', rec.template);
         const out = join(tmp, `${name}.${format}`);
-        const res = await buildTriggerFiles(parseCommandFile(readFileSync(tpl, 'utf8'), tpl), rec.contacts ? join(root, 'samples', rec.contacts) : undefined, { out, format, export: { map: rec.map ?? {} } });
+        const res = await buildTriggerFiles(parseCommandFile(readFileSync(tpl, 'utf8'), tpl), rec.contacts ? join(root, 'samples', rec.contacts) : undefined, {
+          out,
+          format,
+          export: { map: rec.map ?? {} },
+        });
         expect(res.findings.filter((f) => f.severity === 'error')).toEqual([]);
-        expect(readFileSync(out).equals(readFileSync(join(root, `samples/${name}.${format}`))), 'run `npm run samples` after changing a template or the writer').toBe(true);
+        expect(
+          readFileSync(out).equals(readFileSync(join(root, `samples/${name}.${format}`))),
+          'run `npm run samples` after changing a template or the writer',
+        ).toBe(true);
       });
     }
 

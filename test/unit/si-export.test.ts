@@ -28,7 +28,14 @@ describe('SI exports', () => {
   it('maps French and English header aliases, ignoring case, accents and punctuation', async () => {
     const { r } = await open('Prénom;NOM;Téléphone;E-mail;Référence;Indicatif;Fax;Info 3\nP;N;0612345678;a@b.fr;R;33;0123456789;x\n');
     expect(Object.fromEntries(r.mapping)).toEqual({
-      NAME: 'NOM', FORENAME: 'Prénom', PHONENUMBER1: 'Téléphone', COUNTRYCODE1: 'Indicatif', FAXNUMBER: 'Fax', EMAIL1: 'E-mail', EXTERNALREFERENCE: 'Référence', INFO3: 'Info 3',
+      NAME: 'NOM',
+      FORENAME: 'Prénom',
+      PHONENUMBER1: 'Téléphone',
+      COUNTRYCODE1: 'Indicatif',
+      FAXNUMBER: 'Fax',
+      EMAIL1: 'E-mail',
+      EXTERNALREFERENCE: 'Référence',
+      INFO3: 'Info 3',
     });
     expect(r.columns).toEqual(['NAME', 'FORENAME', 'PHONENUMBER1', 'COUNTRYCODE1', 'FAXNUMBER', 'EMAIL1', 'EXTERNALREFERENCE', 'INFO3']);
     expect(normalizeHeader('Numéro de téléphone')).toBe('numerodetelephone');
@@ -82,7 +89,10 @@ describe('SI exports', () => {
     const { r, rows, findings } = await open('{"nom":"Dupont","mobile":"0612345678","id":12}\n\n{"nom":"Durand","mobile":"0698765432","id":13}\nnot json\n');
     expect(r.format).toBe('jsonl');
     expect(r.columns).toEqual(['NAME', 'PHONENUMBER1', 'EXTERNALREFERENCE']);
-    expect(rows.map((x) => x.values)).toEqual([['Dupont', '0612345678', '12'], ['Durand', '0698765432', '13']]);
+    expect(rows.map((x) => x.values)).toEqual([
+      ['Dupont', '0612345678', '12'],
+      ['Durand', '0698765432', '13'],
+    ]);
     expect(findings.find((f) => f.code === 'E_EXPORT')).toMatchObject({ line: 4 });
   });
 

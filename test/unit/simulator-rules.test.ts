@@ -27,9 +27,24 @@ describe('simulated results', () => {
   });
 
   it('chooses the medium from the blocks and the addresses the contact has', () => {
-    expect(mediaOf({ serviceId: '1', spaceId: '1', broadcastName: 'x', messages: [{ documentId: '5' }, { multimediaType: 'TTS', text: 't' }, { multimediaType: 'TXT', text: 't' }, { multimediaType: 'PDF', fileName: 'a.pdf' }] })).toEqual(['email', 'voice', 'sms', 'fax']);
+    expect(
+      mediaOf({
+        serviceId: '1',
+        spaceId: '1',
+        broadcastName: 'x',
+        messages: [
+          { documentId: '5' },
+          { multimediaType: 'TTS', text: 't' },
+          { multimediaType: 'TXT', text: 't' },
+          { multimediaType: 'PDF', fileName: 'a.pdf' },
+        ],
+      }),
+    ).toEqual(['email', 'voice', 'sms', 'fax']);
     const ctx = { seed: 's', broadcastId: 1, index: 0, contactId: 9, start: new Date(0) };
-    expect(contactResult(['NAME', 'FAXNUMBER'], ['N', '01 23 45 67 89'], ['email', 'fax'], ctx)).toMatchObject({ address: '+33123456789', code: expect.stringMatching(/^CRA_FAX_/) });
+    expect(contactResult(['NAME', 'FAXNUMBER'], ['N', '01 23 45 67 89'], ['email', 'fax'], ctx)).toMatchObject({
+      address: '+33123456789',
+      code: expect.stringMatching(/^CRA_FAX_/),
+    });
     expect(contactResult(['NAME'], ['N'], ['sms'], ctx)).toMatchObject({ code: 'CRA_NOMESSAGE', label: 'Contact incompatible' });
   });
 

@@ -10,7 +10,23 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const dist = new URL('../../dist/', import.meta.url).pathname;
-const HEAVY = ['ssh2', 'ssh2-sftp-client', 'basic-ftp', 'better-sqlite3', 'imapflow', 'nodemailer', 'ftp-srv', 'smtp-server', 'hoodiecrow-imap', 'pino', 'pino-pretty', 'chokidar', 'mailparser', 'zod', 'yaml'];
+const HEAVY = [
+  'ssh2',
+  'ssh2-sftp-client',
+  'basic-ftp',
+  'better-sqlite3',
+  'imapflow',
+  'nodemailer',
+  'ftp-srv',
+  'smtp-server',
+  'hoodiecrow-imap',
+  'pino',
+  'pino-pretty',
+  'chokidar',
+  'mailparser',
+  'zod',
+  'yaml',
+];
 
 /** Every module reached by static imports from `entry`: project files and bare package names. */
 function graph(entry: string): { files: Set<string>; packages: Set<string> } {

@@ -19,14 +19,23 @@ const SPECS = new Map<string, ColumnSpec>(COLUMNS.map((c) => [c.name, c]));
 export function checkHeader(columns: readonly string[], line?: number): Finding[] {
   const out: Finding[] = [];
   if (!columns.some((c) => (ADDRESS_COLUMNS as readonly string[]).includes(c))) {
-    out.push(finding('E_NO_ADDRESS_COLUMN', `the header (${columns.join(';') || 'empty'}) has none of PHONENUMBER1, FAXNUMBER, EMAIL1: the platform does not recognise it without one (annex 5.3, line 10884)`, { line }));
+    out.push(
+      finding(
+        'E_NO_ADDRESS_COLUMN',
+        `the header (${columns.join(';') || 'empty'}) has none of PHONENUMBER1, FAXNUMBER, EMAIL1: the platform does not recognise it without one (annex 5.3, line 10884)`,
+        { line },
+      ),
+    );
   }
   // A country code belongs to a number (annex 5.3: COUNTRYCODEn is the code of PHONENUMBERn; FAXCOUNTRYCODE of FAXNUMBER, line 9326).
   for (const c of columns) {
     const m = /^COUNTRYCODE(\d)$/.exec(c);
     const owner = m ? `PHONENUMBER${m[1]}` : c === 'FAXCOUNTRYCODE' ? 'FAXNUMBER' : undefined;
     if (owner && !columns.includes(owner)) {
-      const hint = m && columns.includes('FAXNUMBER') && !columns.includes('FAXCOUNTRYCODE') ? ': for the fax number, name it FAXCOUNTRYCODE (guide line 9326)' : `: add ${owner}, or remove ${c}`;
+      const hint =
+        m && columns.includes('FAXNUMBER') && !columns.includes('FAXCOUNTRYCODE')
+          ? ': for the fax number, name it FAXCOUNTRYCODE (guide line 9326)'
+          : `: add ${owner}, or remove ${c}`;
       out.push(finding('W_ORPHAN_COLUMN', `${c} without ${owner} has no number to apply to${hint}`, { line, field: c }));
     }
   }
@@ -45,7 +54,11 @@ export class ContactChecker {
   private count = 0;
 
   /** `columns` may grow while contacts stream (XML contacts can add elements); the checker follows. */
-  constructor(private readonly columns: readonly string[], private readonly findings: FindingList, private readonly maxContacts = MAX_CONTACTS) {
+  constructor(
+    private readonly columns: readonly string[],
+    private readonly findings: FindingList,
+    private readonly maxContacts = MAX_CONTACTS,
+  ) {
     this.refresh();
   }
 
@@ -55,19 +68,30 @@ export class ContactChecker {
     this.addressIdx = this.columns.flatMap((c, i) => (/^(PHONENUMBER\d|FAXNUMBER|EMAIL1)$/.test(c) ? [i] : []));
   }
 
-  get contacts(): number { return this.count; }
+  get contacts(): number {
+    return this.count;
+  }
 
   /** Checks one contact; `line` is where it is in its source (file line or export line). */
   check(values: readonly string[], line: number | undefined): void {
     this.count++;
     if (this.width !== this.columns.length) this.refresh();
     if (this.count === this.maxContacts + 1) {
-      this.findings.add(finding('E_TOO_MANY_CONTACTS', `more than ${this.maxContacts.toLocaleString('en')} contacts: the platform moves such a file to failed/ unread; split it (build --split)`, { line }));
+      this.findings.add(
+        finding(
+          'E_TOO_MANY_CONTACTS',
+          `more than ${this.maxContacts.toLocaleString('en')} contacts: the platform moves such a file to failed/ unread; split it (build --split)`,
+          { line },
+        ),
+      );
     }
     let hasAddress = false;
     for (const i of this.addressIdx) {
       const v = values[i];
-      if (v !== undefined && v.trim() !== '') { hasAddress = true; break; }
+      if (v !== undefined && v.trim() !== '') {
+        hasAddress = true;
+        break;
+      }
     }
     if (!hasAddress && this.addressIdx.length > 0) {
       this.findings.add(finding('E_NO_ADDRESS', 'this contact has no phone number, fax number or email: give one, or remove the contact', { line }));
@@ -78,7 +102,10 @@ export class ContactChecker {
       const v = values[i]!;
       if (!spec || v === '') continue;
       if (spec.kind === 'text') {
-        if (v.length > spec.max) this.findings.add(finding('E_TOO_LONG', `${spec.name} is ${v.length} characters; the platform allows ${spec.max}: shorten it`, { line, field: spec.name }));
+        if (v.length > spec.max)
+          this.findings.add(
+            finding('E_TOO_LONG', `${spec.name} is ${v.length} characters; the platform allows ${spec.max}: shorten it`, { line, field: spec.name }),
+          );
         continue;
       }
       this.checkAddress(spec, v, line);
@@ -96,22 +123,37 @@ export class ContactChecker {
         // The platform drops / \\ . ( ) and spaces and keeps the rest (annex 5.3, line 10891): the limit applies to what it keeps.
         const kept = t.replace(PHONE_IGNORED, '');
         if (!PHONE.test(kept)) {
-          this.findings.add(finding('E_PHONE', `${spec.name} '${v}' is not a phone number: digits, optionally a leading + (spaces . / \\ ( ) are ignored), e.g. 0612345678 or +33612345678`, { line, field: spec.name }));
+          this.findings.add(
+            finding(
+              'E_PHONE',
+              `${spec.name} '${v}' is not a phone number: digits, optionally a leading + (spaces . / \\ ( ) are ignored), e.g. 0612345678 or +33612345678`,
+              { line, field: spec.name },
+            ),
+          );
         } else if (kept.length > spec.max) {
-          this.findings.add(finding('E_TOO_LONG', `${spec.name} '${v}' has ${kept.length} characters once spaces and . / \\ ( ) are dropped; the platform allows ${spec.max}`, { line, field: spec.name }));
+          this.findings.add(
+            finding('E_TOO_LONG', `${spec.name} '${v}' has ${kept.length} characters once spaces and . / \\ ( ) are dropped; the platform allows ${spec.max}`, {
+              line,
+              field: spec.name,
+            }),
+          );
         }
         break;
       }
       case 'countryCode':
         // 1 to 3 digits, so the size rule (3) is part of the pattern.
-        if (!COUNTRY.test(t)) this.findings.add(finding('E_COUNTRY_CODE', `${spec.name} '${v}' must be 1 to 3 digits without '+', e.g. 33`, { line, field: spec.name }));
+        if (!COUNTRY.test(t))
+          this.findings.add(finding('E_COUNTRY_CODE', `${spec.name} '${v}' must be 1 to 3 digits without '+', e.g. 33`, { line, field: spec.name }));
         break;
       case 'email':
-        if (t.length > spec.max) this.findings.add(finding('E_TOO_LONG', `${spec.name} is ${t.length} characters; the platform allows ${spec.max}`, { line, field: spec.name }));
-        else if (!EMAIL.test(t)) this.findings.add(finding('E_EMAIL', `${spec.name} '${v}' is not an email address (name@domain.tld)`, { line, field: spec.name }));
+        if (t.length > spec.max)
+          this.findings.add(finding('E_TOO_LONG', `${spec.name} is ${t.length} characters; the platform allows ${spec.max}`, { line, field: spec.name }));
+        else if (!EMAIL.test(t))
+          this.findings.add(finding('E_EMAIL', `${spec.name} '${v}' is not an email address (name@domain.tld)`, { line, field: spec.name }));
         break;
       case 'os':
-        if (!OS_LOWER.has(t.toLowerCase())) this.findings.add(finding('E_ENUM', `${spec.name} '${v}' is not one of ${OS_VALUES.join(', ')} (guide line 9157)`, { line, field: spec.name }));
+        if (!OS_LOWER.has(t.toLowerCase()))
+          this.findings.add(finding('E_ENUM', `${spec.name} '${v}' is not one of ${OS_VALUES.join(', ')} (guide line 9157)`, { line, field: spec.name }));
         break;
       default:
         break;
