@@ -38,7 +38,7 @@ export function registerBuild(program: Command, io: Io, setExit: SetExit): void 
       `
 Exit codes: 0 built (warnings allowed), 1 invalid input (nothing written), 2 usage or I/O error.
 Example:
-  dmc-trigger build --command templates/sms.yaml --contacts samples/export-crm.csv --out out/sms.csv`,
+  dmc-trigger build --command templates/sms.yaml --contacts samples/exports/crm-semicolon.csv --out out/sms.csv`,
     )
     .action(async (opts: BuildCliOptions) => {
       setExit(await (await import('./build-command.js')).runBuild(opts, io));

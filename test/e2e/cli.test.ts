@@ -27,6 +27,11 @@ describe('dmc-trigger CLI', () => {
       expect(h.code, cmd).toBe(0);
       expect(h.stdout).toMatch(/Exit codes/);
     }
+    // Every sample or template a help text names exists (build --help named one that did not).
+    const helps = ['build', 'validate', 'convert', 'send', 'simulator', 'daemon', 'sandbox', 'demo', 'mail2sms'].map((c) => run(c, '--help').stdout).join('\n');
+    const named = [...helps.matchAll(/\b((?:samples|templates)\/[\w./-]+\.\w+)/g)].map((m) => m[1]!);
+    expect(named.length).toBeGreaterThan(0);
+    for (const p of named) expect(existsSync(join(root, p)), p).toBe(true);
   });
 
   it('builds a trigger: exit 0, says what it read and wrote', () => {
