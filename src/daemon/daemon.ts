@@ -183,14 +183,17 @@ export class Daemon {
         failures = 0;
       } catch (e) {
         failures++;
-        this.logger.warn({ err: (e as Error).message, failures }, 'pass failed; retrying later');
+        this.logger.warn(
+          { err: (e as Error).message, failures },
+          `pass failed (${failures} in a row): ${(e as Error).message}; next pass in ${Math.round(backoffMs(failures) / 1000)} s at most`,
+        );
         this.ctx.events.onEvent?.({ type: 'retry', detail: (e as Error).message });
         await this.link.reset();
       }
       if (this.stopping) break;
       if (!progressed) {
         // After failures (server down, network cut): exponential backoff up to a minute.
-        const wait = failures > 0 ? Math.min(60_000, 1000 * 2 ** Math.min(failures - 1, 6)) : Math.max(1000, this.config.timeouts.poll * 1000);
+        const wait = failures > 0 ? backoffMs(failures) : Math.max(1000, this.config.timeouts.poll * 1000);
         await new Promise<void>((res) => {
           const t = setTimeout(res, wait);
           t.unref();
@@ -303,3 +306,6 @@ export class Daemon {
     return progressed;
   }
 }
+
+/** The wait after `failures` failed passes in a row: 1 s, doubling, at most a minute (a new input wakes the loop sooner). */
+const backoffMs = (failures: number): number => Math.min(60_000, 1000 * 2 ** Math.min(failures - 1, 6));

@@ -70,9 +70,15 @@ export class Session {
         factor: 2,
         randomize: true,
         shouldRetry: ({ error }) => isTransient(error),
-        onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+        onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retriesConsumed }) => {
           if (!isTransient(error)) return;
-          this.opts.logger.warn({ op: label, attempt: attemptNumber, retriesLeft, err: error.message }, 'transient transport failure; reconnecting');
+          // One line per retry: which attempt, and when the next one comes (p-retry draws it in [base, 2 x base], capped).
+          const base = Math.min(r.minDelay * 2 ** retriesConsumed, r.maxDelay);
+          const next = retriesLeft > 0 ? `next attempt in ${delayRange(base, Math.min(2 * base, r.maxDelay))}` : 'no attempt left';
+          this.opts.logger.warn(
+            { op: label, attempt: attemptNumber, of: r.attempts + 1, retriesLeft, err: error.message },
+            `${label}: ${error.message} (attempt ${attemptNumber} of ${r.attempts + 1}); ${next}`,
+          );
           await this.resetNow();
         },
       }),
@@ -97,4 +103,11 @@ export class Session {
       await this.current.close().catch(() => undefined);
     });
   }
+}
+
+/** `250-500 ms`, `2-4 s`, `30-60 s`. */
+function delayRange(from: number, to: number): string {
+  if (to < 1) return `${Math.round(from * 1000)}-${Math.round(to * 1000)} ms`;
+  const f = (x: number): string => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+  return `${f(from)}-${f(to)} s`;
 }
