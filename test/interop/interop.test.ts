@@ -106,10 +106,11 @@ describe.runIf(env)('interop with real servers', () => {
         const remoteName = `${protocol}-trigger-${run}.csv`;
         expected.set(remoteName, 1024 * 1024);
         const w = watchIn(e, expected);
-        // The platform: takes documents from in/ once they have their final name.
+        // The platform: takes documents from in/ once they have their final name, and once the
+        // watcher has seen (and sized) it there: taken earlier, the watcher raced it (seen once in CI).
         const taker = setInterval(() => {
           const p = join(root(e), 'in', docName);
-          if (existsSync(p)) renameSync(p, join(e.home, `taken-${docName}`));
+          if (w.order.includes(docName) && existsSync(p)) renameSync(p, join(e.home, `taken-${docName}`));
         }, 20);
         try {
           const r = await sendTrigger(
