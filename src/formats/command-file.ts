@@ -13,6 +13,7 @@ import { parseDocument, isNode, LineCounter } from 'yaml';
 import { finding, TriggerFormatError, type Finding } from './findings.js';
 import type { MessageBlock, TriggerCommand } from './model.js';
 import { BLOCK_PARAMS, COMMAND_PARAMS, suggestParam } from './params.js';
+import { parisTime } from './paris-time.js';
 
 /** The keys of a command and of a block, each a single value or a list (repeatable). A plain check, no schema library: it runs at every build's start. */
 const COMMAND_KEYS = new Map<string, boolean>(COMMAND_PARAMS.filter((p) => p.name !== 'encoding').map((p) => [p.name, p.repeatable === true]));
@@ -64,23 +65,14 @@ function checkShape(data: unknown, issues: Issue[]): Record<string, unknown> {
 }
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
-const PARIS = new Intl.DateTimeFormat('sv-SE', {
-  timeZone: 'Europe/Paris',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-});
 
 /** `2026-12-01T07:00:00Z` → `2026-12-01 08:00:00` (Europe/Paris); other values unchanged. */
 export function toParisWallClock(value: string): string {
   if (!INSTANT.test(value)) return value;
   const t = Date.parse(value);
   if (Number.isNaN(t)) return value;
-  return PARIS.format(new Date(t)).replace(',', '');
+  const p = parisTime(new Date(t));
+  return `${p.date} ${p.seconds}`;
 }
 
 function suggestion(key: string): string {

@@ -12,7 +12,7 @@
  * A minimal platform in the test moves this run's triggers from in/ to
  * in/processed/ and counts each by its content: every export taken once.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.js';
@@ -20,25 +20,9 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import type { Transition } from '../../src/daemon/journal.js';
 import { silentLogger } from '../../src/transport/logger.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
+import { interopEnv, type InteropEnv } from '../helpers/interop-env.js';
 
-interface InteropEnv {
-  host: string;
-  sshPort: number;
-  ftpPort: number;
-  user: string;
-  password: string;
-  hostKey: string;
-  home: string;
-  serviceId: string;
-}
-const envPath = process.env['DMC_INTEROP_ENV'] ?? '/tmp/dmc-interop/env.json';
-const env: InteropEnv | undefined = existsSync(envPath) ? (JSON.parse(readFileSync(envPath, 'utf8')) as InteropEnv) : undefined;
-if (!env && process.env['CI']) throw new Error(`interop servers are not running (${envPath} missing): .ci/run must run scripts/interop-servers.sh start`);
-// Said, not silent: a developer's run without the real servers skips these tests and is told how to run them.
-if (!env)
-  console.warn(
-    `${new URL(import.meta.url).pathname.split('/').pop()}: skipped, the real servers are not running (${envPath} missing): apt-get install openssh-server vsftpd dovecot-imapd, then bash scripts/interop-servers.sh start`,
-  );
+const env = interopEnv(import.meta.url);
 
 const STEPS = ['trigger upload', 'trigger rename'] as const;
 const FAULTS = ['cut before', 'cut after', 'outage', 'black hole'] as const;

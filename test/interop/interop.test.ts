@@ -14,26 +14,9 @@ import { resolveRemoteRoot, sendTrigger } from '../../src/transport/handshake.js
 import { silentLogger } from '../../src/transport/logger.js';
 import { fetchReports } from '../../src/transport/reports.js';
 import { Session } from '../../src/transport/session.js';
+import { interopEnv, type InteropEnv } from '../helpers/interop-env.js';
 
-interface InteropEnv {
-  host: string;
-  sshPort: number;
-  ftpPort: number;
-  user: string;
-  password: string;
-  hostKey: string;
-  clientKey: string;
-  home: string;
-  serviceId: string;
-}
-const envPath = process.env['DMC_INTEROP_ENV'] ?? '/tmp/dmc-interop/env.json';
-const env: InteropEnv | undefined = existsSync(envPath) ? (JSON.parse(readFileSync(envPath, 'utf8')) as InteropEnv) : undefined;
-if (!env && process.env['CI']) throw new Error(`interop servers are not running (${envPath} missing): .ci/run must run scripts/interop-servers.sh start`);
-// Said, not silent: a developer's run without the real servers skips these tests and is told how to run them.
-if (!env)
-  console.warn(
-    `${new URL(import.meta.url).pathname.split('/').pop()}: skipped, the real servers are not running (${envPath} missing): apt-get install openssh-server vsftpd dovecot-imapd, then bash scripts/interop-servers.sh start`,
-  );
+const env = interopEnv(import.meta.url);
 
 const root = (e: InteropEnv): string => join(e.home, `DMC_${e.serviceId}`);
 const uid = (e: InteropEnv): { uid: number; gid: number } => {
@@ -205,7 +188,7 @@ describe.runIf(env)('interop with real servers', () => {
   });
 });
 
-describe.runIf(env && (env as unknown as { imapPort?: number }).imapPort)('interop: reading replies from Dovecot', () => {
+describe.runIf(env?.imapPort)('interop: reading replies from Dovecot', () => {
   const e = env as InteropEnv & { imapPort: number; imapUser: string };
   it('parses replies in UTF-8 8bit, ISO-8859-1 quoted-printable, UTF-8 base64 and Windows-1252; matches, marks seen, leaves other mail alone', async () => {
     const { ImapFlow } = await import('imapflow');
