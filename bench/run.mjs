@@ -61,6 +61,7 @@ function runProcess(args, runs = RUNS) {
   return { ...res[Math.floor(res.length / 2)], rssMB: Math.max(...res.map((r) => r.rssMB)) };
 }
 
+const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const fmt = (r) => `${r.ms.toFixed(0).padStart(7)} ms  ${r.rssMB.toFixed(0).padStart(5)} MB peak RSS`;
 const rows = [];
 function compare(label, project, baseline, target) {
@@ -83,7 +84,7 @@ compare('XML build with validation vs xmlbuilder2 (tree, no checks) + iconv-lite
 execFileSync(
   process.execPath,
   [
-    new URL('../dist/cli/main.js', import.meta.url).pathname,
+    cli,
     'build',
     '--command',
     new URL('../templates/sms.yaml', import.meta.url).pathname,
@@ -96,16 +97,11 @@ execFileSync(
   ],
   { stdio: 'ignore' },
 );
-execFileSync(
-  process.execPath,
-  [new URL('../dist/cli/main.js', import.meta.url).pathname, 'convert', join(dir, 'trigger.csv'), '--to', 'xml', '--out', join(dir, 'trigger.xml')],
-  { stdio: 'ignore' },
-);
+execFileSync(process.execPath, [cli, 'convert', join(dir, 'trigger.csv'), '--to', 'xml', '--out', join(dir, 'trigger.xml')], { stdio: 'ignore' });
 compare('CSV parse + validate vs csv-parse streaming of the contacts part (decoded, counted)', run('project-parse'), run('baseline-parse'), 1.5);
 compare('XML parse + validate (saxes) vs csv-parse streaming of the CSV contacts (information)', run('project-xml-parse'), run('baseline-parse'));
 compare('build from an SI export file (detect, csv-parse, map, check, write) vs csv-parse + join + iconv', run('project-build'), run('baseline-build'));
 // The whole process, as a user runs it: `dmc-trigger build` of the export vs a minimal correct converter (bench/minimal-converter.mjs).
-const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
 compare(
   'whole process: dmc-trigger build (start-up, detect, map, validate, write, rename) vs a minimal converter process (split, join, iconv, write, rename)',
   runProcess([
