@@ -137,11 +137,22 @@ const schema = z.strictObject({
       reportsEvery: duration.optional(),
       language: z.enum(['en', 'fr']).default('en'),
       maxAttempts: z.number().int().min(1).max(100).default(3),
+      results: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          name: z
+            .string()
+            .regex(/\{name\}/, 'the name must hold {name} (the export file name)')
+            .regex(/^[^/\\]+$/, 'a file name, without a folder')
+            .default('{name}.results.csv'),
+          finalAfterDays: z.number().positive().max(365).default(7),
+        })
+        .default({ enabled: true, name: '{name}.results.csv', finalAfterDays: 7 }),
       hooks: z
         .array(
           z
             .strictObject({
-              on: z.array(z.enum(['sent', 'processed', 'failed', 'report', 'unhealthy', 'recovered'])).min(1),
+              on: z.array(z.enum(['sent', 'processed', 'failed', 'report', 'unhealthy', 'recovered', 'status'])).min(1),
               command: z.string().optional(),
               url: z
                 .string()
@@ -191,6 +202,33 @@ const schema = z.strictObject({
       ackNaming: z.enum(['replace', 'append']).default('replace'),
     })
     .default({ dir: 'reports', ackNaming: 'replace' }),
+  push: z
+    .strictObject({
+      listen: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'host:port, like 127.0.0.1:8480 or [::1]:8480')
+        .default('127.0.0.1:8480'),
+      path: z.string().regex(/^\/\S*$/, 'a path starting with /').default('/dmc/status'),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      passwordFile: z.string().optional(),
+      allowFrom: z.array(z.string()).default([]),
+      trustProxy: z.union([z.boolean(), z.array(z.string())]).default(false),
+      tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+      formField: z.string().min(1).default('xml'),
+      maxBodyBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .default(1024 * 1024),
+      maxElements: z.number().int().min(10).max(1_000_000).default(20_000),
+      maxPending: z.number().int().min(1).max(1_000_000).default(20_000),
+      headersTimeout: duration.default(5),
+      requestTimeout: duration.default(15),
+      journal: z.string().optional(),
+    })
+    .optional(),
 });
 
 type Raw = z.infer<typeof schema>;
@@ -224,12 +262,14 @@ export interface DaemonConfig {
   /** Language of the error files. */
   readonly language: 'en' | 'fr';
   readonly hooks: readonly {
-    readonly on: readonly ('sent' | 'processed' | 'failed' | 'report' | 'unhealthy' | 'recovered')[];
+    readonly on: readonly ('sent' | 'processed' | 'failed' | 'report' | 'unhealthy' | 'recovered' | 'status')[];
     readonly command?: string;
     readonly url?: string;
   }[];
   /** Attempts at a step of one input (build, a local file) before it goes to failed/. */
   readonly maxAttempts: number;
+  /** Results files joined back to each export (`<folder>/results/`). */
+  readonly results: { readonly enabled: boolean; readonly name: string; readonly finalAfterDays: number };
   readonly dropFolders: readonly DropFolderConfig[];
 }
 
@@ -258,6 +298,31 @@ export interface MailConfig {
     readonly mailbox: string;
     readonly moveTo?: string;
   };
+}
+
+/** The CRA push receiver (guide §2.9): where it listens and who may post. */
+export interface PushConfig {
+  readonly host: string;
+  readonly port: number;
+  /** The path statuses are posted to; it may hold a secret (\${ENV}). */
+  readonly path: Secret;
+  readonly username?: string;
+  readonly password?: Secret;
+  /** Addresses or CIDR ranges allowed to post; empty: any. */
+  readonly allowFrom: readonly string[];
+  /** Trust X-Forwarded-For from a reverse proxy: true (any), or the proxies' addresses. */
+  readonly trustProxy: boolean | readonly string[];
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** The form field holding the XML when posted as application/x-www-form-urlencoded. */
+  readonly formField: string;
+  readonly maxBodyBytes: number;
+  readonly maxElements: number;
+  /** Statuses waiting for their commit before new posts get 503. */
+  readonly maxPending: number;
+  /** Seconds. */
+  readonly headersTimeout: number;
+  readonly requestTimeout: number;
+  readonly journal: string;
 }
 
 /** The configuration with every default applied and every secret resolved. */
@@ -292,6 +357,8 @@ export interface ResolvedConfig {
   readonly timeouts: Raw['timeouts'];
   readonly retries: Raw['retries'];
   readonly reports: { readonly dir: string; readonly ackNaming: 'replace' | 'append' };
+  /** The CRA push receiver (guide §2.9), when configured. */
+  readonly push?: PushConfig;
   /** What is allowed but unwise (a secret file others can read); also emitted as process warnings. */
   readonly warnings?: readonly string[];
 }
@@ -484,7 +551,39 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
         : {}),
     };
   }
-  if (!transport && !mail)
+  let push: PushConfig | undefined;
+  if (raw.push) {
+    const p = raw.push;
+    const m = /^\[?(.*?)\]?:(\d+)$/.exec(p.listen)!;
+    const pushPort = Number(m[2]);
+    if (pushPort < 1 || pushPort > 65535) throw new ConfigError('CONFIG_INVALID', `${file}: push.listen: the port must be 1-65535`, file, 'push.listen');
+    const password = await secretOf('push', 'password', p.password, p.passwordFile);
+    if ((p.username === undefined) !== (password === undefined))
+      throw new ConfigError('CONFIG_INVALID', `${file}: push needs both username and password (HTTP Basic), or neither`, file, 'push.username');
+    if (p.requestTimeout < p.headersTimeout)
+      throw new ConfigError('CONFIG_INVALID', `${file}: push.requestTimeout must be at least push.headersTimeout`, file, 'push.requestTimeout');
+    const pathRefs = [...p.path.matchAll(ENV_REF)].map((r) => r[1]);
+    const pushPath = expandEnv(p.path, 'push.path', file, env);
+    if (/[?#]/.test(pushPath)) throw new ConfigError('CONFIG_INVALID', `${file}: push.path: a path, without ? or #`, file, 'push.path');
+    push = {
+      host: m[1]!,
+      port: pushPort,
+      path: new Secret(pushPath, pathRefs.length ? p.path.replace(ENV_REF, '***') : pushPath),
+      ...(p.username !== undefined ? { username: expandEnv(p.username, 'push.username', file, env) } : {}),
+      ...(password ? { password } : {}),
+      allowFrom: p.allowFrom,
+      trustProxy: p.trustProxy,
+      ...(p.tls ? { tls: { cert: rel(p.tls.cert), key: rel(p.tls.key) } } : {}),
+      formField: p.formField,
+      maxBodyBytes: p.maxBodyBytes,
+      maxElements: p.maxElements,
+      maxPending: p.maxPending,
+      headersTimeout: p.headersTimeout,
+      requestTimeout: p.requestTimeout,
+      journal: rel(p.journal ?? raw.daemon?.journal ?? 'state/journal.db'),
+    };
+  }
+  if (!transport && !mail && !push)
     throw new ConfigError('CONFIG_INVALID', `${file}: give a transport section (send, reports) or a mail section (mail, mail2sms)`, file, 'transport');
   return {
     file,
@@ -492,6 +591,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     transport: transport as ResolvedConfig['transport'],
     hasTransport: transport !== undefined,
     ...(mail ? { mail } : {}),
+    ...(push ? { push } : {}),
     ...(raw.daemon
       ? {
           daemon: {
@@ -503,6 +603,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
             reportsAt: raw.daemon.reportsAt,
             language: raw.daemon.language,
             maxAttempts: raw.daemon.maxAttempts,
+            results: raw.daemon.results,
             ...(raw.daemon.reportsEvery !== undefined ? { reportsEvery: raw.daemon.reportsEvery } : {}),
             hooks: raw.daemon.hooks.map((h) => ({
               on: h.on,

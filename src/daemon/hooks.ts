@@ -1,6 +1,6 @@
 /**
  * Hooks: for each event (`sent`, `processed`, `failed`, `report`,
- * `unhealthy`, `recovered`), run a command with the event as JSON on stdin
+ * `unhealthy`, `recovered`, `status`: a batch of push statuses), run a command with the event as JSON on stdin
  * and/or POST it to a webhook.
  *
  * Delivery is at least once, across crashes: an event is written to the
@@ -15,7 +15,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../transport/logger.js';
 import type { HookOutboxRow, Journal } from './journal.js';
 
-export type HookEventType = 'sent' | 'processed' | 'failed' | 'report' | 'unhealthy' | 'recovered';
+export type HookEventType = 'sent' | 'processed' | 'failed' | 'report' | 'unhealthy' | 'recovered' | 'status';
 
 export interface HookConfig {
   readonly on: readonly HookEventType[];
@@ -37,6 +37,19 @@ export interface HookEvent {
     readonly remoteName: string;
     readonly input: { readonly id: number; readonly name: string; readonly folder: string };
   }[];
+  /** With `status`: the statuses one commit of the push receiver recorded (at most 1,000; `count` has them all). */
+  readonly statuses?: readonly {
+    readonly medium: string;
+    readonly to: string;
+    readonly status: string;
+    readonly date: string;
+    readonly broadcastId: string;
+    readonly contactId: string;
+    readonly refExterne: string;
+    readonly code?: string;
+    readonly info?: string;
+  }[];
+  readonly count?: number;
   /** With `unhealthy` and `recovered`: the drop folder. */
   readonly folder?: string;
   readonly detail?: string;

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, c
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { checkTransition, type InputState, type TriggerState } from './states.js';
+import { STATUS_SCHEMA } from '../results/statuses.js';
 
 export type { InputState, TriggerState } from './states.js';
 
@@ -139,39 +140,49 @@ export class Journal {
   /**
    * Opens (creating) the journal. `daemon` takes the one-daemon lock;
    * `readonly` (status) and `shared` (retry, resend: SQLite serializes their
-   * writes with the daemon's) take none.
+   * writes with the daemon's) take none; `receiver` (a push receiver run
+   * on its own) creates the journal if needed and takes no lock either.
    */
   private readonly committed: Transition[] = [];
 
   constructor(
     readonly path: string,
-    private readonly mode: 'daemon' | 'readonly' | 'shared' = 'daemon',
+    private readonly mode: 'daemon' | 'readonly' | 'shared' | 'receiver' = 'daemon',
     private readonly opts: JournalOptions = {},
   ) {
     this.lockPath = `${path}.lock`;
-    if (mode !== 'daemon') {
+    if (mode === 'readonly' || mode === 'shared') {
       this.db = openDatabase(path, { readonly: mode === 'readonly', fileMustExist: true });
-      if (mode === 'shared') this.db.pragma('busy_timeout = 10000');
+      if (mode === 'shared') {
+        this.db.pragma('busy_timeout = 10000');
+        // Synchronous is per connection: a write here is as durable as the daemon's.
+        this.db.pragma('synchronous = FULL');
+      }
       return;
     }
     mkdirSync(dirname(path), { recursive: true });
-    takeLock(this.lockPath);
+    if (mode === 'daemon') takeLock(this.lockPath);
     try {
       this.db = openDatabase(path);
     } catch (e) {
-      HELD.delete(this.lockPath);
-      try {
-        unlinkSync(this.lockPath);
-      } catch {
-        /* gone */
+      if (mode === 'daemon') {
+        HELD.delete(this.lockPath);
+        try {
+          unlinkSync(this.lockPath);
+        } catch {
+          /* gone */
+        }
       }
       throw e;
     }
     try {
+      this.db.pragma('busy_timeout = 10000');
       this.db.pragma('journal_mode = WAL');
+      // FULL: a commit is fsynced before it returns (NORMAL in WAL mode would not be, and a power cut could lose it).
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
       this.db.exec(SCHEMA);
+      this.db.exec(STATUS_SCHEMA);
       // Journals created before grouping existed get the column.
       const cols = (this.db.prepare('PRAGMA table_info(inputs)').all() as { name: string }[]).map((c) => c.name);
       if (!cols.includes('group_leader')) this.db.exec('ALTER TABLE inputs ADD COLUMN group_leader INTEGER');

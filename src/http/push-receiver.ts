@@ -1,0 +1,318 @@
+/**
+ * The CRA push receiver (guide §2.9): an HTTP(S) endpoint the platform
+ * POSTs `<status_report>` XML to. What the guide leaves open is decided
+ * here and written in docs/formats.md ("CRA push"):
+ *
+ * - Body: the XML raw (`text/xml`, `application/xml`) or in a form field
+ *   (`application/x-www-form-urlencoded`, field `formField`, default `xml`);
+ *   any other content type is 400.
+ * - Answer: `200 OK` once every status of the POST is durably in the
+ *   journal (committed with synchronous=FULL: fsynced). Concurrent posts
+ *   share one commit (group commit): never answered before it.
+ * - Access: a secret in the path (404 otherwise), HTTP Basic (401), an
+ *   address allow-list (403), TLS or plain HTTP behind a proxy (forwarded
+ *   headers trusted only with `trustProxy`).
+ * - Bounds: body size (413), elements per report, header and request
+ *   time, statuses waiting for a commit (503 with Retry-After).
+ * Every refusal is one line of text; no input can crash the receiver.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import iconv from 'iconv-lite';
+import type { PushConfig } from '../config/config.js';
+import type { Hooks } from '../daemon/hooks.js';
+import type { Journal } from '../daemon/journal.js';
+import { normalizeEncodingName } from '../formats/encoding.js';
+import { latestOf, parsePushReport, PushFormatError, type PushReport } from '../formats/push.js';
+import type { Logger } from '../transport/logger.js';
+import { StatusStore, type RecordedPush } from '../results/statuses.js';
+
+const KEEP_ALIVE_MS = 5000;
+
+export interface PushReceiverOptions {
+  readonly config: PushConfig;
+  readonly journal: Journal;
+  readonly logger: Logger;
+  /** Where `status` hook events go (one per commit). */
+  readonly hooks?: Hooks;
+  /** After each commit (the daemon wakes its results step). */
+  readonly onCommit?: (r: RecordedPush) => void;
+}
+
+/** Counters since start (the metrics read them). */
+export interface PushCounters {
+  posts: number;
+  statuses: number;
+  duplicates: number;
+  refused: Record<string, number>;
+  commits: number;
+}
+
+export interface PushReceiver {
+  /** `http(s)://host:port` (the path is a secret: not in it). */
+  readonly origin: string;
+  readonly port: number;
+  readonly counters: PushCounters;
+  close(): Promise<void>;
+}
+
+interface Waiting {
+  readonly report: PushReport;
+  readonly done: (e?: Error) => void;
+}
+
+/**
+ * Commits waiting reports together: all posts that arrived while the last
+ * commit ran go in the next one. A commit is one SQLite transaction with
+ * synchronous=FULL, so each answer follows an fsync of its status.
+ */
+class GroupCommit {
+  private queue: Waiting[] = [];
+  private scheduled = false;
+  pendingStatuses = 0;
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly store: StatusStore,
+    private readonly counters: PushCounters,
+    private readonly hooks: Hooks | undefined,
+    private readonly onCommit: ((r: RecordedPush) => void) | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  submit(report: PushReport): Promise<void> {
+    const n = report.elements.reduce((s, e) => s + e.history.length, 0);
+    this.pendingStatuses += n;
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ report, done: (e) => (e ? reject(e) : resolve()) });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const reports = batch.map((w) => w.report);
+    const size = reports.reduce((s, r) => s + r.elements.reduce((t, e) => t + e.history.length, 0), 0);
+    let recorded: RecordedPush;
+    try {
+      recorded = this.journal.tx(() => {
+        const r = this.store.recordPush(reports);
+        if (this.hooks && r.recorded > 0) this.hooks.enqueue(statusEvent(reports, r, this.store));
+        return r;
+      });
+    } catch (e) {
+      this.pendingStatuses -= size;
+      this.logger.error({ err: (e as Error).message, posts: batch.length }, 'push statuses could not be committed to the journal: answered 503');
+      for (const w of batch) w.done(e as Error);
+      return;
+    }
+    this.pendingStatuses -= size;
+    this.counters.commits++;
+    this.counters.statuses += recorded.recorded;
+    this.counters.duplicates += recorded.duplicates;
+    for (const w of batch) w.done();
+    this.onCommit?.(recorded);
+  }
+}
+
+function statusEvent(reports: readonly PushReport[], r: RecordedPush, store: StatusStore): Parameters<Hooks['enqueue']>[0] {
+  const statuses = reports.flatMap((rep) =>
+    rep.elements.map((e) => {
+      const last = latestOf(e.history);
+      return {
+        medium: e.medium,
+        to: e.to,
+        status: last.type,
+        date: last.date,
+        broadcastId: e.broadcastId,
+        contactId: e.contactId,
+        refExterne: e.refExterne,
+        ...(last.code !== undefined ? { code: last.code } : {}),
+        ...(last.info !== undefined ? { info: last.info } : {}),
+      };
+    }),
+  );
+  return {
+    event: 'status',
+    statuses: statuses.slice(0, 1000),
+    count: statuses.length,
+    links: store.linksOf(r.broadcasts),
+    detail: `${r.recorded} status(es) recorded, ${r.duplicates} already known`,
+  };
+}
+
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
+const XML_TYPES = ['text/xml', 'application/xml'];
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+const DECLARED = /^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']/;
+
+/** The body as text: UTF-8 unless the XML declaration names another encoding this tool knows. */
+function decodeXml(body: Buffer): string {
+  let bytes = body;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+  const m = DECLARED.exec(bytes.subarray(0, 200).toString('latin1'));
+  const enc = m?.[1] ? normalizeEncodingName(m[1]) : 'utf8';
+  if (!enc) throw new Refusal(400, `the XML declaration names encoding '${m![1]!.slice(0, 30)}', which this receiver does not read: send UTF-8`);
+  return enc === 'utf8' ? bytes.toString('utf8') : iconv.decode(bytes, enc);
+}
+
+const secretEquals = (a: string, b: string): boolean => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+function allowList(entries: readonly string[]): BlockList | undefined {
+  if (entries.length === 0) return undefined;
+  const list = new BlockList();
+  for (const e of entries) {
+    const [addr = '', bits] = e.split('/');
+    const family = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
+    if (!isIP(addr)) throw new Error(`push.allowFrom: '${e}' is not an address or a CIDR range`);
+    if (bits !== undefined) list.addSubnet(addr, Number(bits), family);
+    else list.addAddress(addr, family);
+  }
+  return list;
+}
+
+function allowed(list: BlockList, ip: string): boolean {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip)?.[1];
+  if (v4) return list.check(v4, 'ipv4') || list.check(ip, 'ipv6');
+  return list.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * Starts the receiver. Fastify loads here, so commands that never receive
+ * do not pay for it.
+ */
+export async function startPushReceiver(opts: PushReceiverOptions): Promise<PushReceiver> {
+  const { config: c, journal, logger } = opts;
+  const { default: Fastify } = await import('fastify');
+  const counters: PushCounters = { posts: 0, statuses: 0, duplicates: 0, refused: {}, commits: 0 };
+  const store = new StatusStore(journal);
+  const commit = new GroupCommit(journal, store, counters, opts.hooks, opts.onCommit, logger);
+  const list = allowList(c.allowFrom);
+  const serverOptions = {
+    headersTimeout: c.headersTimeout * 1000,
+    requestTimeout: c.requestTimeout * 1000,
+    // Node checks the two timeouts above only this often (30 s by default).
+    connectionsCheckingInterval: 1000,
+  };
+  const app: FastifyInstance = Fastify({
+    logger: false,
+    bodyLimit: c.maxBodyBytes,
+    connectionTimeout: c.requestTimeout * 1000,
+    requestTimeout: c.requestTimeout * 1000,
+    keepAliveTimeout: KEEP_ALIVE_MS,
+    trustProxy: typeof c.trustProxy === 'boolean' ? c.trustProxy : [...c.trustProxy],
+    ...(c.tls
+      ? { https: { cert: readFileSync(c.tls.cert), key: readFileSync(c.tls.key), handshakeTimeout: c.headersTimeout * 1000, ...serverOptions } }
+      : { http: serverOptions }),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+
+  const refuse = (reply: FastifyReply, status: number, reason: string, headers: Readonly<Record<string, string>> = {}): FastifyReply => {
+    counters.refused[String(status)] = (counters.refused[String(status)] ?? 0) + 1;
+    for (const [k, v] of Object.entries(headers)) void reply.header(k, v);
+    return reply.code(status).type('text/plain; charset=utf-8').send(`${reason}\n`);
+  };
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(XML_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(FORM_TYPE, { parseAs: 'string' }, (_req, body, done) => {
+    const form = new URLSearchParams(body as string);
+    let xml = form.get(c.formField);
+    if (xml === null) {
+      // A form with one field holding XML is read too (a client that names it otherwise).
+      const values = [...form.values()];
+      if (values.length === 1 && values[0]!.trimStart().startsWith('<')) xml = values[0]!;
+    }
+    if (xml === null) return done(new Refusal(400, `the form has no '${c.formField}' field holding the XML (push.formField)`), undefined);
+    done(null, Buffer.from(xml, 'utf8'));
+  });
+  app.addContentTypeParser('*', (req, _payload, done) => {
+    done(
+      new Refusal(400, `content type '${String(req.headers['content-type'] ?? 'none').slice(0, 60)}' is not accepted: send text/xml, application/xml or ${FORM_TYPE}`),
+      undefined,
+    );
+  });
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (list && !allowed(list, req.ip)) return refuse(reply, 403, `address ${req.ip} is not allowed to post statuses (push.allowFrom)`);
+    if (c.username !== undefined && c.password) {
+      const h = req.headers.authorization ?? '';
+      const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(h);
+      const given = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
+      const ok = secretEquals(given, `${c.username}:${c.password.reveal()}`);
+      if (!ok) return refuse(reply, 401, m ? 'wrong credentials' : 'credentials needed (HTTP Basic)', { 'WWW-Authenticate': 'Basic realm="dmc-trigger push", charset="UTF-8"' });
+    }
+    if (req.method === 'POST' && commit.pendingStatuses >= c.maxPending)
+      return refuse(reply, 503, 'too many statuses waiting for the journal: retry later', { 'Retry-After': '5' });
+    return undefined;
+  });
+
+  app.post(c.path.reveal(), async (req, reply) => {
+    counters.posts++;
+    const body = req.body as Buffer | undefined;
+    if (!body || body.length === 0) return refuse(reply, 400, 'the body is empty: post a <status_report>');
+    let report: PushReport;
+    try {
+      report = parsePushReport(decodeXml(body), { maxElements: c.maxElements });
+    } catch (e) {
+      if (e instanceof PushFormatError || e instanceof Refusal) return refuse(reply, 400, e.message);
+      throw e;
+    }
+    try {
+      await commit.submit(report);
+    } catch {
+      return refuse(reply, 503, 'the journal could not record the statuses: retry later', { 'Retry-After': '30' });
+    }
+    return reply.code(200).type('text/plain; charset=utf-8').send('OK\n');
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    // The path may be the secret: a wrong one is not told apart from any unknown page.
+    return req.url.split('?')[0] === c.path.reveal() ? refuse(reply, 405, 'use POST') : refuse(reply, 404, 'not found');
+  });
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (err instanceof Refusal) return refuse(reply, err.status, err.message, err.headers);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return refuse(reply, 413, `the body is larger than ${c.maxBodyBytes} bytes (push.maxBodyBytes)`);
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return refuse(reply, 400, err.message.split('\n')[0]!.slice(0, 200));
+    logger.error({ err: err.message }, 'push receiver: unexpected error');
+    return refuse(reply, 500, 'internal error');
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    if (reply.statusCode >= 400) logger.warn({ status: reply.statusCode, ip: req.ip }, 'push post refused');
+  });
+
+  await app.listen({ host: c.host, port: c.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : c.port;
+  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
+  const origin = `${c.tls ? 'https' : 'http'}://${host}:${port}`;
+  logger.info({ origin, path: c.path.source }, 'push receiver listening');
+  return {
+    origin,
+    port,
+    counters,
+    close: async () => {
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,249 @@
+/**
+ * Contact statuses in the journal, from both sources: the CRA push (every
+ * history entry, deduplicated) and the daily reports (one final line per
+ * contact). Each contact of a broadcast keeps its latest status per medium
+ * (`contact_results`): a status older than the one recorded never replaces
+ * it (date, then the guide's chain, then the position in the history).
+ *
+ * Broadcasts are linked to the triggers that caused them by the external
+ * reference (Journal.linkBroadcasts), and the inputs whose results changed
+ * are marked due for their results file (`results_due`).
+ */
+import type Database from 'better-sqlite3';
+import { codesForRecord, SUCCESS_CODES, type CraRecord } from '../formats/cra.js';
+import { finalOf, latestOf, sortKey, type PushMedium, type PushReport } from '../formats/push.js';
+import type { Journal } from '../daemon/journal.js';
+
+export const STATUS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS push_statuses (
+  id INTEGER PRIMARY KEY, medium TEXT NOT NULL, broadcast_id TEXT NOT NULL, contact_id TEXT NOT NULL, call_id TEXT NOT NULL,
+  type TEXT NOT NULL, date TEXT NOT NULL, seq INTEGER NOT NULL, address TEXT NOT NULL, ref TEXT NOT NULL, space_id TEXT NOT NULL,
+  username TEXT NOT NULL, code TEXT, info TEXT, detail TEXT, received_at TEXT NOT NULL,
+  UNIQUE (medium, broadcast_id, contact_id, call_id, type, date)
+);
+CREATE TABLE IF NOT EXISTS contact_results (
+  broadcast_id TEXT NOT NULL, contact_id TEXT NOT NULL, medium TEXT NOT NULL, address TEXT NOT NULL, ref TEXT NOT NULL,
+  status TEXT NOT NULL, final TEXT NOT NULL, code TEXT, label TEXT, date TEXT NOT NULL, sort TEXT NOT NULL, source TEXT NOT NULL,
+  updated_at TEXT NOT NULL, PRIMARY KEY (broadcast_id, contact_id, medium)
+);
+CREATE TABLE IF NOT EXISTS results_due (input_id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS results_files (
+  input_id INTEGER PRIMARY KEY, path TEXT, summary TEXT NOT NULL, final INTEGER NOT NULL, written_at TEXT NOT NULL
+);
+`;
+
+export type FinalStatus = 'delivered' | 'failed' | 'pending';
+
+/** A contact's latest status on one medium, as `contact_results` holds it. */
+export interface ContactResultRow {
+  broadcast_id: string;
+  contact_id: string;
+  medium: string;
+  address: string;
+  ref: string;
+  status: string;
+  final: FinalStatus;
+  code: string | null;
+  label: string | null;
+  date: string;
+  sort: string;
+  source: 'push' | 'report';
+  updated_at: string;
+}
+
+/** What one batch of push reports did to the journal. */
+export interface RecordedPush {
+  /** History entries new to the journal. */
+  readonly recorded: number;
+  /** History entries the journal already held (a redelivery). */
+  readonly duplicates: number;
+  readonly broadcasts: readonly string[];
+  /** Triggers linked to their broadcast by this batch. */
+  readonly linked: readonly number[];
+}
+
+/** Annex 5.4 media (cra-codes) as push media. */
+const MEDIUM_OF_CODE: Readonly<Record<string, PushMedium>> = { sms: 'sms', mms: 'mms', voice: 'call', fax: 'fax', email: 'mail', push: 'notif' };
+
+const now = (): string => new Date().toISOString();
+
+export class StatusStore {
+  private readonly db: Database.Database;
+  private readonly insertStatus: Database.Statement;
+  private readonly upsertResult: Database.Statement;
+
+  constructor(private readonly journal: Journal) {
+    this.db = journal.db;
+    this.insertStatus = this.db.prepare(
+      `INSERT OR IGNORE INTO push_statuses (medium, broadcast_id, contact_id, call_id, type, date, seq, address, ref, space_id, username, code, info, detail, received_at)
+       VALUES (@medium, @broadcast_id, @contact_id, @call_id, @type, @date, @seq, @address, @ref, @space_id, @username, @code, @info, @detail, @received_at)`,
+    );
+    this.upsertResult = this.db.prepare(
+      `INSERT INTO contact_results (broadcast_id, contact_id, medium, address, ref, status, final, code, label, date, sort, source, updated_at)
+       VALUES (@broadcast_id, @contact_id, @medium, @address, @ref, @status, @final, @code, @label, @date, @sort, @source, @updated_at)
+       ON CONFLICT (broadcast_id, contact_id, medium) DO UPDATE SET
+         address = excluded.address, ref = excluded.ref, status = excluded.status, final = excluded.final, code = excluded.code,
+         label = excluded.label, date = excluded.date, sort = excluded.sort, source = excluded.source, updated_at = excluded.updated_at
+       WHERE excluded.sort > contact_results.sort`,
+    );
+  }
+
+  /**
+   * Records push reports: each history entry once, each contact's latest
+   * status, the broadcasts linked to their triggers, the inputs marked due.
+   * Call inside a journal transaction (the receiver's group commit).
+   */
+  recordPush(reports: readonly PushReport[]): RecordedPush {
+    let recorded = 0;
+    let duplicates = 0;
+    const broadcasts = new Set<string>();
+    const refs: { ref: string; broadcastId: string }[] = [];
+    const at = now();
+    for (const report of reports) {
+      for (const e of report.elements) {
+        broadcasts.add(e.broadcastId);
+        if (e.refExterne) refs.push({ ref: e.refExterne, broadcastId: e.broadcastId });
+        for (const h of e.history) {
+          const detail = { ...(h.detail ?? {}), ...(e.voice ?? {}) };
+          const r = this.insertStatus.run({
+            medium: e.medium,
+            broadcast_id: e.broadcastId,
+            contact_id: e.contactId,
+            call_id: e.callId,
+            type: h.type,
+            date: h.date,
+            seq: h.seq,
+            address: e.to,
+            ref: e.refExterne,
+            space_id: e.spaceId,
+            username: report.username,
+            code: h.code ?? null,
+            info: h.info ?? null,
+            detail: Object.keys(detail).length ? JSON.stringify(detail) : null,
+            received_at: at,
+          });
+          if (r.changes) recorded++;
+          else duplicates++;
+        }
+        const last = latestOf(e.history);
+        this.upsertResult.run({
+          broadcast_id: e.broadcastId,
+          contact_id: e.contactId,
+          medium: e.medium,
+          address: e.to,
+          ref: e.refExterne,
+          status: last.type,
+          final: finalOf(e.medium, last.type),
+          code: last.code ?? null,
+          label: last.info ?? null,
+          date: last.date,
+          sort: sortKey(last),
+          source: 'push',
+          updated_at: at,
+        });
+      }
+    }
+    const linked = this.journal.linkBroadcasts(refs);
+    this.markDue([...broadcasts]);
+    return { recorded, duplicates, broadcasts: [...broadcasts], linked };
+  }
+
+  /**
+   * Records the lines of a daily report: each is a contact's final result
+   * (annex 5.4 label mapped back to its code when the annex makes it
+   * unambiguous). Call inside a journal transaction.
+   */
+  recordReport(lines: Iterable<CraRecord>): string[] {
+    const broadcasts = new Set<string>();
+    const at = now();
+    for (const l of lines) {
+      if (!l.broadcastId || !l.contactId) continue;
+      const codes = codesForRecord(l.callResult, l.callAdress);
+      const media = new Set(codes.map((c) => MEDIUM_OF_CODE[c.medium]).filter((m) => m !== undefined));
+      const medium = media.size === 1 ? [...media][0]! : l.callAdress.includes('@') ? 'mail' : '';
+      const date = l.callDate.replace(/\//g, '-');
+      broadcasts.add(l.broadcastId);
+      this.upsertResult.run({
+        broadcast_id: l.broadcastId,
+        contact_id: l.contactId,
+        medium,
+        address: l.callAdress,
+        ref: l.externalReference.trim(),
+        status: 'REPORTED',
+        final: codes.some((c) => SUCCESS_CODES.has(c.code)) ? 'delivered' : 'failed',
+        code: codes.length ? codes.map((c) => c.code).join('|') : null,
+        label: l.callResult,
+        date,
+        // A report line is the contact's final result at its call date: after any push status of that second.
+        sort: `${date}|99|0000`,
+        source: 'report',
+        updated_at: at,
+      });
+    }
+    this.markDue([...broadcasts]);
+    return [...broadcasts];
+  }
+
+  /** Marks due the inputs whose triggers (or whose group's triggers) went out as these broadcasts. */
+  markDue(broadcastIds: readonly string[]): void {
+    if (broadcastIds.length === 0) return;
+    const stmt = this.db.prepare(
+      `INSERT OR IGNORE INTO results_due (input_id)
+       SELECT i.id FROM inputs i JOIN triggers t ON t.input_id = CASE WHEN i.group_leader > 0 THEN i.group_leader ELSE i.id END
+       WHERE t.broadcast_id = ?`,
+    );
+    for (const b of broadcastIds) stmt.run(b);
+  }
+
+  /** The inputs and triggers these broadcasts came from. */
+  linksOf(broadcastIds: readonly string[]): ReturnType<Journal['broadcastLinks']> {
+    const stmt = this.db.prepare('SELECT id FROM triggers WHERE broadcast_id = ?');
+    const ids = broadcastIds.flatMap((b) => (stmt.all(b) as { id: number }[]).map((r) => r.id));
+    return this.journal.broadcastLinks(ids);
+  }
+
+  /** The inputs waiting for their results file to be rewritten. */
+  due(limit = 100): number[] {
+    return (this.db.prepare('SELECT input_id FROM results_due ORDER BY input_id LIMIT ?').all(limit) as { input_id: number }[]).map((r) => r.input_id);
+  }
+
+  undue(inputId: number): void {
+    this.db.prepare('DELETE FROM results_due WHERE input_id = ?').run(inputId);
+  }
+
+  /** The broadcasts an input's contacts went out in (its own triggers, or its group leader's). */
+  broadcastsOf(inputId: number): string[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT DISTINCT t.broadcast_id b FROM inputs i JOIN triggers t ON t.input_id = CASE WHEN i.group_leader > 0 THEN i.group_leader ELSE i.id END
+           WHERE i.id = ? AND t.broadcast_id IS NOT NULL`,
+        )
+        .all(inputId) as { b: string }[]
+    ).map((r) => r.b);
+  }
+
+  resultsOf(broadcastIds: readonly string[]): ContactResultRow[] {
+    const stmt = this.db.prepare('SELECT * FROM contact_results WHERE broadcast_id = ?');
+    return broadcastIds.flatMap((b) => stmt.all(b) as ContactResultRow[]);
+  }
+
+  /** Counts per final status of an input's broadcasts (for `status`). */
+  countsOf(inputId: number): Record<FinalStatus, number> {
+    const out: Record<FinalStatus, number> = { delivered: 0, failed: 0, pending: 0 };
+    for (const r of this.resultsOf(this.broadcastsOf(inputId))) out[r.final]++;
+    return out;
+  }
+
+  /** Push statuses recorded in all (for `status` and the metrics). */
+  pushCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) n FROM push_statuses').get() as { n: number }).n;
+  }
+
+  /** The history of one contact, oldest first. */
+  historyOf(broadcastId: string, contactId: string): { medium: string; type: string; date: string; code: string | null; info: string | null }[] {
+    return this.db
+      .prepare('SELECT medium, type, date, code, info FROM push_statuses WHERE broadcast_id = ? AND contact_id = ? ORDER BY date, seq')
+      .all(broadcastId, contactId) as { medium: string; type: string; date: string; code: string | null; info: string | null }[];
+  }
+}
