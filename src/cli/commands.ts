@@ -209,6 +209,23 @@ export function registerDaemon(program: Command, io: Io, setExit: SetExit): void
       setExit(await (await import('./daemon-command.js')).runStatus(o, io));
     });
   program
+    .command('results')
+    .description("an export's results joined back to its rows: counts per status and medium, and where its results file is")
+    .argument('<input>', 'input number (dmc-trigger status) or export file name')
+    .requiredOption('--config <file>', 'configuration file with a daemon section')
+    .option('--json', 'print the summary as JSON (docs/cli.md)')
+    .action(async (which: string, o: { config: string; json?: boolean }) => {
+      setExit(await (await import('./push-command.js')).runResults(which, o, io));
+    });
+  program
+    .command('push-receiver')
+    .description("receive the platform's CRA push (guide §2.9) over HTTP into the journal, until SIGTERM/Ctrl-C (the daemon runs it too when configured)")
+    .requiredOption('--config <file>', 'configuration file with a push section (docs/config.md)')
+    .option('--log-level <level>', 'log level on stderr', 'info')
+    .action(async (o: { config: string; logLevel?: string }) => {
+      setExit(await (await import('./push-command.js')).runPushReceiver(o, io));
+    });
+  program
     .command('retry')
     .description('put a failed input (never sent) back in its drop folder; the daemon takes it again')
     .argument('<id>', 'input number (dmc-trigger status)')

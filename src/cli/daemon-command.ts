@@ -68,6 +68,14 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
       ...(f.error ? { error: f.error } : {}),
     }));
     const recent = j.recentInputs(Number(opts.limit ?? 20));
+    const pushStatuses = orEmpty(() => (j.db.prepare('SELECT COUNT(*) n FROM push_statuses').get() as { n: number }).n, 0);
+    const resultsOf = (id: number): { byStatus: Record<string, number>; final: boolean } | undefined =>
+      orEmpty(() => {
+        const r = j.db.prepare('SELECT summary FROM results_files WHERE input_id = ?').get(id) as { summary: string } | undefined;
+        if (!r) return undefined;
+        const s = JSON.parse(r.summary) as { byStatus: Record<string, number>; final: boolean };
+        return { byStatus: s.byStatus, final: s.final };
+      }, undefined);
     if (opts.json) {
       io.out(
         JSON.stringify({
@@ -75,9 +83,10 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
           exists: true,
           ...summary,
           hooks,
+          pushStatuses,
           folders,
           intakeErrors: intake,
-          recent: recent.map((r) => ({ ...r, triggers: j.triggersOf(r.id) })),
+          recent: recent.map((r) => ({ ...r, triggers: j.triggersOf(r.id), results: resultsOf(r.id) ?? null })),
         }),
       );
       return EXIT.OK;
@@ -94,6 +103,7 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
     line('triggers', summary.triggers);
     line('reports', summary.reports);
     line('hooks', hooks);
+    if (pushStatuses) io.out(`push statuses: ${pushStatuses}`);
     for (const f of folders) io.out(`folder ${printable(f.path)}: ${f.healthy ? 'healthy' : `UNHEALTHY since ${f.since} — ${printable(f.error ?? '')}`}`);
     for (const x of intake) io.out(`not taken yet: ${printable(x.path)} — ${printable(x.error)} (${x.attempts} attempt(s), last ${x.at}; retried)`);
     for (const r of recent) {
@@ -105,8 +115,10 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
             .filter((b): b is string => !!b),
         ),
       ];
+      const res = resultsOf(r.id);
+      const results = res ? ` [${res.byStatus['delivered']} delivered, ${res.byStatus['failed']} failed, ${res.byStatus['pending']} pending${res.final ? ', final' : ''}]` : '';
       io.out(
-        `#${r.id} ${r.state.padEnd(9)} ${r.updated_at} ${printable(`${r.folder}/${r.name}`)}${broadcasts.length ? ` (broadcast ${broadcasts.join(', ')})` : ''}${r.last_error ? ` — ${printable(r.last_error.split('\n')[0] ?? '')}` : ''}`,
+        `#${r.id} ${r.state.padEnd(9)} ${r.updated_at} ${printable(`${r.folder}/${r.name}`)}${broadcasts.length ? ` (broadcast ${broadcasts.join(', ')})` : ''}${results}${r.last_error ? ` — ${printable(r.last_error.split('\n')[0] ?? '')}` : ''}`,
       );
     }
     return EXIT.OK;

@@ -62,6 +62,8 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
     [
       'timeouts: {documentsTaken: 30, outcome: 60, poll: 1}',
       'reports: {dir: reports}',
+      '# The CRA push receiver (guide §2.9): the simulator posts every status here, within seconds.',
+      'push: {listen: "127.0.0.1:0", path: /dmc/status}',
       'daemon:',
       '  journal: state/journal.db',
       '  stableSeconds: 2',
@@ -85,6 +87,7 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
     },
   });
   await daemon.start();
+  sim.setPush({ url: `${daemon.pushOrigin!}/dmc/status` });
   if (
     !Object.keys(daemon.journal.summary().inputs).length &&
     (await readdir(join(drop, 'sms'))).filter((f) => !['work', 'sent', 'failed'].includes(f)).length === 0
@@ -98,7 +101,7 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
     return r === '' ? '.' : r.startsWith('..') ? p : r;
   };
   io.out(
-    `sandbox: the daemon watches ${here(drop)}/{${SANDBOX_FOLDERS.map((f) => f.name).join(',')}}; the simulator serves SFTP on 127.0.0.1:${sim.sftp!.port}, a pass every 2 s, reports every 15 s.`,
+    `sandbox: the daemon watches ${here(drop)}/{${SANDBOX_FOLDERS.map((f) => f.name).join(',')}}; the simulator serves SFTP on 127.0.0.1:${sim.sftp!.port}, a pass every 2 s, reports every 15 s, and pushes each status to ${daemon.pushOrigin!}/dmc/status.`,
   );
   io.out('try, from another terminal:');
   for (const f of SANDBOX_FOLDERS)
@@ -113,14 +116,14 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
         }`,
       );
   io.out(
-    `then look at ${here(drop)}/<folder>/sent and failed, ${here(join(dir, 'reports'))}/, and: npx dmc-trigger status --config ${here(cfgPath)}. Ctrl-C to stop.`,
+    `then look at ${here(drop)}/<folder>/sent, failed and results (each export's rows with their delivery status), ${here(join(dir, 'reports'))}/, and: npx dmc-trigger status --config ${here(cfgPath)}. Ctrl-C to stop.`,
   );
   await writeFile(
     join(dir, 'README.txt'),
     [
       'The dmc-trigger sandbox (npm start): the daemon on an embedded simulator.',
       ...SANDBOX_FOLDERS.map((f) => `drop/${f.name}/: exports like samples/exports/${f.samples.join(', ')} (command commands/${f.template})`),
-      'Results in drop/<folder>/sent and failed, reports in reports/.',
+      'Results in drop/<folder>/sent and failed; each export joined to its statuses in drop/<folder>/results/; reports in reports/.',
       `Config: ${cfgPath}`,
       '',
     ].join('\n'),

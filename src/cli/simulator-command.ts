@@ -82,6 +82,10 @@ export function describeEntry(e: JournalEntry): string | undefined {
       return `mail: email trigger from ${e.from} refused: ${e.cause}`;
     case 'mail-reply':
       return `mail: ${e.kind} reply to ${e.to}`;
+    case 'pushed':
+      return `platform: pushed ${e.statuses} status(es) in ${e.posts} post(s)`;
+    case 'push-failed':
+      return `platform: push refused (${e.error}); ${e.waiting} contact(s) wait, retried`;
     default:
       return undefined;
   }

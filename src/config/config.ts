@@ -556,7 +556,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     const p = raw.push;
     const m = /^\[?(.*?)\]?:(\d+)$/.exec(p.listen)!;
     const pushPort = Number(m[2]);
-    if (pushPort < 1 || pushPort > 65535) throw new ConfigError('CONFIG_INVALID', `${file}: push.listen: the port must be 1-65535`, file, 'push.listen');
+    if (pushPort > 65535) throw new ConfigError('CONFIG_INVALID', `${file}: push.listen: the port must be 1-65535 (0: any free port)`, file, 'push.listen');
     const password = await secretOf('push', 'password', p.password, p.passwordFile);
     if ((p.username === undefined) !== (password === undefined))
       throw new ConfigError('CONFIG_INVALID', `${file}: push needs both username and password (HTTP Basic), or neither`, file, 'push.username');

@@ -13,6 +13,7 @@ import { convertTriggerFile } from '../files/convert.js';
 import { openTriggerFile, validateTriggerFile } from '../files/read-trigger.js';
 import { parseCommandFile } from '../formats/command-file.js';
 import type { ContactColumn } from '../formats/contacts.js';
+import { addressKey } from '../formats/address.js';
 import { FindingList, TriggerFormatError, type Finding } from '../formats/findings.js';
 import type { TriggerCommand } from '../formats/model.js';
 import { parisTime } from '../formats/paris-time.js';
@@ -59,15 +60,30 @@ export function otherService(ctx: StepContext, serviceId: string | undefined): F
   };
 }
 
-/** The EXTERNALREFERENCE values of a built trigger file (to link its broadcast from the reports). */
+/**
+ * What links a built trigger to its broadcast once statuses or reports name
+ * it: the EXTERNALREFERENCE values, and each contact's addresses as
+ * `@<normalized address>` (for exports without a reference).
+ */
 export async function refsOf(path: string): Promise<string[]> {
   const reading = await openTriggerFile(path, new FindingList(0));
   try {
-    const i = reading.head.columns.indexOf('EXTERNALREFERENCE');
+    const cols = reading.head.columns;
+    const i = cols.indexOf('EXTERNALREFERENCE');
+    const addressCols = cols.flatMap((c, k) => {
+      const n = /^PHONENUMBER(\d)$/.exec(c)?.[1];
+      if (n) return [{ k, cc: cols.indexOf(`COUNTRYCODE${n}` as ContactColumn) }];
+      if (c === 'FAXNUMBER') return [{ k, cc: cols.indexOf('FAXCOUNTRYCODE') }];
+      return c === 'EMAIL1' ? [{ k, cc: -1 }] : [];
+    });
     const refs: string[] = [];
     for await (const c of reading.contacts) {
       const v = i >= 0 ? c.values[i]?.trim() : undefined;
       if (v) refs.push(v);
+      for (const a of addressCols) {
+        const key = addressKey(c.values[a.k] ?? '', a.cc >= 0 ? c.values[a.cc] : undefined);
+        if (key) refs.push(`@${key}`);
+      }
     }
     return refs;
   } finally {

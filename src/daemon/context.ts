@@ -10,8 +10,9 @@ import type { Logger } from '../transport/logger.js';
 import type { Hooks } from './hooks.js';
 import type { Journal } from './journal.js';
 import type { Link } from './link.js';
+import type { StatusStore } from '../results/statuses.js';
 
-export type DaemonEventType = 'taken' | 'duplicate' | 'built' | 'sent' | 'outcome' | 'failed' | 'report' | 'retry' | 'unhealthy' | 'recovered' | 'collected';
+export type DaemonEventType = 'taken' | 'duplicate' | 'built' | 'sent' | 'outcome' | 'failed' | 'report' | 'retry' | 'unhealthy' | 'recovered' | 'collected' | 'results';
 
 export interface DaemonEvents {
   /** An input moved on, a step failed and will be retried, or a folder's health changed. */
@@ -25,6 +26,8 @@ export interface StepContext {
   readonly logger: Logger;
   readonly hooks: Hooks;
   readonly link: Link;
+  /** Contact statuses (push and reports) and the inputs due for a results file. */
+  readonly statuses: StatusStore;
   readonly events: DaemonEvents;
   readonly now: () => Date;
   /** When the last trigger went up (at most `rate` a second). */

@@ -10,6 +10,10 @@
  * `maxAttempts`, sends it to failed/ with its error file; other inputs go
  * on. A transport fault (the account unreachable) fails the pass, which is
  * retried with exponential backoff.
+ *
+ * With a `push` section the daemon also runs the CRA push receiver on its
+ * own journal; statuses and reports make the inputs' results files due,
+ * written by the results step once the export is in sent/.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,6 +32,9 @@ import { collectReports, ReportSchedule } from './report-step.js';
 import { sendInput } from './send.js';
 import { failInput, settleFiles } from './settle.js';
 import { DropWatcher } from './watcher.js';
+import { writeDueResults } from './results-step.js';
+import { StatusStore } from '../results/statuses.js';
+import type { PushReceiver } from '../http/push-receiver.js';
 
 export type { DaemonEvents } from './context.js';
 
@@ -53,6 +60,7 @@ export class Daemon {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private lastOutcomeLook = 0;
+  private receiver: PushReceiver | undefined;
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -72,6 +80,7 @@ export class Daemon {
       logger,
       hooks: this.hooks,
       link: this.link,
+      statuses: new StatusStore(this.journal),
       events,
       now: events.now ?? (() => new Date()),
       pace: { lastUpload: 0 },
@@ -108,6 +117,21 @@ export class Daemon {
       await w.start();
       this.watchers.push(w);
     }
+    if (this.config.push) {
+      if (this.config.push.journal !== this.journal.path)
+        this.logger.warn(
+          { push: this.config.push.journal, daemon: this.journal.path },
+          'push.journal differs from daemon.journal: the daemon records pushed statuses in its own journal',
+        );
+      const { startPushReceiver } = await import('../http/push-receiver.js');
+      this.receiver = await startPushReceiver({
+        config: this.config.push,
+        journal: this.journal,
+        logger: this.logger,
+        hooks: this.hooks,
+        onCommit: () => this.wakeUp?.(),
+      });
+    }
     this.loop = this.run();
     this.logger.info({ folders: this.d.dropFolders.map((f) => f.path), journal: this.journal.path }, 'daemon started');
   }
@@ -115,6 +139,8 @@ export class Daemon {
   /** Stops taking files, lets the current step finish (bounded by the transfer timeout), closes the connection and the journal. */
   async stop(): Promise<void> {
     this.stopping = true;
+    // The receiver first: no status is answered once the journal is about to close.
+    await this.receiver?.close();
     for (const w of this.watchers) await w.close();
     this.wakeUp?.();
     await this.loop;
@@ -122,6 +148,11 @@ export class Daemon {
     await this.link.close();
     this.journal.close();
     this.logger.info('daemon stopped');
+  }
+
+  /** The push receiver's address, when the daemon runs one (`http://127.0.0.1:8480`). */
+  get pushOrigin(): string | undefined {
+    return this.receiver?.origin;
   }
 
   /** Passes of the worker's loop completed since start (a test waits for passes, never for a fixed time). */
@@ -303,6 +334,7 @@ export class Daemon {
       );
     }
     if (this.config.hasTransport && !this.stopping && this.schedule.due(ctx.now())) await this.collectReports();
+    if (!this.stopping && (await writeDueResults(ctx))) progressed = true;
     return progressed;
   }
 }

@@ -342,9 +342,11 @@ export class Journal {
   }
 
   /**
-   * Links report lines to triggers: each (externalReference, broadcastId)
-   * gives its broadcast number to the most recent trigger holding that
-   * reference and not yet linked. Returns the triggers linked.
+   * Links report lines and push statuses to triggers: each (externalReference,
+   * broadcastId) gives its broadcast number to the most recent trigger
+   * holding that reference and not yet linked; an address (`@<normalized>`)
+   * to the one unlinked trigger holding it, if only one does. Returns the
+   * triggers linked.
    */
   linkBroadcasts(lines: Iterable<{ ref: string; broadcastId: string }>): number[] {
     const linked = new Set<number>();
@@ -353,10 +355,15 @@ export class Journal {
       const find = this.db.prepare(
         'SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL ORDER BY t.id DESC LIMIT 1',
       );
+      // An address (`@...`) links only when one unlinked trigger holds it: two exports to the same number stay apart.
+      const findAddress = this.db.prepare(
+        'SELECT DISTINCT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL LIMIT 2',
+      );
       const set = this.db.prepare('UPDATE triggers SET broadcast_id = ? WHERE id = ?');
       for (const l of lines) {
         if (!l.ref || known.get(l.ref, l.broadcastId)) continue;
-        const row = find.get(l.ref) as { id: number } | undefined;
+        const candidates = l.ref.startsWith('@') ? (findAddress.all(l.ref) as { id: number }[]) : [];
+        const row = l.ref.startsWith('@') ? (candidates.length === 1 ? candidates[0] : undefined) : (find.get(l.ref) as { id: number } | undefined);
         if (row) {
           set.run(l.broadcastId, row.id);
           linked.add(row.id);

@@ -7,8 +7,9 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CRA_NAME } from '../formats/cra.js';
+import { CRA_NAME, type CraRecord } from '../formats/cra.js';
 import { FindingList } from '../formats/findings.js';
+import { addressKey } from '../formats/address.js';
 import { parisTime } from '../formats/paris-time.js';
 import { fetchReports } from '../transport/reports.js';
 import type { StepContext } from './context.js';
@@ -69,10 +70,17 @@ export async function collectReports(ctx: StepContext): Promise<void> {
     let detail = `${r.fetched}, ${r.ack}`;
     if (!known || known.size !== r.size) {
       const lines: { ref: string; broadcastId: string }[] = [];
-      for await (const rec of readCraFile(r.localPath, new FindingList(0)))
+      const records: CraRecord[] = [];
+      for await (const rec of readCraFile(r.localPath, new FindingList(0))) {
+        records.push(rec);
         if (rec.externalReference) lines.push({ ref: rec.externalReference.trim(), broadcastId: rec.broadcastId });
+        const address = addressKey(rec.callAdress, '');
+        if (address) lines.push({ ref: `@${address}`, broadcastId: rec.broadcastId });
+      }
       ctx.journal.tx(() => {
         const linked = ctx.journal.linkBroadcasts(lines);
+        // Each line is its contact's final result: the inputs of these broadcasts are due for their results file.
+        ctx.statuses.recordReport(records);
         ctx.hooks.enqueue({
           event: 'report',
           report: { name: r.name, localPath: r.localPath },

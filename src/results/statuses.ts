@@ -13,6 +13,7 @@ import type Database from 'better-sqlite3';
 import { codesForRecord, SUCCESS_CODES, type CraRecord } from '../formats/cra.js';
 import { finalOf, latestOf, sortKey, type PushMedium, type PushReport } from '../formats/push.js';
 import type { Journal } from '../daemon/journal.js';
+import { addressKey } from '../formats/address.js';
 
 export const STATUS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS push_statuses (
@@ -103,6 +104,8 @@ export class StatusStore {
       for (const e of report.elements) {
         broadcasts.add(e.broadcastId);
         if (e.refExterne) refs.push({ ref: e.refExterne, broadcastId: e.broadcastId });
+        const address = addressKey(e.to, '');
+        if (address) refs.push({ ref: `@${address}`, broadcastId: e.broadcastId });
         for (const h of e.history) {
           const detail = { ...(h.detail ?? {}), ...(e.voice ?? {}) };
           const r = this.insertStatus.run({

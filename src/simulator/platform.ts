@@ -28,6 +28,7 @@ import { parisTime } from '../formats/paris-time.js';
 import { FindingList } from '../formats/findings.js';
 import { openTriggerFile, validateTriggerFile } from '../files/read-trigger.js';
 import { contactResult, mediaOf, type ContactResult, type Medium } from './results.js';
+import { queuePush, type PushTarget } from './pusher.js';
 
 export const DMC_DIRS = ['in', 'in/processing', 'in/processed', 'in/failed', 'out', 'out/ack'] as const;
 const TRIGGER_EXT = /\.(csv|xml)$/i;
@@ -74,7 +75,9 @@ export type PlatformEvent =
   | { type: 'mail-ignored'; from: string; to: string; reason: string }
   | { type: 'mail-broadcast'; account: string; from: string; broadcastId: number; contacts: number }
   | { type: 'mail-refused'; account: string; from: string; cause: string }
-  | { type: 'mail-reply'; to: string; kind: string };
+  | { type: 'mail-reply'; to: string; kind: string }
+  | { type: 'pushed'; account: string; posts: number; statuses: number }
+  | { type: 'push-failed'; account: string; error: string; waiting: number };
 
 export interface PlatformOptions {
   readonly root: string;
@@ -96,6 +99,8 @@ export interface PlatformOptions {
   readonly callSpread?: number;
   /** scenarioId → medium, for the scenarios the blocks do not tell (see mediaOf). */
   readonly scenarioMedia?: Readonly<Record<string, Medium>>;
+  /** Where to push the statuses (guide §2.9); absent: no push. */
+  readonly push?: PushTarget;
 }
 
 interface State {
@@ -217,6 +222,7 @@ export async function createBroadcast(
       n++;
       if (batch.length > 1 << 20) {
         await appendFile(join(p.state, 'pending.jsonl'), batch);
+        if (opts.push) await queuePush(p.state, batch);
         batch = '';
       }
     }
@@ -224,6 +230,7 @@ export async function createBroadcast(
     await reading.close();
   }
   if (batch) await appendFile(join(p.state, 'pending.jsonl'), batch);
+  if (batch && opts.push) await queuePush(p.state, batch);
   await writeState(p, state);
   return { broadcastId, contacts: n };
 }

@@ -14,6 +14,7 @@ import { startFtpServer, type RunningFtpServer } from './ftp-server.js';
 import { accountPaths, createAccountLayout, processAccount, writeReport, type Account, type PlatformEvent, type PlatformOptions } from './platform.js';
 import { generateHostKey, startSftpServer, type FileEvent, type RunningSftpServer, type ServerGate } from './sftp-server.js';
 import { startMailSide, type RunningMailSide } from './mail-side.js';
+import { pushDue, type PushTarget } from './pusher.js';
 import type { Medium } from './results.js';
 
 export interface SimulatorOptions {
@@ -48,6 +49,8 @@ export interface SimulatorOptions {
   readonly callSpread?: number;
   /** scenarioId → medium for the scenarios the message blocks do not tell (results.ts, mediaOf). */
   readonly scenarioMedia?: Readonly<Record<string, Medium>>;
+  /** Push every contact's statuses to this URL (guide §2.9), once its call has happened; absent: no push. */
+  readonly push?: PushTarget;
   /** The mail side (SMTP in, IMAP mailbox for the replies); absent: no mail side. */
   readonly mail?: {
     readonly smtpPort: number;
@@ -72,13 +75,22 @@ export class Simulator {
   sftp: RunningSftpServer | undefined;
   ftp: RunningFtpServer | undefined;
   mail: RunningMailSide | undefined;
+  private readonly pushWait = new Map<string, { at: number; delay: number }>();
+  private pushTarget: PushTarget | undefined;
   private timers: NodeJS.Timeout[] = [];
   private seq = 0;
   private hostKey = '';
   private running: Promise<void> = Promise.resolve();
   private lastReportDay = '';
 
-  constructor(readonly opts: SimulatorOptions) {}
+  constructor(readonly opts: SimulatorOptions) {
+    this.pushTarget = opts.push;
+  }
+
+  /** Where to push from now on (a receiver started after the simulator, on a port it chose). */
+  setPush(target: PushTarget | undefined): void {
+    this.pushTarget = target;
+  }
 
   /** The host key's fingerprint, for a client config. */
   get fingerprint(): string | undefined {
@@ -201,6 +213,7 @@ export class Simulator {
       reportScope: o.reportScope ?? (daily ? 'previous-day' : 'ended'),
       callSpread: o.callSpread ?? (daily ? 3600 : o.autoReports === false ? 0 : Math.min(3600, o.reportEvery ?? 0)),
       ...(o.scenarioMedia ? { scenarioMedia: o.scenarioMedia } : {}),
+      ...(this.pushTarget ? { push: this.pushTarget } : {}),
       emit: (e: PlatformEvent) => this.record({ ...e, source: 'platform' }),
     };
   }
@@ -212,10 +225,27 @@ export class Simulator {
         await processAccount(a, this.platformOptions()).catch((e: Error) =>
           this.record({ source: 'platform', type: 'error', account: a.username, message: e.message }),
         );
+        await this.push(a).catch((e: Error) => this.record({ source: 'platform', type: 'error', account: a.username, message: e.message }));
       }
       await this.mail?.pass().catch((e: Error) => this.record({ source: 'platform', type: 'error', account: '(mail)', message: e.message }));
     });
     return this.running;
+  }
+
+  /** Pushes the statuses whose call has happened; after a refused post, waits (1 s doubling, a minute at most). */
+  private async push(a: Account): Promise<void> {
+    const target = this.pushTarget;
+    if (!target) return;
+    const now = Date.now();
+    const wait = this.pushWait.get(a.username);
+    if (wait && now < wait.at) return;
+    const r = await pushDue(accountPaths(this.opts.root, a).state, a.serviceId, a.spaceId ?? '', target, now);
+    if (r.posted) this.record({ source: 'platform', type: 'pushed', account: a.username, posts: r.posted, statuses: r.statuses });
+    if (r.error) {
+      const delay = Math.min(60_000, (wait?.delay ?? 500) * 2);
+      this.pushWait.set(a.username, { at: now + delay, delay });
+      this.record({ source: 'platform', type: 'push-failed', account: a.username, error: r.error, waiting: r.left });
+    } else this.pushWait.delete(a.username);
   }
 
   /** Writes the pending results of every account to its report. */

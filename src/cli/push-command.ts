@@ -1,0 +1,88 @@
+/**
+ * `push-receiver`: the CRA push receiver on its own (the daemon runs it too
+ * when its configuration has a push section). `results`: an input's results
+ * joined back to its export, from the journal.
+ */
+import { ConfigError, loadConfig } from '../config/config.js';
+import { Hooks } from '../daemon/hooks.js';
+import { Journal, type InputRow } from '../daemon/journal.js';
+import { resultsPaths } from '../daemon/results-step.js';
+import { printable } from '../formats/printable.js';
+import { startPushReceiver } from '../http/push-receiver.js';
+import type { ResultsSummary } from '../results/results-file.js';
+import { cliLogger } from '../transport/logger.js';
+import { EXIT, UsageError, type Io, untilSignal } from './output.js';
+
+export async function runPushReceiver(opts: { config: string; logLevel?: string }, io: Io): Promise<number> {
+  const config = await loadConfig(opts.config);
+  if (!config.push) throw new ConfigError('CONFIG_INVALID', `${config.file}: no push section (docs/config.md, "push")`, config.file, 'push');
+  const logger = cliLogger(opts.logLevel ?? 'info');
+  const journal = new Journal(config.push.journal, 'receiver');
+  const hooks = new Hooks(config.daemon?.hooks ?? [], journal, logger);
+  hooks.start();
+  try {
+    const r = await startPushReceiver({ config: config.push, journal, logger, hooks });
+    io.out(`push receiver on ${r.origin}${config.push.path.source}; journal ${config.push.journal}. Ctrl-C to stop.`);
+    await untilSignal();
+    await r.close();
+    io.out(`stopped: ${r.counters.statuses} status(es) recorded, ${r.counters.duplicates} already known, ${r.counters.posts} post(s)`);
+  } finally {
+    await hooks.drain();
+    journal.close();
+  }
+  return EXIT.OK;
+}
+
+/** The input named by number or by export name (the latest of that name). */
+function findInput(j: Journal, which: string): InputRow {
+  const byId = /^#?(\d+)$/.exec(which);
+  const row = byId
+    ? j.input(Number(byId[1]))
+    : (j.db.prepare('SELECT * FROM inputs WHERE name = ? ORDER BY id DESC LIMIT 1').get(which) as InputRow | undefined);
+  if (!row) throw new UsageError(`no input ${byId ? `#${byId[1]}` : `named '${printable(which)}'`} in the journal (dmc-trigger status lists them)`);
+  return row;
+}
+
+export async function runResults(which: string, opts: { config: string; json?: boolean }, io: Io): Promise<number> {
+  const config = await loadConfig(opts.config);
+  if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
+  if (!Journal.exists(config.daemon.journal))
+    throw new UsageError(`no journal yet at ${config.daemon.journal}: the daemon has not run with this configuration`);
+  const j = new Journal(config.daemon.journal, 'readonly');
+  try {
+    const row = findInput(j, which);
+    let stored: { summary: string } | undefined;
+    try {
+      stored = j.db.prepare('SELECT summary FROM results_files WHERE input_id = ?').get(row.id) as { summary: string } | undefined;
+    } catch {
+      // A journal from before results existed.
+    }
+    if (!stored) {
+      const folder = config.daemon.dropFolders.find((f) => f.path === row.folder);
+      const expected = folder ? resultsPaths(folder.path, row.name, config.daemon.results.name).file : undefined;
+      const why =
+        row.state !== 'done'
+          ? `it is ${row.state}`
+          : 'no status has come for its broadcasts yet (push statuses, or the daily report linking its broadcast)';
+      if (opts.json) io.out(JSON.stringify({ input: { id: row.id, name: row.name, folder: row.folder }, state: row.state, results: null, reason: why }));
+      else io.out(`#${row.id} ${printable(row.name)}: no results yet: ${why}${expected ? ` (they will be in ${printable(expected)})` : ''}`);
+      return EXIT.OK;
+    }
+    const s = JSON.parse(stored.summary) as ResultsSummary;
+    if (opts.json) {
+      io.out(JSON.stringify({ ...s, state: row.state }));
+      return EXIT.OK;
+    }
+    io.out(`#${row.id} ${printable(row.name)}: ${s.rows} row(s) — ${s.byStatus.delivered} delivered, ${s.byStatus.failed} failed, ${s.byStatus.pending} pending${s.final ? ' (final)' : ''}`);
+    io.out(
+      `media: ${Object.entries(s.byMedium)
+        .map(([m, n]) => `${m} ${n}`)
+        .join(', ')}; matched by ${s.matchedBy}; ${s.unmatched} row(s) without any status`,
+    );
+    io.out(`broadcast(s): ${s.broadcasts.join(', ') || 'none'}; updated ${s.updatedAt}`);
+    io.out(`results file: ${printable(s.resultsFile)}`);
+    return EXIT.OK;
+  } finally {
+    j.close();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Results files: a step of the worker's loop. An input whose broadcasts got
+ * new statuses (push or report) is due; once its export is in sent/, its
+ * results file and summary are rewritten (results/ in the drop folder).
+ * An input past `finalAfterDays` gets a last rewrite, marked final.
+ */
+import { join } from 'node:path';
+import type { ContactColumn } from '../formats/contacts.js';
+import { writeResultsFile, type ResultsSummary } from '../results/results-file.js';
+import { dirs, exists, printable, type StepContext } from './context.js';
+
+/** `results/<name>.results.csv` (the configured name) and `results/<name>.summary.json`. */
+export function resultsPaths(folder: string, exportName: string, pattern: string): { file: string; summary: string } {
+  const dir = join(folder, 'results');
+  return { file: join(dir, pattern.replace(/\{name\}/g, exportName)), summary: join(dir, `${exportName}.summary.json`) };
+}
+
+export async function writeDueResults(ctx: StepContext): Promise<boolean> {
+  const r = ctx.d.results;
+  if (!r.enabled) return false;
+  const now = ctx.now();
+  const cutoff = new Date(now.getTime() - r.finalAfterDays * 86_400_000).toISOString();
+  // Past finalAfterDays and not final yet: one last rewrite, final.
+  ctx.journal.db
+    .prepare(
+      'INSERT OR IGNORE INTO results_due (input_id) SELECT f.input_id FROM results_files f JOIN inputs i ON i.id = f.input_id WHERE f.final = 0 AND i.created_at < ?',
+    )
+    .run(cutoff);
+  let wrote = false;
+  for (const id of ctx.statuses.due()) {
+    if (ctx.stopping()) break;
+    const row = ctx.journal.input(id);
+    const folder = row ? ctx.folderOf(row.folder) : undefined;
+    if (!row || !folder || row.kind !== 'export' || (row.state !== 'done' && row.settled)) {
+      ctx.statuses.undue(id);
+      continue;
+    }
+    // Not in sent/ yet: written once it is.
+    if (row.state !== 'done' || !row.settled) continue;
+    const exportPath = join(dirs(folder.path).sent, row.name);
+    if (!(await exists(exportPath))) {
+      ctx.logger.warn({ input: id, name: printable(row.name) }, 'the export is no longer in sent/: its results file cannot be written');
+      ctx.statuses.undue(id);
+      continue;
+    }
+    const paths = resultsPaths(folder.path, row.name, r.name);
+    const broadcasts = ctx.statuses.broadcastsOf(id);
+    let summary: ResultsSummary;
+    try {
+      summary = await writeResultsFile({
+        exportPath,
+        outPath: paths.file,
+        summaryPath: paths.summary,
+        map: folder.map as Partial<Record<ContactColumn, string>>,
+        results: ctx.statuses.resultsOf(broadcasts),
+        input: { id, name: row.name, folder: row.folder },
+        broadcasts,
+        expired: row.created_at < cutoff,
+      });
+    } catch (e) {
+      ctx.logger.error({ input: id, name: printable(row.name), err: (e as Error).message }, 'cannot write the results file; trying again next pass');
+      continue;
+    }
+    ctx.journal.tx(() => {
+      ctx.journal.db
+        .prepare(
+          'INSERT INTO results_files (input_id, path, summary, final, written_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(input_id) DO UPDATE SET path = excluded.path, summary = excluded.summary, final = excluded.final, written_at = excluded.written_at',
+        )
+        .run(id, paths.file, JSON.stringify(summary), summary.final ? 1 : 0, now.toISOString());
+      ctx.statuses.undue(id);
+    });
+    const s = summary.byStatus;
+    ctx.events.onEvent?.({
+      type: 'results',
+      input: id,
+      name: row.name,
+      detail: `${s.delivered} delivered, ${s.failed} failed, ${s.pending} pending${summary.final ? ' (final)' : ''}`,
+    });
+    wrote = true;
+  }
+  return wrote;
+}

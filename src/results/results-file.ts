@@ -1,0 +1,253 @@
+/**
+ * Results joined back to an export: the export's own rows, in its own
+ * encoding, separator and line ending, with six columns added at the end
+ * (`dmc_status` delivered|failed|pending, `dmc_code`, `dmc_label`,
+ * `dmc_date`, `dmc_medium`, `dmc_broadcast`), and a JSON summary beside it.
+ *
+ * A row is matched by its external reference when the export maps one (and
+ * the row has it), otherwise by its addresses (phone numbers, fax, email,
+ * normalized) within the input's broadcasts. A row that matches nothing
+ * stays pending and is counted as unmatched: never guessed. A row reached
+ * on several media is delivered when any medium delivered, pending while
+ * any is pending, failed otherwise.
+ *
+ * Values are written as read (trimmed, quoted only where the separator, a
+ * quote or a line break needs it). JSON Lines exports get a `dmc` object on
+ * each record. Files are replaced atomically.
+ */
+import { readFile } from 'node:fs/promises';
+import iconv from 'iconv-lite';
+import { PendingFile } from '../files/atomic.js';
+import { addressKey } from '../formats/address.js';
+import { csvRecords } from '../formats/csv-records.js';
+import type { ContactColumn } from '../formats/contacts.js';
+import { CRA_CODES } from '../formats/cra-codes.js';
+import { FindingList } from '../formats/findings.js';
+import { readSiExport } from '../formats/si-export.js';
+import { decode, lines } from '../formats/text-input.js';
+import type { ContactResultRow, FinalStatus } from './statuses.js';
+
+export const RESULT_COLUMNS = ['dmc_status', 'dmc_code', 'dmc_label', 'dmc_date', 'dmc_medium', 'dmc_broadcast'] as const;
+
+/** The summary written beside the results file (`<export>.summary.json`), and printed by `results --json`. */
+export interface ResultsSummary {
+  readonly input: { readonly id: number; readonly name: string; readonly folder: string };
+  readonly export: string;
+  readonly resultsFile: string;
+  readonly rows: number;
+  readonly byStatus: Record<FinalStatus, number>;
+  /** Rows per medium of their result (`none`: no result yet). */
+  readonly byMedium: Record<string, number>;
+  /** Rows no status matched (by reference or address): counted pending. */
+  readonly unmatched: number;
+  readonly broadcasts: readonly string[];
+  /** By external reference or by address. */
+  readonly matchedBy: 'reference' | 'address';
+  /** Every row has a final status, or the input is older than `finalAfterDays`. */
+  readonly final: boolean;
+  readonly updatedAt: string;
+}
+
+export interface ResultsFileOptions {
+  readonly exportPath: string;
+  readonly outPath: string;
+  readonly summaryPath: string;
+  readonly map: Readonly<Partial<Record<ContactColumn, string>>>;
+  readonly results: readonly ContactResultRow[];
+  readonly input: ResultsSummary['input'];
+  readonly broadcasts: readonly string[];
+  /** The input is past `finalAfterDays`: what is pending now stays so. */
+  readonly expired: boolean;
+}
+
+/** Every column that can hold an address the platform calls or writes to. */
+const ADDRESS_COLUMNS: readonly ContactColumn[] = ['PHONENUMBER1', 'PHONENUMBER2', 'PHONENUMBER3', 'PHONENUMBER4', 'PHONENUMBER5', 'PHONENUMBER6', 'FAXNUMBER', 'EMAIL1'];
+const ANNEX_LABEL = new Map(CRA_CODES.map((c) => [c.code, c.label]));
+const PRECEDENCE: Readonly<Record<FinalStatus, number>> = { delivered: 3, pending: 2, failed: 1 };
+
+/** The one result that stands for a row: delivered first, then pending, then failed; the latest among equals. */
+function pick(candidates: readonly ContactResultRow[]): ContactResultRow | undefined {
+  let best: ContactResultRow | undefined;
+  for (const c of candidates) {
+    if (!best || PRECEDENCE[c.final] > PRECEDENCE[best.final] || (PRECEDENCE[c.final] === PRECEDENCE[best.final] && c.sort > best.sort)) best = c;
+  }
+  return best;
+}
+
+const ANNEX_MEDIUM: Readonly<Record<string, string>> = { sms: 'SMS', mms: 'MMS', call: 'VOCAL', fax: 'FAX', mail: 'EMAIL', notif: 'NOTIF' };
+
+/**
+ * The annex 5.4 code and label of a result: a report's as read; a push
+ * status's own code, else the annex code its medium and type name
+ * (`RECEIVED` by SMS is CRA_SMS_RECEIVED), else the type itself.
+ */
+function codeAndLabel(r: ContactResultRow): [string, string] {
+  if (r.source === 'report') return [r.code ?? '', r.label ?? ''];
+  const code = r.code || `CRA_${ANNEX_MEDIUM[r.medium] ?? ''}_${r.status}`;
+  const annex = ANNEX_LABEL.get(code);
+  if (annex) return [code, annex];
+  return [r.code ?? '', r.label ?? r.status];
+}
+
+/** A row's key values: its reference and its addresses (normalized), from the mapped columns. */
+interface RowKeys {
+  readonly ref: string;
+  readonly addresses: readonly string[];
+}
+
+function keysOf(get: (c: ContactColumn) => string): RowKeys {
+  const addresses: string[] = [];
+  for (const col of ADDRESS_COLUMNS) {
+    const v = get(col);
+    if (!v) continue;
+    const n = /^PHONENUMBER(\d)$/.exec(col)?.[1];
+    const cc = n ? get(`COUNTRYCODE${n}` as ContactColumn) : col === 'FAXNUMBER' ? get('FAXCOUNTRYCODE') : '';
+    const k = addressKey(v, cc);
+    if (k) addresses.push(k);
+  }
+  return { ref: get('EXTERNALREFERENCE'), addresses };
+}
+
+/** Joins the results to the export's rows and writes the results file and its summary. */
+export async function writeResultsFile(o: ResultsFileOptions): Promise<ResultsSummary> {
+  const bytes = await readFile(o.exportPath);
+  const findings = new FindingList(0);
+  const reading = await readSiExport([bytes], findings, { map: o.map, name: o.exportPath });
+  const byRef = new Map<string, ContactResultRow[]>();
+  const byAddress = new Map<string, ContactResultRow[]>();
+  const add = (m: Map<string, ContactResultRow[]>, k: string, r: ContactResultRow): void => {
+    const l = m.get(k);
+    if (l) l.push(r);
+    else m.set(k, [r]);
+  };
+  for (const r of o.results) {
+    if (r.ref) add(byRef, r.ref, r);
+    const k = addressKey(r.address, '');
+    if (k) add(byAddress, k, r);
+  }
+  const matchedBy: ResultsSummary['matchedBy'] = reading.mapping.has('EXTERNALREFERENCE') && byRef.size > 0 ? 'reference' : 'address';
+  const counts: Record<FinalStatus, number> = { delivered: 0, failed: 0, pending: 0 };
+  const byMedium: Record<string, number> = {};
+  let rows = 0;
+  let unmatched = 0;
+  const resultOf = (keys: RowKeys): ContactResultRow | undefined => {
+    const found =
+      matchedBy === 'reference' && keys.ref
+        ? (byRef.get(keys.ref) ?? [])
+        : [...new Set(keys.addresses.flatMap((a) => byAddress.get(a) ?? []))];
+    const best = pick(found);
+    rows++;
+    if (!best) unmatched++;
+    const status = best?.final ?? 'pending';
+    counts[status]++;
+    const medium = best?.medium || 'none';
+    byMedium[medium] = (byMedium[medium] ?? 0) + 1;
+    return best;
+  };
+  const added = (r: ContactResultRow | undefined): string[] =>
+    r ? [r.final, ...codeAndLabel(r), r.date, r.medium, r.broadcast_id] : ['pending', '', '', '', '', ''];
+
+  const out = new PendingFile(o.outPath);
+  try {
+    if (reading.format === 'jsonl') await out.write(jsonlResults(bytes, reading.encoding, reading.mapping, resultOf, added));
+    else await out.write(csvResults(bytes, reading.encoding, reading.delimiter ?? ';', reading.mapping, resultOf, added));
+    await out.commit();
+  } finally {
+    await out.discard();
+  }
+  const summary: ResultsSummary = {
+    input: o.input,
+    export: o.exportPath,
+    resultsFile: o.outPath,
+    rows,
+    byStatus: counts,
+    byMedium,
+    unmatched,
+    broadcasts: o.broadcasts,
+    matchedBy,
+    final: counts.pending === 0 || o.expired,
+    updatedAt: new Date().toISOString(),
+  };
+  const s = new PendingFile(o.summaryPath);
+  try {
+    await s.write(once(Buffer.from(`${JSON.stringify(summary, null, 2)}\n`)));
+    await s.commit();
+  } finally {
+    await s.discard();
+  }
+  return summary;
+}
+
+async function* once(b: Buffer): AsyncGenerator<Uint8Array> {
+  yield b;
+}
+
+type ResultOf = (keys: RowKeys) => ContactResultRow | undefined;
+type Added = (r: ContactResultRow | undefined) => string[];
+
+async function* csvResults(
+  bytes: Buffer,
+  encoding: string,
+  delimiter: string,
+  mapping: ReadonlyMap<ContactColumn, string>,
+  resultOf: ResultOf,
+  added: Added,
+): AsyncGenerator<Uint8Array> {
+  const bom = encoding === 'utf8' && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  const eol = bytes.includes('\r\n') ? '\r\n' : '\n';
+  const quote = (v: string): string => (v.includes(delimiter) || /["\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const enc = (s: string): Buffer => (encoding === 'utf8' ? Buffer.from(s, 'utf8') : iconv.encode(s, encoding));
+  if (bom) yield Buffer.from([0xef, 0xbb, 0xbf]);
+  let index: Map<ContactColumn, number> | undefined;
+  let buf = '';
+  for await (const rec of csvRecords(decode(once(bytes), encoding), delimiter, new FindingList(0))) {
+    const fields = rec.record;
+    if (!index) {
+      const header = fields.map((h) => h.trim());
+      index = new Map([...mapping].map(([col, src]) => [col, header.indexOf(src.trim())]));
+      buf += [...fields, ...RESULT_COLUMNS].map(quote).join(delimiter) + eol;
+      continue;
+    }
+    const get = (c: ContactColumn): string => {
+      const i = index!.get(c);
+      return i !== undefined && i >= 0 ? (fields[i] ?? '').trim() : '';
+    };
+    buf += [...fields, ...added(resultOf(keysOf(get)))].map(quote).join(delimiter) + eol;
+    if (buf.length > 1 << 16) {
+      yield enc(buf);
+      buf = '';
+    }
+  }
+  if (buf) yield enc(buf);
+}
+
+async function* jsonlResults(
+  bytes: Buffer,
+  encoding: string,
+  mapping: ReadonlyMap<ContactColumn, string>,
+  resultOf: ResultOf,
+  added: Added,
+): AsyncGenerator<Uint8Array> {
+  let buf = '';
+  for await (const l of lines(decode(once(bytes), encoding))) {
+    if (l.text.trim() === '') continue;
+    let rec: Record<string, unknown>;
+    try {
+      rec = JSON.parse(l.text) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const get = (c: ContactColumn): string => {
+      const src = mapping.get(c);
+      const v = src !== undefined ? rec[src] : undefined;
+      return v === undefined || v === null ? '' : String(v).trim();
+    };
+    const [status, code, label, date, medium, broadcast] = added(resultOf(keysOf(get)));
+    buf += `${JSON.stringify({ ...rec, dmc: { status, code, label, date, medium, broadcast } })}\n`;
+    if (buf.length > 1 << 16) {
+      yield Buffer.from(buf, 'utf8');
+      buf = '';
+    }
+  }
+  if (buf) yield Buffer.from(buf, 'utf8');
+}
