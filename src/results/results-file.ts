@@ -86,7 +86,8 @@ function codeAndLabel(r: ContactResultRow): [string, string] {
   const code = r.code || `CRA_${ANNEX_MEDIUM[r.medium] ?? ''}_${r.status}`;
   const annex = ANNEX_LABEL.get(code);
   if (annex) return [code, annex];
-  return [r.code ?? '', r.label ?? r.status];
+  // An error's own wording (`info`, line 6780); a reply's text (also `info`) is the contact's, not a label.
+  return [r.code ?? '', r.final === 'failed' && r.label ? r.label : r.status];
 }
 
 /** A row's key values: its reference and its addresses (normalized), from the mapped columns. */
