@@ -61,9 +61,7 @@ export async function runResults(which: string, opts: { config: string; json?: b
       const folder = config.daemon.dropFolders.find((f) => f.path === row.folder);
       const expected = folder ? resultsPaths(folder.path, row.name, config.daemon.results.name).file : undefined;
       const why =
-        row.state !== 'done'
-          ? `it is ${row.state}`
-          : 'no status has come for its broadcasts yet (push statuses, or the daily report linking its broadcast)';
+        row.state !== 'done' ? `it is ${row.state}` : 'no status has come for its broadcasts yet (push statuses, or the daily report linking its broadcast)';
       if (opts.json) io.out(JSON.stringify({ input: { id: row.id, name: row.name, folder: row.folder }, state: row.state, results: null, reason: why }));
       else io.out(`#${row.id} ${printable(row.name)}: no results yet: ${why}${expected ? ` (they will be in ${printable(expected)})` : ''}`);
       return EXIT.OK;
@@ -73,7 +71,9 @@ export async function runResults(which: string, opts: { config: string; json?: b
       io.out(JSON.stringify({ ...s, state: row.state }));
       return EXIT.OK;
     }
-    io.out(`#${row.id} ${printable(row.name)}: ${s.rows} row(s) — ${s.byStatus.delivered} delivered, ${s.byStatus.failed} failed, ${s.byStatus.pending} pending${s.final ? ' (final)' : ''}`);
+    io.out(
+      `#${row.id} ${printable(row.name)}: ${s.rows} row(s) — ${s.byStatus.delivered} delivered, ${s.byStatus.failed} failed, ${s.byStatus.pending} pending${s.final ? ' (final)' : ''}`,
+    );
     io.out(
       `media: ${Object.entries(s.byMedium)
         .map(([m, n]) => `${m} ${n}`)

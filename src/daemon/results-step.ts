@@ -52,7 +52,7 @@ export async function writeDueResults(ctx: StepContext): Promise<boolean> {
         outPath: paths.file,
         summaryPath: paths.summary,
         map: folder.map as Partial<Record<ContactColumn, string>>,
-        results: ctx.statuses.resultsOf(broadcasts),
+        lookup: ctx.statuses.lookup(broadcasts),
         input: { id, name: row.name, folder: row.folder },
         broadcasts,
         expired: row.created_at < cutoff,

@@ -223,7 +223,13 @@ export function finalOf(medium: PushMedium, type: string): 'delivered' | 'failed
 
 /** One status report as the platform writes it (the simulator's pusher and the tests). */
 export function writePushReport(username: string, elements: readonly PushElement[]): string {
-  const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\r\n\t]/g, ' ');
+  const esc = (s: string): string =>
+    s
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/[\r\n\t]/g, ' ');
   const attrs = (o: Readonly<Record<string, string | undefined>>): string =>
     Object.entries(o)
       .filter(([, v]) => v !== undefined)

@@ -248,7 +248,10 @@ export async function startPushReceiver(opts: PushReceiverOptions): Promise<Push
   });
   app.addContentTypeParser('*', (req, _payload, done) => {
     done(
-      new Refusal(400, `content type '${String(req.headers['content-type'] ?? 'none').slice(0, 60)}' is not accepted: send text/xml, application/xml or ${FORM_TYPE}`),
+      new Refusal(
+        400,
+        `content type '${String(req.headers['content-type'] ?? 'none').slice(0, 60)}' is not accepted: send text/xml, application/xml or ${FORM_TYPE}`,
+      ),
       undefined,
     );
   });
@@ -260,7 +263,10 @@ export async function startPushReceiver(opts: PushReceiverOptions): Promise<Push
       const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(h);
       const given = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
       const ok = secretEquals(given, `${c.username}:${c.password.reveal()}`);
-      if (!ok) return refuse(reply, 401, m ? 'wrong credentials' : 'credentials needed (HTTP Basic)', { 'WWW-Authenticate': 'Basic realm="dmc-trigger push", charset="UTF-8"' });
+      if (!ok)
+        return refuse(reply, 401, m ? 'wrong credentials' : 'credentials needed (HTTP Basic)', {
+          'WWW-Authenticate': 'Basic realm="dmc-trigger push", charset="UTF-8"',
+        });
     }
     if (req.method === 'POST' && commit.pendingStatuses >= c.maxPending)
       return refuse(reply, 503, 'too many statuses waiting for the journal: retry later', { 'Retry-After': '5' });

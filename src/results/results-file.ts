@@ -15,17 +15,18 @@
  * quote or a line break needs it). JSON Lines exports get a `dmc` object on
  * each record. Files are replaced atomically.
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import iconv from 'iconv-lite';
 import { PendingFile } from '../files/atomic.js';
 import { addressKey } from '../formats/address.js';
-import { csvRecords } from '../formats/csv-records.js';
+import { csvRecordBatches } from '../formats/csv-records.js';
 import type { ContactColumn } from '../formats/contacts.js';
 import { CRA_CODES } from '../formats/cra-codes.js';
 import { FindingList } from '../formats/findings.js';
 import { readSiExport } from '../formats/si-export.js';
 import { decode, lines } from '../formats/text-input.js';
-import type { ContactResultRow, FinalStatus } from './statuses.js';
+import type { FinalStatus, JoinResult, ResultLookup } from './statuses.js';
 
 export const RESULT_COLUMNS = ['dmc_status', 'dmc_code', 'dmc_label', 'dmc_date', 'dmc_medium', 'dmc_broadcast'] as const;
 
@@ -53,7 +54,8 @@ export interface ResultsFileOptions {
   readonly outPath: string;
   readonly summaryPath: string;
   readonly map: Readonly<Partial<Record<ContactColumn, string>>>;
-  readonly results: readonly ContactResultRow[];
+  /** The statuses of the input's broadcasts (StatusStore.lookup). */
+  readonly lookup: ResultLookup;
   readonly input: ResultsSummary['input'];
   readonly broadcasts: readonly string[];
   /** The input is past `finalAfterDays`: what is pending now stays so. */
@@ -61,13 +63,22 @@ export interface ResultsFileOptions {
 }
 
 /** Every column that can hold an address the platform calls or writes to. */
-const ADDRESS_COLUMNS: readonly ContactColumn[] = ['PHONENUMBER1', 'PHONENUMBER2', 'PHONENUMBER3', 'PHONENUMBER4', 'PHONENUMBER5', 'PHONENUMBER6', 'FAXNUMBER', 'EMAIL1'];
+const ADDRESS_COLUMNS: readonly ContactColumn[] = [
+  'PHONENUMBER1',
+  'PHONENUMBER2',
+  'PHONENUMBER3',
+  'PHONENUMBER4',
+  'PHONENUMBER5',
+  'PHONENUMBER6',
+  'FAXNUMBER',
+  'EMAIL1',
+];
 const ANNEX_LABEL = new Map(CRA_CODES.map((c) => [c.code, c.label]));
 const PRECEDENCE: Readonly<Record<FinalStatus, number>> = { delivered: 3, pending: 2, failed: 1 };
 
 /** The one result that stands for a row: delivered first, then pending, then failed; the latest among equals. */
-function pick(candidates: readonly ContactResultRow[]): ContactResultRow | undefined {
-  let best: ContactResultRow | undefined;
+function pick(candidates: readonly JoinResult[]): JoinResult | undefined {
+  let best: JoinResult | undefined;
   for (const c of candidates) {
     if (!best || PRECEDENCE[c.final] > PRECEDENCE[best.final] || (PRECEDENCE[c.final] === PRECEDENCE[best.final] && c.sort > best.sort)) best = c;
   }
@@ -81,7 +92,7 @@ const ANNEX_MEDIUM: Readonly<Record<string, string>> = { sms: 'SMS', mms: 'MMS',
  * status's own code, else the annex code its medium and type name
  * (`RECEIVED` by SMS is CRA_SMS_RECEIVED), else the type itself.
  */
-function codeAndLabel(r: ContactResultRow): [string, string] {
+function codeAndLabel(r: JoinResult): [string, string] {
   if (r.source === 'report') return [r.code ?? '', r.label ?? ''];
   const code = r.code || `CRA_${ANNEX_MEDIUM[r.medium] ?? ''}_${r.status}`;
   const annex = ANNEX_LABEL.get(code);
@@ -111,31 +122,23 @@ function keysOf(get: (c: ContactColumn) => string): RowKeys {
 
 /** Joins the results to the export's rows and writes the results file and its summary. */
 export async function writeResultsFile(o: ResultsFileOptions): Promise<ResultsSummary> {
-  const bytes = await readFile(o.exportPath);
+  const head = await readHead(o.exportPath, 64 * 1024);
+  const body = (): AsyncIterable<Uint8Array> => createReadStream(o.exportPath, { highWaterMark: 64 * 1024 });
   const findings = new FindingList(0);
-  const reading = await readSiExport([bytes], findings, { map: o.map, name: o.exportPath });
-  const byRef = new Map<string, ContactResultRow[]>();
-  const byAddress = new Map<string, ContactResultRow[]>();
-  const add = (m: Map<string, ContactResultRow[]>, k: string, r: ContactResultRow): void => {
-    const l = m.get(k);
-    if (l) l.push(r);
-    else m.set(k, [r]);
-  };
-  for (const r of o.results) {
-    if (r.ref) add(byRef, r.ref, r);
-    const k = addressKey(r.address, '');
-    if (k) add(byAddress, k, r);
-  }
-  const matchedBy: ResultsSummary['matchedBy'] = reading.mapping.has('EXTERNALREFERENCE') && byRef.size > 0 ? 'reference' : 'address';
+  // The head tells the encoding, separator and mapping (as the build read them: from the first 64 KiB).
+  const reading = await readSiExport([head], findings, { map: o.map, name: o.exportPath });
+  const matchedBy: ResultsSummary['matchedBy'] = reading.mapping.has('EXTERNALREFERENCE') && o.lookup.hasRefs ? 'reference' : 'address';
   const counts: Record<FinalStatus, number> = { delivered: 0, failed: 0, pending: 0 };
   const byMedium: Record<string, number> = {};
   let rows = 0;
   let unmatched = 0;
-  const resultOf = (keys: RowKeys): ContactResultRow | undefined => {
+  const resultOf = (keys: RowKeys): JoinResult | undefined => {
     const found =
-      matchedBy === 'reference' && keys.ref
-        ? (byRef.get(keys.ref) ?? [])
-        : [...new Set(keys.addresses.flatMap((a) => byAddress.get(a) ?? []))];
+      matchedBy === 'reference'
+        ? o.lookup.byRef(keys.ref)
+        : keys.addresses.length === 1
+          ? o.lookup.byAddress(keys.addresses[0]!)
+          : keys.addresses.flatMap((a) => o.lookup.byAddress(a));
     const best = pick(found);
     rows++;
     if (!best) unmatched++;
@@ -145,13 +148,13 @@ export async function writeResultsFile(o: ResultsFileOptions): Promise<ResultsSu
     byMedium[medium] = (byMedium[medium] ?? 0) + 1;
     return best;
   };
-  const added = (r: ContactResultRow | undefined): string[] =>
+  const added = (r: JoinResult | undefined): string[] =>
     r ? [r.final, ...codeAndLabel(r), r.date, r.medium, r.broadcast_id] : ['pending', '', '', '', '', ''];
 
   const out = new PendingFile(o.outPath);
   try {
-    if (reading.format === 'jsonl') await out.write(jsonlResults(bytes, reading.encoding, reading.mapping, resultOf, added));
-    else await out.write(csvResults(bytes, reading.encoding, reading.delimiter ?? ';', reading.mapping, resultOf, added));
+    if (reading.format === 'jsonl') await out.write(jsonlResults(body(), reading.encoding, reading.mapping, resultOf, added));
+    else await out.write(csvResults(head, body(), reading.encoding, reading.delimiter ?? ';', reading.mapping, resultOf, added));
     await out.commit();
   } finally {
     await out.discard();
@@ -179,58 +182,73 @@ export async function writeResultsFile(o: ResultsFileOptions): Promise<ResultsSu
   return summary;
 }
 
+/** The first `size` bytes of a file (all of it when smaller). */
+async function readHead(path: string, size: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(size);
+    const { bytesRead } = await fh.read(buf, 0, size, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
 async function* once(b: Buffer): AsyncGenerator<Uint8Array> {
   yield b;
 }
 
-type ResultOf = (keys: RowKeys) => ContactResultRow | undefined;
-type Added = (r: ContactResultRow | undefined) => string[];
+type ResultOf = (keys: RowKeys) => JoinResult | undefined;
+type Added = (r: JoinResult | undefined) => string[];
 
 async function* csvResults(
-  bytes: Buffer,
+  head: Buffer,
+  bytes: AsyncIterable<Uint8Array>,
   encoding: string,
   delimiter: string,
   mapping: ReadonlyMap<ContactColumn, string>,
   resultOf: ResultOf,
   added: Added,
 ): AsyncGenerator<Uint8Array> {
-  const bom = encoding === 'utf8' && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
-  const eol = bytes.includes('\r\n') ? '\r\n' : '\n';
+  const bom = encoding === 'utf8' && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
+  // The export's line ending, from its first line.
+  const eol = head.includes('\r\n') ? '\r\n' : '\n';
   const quote = (v: string): string => (v.includes(delimiter) || /["\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   const enc = (s: string): Buffer => (encoding === 'utf8' ? Buffer.from(s, 'utf8') : iconv.encode(s, encoding));
   if (bom) yield Buffer.from([0xef, 0xbb, 0xbf]);
   let index: Map<ContactColumn, number> | undefined;
   let buf = '';
-  for await (const rec of csvRecords(decode(once(bytes), encoding), delimiter, new FindingList(0))) {
-    const fields = rec.record;
-    if (!index) {
-      const header = fields.map((h) => h.trim());
-      index = new Map([...mapping].map(([col, src]) => [col, header.indexOf(src.trim())]));
-      buf += [...fields, ...RESULT_COLUMNS].map(quote).join(delimiter) + eol;
-      continue;
+  for await (const batch of csvRecordBatches(decode(bytes, encoding), delimiter, new FindingList(0)))
+    for (const rec of batch) {
+      const fields = rec.record;
+      if (!index) {
+        const header = fields.map((h) => h.trim());
+        index = new Map([...mapping].map(([col, src]) => [col, header.indexOf(src.trim())]));
+        buf += [...fields, ...RESULT_COLUMNS].map(quote).join(delimiter) + eol;
+        continue;
+      }
+      const get = (c: ContactColumn): string => {
+        const i = index!.get(c);
+        return i !== undefined && i >= 0 ? (fields[i] ?? '').trim() : '';
+      };
+      buf += [...fields, ...added(resultOf(keysOf(get)))].map(quote).join(delimiter) + eol;
+      if (buf.length > 1 << 16) {
+        yield enc(buf);
+        buf = '';
+      }
     }
-    const get = (c: ContactColumn): string => {
-      const i = index!.get(c);
-      return i !== undefined && i >= 0 ? (fields[i] ?? '').trim() : '';
-    };
-    buf += [...fields, ...added(resultOf(keysOf(get)))].map(quote).join(delimiter) + eol;
-    if (buf.length > 1 << 16) {
-      yield enc(buf);
-      buf = '';
-    }
-  }
   if (buf) yield enc(buf);
 }
 
 async function* jsonlResults(
-  bytes: Buffer,
+  bytes: AsyncIterable<Uint8Array>,
   encoding: string,
   mapping: ReadonlyMap<ContactColumn, string>,
   resultOf: ResultOf,
   added: Added,
 ): AsyncGenerator<Uint8Array> {
   let buf = '';
-  for await (const l of lines(decode(once(bytes), encoding))) {
+  for await (const l of lines(decode(bytes, encoding))) {
     if (l.text.trim() === '') continue;
     let rec: Record<string, unknown>;
     try {

@@ -41,12 +41,30 @@ export function pushElementOf(r: QueuedResult, spaceId: string): PushElement | u
   const h: Omit<PushHistoryEntry, 'seq'>[] = [];
   const error = { type: 'ERROR', date: at(0), code: r.code, info: r.label };
   let voice: Record<string, string> | undefined;
-  if (medium === 'sms') h.push(...(ok ? [{ type: 'SENT', date: at(0) }, { type: 'RECEIVED', date: at(2) }] : [error]));
+  if (medium === 'sms')
+    h.push(
+      ...(ok
+        ? [
+            { type: 'SENT', date: at(0) },
+            { type: 'RECEIVED', date: at(2) },
+          ]
+        : [error]),
+    );
   else if (medium === 'mms' || medium === 'mail')
-    h.push(...(ok ? [{ type: 'SENT', date: at(0), detail: { size: '2048' } }] : [error]), ...(r.code === 'CRA_EMAIL_CLICK' ? [{ type: 'CLICK', date: at(60) }] : []));
+    h.push(
+      ...(ok ? [{ type: 'SENT', date: at(0), detail: { size: '2048' } }] : [error]),
+      ...(r.code === 'CRA_EMAIL_CLICK' ? [{ type: 'CLICK', date: at(60) }] : []),
+    );
   else if (medium === 'fax') h.push({ type: 'CONVERTED', date: at(0) }, ok ? { type: 'SENT', date: at(0), detail: { page: '1' } } : { ...error, date: at(0) });
   else {
-    h.push(...(ok ? [{ type: 'ESTABLISHED', date: at(0) }, { type: 'ENDED', date: at(9), detail: { time: '9', amd: 'human' } }] : [error]));
+    h.push(
+      ...(ok
+        ? [
+            { type: 'ESTABLISHED', date: at(0) },
+            { type: 'ENDED', date: at(9), detail: { time: '9', amd: 'human' } },
+          ]
+        : [error]),
+    );
     if (ok)
       voice = {
         vxml_voicemail: 'false',

@@ -37,7 +37,9 @@ function exportBytes(e: (typeof EXPORTS)[number]): Buffer {
   const header = ['Nom', 'Prénom', 'Mobile', ...(e.ref ? ['Référence'] : []), 'Note'];
   const rows = Array.from({ length: ROWS }, (_, i) => {
     const note = e.bom ? `"prix; ${i} €"` : e.encoding === 'iso-8859-15' ? `${i} €` : `n°${i}`;
-    return [`Nom${i}`, i % 2 ? 'Zoé' : 'Jérôme', `06 ${e.base} 00 ${String(i).padStart(2, '0')} 00`, ...(e.ref ? [`REF-${e.base}-${i}`] : []), note].join(e.sep);
+    return [`Nom${i}`, i % 2 ? 'Zoé' : 'Jérôme', `06 ${e.base} 00 ${String(i).padStart(2, '0')} 00`, ...(e.ref ? [`REF-${e.base}-${i}`] : []), note].join(
+      e.sep,
+    );
   });
   const text = [header.join(e.sep), ...rows].join(e.eol) + e.eol;
   const body = e.encoding === 'utf8' ? Buffer.from(text, 'utf8') : iconv.encode(text, e.encoding);
@@ -101,7 +103,7 @@ describe('push statuses joined back to each export', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it("every row of every export gets the status the platform gave its contact", { timeout: 120_000 }, async () => {
+  it('every row of every export gets the status the platform gave its contact', { timeout: 120_000 }, async () => {
     for (const e of EXPORTS) writeFileSync(join(folderOf(e), e.name), exportBytes(e));
     const end = Date.now() + 90_000;
     while (finals.size < EXPORTS.length) {

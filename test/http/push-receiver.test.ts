@@ -47,7 +47,10 @@ async function start(over: Partial<PushConfig> = {}): Promise<PushReceiver> {
   return receiver;
 }
 
-async function post(body: string | Buffer, opts: { type?: string; path?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; text: string; headers: Headers }> {
+async function post(
+  body: string | Buffer,
+  opts: { type?: string; path?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(`${receiver!.origin}${opts.path ?? '/dmc/status'}`, {
     method: 'POST',
     headers: { 'content-type': opts.type ?? 'text/xml', ...(opts.headers ?? {}) },
@@ -101,7 +104,12 @@ describe('the guide examples (lines 6800-6927)', () => {
     expect(journal.db.prepare("SELECT status FROM contact_results WHERE medium = 'fax'").get()).toEqual({ status: 'SENT' });
     // The voice example: vxml_info beside <status> (lines 6886-6888) is kept.
     const ended = journal.db.prepare("SELECT detail FROM push_statuses WHERE medium = 'call' AND type = 'ENDED'").get() as { detail: string };
-    expect(JSON.parse(ended.detail)).toMatchObject({ amd: 'human', time: '9', vxml_voicemail: 'false', vxml_route: 'Menu 1(10590):1|Menu 2(10592):2|Menu 3(10595):1' });
+    expect(JSON.parse(ended.detail)).toMatchObject({
+      amd: 'human',
+      time: '9',
+      vxml_voicemail: 'false',
+      vxml_route: 'Menu 1(10590):1|Menu 2(10592):2|Menu 3(10595):1',
+    });
     // Notifications: three elements in one POST, ` CET` dates, no declaration on the later ones.
     expect(count("SELECT COUNT(*) n FROM push_statuses WHERE medium = 'notif'")).toBe(5);
     expect(journal.db.prepare("SELECT date FROM push_statuses WHERE medium = 'notif' AND type = 'CLICK'").get()).toEqual({ date: '2016-11-08 13:33:00' });
@@ -239,7 +247,20 @@ describe('access', () => {
     await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost']);
     await start({ tls: { cert, key } });
     expect(receiver!.origin).toMatch(/^https:\/\//);
-    const { stdout } = await run('curl', ['-sS', '--cacert', cert, '-o', '-', '-w', '%{http_code}', '-H', 'content-type: text/xml', '--data-binary', `@${join(GUIDE, '01-sms.xml')}`, `https://localhost:${receiver!.port}/dmc/status`]);
+    const { stdout } = await run('curl', [
+      '-sS',
+      '--cacert',
+      cert,
+      '-o',
+      '-',
+      '-w',
+      '%{http_code}',
+      '-H',
+      'content-type: text/xml',
+      '--data-binary',
+      `@${join(GUIDE, '01-sms.xml')}`,
+      `https://localhost:${receiver!.port}/dmc/status`,
+    ]);
     expect(stdout).toBe('OK\n200');
   });
 });
@@ -261,10 +282,19 @@ describe('hostile input', () => {
     const cases: [string, RegExp][] = [
       ['<status_report username="1"><sms to="1"', /^malformed XML: /],
       ['<report/>', /^line 1: the root is <report>, not <status_report>\n$/],
-      ['<status_report username="1"><sms to="+33601020304" status="SENT" contact_id="1" date="2026-01-01 10:00:00"/></status_report>', /<sms> has no broadcast_id\n$/],
-      ['<status_report username="1"><sms to="+336" status="SENT" broadcast_id="1" contact_id="1" date="yesterday"/></status_report>', /date 'yesterday' is not YYYY-MM-DD HH:mm:ss\n$/],
+      [
+        '<status_report username="1"><sms to="+33601020304" status="SENT" contact_id="1" date="2026-01-01 10:00:00"/></status_report>',
+        /<sms> has no broadcast_id\n$/,
+      ],
+      [
+        '<status_report username="1"><sms to="+336" status="SENT" broadcast_id="1" contact_id="1" date="yesterday"/></status_report>',
+        /date 'yesterday' is not YYYY-MM-DD HH:mm:ss\n$/,
+      ],
       ['<status_report username="1"/>', /^the report holds no media element/],
-      ['<status_report username="1"><sms to="1" status="SENT" broadcast_id="1" contact_id="1" date="2026-01-01 10:00:00">&undefined;</sms></status_report>', /^malformed XML: /],
+      [
+        '<status_report username="1"><sms to="1" status="SENT" broadcast_id="1" contact_id="1" date="2026-01-01 10:00:00">&undefined;</sms></status_report>',
+        /^malformed XML: /,
+      ],
     ];
     for (const [body, re] of cases) {
       const r = await post(body);
@@ -328,7 +358,9 @@ describe('hostile input', () => {
     await start({ headersTimeout: 1, requestTimeout: 2 });
     const answer = await new Promise<string>((resolve, reject) => {
       let got = '';
-      const s = connect(receiver!.port, '127.0.0.1', () => s.write('POST /dmc/status HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: 1000\r\n\r\n<status'));
+      const s = connect(receiver!.port, '127.0.0.1', () =>
+        s.write('POST /dmc/status HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: 1000\r\n\r\n<status'),
+      );
       s.on('data', (d) => (got += d.toString()));
       s.on('close', () => resolve(got));
       s.on('error', () => undefined);
@@ -365,6 +397,11 @@ describe('load and failure of the journal', () => {
     expect(busy).toBeGreaterThan(0);
     expect(raw).toMatch(/HTTP\/1\.1 503[^]*?retry-after: 5/i);
     expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(ok);
+  });
+
+  it('the journal commits with synchronous=FULL (fsynced before the answer; NORMAL would not be in WAL mode)', () => {
+    expect(journal.db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(journal.db.pragma('journal_mode', { simple: true })).toBe('wal');
   });
 
   it('a journal that refuses the write: 503, never 200', async () => {
