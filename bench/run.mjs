@@ -147,3 +147,6 @@ execFileSync(process.execPath, [new URL('./daemon.mjs', import.meta.url).pathnam
 
 // The transport benchmark (needs the interop servers; says so and skips otherwise).
 execFileSync(process.execPath, [new URL('./transport.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+
+// The push receiver (issue #12): statuses per second and latency, SIGKILL durability, a 100,000-row results file.
+execFileSync(process.execPath, [new URL('./push.mjs', import.meta.url).pathname], { stdio: 'inherit' });

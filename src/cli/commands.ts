@@ -132,6 +132,8 @@ export function registerSimulator(program: Command, io: Io, setExit: SetExit): v
     .option('--report-every <s>', 'write the reports every N seconds (tests, demos)')
     .option('--report-at <HH:MM>', 'write the reports daily at this time, Europe/Paris (default 02:00)')
     .option('--seed <text>', 'seed of the simulated results (same seed, same results)')
+    .option('--push-url <url>', "POST every contact's statuses there (the CRA push, guide §2.9), e.g. http://127.0.0.1:8480/dmc/status")
+    .option('--push-user <user:password>', 'HTTP Basic credentials for --push-url')
     .addHelpText(
       'after',
       `

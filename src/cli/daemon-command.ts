@@ -116,7 +116,9 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
         ),
       ];
       const res = resultsOf(r.id);
-      const results = res ? ` [${res.byStatus['delivered']} delivered, ${res.byStatus['failed']} failed, ${res.byStatus['pending']} pending${res.final ? ', final' : ''}]` : '';
+      const results = res
+        ? ` [${res.byStatus['delivered']} delivered, ${res.byStatus['failed']} failed, ${res.byStatus['pending']} pending${res.final ? ', final' : ''}]`
+        : '';
       io.out(
         `#${r.id} ${r.state.padEnd(9)} ${r.updated_at} ${printable(`${r.folder}/${r.name}`)}${broadcasts.length ? ` (broadcast ${broadcasts.join(', ')})` : ''}${results}${r.last_error ? ` — ${printable(r.last_error.split('\n')[0] ?? '')}` : ''}`,
       );

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { ConfigError } from '../config/config.js';
 import type { Account } from '../simulator/platform.js';
 import { Simulator, type JournalEntry, type SimulatorOptions } from '../simulator/simulator.js';
-import { type Io, untilSignal } from './output.js';
+import { type Io, UsageError, untilSignal } from './output.js';
+import type { PushTarget } from '../simulator/pusher.js';
 
 export interface SimulatorCliOptions {
   config?: string;
@@ -20,6 +21,8 @@ export interface SimulatorCliOptions {
   reportEvery?: string;
   reportAt?: string;
   seed?: string;
+  pushUrl?: string;
+  pushUser?: string;
 }
 
 const simSchema = z.strictObject({
@@ -116,6 +119,13 @@ export async function writeClientConfig(dir: string, sim: Simulator, a: Account 
   return path;
 }
 
+function pushTarget(url: string, user: string | undefined): PushTarget {
+  if (!/^https?:\/\/[^\s]+$/i.test(url)) throw new UsageError(`--push-url '${url}' is not an http:// or https:// URL`);
+  if (user !== undefined && !user.includes(':')) throw new UsageError('--push-user takes user:password');
+  const [username = '', ...rest] = (user ?? '').split(':');
+  return { url, ...(user !== undefined ? { username, password: rest.join(':') } : {}) };
+}
+
 export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<number> {
   const root = resolve(opts.root ?? 'var/simulator');
   let accounts: (Account & { password?: string })[];
@@ -170,6 +180,7 @@ export async function runSimulator(opts: SimulatorCliOptions, io: Io): Promise<n
     ...(opts.reportEvery !== undefined ? { reportEvery: num(opts.reportEvery, 'report-every')! } : {}),
     ...(opts.reportAt !== undefined ? { reportAt: opts.reportAt } : {}),
     seed: opts.seed ?? fileSeed ?? 'dmc-simulator',
+    ...(opts.pushUrl !== undefined ? { push: pushTarget(opts.pushUrl, opts.pushUser) } : {}),
     ...(opts.smtpPort !== '-1'
       ? {
           mail: {

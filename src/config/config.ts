@@ -208,7 +208,10 @@ const schema = z.strictObject({
         .string()
         .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'host:port, like 127.0.0.1:8480 or [::1]:8480')
         .default('127.0.0.1:8480'),
-      path: z.string().regex(/^\/\S*$/, 'a path starting with /').default('/dmc/status'),
+      path: z
+        .string()
+        .regex(/^\/\S*$/, 'a path starting with /')
+        .default('/dmc/status'),
       username: z.string().optional(),
       password: z.string().optional(),
       passwordFile: z.string().optional(),

@@ -12,7 +12,8 @@ import type { Journal } from './journal.js';
 import type { Link } from './link.js';
 import type { StatusStore } from '../results/statuses.js';
 
-export type DaemonEventType = 'taken' | 'duplicate' | 'built' | 'sent' | 'outcome' | 'failed' | 'report' | 'retry' | 'unhealthy' | 'recovered' | 'collected' | 'results';
+export type DaemonEventType =
+  'taken' | 'duplicate' | 'built' | 'sent' | 'outcome' | 'failed' | 'report' | 'retry' | 'unhealthy' | 'recovered' | 'collected' | 'results';
 
 export interface DaemonEvents {
   /** An input moved on, a step failed and will be retried, or a folder's health changed. */

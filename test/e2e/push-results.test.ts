@@ -172,5 +172,18 @@ describe('push statuses joined back to each export', () => {
     expect(events.every((ev) => ev.event === 'status')).toBe(true);
     expect(events.reduce((s, ev) => s + ev.count, 0)).toBeGreaterThanOrEqual(truth.length);
     expect(new Set(events.flatMap((ev) => ev.links.map((l) => l.input.name)))).toEqual(new Set(EXPORTS.map((e) => e.name)));
+
+    // `results`: by name and by number; its JSON has the keys docs/cli.md shows.
+    const { runResults } = await import('../../src/cli/push-command.js');
+    const io = (into: string[]) => ({ out: (l: string) => into.push(l), err: () => undefined, isTTY: false });
+    const text: string[] = [];
+    await runResults('refs-utf8.csv', { config: join(root, 'dmc.yaml') }, io(text));
+    expect(text[0]).toMatch(/^#\d+ refs-utf8\.csv: 25 row\(s\) — \d+ delivered, \d+ failed, 0 pending \(final\)$/);
+    const json: string[] = [];
+    await runResults('1', { config: join(root, 'dmc.yaml'), json: true }, io(json));
+    const repo = new URL('../../', import.meta.url).pathname;
+    const doc = /<!-- results-json -->\s*```json\n([\s\S]*?)```/.exec(readFileSync(join(repo, 'docs/cli.md'), 'utf8'))![1]!;
+    expect(Object.keys(JSON.parse(json[0]!) as object).sort()).toEqual(Object.keys(JSON.parse(doc) as object).sort());
+    await expect(runResults('nope.csv', { config: join(root, 'dmc.yaml') }, io([]))).rejects.toThrow(/no input named 'nope.csv' in the journal/);
   });
 });
