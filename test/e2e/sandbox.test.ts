@@ -51,6 +51,9 @@ describe.runIf(existsSync(bin))('the sandbox (npm start)', () => {
       for (const c of cps) await until(`${basename(c.from)} sent`, () => sentIn(c.to).includes(basename(c.from)));
       for (const c of cps) expect(readdirSync(join(c.to, 'failed')).filter((f) => !f.startsWith('.'))).toEqual([]);
       await until('each processed', () => (out.match(/\[daemon\] outcome #\d+ .*processed/g) ?? []).length >= cps.length + 1);
+      // The simulator pushes each status to the daemon's receiver: every export gets its results file within seconds.
+      for (const c of cps) await until(`${basename(c.from)}'s results`, () => existsSync(join(c.to, 'results', `${basename(c.from)}.results.csv`)));
+      expect(out).toMatch(/pushes each status to http:\/\/127\.0\.0\.1:\d+\/dmc\/status/);
       // One log format: readable lines, never a raw JSON line.
       expect(out.split('\n').filter((l) => l.trimStart().startsWith('{'))).toEqual([]);
     } finally {
