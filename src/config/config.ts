@@ -137,6 +137,15 @@ const schema = z.strictObject({
       reportsEvery: duration.optional(),
       language: z.enum(['en', 'fr']).default('en'),
       maxAttempts: z.number().int().min(1).max(100).default(3),
+      http: z
+        .strictObject({
+          listen: z
+            .string()
+            .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'host:port, like 127.0.0.1:8481')
+            .default('127.0.0.1:8481'),
+          readyPassSeconds: duration.default(300),
+        })
+        .optional(),
       results: z
         .strictObject({
           enabled: z.boolean().default(true),
@@ -271,6 +280,8 @@ export interface DaemonConfig {
   }[];
   /** Attempts at a step of one input (build, a local file) before it goes to failed/. */
   readonly maxAttempts: number;
+  /** Metrics and health endpoints (`/metrics`, `/healthz`, `/readyz`), when configured. */
+  readonly http?: { readonly host: string; readonly port: number; readonly readyPassSeconds: number };
   /** Results files joined back to each export (`<folder>/results/`). */
   readonly results: { readonly enabled: boolean; readonly name: string; readonly finalAfterDays: number };
   readonly dropFolders: readonly DropFolderConfig[];
@@ -554,6 +565,12 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
         : {}),
     };
   }
+  const listenOf = (listen: string, readyPassSeconds: number): { host: string; port: number; readyPassSeconds: number } => {
+    const m = /^\[?(.*?)\]?:(\d+)$/.exec(listen)!;
+    if (Number(m[2]) > 65535)
+      throw new ConfigError('CONFIG_INVALID', `${file}: daemon.http.listen: the port must be 1-65535 (0: any free port)`, file, 'daemon.http.listen');
+    return { host: m[1]!, port: Number(m[2]), readyPassSeconds };
+  };
   let push: PushConfig | undefined;
   if (raw.push) {
     const p = raw.push;
@@ -607,6 +624,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
             language: raw.daemon.language,
             maxAttempts: raw.daemon.maxAttempts,
             results: raw.daemon.results,
+            ...(raw.daemon.http ? { http: listenOf(raw.daemon.http.listen, raw.daemon.http.readyPassSeconds) } : {}),
             ...(raw.daemon.reportsEvery !== undefined ? { reportsEvery: raw.daemon.reportsEvery } : {}),
             hooks: raw.daemon.hooks.map((h) => ({
               on: h.on,

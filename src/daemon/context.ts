@@ -11,6 +11,7 @@ import type { Hooks } from './hooks.js';
 import type { Journal } from './journal.js';
 import type { Link } from './link.js';
 import type { StatusStore } from '../results/statuses.js';
+import type { DaemonMetrics } from '../http/ops-server.js';
 
 export type DaemonEventType =
   'taken' | 'duplicate' | 'built' | 'sent' | 'outcome' | 'failed' | 'report' | 'retry' | 'unhealthy' | 'recovered' | 'collected' | 'results';
@@ -29,6 +30,8 @@ export interface StepContext {
   readonly link: Link;
   /** Contact statuses (push and reports) and the inputs due for a results file. */
   readonly statuses: StatusStore;
+  /** Counters and timings for /metrics (no-ops without daemon.http). */
+  readonly metrics: DaemonMetrics;
   readonly events: DaemonEvents;
   readonly now: () => Date;
   /** When the last trigger went up (at most `rate` a second). */

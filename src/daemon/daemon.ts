@@ -35,6 +35,7 @@ import { DropWatcher } from './watcher.js';
 import { writeDueResults } from './results-step.js';
 import { StatusStore } from '../results/statuses.js';
 import type { PushReceiver } from '../http/push-receiver.js';
+import type { DaemonMetrics, OpsServer } from '../http/ops-server.js';
 
 export type { DaemonEvents } from './context.js';
 
@@ -61,6 +62,15 @@ export class Daemon {
   private loop: Promise<void> | undefined;
   private lastOutcomeLook = 0;
   private receiver: PushReceiver | undefined;
+  private ops: OpsServer | undefined;
+  private lastPassAt: number | undefined;
+  /** Where the steps' metrics go once the ops server runs (no-ops before and without it). */
+  private readonly metrics: DaemonMetrics = {
+    uploaded: (bytes, seconds) => this.ops?.metrics.uploaded(bytes, seconds),
+    pass: (seconds, ok) => this.ops?.metrics.pass(seconds, ok),
+    reportCollected: () => this.ops?.metrics.reportCollected(),
+    account: (reachable, error) => this.ops?.metrics.account(reachable, error),
+  };
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -71,7 +81,7 @@ export class Daemon {
     const d = config.daemon;
     this.journal = new Journal(d.journal, 'daemon', events.journal);
     this.hooks = new Hooks(d.hooks, this.journal, logger);
-    this.link = new Link(config, logger);
+    this.link = new Link(config, logger, () => this.metrics.account(true));
     this.schedule = new ReportSchedule(d.reportsAt, d.reportsEvery);
     this.ctx = {
       config,
@@ -81,6 +91,7 @@ export class Daemon {
       hooks: this.hooks,
       link: this.link,
       statuses: new StatusStore(this.journal),
+      metrics: this.metrics,
       events,
       now: events.now ?? (() => new Date()),
       pace: { lastUpload: 0 },
@@ -132,6 +143,21 @@ export class Daemon {
         onCommit: () => this.wakeUp?.(),
       });
     }
+    if (this.d.http) {
+      const { startOpsServer } = await import('../http/ops-server.js');
+      this.ops = await startOpsServer({
+        host: this.d.http.host,
+        port: this.d.http.port,
+        logger: this.logger,
+        source: {
+          journal: this.journal,
+          passWithinSeconds: this.d.http.readyPassSeconds,
+          lastPassAt: () => this.lastPassAt,
+          account: () => undefined,
+          push: () => this.receiver?.counters,
+        },
+      });
+    }
     this.loop = this.run();
     this.logger.info({ folders: this.d.dropFolders.map((f) => f.path), journal: this.journal.path }, 'daemon started');
   }
@@ -141,6 +167,7 @@ export class Daemon {
     this.stopping = true;
     // The receiver first: no status is answered once the journal is about to close.
     await this.receiver?.close();
+    await this.ops?.close();
     for (const w of this.watchers) await w.close();
     this.wakeUp?.();
     await this.loop;
@@ -148,6 +175,11 @@ export class Daemon {
     await this.link.close();
     this.journal.close();
     this.logger.info('daemon stopped');
+  }
+
+  /** The metrics and health endpoints' address, when configured (`http://127.0.0.1:8481`). */
+  get opsOrigin(): string | undefined {
+    return this.ops?.origin;
   }
 
   /** The push receiver's address, when the daemon runs one (`http://127.0.0.1:8480`). */
@@ -208,11 +240,16 @@ export class Daemon {
     let failures = 0;
     while (!this.stopping) {
       let progressed = false;
+      const started = performance.now();
       try {
         progressed = await this.pass();
         this.passCount++;
+        this.lastPassAt = Date.now();
+        this.metrics.pass((performance.now() - started) / 1000, true);
         failures = 0;
       } catch (e) {
+        this.metrics.pass((performance.now() - started) / 1000, false);
+        if (e instanceof TransportError) this.metrics.account(false, e.message);
         failures++;
         this.logger.warn(
           { err: (e as Error).message, failures },

@@ -18,12 +18,17 @@ export class Link {
   constructor(
     private readonly config: ResolvedConfig,
     private readonly logger: Logger,
+    /** Told when the account answered (its root found again after a connection). */
+    private readonly onReached?: () => void,
   ) {}
 
   async open(): Promise<{ session: Session; root: string }> {
     if (!this.config.hasTransport) throw new TransportError('PROTOCOL', 'the configuration has no transport section: the daemon cannot send');
     this.session ??= new Session(() => createTransport(this.config, this.logger), { retries: this.config.retries, logger: this.logger });
-    this.root ??= await resolveRemoteRoot(this.session, this.config.service.serviceId, this.config.transport.remoteRoot);
+    if (this.root === undefined) {
+      this.root = await resolveRemoteRoot(this.session, this.config.service.serviceId, this.config.transport.remoteRoot);
+      this.onReached?.();
+    }
     return { session: this.session, root: this.root };
   }
 

@@ -93,6 +93,7 @@ export async function collectReports(ctx: StepContext): Promise<void> {
     } else {
       ctx.journal.setReport({ name: r.name, size: r.size, state: r.ack === 'not-acked' ? 'downloaded' : 'acked', local_path: r.localPath });
     }
+    ctx.metrics.reportCollected();
     ctx.events.onEvent?.({ type: 'report', name: r.name, detail });
   }
   ctx.events.onEvent?.({ type: 'collected', detail: `${got.length} report(s)` });

@@ -62,6 +62,7 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
     const wait = ctx.pace.lastUpload + 1000 / ctx.d.rate - Date.now();
     if (wait > 0) await sleep(wait);
     ctx.journal.setTrigger(t.id, 'uploading');
+    const started = performance.now();
     try {
       await sendTrigger(
         session,
@@ -90,6 +91,7 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
       throw e;
     }
     ctx.pace.lastUpload = Date.now();
+    ctx.metrics.uploaded((await stat(t.local_path).catch(() => ({ size: 0 }))).size, (performance.now() - started) / 1000);
     documents = [];
     ctx.journal.setTrigger(t.id, 'uploaded');
   }

@@ -1,0 +1,173 @@
+/**
+ * The daemon's operations endpoints (`daemon.http`): Prometheus metrics
+ * (prom-client, a registry of the daemon's own), `/healthz` (the process
+ * answers) and `/readyz` (journal writable, last pass recent, folders
+ * readable, account reachable at the last try; the reasons in the body when
+ * not). Bound to 127.0.0.1 by default; apart from the push receiver, which
+ * may face the platform, so that these never do.
+ *
+ * Gauges are read from the journal at each scrape (inputs by state,
+ * triggers by outcome, hook deliveries, folder health): they are true after
+ * a restart. Counters and histograms count since start (uploads, passes,
+ * reports, push statuses).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Journal } from '../daemon/journal.js';
+import type { Logger } from '../transport/logger.js';
+import type { PushCounters } from './push-receiver.js';
+
+/** What the daemon tells its metrics as it works. */
+export interface DaemonMetrics {
+  uploaded(bytes: number, seconds: number): void;
+  pass(seconds: number, ok: boolean): void;
+  reportCollected(): void;
+  /** The account answered (true) or a transport fault ended the pass (false). */
+  account(reachable: boolean, error?: string): void;
+}
+
+/** The state the readiness check reads. */
+export interface ReadinessSource {
+  readonly journal: Journal;
+  /** Seconds after which a pass is no longer recent. */
+  readonly passWithinSeconds: number;
+  lastPassAt(): number | undefined;
+  account(): { reachable: boolean; error?: string; at?: number } | undefined;
+  push(): PushCounters | undefined;
+}
+
+export interface OpsServer {
+  readonly origin: string;
+  readonly metrics: DaemonMetrics;
+  close(): Promise<void>;
+}
+
+export interface OpsServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly source: ReadinessSource;
+  readonly logger: Logger;
+}
+
+/** Why the daemon is not ready (empty: ready). */
+export function notReady(s: ReadinessSource, now = Date.now()): string[] {
+  const why: string[] = [];
+  try {
+    // A write that is rolled back: the journal takes writes (not full, not read-only, not locked for long).
+    s.journal.db.exec('BEGIN IMMEDIATE; ROLLBACK');
+  } catch (e) {
+    why.push(`the journal takes no writes: ${(e as Error).message}`);
+  }
+  const last = s.lastPassAt();
+  if (last === undefined) why.push('no pass has completed yet');
+  else if (now - last > s.passWithinSeconds * 1000)
+    why.push(`the last completed pass was ${Math.round((now - last) / 1000)} s ago (more than ${s.passWithinSeconds} s)`);
+  for (const f of s.journal.folders()) if (!f.healthy) why.push(`drop folder ${f.path} cannot be read since ${f.since}: ${f.error ?? ''}`);
+  const a = s.account();
+  if (a && !a.reachable) why.push(`the account was unreachable at the last try: ${a.error ?? ''}`);
+  return why;
+}
+
+export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
+  const [{ default: Fastify }, prom] = await Promise.all([import('fastify'), import('prom-client')]);
+  const registry: Registry = new prom.Registry();
+  const { journal } = o.source;
+  let account: { reachable: boolean; error?: string; at?: number } | undefined;
+  const source: ReadinessSource = {
+    journal: o.source.journal,
+    passWithinSeconds: o.source.passWithinSeconds,
+    lastPassAt: () => o.source.lastPassAt(),
+    account: () => account ?? o.source.account(),
+    push: () => o.source.push(),
+  };
+  const byState = (table: 'inputs' | 'triggers', column: string): { labels: string; n: number }[] =>
+    journal.db.prepare(`SELECT IFNULL(${column}, 'none') labels, COUNT(*) n FROM ${table} GROUP BY ${column}`).all() as { labels: string; n: number }[];
+  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void): void => {
+    new prom.Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        collect(this);
+      },
+    });
+  };
+  gauge('dmc_inputs', 'Inputs in the journal by state', ['state'], (g) => byState('inputs', 'state').forEach((r) => g.set({ state: r.labels }, r.n)));
+  gauge('dmc_triggers', 'Trigger files by state', ['state'], (g) => byState('triggers', 'state').forEach((r) => g.set({ state: r.labels }, r.n)));
+  gauge('dmc_triggers_by_outcome', 'Trigger files by outcome on the platform (none: not known yet)', ['outcome'], (g) =>
+    byState('triggers', 'outcome').forEach((r) => g.set({ outcome: r.labels }, r.n)),
+  );
+  gauge('dmc_hook_deliveries', 'Hook deliveries in the outbox by state (delivered, pending, dead)', ['state'], (g) => {
+    for (const [state, n] of Object.entries(journal.hookSummary())) g.set({ state }, n);
+  });
+  gauge('dmc_folder_healthy', 'Whether each drop folder can be read (1) or not (0)', ['folder'], (g) => {
+    for (const f of journal.folders()) g.set({ folder: f.path }, f.healthy);
+  });
+  gauge('dmc_last_pass_timestamp_seconds', 'When the last pass of the worker completed (Unix time)', [], (g) => {
+    const t = o.source.lastPassAt();
+    if (t !== undefined) g.set(t / 1000);
+  });
+  gauge('dmc_account_reachable', 'Whether the account answered at the last try (1) or not (0)', [], (g) => {
+    const a = source.account();
+    if (a) g.set(a.reachable ? 1 : 0);
+  });
+  gauge('dmc_push_statuses_total', 'Push statuses recorded since start (each history entry once)', [], (g) => g.set(o.source.push()?.statuses ?? 0));
+  gauge('dmc_push_duplicates_total', 'Push statuses received again and not recorded twice, since start', [], (g) => g.set(o.source.push()?.duplicates ?? 0));
+  gauge('dmc_push_refused_total', 'Push posts refused since start, by HTTP status', ['status'], (g) => {
+    for (const [status, n] of Object.entries(o.source.push()?.refused ?? {})) g.set({ status }, n);
+  });
+  const uploadBytes: Counter = new prom.Counter({ name: 'dmc_upload_bytes_total', help: 'Bytes of trigger files uploaded', registers: [registry] });
+  const uploadSeconds: Histogram = new prom.Histogram({
+    name: 'dmc_upload_duration_seconds',
+    help: 'Time to upload and rename one trigger file (documents included)',
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  const passes: Counter = new prom.Counter({
+    name: 'dmc_passes_total',
+    help: 'Passes of the worker, by result',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const passSeconds: Histogram = new prom.Histogram({
+    name: 'dmc_pass_duration_seconds',
+    help: 'Duration of a pass of the worker',
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+    registers: [registry],
+  });
+  const reports: Counter = new prom.Counter({ name: 'dmc_reports_collected_total', help: 'Daily reports downloaded and acked', registers: [registry] });
+  const metrics: DaemonMetrics = {
+    uploaded: (bytes, seconds) => {
+      uploadBytes.inc(bytes);
+      uploadSeconds.observe(seconds);
+    },
+    pass: (seconds, ok) => {
+      passes.inc({ result: ok ? 'ok' : 'failed' });
+      passSeconds.observe(seconds);
+    },
+    reportCollected: () => reports.inc(),
+    account: (reachable, error) => {
+      account = { reachable, at: Date.now(), ...(error ? { error } : {}) };
+    },
+  };
+
+  const app: FastifyInstance = Fastify({ logger: false, connectionTimeout: 10_000, requestTimeout: 10_000 });
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
+  app.get('/readyz', async (_req, reply) => {
+    const why = notReady(source);
+    return reply
+      .code(why.length ? 503 : 200)
+      .type('text/plain; charset=utf-8')
+      .send(why.length ? `not ready:\n${why.map((w) => `- ${w}`).join('\n')}\n` : 'ready\n');
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).type('text/plain; charset=utf-8').send('not found: /metrics, /healthz, /readyz\n'));
+  await app.listen({ host: o.host, port: o.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  const origin = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
+  o.logger.info({ origin }, 'metrics and health endpoints listening');
+  return { origin, metrics, close: () => app.close() };
+}

@@ -1,0 +1,123 @@
+/**
+ * The daemon's metrics and health endpoints (daemon.http): /metrics parsed
+ * by a Prometheus text-format parser, with values that match the journal;
+ * /healthz; /readyz ready after passes, not ready (503, with the reason)
+ * when the account cannot be reached or a drop folder cannot be read, and
+ * ready again once they are back.
+ */
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import parsePrometheus from 'parse-prometheus-text-format';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/config.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { Simulator } from '../../src/simulator/simulator.js';
+import { silentLogger } from '../../src/transport/logger.js';
+
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+describe('metrics and health (daemon.http)', () => {
+  let root: string;
+  let sim: Simulator;
+  let daemon: Daemon;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'dmc-ops-'));
+    sim = new Simulator({
+      root: join(root, 'sim'),
+      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }],
+      sftpPort: 0,
+      interval: 0.3,
+      seed: 'ops',
+      autoReports: false,
+    });
+    await sim.start();
+    mkdirSync(join(root, 'drop'), { recursive: true });
+    writeFileSync(
+      join(root, 'cmd.yaml'),
+      'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Ops {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n',
+    );
+    const text = [
+      'service: {serviceId: "12345678"}',
+      `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`,
+      'timeouts: {connect: 2, documentsTaken: 10, outcome: 20, poll: 0.1}',
+      'retries: {attempts: 0, minDelay: 0.05, maxDelay: 0.1}',
+      'reports: {dir: reports}',
+      'push: {listen: "127.0.0.1:0"}',
+      'daemon:',
+      '  journal: state/journal.db',
+      '  stableSeconds: 0.3',
+      '  rescanSeconds: 0.5',
+      '  reportsEvery: 1',
+      '  http: {listen: "127.0.0.1:0", readyPassSeconds: 30}',
+      '  dropFolders:',
+      '    - {path: drop, command: cmd.yaml}',
+    ].join('\n');
+    daemon = new Daemon(await parseConfig(text, join(root, 'dmc.yaml')), silentLogger);
+    await daemon.start();
+    sim.setPush({ url: `${daemon.pushOrigin!}/dmc/status` });
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    await sim?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const get = async (path: string): Promise<{ status: number; text: string; type: string }> => {
+    const r = await fetch(`${daemon.opsOrigin!}${path}`);
+    return { status: r.status, text: await r.text(), type: r.headers.get('content-type') ?? '' };
+  };
+  const value = (families: ReturnType<typeof parsePrometheus>, name: string, labels: Record<string, string> = {}): number | undefined => {
+    const f = families.find((x) => x.name === name);
+    const m = f?.metrics.find((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v));
+    return m === undefined ? undefined : Number(m.value ?? m.count);
+  };
+
+  it('/metrics holds what the journal holds; /healthz and /readyz answer', async () => {
+    expect(await get('/healthz')).toMatchObject({ status: 200, text: 'ok\n' });
+    for (let i = 0; i < 3; i++) writeFileSync(join(root, 'drop', `e${i}.csv`), `Nom;Mobile\nA${i};06 12 00 00 0${i}\nB${i};06 12 00 01 0${i}\n`);
+    const j = daemon.journal;
+    await until('three inputs done and their statuses pushed', () => {
+      const done = (j.db.prepare("SELECT COUNT(*) n FROM inputs WHERE state = 'done'").get() as { n: number }).n;
+      const pushed = (j.db.prepare('SELECT COUNT(*) n FROM push_statuses').get() as { n: number }).n;
+      return done === 3 && pushed >= 6;
+    });
+    await until('ready', async () => (await get('/readyz')).status === 200);
+    const r = await get('/metrics');
+    expect(r.status).toBe(200);
+    expect(r.type).toMatch(/^text\/plain; version=0\.0\.4/);
+    const m = parsePrometheus(r.text);
+    const count = (sql: string): number => (j.db.prepare(sql).get() as { n: number }).n;
+    expect(value(m, 'dmc_inputs', { state: 'done' })).toBe(count("SELECT COUNT(*) n FROM inputs WHERE state = 'done'"));
+    expect(value(m, 'dmc_triggers_by_outcome', { outcome: 'processed' })).toBe(count("SELECT COUNT(*) n FROM triggers WHERE outcome = 'processed'"));
+    expect(value(m, 'dmc_upload_duration_seconds')).toBe(3);
+    expect(value(m, 'dmc_upload_bytes_total')).toBeGreaterThan(3 * 100);
+    expect(value(m, 'dmc_push_statuses_total')).toBe(count('SELECT COUNT(*) n FROM push_statuses'));
+    expect(value(m, 'dmc_folder_healthy', { folder: join(root, 'drop') })).toBe(1);
+    expect(value(m, 'dmc_account_reachable')).toBe(1);
+    expect(value(m, 'dmc_passes_total', { result: 'ok' })).toBeGreaterThanOrEqual(daemon.passes);
+    expect(Math.abs(value(m, 'dmc_last_pass_timestamp_seconds')! - Date.now() / 1000)).toBeLessThan(30);
+    expect(m.find((f) => f.name === 'dmc_upload_duration_seconds')?.type).toBe('HISTOGRAM');
+    expect(await get('/nope')).toMatchObject({ status: 404 });
+  });
+
+  it('/readyz says why it is not ready, and is ready again once the cause is gone', async () => {
+    await sim.stopServers();
+    await until('not ready: the account unreachable', async () => (await get('/readyz')).text.includes('the account was unreachable at the last try'), 30_000);
+    const down = await get('/readyz');
+    expect(down.status).toBe(503);
+    expect(value(parsePrometheus((await get('/metrics')).text), 'dmc_account_reachable')).toBe(0);
+    await sim.startServers();
+    await until('ready again', async () => (await get('/readyz')).status === 200, 60_000);
+    renameSync(join(root, 'drop'), join(root, 'drop-away'));
+    await until('not ready: the folder', async () => /drop folder .*drop cannot be read/.test((await get('/readyz')).text), 30_000);
+    renameSync(join(root, 'drop-away'), join(root, 'drop'));
+    await until('ready again after the folder came back', async () => (await get('/readyz')).status === 200, 30_000);
+  });
+});
