@@ -69,3 +69,8 @@ export { readCra, summarizeCra, codesForLabel, codesForRecord, matchLabel, ackNa
 export type { CraRecord, CraSummary, BroadcastSummary, ResultCount } from './cra.js';
 export { CRA_CODES } from './cra-codes.js';
 export type { CraCode, CraMedium } from './cra-codes.js';
+
+// CRA push (guide §2.9)
+export { parsePushReport, writePushReport, latestOf, finalOf, sortKey, PushFormatError, PUSH_MEDIA, PUSH_STATUS_RANK } from './push.js';
+export type { PushReport, PushElement, PushHistoryEntry, PushMedium, PushLimits } from './push.js';
+export { addressKey } from './address.js';

@@ -20,6 +20,10 @@ const EXPECTED: Record<string, RegExp[]> = {
   'build-from-records.mjs': [/^built .*relance\.csv: 2 contacts, \d+ bytes \(ISO-8859-15\)$/m],
   'build-to-stream.mjs': [/^streamed 5 contacts to .*sms\.xml/m],
   'validate.mjs': [/^samples\/fax-pdf\.csv: valid, 2 contacts, csv, iso-8859-15$/m, /^line \d+ priority: E_ENUM priority must be one of 1, 2, 4, not '3'$/m],
+  'read-push.mjs': [
+    /^service 1234: 3 contact\(s\)$/m,
+    /^notif 8xv0_kTQ7oVdaW in broadcast 6546713: ERROR at 2016-11-08 13:16:56, failed \(code 303: Google error : NotRegistered\)$/m,
+  ],
   'read-report.mjs': [/^broadcast 1001: 5 contact\(s\), 80 % reached$/m, /4 × Reçu \(CRA_SMS_RECEIVED/, /^12 record\(s\); 0 problem\(s\) in the file$/m],
   'send-to-simulator.mjs': [
     /^uploaded in\/fax-pdf_\w+_\w+\.csv$/m,
