@@ -1,8 +1,7 @@
 import { ConfigError, loadConfig } from '../config/config.js';
 import { Daemon } from '../daemon/daemon.js';
-import { copyFile, rename, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Journal, type InputRow } from '../daemon/journal.js';
+import { ActionError, resendInput, retryInput } from '../daemon/actions.js';
 import { printable } from '../formats/printable.js';
 import { cliLogger } from '../transport/logger.js';
 import { EXIT, UsageError, type Io, untilSignal } from './output.js';
@@ -133,16 +132,7 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
 export async function runRetry(id: string, opts: { config: string }, io: Io): Promise<number> {
   const { journal, row } = await openRow(id, opts.config);
   try {
-    if (row.state !== 'failed')
-      throw new UsageError(`input #${row.id} is ${row.state}, not failed: retry takes failed inputs (resend --force sends again what was sent)`);
-    const sent = journal.triggersOf(row.id).filter((t) => !['built', 'uploading'].includes(t.state));
-    if (sent.length)
-      throw new UsageError(
-        `input #${row.id} reached the platform (${sent.map((t) => `${t.remote_name}: ${t.state}`).join(', ')}): retry would send it again; use resend ${row.id} --force if that is what you want`,
-      );
-    await putBack(row, 'failed');
-    journal.setInput(row.id, 'retried');
-    io.out(`input #${row.id} ${row.name} put back in ${row.folder}: the daemon takes it as a new input`);
+    io.out(await retryInput(journal, row).catch(asUsage));
     return EXIT.OK;
   } finally {
     journal.close();
@@ -154,16 +144,21 @@ export async function runResend(id: string, opts: { config: string; force?: bool
   const { journal, row } = await openRow(id, opts.config);
   try {
     if (!opts.force) throw new UsageError(`resend sends input #${row.id} (${row.name}, ${row.state}) to the platform again, as a new broadcast: add --force`);
-    if (!['done', 'failed', 'duplicate', 'retried'].includes(row.state))
-      throw new UsageError(`input #${row.id} is ${row.state}: wait until it is done or failed`);
-    await putBack(row, row.state === 'done' ? 'sent' : 'failed');
-    journal.askResend(row.folder, row.hash, row.id);
-    io.out(`input #${row.id} ${row.name} put back in ${row.folder} and marked to be sent again`);
+    io.out(await resendInput(journal, row).catch(asUsage));
     return EXIT.OK;
   } finally {
     journal.close();
   }
 }
+
+/** An action refused is a usage error (exit 64), with its message. */
+const asUsage = (e: unknown): never => {
+  if (e instanceof ActionError)
+    throw new UsageError(
+      e.message.replace('resend it if that is what you want', `use resend ${/#(\d+)/.exec(e.message)?.[1] ?? ''} --force if that is what you want`),
+    );
+  throw e;
+};
 
 async function openRow(id: string, configPath: string): Promise<{ journal: Journal; row: InputRow }> {
   const config = await loadConfig(configPath);
@@ -177,27 +172,4 @@ async function openRow(id: string, configPath: string): Promise<{ journal: Journ
     throw new UsageError(`no input #${id} in ${config.daemon.journal} (dmc-trigger status lists them)`);
   }
   return { journal, row };
-}
-
-async function putBack(row: InputRow, from: 'sent' | 'failed'): Promise<void> {
-  const src = join(row.folder, from, row.name);
-  const dest = join(row.folder, row.name);
-  if (
-    await stat(dest).then(
-      () => true,
-      () => false,
-    )
-  )
-    throw new UsageError(`${dest} already exists: move it away first`);
-  if (
-    !(await stat(src).then(
-      () => true,
-      () => false,
-    ))
-  )
-    throw new UsageError(`${src} is not there any more: drop the export again yourself`);
-  // A copy under a temporary name, renamed: the watcher never sees it half written.
-  const temp = join(row.folder, `.${row.name}.retry`);
-  await copyFile(src, temp);
-  await rename(temp, dest);
 }

@@ -69,6 +69,7 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
       '  stableSeconds: 2',
       '  rescanSeconds: 10',
       '  reportsEvery: 20',
+      '  http: {listen: "127.0.0.1:0"}   # the console, /metrics, /healthz, /readyz',
       '  dropFolders:',
       ...SANDBOX_FOLDERS.map(
         (f) =>
@@ -103,6 +104,7 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
   io.out(
     `sandbox: the daemon watches ${here(drop)}/{${SANDBOX_FOLDERS.map((f) => f.name).join(',')}}; the simulator serves SFTP on 127.0.0.1:${sim.sftp!.port}, a pass every 2 s, reports every 15 s, and pushes each status to ${daemon.pushOrigin!}/dmc/status.`,
   );
+  io.out(`console: ${daemon.opsOrigin!}/ — log in with the token in ${here(config.daemon!.http!.tokenFile)}; metrics at ${daemon.opsOrigin!}/metrics`);
   io.out('try, from another terminal:');
   for (const f of SANDBOX_FOLDERS)
     for (const sample of f.samples)

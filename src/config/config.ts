@@ -8,7 +8,7 @@
  * Reference: docs/config.md.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 
@@ -144,6 +144,12 @@ const schema = z.strictObject({
             .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'host:port, like 127.0.0.1:8481')
             .default('127.0.0.1:8481'),
           readyPassSeconds: duration.default(300),
+          console: z.boolean().default(true),
+          tokenFile: z.string().optional(),
+          authHeader: z
+            .string()
+            .regex(/^[A-Za-z0-9-]+$/, 'a header name, like X-Forwarded-User')
+            .optional(),
         })
         .optional(),
       results: z
@@ -281,7 +287,17 @@ export interface DaemonConfig {
   /** Attempts at a step of one input (build, a local file) before it goes to failed/. */
   readonly maxAttempts: number;
   /** Metrics and health endpoints (`/metrics`, `/healthz`, `/readyz`), when configured. */
-  readonly http?: { readonly host: string; readonly port: number; readonly readyPassSeconds: number };
+  readonly http?: {
+    readonly host: string;
+    readonly port: number;
+    readonly readyPassSeconds: number;
+    /** Serve the console pages (docs/operations.md, "Console"). */
+    readonly console: boolean;
+    /** The console's access token (created, mode 0600, when absent). */
+    readonly tokenFile: string;
+    /** A header an authenticating reverse proxy sets: a request carrying it is logged in. */
+    readonly authHeader?: string;
+  };
   /** Results files joined back to each export (`<folder>/results/`). */
   readonly results: { readonly enabled: boolean; readonly name: string; readonly finalAfterDays: number };
   readonly dropFolders: readonly DropFolderConfig[];
@@ -624,7 +640,16 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
             language: raw.daemon.language,
             maxAttempts: raw.daemon.maxAttempts,
             results: raw.daemon.results,
-            ...(raw.daemon.http ? { http: listenOf(raw.daemon.http.listen, raw.daemon.http.readyPassSeconds) } : {}),
+            ...(raw.daemon.http
+              ? {
+                  http: {
+                    ...listenOf(raw.daemon.http.listen, raw.daemon.http.readyPassSeconds),
+                    console: raw.daemon.http.console,
+                    tokenFile: rel(raw.daemon.http.tokenFile ?? join(dirname(raw.daemon.journal), 'console-token')),
+                    ...(raw.daemon.http.authHeader ? { authHeader: raw.daemon.http.authHeader } : {}),
+                  },
+                }
+              : {}),
             ...(raw.daemon.reportsEvery !== undefined ? { reportsEvery: raw.daemon.reportsEvery } : {}),
             hooks: raw.daemon.hooks.map((h) => ({
               on: h.on,

@@ -144,11 +144,34 @@ export class Daemon {
       });
     }
     if (this.d.http) {
+      const http = this.d.http;
       const { startOpsServer } = await import('../http/ops-server.js');
+      const withConsole = http.console
+        ? {
+            registerConsole: (await import('../http/console/console.js')).registerConsole,
+            token: await (await import('../http/console/token.js')).consoleToken(http.tokenFile, this.logger),
+          }
+        : undefined;
       this.ops = await startOpsServer({
-        host: this.d.http.host,
-        port: this.d.http.port,
+        host: http.host,
+        port: http.port,
         logger: this.logger,
+        ...(withConsole
+          ? {
+              register: (app, ops) =>
+                withConsole.registerConsole(app, {
+                  journal: this.journal,
+                  logger: this.logger,
+                  token: withConsole.token,
+                  tokenFile: http.tokenFile,
+                  ...(http.authHeader ? { authHeader: http.authHeader } : {}),
+                  folders: this.d.dropFolders.map((f) => f.path),
+                  wake: () => this.wakeUp?.(),
+                  account: ops.account,
+                  lastPassAt: () => this.lastPassAt,
+                }),
+            }
+          : {}),
         source: {
           journal: this.journal,
           passWithinSeconds: this.d.http.readyPassSeconds,

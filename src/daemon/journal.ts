@@ -228,9 +228,12 @@ export class Journal {
   }
 
   findByHash(folder: string, hash: string): InputRow | undefined {
-    return this.db
-      .prepare(`SELECT * FROM inputs WHERE folder = ? AND hash = ? AND state NOT IN ('failed', 'duplicate') ORDER BY id LIMIT 1`)
-      .get(folder, hash) as InputRow | undefined;
+    return (
+      this.db
+        // A retried input never reached the platform (retry refuses otherwise): its content taken again is not a duplicate.
+        .prepare(`SELECT * FROM inputs WHERE folder = ? AND hash = ? AND state NOT IN ('failed', 'duplicate', 'retried') ORDER BY id LIMIT 1`)
+        .get(folder, hash) as InputRow | undefined
+    );
   }
 
   /** Records a new input; its work path is derived from its id, so it is known before the file moves. */

@@ -47,6 +47,8 @@ export interface OpsServerOptions {
   readonly port: number;
   readonly source: ReadinessSource;
   readonly logger: Logger;
+  /** More routes on the same server (the console), registered before it listens. */
+  readonly register?: (app: FastifyInstance, ops: { account: () => { reachable: boolean; error?: string } | undefined }) => void;
 }
 
 /** Why the daemon is not ready (empty: ready). */
@@ -163,7 +165,8 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
       .type('text/plain; charset=utf-8')
       .send(why.length ? `not ready:\n${why.map((w) => `- ${w}`).join('\n')}\n` : 'ready\n');
   });
-  app.setNotFoundHandler((_req, reply) => reply.code(404).type('text/plain; charset=utf-8').send('not found: /metrics, /healthz, /readyz\n'));
+  o.register?.(app, { account: () => source.account() });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).type('text/plain; charset=utf-8').send('not found\n'));
   await app.listen({ host: o.host, port: o.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;

@@ -352,6 +352,11 @@ describe('the daemon, on the simulator', () => {
       await until('burst-0 sent twice', () => processedWith('B0') === 2);
       await until('nophone taken again', () => daemon.journal.recentInputs(200).filter((r) => r.name === 'nophone.csv').length === 2);
       expect(daemon.journal.input(failed.id)!.state).toBe('retried');
+      // Taken as a new input, not refused as a duplicate of the one retried (it fails again: it still has no phone number).
+      await until('the retried nophone.csv built again', () =>
+        daemon.journal.recentInputs(200).some((r) => r.name === 'nophone.csv' && r.id !== failed.id && r.state !== 'seen' && r.state !== 'working'),
+      );
+      expect(daemon.journal.recentInputs(200).find((r) => r.name === 'nophone.csv' && r.id !== failed.id)!.state).toBe('failed');
     } finally {
       await daemon.stop();
     }

@@ -1,0 +1,53 @@
+/**
+ * What an operator can ask of an input, from the CLI (`retry`, `resend`)
+ * or the console: put its file back into its drop folder, where the daemon
+ * takes it as a new input. Written once for both.
+ */
+import { copyFile, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { InputRow, Journal } from './journal.js';
+
+/** A request the input's state does not allow, or a file in the way: one line saying what to do. */
+export class ActionError extends Error {
+  override readonly name = 'ActionError';
+}
+
+const there = (p: string): Promise<boolean> =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
+
+async function putBack(row: InputRow, from: 'sent' | 'failed'): Promise<void> {
+  const src = join(row.folder, from, row.name);
+  const dest = join(row.folder, row.name);
+  if (await there(dest)) throw new ActionError(`${dest} already exists: move it away first`);
+  if (!(await there(src))) throw new ActionError(`${src} is not there any more: drop the export again yourself`);
+  // A copy under a temporary name, renamed: the watcher never sees it half written.
+  const temp = join(row.folder, `.${row.name}.retry`);
+  await copyFile(src, temp);
+  await rename(temp, dest);
+}
+
+/** A failed input that never reached the platform goes back to its folder. */
+export async function retryInput(journal: Journal, row: InputRow): Promise<string> {
+  if (row.state !== 'failed')
+    throw new ActionError(`input #${row.id} is ${row.state}, not failed: retry takes failed inputs (resend sends again what was sent)`);
+  const sent = journal.triggersOf(row.id).filter((t) => !['built', 'uploading'].includes(t.state));
+  if (sent.length)
+    throw new ActionError(
+      `input #${row.id} reached the platform (${sent.map((t) => `${t.remote_name}: ${t.state}`).join(', ')}): retry would send it again; resend it if that is what you want`,
+    );
+  await putBack(row, 'failed');
+  journal.setInput(row.id, 'retried');
+  return `input #${row.id} ${row.name} put back in ${row.folder}: the daemon takes it as a new input`;
+}
+
+/** An input that was sent (or refused as a duplicate) is sent again, as a new broadcast. */
+export async function resendInput(journal: Journal, row: InputRow): Promise<string> {
+  if (!['done', 'failed', 'duplicate', 'retried'].includes(row.state))
+    throw new ActionError(`input #${row.id} is ${row.state}: wait until it is done or failed`);
+  await putBack(row, row.state === 'done' ? 'sent' : 'failed');
+  journal.askResend(row.folder, row.hash, row.id);
+  return `input #${row.id} ${row.name} put back in ${row.folder} and marked to be sent again`;
+}

@@ -1,0 +1,378 @@
+/**
+ * The operations console (`daemon.http`): server-rendered pages that work
+ * without JavaScript (lists, forms), JavaScript only for the charts (uPlot,
+ * served by the daemon itself: no CDN).
+ *
+ * Access: a token kept in a file (created 0600 when absent), exchanged at
+ * /login for a session cookie (HttpOnly, SameSite=Strict); or, when
+ * `authHeader` is set, the user a reverse proxy authenticated. Every POST
+ * carries the session's CSRF token; the login form a double-submit one.
+ * Every answer has a strict Content-Security-Policy. No secret is shown.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ActionError, resendInput, retryInput } from '../../daemon/actions.js';
+import type { Journal } from '../../daemon/journal.js';
+import { readCraFile } from '../../files/reports.js';
+import { summarizeCra } from '../../formats/cra.js';
+import { FindingList } from '../../formats/findings.js';
+import type { Logger } from '../../transport/logger.js';
+import { counts, esc, page, table } from './html.js';
+import { pickLang, t, type Lang } from './i18n.js';
+import { ConsoleQueries, PAGE_SIZE } from './queries.js';
+
+export interface ConsoleOptions {
+  readonly journal: Journal;
+  readonly logger: Logger;
+  /** The access token (read from its file by the caller). */
+  readonly token: string;
+  readonly tokenFile: string;
+  /** A header set by an authenticating reverse proxy (`X-Forwarded-User`); absent: the token only. */
+  readonly authHeader?: string;
+  /** The drop folder of a path (the error files live in its failed/). */
+  readonly folders: readonly string[];
+  /** Wakes the worker after Retry or Resend. */
+  readonly wake: () => void;
+  readonly account: () => { reachable: boolean; error?: string } | undefined;
+  readonly lastPassAt: () => number | undefined;
+}
+
+interface Session {
+  readonly csrf: string;
+  expires: number;
+}
+
+const SESSION_MS = 12 * 3600 * 1000;
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const same = (a: string, b: string): boolean => {
+  const x = createHash('sha256').update(a).digest();
+  const y = createHash('sha256').update(b).digest();
+  return timingSafeEqual(x, y) && a.length === b.length;
+};
+
+function cookies(req: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+const require = createRequire(import.meta.url);
+const ASSETS = join(new URL('../../../', import.meta.url).pathname, 'assets');
+
+/** Registers the console's routes on the daemon's HTTP server. */
+export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
+  const sessions = new Map<string, Session>();
+  const q = new ConsoleQueries(o.journal);
+  const assets: Record<string, { path: string; type: string }> = {
+    'console.css': { path: join(ASSETS, 'console.css'), type: 'text/css; charset=utf-8' },
+    'console.js': { path: join(ASSETS, 'console.js'), type: 'text/javascript; charset=utf-8' },
+    'uplot.js': { path: require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+    'uplot.css': { path: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
+  };
+
+  const langOf = (req: FastifyRequest): Lang =>
+    pickLang((req.query as Record<string, string | undefined>)['lang'], cookies(req)['dmc_lang'], req.headers['accept-language']);
+
+  /** The session of the request, or one made for the user the proxy names. */
+  const sessionOf = (req: FastifyRequest, reply: FastifyReply): Session | undefined => {
+    const id = cookies(req)['dmc_session'];
+    const s = id ? sessions.get(id) : undefined;
+    if (s && s.expires > Date.now()) return s;
+    if (id) sessions.delete(id);
+    if (o.authHeader && typeof req.headers[o.authHeader.toLowerCase()] === 'string') return startSession(reply);
+    return undefined;
+  };
+  const startSession = (reply: FastifyReply): Session => {
+    const id = randomBytes(32).toString('hex');
+    const s = { csrf: randomBytes(32).toString('hex'), expires: Date.now() + SESSION_MS };
+    sessions.set(id, s);
+    void reply.header('set-cookie', `dmc_session=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}`);
+    return s;
+  };
+  const html = (reply: FastifyReply, status: number, body: string): FastifyReply => reply.code(status).type('text/html; charset=utf-8').send(body);
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    void reply.header('content-security-policy', CSP);
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'no-referrer');
+    void reply.header('x-frame-options', 'DENY');
+    const lang = (req.query as Record<string, string | undefined> | undefined)?.['lang'];
+    if (lang === 'fr' || lang === 'en') {
+      const prev = reply.getHeader('set-cookie');
+      const c = `dmc_lang=${lang}; SameSite=Strict; Path=/; Max-Age=31536000`;
+      void reply.header('set-cookie', prev ? [...(Array.isArray(prev) ? prev : [String(prev)]), c] : c);
+    }
+    return payload;
+  });
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  app.get('/assets/:name', async (req, reply) => {
+    const a = assets[(req.params as { name: string }).name];
+    if (!a) return reply.code(404).type('text/plain').send('not found\n');
+    return reply
+      .type(a.type)
+      .header('cache-control', 'public, max-age=3600')
+      .send(await readFile(a.path));
+  });
+
+  const loginPage = (req: FastifyRequest, reply: FastifyReply, status: number, error?: string): FastifyReply => {
+    const lang = langOf(req);
+    // One pre-login token per browser (a second tab, or a favicon fetch sent to /login, must not outdate the form).
+    const pre = /^[a-f0-9]{32}$/.test(cookies(req)['dmc_login'] ?? '') ? cookies(req)['dmc_login']! : randomBytes(16).toString('hex');
+    void reply.header('set-cookie', `dmc_login=${pre}; HttpOnly; SameSite=Strict; Path=/login`);
+    return html(
+      reply,
+      status,
+      page(
+        lang,
+        t(lang, 'Log in'),
+        `${error ? `<p class="error">${esc(error)}</p>` : ''}<form method="post" action="/login">
+<input type="hidden" name="_csrf" value="${pre}"><label>${t(lang, 'Access token')} <input type="password" name="token" autocomplete="current-password" required autofocus></label>
+<button>${t(lang, 'Log in')}</button></form><p class="hint">${t(lang, 'The token is in the file')} <code>${esc(o.tokenFile)}</code>.</p>`,
+        { nav: false },
+      ),
+    );
+  };
+  // No icon: an empty answer, so that browsers stop asking (and no 404 in their console).
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
+  app.get('/login', async (req, reply) => loginPage(req, reply, 200));
+  app.post('/login', async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, string>;
+    const pre = cookies(req)['dmc_login'];
+    if (!pre || !body['_csrf'] || !same(pre, body['_csrf']))
+      return reply.code(403).type('text/plain; charset=utf-8').send('refused: the login form is stale or forged; reload /login\n');
+    if (!body['token'] || !same(body['token'], o.token)) {
+      o.logger.warn({ ip: req.ip }, 'console: wrong token');
+      return loginPage(req, reply, 401, t(langOf(req), 'Wrong token.'));
+    }
+    startSession(reply);
+    return reply.redirect('/', 303);
+  });
+
+  // Everything else: a session, and for a POST its CSRF token.
+  const open = new Set(['/login', '/healthz', '/readyz', '/metrics', '/favicon.ico']);
+  app.addHook('preHandler', async (req, reply) => {
+    const path = req.url.split('?')[0]!;
+    if (open.has(path) || path.startsWith('/assets/')) return;
+    const s = sessionOf(req, reply);
+    if (!s) {
+      if (req.method === 'GET') return reply.redirect('/login', 303);
+      return reply.code(401).type('text/plain; charset=utf-8').send('refused: log in first (/login)\n');
+    }
+    (req as FastifyRequest & { session?: Session }).session = s;
+    if (req.method === 'POST') {
+      const token = ((req.body ?? {}) as Record<string, string>)['_csrf'];
+      if (!token || !same(token, s.csrf)) return reply.code(403).type('text/plain; charset=utf-8').send('refused: no valid CSRF token with this request\n');
+    }
+  });
+  const sessionIn = (req: FastifyRequest): Session => (req as FastifyRequest & { session: Session }).session;
+
+  app.post('/logout', async (req, reply) => {
+    const id = cookies(req)['dmc_session'];
+    if (id) sessions.delete(id);
+    void reply.header('set-cookie', 'dmc_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0');
+    return reply.redirect('/login', 303);
+  });
+
+  app.get('/', async (req, reply) => {
+    const lang = langOf(req);
+    const ov = q.overview();
+    const account = o.account();
+    const last = o.lastPassAt();
+    const alerts: string[] = [];
+    if (ov.failed) alerts.push(`<a href="/inputs?state=failed">${ov.failed} ${t(lang, 'failed input(s)')}</a>`);
+    for (const f of ov.folders.filter((x) => !x.healthy)) alerts.push(`${esc(f.path)}: ${t(lang, 'unhealthy')} — ${esc(f.error ?? '')}`);
+    if (ov.hooks['dead']) alerts.push(`${ov.hooks['dead']} ${t(lang, 'hook deliveries given up')}`);
+    if (account && !account.reachable) alerts.push(`${t(lang, 'Account')}: ${t(lang, 'unreachable')} — ${esc(account.error ?? '')}`);
+    const body = `<section class="cards">
+<div class="card"><h2>${t(lang, 'Drop folders')}</h2><ul>${
+      ov.folders.map((f) => `<li class="${f.healthy ? 'ok' : 'bad'}">${esc(f.path)}: ${t(lang, f.healthy ? 'healthy' : 'unhealthy')}</li>`).join('') ||
+      `<li>${t(lang, 'none')}</li>`
+    }</ul></div>
+<div class="card"><h2>${t(lang, 'Account')}</h2><p class="${account ? (account.reachable ? 'ok' : 'bad') : ''}">${t(lang, account ? (account.reachable ? 'reachable' : 'unreachable') : 'not tried yet')}</p></div>
+<div class="card"><h2>${t(lang, 'Inputs by state')}</h2><p>${counts(ov.inputs, lang)}</p></div>
+<div class="card"><h2>${t(lang, 'Triggers by state')}</h2><p>${counts(ov.triggers, lang)}</p></div>
+<div class="card"><h2>${t(lang, 'Last pass')}</h2><p>${last ? esc(new Date(last).toISOString()) : t(lang, 'none')}</p></div>
+<div class="card"><h2>${t(lang, 'Last report collected')}</h2><p>${ov.lastReport ? `${esc(ov.lastReport.name)} (${esc(ov.lastReport.updated_at)})` : t(lang, 'none')}</p></div>
+</section><h2>${t(lang, 'Alerts')}</h2>${alerts.length ? `<ul class="alerts">${alerts.map((a) => `<li>${a}</li>`).join('')}</ul>` : `<p>${t(lang, 'No alert.')}</p>`}`;
+    return html(reply, 200, page(lang, t(lang, 'Overview'), body, { csrf: sessionIn(req).csrf }));
+  });
+
+  app.get('/inputs', async (req, reply) => {
+    const lang = langOf(req);
+    const f = req.query as Record<string, string | undefined>;
+    const filter = { state: f['state'] || undefined, folder: f['folder'] || undefined, date: f['date'] || undefined, name: f['name'] || undefined };
+    const pageNo = Math.max(1, Number.parseInt(f['page'] ?? '1', 10) || 1);
+    const { rows, total } = q.inputs(filter, pageNo);
+    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+    const qs = (p: number): string =>
+      `?${new URLSearchParams({ ...Object.fromEntries(Object.entries(filter).filter(([, v]) => v)), page: String(p) } as Record<string, string>).toString()}`;
+    const option = (v: string, cur: string | undefined): string =>
+      `<option value="${esc(v)}"${v === cur ? ' selected' : ''}>${esc(v || t(lang, 'any'))}</option>`;
+    const form = `<form method="get" action="/inputs" class="filters">
+<label>${t(lang, 'State')} <select name="state">${['', ...q.states()].map((s) => option(s, filter.state)).join('')}</select></label>
+<label>${t(lang, 'Folder')} <select name="folder">${['', ...o.folders].map((s) => option(s, filter.folder)).join('')}</select></label>
+<label>${t(lang, 'Date')} <input type="date" name="date" value="${esc(filter.date ?? '')}"></label>
+<label>${t(lang, 'Name')} <input type="search" name="name" value="${esc(filter.name ?? '')}"></label>
+<button>${t(lang, 'Filter')}</button></form>`;
+    const list = table(
+      ['#', t(lang, 'State'), t(lang, 'Name'), t(lang, 'Folder'), t(lang, 'Created'), t(lang, 'Error')],
+      rows.map((r) => [
+        `<a href="/inputs/${r.id}">${r.id}</a>`,
+        `<span class="state ${esc(r.state)}">${esc(r.state)}</span>`,
+        `<a href="/inputs/${r.id}">${esc(r.name)}</a>`,
+        esc(r.folder),
+        esc(r.created_at),
+        esc((r.last_error ?? '').split('\n')[0]!.slice(0, 160)),
+      ]),
+    );
+    const nav = `<p class="pager">${pageNo > 1 ? `<a href="/inputs${qs(pageNo - 1)}" rel="prev">${t(lang, 'Previous')}</a>` : ''} ${t(lang, 'page')} ${pageNo} ${t(lang, 'of')} ${pages} (${total}) ${
+      pageNo < pages ? `<a href="/inputs${qs(pageNo + 1)}" rel="next">${t(lang, 'Next')}</a>` : ''
+    }</p>`;
+    return html(reply, 200, page(lang, t(lang, 'Inputs'), form + list + nav, { csrf: sessionIn(req).csrf }));
+  });
+
+  app.get('/inputs/:id', async (req, reply) => {
+    const lang = langOf(req);
+    const row = o.journal.input(Number((req.params as { id: string }).id));
+    if (!row) return html(reply, 404, page(lang, t(lang, 'Not found.'), '', { csrf: sessionIn(req).csrf }));
+    const csrf = sessionIn(req).csrf;
+    const triggers = o.journal.triggersOf(row.id);
+    const errorText =
+      row.state === 'failed' || row.state === 'duplicate'
+        ? await readFile(join(row.folder, 'failed', `${row.name}.error.txt`), 'utf8').then(
+            (x) => x.slice(0, 20_000),
+            () => undefined,
+          )
+        : undefined;
+    const results = q.resultsSummary(row.id);
+    const body = `<dl>
+<dt>${t(lang, 'State')}</dt><dd><span class="state ${esc(row.state)}">${esc(row.state)}</span></dd>
+<dt>${t(lang, 'Folder')}</dt><dd>${esc(row.folder)}</dd><dt>${t(lang, 'Created')}</dt><dd>${esc(row.created_at)}</dd>
+<dt>${t(lang, 'Updated')}</dt><dd>${esc(row.updated_at)}</dd><dt>${t(lang, 'Attempts')}</dt><dd>${row.attempts}</dd>
+${row.last_error ? `<dt>${t(lang, 'Error')}</dt><dd><pre>${esc(row.last_error)}</pre></dd>` : ''}</dl>
+<h2>${t(lang, 'Trigger')}</h2>${table(
+      ['#', t(lang, 'Remote name'), t(lang, 'Contacts'), t(lang, 'State'), t(lang, 'Outcome'), t(lang, 'Broadcast')],
+      triggers.map((tr) => [
+        String(tr.part),
+        esc(tr.remote_name),
+        String(tr.contacts),
+        esc(tr.state),
+        esc(tr.outcome ?? ''),
+        tr.broadcast_id ? `<a href="/broadcasts/${encodeURIComponent(tr.broadcast_id)}">${esc(tr.broadcast_id)}</a>` : '',
+      ]),
+    )}
+${errorText !== undefined ? `<h2>${t(lang, 'Error file')}</h2><pre class="errorfile">${esc(errorText)}</pre>` : ''}
+${results ? `<h2>${t(lang, 'Results')}</h2><p>${counts(results.byStatus, lang)}${results.final ? ' (final)' : ''} — <code>${esc(results.resultsFile)}</code></p>` : ''}
+<section class="actions">
+<form method="post" action="/inputs/${row.id}/retry"><input type="hidden" name="_csrf" value="${esc(csrf)}"><button${row.state === 'failed' ? '' : ' disabled'}>${t(lang, 'Retry')}</button> <small>${t(lang, 'Retry takes a failed input that never reached the platform.')}</small></form>
+<form method="post" action="/inputs/${row.id}/resend"><input type="hidden" name="_csrf" value="${esc(csrf)}"><button${['done', 'failed', 'duplicate', 'retried'].includes(row.state) ? '' : ' disabled'}>${t(lang, 'Resend')}</button> <small>${t(lang, 'Resend sends it again, as a new broadcast.')}</small></form>
+</section>`;
+    const flash = (req.query as Record<string, string | undefined>)['done'];
+    return html(reply, 200, page(lang, `${t(lang, 'Input')} #${row.id} ${row.name}`, `${flash ? `<p class="flash">${esc(flash)}</p>` : ''}${body}`, { csrf }));
+  });
+
+  for (const action of ['retry', 'resend'] as const)
+    app.post(`/inputs/:id/${action}`, async (req, reply) => {
+      const row = o.journal.input(Number((req.params as { id: string }).id));
+      if (!row) return reply.code(404).type('text/plain; charset=utf-8').send('no such input\n');
+      try {
+        const said = action === 'retry' ? await retryInput(o.journal, row) : await resendInput(o.journal, row);
+        o.logger.info({ input: row.id, action }, 'console: input put back');
+        o.wake();
+        return reply.redirect(`/inputs/${row.id}?done=${encodeURIComponent(said)}`, 303);
+      } catch (e) {
+        if (e instanceof ActionError) return reply.code(409).type('text/plain; charset=utf-8').send(`${e.message}\n`);
+        throw e;
+      }
+    });
+
+  app.get('/broadcasts', async (req, reply) => {
+    const lang = langOf(req);
+    const pageNo = Math.max(1, Number.parseInt((req.query as Record<string, string | undefined>)['page'] ?? '1', 10) || 1);
+    const { rows, total } = q.broadcasts(pageNo);
+    const list = table(
+      [t(lang, 'Broadcast'), t(lang, 'Input'), t(lang, 'Contacts'), t(lang, 'delivered'), t(lang, 'failed'), t(lang, 'pending')],
+      rows.map((b) => [
+        `<a href="/broadcasts/${encodeURIComponent(b.broadcastId)}">${esc(b.broadcastId)}</a>`,
+        `<a href="/inputs/${b.inputId}">#${b.inputId} ${esc(b.inputName)}</a>`,
+        String(b.contacts),
+        String(b.byStatus.delivered),
+        String(b.byStatus.failed),
+        String(b.byStatus.pending),
+      ]),
+    );
+    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+    const nav = `<p class="pager">${pageNo > 1 ? `<a href="/broadcasts?page=${pageNo - 1}">${t(lang, 'Previous')}</a>` : ''} ${t(lang, 'page')} ${pageNo} ${t(lang, 'of')} ${pages} ${
+      pageNo < pages ? `<a href="/broadcasts?page=${pageNo + 1}">${t(lang, 'Next')}</a>` : ''
+    }</p>`;
+    return html(reply, 200, page(lang, t(lang, 'Broadcasts'), list + nav, { csrf: sessionIn(req).csrf }));
+  });
+
+  app.get('/broadcasts/:id', async (req, reply) => {
+    const lang = langOf(req);
+    const id = (req.params as { id: string }).id;
+    const d = q.broadcast(id);
+    const csrf = sessionIn(req).csrf;
+    const media = table(
+      [t(lang, 'Medium'), t(lang, 'delivered'), t(lang, 'failed'), t(lang, 'pending')],
+      Object.entries(d.byMedium).map(([m, c]) => [esc(m || '?'), String(c.delivered), String(c.failed), String(c.pending)]),
+    );
+    const links = d.inputs.map((i) => `<a href="/inputs/${i.id}">#${i.id} ${esc(i.name)}</a>`).join(', ');
+    const chart = d.series[0].length
+      ? `<h2>${t(lang, 'Deliveries over time')}</h2><div id="chart" class="chart"></div><script type="application/json" id="chart-data">${JSON.stringify({
+          series: d.series,
+          labels: [t(lang, 'delivered'), t(lang, 'failed')],
+        }).replace(/</g, '\\u003c')}</script>`
+      : `<p>${t(lang, 'No status yet.')}</p>`;
+    return html(
+      reply,
+      200,
+      page(lang, `${t(lang, 'Broadcast')} ${id}`, `<p>${links}</p><p>${counts(d.byStatus, lang)}</p>${media}${chart}`, {
+        csrf,
+        scripts: d.series[0].length ? ['/assets/uplot.js', '/assets/console.js'] : [],
+      }).replace('</head>', '<link rel="stylesheet" href="/assets/uplot.css"></head>'),
+    );
+  });
+
+  app.get('/reports', async (req, reply) => {
+    const lang = langOf(req);
+    const list = table(
+      [t(lang, 'Name'), t(lang, 'State'), t(lang, 'Size'), t(lang, 'Updated')],
+      q.reports().map((r) => [`<a href="/reports/${encodeURIComponent(r.name)}">${esc(r.name)}</a>`, esc(r.state), String(r.size), esc(r.updated_at)]),
+    );
+    return html(reply, 200, page(lang, t(lang, 'Reports'), list, { csrf: sessionIn(req).csrf }));
+  });
+
+  app.get('/reports/:name', async (req, reply) => {
+    const lang = langOf(req);
+    const r = o.journal.report((req.params as { name: string }).name);
+    if (!r) return html(reply, 404, page(lang, t(lang, 'Not found.'), '', { csrf: sessionIn(req).csrf }));
+    const findings = new FindingList(100);
+    const s = await summarizeCra(readCraFile(r.local_path, findings));
+    const body = `<p>${t(lang, 'Records')}: <b>${s.records}</b> — ${esc(r.state)}</p>${s.broadcasts
+      .map(
+        (b) =>
+          `<h2><a href="/broadcasts/${encodeURIComponent(b.broadcastId)}">${t(lang, 'Broadcast')} ${esc(b.broadcastId)}</a></h2><p>${t(lang, 'Contacts')}: ${b.contacts}, ${t(
+            lang,
+            'Success rate',
+          )}: ${(b.successRate * 100).toFixed(0)} %</p>${table(
+            [t(lang, 'Label'), 'code', t(lang, 'Count')],
+            b.results.map((x) => [esc(x.label), esc(x.codes.join(' | ')), String(x.count)]),
+          )}`,
+      )
+      .join('')}`;
+    return html(reply, 200, page(lang, r.name, body, { csrf: sessionIn(req).csrf }));
+  });
+}

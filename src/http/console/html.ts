@@ -1,0 +1,38 @@
+/** HTML for the console: everything from outside is escaped here, once. */
+import { t, type Lang } from './i18n.js';
+
+const ESC: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for HTML content and attributes. */
+export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESC[c]!);
+
+/** A page: the menu, the content, the console's stylesheet; scripts only where a page asks (charts). */
+export function page(lang: Lang, title: string, body: string, o: { csrf?: string; scripts?: readonly string[]; nav?: boolean } = {}): string {
+  const nav =
+    o.nav === false
+      ? ''
+      : `<nav><a href="/">${t(lang, 'Overview')}</a> <a href="/inputs">${t(lang, 'Inputs')}</a> <a href="/broadcasts">${t(lang, 'Broadcasts')}</a> <a href="/reports">${t(lang, 'Reports')}</a>
+<span class="right"><a href="?lang=${lang === 'fr' ? 'en' : 'fr'}">${lang === 'fr' ? 'English' : 'Français'}</a>${
+          o.csrf
+            ? ` <form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${esc(o.csrf)}"><button>${t(lang, 'Log out')}</button></form>`
+            : ''
+        }</span></nav>`;
+  return `<!doctype html>
+<html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} · dmc-trigger</title><link rel="stylesheet" href="/assets/console.css">${(o.scripts ?? []).map((s) => `<script src="${esc(s)}" defer></script>`).join('')}</head>
+<body>${nav}<main><h1>${esc(title)}</h1>
+${body}</main></body></html>`;
+}
+
+/** A table: headers, then rows of already-escaped cells. */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[], cls = ''): string {
+  return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+/** `{a: 1, b: 2}` as "a 1, b 2" (escaped). */
+export const counts = (m: Readonly<Record<string, number>>, lang: Lang): string =>
+  Object.entries(m)
+    .map(([k, v]) => `${esc(t(lang, k))} <b>${v}</b>`)
+    .join(', ') || esc(t(lang, 'none'));

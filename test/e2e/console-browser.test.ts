@@ -1,0 +1,195 @@
+/**
+ * The console in a real browser (Debian's chromium driven by playwright-core):
+ * log in with the token, see the overview after the daemon processed exports
+ * on the simulator, open a failed input, press Retry once its cause is fixed
+ * and see it go through, see a broadcast's chart drawn, switch to French, and
+ * check that a request without the CSRF token or without a session is refused.
+ * Screenshots go to var/console-screenshots/.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/config.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { Simulator } from '../../src/simulator/simulator.js';
+import { silentLogger } from '../../src/transport/logger.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const shots = join(new URL('../../', import.meta.url).pathname, 'var', 'console-screenshots');
+const until = async (what: string, cond: () => boolean, ms = 60_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+const CMD =
+  'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Console {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n';
+
+describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
+  let root: string;
+  let sim: Simulator;
+  let daemon: Daemon;
+  let browser: Browser;
+  let token: string;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'dmc-console-'));
+    mkdirSync(shots, { recursive: true });
+    sim = new Simulator({
+      root: join(root, 'sim'),
+      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }],
+      sftpPort: 0,
+      interval: 0.3,
+      seed: 'console',
+      autoReports: false,
+    });
+    await sim.start();
+    for (const d of ['good', 'bad']) mkdirSync(join(root, 'drop', d), { recursive: true });
+    writeFileSync(join(root, 'good.yaml'), CMD);
+    // No broadcastName: what is dropped here fails until the command file is fixed.
+    writeFileSync(join(root, 'bad.yaml'), CMD.replace(/broadcastName: .*\n/, ''));
+    const text = [
+      'service: {serviceId: "12345678"}',
+      `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`,
+      'timeouts: {connect: 5, documentsTaken: 10, outcome: 20, poll: 0.1}',
+      'retries: {attempts: 2, minDelay: 0.05, maxDelay: 0.1}',
+      'reports: {dir: reports}',
+      'push: {listen: "127.0.0.1:0"}',
+      'daemon:',
+      '  journal: state/journal.db',
+      '  stableSeconds: 0.3',
+      '  rescanSeconds: 0.5',
+      '  maxAttempts: 1',
+      '  http: {listen: "127.0.0.1:0"}',
+      '  dropFolders:',
+      '    - {path: drop/good, command: good.yaml}',
+      '    - {path: drop/bad, command: bad.yaml}',
+    ].join('\n');
+    const config = await parseConfig(text, join(root, 'dmc.yaml'));
+    daemon = new Daemon(config, silentLogger);
+    await daemon.start();
+    sim.setPush({ url: `${daemon.pushOrigin!}/dmc/status` });
+    token = readFileSync(config.daemon!.http!.tokenFile, 'utf8').trim();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await daemon?.stop();
+    await sim?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it(
+    'log in, overview, a failed input retried from its page, a broadcast chart, French; no CSRF token or no session: refused',
+    { timeout: 120_000 },
+    async () => {
+      const j = daemon.journal;
+      writeFileSync(join(root, 'drop', 'good', 'relance.csv'), 'Nom;Mobile\nA;06 11 00 00 01\nB;06 11 00 00 02\nC;06 11 00 00 03\n');
+      writeFileSync(join(root, 'drop', 'bad', 'rappel.csv'), 'Nom;Mobile\nD;06 11 00 00 04\n');
+      const state = (name: string): string | undefined =>
+        (j.db.prepare('SELECT state FROM inputs WHERE name = ? ORDER BY id DESC LIMIT 1').get(name) as { state: string } | undefined)?.state;
+      await until('relance.csv done with its statuses and rappel.csv failed', () => {
+        const pushed = (j.db.prepare('SELECT COUNT(*) n FROM contact_results').get() as { n: number }).n;
+        return state('relance.csv') === 'done' && state('rappel.csv') === 'failed' && pushed >= 3;
+      });
+      const origin = daemon.opsOrigin!;
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+
+      // Logged out: the login page, then the overview.
+      await page.goto(`${origin}/`);
+      expect(new URL(page.url()).pathname).toBe('/login');
+      await page.fill('input[name=token]', 'wrong-token-of-enough-length');
+      await page.click('button');
+      expect(await page.textContent('.error')).toContain('Wrong token.');
+      await page.fill('input[name=token]', token);
+      await page.click('button');
+      await page.waitForURL(`${origin}/`);
+      // From here on, the browser's console stays clean (the wrong token's 401 above was expected).
+      errors.length = 0;
+      const overview = await page.textContent('main');
+      expect(overview).toMatch(/Inputs by state\s*done 1, failed 1|Inputs by state\s*failed 1, done 1/);
+      expect(overview).toContain(`${join(root, 'drop', 'good')}: healthy`);
+      expect(overview).toContain('1 failed input(s)');
+      await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
+
+      // The failed input: its error file, then Retry once the command file is fixed.
+      await page.click('a[href="/inputs?state=failed"]');
+      await page.click('text=rappel.csv');
+      expect(await page.textContent('pre.errorfile')).toMatch(/broadcastName/);
+      await page.screenshot({ path: join(shots, 'failed-input.png'), fullPage: true });
+      writeFileSync(join(root, 'bad.yaml'), CMD);
+      await page.click('form[action$="/retry"] button');
+      expect(await page.textContent('.flash')).toMatch(/put back in .*drop\/bad: the daemon takes it as a new input/);
+      await until('the retried input done', () => state('rappel.csv') === 'done').catch((e: Error) => {
+        throw new Error(`${e.message}: ${JSON.stringify(j.db.prepare('SELECT id, name, state, last_error FROM inputs').all())}`);
+      });
+      await page.goto(`${origin}/inputs?name=rappel`);
+      const rows = await page.locator('tbody tr').allTextContents();
+      expect(rows.some((r) => /done\s*rappel\.csv/.test(r))).toBe(true);
+      expect(rows.some((r) => /retried\s*rappel\.csv/.test(r))).toBe(true);
+
+      // A broadcast's chart, drawn (the canvas is not blank).
+      const broadcast = (
+        j.db.prepare("SELECT broadcast_id b FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE i.name = 'relance.csv'").get() as { b: string }
+      ).b;
+      await page.goto(`${origin}/broadcasts/${broadcast}`);
+      await page.waitForSelector('#chart canvas');
+      // Counted in the page (its own DOM types; this file is compiled without the DOM library).
+      const painted = await page.$eval('#chart canvas', (c) => {
+        const canvas = c as unknown as {
+          width: number;
+          height: number;
+          getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+        };
+        const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let n = 0;
+        for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
+        return n;
+      });
+      expect(painted).toBeGreaterThan(100);
+      await page.screenshot({ path: join(shots, 'broadcast.png'), fullPage: true });
+
+      // French.
+      await page.goto(`${origin}/?lang=fr`);
+      expect(await page.textContent('h1')).toBe("Vue d'ensemble");
+      await page.goto(`${origin}/inputs`);
+      expect(await page.textContent('h1')).toBe('Entrées');
+
+      // A state-changing request without the CSRF token, with the session: refused; nothing moved.
+      const id = (j.db.prepare("SELECT id FROM inputs WHERE name = 'relance.csv'").get() as { id: number }).id;
+      const forged = await page.request.post(`${origin}/inputs/${id}/resend`, { form: { x: '1' } });
+      expect(forged.status()).toBe(403);
+      expect(await forged.text()).toBe('refused: no valid CSRF token with this request\n');
+      // Without a session: refused, and a page sends to the login.
+      const stranger = await browser.newContext();
+      const anon = await stranger.request.post(`${origin}/inputs/${id}/resend`, { form: { _csrf: 'x' }, maxRedirects: 0 });
+      expect(anon.status()).toBe(401);
+      const anonPage = await stranger.newPage();
+      await anonPage.goto(`${origin}/inputs/${id}`);
+      expect(new URL(anonPage.url()).pathname).toBe('/login');
+      await stranger.close();
+      expect(state('relance.csv')).toBe('done');
+      expect(existsSync(join(root, 'drop', 'good', 'relance.csv'))).toBe(false);
+      expect(errors).toEqual([]);
+      await context.close();
+    },
+  );
+});
