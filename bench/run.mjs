@@ -150,3 +150,6 @@ execFileSync(process.execPath, [new URL('./transport.mjs', import.meta.url).path
 
 // The push receiver (issue #12): statuses per second and latency, SIGKILL durability, a 100,000-row results file.
 execFileSync(process.execPath, [new URL('./push.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+
+// The console (issue #13): each page with 100,000 inputs in the journal.
+execFileSync(process.execPath, [new URL('./console.mjs', import.meta.url).pathname], { stdio: 'inherit' });

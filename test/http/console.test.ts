@@ -1,0 +1,126 @@
+/**
+ * The console over HTTP (the browser test drives the pages; this one checks
+ * the edges): the token file made 0600, the login's double-submit token, a
+ * reverse proxy's authentication header when configured (and only then),
+ * the security headers, the reports pages, and nothing secret on a page.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/config.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { Simulator } from '../../src/simulator/simulator.js';
+import { silentLogger } from '../../src/transport/logger.js';
+
+const until = async (what: string, cond: () => boolean, ms = 60_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+describe('the console over HTTP', () => {
+  let root: string;
+  let sim: Simulator;
+  let daemon: Daemon;
+  let tokenFile: string;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'dmc-console-http-'));
+    sim = new Simulator({
+      root: join(root, 'sim'),
+      accounts: [{ serviceId: '12345678', username: 'dmc', password: 's3cret-sftp' }],
+      sftpPort: 0,
+      interval: 0.3,
+      seed: 'c',
+      autoReports: false,
+    });
+    await sim.start();
+    mkdirSync(join(root, 'drop'), { recursive: true });
+    writeFileSync(
+      join(root, 'cmd.yaml'),
+      'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "C {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n',
+    );
+    const text = [
+      'service: {serviceId: "12345678"}',
+      `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: s3cret-sftp, hostKey: "${sim.fingerprint}"}`,
+      'timeouts: {connect: 5, documentsTaken: 10, outcome: 20, poll: 0.1}',
+      'reports: {dir: reports}',
+      'daemon:',
+      '  journal: state/journal.db',
+      '  stableSeconds: 0.3',
+      '  reportsEvery: 1',
+      '  http: {listen: "127.0.0.1:0", authHeader: X-Forwarded-User}',
+      '  dropFolders:',
+      '    - {path: drop, command: cmd.yaml, map: {EXTERNALREFERENCE: Ref}}',
+    ].join('\n');
+    const config = await parseConfig(text, join(root, 'dmc.yaml'));
+    tokenFile = config.daemon!.http!.tokenFile;
+    daemon = new Daemon(config, silentLogger);
+    await daemon.start();
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    await sim?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${daemon.opsOrigin!}${path}`, { headers, redirect: 'manual' });
+
+  it('makes the token file 0600; a login needs the form token it set and the file token', async () => {
+    expect(tokenFile).toBe(join(root, 'state', 'console-token'));
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    expect(token.length).toBeGreaterThanOrEqual(32);
+    const login = await get('/login');
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const csrf = /name="_csrf" value="([a-f0-9]+)"/.exec(await login.text())![1]!;
+    const post = (body: Record<string, string>, c = cookie) =>
+      fetch(`${daemon.opsOrigin!}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie: c, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(body).toString(),
+      });
+    expect((await post({ token, _csrf: 'f'.repeat(32) })).status).toBe(403);
+    expect((await post({ token, _csrf: csrf }, '')).status).toBe(403);
+    expect((await post({ token: 'nope', _csrf: csrf })).status).toBe(401);
+    const ok = await post({ token, _csrf: csrf });
+    expect(ok.status).toBe(303);
+    const session = ok.headers.get('set-cookie')!;
+    expect(session).toMatch(/^dmc_session=[a-f0-9]{64}; HttpOnly; SameSite=Strict; Path=\//);
+    const home = await get('/', { cookie: session.split(';')[0]! });
+    expect(home.status).toBe(200);
+    expect(home.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'/);
+    expect(home.headers.get('x-frame-options')).toBe('DENY');
+    const html = await home.text();
+    // No secret on a page: not the token, not the account's password.
+    expect(html).not.toContain(token);
+    expect(html).not.toContain('s3cret-sftp');
+  });
+
+  it("a reverse proxy's authentication header logs in (authHeader); without it, the login page", async () => {
+    expect((await get('/inputs')).status).toBe(303);
+    const r = await get('/inputs', { 'X-Forwarded-User': 'alice' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('set-cookie')).toMatch(/^dmc_session=/);
+  });
+
+  it('the reports pages list the collected reports and summarize one', async () => {
+    writeFileSync(join(root, 'drop', 'r.csv'), 'Nom;Mobile;Ref\nA;06 13 00 00 01;R-1\nB;06 13 00 00 02;R-2\n');
+    await until('r.csv done', () => daemon.journal.recentInputs(5).some((i) => i.name === 'r.csv' && i.state === 'done'));
+    await sim.report();
+    await until('a report collected', () => Object.keys(daemon.journal.summary().reports).length > 0);
+    const h = { 'X-Forwarded-User': 'alice' };
+    const list = await (await get('/reports', h)).text();
+    const name = /href="\/reports\/(CRA_12345678_[\d-]+\.csv)"/.exec(list)![1]!;
+    const one = await (await get(`/reports/${name}`, h)).text();
+    expect(one).toMatch(/Records: <b>2<\/b>/);
+    expect(one).toMatch(/Broadcast \d+<\/a><\/h2><p>Contacts: 2, Success rate: \d+ %/);
+    expect((await get('/reports/nope.csv', h)).status).toBe(404);
+    // The broadcast the report linked, with its counts.
+    const b = /href="\/broadcasts\/(\d+)"/.exec(one)![1]!;
+    expect(await (await get(`/broadcasts/${b}`, h)).text()).toMatch(/#\d+ r\.csv/);
+  });
+});
