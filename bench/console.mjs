@@ -1,3 +1,4 @@
+/* global fetch */
 // The console's figure (issue #13), printed by `npm run bench`: each page rendered over HTTP with
 // 100,000 inputs in the journal (pagination, indexes), median of 7 requests, against /healthz (the
 // cost of the HTTP round trip alone). Target: every page under 200 ms.
