@@ -55,7 +55,8 @@ describe('metrics and health (daemon.http)', () => {
       '  stableSeconds: 0.3',
       '  rescanSeconds: 0.5',
       '  reportsEvery: 1',
-      '  http: {listen: "127.0.0.1:0", readyPassSeconds: 30}',
+      // Metrics and health only (the console has its own tests).
+      '  http: {listen: "127.0.0.1:0", readyPassSeconds: 30, console: false}',
       '  dropFolders:',
       '    - {path: drop, command: cmd.yaml}',
     ].join('\n');
