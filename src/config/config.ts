@@ -581,18 +581,15 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
         : {}),
     };
   }
-  const listenOf = (listen: string, readyPassSeconds: number): { host: string; port: number; readyPassSeconds: number } => {
+  /** `host:port` or `[v6]:port` (the schema checked the shape) → its parts; port 0: any free port. */
+  const listenOf = (listen: string, key: string): { host: string; port: number } => {
     const m = /^\[?(.*?)\]?:(\d+)$/.exec(listen)!;
-    if (Number(m[2]) > 65535)
-      throw new ConfigError('CONFIG_INVALID', `${file}: daemon.http.listen: the port must be 1-65535 (0: any free port)`, file, 'daemon.http.listen');
-    return { host: m[1]!, port: Number(m[2]), readyPassSeconds };
+    if (Number(m[2]) > 65535) throw new ConfigError('CONFIG_INVALID', `${file}: ${key}: the port must be 1-65535 (0: any free port)`, file, key);
+    return { host: m[1]!, port: Number(m[2]) };
   };
   let push: PushConfig | undefined;
   if (raw.push) {
     const p = raw.push;
-    const m = /^\[?(.*?)\]?:(\d+)$/.exec(p.listen)!;
-    const pushPort = Number(m[2]);
-    if (pushPort > 65535) throw new ConfigError('CONFIG_INVALID', `${file}: push.listen: the port must be 1-65535 (0: any free port)`, file, 'push.listen');
     const password = await secretOf('push', 'password', p.password, p.passwordFile);
     if ((p.username === undefined) !== (password === undefined))
       throw new ConfigError('CONFIG_INVALID', `${file}: push needs both username and password (HTTP Basic), or neither`, file, 'push.username');
@@ -602,8 +599,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     const pushPath = expandEnv(p.path, 'push.path', file, env);
     if (/[?#]/.test(pushPath)) throw new ConfigError('CONFIG_INVALID', `${file}: push.path: a path, without ? or #`, file, 'push.path');
     push = {
-      host: m[1]!,
-      port: pushPort,
+      ...listenOf(p.listen, 'push.listen'),
       path: new Secret(pushPath, pathRefs.length ? p.path.replace(ENV_REF, '***') : pushPath),
       ...(p.username !== undefined ? { username: expandEnv(p.username, 'push.username', file, env) } : {}),
       ...(password ? { password } : {}),
@@ -643,7 +639,8 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
             ...(raw.daemon.http
               ? {
                   http: {
-                    ...listenOf(raw.daemon.http.listen, raw.daemon.http.readyPassSeconds),
+                    ...listenOf(raw.daemon.http.listen, 'daemon.http.listen'),
+                    readyPassSeconds: raw.daemon.http.readyPassSeconds,
                     console: raw.daemon.http.console,
                     tokenFile: rel(raw.daemon.http.tokenFile ?? join(dirname(raw.daemon.journal), 'console-token')),
                     ...(raw.daemon.http.authHeader ? { authHeader: raw.daemon.http.authHeader } : {}),

@@ -16,7 +16,6 @@
  *   time, statuses waiting for a commit (503 with Retry-After).
  * Every refusal is one line of text; no input can crash the receiver.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -28,6 +27,7 @@ import { normalizeEncodingName } from '../formats/encoding.js';
 import { latestOf, parsePushReport, PushFormatError, type PushReport } from '../formats/push.js';
 import type { Logger } from '../transport/logger.js';
 import { StatusStore, type RecordedPush } from '../results/statuses.js';
+import { sameSecret } from './same-secret.js';
 
 const KEEP_ALIVE_MS = 5000;
 
@@ -173,12 +173,6 @@ function decodeXml(body: Buffer): string {
   return enc === 'utf8' ? bytes.toString('utf8') : iconv.decode(bytes, enc);
 }
 
-const secretEquals = (a: string, b: string): boolean => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
-
 function allowList(entries: readonly string[]): BlockList | undefined {
   if (entries.length === 0) return undefined;
   const list = new BlockList();
@@ -262,7 +256,7 @@ export async function startPushReceiver(opts: PushReceiverOptions): Promise<Push
       const h = req.headers.authorization ?? '';
       const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(h);
       const given = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
-      const ok = secretEquals(given, `${c.username}:${c.password.reveal()}`);
+      const ok = sameSecret(given, `${c.username}:${c.password.reveal()}`);
       if (!ok)
         return refuse(reply, 401, m ? 'wrong credentials' : 'credentials needed (HTTP Basic)', {
           'WWW-Authenticate': 'Basic realm="dmc-trigger push", charset="UTF-8"',

@@ -9,7 +9,7 @@
  * carries the session's CSRF token; the login form a double-submit one.
  * Every answer has a strict Content-Security-Policy. No secret is shown.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import type { Logger } from '../../transport/logger.js';
 import { counts, esc, page, table } from './html.js';
 import { pickLang, t, type Lang } from './i18n.js';
 import { ConsoleQueries, PAGE_SIZE } from './queries.js';
+import { sameSecret } from '../same-secret.js';
 
 export interface ConsoleOptions {
   readonly journal: Journal;
@@ -48,12 +49,6 @@ interface Session {
 const SESSION_MS = 12 * 3600 * 1000;
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-const same = (a: string, b: string): boolean => {
-  const x = createHash('sha256').update(a).digest();
-  const y = createHash('sha256').update(b).digest();
-  return timingSafeEqual(x, y) && a.length === b.length;
-};
 
 function cookies(req: FastifyRequest): Record<string, string> {
   const out: Record<string, string> = {};
@@ -150,9 +145,9 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
   app.post('/login', async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, string>;
     const pre = cookies(req)['dmc_login'];
-    if (!pre || !body['_csrf'] || !same(pre, body['_csrf']))
+    if (!pre || !body['_csrf'] || !sameSecret(pre, body['_csrf']))
       return reply.code(403).type('text/plain; charset=utf-8').send('refused: the login form is stale or forged; reload /login\n');
-    if (!body['token'] || !same(body['token'], o.token)) {
+    if (!body['token'] || !sameSecret(body['token'], o.token)) {
       o.logger.warn({ ip: req.ip }, 'console: wrong token');
       return loginPage(req, reply, 401, t(langOf(req), 'Wrong token.'));
     }
@@ -173,7 +168,8 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     (req as FastifyRequest & { session?: Session }).session = s;
     if (req.method === 'POST') {
       const token = ((req.body ?? {}) as Record<string, string>)['_csrf'];
-      if (!token || !same(token, s.csrf)) return reply.code(403).type('text/plain; charset=utf-8').send('refused: no valid CSRF token with this request\n');
+      if (!token || !sameSecret(token, s.csrf))
+        return reply.code(403).type('text/plain; charset=utf-8').send('refused: no valid CSRF token with this request\n');
     }
   });
   const sessionIn = (req: FastifyRequest): Session => (req as FastifyRequest & { session: Session }).session;
