@@ -63,4 +63,37 @@ describe('configuration', () => {
       message: expect.stringContaining('/nonexistent/dmc.yaml'),
     });
   });
+
+  it('push: defaults on loopback, a secret path masked, and each mistake named', async () => {
+    const c = await parse(`${base}push: {path: "/dmc/\${PUSH_SECRET}"}\n`, { PUSH_SECRET: 'k3y' });
+    expect(c.push).toMatchObject({
+      host: '127.0.0.1',
+      port: 8480,
+      formField: 'xml',
+      maxBodyBytes: 1048576,
+      headersTimeout: 5,
+      requestTimeout: 15,
+      trustProxy: false,
+    });
+    expect(c.push!.path.reveal()).toBe('/dmc/k3y');
+    expect(c.push!.path.source).toBe('/dmc/***');
+    expect(c.push!.journal).toBe('/etc/dmc/state/journal.db');
+    expect((await parse(`${base}push: {listen: "[::1]:0"}\n`)).push).toMatchObject({ host: '::1', port: 0 });
+    await expect(parse(`${base}push: {username: dmc}\n`)).rejects.toThrow(/push needs both username and password/);
+    await expect(parse(`${base}push: {headersTimeout: 20, requestTimeout: 10}\n`)).rejects.toThrow(/push.requestTimeout must be at least push.headersTimeout/);
+    await expect(parse(`${base}push: {path: "/a?b"}\n`)).rejects.toThrow(/push.path: a path, without \? or #/);
+    await expect(parse(`${base}push: {listen: "8480"}\n`)).rejects.toThrow(/push.listen: host:port/);
+    await expect(parse(`${base}push: {listen: "h:70000"}\n`)).rejects.toThrow(/push.listen: the port must be 1-65535/);
+  });
+
+  it('daemon.http and daemon.results: defaults and the token file beside the journal', async () => {
+    const c = await parse(
+      `${base}transport: {host: h, username: u, password: p}\ndaemon: {journal: /var/lib/dmc/j.db, http: {listen: "127.0.0.1:9000"}, dropFolders: [{path: d, command: c.yaml}]}\n`,
+    );
+    expect(c.daemon!.http).toEqual({ host: '127.0.0.1', port: 9000, readyPassSeconds: 300, console: true, tokenFile: '/var/lib/dmc/console-token' });
+    expect(c.daemon!.results).toEqual({ enabled: true, name: '{name}.results.csv', finalAfterDays: 7 });
+    await expect(
+      parse(`${base}transport: {host: h, username: u, password: p}\ndaemon: {results: {name: "x.csv"}, dropFolders: [{path: d, command: c.yaml}]}\n`),
+    ).rejects.toThrow(/the name must hold \{name\}/);
+  });
 });
