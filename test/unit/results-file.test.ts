@@ -87,4 +87,18 @@ describe('results files', () => {
     expect(line.nom).toBe('A');
     expect(line.dmc).toMatchObject({ status: 'delivered', medium: 'sms', broadcast: '700', code: 'CRA_SMS_RECEIVED' });
   });
+
+  // The encoding is read from the first 64 KiB, as the build read it; a head that ends inside a character is not taken for Latin-1.
+  it('a UTF-8 export longer than the 64 KiB head, cut inside a character there, stays UTF-8 (the added labels too)', async () => {
+    const { parsePushReport } = await import('../../src/formats/push.js');
+    journal.tx(() => store.recordPush([parsePushReport(writePushReport('1', [el('+33601020306', 'sms', 'RECEIVED', '1')]))]));
+    let text = 'Nom;Mobile\n';
+    while (text.length < 65_000) text += 'Nom;06 01 02 03 04\n';
+    // The 65,536th byte is the first of the two of 'é'.
+    text += `${'x'.repeat(65_535 - text.length)}é;06 01 02 03 05\nZoé;06 01 02 03 06\n`;
+    expect(Buffer.from(text)[65_535]).toBe(0xc3);
+    await write(text, 'long.csv');
+    const out = readFileSync(join(dir, 'long.csv.results'));
+    expect(out.toString('utf8')).toContain('Zoé;06 01 02 03 06;delivered;CRA_SMS_RECEIVED;Reçu;');
+  });
 });
