@@ -40,7 +40,7 @@ const ops = await startOpsServer({
   host: '127.0.0.1',
   port: 0,
   logger: silentLogger,
-  source: { journal, passWithinSeconds: 300, lastPassAt: () => Date.now(), account: () => undefined, push: () => undefined },
+  source: { journal, passWithinSeconds: 300, lastPassAt: () => Date.now(), push: () => undefined },
   register: (app, o) =>
     registerConsole(app, {
       journal,

@@ -176,7 +176,6 @@ export class Daemon {
           journal: this.journal,
           passWithinSeconds: this.d.http.readyPassSeconds,
           lastPassAt: () => this.lastPassAt,
-          account: () => undefined,
           push: () => this.receiver?.counters,
         },
       });

@@ -45,7 +45,8 @@ export interface OpsServer {
 export interface OpsServerOptions {
   readonly host: string;
   readonly port: number;
-  readonly source: ReadinessSource;
+  /** What readiness and the gauges read; the account's reachability is told through `metrics.account`. */
+  readonly source: Omit<ReadinessSource, 'account'>;
   readonly logger: Logger;
   /** More routes on the same server (the console), registered before it listens. */
   readonly register?: (app: FastifyInstance, ops: { account: () => { reachable: boolean; error?: string } | undefined }) => void;
@@ -79,7 +80,7 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
     journal: o.source.journal,
     passWithinSeconds: o.source.passWithinSeconds,
     lastPassAt: () => o.source.lastPassAt(),
-    account: () => account ?? o.source.account(),
+    account: () => account,
     push: () => o.source.push(),
   };
   const byState = (table: 'inputs' | 'triggers', column: string): { labels: string; n: number }[] =>

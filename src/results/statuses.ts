@@ -282,31 +282,4 @@ export class StatusStore {
       byAddress: (key) => rows(byAddress, key),
     };
   }
-
-  /** Every result of these broadcasts (counts; small uses). */
-  resultsOf(broadcastIds: readonly string[]): JoinResult[] {
-    const stmt = this.db
-      .prepare('SELECT broadcast_id, medium, address, ref, status, final, code, label, date, sort, source FROM contact_results WHERE broadcast_id = ?')
-      .raw(true);
-    return broadcastIds.flatMap((b) => (stmt.all(b) as unknown[][]).map(joinResult));
-  }
-
-  /** Counts per final status of an input's broadcasts (for `status`). */
-  countsOf(inputId: number): Record<FinalStatus, number> {
-    const out: Record<FinalStatus, number> = { delivered: 0, failed: 0, pending: 0 };
-    for (const r of this.resultsOf(this.broadcastsOf(inputId))) out[r.final]++;
-    return out;
-  }
-
-  /** Push statuses recorded in all (for `status` and the metrics). */
-  pushCount(): number {
-    return (this.db.prepare('SELECT COUNT(*) n FROM push_statuses').get() as { n: number }).n;
-  }
-
-  /** The history of one contact, oldest first. */
-  historyOf(broadcastId: string, contactId: string): { medium: string; type: string; date: string; code: string | null; info: string | null }[] {
-    return this.db
-      .prepare('SELECT medium, type, date, code, info FROM push_statuses WHERE broadcast_id = ? AND contact_id = ? ORDER BY date, seq')
-      .all(broadcastId, contactId) as { medium: string; type: string; date: string; code: string | null; info: string | null }[];
-  }
 }

@@ -6,16 +6,13 @@
  * as the truth (its drawn results), for CSV exports in each supported
  * encoding and separator, matched by reference and by address.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/config.js';
-import { Daemon } from '../../src/daemon/daemon.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
 import { SUCCESS_CODES } from '../../src/formats/cra.js';
-import { Simulator } from '../../src/simulator/simulator.js';
-import { silentLogger } from '../../src/transport/logger.js';
+import { smsCommand, startSimDaemon, type SimDaemon } from '../helpers/sim-daemon.js';
 
 interface Truth {
   broadcastId: number;
@@ -47,60 +44,34 @@ function exportBytes(e: (typeof EXPORTS)[number]): Buffer {
 }
 
 describe('push statuses joined back to each export', () => {
+  let t: SimDaemon;
   let root: string;
-  let sim: Simulator;
   let daemon: Daemon;
   const finals = new Set<string>();
   const failed: string[] = [];
   const folderOf = (e: (typeof EXPORTS)[number]): string => join(root, 'drop', e.ref ? 'refs' : 'plain');
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'dmc-push-e2e-'));
-    sim = new Simulator({
-      root: join(root, 'sim'),
-      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw', spaceId: '521' }],
-      sftpPort: 0,
-      interval: 0.3,
+    t = await startSimDaemon({
       seed: 'push-results',
-      autoReports: false,
-    });
-    await sim.start();
-    for (const d of ['refs', 'plain']) mkdirSync(join(root, 'drop', d), { recursive: true });
-    writeFileSync(
-      join(root, 'cmd.yaml'),
-      'serviceId: "12345678"\nspaceId: 521\nbroadcastName: "Push {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n',
-    );
-    const text = [
-      'service: {serviceId: "12345678"}',
-      `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`,
-      'timeouts: {connect: 5, documentsTaken: 10, outcome: 20, poll: 0.1}',
-      'retries: {attempts: 3, minDelay: 0.05, maxDelay: 0.2}',
-      'reports: {dir: reports}',
-      'push: {listen: "127.0.0.1:0", path: /dmc/status}',
-      'daemon:',
-      '  journal: state/journal.db',
-      '  stableSeconds: 0.4',
-      '  rescanSeconds: 1',
-      `  hooks: [{on: [status], command: "cat >> '${join(root, 'status-events.jsonl')}'; echo >> '${join(root, 'status-events.jsonl')}'"}]`,
-      '  dropFolders:',
-      '    - {path: drop/refs, command: cmd.yaml, map: {EXTERNALREFERENCE: Référence}}',
-      '    - {path: drop/plain, command: cmd.yaml}',
-    ].join('\n');
-    writeFileSync(join(root, 'dmc.yaml'), text);
-    const config = await parseConfig(text, join(root, 'dmc.yaml'));
-    daemon = new Daemon(config, silentLogger, {
-      onEvent: (e) => {
-        if (e.type === 'failed' && e.name) failed.push(`${e.name}: ${e.detail ?? ''}`);
-        if (e.type === 'results' && e.detail?.endsWith('(final)') && e.name) finals.add(e.name);
+      spaceId: '521',
+      commands: { 'cmd.yaml': smsCommand('Push {file}', '521') },
+      sections: ['push: {listen: "127.0.0.1:0", path: /dmc/status}'],
+      daemon: (dir) => [`hooks: [{on: [status], command: "cat >> '${join(dir, 'status-events.jsonl')}'; echo >> '${join(dir, 'status-events.jsonl')}'"}]`],
+      folders: ['{path: drop/refs, command: cmd.yaml, map: {EXTERNALREFERENCE: Référence}}', '{path: drop/plain, command: cmd.yaml}'],
+      pushBatch: 7,
+      events: {
+        onEvent: (e) => {
+          if (e.type === 'failed' && e.name) failed.push(`${e.name}: ${e.detail ?? ''}`);
+          if (e.type === 'results' && e.detail?.endsWith('(final)') && e.name) finals.add(e.name);
+        },
       },
     });
-    await daemon.start();
-    sim.setPush({ url: `${daemon.pushOrigin!}/dmc/status`, batch: 7 });
+    root = t.root;
+    daemon = t.daemon;
   });
   afterAll(async () => {
-    await daemon?.stop();
-    await sim?.stop();
-    rmSync(root, { recursive: true, force: true });
+    await t?.stop();
   });
 
   it('every row of every export gets the status the platform gave its contact', { timeout: 120_000 }, async () => {
@@ -177,13 +148,13 @@ describe('push statuses joined back to each export', () => {
     const { runResults } = await import('../../src/cli/push-command.js');
     const io = (into: string[]) => ({ out: (l: string) => into.push(l), err: () => undefined, isTTY: false });
     const text: string[] = [];
-    await runResults('refs-utf8.csv', { config: join(root, 'dmc.yaml') }, io(text));
+    await runResults('refs-utf8.csv', { config: t.configPath }, io(text));
     expect(text[0]).toMatch(/^#\d+ refs-utf8\.csv: 25 row\(s\) — \d+ delivered, \d+ failed, 0 pending \(final\)$/);
     const json: string[] = [];
-    await runResults('1', { config: join(root, 'dmc.yaml'), json: true }, io(json));
+    await runResults('1', { config: t.configPath, json: true }, io(json));
     const repo = new URL('../../', import.meta.url).pathname;
     const doc = /<!-- results-json -->\s*```json\n([\s\S]*?)```/.exec(readFileSync(join(repo, 'docs/cli.md'), 'utf8'))![1]!;
     expect(Object.keys(JSON.parse(json[0]!) as object).sort()).toEqual(Object.keys(JSON.parse(doc) as object).sort());
-    await expect(runResults('nope.csv', { config: join(root, 'dmc.yaml') }, io([]))).rejects.toThrow(/no input named 'nope.csv' in the journal/);
+    await expect(runResults('nope.csv', { config: t.configPath }, io([]))).rejects.toThrow(/no input named 'nope.csv' in the journal/);
   });
 });

@@ -4,14 +4,12 @@
  * reverse proxy's authentication header when configured (and only then),
  * the security headers, the reports pages, and nothing secret on a page.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/config.js';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { Simulator } from '../../src/simulator/simulator.js';
-import { silentLogger } from '../../src/transport/logger.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { smsCommand, startSimDaemon, type SimDaemon } from '../helpers/sim-daemon.js';
 
 const until = async (what: string, cond: () => boolean, ms = 60_000): Promise<void> => {
   const end = Date.now() + ms;
@@ -22,48 +20,24 @@ const until = async (what: string, cond: () => boolean, ms = 60_000): Promise<vo
 };
 
 describe('the console over HTTP', () => {
+  let t: SimDaemon;
   let root: string;
   let sim: Simulator;
   let daemon: Daemon;
   let tokenFile: string;
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'dmc-console-http-'));
-    sim = new Simulator({
-      root: join(root, 'sim'),
-      accounts: [{ serviceId: '12345678', username: 'dmc', password: 's3cret-sftp' }],
-      sftpPort: 0,
-      interval: 0.3,
-      seed: 'c',
-      autoReports: false,
+    t = await startSimDaemon({
+      seed: 'console-http',
+      password: 's3cret-sftp',
+      commands: { 'cmd.yaml': smsCommand('C {file}') },
+      daemon: ['reportsEvery: 1', 'http: {listen: "127.0.0.1:0", authHeader: X-Forwarded-User}'],
+      folders: ['{path: drop, command: cmd.yaml, map: {EXTERNALREFERENCE: Ref}}'],
     });
-    await sim.start();
-    mkdirSync(join(root, 'drop'), { recursive: true });
-    writeFileSync(
-      join(root, 'cmd.yaml'),
-      'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "C {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n',
-    );
-    const text = [
-      'service: {serviceId: "12345678"}',
-      `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: s3cret-sftp, hostKey: "${sim.fingerprint}"}`,
-      'timeouts: {connect: 5, documentsTaken: 10, outcome: 20, poll: 0.1}',
-      'reports: {dir: reports}',
-      'daemon:',
-      '  journal: state/journal.db',
-      '  stableSeconds: 0.3',
-      '  reportsEvery: 1',
-      '  http: {listen: "127.0.0.1:0", authHeader: X-Forwarded-User}',
-      '  dropFolders:',
-      '    - {path: drop, command: cmd.yaml, map: {EXTERNALREFERENCE: Ref}}',
-    ].join('\n');
-    const config = await parseConfig(text, join(root, 'dmc.yaml'));
-    tokenFile = config.daemon!.http!.tokenFile;
-    daemon = new Daemon(config, silentLogger);
-    await daemon.start();
+    ({ root, sim, daemon } = t);
+    tokenFile = t.config.daemon!.http!.tokenFile;
   });
   afterAll(async () => {
-    await daemon?.stop();
-    await sim?.stop();
-    rmSync(root, { recursive: true, force: true });
+    await t?.stop();
   });
 
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${daemon.opsOrigin!}${path}`, { headers, redirect: 'manual' });

@@ -5,15 +5,13 @@
  * when the account cannot be reached or a drop folder cannot be read, and
  * ready again once they are back.
  */
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/config.js';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { Simulator } from '../../src/simulator/simulator.js';
-import { silentLogger } from '../../src/transport/logger.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { smsCommand, startSimDaemon, type SimDaemon } from '../helpers/sim-daemon.js';
 
 const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => {
   const end = Date.now() + ms;
@@ -24,50 +22,25 @@ const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 
 };
 
 describe('metrics and health (daemon.http)', () => {
+  let t: SimDaemon;
   let root: string;
   let sim: Simulator;
   let daemon: Daemon;
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'dmc-ops-'));
-    sim = new Simulator({
-      root: join(root, 'sim'),
-      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw' }],
-      sftpPort: 0,
-      interval: 0.3,
+    t = await startSimDaemon({
       seed: 'ops',
-      autoReports: false,
-    });
-    await sim.start();
-    mkdirSync(join(root, 'drop'), { recursive: true });
-    writeFileSync(
-      join(root, 'cmd.yaml'),
-      'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Ops {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n',
-    );
-    const text = [
-      'service: {serviceId: "12345678"}',
-      `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`,
-      'timeouts: {connect: 2, documentsTaken: 10, outcome: 20, poll: 0.1}',
-      'retries: {attempts: 0, minDelay: 0.05, maxDelay: 0.1}',
-      'reports: {dir: reports}',
-      'push: {listen: "127.0.0.1:0"}',
-      'daemon:',
-      '  journal: state/journal.db',
-      '  stableSeconds: 0.3',
-      '  rescanSeconds: 0.5',
-      '  reportsEvery: 1',
+      commands: { 'cmd.yaml': smsCommand('Ops {file}') },
+      timeouts: '{connect: 2, documentsTaken: 10, outcome: 20, poll: 0.1}',
+      retries: '{attempts: 0, minDelay: 0.05, maxDelay: 0.1}',
+      sections: ['push: {listen: "127.0.0.1:0"}'],
       // Metrics and health only (the console has its own tests).
-      '  http: {listen: "127.0.0.1:0", readyPassSeconds: 30, console: false}',
-      '  dropFolders:',
-      '    - {path: drop, command: cmd.yaml}',
-    ].join('\n');
-    daemon = new Daemon(await parseConfig(text, join(root, 'dmc.yaml')), silentLogger);
-    await daemon.start();
-    sim.setPush({ url: `${daemon.pushOrigin!}/dmc/status` });
+      daemon: ['reportsEvery: 1', 'http: {listen: "127.0.0.1:0", readyPassSeconds: 30, console: false}'],
+      folders: ['{path: drop, command: cmd.yaml}'],
+    });
+    ({ root, sim, daemon } = t);
   });
   afterAll(async () => {
-    await daemon?.stop();
-    await sim?.stop();
-    rmSync(root, { recursive: true, force: true });
+    await t?.stop();
   });
 
   const get = async (path: string): Promise<{ status: number; text: string; type: string }> => {
