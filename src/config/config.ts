@@ -424,11 +424,24 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
 }
 
 /** A value as a person would name it in an error message. */
+/** A value as the user wrote it, in YAML's words (a list, a mapping, text "x"). */
 function describeValue(v: unknown): string {
-  if (v === null) return 'nothing (null)';
-  if (Array.isArray(v) || (typeof v === 'object' && v !== null && 'items' in v)) return 'a list';
+  if (v === null || v === undefined) return 'nothing (null)';
+  if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`.slice(0, 80);
+  return `${typeof v === 'string' ? 'text' : typeof v} ${JSON.stringify(v)}`.slice(0, 80);
+}
+
+/** zod's type names in YAML's words. */
+function describeType(t: string): string {
+  return ({ array: 'a list', object: 'a mapping', string: 'text', number: 'a number', boolean: 'true or false' } as Record<string, string>)[t] ?? t;
+}
+
+/** The plain value at `keys` in what the YAML file gave. */
+function valueAt(data: unknown, keys: readonly PropertyKey[]): unknown {
+  let v = data;
+  for (const k of keys) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
 }
 
 /** Parses configuration text; `file` names it in messages and anchors relative paths. */
@@ -465,7 +478,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
         : issue.code === 'invalid_type' && !doc.hasIn(keys as (string | number)[])
           ? `${key} is required`
           : issue.code === 'invalid_type'
-            ? `${key}: expected ${issue.expected}, got ${describeValue(doc.getIn(keys as (string | number)[]))}`
+            ? `${key}: expected ${describeType(issue.expected)}, got ${describeValue(valueAt(data, keys))}`
             : `${key}: ${issue.message}`;
     throw new ConfigError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: ${what}`, file, key, line);
   }

@@ -110,7 +110,12 @@ describe('hostile input (issue #14)', () => {
 
   it('#14 a value of the wrong type is named as such, not as missing', async () => {
     const base = 'service: {serviceId: "1"}\ntransport: {protocol: ftp, host: h, username: u, password: p}\n';
-    await expect(parseConfig(`${base}retries: {attempts: "many"}`, 'c.yaml')).rejects.toThrow(/retries\.attempts: expected number, got string "many"/);
+    await expect(parseConfig(`${base}retries: {attempts: "many"}`, 'c.yaml')).rejects.toThrow(/retries\.attempts: expected a number, got text "many"/);
+    // A mapping where a list is expected is called a mapping (it was called "a list").
+    await expect(parseConfig(`${base}daemon:\n  journal: j.db\n  hooks: {url: "http://h/"}\n`, 'c.yaml')).rejects.toThrow(
+      /c\.yaml:5: daemon\.hooks: expected a list, got a mapping/,
+    );
+    await expect(parseConfig(`${base}daemon:\n  journal: j.db\n  dropFolders: drop\n`, 'c.yaml')).rejects.toThrow(/daemon\.dropFolders: expected a list, got text "drop"/);
     await expect(parseConfig(`${base}retries: {minDelay: 1}`, 'c.yaml')).resolves.toBeDefined();
     await expect(parseConfig('transport: {protocol: ftp, host: h, username: u, password: p}\n', 'c.yaml')).rejects.toThrow(/service is required/);
   });
