@@ -26,7 +26,7 @@ export async function runDaemon(opts: { config: string; logLevel?: string }, io:
 }
 
 export async function runStatus(opts: { config: string; json?: boolean; limit?: string }, io: Io): Promise<number> {
-  const config = await loadConfig(opts.config);
+  const config = await loadConfig(opts.config, { secrets: false });
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
   if (!Journal.exists(config.daemon.journal)) {
     if (opts.json)
@@ -161,7 +161,7 @@ const asUsage = (e: unknown): never => {
 };
 
 async function openRow(id: string, configPath: string): Promise<{ journal: Journal; row: InputRow }> {
-  const config = await loadConfig(configPath);
+  const config = await loadConfig(configPath, { secrets: false });
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
   if (!Journal.exists(config.daemon.journal))
     throw new UsageError(`no input #${id}: there is no journal yet at ${config.daemon.journal} (the daemon has not run with this configuration)`);

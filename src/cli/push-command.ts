@@ -44,7 +44,7 @@ function findInput(j: Journal, which: string): InputRow {
 }
 
 export async function runResults(which: string, opts: { config: string; json?: boolean }, io: Io): Promise<number> {
-  const config = await loadConfig(opts.config);
+  const config = await loadConfig(opts.config, { secrets: false });
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
   if (!Journal.exists(config.daemon.journal))
     throw new UsageError(`no journal yet at ${config.daemon.journal}: the daemon has not run with this configuration`);

@@ -395,10 +395,15 @@ export interface ResolvedConfig {
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-/** Replaces `${VAR}` with the environment's value; an unset variable is an error naming the key. */
-function expandEnv(value: string, key: string, file: string, env: NodeJS.ProcessEnv): string {
-  return value.replace(ENV_REF, (_m, name: string) => {
+/**
+ * Replaces `${VAR}` with the environment's value; an unset variable is an error
+ * naming the key, unless `lenient` (a command that uses no secret): then the
+ * reference stays as written.
+ */
+function expandEnvIn(value: string, key: string, file: string, env: NodeJS.ProcessEnv, lenient = false): string {
+  return value.replace(ENV_REF, (m, name: string) => {
     const v = env[name];
+    if (v === undefined && lenient) return m;
     if (v === undefined)
       throw new ConfigError(
         'CONFIG_SECRET',
@@ -412,6 +417,13 @@ function expandEnv(value: string, key: string, file: string, env: NodeJS.Process
 
 export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * `false` for commands that only read the journal (status, results, retry,
+   * resend): secret files are not read and unset `${VAR}` references are kept
+   * as written, so an operator without the daemon's secrets can run them.
+   * Such a configuration must not be used to connect.
+   */
+  readonly secrets?: boolean;
 }
 
 /** Reads, validates and resolves a configuration file. Throws ConfigError. */
@@ -420,7 +432,7 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
   const text = await readFile(path, 'utf8').catch(() => {
     throw new ConfigError('CONFIG_NOT_FOUND', `cannot read the configuration file '${path}': check the path (--config)`, path);
   });
-  return parseConfig(text, path, env);
+  return parseConfig(text, path, env, opts.secrets ?? true);
 }
 
 /** A value as a person would name it in an error message. */
@@ -445,7 +457,8 @@ function valueAt(data: unknown, keys: readonly PropertyKey[]): unknown {
 }
 
 /** Parses configuration text; `file` names it in messages and anchors relative paths. */
-export async function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
+export async function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, secrets = true): Promise<ResolvedConfig> {
+  const expandEnv = (value: string, key: string, f: string, e: NodeJS.ProcessEnv): string => expandEnvIn(value, key, f, e, !secrets);
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length) {
@@ -498,6 +511,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     }
     if (fromFile !== undefined) {
       const p = rel(expandEnv(fromFile, `${full}File`, file, env));
+      if (!secrets) return new Secret('', p);
       const v = await readFile(p, 'utf8').catch(() => {
         throw new ConfigError('CONFIG_SECRET', `${file}: ${full}File '${p}' cannot be read: check the path and its permissions`, file, `${full}File`);
       });

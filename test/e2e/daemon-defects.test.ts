@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.js';
 import { Daemon, type DaemonOptions } from '../../src/daemon/daemon.js';
@@ -187,6 +187,23 @@ describe('the daemon keeps its promises (issue #9)', () => {
     expect(retry.code).toBe(2);
     expect(retry.err).toMatch(/no input #1: there is no journal yet/);
     expect(status.err + retry.err).not.toMatch(/\n\s+at /);
+    // An operator's shell lacks the daemon's secrets: the journal's commands need none.
+    const noSecrets = join(dirname(path), 'no-secrets.yaml');
+    writeFileSync(
+      noSecrets,
+      readFileSync(path, 'utf8')
+        .replace('password: pw', 'passwordFile: /nonexistent/dmc-password')
+        .replace('daemon:', 'daemon:\n  hooks: [{on: [failed], url: "https://si.example/h?token=${DMC_TEST_UNSET_TOKEN}"}]'),
+    );
+    const lean = await run(['status', '--config', noSecrets]);
+    expect(lean.err).toBe('');
+    expect(lean.out).toMatch(/^no journal yet/);
+    expect((await run(['retry', '1', '--config', noSecrets])).err).toMatch(/no input #1: there is no journal yet/);
+    expect((await run(['results', 'x', '--config', noSecrets])).err).not.toMatch(/DMC_TEST_UNSET_TOKEN|dmc-password/);
+    // The daemon itself still refuses to start without them.
+    const daemon = await run(['daemon', '--config', noSecrets]);
+    expect(daemon.code).toBe(2);
+    expect(daemon.err).toMatch(/passwordFile '\/nonexistent\/dmc-password' cannot be read/);
   });
 
   it('#8 an unreadable drop folder is reported (status, hook), then taken from again when it is back', async () => {
