@@ -28,16 +28,27 @@ async function localDaemon(name) {
   return daemon;
 }
 
-/** Median of the time of `n` passes (the worker's own pass, without the watcher). */
-async function passCost(daemon, n = 30) {
-  const times = [];
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint();
-    await daemon.pass();
-    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+/** The time of one pass of the worker (without the watcher), in ms. */
+async function timedPass(daemon) {
+  const t = process.hrtime.bigint();
+  await daemon.pass();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+/** Medians of `n` passes of each daemon, alternated after a warm-up, so neither pays the JIT's warm-up or a busy moment alone. */
+async function passCosts(a, b, n = 50) {
+  for (let i = 0; i < 10; i++) {
+    await timedPass(a);
+    await timedPass(b);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(n / 2)];
+  const ta = [];
+  const tb = [];
+  for (let i = 0; i < n; i++) {
+    ta.push(await timedPass(a));
+    tb.push(await timedPass(b));
+  }
+  const median = (t) => t.sort((x, y) => x - y)[Math.floor(n / 2)];
+  return [median(ta), median(tb)];
 }
 
 const empty = await localDaemon('empty');
@@ -58,8 +69,7 @@ full.journal.db.transaction(() => {
       new Date().toISOString(),
     );
 })();
-const a = await passCost(empty);
-const b = await passCost(full);
+const [a, b] = await passCosts(empty, full);
 console.log(
   `daemon pass\n  empty journal                    ${a.toFixed(3)} ms\n  journal of ${SETTLED.toLocaleString('en')} settled inputs ${b.toFixed(3)} ms\n  ratio    ${(b / a).toFixed(2)}x (a pass costs what is actionable: target ~1x)\n`,
 );
