@@ -70,8 +70,7 @@ Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), d
     }
     if (err.code && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
       const where = err.path ? ` (${printable(err.path)})` : '';
-      const fix =
-        err.code === 'ENOSPC' ? 'free some space on that disk' : err.code === 'EROFS' ? 'write somewhere writable' : 'check the path and its permissions';
+      const fix = fixFor(err.code);
       io.err(`error: ${printable(err.message, 500)}${err.message.includes(err.path ?? '\0') ? '' : where}: ${fix}`);
       return EXIT.USAGE;
     }
@@ -96,6 +95,11 @@ function terminalSafe(io: Io): Io {
   };
 }
 
+/** What a user does about a system error. */
+function fixFor(code: string): string {
+  return code === 'ENOSPC' ? 'free some space on that disk' : code === 'EROFS' ? 'write somewhere writable' : 'check the path and its permissions';
+}
+
 function invokedDirectly(): boolean {
   try {
     return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
@@ -105,10 +109,21 @@ function invokedDirectly(): boolean {
 }
 if (invokedDirectly()) {
   // `dmc-trigger ... | head`: a reader that closes the pipe ends the program quietly, as other Unix tools do.
-  for (const stream of [process.stdout, process.stderr]) {
+  // Any other failure to write them (`> /dev/full`, a full disk) is one line on stderr, if it can still be written, and exit 2.
+  for (const [stream, name] of [
+    [process.stdout, 'standard output'],
+    [process.stderr, 'standard error'],
+  ] as const) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      else throw e;
+      if (stream === process.stdout) {
+        try {
+          process.stderr.write(`error: ${name} cannot be written (${e.code ?? 'error'}: ${e.message.replace(/^E[A-Z]+: /, '')}): ${fixFor(e.code ?? '')}\n`);
+        } catch {
+          // stderr fails too: the exit code says it.
+        }
+      }
+      process.exit(EXIT.USAGE);
     });
   }
   // main() answers every error with an exit code; it never rejects.

@@ -6,7 +6,8 @@
  * when it fails, a successful output that validates (no injected line or
  * field), and bounded memory over the whole run. DMC_FUZZ_SEED replays a run.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -204,6 +205,26 @@ describe('user errors are never crashes (issue #14, #13 #14)', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/nul\.csv(:\d+)?: error E_EXPORT/);
     expect(r.err).not.toMatch(/sms\.yaml: error E_EXPORT/);
+  });
+
+  it.runIf(existsSync('/dev/full'))('an output that cannot be written (stdout on a full device) is one line and exit 2, no stack trace', () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      for (const args of [
+        ['validate', join(repo, 'samples/sms.csv'), '--json'],
+        ['reports', 'show', join(repo, 'samples/reports', readdirSync(join(repo, 'samples/reports'))[0]!)],
+      ]) {
+        const r = spawnSync(process.execPath, [join(repo, 'dist/cli/main.js'), ...args], {
+          stdio: ['ignore', full, 'pipe'],
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        expect(r.status, `${args[0]}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toBe('error: standard output cannot be written (ENOSPC: no space left on device, write): free some space on that disk\n');
+      }
+    } finally {
+      closeSync(full);
+    }
   });
 
   it('send --timeout abc is a usage error naming the option', async () => {
