@@ -5,7 +5,7 @@ import { type Finding, TriggerFormatError } from '../formats/findings.js';
 import { parseMapping } from '../formats/si-export.js';
 import { buildTriggerFiles } from '../files/build.js';
 import { EXIT, formatFinding, humanBytes, progress, sortFindings, UsageError, type Io } from './output.js';
-import { outputEncoding, readInput, requireFile, triggerFormat } from './options.js';
+import { outputEncoding, outputPath, readInput, requireFile, triggerFormat } from './options.js';
 
 export interface BuildCliOptions {
   command: string;
@@ -43,8 +43,10 @@ export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
     return EXIT.INVALID;
   }
   if (opts.contacts) await requireFile(opts.contacts, 'contacts export');
-  const out =
-    opts.out ?? `${opts.contacts ? basename(opts.contacts, extname(opts.contacts)) : basename(opts.command, extname(opts.command))}.trigger.${format}`;
+  const out = await outputPath(
+    opts.out,
+    `${opts.contacts ? basename(opts.contacts, extname(opts.contacts)) : basename(opts.command, extname(opts.command))}.trigger.${format}`,
+  );
   const bar = progress(io, 'building');
   const result = await buildTriggerFiles(command, opts.contacts, {
     out,

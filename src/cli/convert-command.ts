@@ -1,7 +1,7 @@
 import { basename, extname } from 'node:path';
 import { convertTriggerFile } from '../files/convert.js';
 import { EXIT, formatFinding, humanBytes, sortFindings, type Io } from './output.js';
-import { outputEncoding, requireFile, triggerFormat } from './options.js';
+import { outputEncoding, outputPath, requireFile, triggerFormat } from './options.js';
 
 export interface ConvertCliOptions {
   to: string;
@@ -15,7 +15,7 @@ export async function runConvert(file: string, opts: ConvertCliOptions, io: Io):
   const to = triggerFormat(opts.to);
   const encoding = outputEncoding(opts.encoding ?? 'iso-8859-15');
   await requireFile(file, 'trigger file');
-  const out = opts.out ?? `${basename(file, extname(file))}.${to}`;
+  const out = await outputPath(opts.out, `${basename(file, extname(file))}.${to}`);
   const r = await convertTriggerFile(file, {
     to,
     out,

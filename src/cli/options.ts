@@ -1,5 +1,6 @@
 /** Option values shared by the commands, checked once with messages that say the fix. */
 import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { OutputEncoding } from '../formats/model.js';
 import type { TriggerFormat } from '../formats/trigger-encoder.js';
 import { UsageError } from './output.js';
@@ -26,4 +27,16 @@ export async function requireFile(path: string, what: string): Promise<void> {
 export async function readInput(path: string, what: string): Promise<string> {
   await requireFile(path, what);
   return readFile(path, 'utf8');
+}
+
+/**
+ * Where `--out` writes: the default name when it is absent, or inside it when
+ * it names a folder (an existing one, or one written with a trailing slash),
+ * as `cp` does.
+ */
+export async function outputPath(out: string | undefined, defaultName: string): Promise<string> {
+  if (out === undefined) return defaultName;
+  if (/[/\\]$/.test(out)) return join(out, defaultName);
+  const st = await stat(out).catch(() => undefined);
+  return st?.isDirectory() ? join(out, defaultName) : out;
 }

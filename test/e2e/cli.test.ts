@@ -44,6 +44,16 @@ describe('dmc-trigger CLI', () => {
     expect(existsSync(out)).toBe(true);
   });
 
+  it('--out naming a folder writes the default name in it (it failed with EISDIR on the rename)', () => {
+    const folder = mkdtempSync(join(tmp, 'outdir-'));
+    const c = run('convert', 'samples/sms.csv', '--to', 'xml', '--out', folder);
+    expect(c.code, c.stderr).toBe(0);
+    expect(readdirSync(folder)).toEqual(['sms.xml']);
+    const b = run('build', '--command', 'templates/sms.yaml', '--contacts', 'samples/exports/crm-semicolon.csv', '--out', `${join(folder, 'new')}/`);
+    expect(b.code, b.stderr).toBe(0);
+    expect(readdirSync(join(folder, 'new'))).toEqual(['crm-semicolon.trigger.csv']);
+  });
+
   it('an invalid export: exit 1, file:line: error CODE lines, nothing written, no stack trace', () => {
     const exp = join(tmp, 'bad.csv');
     writeFileSync(exp, 'Nom;Mobile\nDupont;0612345678\nDurand;pas un numéro\nMartin;06 98 76 54 32 10 99 88\n');
