@@ -115,7 +115,9 @@ describe('hostile input (issue #14)', () => {
     await expect(parseConfig(`${base}daemon:\n  journal: j.db\n  hooks: {url: "http://h/"}\n`, 'c.yaml')).rejects.toThrow(
       /c\.yaml:5: daemon\.hooks: expected a list, got a mapping/,
     );
-    await expect(parseConfig(`${base}daemon:\n  journal: j.db\n  dropFolders: drop\n`, 'c.yaml')).rejects.toThrow(/daemon\.dropFolders: expected a list, got text "drop"/);
+    await expect(parseConfig(`${base}daemon:\n  journal: j.db\n  dropFolders: drop\n`, 'c.yaml')).rejects.toThrow(
+      /daemon\.dropFolders: expected a list, got text "drop"/,
+    );
     await expect(parseConfig(`${base}retries: {minDelay: 1}`, 'c.yaml')).resolves.toBeDefined();
     await expect(parseConfig('transport: {protocol: ftp, host: h, username: u, password: p}\n', 'c.yaml')).rejects.toThrow(/service is required/);
   });
