@@ -20,7 +20,7 @@ export async function runDaemon(opts: { config: string; logLevel?: string }, io:
   await daemon.start();
   io.out(`daemon watching ${config.daemon.dropFolders.map((f) => f.path).join(', ')}; journal ${config.daemon.journal}. Ctrl-C to stop.`);
   await untilSignal();
-  io.out('stopping: finishing the current step');
+  io.out('stopping: the operation in flight ends, nothing more starts (the rest resumes at the next start)');
   await daemon.stop();
   return EXIT.OK;
 }

@@ -184,9 +184,11 @@ export class Daemon {
     this.logger.info({ folders: this.d.dropFolders.map((f) => f.path), journal: this.journal.path }, 'daemon started');
   }
 
-  /** Stops taking files, lets the current step finish (bounded by the transfer timeout), closes the connection and the journal. */
+  /** Stops taking files, lets the operation in flight end (bounded by its own timeout) and starts no other, closes the connection and the journal. */
   async stop(): Promise<void> {
     this.stopping = true;
+    // The operation in flight ends (bounded by its timeout); no retry and no next step start: they resume at the next start.
+    this.link.stop();
     // The receiver first: no status is answered once the journal is about to close.
     await this.receiver?.close();
     await this.ops?.close();
@@ -270,6 +272,10 @@ export class Daemon {
         this.metrics.pass((performance.now() - started) / 1000, true);
         failures = 0;
       } catch (e) {
+        if (this.stopping) {
+          this.logger.info({ err: (e as Error).message }, 'stopping: the rest of this pass resumes at the next start');
+          break;
+        }
         this.metrics.pass((performance.now() - started) / 1000, false);
         if (e instanceof TransportError) this.metrics.account(false, e.message);
         failures++;

@@ -14,6 +14,7 @@ import { TransportError } from '../transport/transport.js';
 export class Link {
   private session: Session | undefined;
   private root: string | undefined;
+  private stopped = false;
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -24,7 +25,10 @@ export class Link {
 
   async open(): Promise<{ session: Session; root: string }> {
     if (!this.config.hasTransport) throw new TransportError('PROTOCOL', 'the configuration has no transport section: the daemon cannot send');
-    this.session ??= new Session(() => createTransport(this.config, this.logger), { retries: this.config.retries, logger: this.logger });
+    if (!this.session) {
+      this.session = new Session(() => createTransport(this.config, this.logger), { retries: this.config.retries, logger: this.logger });
+      if (this.stopped) this.session.stop();
+    }
     if (this.root === undefined) {
       this.root = await resolveRemoteRoot(this.session, this.config.service.serviceId, this.config.transport.remoteRoot);
       this.onReached?.();
@@ -36,6 +40,12 @@ export class Link {
   async reset(): Promise<void> {
     this.root = undefined;
     await this.session?.reset();
+  }
+
+  /** SIGTERM: the operation in flight ends, nothing more is started (no retry, no next step). */
+  stop(): void {
+    this.stopped = true;
+    this.session?.stop();
   }
 
   async close(): Promise<void> {

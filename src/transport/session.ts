@@ -9,11 +9,16 @@
  * caller waits its turn (basic-ftp aborts a running task when another
  * starts; two connects at once would orphan a client). Reset and close take
  * their turn too, so they never drop a connection another call is using.
+ *
+ * `stop()` (SIGTERM) lets the operation in flight end, bounded by its own
+ * timeout, and starts nothing more: no further attempt, no queued operation.
+ * They fail with the transient `STOPPED`, so their state resumes at the next
+ * start.
  */
 import pRetry from 'p-retry';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger } from './logger.js';
-import { isTransient, type Transport } from './transport.js';
+import { isTransient, TransportError, type Transport } from './transport.js';
 
 export interface SessionOptions {
   readonly retries: ResolvedConfig['retries'];
@@ -24,6 +29,7 @@ export class Session {
   private connected = false;
   /** The end of the queue: each operation starts when the previous one has settled. */
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly stopper = new AbortController();
 
   constructor(
     private readonly make: () => Transport,
@@ -62,27 +68,48 @@ export class Session {
    */
   async run<T>(label: string, op: (t: Transport) => Promise<T>): Promise<T> {
     const r = this.opts.retries;
-    return this.exclusive(() =>
-      pRetry(async () => op(await this.connectNow()), {
-        retries: r.attempts,
-        minTimeout: r.minDelay * 1000,
-        maxTimeout: r.maxDelay * 1000,
-        factor: 2,
-        randomize: true,
-        shouldRetry: ({ error }) => isTransient(error),
-        onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retriesConsumed }) => {
-          if (!isTransient(error)) return;
-          // One line per retry: which attempt, and when the next one comes (p-retry draws it in [base, 2 x base], capped).
-          const base = Math.min(r.minDelay * 2 ** retriesConsumed, r.maxDelay);
-          const next = retriesLeft > 0 ? `next attempt in ${delayRange(base, Math.min(2 * base, r.maxDelay))}` : 'no attempt left';
-          this.opts.logger.warn(
-            { op: label, attempt: attemptNumber, of: r.attempts + 1, retriesLeft, err: error.message },
-            `${label}: ${error.message} (attempt ${attemptNumber} of ${r.attempts + 1}); ${next}`,
-          );
-          await this.resetNow();
+    const signal = this.stopper.signal;
+    return this.exclusive(async () => {
+      // p-retry throws the abort reason even after an attempt that succeeded: a result the server gave is kept.
+      let result: { value: T } | undefined;
+      await pRetry(
+        async () => {
+          result = { value: await op(await this.connectNow()) };
         },
-      }),
-    );
+        {
+          signal,
+          retries: r.attempts,
+          minTimeout: r.minDelay * 1000,
+          maxTimeout: r.maxDelay * 1000,
+          factor: 2,
+          randomize: true,
+          shouldRetry: ({ error }) => isTransient(error),
+          onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retriesConsumed }) => {
+            if (!isTransient(error)) return;
+            // One line per retry: which attempt, and when the next one comes (p-retry draws it in [base, 2 x base], capped).
+            const base = Math.min(r.minDelay * 2 ** retriesConsumed, r.maxDelay);
+            const next = signal.aborted
+              ? 'stopping: no further attempt'
+              : retriesLeft > 0
+                ? `next attempt in ${delayRange(base, Math.min(2 * base, r.maxDelay))}`
+                : 'no attempt left';
+            this.opts.logger.warn(
+              { op: label, attempt: attemptNumber, of: r.attempts + 1, retriesLeft, err: error.message },
+              `${label}: ${error.message} (attempt ${attemptNumber} of ${r.attempts + 1}); ${next}`,
+            );
+            await this.resetNow();
+          },
+        },
+      ).catch((e: unknown) => {
+        if (!result) throw e;
+      });
+      return result!.value;
+    });
+  }
+
+  /** Starts nothing more: the operation in flight ends (bounded by its timeout); every later one fails with `STOPPED`. */
+  stop(): void {
+    this.stopper.abort(new TransportError('STOPPED', 'stopping: the operation was not started; it resumes at the next start'));
   }
 
   /** Drops the connection; the next operation opens a new one (a client cannot be reused after end()). */

@@ -43,9 +43,10 @@ export type TransportErrorCode =
   | 'TARGET_EXISTS' // a rename would overwrite a file
   | 'SIZE_MISMATCH' // the server's size differs from what was sent
   | 'REFUSED' // another refusal from the server (FTP 5xx...)
-  | 'PROTOCOL'; // the server answered something unexpected
+  | 'PROTOCOL' // the server answered something unexpected
+  | 'STOPPED'; // the session was stopped (SIGTERM): nothing more is sent; the work resumes at the next start
 
-const TRANSIENT: ReadonlySet<TransportErrorCode> = new Set(['CONNECT', 'TIMEOUT', 'CONNECTION_LOST', 'SIZE_MISMATCH']);
+const TRANSIENT: ReadonlySet<TransportErrorCode> = new Set(['CONNECT', 'TIMEOUT', 'CONNECTION_LOST', 'SIZE_MISMATCH', 'STOPPED']);
 
 /**
  * A transport failure with what a person needs to act on it. `transient`

@@ -5,13 +5,15 @@
  * outcomes under volume, a graceful stop over FTP, and the systemd unit.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.js';
 import { Daemon, type DaemonOptions } from '../../src/daemon/daemon.js';
-import { silentLogger } from '../../src/transport/logger.js';
+import { createLogger, silentLogger } from '../../src/transport/logger.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { broadcastsWith as recorded } from '../helpers/platform-record.js';
 
@@ -351,12 +353,56 @@ describe('the daemon keeps its promises (issue #9)', () => {
     for (let i = 0; i < 20; i++) expect(broadcastsWith(`D11x${i}-0`)).toBeLessThanOrEqual(1);
   }, 90_000);
 
+  it('#14 stop starts no retry and no next step: it ends while the retries would go on, and the export resumes at the next start', async () => {
+    // A port nothing listens on: every connection is refused, and the next attempt is 30-60 s away.
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const { dir, path, make } = setup('d14', ['{path: drop, command: ../cmd.yaml}']);
+    const down = join(dir, 'down.yaml');
+    writeFileSync(
+      down,
+      readFileSync(path, 'utf8')
+        .replace(/port: \d+/, `port: ${port}`)
+        .replace(/retries: .*/, 'retries: {attempts: 5, minDelay: 30, maxDelay: 60}'),
+    );
+    let log = '';
+    const destination = new Writable({
+      write(c: Buffer, _e, cb) {
+        log += c.toString();
+        cb();
+      },
+    });
+    const daemon = new Daemon(await parseConfig(readFileSync(down, 'utf8'), down), createLogger({ level: 'info', destination }));
+    await daemon.start();
+    mkdirSync(join(dir, 'drop'), { recursive: true });
+    writeFileSync(join(dir, 'drop', 'late.csv'), exportText('D14'));
+    await until('a refused connection and a retry 30-60 s away', () => /attempt 1 of 6\); next attempt in 30-60 s/.test(log));
+    const stopped = await Promise.race([
+      daemon.stop().then(() => 'stopped'),
+      new Promise<string>((r) => setTimeout(() => r('still waiting for the retry 15 s after stop'), 15_000).unref()),
+    ]);
+    expect(stopped).toBe('stopped');
+    // Nothing was counted against the export: the next start sends it.
+    const again = await make();
+    await again.start();
+    try {
+      await until('sent at the next start', () => broadcastsWith('D14-0') === 1);
+      expect(again.journal.inputsIn('failed')).toHaveLength(0);
+    } finally {
+      await again.stop();
+    }
+  });
+
   it('#14 the systemd unit waits for the longest step of the example config before it kills', () => {
     const unit = readFileSync(join(repo, 'examples/dmc-trigger.service'), 'utf8');
     const config = readFileSync(join(repo, 'examples/dmc.yaml'), 'utf8');
     const stop = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1]);
-    const transfer = Number(/transfer: (\d+)/.exec(config)?.[1]);
-    const documents = Number(/documentsTaken: (\d+)/.exec(config)?.[1]);
-    expect(stop).toBeGreaterThanOrEqual(transfer + documents + 60);
+    const timeouts = /timeouts: \{([^}]*)\}/.exec(config)?.[1] ?? '';
+    const of = (k: string): number => Number(new RegExp(`${k}: (\\d+)`).exec(timeouts)?.[1] ?? 60);
+    // After SIGTERM: the operation in flight (its own bound), then the hook deliveries in flight (30 s), then a margin.
+    expect(stop).toBeGreaterThanOrEqual(Math.max(of('transfer'), of('idle'), of('connect')) + 30 + 60);
+    expect(unit).toMatch(/starts no other \(no retry, no next step\)/);
   });
 });
