@@ -5,7 +5,7 @@
  * names are fixed here, from the content and the input's time, so they are
  * the same after any restart.
  */
-import { copyFile, readFile, stat } from 'node:fs/promises';
+import { copyFile, lstat, readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import { buildTriggerFiles } from '../files/build.js';
@@ -18,7 +18,7 @@ import { FindingList, TriggerFormatError, type Finding } from '../formats/findin
 import type { TriggerCommand } from '../formats/model.js';
 import { parisTime } from '../formats/paris-time.js';
 import { fileHash, uniqueRemoteName } from '../transport/handshake.js';
-import { dirs, printable, type StepContext } from './context.js';
+import { dirs, NotRegularFileError, printable, readRegularFile, type StepContext } from './context.js';
 import type { InputRow } from './journal.js';
 import { failInput } from './settle.js';
 
@@ -26,7 +26,8 @@ import { failInput } from './settle.js';
 export async function commandFor(folder: DropFolderConfig, row: InputRow): Promise<TriggerCommand> {
   const base = parseCommandFile(await readFile(folder.command, 'utf8'), folder.command);
   const sidecar = `${row.work_path}.command.yaml`;
-  const over = await readFile(sidecar, 'utf8').then(
+  // Never through a link: the sidecar comes from whoever writes the drop folder.
+  const over = await readRegularFile(sidecar, `the sidecar ${basename(row.name, extname(row.name))}.command.yaml`).then(
     (t) => parseCommandFile(t, sidecar),
     (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;
@@ -119,7 +120,8 @@ export async function buildInput(ctx: StepContext, folder: DropFolderConfig, row
  * stableSeconds; never built from a part of it in silence.
  */
 export async function stillChanging(ctx: StepContext, row: InputRow): Promise<boolean> {
-  const st = await stat(row.work_path);
+  const st = await lstat(row.work_path);
+  if (!st.isFile()) return false; // build() refuses it without reading it
   if (st.size !== row.size) {
     ctx.journal.noteChanged(row.id, st.size, await fileHash(row.work_path));
     ctx.logger.warn(
@@ -135,6 +137,15 @@ async function build(ctx: StepContext, folder: DropFolderConfig, row: InputRow):
   const out = `${row.work_path}.trigger.${row.kind === 'trigger' ? extname(row.name).slice(1).toLowerCase() || 'csv' : folder.format}`;
   let parts: { path: string; contacts: number }[];
   let serviceId: string | undefined;
+  // Taken as a regular file; a link or a folder put in its place since (work/ is inside the drop folder) is never read.
+  if (!(await lstat(row.work_path)).isFile())
+    return failInput(ctx, folder, row, [
+      {
+        code: 'E_EXPORT',
+        severity: 'error',
+        message: `${printable(row.name)} in work/ is no longer a regular file (a link or a folder was put in its place): not read (links are never followed)`,
+      },
+    ]);
   try {
     if (row.kind === 'trigger') {
       const v = await validateTriggerFile(row.work_path, { documentsDir: dirs(folder.path).work });
@@ -174,6 +185,7 @@ async function build(ctx: StepContext, folder: DropFolderConfig, row: InputRow):
     }
   } catch (e) {
     if (e instanceof TriggerFormatError) return failInput(ctx, folder, row, [...e.findings]);
+    if (e instanceof NotRegularFileError) return failInput(ctx, folder, row, [{ code: 'E_COMMAND_FILE', severity: 'error', message: e.message }]);
     throw e;
   }
   if (serviceId !== ctx.config.service.serviceId) return failInput(ctx, folder, row, [otherService(ctx, serviceId)]);

@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises';
 /**
  * Grouping (`group: {windowSeconds, maxFiles}`): the exports of a window go
  * out as one broadcast. The leader's triggers carry every member's
@@ -26,6 +27,12 @@ export async function buildGroup(ctx: StepContext, folder: DropFolderConfig): Pr
   const members = rows.slice(0, g.maxFiles);
   // An export still being written waits, and the group with it.
   for (const m of members) if (await stillChanging(ctx, m)) return false;
+  // A member replaced by a link (or a folder) since it was taken is never read: each is then judged alone, and it refused.
+  for (const m of members)
+    if (!(await lstat(m.work_path)).isFile()) {
+      ctx.journal.buildAlone(members.map((x) => x.id));
+      return true;
+    }
   const leader = members[0]!;
   if (members.length === 1) {
     ctx.journal.buildAlone([leader.id]);

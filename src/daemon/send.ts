@@ -5,7 +5,7 @@
  * sent and never steps back: after a fault it is resolved only by a look at
  * the server (`resolveRename`), so a trigger is never uploaded twice.
  */
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DropFolderConfig } from '../config/config.js';
@@ -14,7 +14,7 @@ import { readTriggerHead } from '../files/read-trigger.js';
 import { sendTrigger, UPLOADING_SUFFIX } from '../transport/handshake.js';
 import type { Session } from '../transport/session.js';
 import { remoteJoin, TransportError } from '../transport/transport.js';
-import { exists, type StepContext } from './context.js';
+import { exists, printable, type StepContext } from './context.js';
 import type { InputRow, TriggerRow } from './journal.js';
 import { failInput, settleFiles } from './settle.js';
 
@@ -45,6 +45,21 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
       return true;
     }
   }
+  // A document dropped with it and replaced by a link (or a folder) in work/ since it was taken is never read, nor sent.
+  if (!row.documents_sent)
+    for (const d of dropped)
+      if (!(await lstat(d.work_path).catch(() => undefined))?.isFile()) {
+        for (const t of ctx.journal.triggersOf(row.id))
+          if (t.state === 'built' || t.state === 'uploading') ctx.journal.setTrigger(t.id, 'failed', { error: 'a document is not a regular file' });
+        await failInput(ctx, folder, row, [
+          {
+            code: 'E_DOCUMENT_MISSING',
+            severity: 'error',
+            message: `the document ${printable(d.name)} in work/ is no longer a regular file (a link or a folder was put in its place): not read, nothing sent`,
+          },
+        ]);
+        return true;
+      }
   let documents = row.documents_sent ? [] : [...folder.documents, ...dropped.map((d) => ({ path: d.work_path, name: d.name }))];
   for (const t of ctx.journal.triggersOf(row.id)) {
     if (ctx.stopping()) return false;

@@ -3,7 +3,19 @@
  * secrets in hook URLs, names with line breaks, files still being written
  * after they were taken, intake failures, poisoned sidecars.
  */
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +26,8 @@ import { Daemon, type DaemonOptions } from '../../src/daemon/daemon.js';
 import { createLogger, silentLogger } from '../../src/transport/logger.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { broadcastsWith as recorded } from '../helpers/platform-record.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+const repo = new URL('../../', import.meta.url).pathname;
 
 const until = async (what: string, cond: () => boolean, ms = 30_000): Promise<void> => {
   const end = Date.now() + ms;
@@ -53,7 +67,7 @@ describe('the daemon under hostile input (issue #14)', () => {
   async function daemonFor(
     name: string,
     extra: string[] = [],
-    o: DaemonOptions & { log?: string[] } = {},
+    o: DaemonOptions & { log?: string[]; folder?: string; port?: number } = {},
   ): Promise<{ dir: string; drop: string; daemon: Daemon; config: string }> {
     const dir = join(root, name);
     const drop = join(dir, 'drop');
@@ -63,7 +77,7 @@ describe('the daemon under hostile input (issue #14)', () => {
       config,
       [
         'service: {serviceId: "12345678"}',
-        `transport: {protocol: sftp, host: 127.0.0.1, port: ${sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`,
+        `transport: {protocol: sftp, host: 127.0.0.1, port: ${o.port ?? sim.sftp!.port}, username: dmc, password: pw, hostKey: "${sim.fingerprint}"}`,
         'timeouts: {connect: 5, documentsTaken: 10, outcome: 20, poll: 0.1}',
         'retries: {attempts: 1, minDelay: 0.05, maxDelay: 0.1}',
         `reports: {dir: ${join(dir, 'reports')}}`,
@@ -74,7 +88,7 @@ describe('the daemon under hostile input (issue #14)', () => {
         '  maxAttempts: 2',
         ...extra.map((l) => `  ${l}`),
         '  dropFolders:',
-        `    - {path: ${drop}, command: ${join(root, 'cmd.yaml')}}`,
+        `    - {path: ${drop}, command: ${join(root, 'cmd.yaml')}${o.folder ? `, ${o.folder}` : ''}}`,
       ].join('\n'),
     );
     const log = o.log;
@@ -124,6 +138,71 @@ describe('the daemon under hostile input (issue #14)', () => {
       expect(daemon.journal.recentInputs(10).map((r) => r.name)).not.toContain('pw.csv');
     } finally {
       await daemon.stop();
+    }
+  });
+
+  it('#1 a sidecar that is a link, and an export replaced by a link in work/, are never read', async () => {
+    const secretFile = join(root, 'shadow-like');
+    // Shaped as YAML would read it (a key and a value), as /etc/shadow's lines are: an unknown key was quoted whole.
+    writeFileSync(secretFile, `root:${SECRET}:19000:0:99999:7:::\n`);
+    const log: string[] = [];
+    const { drop, daemon, config } = await daemonFor('sidelinks', [], { log, folder: 'group: {windowSeconds: 3, maxFiles: 10}' });
+    try {
+      symlinkSync(secretFile, join(drop, 'side.command.yaml'));
+      writeFileSync(join(drop, 'side.csv'), 'Nom;Mobile;Référence\nA;0612345678;SL-0\n');
+      await until('the export with a linked sidecar failed', () => existsSync(join(drop, 'failed', 'side.csv.error.txt')));
+      expect(readFileSync(join(drop, 'failed', 'side.csv.error.txt'), 'utf8')).toMatch(
+        /the sidecar side\.command\.yaml is a symbolic link, not a regular file: not read/,
+      );
+      // Grouped exports wait in work/ for the window: one replaced there by a link is refused, not read.
+      writeFileSync(join(drop, 'swap.csv'), 'Nom;Mobile;Référence\nA;0612345678;SL-1\n');
+      writeFileSync(join(drop, 'kept.csv'), 'Nom;Mobile;Référence\nB;0612345679;SL-2\n');
+      const inWork = (name: string): string | undefined => readdirSync(join(drop, 'work')).find((f) => f.endsWith(`-${name}`));
+      await until('taken into work/', () => inWork('swap.csv') !== undefined && inWork('kept.csv') !== undefined);
+      const work = join(drop, 'work', inWork('swap.csv')!);
+      rmSync(work);
+      symlinkSync(secretFile, work);
+      await until('the swapped export failed', () => existsSync(join(drop, 'failed', 'swap.csv.error.txt')));
+      expect(readFileSync(join(drop, 'failed', 'swap.csv.error.txt'), 'utf8')).toMatch(/swap\.csv in work\/ is no longer a regular file/);
+      await until('the other export sent', () => broadcastsWith('SL-2') === 1);
+      const { runStatus } = await import('../../src/cli/daemon-command.js');
+      const status: string[] = [];
+      await runStatus({ config, json: true }, { out: (l) => status.push(l), err: () => undefined, isTTY: false });
+      // The links themselves go to failed/ with their export; what the daemon wrote there are the regular files.
+      const written = readdirSync(join(drop, 'failed')).filter((f) => lstatSync(join(drop, 'failed', f)).isFile());
+      expect(written).toContain('side.csv.error.txt');
+      const everything = [log.join(''), status.join('\n'), ...written.map((f) => readFileSync(join(drop, 'failed', f), 'utf8'))].join('\n');
+      expect(everything).not.toContain(SECRET.slice(0, 12));
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('#1 a document replaced by a link in work/ before its trigger goes is neither read nor sent', async () => {
+    const secretFile = join(root, 'doc-secret');
+    writeFileSync(secretFile, `${SECRET}\n`);
+    // The account is unreachable until the swap is done: the trigger is built and waits in work/ with its document.
+    const proxy = new FaultProxy({ host: '127.0.0.1', port: sim.sftp!.port });
+    const port = await proxy.start();
+    proxy.refuseFor(120_000);
+    const { drop, daemon } = await daemonFor('doclink', [], { port });
+    try {
+      copyFileSync(join(repo, 'samples/documents/TESTFAX.pdf'), join(drop, 'TESTFAX.pdf'));
+      copyFileSync(join(repo, 'samples/fax-pdf.csv'), join(drop, 'fax.csv'));
+      await until('the trigger built, its document in work/', () => daemon.journal.inputsIn('built').some((r) => r.name === 'fax.csv'));
+      const doc = daemon.journal.inputsIn('working').find((r) => r.name === 'TESTFAX.pdf')!;
+      rmSync(doc.work_path);
+      symlinkSync(secretFile, doc.work_path);
+      proxy.refuseFor(0);
+      await until('the trigger failed', () => existsSync(join(drop, 'failed', 'fax.csv.error.txt')), 60_000);
+      expect(readFileSync(join(drop, 'failed', 'fax.csv.error.txt'), 'utf8')).toMatch(/the document TESTFAX\.pdf in work\/ is no longer a regular file/);
+      const onThePlatform = readdirSync(join(root, 'sim'), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => readFileSync(join(e.parentPath, e.name), 'latin1'));
+      expect(onThePlatform.some((t) => t.includes(SECRET))).toBe(false);
+    } finally {
+      await daemon.stop();
+      await proxy.close();
     }
   });
 
