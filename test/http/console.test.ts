@@ -4,7 +4,7 @@
  * reverse proxy's authentication header when configured (and only then),
  * the security headers, the reports pages, and nothing secret on a page.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon/daemon.js';
@@ -79,6 +79,30 @@ describe('the console over HTTP', () => {
     const r = await get('/inputs', { 'X-Forwarded-User': 'alice' });
     expect(r.status).toBe(200);
     expect(r.headers.get('set-cookie')).toMatch(/^dmc_session=/);
+  });
+
+  it('names from the drop folder are escaped on every page; an error file replaced by a link is not shown', async () => {
+    const evil = '<img src=x onerror=alert(1)>.csv';
+    writeFileSync(join(root, 'drop', evil), 'not an export\n');
+    await until('the hostile export failed', () => daemon.journal.recentInputs(10).some((i) => i.name === evil && i.state === 'failed'));
+    const row = daemon.journal.recentInputs(10).find((i) => i.name === evil)!;
+    const h = { 'X-Forwarded-User': 'alice' };
+    const list = await (await get('/inputs?state=failed', h)).text();
+    expect(list).toContain('&lt;img src=x onerror=alert(1)&gt;.csv');
+    expect(list).not.toContain('<img');
+    const errorFile = join(root, 'drop', 'failed', `${evil}.error.txt`);
+    await until('its error file', () => existsSync(errorFile));
+    const one = await (await get(`/inputs/${row.id}`, h)).text();
+    expect(one).toMatch(/Error file/);
+    expect(one).not.toContain('<img');
+    // failed/ is inside the drop folder: an error file replaced by a link to another file is not shown.
+    const secret = join(root, 'not-for-the-console');
+    writeFileSync(secret, 'TOPSECRET-console-value\n');
+    rmSync(errorFile);
+    symlinkSync(secret, errorFile);
+    const again = await (await get(`/inputs/${row.id}`, h)).text();
+    expect(again).not.toContain('TOPSECRET-console-value');
+    expect(again).not.toMatch(/Error file/);
   });
 
   it('the reports pages list the collected reports and summarize one', async () => {

@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ActionError, resendInput, retryInput } from '../../daemon/actions.js';
+import { readRegularFile } from '../../daemon/context.js';
 import type { Journal } from '../../daemon/journal.js';
 import { readCraFile } from '../../files/reports.js';
 import { summarizeCra } from '../../formats/cra.js';
@@ -247,7 +248,8 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const triggers = o.journal.triggersOf(row.id);
     const errorText =
       row.state === 'failed' || row.state === 'duplicate'
-        ? await readFile(join(row.folder, 'failed', `${row.name}.error.txt`), 'utf8').then(
+        ? // Never through a link: failed/ is inside the drop folder.
+          await readRegularFile(join(row.folder, 'failed', `${row.name}.error.txt`)).then(
             (x) => x.slice(0, 20_000),
             () => undefined,
           )
