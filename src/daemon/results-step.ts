@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { ContactColumn } from '../formats/contacts.js';
-import { writeResultsFile, type ResultsSummary } from '../results/results-file.js';
+import { ResultsSourceError, writeResultsFile, type ResultsSummary } from '../results/results-file.js';
 import { dirs, exists, printable, type StepContext } from './context.js';
 
 /** `results/<name>.results.csv` (the configured name) and `results/<name>.summary.json`. */
@@ -56,8 +56,15 @@ export async function writeDueResults(ctx: StepContext): Promise<boolean> {
         input: { id, name: row.name, folder: row.folder },
         broadcasts,
         expired: row.created_at < cutoff,
+        followLinks: false,
       });
     } catch (e) {
+      if (e instanceof ResultsSourceError) {
+        // Not a file the daemon wrote (a link or a folder put in sent/): said once, never read, not tried again.
+        ctx.logger.error({ input: id, name: printable(row.name), err: e.message }, 'the export in sent/ was replaced: its results file is not written');
+        ctx.statuses.undue(id);
+        continue;
+      }
       ctx.logger.error({ input: id, name: printable(row.name), err: (e as Error).message }, 'cannot write the results file; trying again next pass');
       continue;
     }

@@ -15,8 +15,8 @@
  * quote or a line break needs it). JSON Lines exports get a `dmc` object on
  * each record. Files are replaced atomically.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import iconv from 'iconv-lite';
 import { PendingFile } from '../files/atomic.js';
 import { addressKey } from '../formats/address.js';
@@ -24,6 +24,7 @@ import { csvRecordBatches } from '../formats/csv-records.js';
 import type { ContactColumn } from '../formats/contacts.js';
 import { CRA_CODES } from '../formats/cra-codes.js';
 import { FindingList } from '../formats/findings.js';
+import { printable } from '../formats/printable.js';
 import { readSiExport } from '../formats/si-export.js';
 import { decode, lines } from '../formats/text-input.js';
 import type { FinalStatus, JoinResult, ResultLookup } from './statuses.js';
@@ -60,6 +61,13 @@ export interface ResultsFileOptions {
   readonly broadcasts: readonly string[];
   /** The input is past `finalAfterDays`: what is pending now stays so. */
   readonly expired: boolean;
+  /** `false` (the daemon: sent/ is inside the drop folder): the export is read only as a regular file, never through a link. */
+  readonly followLinks?: boolean;
+}
+
+/** The export cannot be read as asked (a link when links are not followed, a folder): its content is never read. */
+export class ResultsSourceError extends Error {
+  override readonly name = 'ResultsSourceError';
 }
 
 /** Every column that can hold an address the platform calls or writes to. */
@@ -122,8 +130,22 @@ function keysOf(get: (c: ContactColumn) => string): RowKeys {
 
 /** Joins the results to the export's rows and writes the results file and its summary. */
 export async function writeResultsFile(o: ResultsFileOptions): Promise<ResultsSummary> {
-  const head = await readHead(o.exportPath, 64 * 1024);
-  const body = (): AsyncIterable<Uint8Array> => createReadStream(o.exportPath, { highWaterMark: 64 * 1024 });
+  // One handle for the head and the body: what was checked is what is read.
+  const fh = await open(o.exportPath, o.followLinks === false ? fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW : 'r').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ELOOP') throw new ResultsSourceError(`${printable(o.exportPath)} is a symbolic link: not read (links are never followed)`);
+    throw e;
+  });
+  try {
+    if (!(await fh.stat()).isFile()) throw new ResultsSourceError(`${printable(o.exportPath)} is not a regular file: not read`);
+    return await writeFrom(fh, o);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeFrom(fh: FileHandle, o: ResultsFileOptions): Promise<ResultsSummary> {
+  const head = await readHead(fh, 64 * 1024);
+  const body = (): AsyncIterable<Uint8Array> => fh.createReadStream({ start: 0, autoClose: false, highWaterMark: 64 * 1024 });
   const findings = new FindingList(0);
   // The head tells the encoding, separator and mapping (as the build read them: from the first 64 KiB).
   const reading = await readSiExport([head], findings, { map: o.map, name: o.exportPath });
@@ -183,15 +205,10 @@ export async function writeResultsFile(o: ResultsFileOptions): Promise<ResultsSu
 }
 
 /** The first `size` bytes of a file (all of it when smaller). */
-async function readHead(path: string, size: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(size);
-    const { bytesRead } = await fh.read(buf, 0, size, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
+async function readHead(fh: FileHandle, size: number): Promise<Buffer> {
+  const buf = Buffer.alloc(size);
+  const { bytesRead } = await fh.read(buf, 0, size, 0);
+  return buf.subarray(0, bytesRead);
 }
 
 async function* once(b: Buffer): AsyncGenerator<Uint8Array> {

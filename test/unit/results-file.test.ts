@@ -3,13 +3,13 @@
  * reference or address, never guessed; several media per row; JSON Lines;
  * final when nothing is pending or when the input is past finalAfterDays.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Journal } from '../../src/daemon/journal.js';
 import { writePushReport, type PushElement } from '../../src/formats/push.js';
-import { writeResultsFile } from '../../src/results/results-file.js';
+import { ResultsSourceError, writeResultsFile } from '../../src/results/results-file.js';
 import { StatusStore } from '../../src/results/statuses.js';
 
 let dir: string;
@@ -53,6 +53,28 @@ async function write(exportText: string, name: string, expired = false, map = {}
 }
 
 describe('results files', () => {
+  it('followLinks: false (the daemon) never reads an export that is a link: nothing written; the library follows one by default', async () => {
+    const target = join(dir, 'elsewhere.csv');
+    writeFileSync(target, 'secret-column;Mobile\nTOPSECRET;0612345678\n');
+    symlinkSync(target, join(dir, 'linked.csv'));
+    const o = {
+      exportPath: join(dir, 'linked.csv'),
+      outPath: join(dir, 'linked.results.csv'),
+      summaryPath: join(dir, 'linked.summary.json'),
+      map: {},
+      lookup: store.lookup(['700']),
+      input: { id: 1, name: 'linked.csv', folder: dir },
+      broadcasts: ['700'],
+      expired: false,
+    };
+    await expect(writeResultsFile({ ...o, followLinks: false })).rejects.toThrow(ResultsSourceError);
+    await expect(writeResultsFile({ ...o, followLinks: false })).rejects.toThrow(/linked\.csv is a symbolic link: not read/);
+    expect(existsSync(o.outPath)).toBe(false);
+    expect(existsSync(o.summaryPath)).toBe(false);
+    await expect(writeResultsFile({ ...o, exportPath: dir, followLinks: false })).rejects.toThrow(/is not a regular file/);
+    expect((await writeResultsFile(o)).rows).toBe(1);
+  });
+
   it('by address: a row nothing matches stays pending and is counted unmatched; final only once expired', async () => {
     const { parsePushReport } = await import('../../src/formats/push.js');
     journal.tx(() =>
