@@ -28,6 +28,19 @@ export async function main(argv: readonly string[], rawIo: Io = processIo): Prom
       'Drive SFR Business DMC from an information system: trigger files over (S)FTP, email triggers, mail2sms, a daemon for drop folders, daily reports, and a local platform simulator',
     )
     .version(version())
+    .option(
+      '--max-line-length <characters>',
+      'the longest line (or XML text between tags) the readers take, for every command (default 1048576; at most 67108864)',
+    )
+    .hook('preAction', (cmd) => {
+      const v = cmd.opts<{ maxLineLength?: string }>().maxLineLength;
+      if (v === undefined) return;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1024 || n > 64 << 20)
+        throw new UsageError(`--max-line-length "${v}": give a number of characters from 1024 to ${64 << 20}`);
+      // Read by the readers at each reading (src/formats/text-input.ts), in this process and the ones it starts.
+      process.env['DMC_MAX_LINE_LENGTH'] = String(n);
+    })
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showSuggestionAfterError(true);

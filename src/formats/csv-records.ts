@@ -8,7 +8,7 @@
  * compares them on generated files), at a fraction of the cost.
  */
 import { finding, type FindingList } from './findings.js';
-import { boundedLineBatches, MAX_LINE_LENGTH } from './text-input.js';
+import { boundedLineBatches, maxLineLength } from './text-input.js';
 
 /** A record and the line it starts on. */
 export interface CsvRecord {
@@ -90,9 +90,9 @@ export async function* csvRecordBatches(text: AsyncIterable<string>, delimiter: 
     for (const l of batch) {
       if (open) {
         open.text += `\n${l.text}`;
-        if (open.text.length > MAX_LINE_LENGTH) {
+        if (open.text.length > maxLineLength()) {
           findings.add(
-            finding('E_EXPORT', `the quoted value opened on line ${open.line} is not closed within ${MAX_LINE_LENGTH} characters: a quote is missing`, {
+            finding('E_EXPORT', `the quoted value opened on line ${open.line} is not closed within ${maxLineLength()} characters: a quote is missing`, {
               line: open.line,
             }),
           );

@@ -106,8 +106,17 @@ export function finding(code: FindingCode, message: string, where: { line?: numb
  * Collects findings with a cap per severity, so a file with a million bad
  * rows reports the first ones and a count, not a million lines.
  */
+/**
+ * Findings that end the reading (a line past the cap: the rest of the input
+ * is not read). What a list says after one of them (required fields
+ * missing, no contacts) only follows from it: such a list shows these alone.
+ */
+const ENDS_READING: ReadonlySet<string> = new Set(['E_LINE_TOO_LONG']);
+
 export class FindingList {
   readonly items: Finding[] = [];
+  /** Findings of ENDS_READING: when there is one, the list is these. */
+  private readonly ended: Finding[] = [];
   private errorCount = 0;
   private warningCount = 0;
   private droppedErrors = 0;
@@ -116,6 +125,7 @@ export class FindingList {
   constructor(readonly cap = 100) {}
 
   add(f: Finding): void {
+    if (ENDS_READING.has(f.code)) this.ended.push(f);
     if (f.severity === 'error') {
       this.errorCount++;
       if (this.errorCount > this.cap) {
@@ -146,10 +156,10 @@ export class FindingList {
   }
 
   get errors(): number {
-    return this.errorCount;
+    return this.ended.length ? this.ended.filter((f) => f.severity === 'error').length : this.errorCount;
   }
   get warnings(): number {
-    return this.warningCount;
+    return this.ended.length ? this.ended.filter((f) => f.severity === 'warning').length : this.warningCount;
   }
   get hasErrors(): boolean {
     return this.errorCount > 0;
@@ -157,6 +167,7 @@ export class FindingList {
 
   /** The findings, with one closing note per severity that was capped. */
   list(): Finding[] {
+    if (this.ended.length) return [...this.ended];
     const out = [...this.items];
     if (this.droppedErrors > 0) out.push(finding('W_FINDINGS_CAPPED', `${this.droppedErrors} more error(s) not shown (first ${this.cap} listed)`));
     if (this.droppedWarnings > 0) out.push(finding('W_FINDINGS_CAPPED', `${this.droppedWarnings} more warning(s) not shown (first ${this.cap} listed)`));

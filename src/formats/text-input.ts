@@ -52,8 +52,24 @@ export async function* decode(chunks: AsyncIterable<Uint8Array>, encoding: strin
   if (tail) yield tail;
 }
 
-/** The longest line the readers take, in characters: generous for any trigger, export or report line. */
+/** The longest line the readers take by default, in characters: generous for any trigger, export or report line. */
 export const MAX_LINE_LENGTH = 1 << 20;
+
+/** The most a line may be raised to (memory stays bounded: a line is held whole). */
+export const MAX_LINE_LENGTH_CEILING = 64 << 20;
+
+/**
+ * The line cap in force: `DMC_MAX_LINE_LENGTH` (characters; what the CLI's
+ * `--max-line-length` sets) when it is a number within bounds, else 1 MiB.
+ * Read at each reading, so a daemon's `Environment=` applies too.
+ */
+export function maxLineLength(): number {
+  const v = Number(process.env['DMC_MAX_LINE_LENGTH']);
+  return Number.isInteger(v) && v >= 1024 && v <= MAX_LINE_LENGTH_CEILING ? v : MAX_LINE_LENGTH;
+}
+
+/** How to raise the cap, said with every line refused. */
+const RAISE = 'or raise the limit: --max-line-length <characters>, or DMC_MAX_LINE_LENGTH';
 
 /** A line longer than the limit: the input is refused there, with the line's number. */
 export class LineTooLongError extends Error {
@@ -62,7 +78,7 @@ export class LineTooLongError extends Error {
     readonly line: number,
     readonly max: number,
   ) {
-    super(`line ${line} is longer than ${max} characters: not a file this tool reads (a missing line break, or binary data)`);
+    super(`line ${line} is longer than ${max} characters: not a file this tool reads (a missing line break, or binary data; ${RAISE})`);
   }
 }
 
@@ -78,7 +94,7 @@ export interface TextLine {
  * A line longer than `maxLength` throws LineTooLongError as soon as it is
  * seen, so memory stays bounded on an input without line breaks.
  */
-export async function* lines(text: AsyncIterable<string>, maxLength = MAX_LINE_LENGTH): AsyncGenerator<TextLine> {
+export async function* lines(text: AsyncIterable<string>, maxLength = maxLineLength()): AsyncGenerator<TextLine> {
   for await (const batch of lineBatches(text, maxLength)) yield* batch;
 }
 
@@ -86,7 +102,7 @@ export async function* lines(text: AsyncIterable<string>, maxLength = MAX_LINE_L
  * `lines`, a chunk's lines at a time: for readers of large files, which then
  * walk each batch synchronously (one await per chunk, not one per line).
  */
-export async function* lineBatches(text: AsyncIterable<string>, maxLength = MAX_LINE_LENGTH): AsyncGenerator<TextLine[]> {
+export async function* lineBatches(text: AsyncIterable<string>, maxLength = maxLineLength()): AsyncGenerator<TextLine[]> {
   let parts: string[] = [];
   let partsLength = 0;
   let n = 0;
@@ -137,7 +153,7 @@ export async function* lineBatches(text: AsyncIterable<string>, maxLength = MAX_
 }
 
 /** `lineBatches`, with a line over the limit reported as E_LINE_TOO_LONG (with its number) where the input then ends. */
-export async function* boundedLineBatches(text: AsyncIterable<string>, findings: FindingList, maxLength = MAX_LINE_LENGTH): AsyncGenerator<TextLine[]> {
+export async function* boundedLineBatches(text: AsyncIterable<string>, findings: FindingList, maxLength = maxLineLength()): AsyncGenerator<TextLine[]> {
   try {
     yield* lineBatches(text, maxLength);
   } catch (e) {
@@ -147,7 +163,7 @@ export async function* boundedLineBatches(text: AsyncIterable<string>, findings:
 }
 
 /** `lines`, with a line over the limit reported as E_LINE_TOO_LONG (with its number) where the input then ends. */
-export async function* boundedLines(text: AsyncIterable<string>, findings: FindingList, maxLength = MAX_LINE_LENGTH): AsyncGenerator<TextLine> {
+export async function* boundedLines(text: AsyncIterable<string>, findings: FindingList, maxLength = maxLineLength()): AsyncGenerator<TextLine> {
   try {
     yield* lines(text, maxLength);
   } catch (e) {

@@ -12,7 +12,7 @@
  * place (line and column stay true) before parsing, with a warning.
  */
 import { SaxesParser } from 'saxes';
-import { MAX_LINE_LENGTH } from './text-input.js';
+import { maxLineLength } from './text-input.js';
 import { CommandAssembler } from './command-assembler.js';
 import { lookupXmlColumn, type ContactColumn } from './contacts.js';
 import { looksUtf8, normalizeEncodingName } from './encoding.js';
@@ -76,7 +76,7 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
 
   const asm = new CommandAssembler(findings);
   const columns: ContactColumn[] = [];
-  const maxLine = opts.maxLineLength ?? MAX_LINE_LENGTH;
+  const maxLine = opts.maxLineLength ?? maxLineLength();
   const parser = new SaxesParser({ position: true });
   let fatal = false;
   const stack: Ctx[] = ['root'];
@@ -281,7 +281,7 @@ export async function readXmlTrigger(source: ByteSource, findings: FindingList, 
       findings.add(
         finding(
           'E_LINE_TOO_LONG',
-          `more than ${maxLine} characters of text without a tag, around line ${parser.line}: not a DMC trigger (or raise the line limit)`,
+          `more than ${maxLine} characters of text without a tag, around line ${parser.line}: not a DMC trigger (or raise the limit: --max-line-length <characters>, or DMC_MAX_LINE_LENGTH)`,
           { line: parser.line },
         ),
       );

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,32 @@ describe('dmc-trigger CLI', () => {
     const b = run('build', '--command', 'templates/sms.yaml', '--contacts', 'samples/exports/crm-semicolon.csv', '--out', `${join(folder, 'new')}/`);
     expect(b.code, b.stderr).toBe(0);
     expect(readdirSync(join(folder, 'new'))).toEqual(['crm-semicolon.trigger.csv']);
+  });
+
+  it('a line past the cap is the one finding (nothing that follows from it), and --max-line-length raises the cap', () => {
+    // XML: the head (4 MiB) is read whole, then a text without a tag is capped like a line.
+    const xml = join(tmp, 'long-text.xml');
+    writeFileSync(
+      xml,
+      `<?xml version="1.0" encoding="ISO-8859-15"?>\n<dmc><auth><serviceId>12345678</serviceId></auth><command><broadcastName>${'a'.repeat(6 << 20)}</broadcastName></command></dmc>\n`,
+    );
+    const r = run('validate', xml);
+    expect(r.code).toBe(1);
+    // It was listed after six "required" errors that only followed from the reading's end.
+    expect(r.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/long-text\.xml:1: error E_LINE_TOO_LONG: .* --max-line-length <characters>, or DMC_MAX_LINE_LENGTH\)$/),
+      expect.stringMatching(/INVALID \(XML, iso-8859-15, 0 contacts, 1 error\(s\), 0 warning\(s\)\)$/),
+    ]);
+    const csv = join(tmp, 'long-line.csv');
+    writeFileSync(csv, readFileSync(join(root, 'samples/sms.csv'), 'latin1').replace('#END', `${'x'.repeat(2 << 20)}\n#END`), 'latin1');
+    const capped = run('validate', csv);
+    expect(capped.stdout).toMatch(/long-line\.csv:\d+: error E_LINE_TOO_LONG: line \d+ is longer than 1048576 characters/);
+    const raised = run('validate', csv, '--max-line-length', String(4 << 20));
+    expect(raised.stdout).not.toMatch(/E_LINE_TOO_LONG/);
+    expect(raised.stdout).toMatch(/E_TOO_LONG \[NAME\]: NAME is 2097152 characters/);
+    const bad = run('validate', csv, '--max-line-length', 'abc');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--max-line-length "abc": give a number of characters from 1024 to 67108864/);
   });
 
   it('an invalid export: exit 1, file:line: error CODE lines, nothing written, no stack trace', () => {
