@@ -8,7 +8,7 @@
  * Reference: docs/config.md.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 
@@ -435,7 +435,43 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
   return parseConfig(text, path, env, opts.secrets ?? true);
 }
 
-/** A value as a person would name it in an error message. */
+/**
+ * Folders the daemon could not keep apart: the same drop folder twice (two
+ * watchers taking the same files), or a drop folder inside another's own
+ * folders (its work/ files taken as new inputs, sent again); and a journal
+ * that is a folder.
+ */
+async function checkDaemonPaths(file: string, journal: string, folders: readonly string[]): Promise<void> {
+  if ((await stat(journal).catch(() => undefined))?.isDirectory())
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${file}: daemon.journal '${journal}' is a folder: name a file in it, e.g. ${join(journal, 'journal.db')}`,
+      file,
+      'daemon.journal',
+    );
+  const inside = (p: string, dir: string): boolean => p === dir || p.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+  folders.forEach((p, i) => {
+    folders.forEach((q, j) => {
+      if (j === i) return;
+      if (j < i && p === q)
+        throw new ConfigError(
+          'CONFIG_INVALID',
+          `${file}: daemon.dropFolders[${i}] is the same folder as dropFolders[${j}] (${p}): list it once`,
+          file,
+          `daemon.dropFolders.${i}.path`,
+        );
+      for (const own of ['work', 'sent', 'failed', 'results'])
+        if (inside(p, join(q, own)))
+          throw new ConfigError(
+            'CONFIG_INVALID',
+            `${file}: daemon.dropFolders[${i}] (${p}) is inside ${join(q, own)}, which the daemon keeps for dropFolders[${j}]: its files would be taken as new inputs; choose another folder`,
+            file,
+            `daemon.dropFolders.${i}.path`,
+          );
+    });
+  });
+}
+
 /** A value as the user wrote it, in YAML's words (a list, a mapping, text "x"). */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return 'nothing (null)';
@@ -644,6 +680,12 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
   }
   if (!transport && !mail && !push)
     throw new ConfigError('CONFIG_INVALID', `${file}: give a transport section (send, reports) or a mail section (mail, mail2sms)`, file, 'transport');
+  if (raw.daemon)
+    await checkDaemonPaths(
+      file,
+      rel(raw.daemon.journal),
+      raw.daemon.dropFolders.map((d) => rel(d.path)),
+    );
   return {
     file,
     service: raw.service.spaceId !== undefined ? { serviceId: raw.service.serviceId, spaceId: raw.service.spaceId } : { serviceId: raw.service.serviceId },

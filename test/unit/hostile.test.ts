@@ -122,6 +122,24 @@ describe('hostile input (issue #14)', () => {
     await expect(parseConfig('transport: {protocol: ftp, host: h, username: u, password: p}\n', 'c.yaml')).rejects.toThrow(/service is required/);
   });
 
+  it('#13 drop folders the daemon cannot keep apart, and a journal that is a folder, are configuration errors', async () => {
+    const base = 'service: {serviceId: "1"}\ntransport: {protocol: ftp, host: h, username: u, password: p}\ndaemon:\n';
+    const cfg = join(dir, 'c.yaml');
+    const folders = (...paths: string[]): string => `  journal: j.db\n  dropFolders:\n${paths.map((p) => `    - {path: ${p}, command: cmd.yaml}\n`).join('')}`;
+    // Accepted before: two watchers of one folder; a folder inside another's work/, whose files it would take as new inputs.
+    await expect(parseConfig(base + folders('drop', './drop'), cfg)).rejects.toThrow(
+      /dropFolders\[1\] is the same folder as dropFolders\[0\] .*: list it once/,
+    );
+    await expect(parseConfig(base + folders('drop', 'drop/work'), cfg)).rejects.toThrow(
+      /dropFolders\[1\] \(.*drop\/work\) is inside .*drop\/work, which the daemon keeps for dropFolders\[0\]/,
+    );
+    await expect(parseConfig(base + folders('drop/sent/x', 'drop'), cfg)).rejects.toThrow(/dropFolders\[0\] .* is inside .*drop\/sent/);
+    await expect(parseConfig(base + folders('drop', 'drop/sub', 'drop-work'), cfg)).resolves.toBeDefined();
+    await expect(parseConfig(`${base}  journal: ${dir}\n  dropFolders: [{path: drop, command: cmd.yaml}]\n`, cfg)).rejects.toThrow(
+      /daemon\.journal '.*' is a folder: name a file in it, e\.g\. .*journal\.db/,
+    );
+  });
+
   it('#5 a password file others can read is warned about, as OpenSSH does for keys', async () => {
     const pw = join(dir, 'pw');
     writeFileSync(pw, 'secret\n');
