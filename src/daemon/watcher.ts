@@ -11,7 +11,7 @@
  * the folder is read again every 2 s until it can be.
  */
 import { lstat, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
 export interface DropWatcherOptions {
@@ -31,8 +31,11 @@ export interface DropWatcherOptions {
 
 const UNHEALTHY_RETRY_MS = 2000;
 
+/** The longest file name taken, in bytes: 255 (the usual file system limit) less what the daemon adds to it. */
+export const MAX_NAME_BYTES = 230;
+
 /** The daemon's own subfolders of a drop folder: a file under one of these names is never an input. */
-const OWN_FOLDERS = new Set(['work', 'sent', 'failed']);
+const OWN_FOLDERS = new Set(['work', 'sent', 'failed', 'results']);
 
 /** Names the daemon never takes: temporary files, markers, sidecars, its own error files and folders. */
 export function ignoredName(name: string): boolean {
@@ -148,6 +151,19 @@ export class DropWatcher {
       this.opts.onSkipped?.(path, 'a symbolic link: links are never followed; copy the file itself into the folder');
     }
     if (!st?.isFile()) {
+      this.seen.delete(path);
+      return;
+    }
+    // The daemon's own names add up to 25 bytes (`<id>-<name>.command.yaml` in work/, ids up to 10 digits): a longer name could not be carried.
+    const bytes = Buffer.byteLength(basename(path));
+    if (bytes > MAX_NAME_BYTES) {
+      if (!this.linksSaid.has(path)) {
+        this.linksSaid.add(path);
+        this.opts.onSkipped?.(
+          path,
+          `its name is ${bytes} bytes long: at most ${MAX_NAME_BYTES} (the daemon adds up to 25 to it in work/, sent/ and failed/, within the file system's 255); rename it shorter`,
+        );
+      }
       this.seen.delete(path);
       return;
     }

@@ -16,7 +16,10 @@ export class PendingFile {
   private done = false;
 
   constructor(readonly path: string) {
-    this.tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    // The name's first 50 characters (at most 200 bytes): with the pid and a random part it stays within the
+    // file system's 255 bytes for any name that fits there itself, and unique.
+    const stem = [...basename(path)].slice(0, 50).join('');
+    this.tempPath = join(dirname(path), `.${stem}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   }
 
   /** Writes all chunks to the temporary file and fsyncs it. */

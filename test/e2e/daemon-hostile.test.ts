@@ -206,6 +206,27 @@ describe('the daemon under hostile input (issue #14)', () => {
     }
   });
 
+  it('a name too long to carry through work/, sent/ and failed/ is not taken, and said once; the longest allowed goes through', async () => {
+    const log: string[] = [];
+    const { drop, daemon } = await daemonFor('longnames', [], { log });
+    try {
+      const longest = `${'L'.repeat(226)}.csv`; // 230 bytes
+      const tooLong = `${'T'.repeat(236)}.csv`; // 240 bytes: its work/ file (000001-<name>.command.yaml) would pass 255
+      writeFileSync(join(drop, longest), 'Nom;Mobile;Référence\nA;0612345678;LN-0\n');
+      writeFileSync(join(drop, tooLong), 'Nom;Mobile;Référence\nB;0612345679;LN-1\n');
+      await until('the longest allowed name sent', () => existsSync(join(drop, 'sent', `${longest}.trigger.csv`)));
+      await until('the other said', () => log.join('').includes('its name is 240 bytes long: at most 230'));
+      expect(broadcastsWith('LN-0')).toBe(1);
+      expect(existsSync(join(drop, tooLong)), 'left where it is').toBe(true);
+      expect(daemon.journal.recentInputs(10).map((r) => r.name)).not.toContain(tooLong);
+      const passes = daemon.passes;
+      await until('two more passes', () => daemon.passes >= passes + 2);
+      expect(log.join('').split('its name is 240 bytes long').length - 1, 'said once').toBe(1);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   it('#4 a webhook secret in the URL never reaches a log, an error or status', async () => {
     const server = createServer((_req, res) => {
       res.writeHead(500).end();
