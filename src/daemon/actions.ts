@@ -3,10 +3,11 @@
  * or the console: put its file back into its drop folder, where the daemon
  * takes it as a new input. Written once for both.
  */
-import { constants as fsConstants, createWriteStream } from 'node:fs';
-import { open, rename, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { rename, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
+import { NotRegularFileError, openRegular } from '../files/no-follow.js';
 import type { InputRow, Journal } from './journal.js';
 
 /** A request the input's state does not allow, or a file in the way: one line saying what to do. */
@@ -27,13 +28,12 @@ async function putBack(row: InputRow, from: 'sent' | 'failed'): Promise<void> {
   if (!(await there(src))) throw new ActionError(`${src} is not there any more: drop the export again yourself`);
   // A copy under a temporary name, renamed: the watcher never sees it half written. Never through a link: sent/ and
   // failed/ are inside the drop folder, and a link put there would copy the file it points to into the folder.
-  const fh = await open(src, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ELOOP') throw new ActionError(`${src} is a symbolic link, not the file the daemon put there: not copied (links are never followed)`);
+  const fh = await openRegular(src, src).catch((e: unknown) => {
+    if (e instanceof NotRegularFileError) throw new ActionError(`${e.message}: not copied back; put the export itself in the folder`);
     throw e;
   });
   const temp = join(row.folder, `.${row.name}.retry`);
   try {
-    if (!(await fh.stat()).isFile()) throw new ActionError(`${src} is not a regular file: not copied`);
     await pipeline(fh.createReadStream({ autoClose: false }), createWriteStream(temp));
   } finally {
     await fh.close();

@@ -18,7 +18,8 @@ import { FindingList, TriggerFormatError, type Finding } from '../formats/findin
 import type { TriggerCommand } from '../formats/model.js';
 import { parisTime } from '../formats/paris-time.js';
 import { fileHash, uniqueRemoteName } from '../transport/handshake.js';
-import { dirs, NotRegularFileError, printable, readRegularFile, type StepContext } from './context.js';
+import { NotRegularFileError, readRegularFile } from '../files/no-follow.js';
+import { dirs, printable, type StepContext } from './context.js';
 import type { InputRow } from './journal.js';
 import { failInput } from './settle.js';
 

@@ -3,10 +3,8 @@
  * logger, the hooks, the one connection to the account, and the local
  * folders of a drop folder. Steps are functions of this context.
  */
-import { constants as fsConstants } from 'node:fs';
-import { open, rename, stat, type FileHandle } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { printable } from '../formats/printable.js';
+import { rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DaemonConfig, DropFolderConfig, ResolvedConfig } from '../config/config.js';
 import type { Logger } from '../transport/logger.js';
 import type { Hooks } from './hooks.js';
@@ -68,35 +66,4 @@ export const exists = (path: string): Promise<boolean> =>
     () => false,
   );
 
-export { printable };
-
-/**
- * Reads a file the daemon was given in a drop folder (a sidecar), never
- * through a link: O_NOFOLLOW, and only a regular file. A link or a folder is
- * a `NotRegularFileError` naming the file, whose content is never read.
- */
-export async function readRegularFile(path: string, shown = basename(path)): Promise<string> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new NotRegularFileError(shown, 'a symbolic link');
-    throw e;
-  }
-  try {
-    if (!(await fh.stat()).isFile()) throw new NotRegularFileError(shown, 'a folder or a device');
-    return await fh.readFile('utf8');
-  } finally {
-    await fh.close();
-  }
-}
-
-export class NotRegularFileError extends Error {
-  override readonly name = 'NotRegularFileError';
-  constructor(
-    readonly shown: string,
-    what: string,
-  ) {
-    super(`${printable(shown)} is ${what}, not a regular file: not read (links are never followed); put the file itself there`);
-  }
-}
+export { printable } from '../formats/printable.js';

@@ -11,5 +11,6 @@ export { startPushReceiver } from '../http/push-receiver.js';
 export type { PushReceiver, PushReceiverOptions, PushCounters } from '../http/push-receiver.js';
 export { StatusStore } from '../results/statuses.js';
 export type { ContactResultRow, JoinResult, ResultLookup, RecordedPush, FinalStatus } from '../results/statuses.js';
-export { writeResultsFile, ResultsSourceError, RESULT_COLUMNS } from '../results/results-file.js';
+export { writeResultsFile, RESULT_COLUMNS } from '../results/results-file.js';
+export { NotRegularFileError } from '../files/no-follow.js';
 export type { ResultsSummary, ResultsFileOptions } from '../results/results-file.js';

@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import type { ContactColumn } from '../formats/contacts.js';
-import { ResultsSourceError, writeResultsFile, type ResultsSummary } from '../results/results-file.js';
+import { writeResultsFile, type ResultsSummary } from '../results/results-file.js';
+import { NotRegularFileError } from '../files/no-follow.js';
 import { dirs, exists, printable, type StepContext } from './context.js';
 
 /** `results/<name>.results.csv` (the configured name) and `results/<name>.summary.json`. */
@@ -59,7 +60,7 @@ export async function writeDueResults(ctx: StepContext): Promise<boolean> {
         followLinks: false,
       });
     } catch (e) {
-      if (e instanceof ResultsSourceError) {
+      if (e instanceof NotRegularFileError) {
         // Not a file the daemon wrote (a link or a folder put in sent/): said once, never read, not tried again.
         ctx.logger.error({ input: id, name: printable(row.name), err: e.message }, 'the export in sent/ was replaced: its results file is not written');
         ctx.statuses.undue(id);

@@ -15,16 +15,15 @@
  * quote or a line break needs it). JSON Lines exports get a `dmc` object on
  * each record. Files are replaced atomically.
  */
-import { constants as fsConstants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import iconv from 'iconv-lite';
 import { PendingFile } from '../files/atomic.js';
+import { openRegular } from '../files/no-follow.js';
 import { addressKey } from '../formats/address.js';
 import { csvRecordBatches } from '../formats/csv-records.js';
 import type { ContactColumn } from '../formats/contacts.js';
 import { CRA_CODES } from '../formats/cra-codes.js';
 import { FindingList } from '../formats/findings.js';
-import { printable } from '../formats/printable.js';
 import { readSiExport } from '../formats/si-export.js';
 import { decode, lines } from '../formats/text-input.js';
 import type { FinalStatus, JoinResult, ResultLookup } from './statuses.js';
@@ -61,13 +60,8 @@ export interface ResultsFileOptions {
   readonly broadcasts: readonly string[];
   /** The input is past `finalAfterDays`: what is pending now stays so. */
   readonly expired: boolean;
-  /** `false` (the daemon: sent/ is inside the drop folder): the export is read only as a regular file, never through a link. */
+  /** `false` (the daemon: sent/ is inside the drop folder): the export is read only as a regular file, never through a link (else NotRegularFileError). */
   readonly followLinks?: boolean;
-}
-
-/** The export cannot be read as asked (a link when links are not followed, a folder): its content is never read. */
-export class ResultsSourceError extends Error {
-  override readonly name = 'ResultsSourceError';
 }
 
 /** Every column that can hold an address the platform calls or writes to. */
@@ -131,12 +125,8 @@ function keysOf(get: (c: ContactColumn) => string): RowKeys {
 /** Joins the results to the export's rows and writes the results file and its summary. */
 export async function writeResultsFile(o: ResultsFileOptions): Promise<ResultsSummary> {
   // One handle for the head and the body: what was checked is what is read.
-  const fh = await open(o.exportPath, o.followLinks === false ? fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW : 'r').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ELOOP') throw new ResultsSourceError(`${printable(o.exportPath)} is a symbolic link: not read (links are never followed)`);
-    throw e;
-  });
+  const fh = o.followLinks === false ? await openRegular(o.exportPath, o.exportPath) : await open(o.exportPath, 'r');
   try {
-    if (!(await fh.stat()).isFile()) throw new ResultsSourceError(`${printable(o.exportPath)} is not a regular file: not read`);
     return await writeFrom(fh, o);
   } finally {
     await fh.close();

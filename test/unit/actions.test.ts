@@ -42,7 +42,9 @@ describe('retry and resend', () => {
     const row = failedInput('b.csv');
     symlinkSync(secret, join(dir, 'drop/failed/b.csv'));
     await expect(retryInput(journal, row)).rejects.toThrow(ActionError);
-    await expect(retryInput(journal, row)).rejects.toThrow(/b\.csv is a symbolic link, not the file the daemon put there: not copied/);
+    await expect(retryInput(journal, row)).rejects.toThrow(
+      /b\.csv is a symbolic link, not a regular file: not read \(links are never followed\): not copied back/,
+    );
     expect(existsSync(join(dir, 'drop/b.csv'))).toBe(false);
     expect(readdirSync(join(dir, 'drop')).filter((f) => f.includes('retry'))).toEqual([]);
     expect(journal.input(row.id)!.state).toBe('failed');

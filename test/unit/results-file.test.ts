@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Journal } from '../../src/daemon/journal.js';
 import { writePushReport, type PushElement } from '../../src/formats/push.js';
-import { ResultsSourceError, writeResultsFile } from '../../src/results/results-file.js';
+import { NotRegularFileError } from '../../src/files/no-follow.js';
+import { writeResultsFile } from '../../src/results/results-file.js';
 import { StatusStore } from '../../src/results/statuses.js';
 
 let dir: string;
@@ -67,11 +68,11 @@ describe('results files', () => {
       broadcasts: ['700'],
       expired: false,
     };
-    await expect(writeResultsFile({ ...o, followLinks: false })).rejects.toThrow(ResultsSourceError);
-    await expect(writeResultsFile({ ...o, followLinks: false })).rejects.toThrow(/linked\.csv is a symbolic link: not read/);
+    await expect(writeResultsFile({ ...o, followLinks: false })).rejects.toThrow(NotRegularFileError);
+    await expect(writeResultsFile({ ...o, followLinks: false })).rejects.toThrow(/linked\.csv is a symbolic link, not a regular file: not read/);
     expect(existsSync(o.outPath)).toBe(false);
     expect(existsSync(o.summaryPath)).toBe(false);
-    await expect(writeResultsFile({ ...o, exportPath: dir, followLinks: false })).rejects.toThrow(/is not a regular file/);
+    await expect(writeResultsFile({ ...o, exportPath: dir, followLinks: false })).rejects.toThrow(/is a folder or a device, not a regular file/);
     expect((await writeResultsFile(o)).rows).toBe(1);
   });
 

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ActionError, resendInput, retryInput } from '../../daemon/actions.js';
-import { readRegularFile } from '../../daemon/context.js';
+import { readRegularFile } from '../../files/no-follow.js';
 import type { Journal } from '../../daemon/journal.js';
 import { readCraFile } from '../../files/reports.js';
 import { summarizeCra } from '../../formats/cra.js';
