@@ -1,10 +1,10 @@
-import { lstat } from 'node:fs/promises';
 /**
  * Grouping (`group: {windowSeconds, maxFiles}`): the exports of a window go
  * out as one broadcast. The leader's triggers carry every member's
  * contacts; members follow the leader to sent, done or failed. A failed
  * grouped build sends each export through alone, so the bad one is named.
  */
+import { lstat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import { buildTriggerFiles } from '../files/build.js';
