@@ -94,11 +94,16 @@ Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), d
 
 /**
  * Every line the commands print may quote input (names, values, encodings):
- * control characters other than tab and line feed are escaped once, here,
- * so no input can move the cursor, retitle the terminal or forge a line.
+ * control characters other than tab and line feed, and bidirectional
+ * controls, are escaped once, here, so no input can move the cursor,
+ * retitle the terminal, forge a line or reorder what is read.
  */
 function terminalSafe(io: Io): Io {
-  const clean = (l: string): string => l.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const clean = (l: string): string =>
+    l.replace(
+      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
   return {
     out: (l) => io.out(clean(l)),
     err: (l) => io.err(clean(l)),

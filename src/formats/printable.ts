@@ -1,11 +1,12 @@
-/** Text from outside (file names, columns, messages quoting input) made safe for a terminal or a log line. */
 /**
  * A name or text from outside (a file name, a column) made safe to print on
- * one line: control characters (line breaks, terminal escapes) are shown as
- * escapes, and it is cut at `max` characters.
+ * one line: control characters (line breaks, terminal escapes) and the
+ * bidirectional controls that reorder what a reader sees (U+202E makes
+ * `x\u202Efdp.csv` read as `xvsc.pdf`) are shown as escapes, and it is cut
+ * at `max` characters.
  */
 export function printable(text: string, max = 200): string {
-  const safe = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+  const safe = text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (c) =>
     c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
   return safe.length > max ? `${safe.slice(0, max)}…` : safe;

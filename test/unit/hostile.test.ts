@@ -203,6 +203,19 @@ describe('hostile input (issue #14)', () => {
     expect(printable('evil\nline 2026-01-01 sent #9 ok')).toBe('evil\\nline 2026-01-01 sent #9 ok');
     expect(printable('\u001b[31mred\u001b[0m')).toBe('\\u001b[31mred\\u001b[0m');
     expect(printable('x'.repeat(300)).length).toBe(201);
+    // Bidirectional controls reorder what a reader sees: "invoice\u202Efdp.csv" reads as "invoicevsc.pdf".
+    expect(printable('invoice\u202Efdp.csv')).toBe('invoice\\u202efdp.csv');
+    expect(printable('a\u2066b\u2069c\u200fd')).toBe('a\\u2066b\\u2069c\\u200fd');
+  });
+
+  it('#12 every CLI line escapes bidirectional controls from input, as it does terminal escapes', async () => {
+    const name = join(dir, 'invoice\u202Efdp.csv');
+    writeFileSync(name, sms, 'latin1');
+    const out: string[] = [];
+    const { main } = await import('../../src/cli/main.js');
+    await main(['validate', name], { out: (l) => out.push(l), err: (l) => out.push(l), isTTY: false });
+    expect(out.join('\n')).toContain('invoice\\u202efdp.csv: valid');
+    expect(out.join('\n')).not.toContain('\u202E');
   });
 
   it('#1 an export whose header is a secret is quoted only as a short escaped excerpt', async () => {
