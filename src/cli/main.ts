@@ -9,7 +9,10 @@ import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
 import { EXIT, processIo, UsageError, type Io } from './output.js';
 import { TransportError } from '../transport/transport.js';
-import { printable } from '../formats/printable.js';
+import { printable, UNPRINTABLE } from '../formats/printable.js';
+
+/** printable's set (src/formats/printable.ts); tab and line feed stay, as lines of output may hold them. */
+const UNPRINTABLE_RE = new RegExp(`[${UNPRINTABLE}]`, 'g');
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -36,6 +39,7 @@ export async function main(argv: readonly string[], rawIo: Io = processIo): Prom
       const v = cmd.opts<{ maxLineLength?: string }>().maxLineLength;
       if (v === undefined) return;
       const n = Number(v);
+      // The bounds of maxLineLength() in src/formats/text-input.ts, which is not loaded here (start-up).
       if (!Number.isInteger(n) || n < 1024 || n > 64 << 20)
         throw new UsageError(`--max-line-length "${v}": give a number of characters from 1024 to ${64 << 20}`);
       // Read by the readers at each reading (src/formats/text-input.ts), in this process and the ones it starts.
@@ -99,11 +103,7 @@ Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), d
  * retitle the terminal, forge a line or reorder what is read.
  */
 function terminalSafe(io: Io): Io {
-  const clean = (l: string): string =>
-    l.replace(
-      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
+  const clean = (l: string): string => l.replace(UNPRINTABLE_RE, (c) => (c === '\t' || c === '\n' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   return {
     out: (l) => io.out(clean(l)),
     err: (l) => io.err(clean(l)),

@@ -67,6 +67,7 @@ export async function* csvRecords(text: AsyncIterable<string>, delimiter: string
 /** `csvRecords`, a chunk's records at a time (one await per chunk for the readers of large files). */
 export async function* csvRecordBatches(text: AsyncIterable<string>, delimiter: string, findings: FindingList): AsyncGenerator<CsvRecord[]> {
   let open: { text: string; line: number; state: QuoteState } | undefined;
+  const maxLine = maxLineLength(); // once per reading, not per line
   // csv-parse loads at the first quoted line: most exports have none.
   let parseSync: typeof import('csv-parse/sync').parse | undefined;
   const quoted = (t: string, line: number): CsvRecord | undefined => {
@@ -90,9 +91,9 @@ export async function* csvRecordBatches(text: AsyncIterable<string>, delimiter: 
     for (const l of batch) {
       if (open) {
         open.text += `\n${l.text}`;
-        if (open.text.length > maxLineLength()) {
+        if (open.text.length > maxLine) {
           findings.add(
-            finding('E_EXPORT', `the quoted value opened on line ${open.line} is not closed within ${maxLineLength()} characters: a quote is missing`, {
+            finding('E_EXPORT', `the quoted value opened on line ${open.line} is not closed within ${maxLine} characters: a quote is missing`, {
               line: open.line,
             }),
           );
