@@ -6,7 +6,7 @@
  * the same after any restart.
  */
 import { copyFile, lstat, readFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import { buildTriggerFiles } from '../files/build.js';
 import { convertTriggerFile } from '../files/convert.js';
@@ -22,22 +22,46 @@ import { NotRegularFileError, readRegularFile } from '../files/no-follow.js';
 import { dirs, printable, type StepContext } from './context.js';
 import type { InputRow } from './journal.js';
 import { failInput } from './settle.js';
+import { sidecarsBeside } from './sidecar.js';
 
 /** The folder's command merged with the input's sidecar, `{date}`, `{time}`, `{file}` filled in. */
 export async function commandFor(folder: DropFolderConfig, row: InputRow): Promise<TriggerCommand> {
   const base = parseCommandFile(await readFile(folder.command, 'utf8'), folder.command);
-  const sidecar = `${row.work_path}.command.yaml`;
+  const prefix = basename(row.work_path).slice(0, -row.name.length);
+  const sidecars = (await sidecarsBeside(row.work_path, prefix)).map((n) => n.slice(prefix.length));
+  if (sidecars.length > 1) {
+    const message = `${sidecars.length} command files were dropped for ${row.name} (${sidecars.join(', ')}): nothing is sent with a text chosen between them; keep one and drop the export again`;
+    throw new TriggerFormatError('INVALID_COMMAND_FILE', message, [{ code: 'E_COMMAND_FILE', severity: 'error', message }], folder.command);
+  }
+  const sidecarName = sidecars[0];
+  const sidecar = sidecarName ? join(dirname(row.work_path), `${prefix}${sidecarName}`) : undefined;
   // Never through a link: the sidecar comes from whoever writes the drop folder.
-  const over = await readRegularFile(sidecar, `the sidecar ${basename(row.name, extname(row.name))}.command.yaml`).then(
-    (t) => parseCommandFile(t, sidecar),
-    (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return undefined;
-      throw e;
-    },
-  );
+  const over = sidecar
+    ? await readRegularFile(sidecar, `the sidecar ${sidecarName}`).then(
+        (t) => {
+          try {
+            return parseCommandFile(t, sidecarName!);
+          } catch (e) {
+            // Its errors name the sidecar, as the user named it, with their lines.
+            if (e instanceof TriggerFormatError)
+              throw new TriggerFormatError(
+                e.code,
+                e.message,
+                e.findings.map((f) => ({ ...f, message: `${sidecarName}${f.line !== undefined ? ` line ${f.line}` : ''}: ${f.message}` })),
+                sidecarName,
+              );
+            throw e;
+          }
+        },
+        (e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return undefined;
+          throw e;
+        },
+      )
+    : undefined;
   const merged = { ...base, ...(over ?? {}) } as TriggerCommand;
   if (typeof merged.broadcastName !== 'string') {
-    const message = `${folder.command}${over ? ` (with ${basename(sidecar)})` : ''} has no broadcastName: add one (it may hold {file}, {date}, {time}, {count})`;
+    const message = `${folder.command}${over ? ` (with ${sidecarName})` : ''} has no broadcastName: add one (it may hold {file}, {date}, {time}, {count})`;
     throw new TriggerFormatError('INVALID_COMMAND_FILE', message, [{ code: 'E_REQUIRED', severity: 'error', field: 'broadcastName', message }], folder.command);
   }
   const { date, time } = parisTime(new Date(row.created_at));

@@ -24,7 +24,7 @@ import { buildInput } from './build-step.js';
 import { dirs, printable, type DaemonEvents, type StepContext } from './context.js';
 import { buildGroup, followLeader, isMember } from './grouping.js';
 import { Hooks } from './hooks.js';
-import { moveToWork, take } from './intake.js';
+import { moveToWork, refuseSidecar, take } from './intake.js';
 import { Journal, type InputRow, type JournalOptions } from './journal.js';
 import { Link } from './link.js';
 import { concludeSent, followOutcomes } from './outcome.js';
@@ -120,6 +120,11 @@ export class Daemon {
         },
         onHealth: (healthy, error) => {
           this.folderHealth(f, healthy, error);
+        },
+        onOrphanSidecar: (path) => {
+          void refuseSidecar(this.ctx, f, path).catch((e: unknown) =>
+            this.logger.error({ file: printable(path), err: (e as Error).message }, 'cannot refuse the command file; trying again at the next rescan'),
+          );
         },
         onSkipped: (path, why) => {
           this.logger.warn({ file: printable(path) }, `not taken: ${why}`);

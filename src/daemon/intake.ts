@@ -3,14 +3,16 @@
  * fixed before the move), refused if it is a duplicate, then moved to
  * work/. The watcher calls `take`; the worker resumes `seen` rows.
  */
-import { lstat, mkdir, open } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import { isDocumentName } from '../formats/document-types.js';
 import { fileHash } from '../transport/handshake.js';
 import { dirs, exists, moveIfThere, printable, type StepContext } from './context.js';
 import type { InputRow } from './journal.js';
-import { finish, refuseDuplicate } from './settle.js';
+import { finish, refuseDuplicate, settleFiles } from './settle.js';
+import { exportsFor, sidecarBelongsTo, sidecarsBeside } from './sidecar.js';
+import { ignoredName } from './watcher.js';
 
 /** Journals a complete file (duplicate or not), then moves it to work/. */
 /** True when the file was taken (or refused as a duplicate); false when it waits in the drop folder for the worker to move it. */
@@ -85,14 +87,55 @@ async function kindOf(path: string): Promise<InputRow['kind']> {
 export async function moveToWork(ctx: StepContext, folder: DropFolderConfig, row: InputRow, forget: (path: string) => void): Promise<void> {
   const src = join(folder.path, row.name);
   await mkdir(dirname(row.work_path), { recursive: true });
+  // The sidecars first: the drop folder never shows a sidecar without its export while the export is taken (it would be an orphan).
+  const prefix = basename(row.work_path).slice(0, -row.name.length);
+  for (const s of await sidecarsBeside(src)) await moveIfThere(join(folder.path, s), join(dirname(row.work_path), `${prefix}${s}`));
   const moved = await moveIfThere(src, row.work_path);
   if (!moved && !(await exists(row.work_path))) {
     finish(ctx, row, 'failed', 'failed', 'the file vanished from the drop folder before it was taken');
     ctx.journal.settle(row.id);
     return;
   }
-  await moveIfThere(`${src.replace(/\.[^.]+$/, '')}.command.yaml`, `${row.work_path}.command.yaml`);
   await moveIfThere(`${src}.done`, `${row.work_path}.done`);
   forget(src);
   ctx.journal.setInput(row.id, 'working');
+}
+
+/**
+ * A sidecar with no export waiting in its folder: it is refused (never left
+ * in the folder for ever, never applied to a later export by chance). It is
+ * journaled as a failed input of kind `command`, so that the log, `status`,
+ * the console and the `failed` hook all say it, with the fix; the file goes
+ * to failed/ with `<name>.error.txt`.
+ */
+export async function refuseSidecar(ctx: StepContext, folder: DropFolderConfig, path: string): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (!st) return; // taken with its export meanwhile
+  // An export that came meanwhile takes it: look again.
+  const names = await readdir(folder.path);
+  const name = basename(path);
+  if (
+    exportsFor(
+      name,
+      names.filter((n) => !ignoredName(n)),
+    ).length
+  )
+    return;
+  const taken = ctx.journal.lastInputWhere(folder.path, (n) => sidecarBelongsTo(name, n));
+  const why =
+    taken && new Date(taken.created_at).getTime() <= st.mtimeMs
+      ? `${name} arrived after ${taken.name} was taken (input #${taken.id}, ${taken.created_at}): it was NOT applied; ${taken.name} went with the folder's command (${basename(folder.command)}). Drop a command file before its export, or with it within stableSeconds (with doneMarker: true, before the .done marker). To send the export again with it: put both back and run dmc-trigger resend ${taken.id} --force.`
+      : `${name} is a command file for an export that is not in the folder: it was applied to nothing. It is named after its export, <export>.command.yaml or <export without its extension>.command.yaml (promo.csv.command.yaml or promo.command.yaml for promo.csv), and dropped before or with it.`;
+  // Never read through a link: its hash is that of its name then.
+  const hash = st.isFile() ? await fileHash(path) : `link:${name}`;
+  const row = ctx.journal.tx(() => {
+    const r = ctx.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind: 'command', workDir: dirs(folder.path).work });
+    finish(ctx, r, 'failed', 'failed', why);
+    return ctx.journal.input(r.id)!;
+  });
+  ctx.logger.error({ input: row.id, file: printable(path) }, printable(why));
+  await mkdir(dirs(folder.path).failed, { recursive: true });
+  await writeFile(join(dirs(folder.path).failed, `${name}.error.txt`), `${name} (input #${row.id}): ${why}\n`);
+  await settleFiles(ctx, row);
+  ctx.events.onEvent?.({ type: 'failed', input: row.id, name, detail: why });
 }

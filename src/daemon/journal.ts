@@ -38,7 +38,8 @@ export interface InputRow {
   hash: string;
   size: number;
   state: InputState;
-  kind: 'export' | 'trigger' | 'document';
+  /** `command`: a sidecar that belonged to no export waiting in the folder (refused, never sent). */
+  kind: 'export' | 'trigger' | 'document' | 'command';
   work_path: string;
   created_at: string;
   updated_at: string;
@@ -279,6 +280,12 @@ export class Journal {
       .run(state, now(), error ?? null, error ?? null, id);
     if (from !== state) this.committed.push({ what: 'input', id, from, to: state });
     this.flush();
+  }
+
+  /** The newest input of a folder whose name passes `match` (among its 200 newest of that folder). */
+  lastInputWhere(folder: string, match: (name: string) => boolean): InputRow | undefined {
+    const rows = this.db.prepare("SELECT * FROM inputs WHERE folder = ? AND kind != 'command' ORDER BY id DESC LIMIT 200").all(folder) as InputRow[];
+    return rows.find((r) => match(r.name));
   }
 
   /** Records a failed attempt at an input's current step; returns the attempts so far. */

@@ -4,13 +4,14 @@
  * reads it again.
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import type { Finding } from '../formats/findings.js';
 import { dirs, moveIfThere, printable, type StepContext } from './context.js';
 import { errorFileText } from './error-file.js';
 import type { HookEventType } from './hooks.js';
 import type { InputRow, InputState } from './journal.js';
+import { sidecarsBeside } from './sidecar.js';
 
 /** The hook event of an input (its triggers as the journal has them now). */
 export function inputHook(ctx: StepContext, event: HookEventType, row: InputRow, detail?: string): void {
@@ -57,12 +58,21 @@ export async function settleFiles(ctx: StepContext, row: InputRow): Promise<void
   const folder = ctx.folderOf(row.folder);
   if (!folder) return;
   if (row.state === 'duplicate') return refuseDuplicate(ctx, folder, row);
+  if (row.kind === 'command') {
+    // A refused sidecar never went to work/: from the drop folder to failed/.
+    await mkdir(dirs(folder.path).failed, { recursive: true });
+    await moveIfThere(join(folder.path, row.name), join(dirs(folder.path).failed, row.name));
+    return ctx.journal.settle(row.id);
+  }
   const dest = row.state === 'done' ? dirs(folder.path).sent : dirs(folder.path).failed;
   await mkdir(dest, { recursive: true });
   if (row.state === 'done' && row.kind !== 'document') await saySentPartly(ctx, row, dest);
   await moveIfThere(row.work_path, join(dest, row.name));
   for (const t of ctx.journal.triggersOf(row.id)) await moveIfThere(t.local_path, join(dest, basename(t.local_path).replace(/^\d{6}-/, '')));
-  for (const extra of ['.command.yaml', '.done']) await moveIfThere(`${row.work_path}${extra}`, join(dest, `${row.name}${extra}`));
+  // Sidecars keep their own names beside the export (promo.command.yaml or promo.csv.command.yaml).
+  const prefix = basename(row.work_path).slice(0, -row.name.length);
+  for (const s of await sidecarsBeside(row.work_path, prefix)) await moveIfThere(join(dirname(row.work_path), s), join(dest, s.slice(prefix.length)));
+  await moveIfThere(`${row.work_path}.done`, join(dest, `${row.name}.done`));
   ctx.journal.settle(row.id);
 }
 

@@ -13,6 +13,7 @@
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { exportsFor, isSidecarName } from './sidecar.js';
 
 export interface DropWatcherOptions {
   readonly folder: string;
@@ -27,6 +28,8 @@ export interface DropWatcherOptions {
   readonly onSkipped?: (path: string, why: string) => void;
   /** The folder became unreadable (with why), or readable again. */
   readonly onHealth?: (healthy: boolean, error?: string) => void;
+  /** A sidecar (`*.command.yaml`) that no export in the folder can take, stable for `stableMs`: said once. */
+  readonly onOrphanSidecar?: (path: string) => void;
 }
 
 const UNHEALTHY_RETRY_MS = 2000;
@@ -53,6 +56,9 @@ export class DropWatcher {
   private healthy: boolean | undefined;
   private readonly linksSaid = new Set<string>();
   private lastRescan = 0;
+  /** Sidecars without their export: first seen (size, time); reported once each. */
+  private readonly sidecars = new Map<string, { size: number; mtime: number; since: number }>();
+  private readonly orphansSaid = new Set<string>();
 
   constructor(private readonly opts: DropWatcherOptions) {}
 
@@ -140,6 +146,41 @@ export class DropWatcher {
     const present = new Set(names.map((n) => join(this.opts.folder, n)));
     for (const p of [...this.reported]) if (!present.has(p)) this.forget(p);
     for (const n of names) if (!ignoredName(n)) await this.observe(join(this.opts.folder, n));
+    await this.lookForOrphans(names);
+  }
+
+  /**
+   * A sidecar with no export in the folder, unchanged since the last rescan
+   * and at least stableSeconds old, is an orphan: said once (the daemon
+   * refuses it) rather than left in the folder for ever.
+   */
+  private async lookForOrphans(names: readonly string[]): Promise<void> {
+    if (!this.opts.onOrphanSidecar) return;
+    const candidates = names.filter((n) => !ignoredName(n));
+    const present = new Set<string>();
+    for (const n of names) {
+      if (!isSidecarName(n)) continue;
+      const path = join(this.opts.folder, n);
+      present.add(path);
+      if (this.orphansSaid.has(path)) continue;
+      if (exportsFor(n, candidates).length) {
+        this.sidecars.delete(path);
+        continue;
+      }
+      const st = await lstat(path).catch(() => undefined);
+      if (!st) continue;
+      const prev = this.sidecars.get(path);
+      if (!prev || prev.size !== st.size || prev.mtime !== st.mtimeMs) {
+        this.sidecars.set(path, { size: st.size, mtime: st.mtimeMs, since: Date.now() });
+        continue;
+      }
+      if (Date.now() - prev.since < this.opts.stableMs) continue;
+      this.sidecars.delete(path);
+      this.orphansSaid.add(path);
+      this.opts.onOrphanSidecar(path);
+    }
+    for (const p of [...this.sidecars.keys()]) if (!present.has(p)) this.sidecars.delete(p);
+    for (const p of [...this.orphansSaid]) if (!present.has(p)) this.orphansSaid.delete(p);
   }
 
   private async observe(path: string): Promise<void> {
