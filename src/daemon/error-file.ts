@@ -33,6 +33,8 @@ export const FINDING_CODES_FR: Readonly<Record<FindingCode, string>> = {
   E_SHAPE: 'des paramètres de diffusion complète mêlés à une diffusion favorite (oneTouchId)',
   E_TYPE: 'une valeur du mauvais type (nombre, 0/1)',
   E_TOO_LONG: 'une valeur plus longue que ne le permet le guide',
+  E_SMS_TOO_LONG: 'un texte SMS de plus de 160 caractères (champs remplis) sans smsLong : la plateforme rejette tous les contacts',
+  W_SMS_PARTS: 'avec smsLong : le nombre de SMS que prend le plus long message',
   E_ENUM: 'une valeur hors de la liste autorisée',
   E_DATE: "une date qui n'est pas au format AAAA-MM-JJ HH:mm:ss ou qui n'existe pas",
   E_DATE_ORDER: "stopDate n'est pas après startDate",

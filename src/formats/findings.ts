@@ -38,6 +38,8 @@ export const FINDING_CODES = {
   E_SHAPE: 'parameters of the full shape mixed with a favourite (oneTouchId)',
   E_TYPE: 'a value of the wrong type (number, 0/1)',
   E_TOO_LONG: 'a value longer than the guide allows',
+  E_SMS_TOO_LONG: 'an SMS text over 160 characters (fields filled in) without smsLong: the platform rejects every contact',
+  W_SMS_PARTS: 'with smsLong: how many parts the longest SMS takes',
   E_ENUM: 'a value outside the allowed list',
   E_DATE: 'a date that is not YYYY-MM-DD HH:mm:ss or not a real date',
   E_DATE_ORDER: 'stopDate is not after startDate',

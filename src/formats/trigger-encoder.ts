@@ -14,6 +14,7 @@ import { finding, FindingList } from './findings.js';
 import type { ContactRow, OutputEncoding, TriggerCommand } from './model.js';
 import { mapCommandValues } from './ordered-params.js';
 import { checkCommand } from './rules/command-rules.js';
+import { SmsLengthRule } from './rules/sms-length.js';
 import { ContactChecker, checkHeader } from './rules/contact-rules.js';
 import { checkContactsPresence } from './validate.js';
 import { xmlColumnTags, xmlContact, xmlHead, xmlTail } from './xml-writer.js';
@@ -70,6 +71,8 @@ export class TriggerEncoder {
   readonly columns: readonly ContactColumn[];
   private readonly policy: ValuePolicy;
   private readonly tags: ReturnType<typeof xmlColumnTags> | undefined;
+  /** Each contact's SMS length, across every part. */
+  private readonly sms: SmsLengthRule | undefined;
 
   constructor(
     command: TriggerCommand,
@@ -97,6 +100,7 @@ export class TriggerEncoder {
     findings.addAll(checkCommand(this.command, { columns: this.columns, channel: opts.channel ?? 'file' }));
     findings.addAll(checkHeader(this.columns));
     this.tags = this.format === 'xml' ? xmlColumnTags(this.columns) : undefined;
+    this.sms = SmsLengthRule.of(this.command, this.columns, findings);
   }
 
   /** Encodes text already checked (see checkValue) in the output encoding. */
@@ -123,7 +127,7 @@ export class TriggerEncoder {
     const { findings, policy, tags, encoding } = this;
     const cols = this.columns;
     const width = cols.length;
-    const checker = new ContactChecker(cols, findings, this.opts.maxContacts);
+    const checker = new ContactChecker(cols, findings, this.opts.maxContacts, this.sms);
     const buf = new ByteBatch(encoding, BATCH_BYTES * 2);
     let index = 0;
     const flush = (): Buffer => {
@@ -200,6 +204,7 @@ export class TriggerEncoder {
   /** The rule on contacts as a whole, once every part is written. */
   finish(contacts: number): void {
     this.findings.addAll(checkContactsPresence(this.command, true, contacts));
+    this.sms?.finish();
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { checkCommand } from './rules/command-rules.js';
 import { ContactChecker, checkHeader } from './rules/contact-rules.js';
+import { SmsLengthRule } from './rules/sms-length.js';
 import { finding, FindingList, type Finding, type FindingCode } from './findings.js';
 import { shapeOf, type TriggerCommand, type TriggerHead } from './model.js';
 import type { TriggerReading } from './csv-reader.js';
@@ -39,6 +40,7 @@ export function checkContactsPresence(command: TriggerCommand, hasContactsPart: 
 export async function validateReading(reading: TriggerReading, findings: FindingList, opts: { channel?: 'file' | 'email' } = {}): Promise<ValidationReport> {
   const head: TriggerHead = reading.head;
   let checker: ContactChecker | undefined;
+  let sms: SmsLengthRule | undefined;
   let headerChecked = false;
   let headChecked = false;
   const checkHead = (): void => {
@@ -56,7 +58,8 @@ export async function validateReading(reading: TriggerReading, findings: Finding
         findings.addAll(checkHeader(head.columns, c.line));
         headerChecked = true;
       }
-      checker = new ContactChecker(head.columns, findings);
+      sms = SmsLengthRule.of(head.command, head.columns, findings);
+      checker = new ContactChecker(head.columns, findings, undefined, sms);
     }
     checker.check(c.values, c.line);
   }
@@ -66,6 +69,8 @@ export async function validateReading(reading: TriggerReading, findings: Finding
     const ctx = { columns: head.columns, lines: head.lines, channel: opts.channel ?? 'file' };
     findings.addAll(checkCommand(head.command, ctx));
     findings.addAll(checkContactsPresence(head.command, head.hasContactsPart, count));
+    // Without contacts (a contact list), the text alone is measured.
+    (sms ?? SmsLengthRule.of(head.command, head.columns, findings))?.finish();
   }
   const all = findings.list();
   return {

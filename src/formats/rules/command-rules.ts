@@ -6,6 +6,7 @@
 import { finding, type Finding } from '../findings.js';
 import type { MessageBlock, SourceLines, TriggerCommand } from '../model.js';
 import { shapeOf } from '../model.js';
+import { FIELD } from './sms-length.js';
 import { BLOCK_PARAMS, COMMAND_PARAMS, DYNAMIC_FIELDS, EMAIL_PARAM_ORDER, MAX_ATTACHMENTS, type ParamSpec } from '../params.js';
 import type { ContactColumn } from '../contacts.js';
 
@@ -20,7 +21,6 @@ export interface CommandContext {
 
 const NUMBER = /^\d+$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
-const FIELD = /\|([^|\r\n]*)\|/g;
 const MEDIA_EXT: Readonly<Record<string, readonly string[]>> = {
   JPG: ['jpg', 'jpeg'],
   GIF: ['gif'],

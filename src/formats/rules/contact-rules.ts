@@ -6,6 +6,7 @@
  */
 import { ADDRESS_COLUMNS, COLUMNS, MAX_CONTACTS, OS_VALUES, PHONE_IGNORED, type ColumnSpec, type ContactColumn } from '../contacts.js';
 import { finding, type Finding, type FindingList } from '../findings.js';
+import type { SmsLengthRule } from './sms-length.js';
 
 const PHONE = /^\+?\d{3,}$/;
 const PLAIN_PHONE = /^\+?\d{3,15}$/;
@@ -58,6 +59,8 @@ export class ContactChecker {
     private readonly columns: readonly string[],
     private readonly findings: FindingList,
     private readonly maxContacts = MAX_CONTACTS,
+    /** Each contact's SMS length (its fields filled in), when the command has SMS texts. */
+    private readonly sms?: SmsLengthRule,
   ) {
     this.refresh();
   }
@@ -96,6 +99,7 @@ export class ContactChecker {
     if (!hasAddress && this.addressIdx.length > 0) {
       this.findings.add(finding('E_NO_ADDRESS', 'this contact has no phone number, fax number or email: give one, or remove the contact', { line }));
     }
+    this.sms?.check(values, line);
     const n = Math.min(values.length, this.specs.length);
     for (let i = 0; i < n; i++) {
       const spec = this.specs[i];
