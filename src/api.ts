@@ -95,7 +95,7 @@ export async function buildTrigger(options: BuildTriggerOptions): Promise<BuildR
     const encoded = encodeTrigger({ command, columns: reading?.columns ?? [], rows: reading?.rows ?? [], findings, ...encodeOptions });
     await pipeline(Readable.from(encoded), options.to, { end: true });
     const list = findings.list();
-    return { ok: encoded.ok, files: [], contacts: encoded.stats.contacts, findings: list, errors: findings.errors, warnings: findings.warnings };
+    return { ok: encoded.ok, files: [], contacts: encoded.stats.contacts, rejected: 0, findings: list, errors: findings.errors, warnings: findings.warnings };
   } finally {
     if (stream) await closeStream(stream);
   }
@@ -106,6 +106,7 @@ function refused(findings: Finding[]): BuildResult {
     ok: false,
     files: [],
     contacts: 0,
+    rejected: 0,
     findings,
     errors: findings.filter((f) => f.severity === 'error').length,
     warnings: findings.filter((f) => f.severity === 'warning').length,

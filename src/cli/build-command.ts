@@ -1,4 +1,4 @@
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { parseCommandFile } from '../formats/command-file.js';
 import { MAX_CONTACTS } from '../formats/contacts.js';
 import { type Finding, TriggerFormatError } from '../formats/findings.js';
@@ -18,7 +18,16 @@ export interface BuildCliOptions {
   delimiter?: string;
   map?: string[];
   replaceForbidden?: boolean;
+  rejectBadRows?: boolean;
+  maxRejected?: string;
   json?: boolean;
+}
+
+/** `--max-rejected`: a count (10) or a share of the rows (5%). */
+export function parseMaxRejected(v: string): number | string {
+  if (/^\d+$/.test(v)) return Number(v);
+  if (/^\d+(\.\d+)?%$/.test(v) && Number(v.slice(0, -1)) <= 100) return v;
+  throw new UsageError(`--max-rejected takes a number of rows (10) or a share of them (5%), not '${v}'`);
 }
 
 export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
@@ -30,6 +39,8 @@ export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
     if (!Number.isInteger(split) || split < 1 || split > MAX_CONTACTS)
       throw new UsageError(`--split takes a number of contacts per file from 1 to ${MAX_CONTACTS}, not '${opts.split}'`);
   }
+  if (opts.maxRejected !== undefined && !opts.rejectBadRows) throw new UsageError('--max-rejected goes with --reject-bad-rows');
+  const maxRejected = opts.maxRejected !== undefined ? parseMaxRejected(opts.maxRejected) : undefined;
   const mapping = parseMapping(opts.map ?? []);
   if (mapping.problems.length) throw new UsageError(`--map: ${mapping.problems.join('; ')}`);
   const text = await readInput(opts.command, 'command file');
@@ -54,6 +65,9 @@ export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
     encoding,
     ...(split !== undefined ? { split } : {}),
     replaceForbidden: opts.replaceForbidden ?? false,
+    ...(opts.rejectBadRows
+      ? { rejectRows: { out: join(dirname(out), `${basename(out, extname(out))}.rejected.csv`), ...(maxRejected !== undefined ? { max: maxRejected } : {}) } }
+      : {}),
     export: {
       ...(opts.inputEncoding ? { encoding: opts.inputEncoding } : {}),
       ...(opts.delimiter ? { delimiter: opts.delimiter === '\\t' || opts.delimiter === 'tab' ? '\t' : opts.delimiter } : {}),
@@ -70,6 +84,8 @@ export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
       JSON.stringify({
         ok: result.ok,
         contacts: result.contacts,
+        rejected: result.rejected,
+        ...(result.rejectedFile ? { rejectedFile: result.rejectedFile } : {}),
         files: result.files,
         export: result.export ? { ...result.export, mapping: Object.fromEntries(result.export.mapping) } : undefined,
         errors: result.findings.filter((f) => f.severity === 'error'),
@@ -85,6 +101,7 @@ export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
     }
     for (const f of result.files)
       io.out(`wrote ${f.path}: ${f.contacts.toLocaleString('en')} contacts, ${humanBytes(f.bytes)}, broadcast "${f.broadcastName}"`);
+    if (result.rejectedFile) io.out(`left out ${result.rejected.toLocaleString('en')} row(s) with errors: ${result.rejectedFile} (line and reason of each)`);
   } else {
     io.err(`build failed: ${result.errors} error(s); nothing written to ${out}`);
   }

@@ -32,6 +32,8 @@ export function registerBuild(program: Command, io: Io, setExit: SetExit): void 
       v,
     ])
     .option('--replace-forbidden', "replace ';' in contact fields by ',' and line breaks by spaces instead of refusing them (each reported)")
+    .option('--reject-bad-rows', 'partial acceptance: leave out contacts with errors (written to <out>.rejected.csv with line and reason) and build the rest')
+    .option('--max-rejected <n|p%>', 'with --reject-bad-rows: refuse the whole export above this many rows left out (default 10%)')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText(
       'after',

@@ -119,7 +119,7 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
         ? ` [${res.byStatus['delivered']} delivered, ${res.byStatus['failed']} failed, ${res.byStatus['pending']} pending${res.final ? ', final' : ''}]`
         : '';
       io.out(
-        `#${r.id} ${r.state.padEnd(9)} ${r.updated_at} ${printable(`${r.folder}/${r.name}`)}${broadcasts.length ? ` (broadcast ${broadcasts.join(', ')})` : ''}${results}${r.last_error ? ` — ${printable(r.last_error.split('\n')[0] ?? '')}` : ''}`,
+        `#${r.id} ${r.state.padEnd(9)} ${r.updated_at} ${printable(`${r.folder}/${r.name}`)}${broadcasts.length ? ` (broadcast ${broadcasts.join(', ')})` : ''}${results}${r.rejected ? ` [${r.rejected} row(s) rejected]` : ''}${r.warnings && !r.last_error ? ` — note: ${printable(r.warnings.split('\n')[0] ?? '')}` : ''}${r.last_error ? ` — ${printable(r.last_error.split('\n')[0] ?? '')}` : ''}`,
       );
     }
     return EXIT.OK;

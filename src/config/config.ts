@@ -188,6 +188,9 @@ const schema = z.strictObject({
             documents: z.array(z.string()).default([]),
             doneMarker: z.boolean().default(false),
             allowDuplicates: z.boolean().default(false),
+            rejectBadRows: z.boolean().default(false),
+            maxRejected: z.union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?%$/, 'a share such as 5%')]).optional(),
+            emptyExport: z.enum(['sent', 'failed']).default('sent'),
             group: z.strictObject({ windowSeconds: duration, maxFiles: z.number().int().min(2).max(10_000).default(1000) }).optional(),
           }),
         )
@@ -262,6 +265,12 @@ export interface DropFolderConfig {
   readonly documents: readonly string[];
   readonly doneMarker: boolean;
   readonly allowDuplicates: boolean;
+  /** Partial acceptance: contacts with errors are left out (failed/<export>.rejected.csv) and the rest sent; default false (one bad row refuses the export). */
+  readonly rejectBadRows: boolean;
+  /** With rejectBadRows: above this many rows left out (a count, or '5%' of the rows) the whole export is refused; default '10%'. */
+  readonly maxRejected?: number | string;
+  /** A header-only export (nothing to send): `sent` (settled in sent/ with nothing sent, no failure alert; default) or `failed`. */
+  readonly emptyExport: 'sent' | 'failed';
   /** Exports arriving within the window go out as one broadcast (guide §1.1.9 recommends grouping). */
   readonly group?: { readonly windowSeconds: number; readonly maxFiles: number };
 }
@@ -728,6 +737,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
               command: rel(d.command),
               documents: d.documents.map(rel),
               ...(d.split !== undefined ? { split: d.split } : {}),
+              ...(d.maxRejected !== undefined ? { maxRejected: d.maxRejected } : {}),
             })),
           },
         }

@@ -5,10 +5,10 @@
  * names are fixed here, from the content and the input's time, so they are
  * the same after any restart.
  */
-import { copyFile, lstat, readFile } from 'node:fs/promises';
+import { copyFile, lstat, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
-import { buildTriggerFiles } from '../files/build.js';
+import { buildTriggerFiles, type BuildResult } from '../files/build.js';
 import { convertTriggerFile } from '../files/convert.js';
 import { openTriggerFile, validateTriggerFile } from '../files/read-trigger.js';
 import { parseCommandFile } from '../formats/command-file.js';
@@ -21,7 +21,7 @@ import { fileHash, uniqueRemoteName } from '../transport/handshake.js';
 import { NotRegularFileError, readRegularFile } from '../files/no-follow.js';
 import { dirs, printable, type StepContext } from './context.js';
 import type { InputRow } from './journal.js';
-import { failInput } from './settle.js';
+import { failInput, settleFiles } from './settle.js';
 import { sidecarsBeside } from './sidecar.js';
 
 /** The folder's command merged with the input's sidecar, `{date}`, `{time}`, `{file}` filled in. */
@@ -162,6 +162,7 @@ async function build(ctx: StepContext, folder: DropFolderConfig, row: InputRow):
   const out = `${row.work_path}.trigger.${row.kind === 'trigger' ? extname(row.name).slice(1).toLowerCase() || 'csv' : folder.format}`;
   let parts: { path: string; contacts: number }[];
   let serviceId: string | undefined;
+  let notes: Awaited<ReturnType<typeof noteWarnings>>;
   // Taken as a regular file; a link or a folder put in its place since (work/ is inside the drop folder) is never read.
   if (!(await lstat(row.work_path)).isFile())
     return failInput(ctx, folder, row, [
@@ -197,15 +198,18 @@ async function build(ctx: StepContext, folder: DropFolderConfig, row: InputRow):
         out,
         format: folder.format,
         ...(folder.split !== undefined ? { split: folder.split } : {}),
+        ...(folder.rejectBadRows
+          ? { rejectRows: { out: `${row.work_path}.rejected.csv`, ...(folder.maxRejected !== undefined ? { max: folder.maxRejected } : {}) } }
+          : {}),
         export: { map: folder.map as Partial<Record<ContactColumn, string>>, name: row.name },
       });
-      if (!r.ok)
-        return await failInput(
-          ctx,
-          folder,
-          row,
-          r.findings.filter((f) => f.severity === 'error'),
-        );
+      if (!r.ok) {
+        const errors = r.findings.filter((f) => f.severity === 'error');
+        // A header-only export (a quiet night): its own outcome, not a failure blamed on the command file.
+        if (isEmptyExport(r)) return await emptyExport(ctx, folder, row);
+        return await failInput(ctx, folder, row, errors);
+      }
+      notes = await noteWarnings(ctx, row, r);
       parts = r.files.map((f) => ({ path: f.path, contacts: f.contacts }));
     }
   } catch (e) {
@@ -215,6 +219,56 @@ async function build(ctx: StepContext, folder: DropFolderConfig, row: InputRow):
   }
   if (serviceId !== ctx.config.service.serviceId) return failInput(ctx, folder, row, [otherService(ctx, serviceId)]);
   const named = await namedParts(basename(row.name, extname(row.name)), parts, new Date(row.created_at));
-  ctx.journal.addTriggers(row.id, named);
+  ctx.journal.tx(() => {
+    if (notes) ctx.journal.recordBuildNotes(row.id, notes.rejected, notes.warnings);
+    ctx.journal.addTriggers(row.id, named);
+  });
   ctx.events.onEvent?.({ type: 'built', input: row.id, name: row.name, detail: `${parts.length} file(s)` });
+}
+
+/** The build found nothing to send: no contact row at all, and no other error. */
+function isEmptyExport(r: BuildResult): boolean {
+  const errors = r.findings.filter((f) => f.severity === 'error');
+  return r.contacts === 0 && r.rejected === 0 && errors.length > 0 && errors.every((f) => f.code === 'E_NO_CONTACTS');
+}
+
+/**
+ * An export with a header and no rows: nothing is sent. By default it is
+ * settled in sent/ (done, no trigger, no failure alert), with a line in the
+ * log; `emptyExport: failed` sends it to failed/ instead.
+ */
+async function emptyExport(ctx: StepContext, folder: DropFolderConfig, row: InputRow): Promise<void> {
+  const why = `${row.name} holds a header and no contact: nothing to send`;
+  if (folder.emptyExport === 'failed')
+    return failInput(ctx, folder, row, [{ code: 'E_NO_CONTACTS', severity: 'error', message: `${why} (emptyExport: failed)`, source: 'export' }]);
+  ctx.logger.info({ input: row.id, name: printable(row.name) }, `${printable(why)}; moved to sent/ (emptyExport: sent)`);
+  ctx.journal.tx(() => {
+    ctx.journal.recordBuildNotes(row.id, [], why);
+    ctx.journal.setInput(row.id, 'done');
+  });
+  await settleFiles(ctx, ctx.journal.input(row.id)!);
+  ctx.events.onEvent?.({ type: 'empty', input: row.id, name: row.name, detail: why });
+}
+
+/**
+ * What the build changed or left out without refusing the export is never
+ * silent: `<export>.warnings.txt` beside it (to sent/ or failed/ with it),
+ * the log, the journal (status, console).
+ */
+async function noteWarnings(
+  ctx: StepContext,
+  row: InputRow,
+  r: BuildResult,
+): Promise<{ rejected: readonly { line: number; reason: string }[]; warnings: string | undefined } | undefined> {
+  const warnings = r.findings.filter((f) => f.severity === 'warning');
+  if (!warnings.length && !r.rejected) return undefined;
+  const lines = warnings.map((w) => `${w.line !== undefined ? `line ${w.line}: ` : ''}${w.code}${w.field ? ` [${w.field}]` : ''}: ${w.message}`);
+  const head = r.rejected ? [`${r.rejected} row(s) left out (partial acceptance), in failed/${row.name}.rejected.csv with the line and reason of each`] : [];
+  const text = [...head, ...lines].join('\n');
+  await writeFile(`${row.work_path}.warnings.txt`, `${row.name} (input #${row.id}):\n${text}\n`);
+  ctx.logger.warn(
+    { input: row.id, name: printable(row.name), rejected: r.rejected, warnings: warnings.length },
+    printable(`${row.name}: ${[...head, ...lines].slice(0, 3).join('; ')}`),
+  );
+  return { rejected: r.rejectedRows ?? [], warnings: text };
 }

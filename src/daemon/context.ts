@@ -14,7 +14,7 @@ import type { StatusStore } from '../results/statuses.js';
 import type { DaemonMetrics } from '../http/ops-server.js';
 
 export type DaemonEventType =
-  'taken' | 'duplicate' | 'built' | 'sent' | 'outcome' | 'failed' | 'report' | 'retry' | 'unhealthy' | 'recovered' | 'collected' | 'results';
+  'taken' | 'duplicate' | 'empty' | 'built' | 'sent' | 'outcome' | 'failed' | 'report' | 'retry' | 'unhealthy' | 'recovered' | 'collected' | 'results';
 
 export interface DaemonEvents {
   /** An input moved on, a step failed and will be retried, or a folder's health changed. */

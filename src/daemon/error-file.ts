@@ -33,6 +33,8 @@ export const FINDING_CODES_FR: Readonly<Record<FindingCode, string>> = {
   E_SHAPE: 'des paramètres de diffusion complète mêlés à une diffusion favorite (oneTouchId)',
   E_TYPE: 'une valeur du mauvais type (nombre, 0/1)',
   E_TOO_LONG: 'une valeur plus longue que ne le permet le guide',
+  E_TOO_MANY_REJECTED: "avec l'acceptation partielle, plus de lignes rejetées que le seuil ne le permet : tout l'export est refusé",
+  W_ROW_REJECTED: "avec l'acceptation partielle, une ligne écartée (écrite dans le fichier des lignes rejetées) et pourquoi",
   E_SMS_TOO_LONG: 'un texte SMS de plus de 160 caractères (champs remplis) sans smsLong : la plateforme rejette tous les contacts',
   W_SMS_PARTS: 'avec smsLong : le nombre de SMS que prend le plus long message',
   E_ENUM: 'une valeur hors de la liste autorisée',

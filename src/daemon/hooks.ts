@@ -30,6 +30,8 @@ export interface HookEvent {
   readonly at: string;
   readonly input?: { readonly id: number; readonly folder: string; readonly name: string };
   readonly triggers?: readonly { readonly remoteName: string; readonly contacts: number; readonly state: string }[];
+  /** Rows of the input left out under partial acceptance (present when some were). */
+  readonly rejected?: number;
   readonly report?: { readonly name: string; readonly localPath: string };
   /** With `report`: the broadcasts the report's lines linked to the inputs that created them. */
   readonly links?: readonly {

@@ -54,6 +54,10 @@ export interface InputRow {
   documents_sent: number;
   /** When the file was last seen to change after it was taken (a writer still appending). */
   changed_at: string | null;
+  /** Rows left out under partial acceptance (their lines and reasons: `rejectedRows`). */
+  rejected: number;
+  /** What the build changed or said without refusing anything (transliterations, rows left out...), one per line; null: nothing. */
+  warnings: string | null;
 }
 
 export interface TriggerRow {
@@ -124,6 +128,7 @@ CREATE TABLE IF NOT EXISTS hook_outbox (
   attempts INTEGER NOT NULL DEFAULT 0, next_at TEXT NOT NULL, last_error TEXT, created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS hook_outbox_due ON hook_outbox(state, next_at);
+CREATE TABLE IF NOT EXISTS rejected_rows (input_id INTEGER NOT NULL REFERENCES inputs(id), line INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (input_id, line));
 CREATE TABLE IF NOT EXISTS intake_errors (path TEXT PRIMARY KEY, error TEXT NOT NULL, attempts INTEGER NOT NULL, at TEXT NOT NULL);
 `;
 
@@ -192,6 +197,8 @@ export class Journal {
       if (!cols.includes('settled')) this.db.exec('ALTER TABLE inputs ADD COLUMN settled INTEGER NOT NULL DEFAULT 0');
       if (!cols.includes('documents_sent')) this.db.exec('ALTER TABLE inputs ADD COLUMN documents_sent INTEGER NOT NULL DEFAULT 0');
       if (!cols.includes('changed_at')) this.db.exec('ALTER TABLE inputs ADD COLUMN changed_at TEXT');
+      if (!cols.includes('rejected')) this.db.exec('ALTER TABLE inputs ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0');
+      if (!cols.includes('warnings')) this.db.exec('ALTER TABLE inputs ADD COLUMN warnings TEXT');
       this.db.exec('CREATE INDEX IF NOT EXISTS inputs_unsettled ON inputs(settled, state)');
     } catch (e) {
       this.close();
@@ -307,6 +314,21 @@ export class Journal {
   /** The file changed after it was taken: its new size and hash, and when. */
   noteChanged(id: number, size: number, hash: string): void {
     this.db.prepare('UPDATE inputs SET size = ?, hash = ?, changed_at = ?, updated_at = ? WHERE id = ?').run(size, hash, now(), now(), id);
+  }
+
+  /** What a build said without refusing: the rows it left out and its warnings (with the triggers, in one transaction). */
+  recordBuildNotes(id: number, rejected: readonly { line: number; reason: string }[], warnings: string | undefined): void {
+    this.tx(() => {
+      const add = this.db.prepare('INSERT OR REPLACE INTO rejected_rows (input_id, line, reason) VALUES (?, ?, ?)');
+      for (const r of rejected) add.run(id, r.line, r.reason.slice(0, 1000));
+      this.db.prepare('UPDATE inputs SET rejected = ?, warnings = ? WHERE id = ?').run(rejected.length, warnings?.slice(0, 4000) ?? null, id);
+    });
+  }
+
+  /** The rows of an input left out under partial acceptance, by export line. */
+  rejectedRows(id: number): Map<number, string> {
+    const rows = this.db.prepare('SELECT line, reason FROM rejected_rows WHERE input_id = ?').all(id) as { line: number; reason: string }[];
+    return new Map(rows.map((r) => [r.line, r.reason]));
   }
 
   setDocumentsSent(id: number): void {
@@ -516,6 +538,11 @@ export class Journal {
         (this.db.prepare(`SELECT state, COUNT(*) n FROM ${table} GROUP BY state`).all() as { state: string; n: number }[]).map((r) => [r.state, r.n]),
       );
     return { inputs: count('inputs'), triggers: count('triggers'), reports: count('reports') };
+  }
+
+  /** Rows left out under partial acceptance, over every input. */
+  rejectedTotal(): number {
+    return (this.db.prepare('SELECT IFNULL(SUM(rejected), 0) n FROM inputs').get() as { n: number }).n;
   }
 
   recentInputs(limit = 20): InputRow[] {

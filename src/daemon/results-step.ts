@@ -58,6 +58,7 @@ export async function writeDueResults(ctx: StepContext): Promise<boolean> {
         broadcasts,
         expired: row.created_at < cutoff,
         followLinks: false,
+        ...(row.rejected ? { rejected: ctx.journal.rejectedRows(id) } : {}),
       });
     } catch (e) {
       if (e instanceof NotRegularFileError) {

@@ -120,6 +120,7 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
       event: 'sent',
       input: { id: row.id, folder: row.folder, name: row.name },
       triggers: triggers.map((t) => ({ remoteName: t.remote_name, contacts: t.contacts, state: t.state })),
+      ...(row.rejected ? { rejected: row.rejected } : {}),
     });
   });
   for (const d of dropped) await settleFiles(ctx, ctx.journal.input(d.id)!);

@@ -7,7 +7,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import type { Finding } from '../formats/findings.js';
-import { dirs, moveIfThere, printable, type StepContext } from './context.js';
+import { dirs, exists, moveIfThere, printable, type StepContext } from './context.js';
 import { errorFileText } from './error-file.js';
 import type { HookEventType } from './hooks.js';
 import type { InputRow, InputState } from './journal.js';
@@ -19,6 +19,7 @@ export function inputHook(ctx: StepContext, event: HookEventType, row: InputRow,
     event,
     input: { id: row.id, folder: row.folder, name: row.name },
     triggers: ctx.journal.triggersOf(row.id).map((t) => ({ remoteName: t.remote_name, contacts: t.contacts, state: t.state })),
+    ...(row.rejected ? { rejected: row.rejected } : {}),
     ...(detail ? { detail } : {}),
   });
 }
@@ -73,6 +74,12 @@ export async function settleFiles(ctx: StepContext, row: InputRow): Promise<void
   const prefix = basename(row.work_path).slice(0, -row.name.length);
   for (const s of await sidecarsBeside(row.work_path, prefix)) await moveIfThere(join(dirname(row.work_path), s), join(dest, s.slice(prefix.length)));
   await moveIfThere(`${row.work_path}.done`, join(dest, `${row.name}.done`));
+  await moveIfThere(`${row.work_path}.warnings.txt`, join(dest, `${row.name}.warnings.txt`));
+  // Rows left out under partial acceptance belong with what failed, whatever became of the rest.
+  if (await exists(`${row.work_path}.rejected.csv`)) {
+    await mkdir(dirs(folder.path).failed, { recursive: true });
+    await moveIfThere(`${row.work_path}.rejected.csv`, join(dirs(folder.path).failed, `${row.name}.rejected.csv`));
+  }
   ctx.journal.settle(row.id);
 }
 

@@ -13,10 +13,11 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { MAX_CONTACTS, type ContactColumn } from '../formats/contacts.js';
-import { FindingList, type Finding } from '../formats/findings.js';
+import iconv from 'iconv-lite';
+import { finding, FindingList, type Finding } from '../formats/findings.js';
 import type { TriggerCommand } from '../formats/model.js';
 import { readRecords, readSiExport, type ContactRecord, type ExportOptions, type ExportReading } from '../formats/si-export.js';
-import { TriggerEncoder, type EncodeOptions, type EncodeStats, type RowBatches, type SourcedRow } from '../formats/trigger-encoder.js';
+import { TriggerEncoder, type EncodeOptions, type EncodeStats, type RejectedRow, type RowBatches, type SourcedRow } from '../formats/trigger-encoder.js';
 import { PendingFile } from './atomic.js';
 import { closeStream } from './streams.js';
 
@@ -33,6 +34,14 @@ export interface BuildOptions extends EncodeOptions {
   readonly onProgress?: (contacts: number) => void;
   /** Findings kept per severity (default 100). */
   readonly findingCap?: number;
+  /**
+   * Partial acceptance: contacts with errors of their own are left out and
+   * written to `rejected.out` (the export's fields, encoding and delimiter,
+   * plus `dmc_line` and `dmc_reason`); the others are sent. Above `max`
+   * rejected rows (a count, or `'5%'` of the rows) the whole export is
+   * refused anyway. Default: absent, one bad row refuses the export.
+   */
+  readonly rejectRows?: { readonly out: string; readonly max?: number | string };
 }
 
 export interface BuiltFile {
@@ -50,6 +59,12 @@ export interface BuildResult {
   readonly findings: Finding[];
   readonly errors: number;
   readonly warnings: number;
+  /** Rows left out under partial acceptance (0 without it). */
+  readonly rejected: number;
+  /** Where they were written (only when some were and the build succeeded). */
+  readonly rejectedFile?: string;
+  /** The line and first reason of each, as written there. */
+  readonly rejectedRows?: readonly { line: number; reason: string }[];
   /** What was detected about the export. */
   readonly export?: Pick<ExportReading, 'format' | 'encoding' | 'encodingReason' | 'delimiter' | 'columns' | 'mapping'>;
 }
@@ -113,7 +128,13 @@ async function buildFrom(command: TriggerCommand, readings: ExportReading[], pat
         message: `${paths[k + 1]} maps to ${r.columns.join(';')}, ${paths[0]} to ${columns.join(';')}: exports sent as one broadcast need the same columns`,
       });
   });
-  const encoder = new TriggerEncoder(command, columns, { ...opts, maxContacts: partSize ?? opts.maxContacts ?? MAX_CONTACTS }, findings);
+  const rejected: RejectedRow[] = [];
+  const encoder = new TriggerEncoder(
+    command,
+    columns,
+    { ...opts, maxContacts: partSize ?? opts.maxContacts ?? MAX_CONTACTS, ...(opts.rejectRows ? { onReject: (r: RejectedRow) => rejected.push(r) } : {}) },
+    findings,
+  );
   // Batches of rows (one await per batch), whatever the readers give.
   async function* batchesOf(r: ExportReading): AsyncGenerator<SourcedRow[]> {
     if (r.batches) {
@@ -211,24 +232,50 @@ async function buildFrom(command: TriggerCommand, readings: ExportReading[], pat
       }
     }
     encoder.finish(seen);
+    // An export with a header and no rows: said of the export, not of the command file.
+    const none = paths.length && seen === 0 ? findings.items.findIndex((f) => f.code === 'E_NO_CONTACTS') : -1;
+    if (none >= 0)
+      findings.items[none] = finding('E_NO_CONTACTS', `${paths.join(', ')} holds a header and no contact rows: nothing to build`, { source: 'export' });
+    let rejectedFile: PendingFile | undefined;
+    if (rejected.length) {
+      const limit = rejectLimit(opts.rejectRows!.max, seen);
+      const say = (f: Finding, r: RejectedRow): Finding => ({ ...f, line: r.line });
+      if (rejected.length > limit) {
+        findings.add(
+          finding(
+            'E_TOO_MANY_REJECTED',
+            `${rejected.length} of ${seen} rows have errors, more than the ${opts.rejectRows!.max ?? DEFAULT_MAX_REJECTED} allowed (maxRejected): the whole export is refused; the first ones follow`,
+            { source: 'export' },
+          ),
+        );
+        for (const r of rejected) for (const f of r.errors) findings.add(say(f, r));
+      } else {
+        for (const r of rejected) findings.add(finding('W_ROW_REJECTED', `left out (partial acceptance): ${reasonOf(r)}`, { line: r.line, source: 'export' }));
+        rejectedFile = new PendingFile(opts.rejectRows!.out);
+        finals.push(rejectedFile);
+        await rejectedFile.write(rejectedRowsFile(reading, columns, rejected));
+      }
+    }
     await Promise.all(temps.map((t) => t.discard()));
     if (findings.hasErrors) {
       await Promise.all(finals.map((p) => p.discard()));
       return result(false, []);
     }
     for (const f of finals) await f.commit();
-    return result(true, built);
+    return result(true, built, rejectedFile?.path);
   } catch (e) {
     await Promise.all([...temps, ...finals].map((p) => p.discard()));
     throw e;
   }
 
-  function result(ok: boolean, files: BuiltFile[]): BuildResult {
+  function result(ok: boolean, files: BuiltFile[], rejectedPath?: string): BuildResult {
     const list = findings.list();
     return {
       ok,
       files,
-      contacts: seen,
+      contacts: seen - rejected.length,
+      rejected: rejected.length,
+      ...(rejectedPath ? { rejectedFile: rejectedPath, rejectedRows: rejected.map((r) => ({ line: r.line, reason: reasonOf(r) })) } : {}),
       findings: list,
       errors: findings.errors,
       warnings: findings.warnings,
@@ -253,4 +300,40 @@ async function* concat(...parts: (Uint8Array | AsyncIterable<Uint8Array>)[]): As
     if (p instanceof Uint8Array) yield p;
     else yield* p;
   }
+}
+
+/** With partial acceptance and no `max`: a tenth of the rows. */
+export const DEFAULT_MAX_REJECTED = '10%';
+
+/** The most rows that may be left out: a count, or a share of the rows (`'5%'`). */
+export function rejectLimit(max: number | string | undefined, rows: number): number {
+  const m = max ?? DEFAULT_MAX_REJECTED;
+  if (typeof m === 'number') return m;
+  const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(m.trim());
+  if (pct) return Math.floor((rows * Number(pct[1])) / 100);
+  return Number(m);
+}
+
+/** A rejected row's reasons, on one line. */
+function reasonOf(r: RejectedRow): string {
+  return r.errors
+    .map((e) => (e.field && !e.message.startsWith(e.field) ? `${e.field}: ${e.message}` : e.message))
+    .join(' | ')
+    .replace(/[\r\n]+/g, ' ');
+}
+
+/**
+ * The rejected rows as the export holds them: its header and fields, its
+ * delimiter and its encoding, plus `dmc_line` and `dmc_reason`. Objects
+ * (records, JSON Lines) give the DMC columns, `;` and UTF-8.
+ */
+async function* rejectedRowsFile(reading: ExportReading | undefined, columns: readonly string[], rows: readonly RejectedRow[]): AsyncGenerator<Uint8Array> {
+  const csv = reading?.format === 'csv' && reading.headers;
+  const sep = csv ? (reading.delimiter ?? ';') : ';';
+  const enc = csv ? reading.encoding : 'utf8';
+  const quote = (v: string): string => (v.includes(sep) || /["\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const line = (fields: readonly string[]): string => `${fields.map(quote).join(sep)}\r\n`;
+  const encode = (text: string): Uint8Array => (/^utf-?8$/i.test(enc) ? Buffer.from(text, 'utf8') : iconv.encode(text, enc));
+  yield encode(line([...(csv ? reading.headers! : columns), 'dmc_line', 'dmc_reason']));
+  for (const r of rows) yield encode(line([...(csv && r.raw ? r.raw : r.values), String(r.line), reasonOf(r)]));
 }

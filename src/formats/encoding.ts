@@ -364,6 +364,19 @@ export function detectEncoding(sample: Uint8Array, complete: boolean): { encodin
   if (sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf) return { encoding: 'utf8', reason: 'UTF-8 byte order mark' };
   if (sample[0] === 0xff && sample[1] === 0xfe) return { encoding: 'utf-16le', reason: 'UTF-16LE byte order mark' };
   if (sample[0] === 0xfe && sample[1] === 0xff) return { encoding: 'utf-16be', reason: 'UTF-16BE byte order mark' };
+  // UTF-16 without its byte order mark (a spreadsheet's "Unicode text"): text in it has a 0 in every other byte.
+  const head = sample.subarray(0, 4096 - (Math.min(sample.length, 4096) % 2));
+  if (head.length >= 4) {
+    let odd = 0;
+    let even = 0;
+    for (let i = 0; i < head.length; i += 2) {
+      if (head[i] === 0) even++;
+      if (head[i + 1] === 0) odd++;
+    }
+    const pairs = head.length / 2;
+    if (odd > pairs * 0.4 && even < pairs * 0.05) return { encoding: 'utf-16le', reason: 'no byte order mark, but a 0 in every other byte (UTF-16LE)' };
+    if (even > pairs * 0.4 && odd < pairs * 0.05) return { encoding: 'utf-16be', reason: 'no byte order mark, but a 0 in every other byte (UTF-16BE)' };
+  }
   const u = looksUtf8(sample, complete);
   if (u.valid) return { encoding: 'utf8', reason: u.nonAscii ? 'valid UTF-8' : 'ASCII only' };
   let c1 = false;

@@ -38,6 +38,8 @@ export const FINDING_CODES = {
   E_SHAPE: 'parameters of the full shape mixed with a favourite (oneTouchId)',
   E_TYPE: 'a value of the wrong type (number, 0/1)',
   E_TOO_LONG: 'a value longer than the guide allows',
+  E_TOO_MANY_REJECTED: 'with partial acceptance, more rows rejected than the threshold allows: the whole export is refused',
+  W_ROW_REJECTED: 'with partial acceptance, a row left out (written to the rejected-rows file) and why',
   E_SMS_TOO_LONG: 'an SMS text over 160 characters (fields filled in) without smsLong: the platform rejects every contact',
   W_SMS_PARTS: 'with smsLong: how many parts the longest SMS takes',
   E_ENUM: 'a value outside the allowed list',
@@ -97,10 +99,15 @@ export function severityOf(code: FindingCode): Severity {
   return code.startsWith('W_') ? 'warning' : 'error';
 }
 
-export function finding(code: FindingCode, message: string, where: { line?: number | undefined; field?: string | undefined } = {}): Finding {
+export function finding(
+  code: FindingCode,
+  message: string,
+  where: { line?: number | undefined; field?: string | undefined; source?: Finding['source'] } = {},
+): Finding {
   const f: { -readonly [K in keyof Finding]: Finding[K] } = { code, severity: severityOf(code), message };
   if (where.line !== undefined) f.line = where.line;
   if (where.field !== undefined) f.field = where.field;
+  if (where.source !== undefined) f.source = where.source;
   return f;
 }
 
@@ -124,9 +131,29 @@ export class FindingList {
   private droppedErrors = 0;
   private droppedWarnings = 0;
 
+  /** While set, findings go here instead (one contact's, for partial acceptance). */
+  private capture: Finding[] | undefined;
+
   constructor(readonly cap = 100) {}
 
+  /** Runs `fn`, returning the findings it added instead of adding them (a row checked on its own). */
+  captured(fn: () => void): Finding[] {
+    const outer = this.capture;
+    const mine: Finding[] = [];
+    this.capture = mine;
+    try {
+      fn();
+    } finally {
+      this.capture = outer;
+    }
+    return mine;
+  }
+
   add(f: Finding): void {
+    if (this.capture) {
+      this.capture.push(f);
+      return;
+    }
     if (ENDS_READING.has(f.code)) this.ended.push(f);
     if (f.severity === 'error') {
       this.errorCount++;

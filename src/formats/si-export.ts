@@ -148,6 +148,8 @@ export interface ExportReading {
   readonly encoding: string;
   readonly encodingReason: string;
   readonly delimiter?: string;
+  /** The export's own header line, every field (CSV). */
+  readonly headers?: readonly string[];
   /** DMC columns, in annex 5.3 order. */
   readonly columns: ContactColumn[];
   /** DMC column → source column. */
@@ -336,13 +338,13 @@ export async function readSiExport(source: ByteSource, findings: FindingList, op
         const out = new Array<SourcedRow>(batch.length);
         for (let b = 0; b < batch.length; b++) {
           const r = batch[b]!;
-          if (r.record.length !== width) {
-            findings.add(
-              finding('E_EXPORT', `${r.record.length} field(s) where the header has ${width}: a value may hold the delimiter '${sep}' without quotes`, {
-                line: r.line,
-              }),
-            );
-          }
+          // Fewer fields than the header: the rest is empty, as in the guide's own import example (annex 5.3, lines 10880-10882).
+          const problem =
+            r.record.length > width
+              ? finding('E_EXPORT', `${r.record.length} field(s) where the header has ${width}: a value may hold the delimiter '${sep}' without quotes`, {
+                  line: r.line,
+                })
+              : undefined;
           let values: string[];
           // Every column taken, in order (the usual export): the record itself, no copy.
           if (identity && r.record.length === width) values = r.record;
@@ -350,7 +352,7 @@ export async function readSiExport(source: ByteSource, findings: FindingList, op
             values = new Array<string>(indexes.length);
             for (let k = 0; k < indexes.length; k++) values[k] = r.record[indexes[k]!] ?? '';
           }
-          out[b] = { values, line: r.line };
+          out[b] = problem ? { values, line: r.line, raw: r.record, problem } : { values, line: r.line, raw: r.record };
         }
         if (out.length) yield out;
         const next = await batches.next();
@@ -366,7 +368,7 @@ export async function readSiExport(source: ByteSource, findings: FindingList, op
   async function* rows(): AsyncGenerator<SourcedRow> {
     for await (const batch of shared) yield* batch;
   }
-  return { format: 'csv', encoding: detected.encoding, encodingReason: detected.reason, delimiter, columns, mapping, rows: rows(), batches: shared };
+  return { format: 'csv', encoding: detected.encoding, encodingReason: detected.reason, delimiter, headers, columns, mapping, rows: rows(), batches: shared };
 }
 
 async function readJsonLines(

@@ -10,7 +10,7 @@
 import { columnSpec, type ContactColumn } from './contacts.js';
 import { csvHead, CSV_EOL, CSV_TAIL } from './csv-writer.js';
 import { ByteBatch, checkValue, encodeLatin9, isCleanRow, type ValuePolicy } from './encoding.js';
-import { finding, FindingList } from './findings.js';
+import { finding, FindingList, type Finding } from './findings.js';
 import type { ContactRow, OutputEncoding, TriggerCommand } from './model.js';
 import { mapCommandValues } from './ordered-params.js';
 import { checkCommand } from './rules/command-rules.js';
@@ -31,12 +31,29 @@ export interface EncodeOptions {
   readonly maxContacts?: number;
   /** Email or file trigger, for the date dynamic field. */
   readonly channel?: 'file' | 'email';
+  /** Partial acceptance: a contact with errors of its own is left out and given here, instead of failing the whole trigger. */
+  readonly onReject?: (row: RejectedRow) => void;
 }
+
+/** Errors about the contacts as a whole: never a reason to leave one row out. */
+const WHOLE_EXPORT: ReadonlySet<string> = new Set(['E_TOO_MANY_CONTACTS', 'E_LINE_TOO_LONG']);
 
 /** A contact with the line it came from in its source, for findings. */
 export interface SourcedRow {
   readonly values: ContactRow;
   readonly line?: number;
+  /** The record as the export holds it, every field (for the rejected-rows file). */
+  readonly raw?: readonly string[];
+  /** What the reader found wrong with this record (counted with the row's other findings). */
+  readonly problem?: Finding;
+}
+
+/** A row left out under partial acceptance: where it was, what it held, and why. */
+export interface RejectedRow {
+  readonly line: number;
+  readonly values: ContactRow;
+  readonly raw?: readonly string[];
+  readonly errors: readonly Finding[];
 }
 
 /** Rows as plain arrays (line = position) or with their source line; or batches of them (`{ batches }`: one await per batch). */
@@ -135,22 +152,27 @@ export class TriggerEncoder {
       stats.bytes += b.length;
       return b;
     };
-    const add = (row: SourcedRow | ContactRow): void => {
+    const onReject = this.opts.onReject;
+    let values: ContactRow = [];
+    let line = 0;
+    let joined = '';
+    /** Checks one row into `values`/`joined`; its findings go to `findings`. */
+    const check = (row: SourcedRow | ContactRow): void => {
       index++;
-      let values: ContactRow;
-      let line: number;
       if (Array.isArray(row)) {
         values = row;
         line = index;
       } else {
         values = (row as SourcedRow).values;
         line = (row as SourcedRow).line ?? index;
+        const problem = (row as SourcedRow).problem;
+        if (problem) findings.add(problem);
       }
       if (values.length !== width) {
         findings.add(finding('E_FIELD_COUNT', `${values.length} value(s) where the columns are ${width}`, { line }));
         values = values.length > width ? values.slice(0, width) : [...values, ...new Array<string>(width - values.length).fill('')];
       }
-      let joined = values.join(';');
+      joined = values.join(';');
       if (!isCleanRow(joined, width, encoding)) {
         let copy: string[] | undefined;
         for (let i = 0; i < width; i++) {
@@ -172,6 +194,26 @@ export class TriggerEncoder {
         }
       }
       checker.check(values, line);
+    };
+    const add = (row: SourcedRow | ContactRow): void => {
+      if (!onReject) check(row);
+      else {
+        // Partial acceptance: a row with errors of its own is left out and handed over with them; the export goes on.
+        const got = findings.captured(() => check(row));
+        const own = got.filter((f) => f.severity === 'error' && !WHOLE_EXPORT.has(f.code));
+        if (own.length) {
+          checker.uncount();
+          for (const f of got) if (WHOLE_EXPORT.has(f.code)) findings.add(f);
+          onReject({
+            line,
+            values: Array.isArray(row) ? row : (row as SourcedRow).values,
+            ...(Array.isArray(row) ? {} : { raw: (row as SourcedRow).raw }),
+            errors: own,
+          });
+          return;
+        }
+        findings.addAll(got);
+      }
       if (tags) buf.add(xmlContact(values, tags));
       else {
         buf.add(joined);

@@ -102,6 +102,9 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
   gauge('dmc_triggers_by_outcome', 'Trigger files by outcome on the platform (none: not known yet)', ['outcome'], (g) =>
     byState('triggers', 'outcome').forEach((r) => g.set({ outcome: r.labels }, r.n)),
   );
+  gauge('dmc_rows_rejected_total', 'Export rows left out under partial acceptance (rejectBadRows), over every input in the journal', [], (g) =>
+    g.set(journal.rejectedTotal()),
+  );
   gauge('dmc_hook_deliveries', 'Hook deliveries in the outbox by state (delivered, pending, dead)', ['state'], (g) => {
     for (const [state, n] of Object.entries(journal.hookSummary())) g.set({ state }, n);
   });

@@ -1,7 +1,7 @@
 /**
  * Results joined back to an export: the export's own rows, in its own
  * encoding, separator and line ending, with six columns added at the end
- * (`dmc_status` delivered|failed|pending, `dmc_code`, `dmc_label`,
+ * (`dmc_status` delivered|failed|pending|rejected, `dmc_code`, `dmc_label`,
  * `dmc_date`, `dmc_medium`, `dmc_broadcast`), and a JSON summary beside it.
  *
  * A row is matched by its external reference when the export maps one (and
@@ -41,6 +41,8 @@ export interface ResultsSummary {
   readonly byMedium: Record<string, number>;
   /** Rows no status matched (by reference or address): counted pending. */
   readonly unmatched: number;
+  /** Rows left out under partial acceptance (never sent): `dmc_status` rejected, the reason as label; not in byStatus. */
+  readonly rejected: number;
   readonly broadcasts: readonly string[];
   /** By external reference or by address. */
   readonly matchedBy: 'reference' | 'address';
@@ -62,6 +64,8 @@ export interface ResultsFileOptions {
   readonly expired: boolean;
   /** `false` (the daemon: sent/ is inside the drop folder): the export is read only as a regular file, never through a link (else NotRegularFileError). */
   readonly followLinks?: boolean;
+  /** Rows left out under partial acceptance: export line → reason. */
+  readonly rejected?: ReadonlyMap<number, string>;
 }
 
 /** Every column that can hold an address the platform calls or writes to. */
@@ -160,13 +164,21 @@ async function writeFrom(fh: FileHandle, o: ResultsFileOptions): Promise<Results
     byMedium[medium] = (byMedium[medium] ?? 0) + 1;
     return best;
   };
-  const added = (r: JoinResult | undefined): string[] =>
-    r ? [r.final, ...codeAndLabel(r), r.date, r.medium, r.broadcast_id] : ['pending', '', '', '', '', ''];
+  let rejected = 0;
+  const added = (keys: RowKeys, line: number): string[] => {
+    const why = o.rejected?.get(line);
+    if (why !== undefined) {
+      rejected++;
+      return ['rejected', 'REJECTED', why, '', '', ''];
+    }
+    const r = resultOf(keys);
+    return r ? [r.final, ...codeAndLabel(r), r.date, r.medium, r.broadcast_id] : ['pending', '', '', '', '', ''];
+  };
 
   const out = new PendingFile(o.outPath);
   try {
-    if (reading.format === 'jsonl') await out.write(jsonlResults(body(), reading.encoding, reading.mapping, resultOf, added));
-    else await out.write(csvResults(head, body(), reading.encoding, reading.delimiter ?? ';', reading.mapping, resultOf, added));
+    if (reading.format === 'jsonl') await out.write(jsonlResults(body(), reading.encoding, reading.mapping, added));
+    else await out.write(csvResults(head, body(), reading.encoding, reading.delimiter ?? ';', reading.mapping, added));
     await out.commit();
   } finally {
     await out.discard();
@@ -179,6 +191,7 @@ async function writeFrom(fh: FileHandle, o: ResultsFileOptions): Promise<Results
     byStatus: counts,
     byMedium,
     unmatched,
+    rejected,
     broadcasts: o.broadcasts,
     matchedBy,
     final: counts.pending === 0 || o.expired,
@@ -205,8 +218,8 @@ async function* once(b: Buffer): AsyncGenerator<Uint8Array> {
   yield b;
 }
 
-type ResultOf = (keys: RowKeys) => JoinResult | undefined;
-type Added = (r: JoinResult | undefined) => string[];
+/** The columns added to a row: from its result, or `rejected` when it was left out (by its export line). */
+type Added = (keys: RowKeys, line: number) => string[];
 
 async function* csvResults(
   head: Buffer,
@@ -214,7 +227,6 @@ async function* csvResults(
   encoding: string,
   delimiter: string,
   mapping: ReadonlyMap<ContactColumn, string>,
-  resultOf: ResultOf,
   added: Added,
 ): AsyncGenerator<Uint8Array> {
   const bom = encoding === 'utf8' && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
@@ -238,7 +250,7 @@ async function* csvResults(
         const i = index!.get(c);
         return i !== undefined && i >= 0 ? (fields[i] ?? '').trim() : '';
       };
-      buf += [...fields, ...added(resultOf(keysOf(get)))].map(quote).join(delimiter) + eol;
+      buf += [...fields, ...added(keysOf(get), rec.line)].map(quote).join(delimiter) + eol;
       if (buf.length > 1 << 16) {
         yield enc(buf);
         buf = '';
@@ -251,7 +263,6 @@ async function* jsonlResults(
   bytes: AsyncIterable<Uint8Array>,
   encoding: string,
   mapping: ReadonlyMap<ContactColumn, string>,
-  resultOf: ResultOf,
   added: Added,
 ): AsyncGenerator<Uint8Array> {
   let buf = '';
@@ -268,7 +279,7 @@ async function* jsonlResults(
       const v = src !== undefined ? rec[src] : undefined;
       return v === undefined || v === null ? '' : String(v).trim();
     };
-    const [status, code, label, date, medium, broadcast] = added(resultOf(keysOf(get)));
+    const [status, code, label, date, medium, broadcast] = added(keysOf(get), l.line);
     buf += `${JSON.stringify({ ...rec, dmc: { status, code, label, date, medium, broadcast } })}\n`;
     if (buf.length > 1 << 16) {
       yield Buffer.from(buf, 'utf8');

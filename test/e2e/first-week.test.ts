@@ -88,3 +88,84 @@ describe('per-export command files (issue #19.1)', () => {
     expect(sentTrigger('late.csv')).toContain('text:Bonjour');
   });
 });
+
+describe('partial acceptance and empty exports (issue #19.2)', () => {
+  let s: SimDaemon;
+  let root: string;
+  const hookLog = (): string[] => (existsSync(join(root, 'hooks.jsonl')) ? readFileSync(join(root, 'hooks.jsonl'), 'utf8').split('\n').filter(Boolean) : []);
+  beforeAll(async () => {
+    s = await startSimDaemon({
+      seed: 'partial',
+      commands: { 'cmd.yaml': smsCommand('Partial {file}') },
+      sections: ['push: {listen: "127.0.0.1:0", path: /dmc/status}'],
+      daemon: (dir) => [`hooks: [{on: [sent, failed], command: "cat >> '${join(dir, 'hooks.jsonl')}'; echo >> '${join(dir, 'hooks.jsonl')}'"}]`],
+      folders: [
+        '{path: drop/partial, command: cmd.yaml, map: {EXTERNALREFERENCE: Référence}, rejectBadRows: true, maxRejected: 2}',
+        '{path: drop/strict, command: cmd.yaml}',
+        '{path: drop/quiet, command: cmd.yaml}',
+        '{path: drop/loud, command: cmd.yaml, emptyExport: failed}',
+      ],
+    });
+    root = s.root;
+  });
+  afterAll(async () => {
+    await s.stop();
+  });
+
+  it('sends the valid rows, writes the bad ones to failed/<export>.rejected.csv in the export own encoding and separator, and counts them everywhere', async () => {
+    const dir = join(root, 'drop', 'partial');
+    const rows = ['Nom,Mobile,Référence', 'Émile,0612345601,PA-1', 'Bad,abc,PA-2', 'Chloé,0612345603,PA-3'];
+    writeFileSync(join(dir, 'crm.csv'), Buffer.from(rows.join('\r\n') + '\r\n', 'latin1'));
+    await until('sent', () => existsSync(join(dir, 'sent', 'crm.csv')) && existsSync(join(dir, 'failed', 'crm.csv.rejected.csv')));
+    expect(broadcastsWith(join(root, 'sim'), 'PA-1')).toBe(1);
+    expect(broadcastsWith(join(root, 'sim'), 'PA-3')).toBe(1);
+    expect(broadcastsWith(join(root, 'sim'), 'PA-2')).toBe(0);
+    const rejected = readFileSync(join(dir, 'failed', 'crm.csv.rejected.csv'))
+      .toString('latin1')
+      .split('\r\n');
+    expect(rejected[0]).toBe('Nom,Mobile,Référence,dmc_line,dmc_reason');
+    expect(rejected[1]).toMatch(/^Bad,abc,PA-2,3,"?PHONENUMBER1 'abc' is not a phone number/);
+    const row = s.daemon.journal.recentInputs(10).find((r) => r.name === 'crm.csv')!;
+    expect(row.rejected).toBe(1);
+    expect(readFileSync(join(dir, 'sent', 'crm.csv.warnings.txt'), 'utf8')).toMatch(/1 row\(s\) left out/);
+    await until('the sent hook', () => hookLog().some((l) => l.includes('"sent"') && l.includes('crm.csv')));
+    expect(JSON.parse(hookLog().find((l) => l.includes('"sent"') && l.includes('crm.csv'))!)).toMatchObject({ rejected: 1 });
+    // The results file marks the rejected row as such, once the statuses are in.
+    await until('results', () => existsSync(join(dir, 'results', 'crm.csv.results.csv')), 30_000);
+    const results = readFileSync(join(dir, 'results', 'crm.csv.results.csv')).toString('latin1');
+    expect(results).toMatch(/Bad,abc,PA-2,rejected,REJECTED,/);
+    const { runStatus } = await import('../../src/cli/daemon-command.js');
+    const out: string[] = [];
+    await runStatus({ config: s.configPath }, { out: (l) => out.push(l), err: () => undefined, isTTY: false });
+    expect(out.join('\n')).toMatch(/crm\.csv.*\[1 row\(s\) rejected\]/);
+  });
+
+  it('above maxRejected the whole export is refused, and the default still refuses one bad row', async () => {
+    const many = ['Nom;Mobile;Référence', 'A;0612345601;PB-1', 'B;x;PB-2', 'C;y;PB-3', 'D;z;PB-4'];
+    writeFileSync(join(root, 'drop', 'partial', 'many.csv'), many.join('\n') + '\n');
+    writeFileSync(join(root, 'drop', 'strict', 'one.csv'), 'Nom;Mobile;Référence\nA;0612345601;PC-1\nB;abc;PC-2\n');
+    await until(
+      'both failed',
+      () =>
+        existsSync(join(root, 'drop', 'partial', 'failed', 'many.csv.error.txt')) && existsSync(join(root, 'drop', 'strict', 'failed', 'one.csv.error.txt')),
+    );
+    expect(readFileSync(join(root, 'drop', 'partial', 'failed', 'many.csv.error.txt'), 'utf8')).toMatch(/3 of 4 rows have errors, more than the 2 allowed/);
+    expect(broadcastsWith(join(root, 'sim'), 'PB-1') + broadcastsWith(join(root, 'sim'), 'PC-1')).toBe(0);
+  });
+
+  it('a header-only export is settled in sent/ with nothing sent and no failure; emptyExport: failed makes it a failure naming the export', async () => {
+    writeFileSync(join(root, 'drop', 'quiet', 'night.csv'), 'Nom;Mobile;Référence\n');
+    writeFileSync(join(root, 'drop', 'loud', 'night.csv'), 'Nom;Mobile;Référence\n');
+    await until(
+      'settled',
+      () => existsSync(join(root, 'drop', 'quiet', 'sent', 'night.csv')) && existsSync(join(root, 'drop', 'loud', 'failed', 'night.csv.error.txt')),
+    );
+    const quiet = s.daemon.journal.recentInputs(20).find((r) => r.folder.endsWith('quiet') && r.name === 'night.csv')!;
+    expect(quiet.state).toBe('done');
+    expect(s.daemon.journal.triggersOf(quiet.id)).toEqual([]);
+    expect(hookLog().some((l) => l.includes('"failed"') && l.includes('quiet'))).toBe(false);
+    const loud = readFileSync(join(root, 'drop', 'loud', 'failed', 'night.csv.error.txt'), 'utf8');
+    expect(loud).toMatch(/night\.csv holds a header and no contact/);
+    expect(loud).not.toMatch(/cmd\.yaml/);
+  });
+});

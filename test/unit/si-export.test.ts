@@ -80,9 +80,9 @@ describe('SI exports', () => {
     expect(rows.map((x) => x.line)).toEqual([3, 4]);
   });
 
-  it('reports rows with the wrong field count with their line', async () => {
-    const { findings } = await open('Nom;Mobile\nA;0612345678;extra\n');
-    expect(findings.find((f) => f.code === 'E_EXPORT')).toMatchObject({ line: 2 });
+  it('reports rows with more fields than the header with their line, on the row (partial acceptance leaves it out)', async () => {
+    const { rows } = await open('Nom;Mobile\nA;0612345678;extra\n');
+    expect(rows[0]!.problem).toMatchObject({ code: 'E_EXPORT', line: 2 });
   });
 
   it('reads JSON Lines, mapping keys like headers', async () => {

@@ -259,7 +259,9 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
 <dt>${t(lang, 'State')}</dt><dd><span class="state ${esc(row.state)}">${esc(row.state)}</span></dd>
 <dt>${t(lang, 'Folder')}</dt><dd>${esc(row.folder)}</dd><dt>${t(lang, 'Created')}</dt><dd>${esc(row.created_at)}</dd>
 <dt>${t(lang, 'Updated')}</dt><dd>${esc(row.updated_at)}</dd><dt>${t(lang, 'Attempts')}</dt><dd>${row.attempts}</dd>
-${row.last_error ? `<dt>${t(lang, 'Error')}</dt><dd><pre>${esc(row.last_error)}</pre></dd>` : ''}</dl>
+${row.last_error ? `<dt>${t(lang, 'Error')}</dt><dd><pre>${esc(row.last_error)}</pre></dd>` : ''}
+${row.rejected ? `<dt>${t(lang, 'Rows rejected')}</dt><dd>${row.rejected}</dd>` : ''}
+${row.warnings ? `<dt>${t(lang, 'Notes')}</dt><dd><pre>${esc(row.warnings)}</pre></dd>` : ''}</dl>
 <h2>${t(lang, 'Trigger')}</h2>${table(
       ['#', t(lang, 'Remote name'), t(lang, 'Contacts'), t(lang, 'State'), t(lang, 'Outcome'), t(lang, 'Broadcast')],
       triggers.map((tr) => [

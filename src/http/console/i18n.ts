@@ -62,6 +62,8 @@ const FR: Readonly<Record<string, string>> = {
   'Not found.': 'Introuvable.',
   Created: 'Créée',
   Attempts: 'Tentatives',
+  'Rows rejected': 'Lignes rejetées',
+  Notes: 'Remarques',
   Records: 'Lignes',
   Label: 'Libellé',
   Count: 'Nombre',
