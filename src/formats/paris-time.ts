@@ -29,3 +29,21 @@ export function parisTime(d: Date): ParisTime {
   const [date = '', seconds = ''] = FORMAT.format(d).split(' ');
   return { date, time: seconds.slice(0, 5), seconds };
 }
+
+/**
+ * The instant a Paris wall-clock time (`YYYY-MM-DD HH:MM[:SS]`) stands for.
+ * In the autumn's repeated hour, the first (summer-time) instant; in the
+ * spring's missing hour, the instant an hour later on the clock.
+ */
+export function parisWallToDate(wall: string): Date {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?/.exec(wall);
+  if (!m) return new Date(NaN);
+  const asUtc = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
+  const offsetAt = (t: number): number => {
+    const p = parisTime(new Date(t));
+    return Date.parse(`${p.date}T${p.seconds}Z`) - t;
+  };
+  // Paris is UTC+1 or UTC+2: try the larger offset first (the repeated autumn hour reads as summer time).
+  for (const guess of [asUtc - 7_200_000, asUtc - 3_600_000]) if (guess + offsetAt(guess) === asUtc) return new Date(guess);
+  return new Date(asUtc - offsetAt(asUtc));
+}

@@ -103,6 +103,10 @@ export class StatusStore {
   private readonly db: Database.Database;
   private readonly insertStatus: Database.Statement;
   private readonly upsertResult: Database.Statement;
+  private readonly upsertVague: Database.Statement;
+  private readonly mediaOf: Database.Statement;
+  private readonly adoptVague: Database.Statement;
+  private readonly dropVague: Database.Statement;
 
   constructor(private readonly journal: Journal) {
     this.db = journal.db;
@@ -116,8 +120,24 @@ export class StatusStore {
        ON CONFLICT (broadcast_id, contact_id, medium) DO UPDATE SET
          address = excluded.address, address_key = excluded.address_key, ref = excluded.ref, status = excluded.status, final = excluded.final, code = excluded.code,
          label = excluded.label, date = excluded.date, sort = excluded.sort, source = excluded.source, updated_at = excluded.updated_at
-       WHERE excluded.sort > contact_results.sort`,
+       WHERE excluded.sort > contact_results.sort
+          OR (contact_results.source = 'report' AND excluded.final != 'pending' AND (contact_results.code IS NULL OR instr(contact_results.code, '|') > 0))`,
     );
+    // A report line whose label names no single code (CRA_SMS_BADNUMBER|CRA_MMS_BADNUMBER|...) only fills in a contact with no final status yet.
+    this.upsertVague = this.db.prepare(
+      `INSERT INTO contact_results (broadcast_id, contact_id, medium, address, ref, status, final, code, label, date, sort, source, updated_at, address_key)
+       VALUES (@broadcast_id, @contact_id, @medium, @address, @ref, @status, @final, @code, @label, @date, @sort, @source, @updated_at, @address_key)
+       ON CONFLICT (broadcast_id, contact_id, medium) DO UPDATE SET
+         status = excluded.status, final = excluded.final, code = excluded.code,
+         label = excluded.label, date = excluded.date, sort = excluded.sort, source = excluded.source, updated_at = excluded.updated_at
+       WHERE contact_results.final = 'pending'`,
+    );
+    this.mediaOf = this.db.prepare('SELECT medium FROM contact_results WHERE broadcast_id = ? AND contact_id = ?').pluck();
+    // A report's row without a medium takes the medium of the push that comes after it: one row per contact and medium.
+    this.adoptVague = this.db.prepare(
+      "UPDATE OR IGNORE contact_results SET medium = @medium WHERE broadcast_id = @broadcast_id AND contact_id = @contact_id AND medium = ''",
+    );
+    this.dropVague = this.db.prepare("DELETE FROM contact_results WHERE broadcast_id = @broadcast_id AND contact_id = @contact_id AND medium = ''");
   }
 
   /**
@@ -160,6 +180,9 @@ export class StatusStore {
           else duplicates++;
         }
         const last = latestOf(e.history);
+        const key = { broadcast_id: e.broadcastId, contact_id: e.contactId, medium: e.medium };
+        this.adoptVague.run(key);
+        this.dropVague.run(key);
         this.upsertResult.run({
           broadcast_id: e.broadcastId,
           contact_id: e.contactId,
@@ -195,10 +218,13 @@ export class StatusStore {
       if (!l.broadcastId || !l.contactId) continue;
       const codes = codesForRecord(l.callResult, l.callAdress);
       const media = new Set(codes.map((c) => MEDIUM_OF_CODE[c.medium]).filter((m) => m !== undefined));
-      const medium = media.size === 1 ? [...media][0]! : l.callAdress.includes('@') ? 'mail' : '';
+      // The label names no single medium: the contact's one medium as the push gave it, if it did.
+      const known = media.size === 1 ? undefined : (this.mediaOf.all(l.broadcastId, l.contactId) as string[]);
+      const medium =
+        media.size === 1 ? [...media][0]! : known!.length === 1 ? known![0]! : l.callAdress.includes('@') ? 'mail' : known!.length ? known![0]! : '';
       const date = l.callDate.replace(/\//g, '-');
       broadcasts.add(l.broadcastId);
-      this.upsertResult.run({
+      (codes.length === 1 ? this.upsertResult : this.upsertVague).run({
         broadcast_id: l.broadcastId,
         contact_id: l.contactId,
         medium,

@@ -169,3 +169,49 @@ describe('partial acceptance and empty exports (issue #19.2)', () => {
     expect(loud).not.toMatch(/cmd\.yaml/);
   });
 });
+
+describe('one truth: the console counts each contact once, as the results file does (issue #19.3)', () => {
+  let s: SimDaemon;
+  beforeAll(async () => {
+    s = await startSimDaemon({
+      seed: 'one-truth',
+      commands: { 'cmd.yaml': smsCommand('Truth {file}') },
+      sections: ['push: {listen: "127.0.0.1:0", path: /dmc/status}'],
+      folders: ['{path: drop, command: cmd.yaml, map: {EXTERNALREFERENCE: Référence}}'],
+    });
+  });
+  afterAll(async () => {
+    await s.stop();
+  });
+
+  it('after the daily report lands on top of the pushed statuses, the broadcast pages and the results file agree', async () => {
+    const rows = ['Nom;Mobile;Référence', ...Array.from({ length: 80 }, (_, i) => `N${i};06${String(20000000 + i)};OT-${i}`)];
+    writeFileSync(join(s.root, 'drop', 'campaign.csv'), rows.join('\n') + '\n');
+    const { ConsoleQueries } = await import('../../src/http/console/queries.js');
+    const q = new ConsoleQueries(s.daemon.journal);
+    const summary = (): { byStatus: Record<string, number>; rows: number } | undefined => {
+      const r = s.daemon.journal.db.prepare('SELECT summary FROM results_files').get() as { summary: string } | undefined;
+      return r ? (JSON.parse(r.summary) as { byStatus: Record<string, number>; rows: number }) : undefined;
+    };
+    await until('every status pushed and joined', () => summary()?.byStatus['pending'] === 0, 60_000);
+    const [b] = q.broadcasts(1).rows;
+    expect(b).toBeDefined();
+    const pushed = q.broadcast(b!.broadcastId).byStatus;
+    expect(pushed).toEqual(summary()!.byStatus);
+    expect(pushed.failed).toBeGreaterThan(0);
+    // The daily report arrives: its lines name the same contacts, some with labels that fit several media.
+    await s.sim.report();
+    await s.daemon.collectReports();
+    await until(
+      'the results rewritten after the report',
+      () => (s.daemon.journal.db.prepare('SELECT COUNT(*) n FROM results_due').get() as { n: number }).n === 0,
+    );
+    const after = q.broadcast(b!.broadcastId);
+    expect(after.byStatus).toEqual(summary()!.byStatus);
+    expect(after.byStatus).toEqual(pushed);
+    expect(q.broadcasts(1).rows[0]!.byStatus).toEqual(pushed);
+    expect(after.byStatus.delivered + after.byStatus.failed + after.byStatus.pending).toBe(80);
+    // One row per contact and medium: no medium-less twin of a pushed contact.
+    expect(Object.keys(after.byMedium)).toEqual(['sms']);
+  });
+});

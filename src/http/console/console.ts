@@ -334,6 +334,9 @@ ${results ? `<h2>${t(lang, 'Results')}</h2><p>${counts(results.byStatus, lang)}$
       ? `<h2>${t(lang, 'Deliveries over time')}</h2><div id="chart" class="chart"></div><script type="application/json" id="chart-data">${JSON.stringify({
           series: d.series,
           labels: [t(lang, 'delivered'), t(lang, 'failed')],
+          time: t(lang, 'Time (Paris)'),
+          contacts: t(lang, 'Contacts'),
+          lang,
         }).replace(/</g, '\\u003c')}</script>`
       : `<p>${t(lang, 'No status yet.')}</p>`;
     return html(

@@ -42,6 +42,7 @@ const FR: Readonly<Record<string, string>> = {
   Trigger: 'Déclencheur',
   'Remote name': 'Nom distant',
   Contacts: 'Contacts',
+  'Time (Paris)': 'Heure (Paris)',
   Outcome: 'Résultat',
   Broadcast: 'Diffusion',
   Error: 'Erreur',

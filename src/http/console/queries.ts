@@ -5,6 +5,7 @@
  */
 import type { InputRow, Journal, ReportRow } from '../../daemon/journal.js';
 import type { FinalStatus } from '../../results/statuses.js';
+import { parisWallToDate } from '../../formats/paris-time.js';
 
 export const PAGE_SIZE = 50;
 
@@ -94,13 +95,33 @@ export class ConsoleQueries {
          GROUP BY t.broadcast_id ORDER BY MAX(t.id) DESC LIMIT ? OFFSET ?`,
       )
       .all(PAGE_SIZE, (page - 1) * PAGE_SIZE) as { b: string; input: number; contacts: number }[];
-    const per = this.db.prepare('SELECT final, COUNT(*) n FROM contact_results WHERE broadcast_id = ? GROUP BY final');
-    const rows = list.map((l) => {
-      const byStatus = zero();
-      for (const r of per.all(l.b) as { final: FinalStatus; n: number }[]) byStatus[r.final] = r.n;
-      return { broadcastId: l.b, inputId: l.input, inputName: this.journal.input(l.input)?.name ?? '', contacts: l.contacts, byStatus };
-    });
+    const rows = list.map((l) => ({
+      broadcastId: l.b,
+      inputId: l.input,
+      inputName: this.journal.input(l.input)?.name ?? '',
+      contacts: l.contacts,
+      byStatus: this.countsOf(l.b, l.contacts).byStatus,
+    }));
     return { rows, total };
+  }
+
+  /**
+   * A broadcast's contacts by final status, as the results file counts
+   * them: a contact is delivered when any of its media delivered, pending
+   * while any is pending, failed otherwise, and pending while it has no
+   * status at all (including contacts no status named yet). Push statuses and
+   * report lines are already one row per contact and medium (StatusStore).
+   */
+  private countsOf(broadcastId: string, contacts: number): { byStatus: Record<FinalStatus, number> } {
+    const r = this.db
+      .prepare(
+        `SELECT SUM(d) delivered, SUM(CASE WHEN d = 0 AND p = 0 AND f > 0 THEN 1 ELSE 0 END) failed FROM (
+           SELECT contact_id, MAX(final = 'delivered') d, MAX(final = 'pending') p, MAX(final = 'failed') f FROM contact_results WHERE broadcast_id = ? GROUP BY contact_id)`,
+      )
+      .get(broadcastId) as { delivered: number | null; failed: number | null };
+    const delivered = r.delivered ?? 0;
+    const failed = r.failed ?? 0;
+    return { byStatus: { delivered, failed, pending: Math.max(0, contacts - delivered - failed) } };
   }
 
   /** A broadcast: its inputs, counts per final status and medium, and deliveries over time (cumulative, per minute). */
@@ -113,17 +134,17 @@ export class ConsoleQueries {
     const inputs = this.db
       .prepare('SELECT DISTINCT i.id, i.name FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE t.broadcast_id = ? ORDER BY i.id')
       .all(id) as { id: number; name: string }[];
-    const byStatus = zero();
+    const contacts = (this.db.prepare('SELECT IFNULL(SUM(contacts), 0) n FROM triggers WHERE broadcast_id = ?').get(id) as { n: number }).n;
+    const { byStatus } = this.countsOf(id, contacts);
     const byMedium: Record<string, Record<FinalStatus, number>> = {};
     for (const r of this.db.prepare('SELECT medium, final, COUNT(*) n FROM contact_results WHERE broadcast_id = ? GROUP BY medium, final').all(id) as {
       medium: string;
       final: FinalStatus;
       n: number;
     }[]) {
-      byStatus[r.final] += r.n;
-      (byMedium[r.medium] ??= zero())[r.final] += r.n;
+      (byMedium[r.medium || '?'] ??= zero())[r.final] += r.n;
     }
-    // Per minute of the status date (Paris wall-clock time, drawn as it reads), cumulated.
+    // Per minute of the status date, cumulated.
     const buckets = this.db
       .prepare(
         "SELECT substr(date, 1, 16) m, SUM(final = 'delivered') d, SUM(final = 'failed') f FROM contact_results WHERE broadcast_id = ? AND final != 'pending' GROUP BY m ORDER BY m",
@@ -135,7 +156,8 @@ export class ConsoleQueries {
     let d = 0;
     let f = 0;
     for (const b of buckets) {
-      const x = Date.parse(`${b.m.replace(' ', 'T')}:00Z`) / 1000;
+      // Status dates are Paris wall-clock times: the chart gets the instants they stand for, and draws them on a Paris clock.
+      const x = parisWallToDate(b.m).getTime() / 1000;
       // The line starts at zero the minute before the first status.
       if (xs.length === 0) {
         xs.push(x - 60);
