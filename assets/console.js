@@ -1,4 +1,4 @@
-/* global document, uPlot, Intl */
+/* global document, uPlot */
 // dmc-trigger console: draws a broadcast's deliveries over time with uPlot (served by the daemon).
 // The data is in <script type="application/json" id="chart-data">: no inline script (the CSP forbids it).
 // Times are instants (Unix seconds), drawn on a Paris clock in 24-hour format, whatever the browser's zone.
