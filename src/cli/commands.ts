@@ -111,11 +111,32 @@ export function registerReports(program: Command, io: Io, setExit: SetExit): voi
   reports
     .command('show')
     .description('summarize a CRA file per broadcast: results by label and annex 5.4 code, success rate')
-    .argument('<file>', 'CRA_<serviceId>_<date>.csv')
+    .argument('<file>', 'CRA_<serviceId>_<date>.csv, or a folder: its newest CRA_*.csv (reports/ after reports fetch)')
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', '\nExit codes: 0 read, 1 the file has errors, 2 usage error.')
     .action(async (file: string, opts: { json?: boolean }) => {
       setExit(await (await import('./reports-command.js')).runShow(file, opts, io));
+    });
+}
+
+export function registerInit(program: Command, io: Io, setExit: SetExit): void {
+  program
+    .command('init')
+    .description(
+      'write dmc.yaml (pointed at the running local simulator, its host key pinned), a drop folder and a command file: the README commands then run as written',
+    )
+    .option('--simulator <dir>', "the simulator's --root (its client configuration is in <dir>/clients/)", 'var/simulator')
+    .option('--force', 'write dmc.yaml and commands/sms.yaml again over existing ones')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 written, 2 no simulator client configuration, or dmc.yaml exists (without --force).
+Example:
+  npx dmc-trigger simulator --interval 2 --report-every 10     # in another terminal, first
+  npx dmc-trigger init`,
+    )
+    .action(async (opts: { simulator?: string; force?: boolean }) => {
+      setExit(await (await import('./init-command.js')).runInit(opts, io));
     });
 }
 
@@ -280,6 +301,7 @@ export function registerCommands(program: Command, io: Io, setExit: SetExit): vo
     registerSend,
     registerReports,
     registerSimulator,
+    registerInit,
     registerMail,
     registerDaemon,
     registerSandbox,

@@ -4,7 +4,9 @@ import { FindingList } from '../formats/findings.js';
 import { openAccount } from '../transport/connect.js';
 import { cliLogger } from '../transport/logger.js';
 import { fetchReports } from '../transport/reports.js';
-import { EXIT, formatFinding, humanBytes, type Io } from './output.js';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EXIT, formatFinding, humanBytes, UsageError, type Io } from './output.js';
 import { requireFile } from './options.js';
 import { readCraFile } from '../files/reports.js';
 
@@ -33,7 +35,20 @@ export async function runFetch(opts: { config: string; to?: string; ack?: boolea
   }
 }
 
+/** A folder stands for its newest CRA file (by modification time). */
+async function newestReport(dir: string): Promise<string> {
+  const names = (await readdir(dir)).filter((n) => /^CRA_.*\.csv$/i.test(n));
+  const dated = await Promise.all(names.map(async (n) => ({ path: join(dir, n), at: (await stat(join(dir, n))).mtimeMs })));
+  const newest = dated.sort((a, b) => b.at - a.at || b.path.localeCompare(a.path))[0];
+  if (!newest)
+    throw new UsageError(
+      `no CRA_*.csv report in ${dir}: run reports fetch once the platform has written one (daily at 02:00 Paris time; the simulator: --report-every)`,
+    );
+  return newest.path;
+}
+
 export async function runShow(file: string, opts: { json?: boolean }, io: Io): Promise<number> {
+  if ((await stat(file).catch(() => undefined))?.isDirectory()) file = await newestReport(file);
   await requireFile(file, 'report file');
   const findings = new FindingList();
   const summary = await summarizeCra(readCraFile(file, findings));
