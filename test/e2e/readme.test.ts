@@ -84,7 +84,7 @@ describe.skipIf(!canNamespace)("the README's commands, as written", () => {
         out = execFileSync('unshare', ['-n', 'bash', join(dir, 'readme.sh')], { encoding: 'utf8', timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] });
       } catch (e) {
         const err = e as { stdout?: string; stderr?: string; status?: number };
-        throw new Error(`the README's commands failed (exit ${err.status}):\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+        throw new Error(`the README's commands failed (exit ${err.status}):\n${err.stdout ?? ''}\n${err.stderr ?? ''}`, { cause: e });
       }
       expect(out).toContain('README-DONE');
       expect(out).toMatch(/outcome: processed/);
