@@ -5,7 +5,7 @@
  * (no ssh2, basic-ftp, better-sqlite3, imapflow, nodemailer or servers).
  * `build`, `validate` and `convert` load the formats and files layers only.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { BuildCliOptions } from './build-command.js';
 import type { ConvertCliOptions } from './convert-command.js';
 import type { Io } from './output.js';
@@ -14,6 +14,27 @@ import type { SimulatorCliOptions } from './simulator-command.js';
 import type { ValidateCliOptions } from './validate-command.js';
 
 type SetExit = (code: number) => void;
+
+/**
+ * Option values are checked as they are parsed, before anything happens: a
+ * bad one is a usage error (exit 2) naming the option, never a failure after
+ * a message was sent or a stack trace. The value stays a string for the
+ * command, which reads it as before.
+ */
+function numberFrom(min: number, max = Number.POSITIVE_INFINITY, integer = false): (v: string) => string {
+  return (v: string): string => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n)))
+      throw new InvalidArgumentError(`give ${integer ? 'a whole number' : 'a number'} from ${min}${max < Number.POSITIVE_INFINITY ? ` to ${max}` : ''}.`);
+    return v;
+  };
+}
+const port = numberFrom(0, 65535, true);
+const seconds = numberFrom(0);
+function clockTime(v: string): string {
+  if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(v)) throw new InvalidArgumentError('give a time of day as HH:MM, 00:00 to 23:59.');
+  return v;
+}
 
 export function registerBuild(program: Command, io: Io, setExit: SetExit): void {
   program
@@ -85,7 +106,7 @@ export function registerSend(program: Command, io: Io, setExit: SetExit): void {
     .requiredOption('--config <file>', 'configuration file (docs/config.md)')
     .option('--document <file>', 'a document the trigger names, sent first (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--wait', 'wait for the outcome: in/processed/ (exit 0) or in/failed/ (exit 1)')
-    .option('--timeout <s>', 'with --wait: seconds to wait for the outcome (default: timeouts.outcome)')
+    .option('--timeout <s>', 'with --wait: seconds to wait for the outcome (default: timeouts.outcome)', seconds)
     .option('--no-wait-documents', 'send the trigger right after the documents, without waiting until the platform has taken them')
     .option('--remote-name <name>', 'remote file name (default: <name>_<UTC time>_<hash>.<ext>)')
     .option('--log-level <level>', 'log level on stderr: error, warn, info, debug', 'warn')
@@ -146,14 +167,14 @@ export function registerSimulator(program: Command, io: Io, setExit: SetExit): v
     .description('run a local DMC platform: SFTP and active-only FTP servers, the platform pass, reports (until Ctrl-C)')
     .option('--config <file>', 'simulator configuration: accounts (serviceId, username, password, publicKeys), seed (YAML)')
     .option('--root <dir>', 'folder for the accounts, the host key and the journal', 'var/simulator')
-    .option('--sftp-port <n>', 'SFTP port (0: any free port)', '2222')
-    .option('--ftp-port <n>', 'FTP port, active mode only (0: any free port)', '2121')
-    .option('--smtp-port <n>', 'SMTP port receiving email triggers and mail2sms (0: any free port; -1: no mail side)', '2525')
-    .option('--imap-port <n>', 'IMAP port of the mailbox where the replies land (0: any free port)', '1143')
-    .option('--mail2sms-delay <s>', 'seconds before a mail2sms delivery report (1800 on the platform)', '1800')
-    .option('--interval <s>', 'seconds between two platform passes (60 on the platform)', '60')
-    .option('--report-every <s>', 'write the reports every N seconds (tests, demos)')
-    .option('--report-at <HH:MM>', 'write the reports daily at this time, Europe/Paris (default 02:00)')
+    .option('--sftp-port <n>', 'SFTP port (0: any free port)', port, '2222')
+    .option('--ftp-port <n>', 'FTP port, active mode only (0: any free port)', port, '2121')
+    .option('--smtp-port <n>', 'SMTP port receiving email triggers and mail2sms (0: any free port; -1: no mail side)', numberFrom(-1, 65535, true), '2525')
+    .option('--imap-port <n>', 'IMAP port of the mailbox where the replies land (0: any free port)', port, '1143')
+    .option('--mail2sms-delay <s>', 'seconds before a mail2sms delivery report (1800 on the platform)', seconds, '1800')
+    .option('--interval <s>', 'seconds between two platform passes (60 on the platform)', seconds, '60')
+    .option('--report-every <s>', 'write the reports every N seconds (tests, demos)', numberFrom(0.1))
+    .option('--report-at <HH:MM>', 'write the reports daily at this time, Europe/Paris (default 02:00)', clockTime)
     .option('--seed <text>', 'seed of the simulated results (same seed, same results)')
     .option('--push-url <url>', "POST every contact's statuses there (the CRA push, guide §2.9), e.g. http://127.0.0.1:8480/dmc/status")
     .option('--push-user <user:password>', 'HTTP Basic credentials for --push-url')
@@ -181,7 +202,7 @@ export function registerMail(program: Command, io: Io, setExit: SetExit): void {
     .option('--document <file>', 'a document the command names (fileName, fileAttachment); repeatable', (v: string, p: string[] = []) => [...p, v])
     .option('--map <COL=Header>', 'map export columns to DMC columns (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--wait', "wait for the platform's reply (exit 0 accepted, 1 refused)")
-    .option('--timeout <s>', 'with --wait: seconds (default mail.replyTimeout)')
+    .option('--timeout <s>', 'with --wait: seconds (default mail.replyTimeout)', seconds)
     .option('--log-level <level>', 'log level on stderr', 'warn')
     .addHelpText('after', '\nExit codes: 0 sent (accepted, with --wait), 1 invalid or refused, 2 usage or configuration error, 3 transport error or no reply.')
     .action(async (source: string, o) => {
@@ -207,7 +228,7 @@ export function registerMail(program: Command, io: Io, setExit: SetExit): void {
     .option('--split', 'more than 20 numbers: send several messages instead of refusing')
     .option('--signature', 'put the text between #SMS# tags (when your mail client adds a signature)')
     .option('--wait', 'wait for the confirmation (exit 0) or failure (exit 1)')
-    .option('--timeout <s>', 'with --wait: seconds (default mail.replyTimeout)')
+    .option('--timeout <s>', 'with --wait: seconds (default mail.replyTimeout)', seconds)
     .option('--log-level <level>', 'log level on stderr', 'warn')
     .addHelpText('after', '\nExit codes: 0 sent (confirmed, with --wait), 1 invalid or refused, 2 usage or configuration error, 3 transport error or no reply.')
     .action(async (o) => {
@@ -229,7 +250,7 @@ export function registerDaemon(program: Command, io: Io, setExit: SetExit): void
     .description("what the daemon's journal holds: inputs and triggers by state, recent inputs")
     .requiredOption('--config <file>', 'configuration file with a daemon section')
     .option('--json', 'print as JSON')
-    .option('--limit <n>', 'recent inputs shown', '20')
+    .option('--limit <n>', 'recent inputs shown', numberFrom(1, 10_000, true), '20')
     .action(async (o: { config: string; json?: boolean; limit?: string }) => {
       setExit(await (await import('./daemon-command.js')).runStatus(o, io));
     });
@@ -292,6 +313,37 @@ export function registerDemo(program: Command, io: Io, setExit: SetExit): void {
     });
 }
 
+/**
+ * What `--help` shows after the options, for the commands whose own
+ * definition does not say it yet: the exit codes (`exits`) and one example
+ * (every command has one; the README's or docs/cli.md's).
+ */
+const HELP: Readonly<Record<string, { exits?: string; example: string }>> = {
+  convert: { example: 'dmc-trigger convert out/colis.csv --to xml --out out/colis.xml' },
+  validate: { example: 'dmc-trigger validate out/colis.csv --documents samples/documents' },
+  send: { example: 'dmc-trigger send out/fax.csv --document samples/documents/TESTFAX.pdf --config dmc.yaml --wait' },
+  'reports fetch': { example: 'dmc-trigger reports fetch --config dmc.yaml' },
+  'reports show': { example: 'dmc-trigger reports show reports/' },
+  simulator: {
+    exits: '0 stopped by Ctrl-C or SIGTERM, 2 usage or configuration error (a port taken)',
+    example: 'dmc-trigger simulator --interval 2 --report-every 10',
+  },
+  'mail send': { example: 'dmc-trigger mail send templates/sms.yaml --contacts samples/exports/crm-semicolon.csv --config dmc.yaml --wait' },
+  'mail replies': { exits: '0 read, 2 usage or configuration error, 3 transport error', example: 'dmc-trigger mail replies --config dmc.yaml --json' },
+  mail2sms: { example: 'dmc-trigger mail2sms --to "0601020304;0601020305" --text "Votre colis est arrivé." --config dmc.yaml' },
+  daemon: {
+    exits: '0 stopped by SIGTERM or Ctrl-C, 2 usage or configuration error (or another daemon holds the journal), 3 transport error at start',
+    example: 'dmc-trigger daemon --config /etc/dmc-trigger/dmc.yaml',
+  },
+  status: { exits: '0 shown (also before the daemon ever ran), 2 usage or configuration error', example: 'dmc-trigger status --config dmc.yaml --limit 50' },
+  results: { exits: '0 shown, 2 usage or configuration error (no such input)', example: 'dmc-trigger results relance.csv --config dmc.yaml --json' },
+  'push-receiver': { exits: '0 stopped by SIGTERM or Ctrl-C, 2 usage or configuration error', example: 'dmc-trigger push-receiver --config dmc.yaml' },
+  retry: { exits: '0 put back, 2 usage error (no such input, or not failed)', example: 'dmc-trigger retry 42 --config dmc.yaml' },
+  resend: { exits: '0 put back to be sent again, 2 usage error (no such input, or no --force)', example: 'dmc-trigger resend 42 --config dmc.yaml --force' },
+  sandbox: { exits: '0 stopped by Ctrl-C, 2 usage error (a port taken)', example: 'dmc-trigger sandbox --dir var/sandbox' },
+  demo: { example: 'dmc-trigger demo --protocol ftp' },
+};
+
 /** Registers every command on `program`. */
 export function registerCommands(program: Command, io: Io, setExit: SetExit): void {
   for (const register of [
@@ -308,4 +360,13 @@ export function registerCommands(program: Command, io: Io, setExit: SetExit): vo
     registerDemo,
   ])
     register(program, io, setExit);
+  const walk = (cmd: Command, prefix: string): void => {
+    for (const c of cmd.commands) {
+      const name = `${prefix}${c.name()}`;
+      const h = HELP[name];
+      if (h) c.addHelpText('after', `${h.exits ? `\nExit codes: ${h.exits}.` : ''}\nExample:\n  ${h.example}`);
+      walk(c, `${name} `);
+    }
+  };
+  walk(program, '');
 }

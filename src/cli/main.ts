@@ -55,6 +55,11 @@ Exit codes: 0 success (warnings allowed), 1 invalid input, 2 usage, configuratio
 Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), docs/formats.md (every decision the guide left open).`,
   );
   registerCommands(program, io, setExit);
+  // No command at all: the help, on stderr, as a usage error (a script that forgot its command must not look successful).
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return EXIT.USAGE;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exit;

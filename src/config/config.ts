@@ -11,6 +11,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { distance } from '../formats/params.js';
 
 /** A secret value: `String(secret)`, JSON and inspection show `[secret]`, never the value. */
 export class Secret {
@@ -532,7 +533,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     const key = keys.join('.');
     const what =
       issue.code === 'unrecognized_keys'
-        ? `unknown key '${key}' (docs/config.md lists the keys)`
+        ? `unknown key '${key}'${didYouMean(issue.keys[0]!, keysAt(schema, issue.path as (string | number)[]))} (docs/config.md lists the keys)`
         : issue.code === 'invalid_type' && !doc.hasIn(keys as (string | number)[])
           ? `${key} is required`
           : issue.code === 'invalid_type'
@@ -747,4 +748,36 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     reports: { dir: rel(raw.reports.dir), ackNaming: raw.reports.ackNaming },
     warnings,
   };
+}
+
+/** The keys the schema allows at a path of the document (through optional, default, array and union wrappers). */
+function keysAt(root: z.ZodType, path: readonly (string | number)[]): string[] {
+  type Def = { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; element?: z.ZodType; in?: z.ZodType; options?: z.ZodType[] };
+  const defOf = (t: z.ZodType): Def => (t as unknown as { _zod: { def: Def } })._zod.def;
+  const unwrap = (t: z.ZodType): z.ZodType[] => {
+    const d = defOf(t);
+    if (d.innerType) return unwrap(d.innerType);
+    if (d.in) return unwrap(d.in);
+    if (d.options) return d.options.flatMap(unwrap);
+    return [t];
+  };
+  let here: z.ZodType[] = unwrap(root);
+  for (const k of path) {
+    here = here.flatMap((t) => {
+      const d = defOf(t);
+      if (typeof k === 'number') return d.element ? unwrap(d.element) : [];
+      return d.shape?.[k] ? unwrap(d.shape[k]) : [];
+    });
+  }
+  return here.flatMap((t) => Object.keys(defOf(t).shape ?? {}));
+}
+
+/** ` (did you mean 'x'?)` for the allowed key nearest a misspelled one (case, or at most 2 edits away). */
+function didYouMean(key: string, allowed: readonly string[]): string {
+  let best: { name: string; d: number } | undefined;
+  for (const a of allowed) {
+    const d = a.toLowerCase() === key.toLowerCase() ? 0 : distance(key.toLowerCase(), a.toLowerCase());
+    if (d <= Math.max(2, Math.floor(key.length / 4)) && (!best || d < best.d)) best = { name: a, d };
+  }
+  return best ? ` (did you mean '${best.name}'?)` : '';
 }

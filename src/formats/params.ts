@@ -251,7 +251,7 @@ export const DYNAMIC_FIELDS: Readonly<Record<string, { column?: string; doc: str
 };
 
 /** Edit distance, for "did you mean" suggestions. */
-function distance(a: string, b: string): number {
+export function distance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let diag = prev[0]!;
