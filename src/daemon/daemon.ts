@@ -30,7 +30,7 @@ import { Link } from './link.js';
 import { concludeSent, followOutcomes } from './outcome.js';
 import { collectReports, ReportSchedule } from './report-step.js';
 import { sendInput } from './send.js';
-import { failInput, settleFiles } from './settle.js';
+import { failInput, settleFiles, sweepTemporaries } from './settle.js';
 import { DropWatcher } from './watcher.js';
 import { writeDueResults } from './results-step.js';
 import { StatusStore } from '../results/statuses.js';
@@ -107,6 +107,11 @@ export class Daemon {
 
   async start(): Promise<void> {
     for (const f of this.d.dropFolders) for (const dir of [f.path, ...Object.values(dirs(f.path))]) await mkdir(dir, { recursive: true });
+    // What a killed run was writing in work/ (temporary files of builds cut short) belongs to no one now.
+    for (const f of this.d.dropFolders) {
+      const removed = await sweepTemporaries(dirs(f.path).work);
+      if (removed) this.logger.info({ folder: f.path, removed }, `removed ${removed} temporary file(s) a stopped run left in work/`);
+    }
     this.hooks.start();
     for (const f of this.d.dropFolders) {
       const w: DropWatcher = new DropWatcher({
@@ -284,11 +289,10 @@ export class Daemon {
         this.metrics.pass((performance.now() - started) / 1000, false);
         if (e instanceof TransportError) this.metrics.account(false, e.message);
         failures++;
-        this.logger.warn(
-          { err: (e as Error).message, failures },
-          `pass failed (${failures} in a row): ${(e as Error).message}; next pass in ${Math.round(backoffMs(failures) / 1000)} s at most`,
-        );
-        this.ctx.events.onEvent?.({ type: 'retry', detail: (e as Error).message });
+        // One message for the log and the event line: what failed, how many times in a row, and when it is tried again.
+        const said = `pass failed (${failures} in a row): ${(e as Error).message}; next pass in ${Math.round(backoffMs(failures) / 1000)} s at most`;
+        this.logger.warn({ err: (e as Error).message, failures }, said);
+        this.ctx.events.onEvent?.({ type: 'retry', detail: said });
         await this.link.reset();
       }
       if (this.stopping) break;

@@ -88,7 +88,10 @@ export async function collectReports(ctx: StepContext): Promise<void> {
           detail: `${lines.length} results, ${linked.length} trigger(s) linked`,
         });
         ctx.journal.setReport({ name: r.name, size: r.size, state: r.ack === 'not-acked' ? 'downloaded' : 'acked', local_path: r.localPath });
-        detail += `, ${linked.length} trigger(s) linked to their broadcast`;
+        // Triggers are usually linked already (by the push statuses): say how many of the report's broadcasts are this daemon's.
+        const broadcasts = [...new Set(records.map((x) => x.broadcastId))];
+        const ours = broadcasts.filter((b) => ctx.statuses.linksOf([b]).length > 0).length;
+        detail += `; ${ours} of its ${broadcasts.length} broadcast(s) came from this daemon's triggers${linked.length ? ` (${linked.length} trigger(s) linked by it)` : ''}`;
       });
     } else {
       ctx.journal.setReport({ name: r.name, size: r.size, state: r.ack === 'not-acked' ? 'downloaded' : 'acked', local_path: r.localPath });

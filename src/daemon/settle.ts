@@ -3,7 +3,7 @@
  * (idempotent), its hook events, and the `settled` mark after which no pass
  * reads it again.
  */
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import type { Finding } from '../formats/findings.js';
@@ -81,6 +81,27 @@ export async function settleFiles(ctx: StepContext, row: InputRow): Promise<void
     await moveIfThere(`${row.work_path}.rejected.csv`, join(dirs(folder.path).failed, `${row.name}.rejected.csv`));
   }
   ctx.journal.settle(row.id);
+  await sweepTemporaries(dirs(folder.path).work);
+}
+
+/** The atomic writer's temporary names (src/files/atomic.ts): `.<name>.<pid>.<8 hex>.tmp`. */
+const TEMPORARY = /^\..*\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes the temporary files a killed process left in work/ (a SIGKILL
+ * during a build): those of another process id. The journal's lock makes
+ * this process the only writer of its folders, so they belong to no live
+ * input. Run at start and when an input settles.
+ */
+export async function sweepTemporaries(workDir: string): Promise<number> {
+  let removed = 0;
+  for (const n of await readdir(workDir).catch(() => [] as string[])) {
+    const pid = TEMPORARY.exec(n)?.[1];
+    if (pid === undefined || Number(pid) === process.pid) continue;
+    await rm(join(workDir, n), { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 /**

@@ -63,7 +63,11 @@ export async function fetchReports(session: Session, opts: FetchReportsOptions):
         // Same name, other size: the platform wrote it again. Keep the earlier copy, never lose it.
         const kept = `${localPath}.${Date.now()}.previous`;
         await rename(localPath, kept);
-        log.warn({ report: name, kept }, 'report changed on the server since it was collected; earlier copy kept');
+        // The platform rewrites a day's report as results come in (the simulator's --report-every too): normal, said at info level.
+        log.info(
+          { report: name, kept },
+          `${name} was rewritten on the server since it was collected: the new version is downloaded, the earlier copy kept as ${kept}`,
+        );
       }
       await downloadReport(session, remoteJoin(outDir, name), localPath, entry.size);
       fetched = 'downloaded';

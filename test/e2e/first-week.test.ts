@@ -3,7 +3,7 @@
  * user meant. Per-export command files under both names the docs give, the
  * ones that belong to no export, and the ones that come too late.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { broadcastsWith } from '../helpers/platform-record.js';
@@ -213,5 +213,36 @@ describe('one truth: the console counts each contact once, as the results file d
     expect(after.byStatus.delivered + after.byStatus.failed + after.byStatus.pending).toBe(80);
     // One row per contact and medium: no medium-less twin of a pushed contact.
     expect(Object.keys(after.byMedium)).toEqual(['sms']);
+  });
+});
+
+describe('housekeeping a new user notices (issue #19.6)', () => {
+  it('a temporary file a killed build left in work/ is removed at start; a failed pass says the same thing in events as in the log', async () => {
+    const { Daemon } = await import('../../src/daemon/daemon.js');
+    const { silentLogger } = await import('../../src/transport/logger.js');
+    const s = await startSimDaemon({ seed: 'housekeeping', commands: { 'cmd.yaml': smsCommand('H {file}') }, folders: ['{path: drop, command: cmd.yaml}'] });
+    try {
+      await s.daemon.stop();
+      const work = join(s.root, 'drop', 'work');
+      const pid = process.pid === 22590 ? 22591 : 22590;
+      const leftover = `.000012-export-tableur.xlsx.trigger.csv.${pid}.a7d0fd6d.tmp`;
+      writeFileSync(join(work, leftover), 'half a trigger');
+      writeFileSync(join(work, 'keep.me'), 'not a temporary file');
+      await s.sim.stop();
+      const events: { type: string; detail?: string }[] = [];
+      const d = new Daemon(s.config, silentLogger, { onEvent: (e) => events.push(e) });
+      await d.start();
+      try {
+        expect(readdirSync(work).sort()).toEqual(['keep.me']);
+        // The account is down (the simulator stopped): the pass fails, and the event line says how often and when next.
+        writeFileSync(join(s.root, 'drop', 'down.csv'), 'Nom;Mobile\nA;0612345678\n');
+        await until('a failed pass', () => events.some((e) => e.type === 'retry'));
+        expect(events.find((e) => e.type === 'retry')!.detail).toMatch(/^pass failed \(1 in a row\): .+; next pass in \d+ s at most$/);
+      } finally {
+        await d.stop();
+      }
+    } finally {
+      rmSync(s.root, { recursive: true, force: true });
+    }
   });
 });
