@@ -31,6 +31,11 @@ function numberFrom(min: number, max = Number.POSITIVE_INFINITY, integer = false
 }
 const port = numberFrom(0, 65535, true);
 const seconds = numberFrom(0);
+function positiveSeconds(v: string): string {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('give a positive number of seconds.');
+  return v;
+}
 function clockTime(v: string): string {
   if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(v)) throw new InvalidArgumentError('give a time of day as HH:MM, 00:00 to 23:59.');
   return v;
@@ -106,7 +111,7 @@ export function registerSend(program: Command, io: Io, setExit: SetExit): void {
     .requiredOption('--config <file>', 'configuration file (docs/config.md)')
     .option('--document <file>', 'a document the trigger names, sent first (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--wait', 'wait for the outcome: in/processed/ (exit 0) or in/failed/ (exit 1)')
-    .option('--timeout <s>', 'with --wait: seconds to wait for the outcome (default: timeouts.outcome)', seconds)
+    .option('--timeout <s>', 'with --wait: seconds to wait for the outcome (default: timeouts.outcome)', positiveSeconds)
     .option('--no-wait-documents', 'send the trigger right after the documents, without waiting until the platform has taken them')
     .option('--remote-name <name>', 'remote file name (default: <name>_<UTC time>_<hash>.<ext>)')
     .option('--log-level <level>', 'log level on stderr: error, warn, info, debug', 'warn')
@@ -202,7 +207,7 @@ export function registerMail(program: Command, io: Io, setExit: SetExit): void {
     .option('--document <file>', 'a document the command names (fileName, fileAttachment); repeatable', (v: string, p: string[] = []) => [...p, v])
     .option('--map <COL=Header>', 'map export columns to DMC columns (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--wait', "wait for the platform's reply (exit 0 accepted, 1 refused)")
-    .option('--timeout <s>', 'with --wait: seconds (default mail.replyTimeout)', seconds)
+    .option('--timeout <s>', 'with --wait: seconds (default mail.replyTimeout)', positiveSeconds)
     .option('--log-level <level>', 'log level on stderr', 'warn')
     .addHelpText('after', '\nExit codes: 0 sent (accepted, with --wait), 1 invalid or refused, 2 usage or configuration error, 3 transport error or no reply.')
     .action(async (source: string, o) => {
@@ -228,7 +233,7 @@ export function registerMail(program: Command, io: Io, setExit: SetExit): void {
     .option('--split', 'more than 20 numbers: send several messages instead of refusing')
     .option('--signature', 'put the text between #SMS# tags (when your mail client adds a signature)')
     .option('--wait', 'wait for the confirmation (exit 0) or failure (exit 1)')
-    .option('--timeout <s>', 'with --wait: seconds (default mail.replyTimeout)', seconds)
+    .option('--timeout <s>', 'with --wait: seconds (default mail.replyTimeout)', positiveSeconds)
     .option('--log-level <level>', 'log level on stderr', 'warn')
     .addHelpText('after', '\nExit codes: 0 sent (confirmed, with --wait), 1 invalid or refused, 2 usage or configuration error, 3 transport error or no reply.')
     .action(async (o) => {

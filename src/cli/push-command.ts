@@ -21,7 +21,7 @@ export async function runPushReceiver(opts: { config: string; logLevel?: string 
   const hooks = new Hooks(config.daemon?.hooks ?? [], journal, logger);
   hooks.start();
   try {
-    const r = await startPushReceiver({ config: config.push, journal, logger, hooks });
+    const r = await startPushReceiver({ config: config.push, journal, logger, hooks, serviceId: config.service.serviceId });
     io.out(`push receiver on ${r.origin}${config.push.path.source}; journal ${config.push.journal}. Ctrl-C to stop.`);
     await untilSignal();
     await r.close();

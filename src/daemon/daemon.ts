@@ -150,6 +150,7 @@ export class Daemon {
         journal: this.journal,
         logger: this.logger,
         hooks: this.hooks,
+        serviceId: this.config.service.serviceId,
         onCommit: () => this.wakeUp?.(),
       });
     }

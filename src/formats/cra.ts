@@ -1,5 +1,5 @@
 /**
- * Daily report (CRA) files (guide §3.2.6, lines 9868-9917):
+ * Daily report (CRA) files (guide §3.2.6, lines 9878-9917):
  * `CRA_<serviceId>_<YYYY-MM-DD>.csv`, ISO-8859-15, `;`-separated, a header
  * `broadcastId;contactId;externalReference;name;forename;callResult;callAdress;callDate;callAttempts`
  * (`callAdress` spelled so), `callDate` as `YYYY/MM/DD HH:mm:ss`, and

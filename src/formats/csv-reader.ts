@@ -95,7 +95,7 @@ export async function readCsvTrigger(source: ByteSource, findings: FindingList, 
     findings.add(
       finding(
         'E_NO_COMMAND_MARKER',
-        `the first line is '${first.text.slice(0, 40)}', not #COMMAND: a CSV trigger starts with #COMMAND (guide line 9052).${hint}`,
+        `the first line is '${first.text.slice(0, 40)}', not #COMMAND: a CSV trigger starts with #COMMAND (guide line 9051).${hint}`,
         { line: first.line },
       ),
     );

@@ -9,8 +9,8 @@
  */
 export const DOCUMENT_EXTENSIONS = ['wav', 'pdf', 'html', 'htm', 'jpg', 'jpeg', 'gif', '3gp', 'txt'] as const;
 
-/** Attachment types an email trigger takes (guide lines 10050-10057). */
-export const MAIL_DOCUMENT_EXTENSIONS = ['html', 'htm', 'gif', 'jpg', 'jpeg', '3gp', 'pdf', 'wav'] as const;
+/** Attachment types an email trigger takes: the guide's closed list (lines 10050-10057), no other spelling (.htm, .jpeg). */
+export const MAIL_DOCUMENT_EXTENSIONS = ['html', 'gif', 'jpg', '3gp', 'pdf', 'wav'] as const;
 
 export type DocumentExtension = (typeof DOCUMENT_EXTENSIONS)[number];
 

@@ -39,6 +39,8 @@ export interface PushReceiverOptions {
   readonly hooks?: Hooks;
   /** After each commit (the daemon wakes its results step). */
   readonly onCommit?: (r: RecordedPush) => void;
+  /** The configured service id: a report whose `username` names another is refused (403). */
+  readonly serviceId?: string;
 }
 
 /** Counters since start (the metrics read them). */
@@ -163,14 +165,67 @@ const XML_TYPES = ['text/xml', 'application/xml'];
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 const DECLARED = /^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']/;
 
-/** The body as text: UTF-8 unless the XML declaration names another encoding this tool knows. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The body as text: UTF-8 unless the XML declaration names another encoding
+ * this tool knows. Bytes that are not UTF-8 (invalid, overlong forms,
+ * surrogates) are refused, never read as U+FFFD: the guide declares UTF-8
+ * (line 6803), XML 1.0 makes an encoding error fatal, and `ref_externe` is
+ * the key that joins a status to its row.
+ */
 function decodeXml(body: Buffer): string {
   let bytes = body;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
   const m = DECLARED.exec(bytes.subarray(0, 200).toString('latin1'));
   const enc = m?.[1] ? normalizeEncodingName(m[1]) : 'utf8';
   if (!enc) throw new Refusal(400, `the XML declaration names encoding '${m![1]!.slice(0, 30)}', which this receiver does not read: send UTF-8`);
-  return enc === 'utf8' ? bytes.toString('utf8') : iconv.decode(bytes, enc);
+  if (enc !== 'utf8') return iconv.decode(bytes, enc);
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    throw new Refusal(400, `the body is not valid UTF-8 (at byte ${firstBadUtf8(bytes)}): the XML declares UTF-8 (guide line 6803); nothing was recorded`);
+  }
+}
+
+/** The offset of the first byte that is not UTF-8 (invalid, overlong, surrogate, truncated), for the refusal's reason. */
+function firstBadUtf8(b: Buffer): number {
+  for (let i = 0; i < b.length;) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    if (n === 0) {
+      i++;
+      continue;
+    }
+    const c1 = b[i + 1] ?? 0;
+    // Overlong three- and four-byte forms, UTF-16 surrogates, past U+10FFFF.
+    if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f) || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return i;
+    for (let k = 1; k <= n; k++) if (((b[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return b.length;
+}
+
+/** A form value's bytes, percent-decoded without any decoding of the bytes themselves (decodeXml checks them). */
+function formValue(body: Buffer, field: string): Buffer | null {
+  const raw = body.toString('latin1');
+  const pairs = raw.split('&').map((p) => {
+    const eq = p.indexOf('=');
+    const k = eq < 0 ? p : p.slice(0, eq);
+    const v = eq < 0 ? '' : p.slice(eq + 1);
+    const bytes = (x: string): Buffer =>
+      Buffer.from(
+        x.replace(/\+/g, ' ').replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+        'latin1',
+      );
+    return { k: bytes(k).toString('utf8'), v: bytes(v) };
+  });
+  const named = pairs.find((p) => p.k === field);
+  if (named) return named.v;
+  // A form with one field holding XML is read too (a client that names it otherwise).
+  const only = pairs.length === 1 ? pairs[0]!.v : undefined;
+  return only && only.toString('latin1').trimStart().startsWith('<') ? only : null;
 }
 
 function allowList(entries: readonly string[]): BlockList | undefined {
@@ -229,16 +284,10 @@ export async function startPushReceiver(opts: PushReceiverOptions): Promise<Push
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(XML_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.addContentTypeParser(FORM_TYPE, { parseAs: 'string' }, (_req, body, done) => {
-    const form = new URLSearchParams(body as string);
-    let xml = form.get(c.formField);
-    if (xml === null) {
-      // A form with one field holding XML is read too (a client that names it otherwise).
-      const values = [...form.values()];
-      if (values.length === 1 && values[0]!.trimStart().startsWith('<')) xml = values[0]!;
-    }
+  app.addContentTypeParser(FORM_TYPE, { parseAs: 'buffer' }, (_req, body, done) => {
+    const xml = formValue(body as Buffer, c.formField);
     if (xml === null) return done(new Refusal(400, `the form has no '${c.formField}' field holding the XML (push.formField)`), undefined);
-    done(null, Buffer.from(xml, 'utf8'));
+    done(null, xml);
   });
   app.addContentTypeParser('*', (req, _payload, done) => {
     done(
@@ -278,6 +327,13 @@ export async function startPushReceiver(opts: PushReceiverOptions): Promise<Push
       if (e instanceof PushFormatError || e instanceof Refusal) return refuse(reply, 400, e.message);
       throw e;
     }
+    // A report names its service (guide line 6750): another service's statuses are never recorded under this one.
+    if (opts.serviceId !== undefined && report.username !== opts.serviceId)
+      return refuse(
+        reply,
+        403,
+        `the report is for service '${report.username.slice(0, 40)}', this receiver takes service ${opts.serviceId} (status_report username, guide line 6750); nothing was recorded`,
+      );
     try {
       await commit.submit(report);
     } catch {

@@ -103,7 +103,7 @@ function codeAndLabel(r: JoinResult): [string, string] {
   const code = r.code || `CRA_${ANNEX_MEDIUM[r.medium] ?? ''}_${r.status}`;
   const annex = ANNEX_LABEL.get(code);
   if (annex) return [code, annex];
-  // An error's own wording (`info`, line 6780); a reply's text (also `info`) is the contact's, not a label.
+  // An error's own wording (`info`, line 6773); a reply's text (also `info`) is the contact's, not a label.
   return [r.code ?? '', r.final === 'failed' && r.label ? r.label : r.status];
 }
 

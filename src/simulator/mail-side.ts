@@ -12,6 +12,7 @@
  * queue at each of its passes ("La prise en compte des Email est réalisée
  * une fois par minute", guide line 9934), mail2sms messages included.
  */
+import { extensionOf, MAIL_DOCUMENT_EXTENSIONS } from '../formats/document-types.js';
 import { parisTime } from '../formats/paris-time.js';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -109,6 +110,11 @@ export async function startMailSide(opts: MailSideOptions): Promise<RunningMailS
       const command = lines.slice(0, k);
       const bodyContacts = lines.slice(k).filter((l) => l.includes(';'));
       const csv = (mail.attachments ?? []).find((a) => /\.csv$/i.test(a.filename ?? ''));
+      // The data files an email trigger takes are a closed list (guide lines 10050-10057).
+      const other = (mail.attachments ?? []).find(
+        (a) => a.filename && !/\.csv$/i.test(a.filename) && !(MAIL_DOCUMENT_EXTENSIONS as readonly string[]).includes(extensionOf(a.filename)),
+      );
+      if (other) return await refuse(`Le type du fichier ${other.filename} n'est pas autorisé (${MAIL_DOCUMENT_EXTENSIONS.map((e) => `.${e}`).join(', ')})`);
       for (const a of mail.attachments ?? []) {
         if (a.filename && !/\.csv$/i.test(a.filename)) await writeFile(join(dir, a.filename.replace(/[/\\]/g, '_')), a.content);
       }

@@ -1,5 +1,5 @@
 /**
- * Collecting the daily reports (guide §3.2.6, lines 9868-9905): list `out/`
+ * Collecting the daily reports (guide §3.2.6, lines 9878-9905): list `out/`
  * for `CRA_<serviceId>_<date>.csv`; download each to a local temporary name,
  * check its size against the server's, fsync, rename into the reports
  * folder; only then drop an empty ack in `out/ack/` (with the `.uploading`

@@ -235,7 +235,7 @@ describe('user errors are never crashes (issue #14, #13 #14)', () => {
     );
     const r = await cli(['send', join(repo, 'samples/sms.csv'), '--config', config, '--wait', '--timeout', 'abc']);
     expect(r.code, r.err).toBe(2);
-    expect(r.err).toMatch(/--timeout "abc": give a positive number of seconds/);
+    expect(r.err).toMatch(/--timeout <s>.*'abc' is invalid\. give a positive number of seconds/);
   });
 
   it('status and daemon with a corrupt journal, and a second daemon on one journal: one line, exit 2', async () => {

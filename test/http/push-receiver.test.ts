@@ -430,3 +430,41 @@ describe('with curl, a real client', () => {
     expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(2);
   });
 });
+
+describe('what a status says must be what was sent (issue #19.5)', () => {
+  it('a body that is not UTF-8 (bad bytes, overlong forms, surrogates) is 400 with the reason, and nothing is recorded', async () => {
+    await start();
+    const good = writePushReport('1', [element({ refExterne: 'REF-é' })]);
+    const at = Buffer.from(good, 'utf8').indexOf(Buffer.from('REF-'));
+    for (const bad of [
+      [0xff], // never in UTF-8
+      [0xc0, 0xaf], // overlong '/'
+      [0xe0, 0x80, 0xaf], // overlong, three bytes
+      [0xed, 0xa0, 0x80], // a UTF-16 surrogate
+      [0xc3], // cut in the middle of é
+    ]) {
+      const bytes = Buffer.concat([Buffer.from(good, 'utf8').subarray(0, at + 4), Buffer.from(bad), Buffer.from(good, 'utf8').subarray(at + 6)]);
+      for (const [body, type] of [
+        [bytes, 'text/xml'],
+        [Buffer.from(`xml=${[...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}`, 'latin1'), 'application/x-www-form-urlencoded'],
+      ] as const) {
+        const r = await post(body, { type });
+        expect(r.status, `${bad.map((b) => b.toString(16)).join(' ')} as ${type}`).toBe(400);
+        expect(r.text).toMatch(new RegExp(`^the body is not valid UTF-8 \\(at byte ${at + 4}\\)`));
+      }
+    }
+    expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(0);
+    expect((await post(good)).status).toBe(200);
+    expect(count("SELECT COUNT(*) n FROM push_statuses WHERE ref = 'REF-é'")).toBe(1);
+  });
+
+  it('a report for another service than the configured one is refused (403), counted, and never recorded', async () => {
+    receiver = await startPushReceiver({ config: config(), journal, logger: silentLogger, serviceId: '12345678' });
+    const r = await post(writePushReport('87654321', [element()]));
+    expect(r.status).toBe(403);
+    expect(r.text).toMatch(/for service '87654321', this receiver takes service 12345678/);
+    expect(receiver.counters.refused['403']).toBe(1);
+    expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(0);
+    expect((await post(writePushReport('12345678', [element()]))).status).toBe(200);
+  });
+});

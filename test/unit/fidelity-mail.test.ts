@@ -101,3 +101,19 @@ describe('docs/cli.md documents every kind of reply `mail replies --json` prints
     expect(actual).toEqual(documented);
   });
 });
+
+describe('email trigger documents (issue #19.5)', () => {
+  it('takes the closed list of lines 10050-10057 only: .htm and .jpeg are refused before sending', async () => {
+    writeFileSync(join(dir, 'html.yaml'), readFileSync(join(repo, 'templates/email-html.yaml'), 'utf8'));
+    for (const [name, ok] of [
+      ['page.htm', false],
+      ['photo.jpeg', false],
+      ['photo.jpg', true],
+    ] as const) {
+      writeFileSync(join(dir, name), 'x');
+      const r = await prepareEmailTrigger({ source: join(dir, 'html.yaml'), documents: [join(dir, name)] });
+      const refused = r.findings.some((f) => f.code === 'E_DOCUMENT_TYPE' && f.message.startsWith(name));
+      expect(refused, name).toBe(!ok);
+    }
+  });
+});

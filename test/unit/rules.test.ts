@@ -47,12 +47,20 @@ describe('command rules', () => {
     expect(blockCodes({ customizableId: '1', text: 'a' })).toEqual(['E_BLOCK']);
   });
 
-  it('block: TXT and TTS need text; a media type needs text or fileName with its extension', () => {
-    expect(blockCodes({ multimediaType: 'TTS', fileName: 'a.wav' })).toEqual(['E_BLOCK', 'E_BLOCK']);
+  it('block: TXT needs text; TTS and the other types text or fileName (lines 9091, 9095), with the type extension', () => {
+    expect(blockCodes({ multimediaType: 'TTS', fileName: 'a.wav' })).toEqual(['E_BLOCK']);
+    expect(blockCodes({ multimediaType: 'TTS', fileName: 'annonce.txt' })).toEqual([]);
+    expect(blockCodes({ multimediaType: 'TXT', fileName: 'sms.txt' })).toEqual(['E_BLOCK']);
     expect(blockCodes({ multimediaType: 'PDF' })).toEqual(['E_BLOCK']);
     expect(blockCodes({ multimediaType: 'PDF', fileName: 'doc.PDF' })).toEqual([]);
     expect(blockCodes({ multimediaType: 'WAV', fileName: 'doc.mp3' })).toEqual(['E_BLOCK']);
     expect(blockCodes({ multimediaType: 'MP3', fileName: 'a.mp3' })).toEqual(['E_ENUM']);
+  });
+
+  it('ttsVoice is for voice messages, TTS or WAV (line 9092); on another medium a warning like every option', () => {
+    expect(blockCodes({ multimediaType: 'WAV', fileName: 'a.wav', ttsVoice: 'claire08s' })).toEqual([]);
+    expect(blockCodes({ multimediaType: 'TTS', text: 'Bonjour', ttsVoice: 'claire08s' })).toEqual([]);
+    expect(blockCodes({ multimediaType: 'TXT', text: 'Bonjour', ttsVoice: 'claire08s' })).toEqual(['W_MEDIUM_PARAM']);
   });
 
   it('block: two attachments at most, counting fileAttachment and documentAttachment together', () => {

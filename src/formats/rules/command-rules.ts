@@ -191,7 +191,8 @@ function checkBlock(b: MessageBlock, i: number, ctx: CommandContext, out: Findin
   if (type !== undefined) {
     if (b.text === undefined && b.fileName === undefined) {
       out.push(finding('E_BLOCK', `${label('multimediaType')} ${type} needs text or fileName (guide line 9091)`, where('multimediaType')));
-    } else if ((type === 'TXT' || type === 'TTS') && b.text === undefined) {
+    } else if (type === 'TXT' && b.text === undefined) {
+      // An SMS is its text; a TTS block may name a file instead (guide lines 9091, 9095: "renseigner text ou filename").
       out.push(finding('E_BLOCK', `${label('multimediaType')} ${type} needs text`, where('multimediaType')));
     }
     if (b.fileName !== undefined && MEDIA_EXT[type]) {
@@ -205,7 +206,6 @@ function checkBlock(b: MessageBlock, i: number, ctx: CommandContext, out: Findin
           ),
         );
     }
-    if (b.ttsVoice !== undefined && type !== 'TTS') out.push(finding('E_BLOCK', `${label('ttsVoice')} is only for multimediaType TTS`, where('ttsVoice')));
     // The media each option is for (guide lines 9095-9101): described, not said to be refused elsewhere, so a warning.
     for (const [param, media, line] of MEDIUM_PARAMS) {
       if (rec[param] === undefined || media.includes(type)) continue;
@@ -274,7 +274,7 @@ function checkDynamicFields(text: string, i: number, ctx: CommandContext, where:
       out.push(
         finding(
           'E_DYNAMIC_FIELD',
-          `|${raw}| is the date field of ${key === 'date' ? 'email' : 'file'} triggers: write |${key === 'date' ? 'datejour' : 'date'}| here (guide lines 9115, 9998)`,
+          `|${raw}| is the date field of ${key === 'date' ? 'email' : 'file'} triggers: write |${key === 'date' ? 'datejour' : 'date'}| here (guide lines 9116, 9998)`,
           where,
         ),
       );
@@ -337,6 +337,8 @@ const MEDIUM_NAME: Readonly<Record<string, string>> = {
 /** Block options and the multimediaTypes of the media they are for (guide lines 9097-9102). */
 const MEDIUM_PARAMS: readonly (readonly [string, readonly string[], number])[] = [
   // TXT too: the guide's MMS examples send a text MMS with multimediaType TXT and a subject (3.3.6, "Diffusion MMS 1/3").
+  // Voice messages, synthesized or recorded (line 9092): a medium mismatch like the others, a warning.
+  ['ttsVoice', ['TTS', 'WAV'], 9092],
   ['messageSubject', ['JPG', 'GIF', '3GP', 'WAV', 'HTML', 'TXT'], 9097],
   ['smsFlash', ['TXT'], 9098],
   ['smsLong', ['TXT'], 9099],
