@@ -233,3 +233,37 @@ export const CRA_CODES: readonly CraCode[] = [
   { code: 'CRA_SUBMITTED', label: 'Soumis', description: 'Soumis à la plateforme', medium: 'all', line: 11127 },
   { code: 'CRA_TTS_ERROR', label: 'Erreur de synthèse vocale', description: 'Erreur de génération de la synthèse vocale', medium: 'all', line: 11128 },
 ];
+
+/**
+ * English labels for `userLang: En_gb`. The guide gives French labels only
+ * (annex 5.4); these are this project's translations (the simulator writes
+ * them for `En_gb` broadcasts, and the report reader reads them back).
+ */
+export const ENGLISH_LABELS: Readonly<Record<string, string>> = {
+  CRA_SMS_RECEIVED: 'Received',
+  CRA_SMS_BADNUMBER: 'Wrong number',
+  CRA_SMS_FALSENUMBER: 'Subscriber absent',
+  CRA_SMS_OPWRONGNUMBER: 'Unknown subscriber after sending',
+  CRA_SMS_BLACKLIST: 'Blacklisted number',
+  CRA_SMS_OPERROR: 'Operator error',
+  CRA_MMS_SENT: 'Sent',
+  CRA_MMS_BADNUMBER: 'Wrong number',
+  CRA_MMS_FALSENUMBER: 'Subscriber absent',
+  CRA_MMS_OPERROR: 'Operator error',
+  CRA_VOCAL_ENDED: 'Call completed',
+  CRA_VOCAL_NOANSWER: 'No answer',
+  CRA_VOCAL_BUSY: 'Busy',
+  CRA_VOCAL_BADNUMBER: 'Wrong number',
+  CRA_VOCAL_REJECTED: 'Call rejected',
+  CRA_FAX_SENT: 'Sent',
+  CRA_FAX_BUSY: 'Busy',
+  CRA_FAX_NOTFAX: 'Not a fax',
+  CRA_FAX_NOANSWER: 'No answer',
+  CRA_FAX_BADNUMBER: 'Wrong number',
+  CRA_EMAIL_SENT: 'Sent',
+  CRA_EMAIL_READ: 'Opened',
+  CRA_EMAIL_CLICK: 'Click detected',
+  CRA_EMAIL_HARDBOUNCE: 'Invalid email (hard bounce)',
+  CRA_EMAIL_SOFTBOUNCE: 'Email refused (soft bounce)',
+  CRA_NOMESSAGE: 'Incompatible contact',
+};

@@ -11,7 +11,7 @@
  * does not hold (the guide's own example has "Message diffusé") is reported
  * as unknown, never guessed.
  */
-import { CRA_CODES, type CraCode, type CraMedium } from './cra-codes.js';
+import { CRA_CODES, ENGLISH_LABELS, type CraCode, type CraMedium } from './cra-codes.js';
 import { finding, type FindingList } from './findings.js';
 import { decode, boundedLines, sniff, type ByteSource } from './text-input.js';
 
@@ -65,6 +65,12 @@ const BY_LABEL = new Map<string, CraCode[]>();
 for (const c of CRA_CODES) {
   const k = c.label.toLowerCase();
   BY_LABEL.set(k, [...(BY_LABEL.get(k) ?? []), c]);
+}
+// The English labels of `En_gb` broadcasts (not in the guide: this project's, cra-codes.ts), where no French label has the same words.
+const FRENCH_LABELS = new Set(BY_LABEL.keys());
+for (const c of CRA_CODES) {
+  const en = ENGLISH_LABELS[c.code]?.toLowerCase();
+  if (en && !FRENCH_LABELS.has(en)) BY_LABEL.set(en, [...(BY_LABEL.get(en) ?? []), c]);
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { parisTime } from '../formats/paris-time.js';
 import { createHash } from 'node:crypto';
-import { CRA_CODES } from '../formats/cra-codes.js';
+import { CRA_CODES, ENGLISH_LABELS } from '../formats/cra-codes.js';
 import type { ContactColumn } from '../formats/contacts.js';
 import type { TriggerCommand } from '../formats/model.js';
 
@@ -50,40 +50,6 @@ export const RESULT_MIX: Readonly<Record<Medium, readonly (readonly [string, num
     ['CRA_EMAIL_HARDBOUNCE', 7],
     ['CRA_EMAIL_SOFTBOUNCE', 5],
   ],
-};
-
-/**
- * English labels for `userLang: En_gb`. The guide gives French labels only
- * (annex 5.4); these are the simulator's own translations, for the codes it
- * draws.
- */
-export const ENGLISH_LABELS: Readonly<Record<string, string>> = {
-  CRA_SMS_RECEIVED: 'Received',
-  CRA_SMS_BADNUMBER: 'Wrong number',
-  CRA_SMS_FALSENUMBER: 'Subscriber absent',
-  CRA_SMS_OPWRONGNUMBER: 'Unknown subscriber after sending',
-  CRA_SMS_BLACKLIST: 'Blacklisted number',
-  CRA_SMS_OPERROR: 'Operator error',
-  CRA_MMS_SENT: 'Sent',
-  CRA_MMS_BADNUMBER: 'Wrong number',
-  CRA_MMS_FALSENUMBER: 'Subscriber absent',
-  CRA_MMS_OPERROR: 'Operator error',
-  CRA_VOCAL_ENDED: 'Call completed',
-  CRA_VOCAL_NOANSWER: 'No answer',
-  CRA_VOCAL_BUSY: 'Busy',
-  CRA_VOCAL_BADNUMBER: 'Wrong number',
-  CRA_VOCAL_REJECTED: 'Call rejected',
-  CRA_FAX_SENT: 'Sent',
-  CRA_FAX_BUSY: 'Busy',
-  CRA_FAX_NOTFAX: 'Not a fax',
-  CRA_FAX_NOANSWER: 'No answer',
-  CRA_FAX_BADNUMBER: 'Wrong number',
-  CRA_EMAIL_SENT: 'Sent',
-  CRA_EMAIL_READ: 'Opened',
-  CRA_EMAIL_CLICK: 'Click detected',
-  CRA_EMAIL_HARDBOUNCE: 'Invalid email (hard bounce)',
-  CRA_EMAIL_SOFTBOUNCE: 'Email refused (soft bounce)',
-  CRA_NOMESSAGE: 'Incompatible contact',
 };
 
 const FRENCH = new Map(CRA_CODES.map((c) => [c.code, c.label]));

@@ -54,3 +54,13 @@ describe('annex 5.4 (CRA codes)', () => {
     expect(matchLabel("Quelque chose d'inconnu").codes).toEqual([]);
   });
 });
+
+describe('English labels of En_gb broadcasts (issue #19.5)', () => {
+  it('are read back as their codes: success is not 0 % on an English report', () => {
+    expect(codesForRecord('Received', '+33612345678').map((c) => c.code)).toEqual(['CRA_SMS_RECEIVED']);
+    expect(codesForRecord('Call completed', '+33140000000').map((c) => c.code)).toEqual(['CRA_VOCAL_ENDED']);
+    expect(codesForRecord('Opened', 'a@b.fr').map((c) => c.code)).toEqual(['CRA_EMAIL_READ']);
+    // A French label keeps its French meaning.
+    expect(matchLabel('Reçu').codes.map((c) => c.code)).toContain('CRA_SMS_RECEIVED');
+  });
+});
