@@ -41,15 +41,27 @@ async function putBack(row: InputRow, from: 'sent' | 'failed'): Promise<void> {
   await rename(temp, dest);
 }
 
-/** A failed input that never reached the platform goes back to its folder. */
-export async function retryInput(journal: Journal, row: InputRow): Promise<string> {
-  if (row.state !== 'failed')
-    throw new ActionError(`input #${row.id} is ${row.state}, not failed: retry takes failed inputs (resend sends again what was sent)`);
+/** Why retry is not allowed for this input (undefined: it is). The console offers the action only where it is. */
+export function whyNoRetry(journal: Journal, row: InputRow): string | undefined {
+  if (row.state !== 'failed') return `input #${row.id} is ${row.state}, not failed: retry takes failed inputs (resend sends again what was sent)`;
   const sent = journal.triggersOf(row.id).filter((t) => !['built', 'uploading'].includes(t.state));
   if (sent.length)
-    throw new ActionError(
-      `input #${row.id} reached the platform (${sent.map((t) => `${t.remote_name}: ${t.state}`).join(', ')}): retry would send it again; resend it if that is what you want`,
-    );
+    return `input #${row.id} reached the platform (${sent.map((t) => `${t.remote_name}: ${t.state}`).join(', ')}): retry would send it again; resend it if that is what you want`;
+  return undefined;
+}
+
+/** Why resend is not allowed for this input (undefined: it is). */
+export function whyNoResend(row: InputRow): string | undefined {
+  if (row.kind === 'command' || row.kind === 'document')
+    return `input #${row.id} is a ${row.kind === 'command' ? 'command file' : 'document'}: only exports and triggers are sent again`;
+  if (!['done', 'failed', 'duplicate', 'retried'].includes(row.state)) return `input #${row.id} is ${row.state}: wait until it is done or failed`;
+  return undefined;
+}
+
+/** A failed input that never reached the platform goes back to its folder. */
+export async function retryInput(journal: Journal, row: InputRow): Promise<string> {
+  const no = whyNoRetry(journal, row);
+  if (no) throw new ActionError(no);
   await putBack(row, 'failed');
   journal.setInput(row.id, 'retried');
   return `input #${row.id} ${row.name} put back in ${row.folder}: the daemon takes it as a new input`;
@@ -57,8 +69,8 @@ export async function retryInput(journal: Journal, row: InputRow): Promise<strin
 
 /** An input that was sent (or refused as a duplicate) is sent again, as a new broadcast. */
 export async function resendInput(journal: Journal, row: InputRow): Promise<string> {
-  if (!['done', 'failed', 'duplicate', 'retried'].includes(row.state))
-    throw new ActionError(`input #${row.id} is ${row.state}: wait until it is done or failed`);
+  const no = whyNoResend(row);
+  if (no) throw new ActionError(no);
   await putBack(row, row.state === 'done' ? 'sent' : 'failed');
   journal.askResend(row.folder, row.hash, row.id);
   return `input #${row.id} ${row.name} put back in ${row.folder} and marked to be sent again`;

@@ -105,7 +105,7 @@ describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
       await page.screenshot({ path: join(shots, 'failed-input.png'), fullPage: true });
       writeFileSync(join(root, 'bad.yaml'), CMD);
       await page.click('form[action$="/retry"] button');
-      expect(await page.textContent('.flash')).toMatch(/put back in .*drop\/bad: the daemon takes it as a new input/);
+      expect(await page.textContent('.flash')).toBe('Put back in its drop folder: the daemon takes it as a new input.');
       await until('the retried input done', () => state('rappel.csv') === 'done').catch((e: Error) => {
         throw new Error(`${e.message}: ${JSON.stringify(j.db.prepare('SELECT id, name, state, last_error FROM inputs').all())}`);
       });
@@ -140,6 +140,29 @@ describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
       expect(await page.textContent('h1')).toBe("Vue d'ensemble");
       await page.goto(`${origin}/inputs`);
       expect(await page.textContent('h1')).toBe('Entrées');
+
+      // Issue #19.1: a done input offers Resend only, behind a confirmation page naming the broadcast and its contacts;
+      // a refused action is a page with the way back; a notice is never text taken from the URL.
+      const doneId = (j.db.prepare("SELECT id FROM inputs WHERE name = 'relance.csv'").get() as { id: number }).id;
+      await page.goto(`${origin}/inputs/${doneId}?lang=en`);
+      expect(await page.locator('form[action$="/retry"]').count()).toBe(0);
+      await page.click(`a[href="/inputs/${doneId}/resend"]`);
+      const confirm = await page.textContent('main');
+      expect(confirm).toMatch(/Send this input again, as a new broadcast\?/);
+      expect(confirm).toMatch(/Broadcast name\s*Console relance/);
+      expect(confirm).toMatch(/Contacts\s*\d+/);
+      const csrfToken = (await page.getAttribute('input[name="_csrf"]', 'value'))!;
+      await page.click('text=Cancel');
+      expect(new URL(page.url()).pathname).toBe(`/inputs/${doneId}`);
+      const unconfirmed = await page.request.post(`${origin}/inputs/${doneId}/resend`, { form: { _csrf: csrfToken }, maxRedirects: 0 });
+      expect(unconfirmed.status()).toBe(303);
+      expect(unconfirmed.headers()['location']).toBe(`/inputs/${doneId}/resend`);
+      const notAllowed = await page.request.post(`${origin}/inputs/${doneId}/retry`, { form: { _csrf: csrfToken } });
+      expect(notAllowed.status()).toBe(409);
+      expect(await notAllowed.text()).toMatch(/is done, not failed[\s\S]*href="\/inputs\/\d+">Back to the input/);
+      await page.goto(`${origin}/inputs/${doneId}?done=${encodeURIComponent('Your account is closed: call 0899 000 000')}`);
+      expect(await page.locator('.flash').count()).toBe(0);
+      expect(await page.textContent('main')).not.toContain('0899');
 
       // A state-changing request without the CSRF token, with the session: refused; nothing moved.
       const id = (j.db.prepare("SELECT id FROM inputs WHERE name = 'relance.csv'").get() as { id: number }).id;

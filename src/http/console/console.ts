@@ -12,11 +12,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ActionError, resendInput, retryInput } from '../../daemon/actions.js';
-import { readRegularFile } from '../../files/no-follow.js';
-import type { Journal } from '../../daemon/journal.js';
+import { ActionError, resendInput, retryInput, whyNoResend, whyNoRetry } from '../../daemon/actions.js';
+import { openRegular, readRegularFile } from '../../files/no-follow.js';
+import type { InputRow, Journal } from '../../daemon/journal.js';
 import { readCraFile } from '../../files/reports.js';
 import { summarizeCra } from '../../formats/cra.js';
 import { FindingList } from '../../formats/findings.js';
@@ -275,25 +275,78 @@ ${row.warnings ? `<dt>${t(lang, 'Notes')}</dt><dd><pre>${esc(row.warnings)}</pre
     )}
 ${errorText !== undefined ? `<h2>${t(lang, 'Error file')}</h2><pre class="errorfile">${esc(errorText)}</pre>` : ''}
 ${results ? `<h2>${t(lang, 'Results')}</h2><p>${counts(results.byStatus, lang)}${results.final ? ' (final)' : ''} — <code>${esc(results.resultsFile)}</code></p>` : ''}
-<section class="actions">
-<form method="post" action="/inputs/${row.id}/retry"><input type="hidden" name="_csrf" value="${esc(csrf)}"><button${row.state === 'failed' ? '' : ' disabled'}>${t(lang, 'Retry')}</button> <small>${t(lang, 'Retry takes a failed input that never reached the platform.')}</small></form>
-<form method="post" action="/inputs/${row.id}/resend"><input type="hidden" name="_csrf" value="${esc(csrf)}"><button${['done', 'failed', 'duplicate', 'retried'].includes(row.state) ? '' : ' disabled'}>${t(lang, 'Resend')}</button> <small>${t(lang, 'Resend sends it again, as a new broadcast.')}</small></form>
+${actions(row, csrf, lang)}`;
+    // The notice is the console's own words for what was done, chosen by a code: never text from the URL.
+    const done = (req.query as Record<string, string | undefined>)['done'];
+    const notice =
+      done === 'retry'
+        ? t(lang, 'Put back in its drop folder: the daemon takes it as a new input.')
+        : done === 'resend'
+          ? t(lang, 'Put back in its drop folder and marked to be sent again, as a new broadcast.')
+          : undefined;
+    return html(
+      reply,
+      200,
+      page(lang, `${t(lang, 'Input')} #${row.id} ${row.name}`, `${notice ? `<p class="flash">${esc(notice)}</p>` : ''}${body}`, { csrf }),
+    );
+  });
+
+  /** The actions this input allows, and only those. */
+  function actions(row: InputRow, csrf: string, lang: Lang): string {
+    const retry = whyNoRetry(o.journal, row) === undefined;
+    const resend = whyNoResend(row) === undefined;
+    if (!retry && !resend) return '';
+    return `<section class="actions">
+${retry ? `<form method="post" action="/inputs/${row.id}/retry"><input type="hidden" name="_csrf" value="${esc(csrf)}"><button>${t(lang, 'Retry')}</button> <small>${t(lang, 'Retry takes a failed input that never reached the platform.')}</small></form>` : ''}
+${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Resend')}…</a> <small>${t(lang, 'Resend sends it again, as a new broadcast.')}</small></p>` : ''}
 </section>`;
-    const flash = (req.query as Record<string, string | undefined>)['done'];
-    return html(reply, 200, page(lang, `${t(lang, 'Input')} #${row.id} ${row.name}`, `${flash ? `<p class="flash">${esc(flash)}</p>` : ''}${body}`, { csrf }));
+  }
+
+  /** A refused action: a page saying why, and the way back. */
+  function refused(reply: FastifyReply, lang: Lang, row: InputRow, why: string, csrf: string): FastifyReply {
+    return html(
+      reply,
+      409,
+      page(lang, t(lang, 'Not done'), `<p class="error">${esc(why)}</p><p><a href="/inputs/${row.id}">${t(lang, 'Back to the input')}</a></p>`, { csrf }),
+    );
+  }
+
+  // Resend starts a whole new broadcast: a confirmation page first, with what would go out, as the CLI asks for --force.
+  app.get('/inputs/:id/resend', async (req, reply) => {
+    const lang = langOf(req);
+    const csrf = sessionIn(req).csrf;
+    const row = o.journal.input(Number((req.params as { id: string }).id));
+    if (!row) return html(reply, 404, page(lang, t(lang, 'Not found.'), '', { csrf }));
+    const no = whyNoResend(row);
+    if (no) return refused(reply, lang, row, no, csrf);
+    const triggers = o.journal.triggersOf(row.id);
+    const contacts = triggers.reduce((n, tr) => n + tr.contacts, 0);
+    const names = [...new Set(triggers.map((tr) => tr.remote_name))];
+    const body = `<p>${t(lang, 'Send this input again, as a new broadcast?')}</p>
+<dl><dt>${t(lang, 'Input')}</dt><dd>#${row.id} ${esc(row.name)}</dd>
+<dt>${t(lang, 'Broadcast name')}</dt><dd>${esc((await broadcastNameOf(row, triggers[0]?.local_path)) ?? '?')}</dd>
+<dt>${t(lang, 'Contacts')}</dt><dd>${triggers.length ? String(contacts) : '?'}</dd>
+<dt>${t(lang, 'Sent before as')}</dt><dd>${names.map(esc).join(', ') || '—'}</dd></dl>
+<form method="post" action="/inputs/${row.id}/resend"><input type="hidden" name="_csrf" value="${esc(csrf)}"><input type="hidden" name="confirm" value="yes"><button>${t(lang, 'Yes, send it again')}</button> <a href="/inputs/${row.id}">${t(lang, 'Cancel')}</a></form>`;
+    return html(reply, 200, page(lang, `${t(lang, 'Resend')} #${row.id}`, body, { csrf }));
   });
 
   for (const action of ['retry', 'resend'] as const)
     app.post(`/inputs/:id/${action}`, async (req, reply) => {
+      const lang = langOf(req);
+      const csrf = sessionIn(req).csrf;
       const row = o.journal.input(Number((req.params as { id: string }).id));
-      if (!row) return reply.code(404).type('text/plain; charset=utf-8').send('no such input\n');
+      if (!row) return html(reply, 404, page(lang, t(lang, 'Not found.'), '', { csrf }));
+      if (action === 'resend' && (req.body as Record<string, string | undefined> | undefined)?.['confirm'] !== 'yes')
+        return reply.redirect(`/inputs/${row.id}/resend`, 303);
       try {
-        const said = action === 'retry' ? await retryInput(o.journal, row) : await resendInput(o.journal, row);
+        if (action === 'retry') await retryInput(o.journal, row);
+        else await resendInput(o.journal, row);
         o.logger.info({ input: row.id, action }, 'console: input put back');
         o.wake();
-        return reply.redirect(`/inputs/${row.id}?done=${encodeURIComponent(said)}`, 303);
+        return reply.redirect(`/inputs/${row.id}?done=${action}`, 303);
       } catch (e) {
-        if (e instanceof ActionError) return reply.code(409).type('text/plain; charset=utf-8').send(`${e.message}\n`);
+        if (e instanceof ActionError) return refused(reply, lang, row, e.message, csrf);
         throw e;
       }
     });
@@ -378,4 +431,29 @@ ${results ? `<h2>${t(lang, 'Results')}</h2><p>${counts(results.byStatus, lang)}$
       .join('')}`;
     return html(reply, 200, page(lang, r.name, body, { csrf: sessionIn(req).csrf }));
   });
+}
+
+/**
+ * The broadcast name an input's trigger carried, read from the head of its
+ * trigger file in sent/ or failed/ (never through a link: they are inside
+ * the drop folder). Undefined when the file is not there any more.
+ */
+async function broadcastNameOf(row: InputRow, localPath: string | undefined): Promise<string | undefined> {
+  if (!localPath) return undefined;
+  const name = basename(localPath).replace(/^\d{6,}-/, '');
+  for (const dir of ['sent', 'failed', 'work']) {
+    const path = join(row.folder, dir, dir === 'work' ? basename(localPath) : name);
+    const fh = await openRegular(path, path).catch(() => undefined);
+    if (!fh) continue;
+    try {
+      const buf = Buffer.alloc(8192);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      const head = buf.subarray(0, bytesRead).toString('latin1');
+      const m = /^broadcastName:(.*)$/m.exec(head) ?? /<broadcastName>([^<]*)<\/broadcastName>/.exec(head);
+      if (m) return m[1]!.trim();
+    } finally {
+      await fh.close();
+    }
+  }
+  return undefined;
 }
