@@ -2,6 +2,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { parseCommandFile } from '../formats/command-file.js';
 import { MAX_CONTACTS } from '../formats/contacts.js';
 import { type Finding, TriggerFormatError } from '../formats/findings.js';
+import { fillBroadcastName } from '../formats/paris-time.js';
 import { parseMapping } from '../formats/si-export.js';
 import { buildTriggerFiles } from '../files/build.js';
 import { EXIT, formatFinding, humanBytes, progress, sortFindings, UsageError, type Io } from './output.js';
@@ -54,6 +55,12 @@ export async function runBuild(opts: BuildCliOptions, io: Io): Promise<number> {
     return EXIT.INVALID;
   }
   if (opts.contacts) await requireFile(opts.contacts, 'contacts export');
+  // The placeholders the daemon fills, filled the same way here (now, the export's name).
+  if (typeof command.broadcastName === 'string')
+    command = {
+      ...command,
+      broadcastName: fillBroadcastName(command.broadcastName, new Date(), opts.contacts ? basename(opts.contacts, extname(opts.contacts)) : undefined),
+    };
   const out = await outputPath(
     opts.out,
     `${opts.contacts ? basename(opts.contacts, extname(opts.contacts)) : basename(opts.command, extname(opts.command))}.trigger.${format}`,

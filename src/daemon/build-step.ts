@@ -16,7 +16,7 @@ import type { ContactColumn } from '../formats/contacts.js';
 import { addressKey } from '../formats/address.js';
 import { FindingList, TriggerFormatError, type Finding } from '../formats/findings.js';
 import type { TriggerCommand } from '../formats/model.js';
-import { parisTime } from '../formats/paris-time.js';
+import { fillBroadcastName } from '../formats/paris-time.js';
 import { fileHash, uniqueRemoteName } from '../transport/handshake.js';
 import { NotRegularFileError, readRegularFile } from '../files/no-follow.js';
 import { dirs, printable, type StepContext } from './context.js';
@@ -64,16 +64,8 @@ export async function commandFor(folder: DropFolderConfig, row: InputRow): Promi
     const message = `${folder.command}${over ? ` (with ${sidecarName})` : ''} has no broadcastName: add one (it may hold {file}, {date}, {time}, {count})`;
     throw new TriggerFormatError('INVALID_COMMAND_FILE', message, [{ code: 'E_REQUIRED', severity: 'error', field: 'broadcastName', message }], folder.command);
   }
-  const { date, time } = parisTime(new Date(row.created_at));
-  const file = basename(row.name, extname(row.name));
   // {count} (contacts) is replaced by the builder, once the contacts are counted.
-  return {
-    ...merged,
-    broadcastName: merged.broadcastName
-      .replace(/\{date\}/g, date)
-      .replace(/\{time\}/g, time)
-      .replace(/\{file\}/g, file),
-  };
+  return { ...merged, broadcastName: fillBroadcastName(merged.broadcastName, new Date(row.created_at), basename(row.name, extname(row.name))) };
 }
 
 /** A trigger for another service than the configured one: the platform would refuse it. */

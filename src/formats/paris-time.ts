@@ -47,3 +47,16 @@ export function parisWallToDate(wall: string): Date {
   for (const guess of [asUtc - 7_200_000, asUtc - 3_600_000]) if (guess + offsetAt(guess) === asUtc) return new Date(guess);
   return new Date(asUtc - offsetAt(asUtc));
 }
+
+/**
+ * A broadcast name with its placeholders filled in: `{date}` (YYYY-MM-DD)
+ * and `{time}` (HH:MM) of `at` on a Paris clock, `{file}` (the export's name
+ * without its extension). `{count}` is left for the builder, which knows it
+ * once the contacts are counted. `build` and the daemon both use this: one
+ * behaviour (docs/formats.md).
+ */
+export function fillBroadcastName(name: string, at: Date, file: string | undefined): string {
+  const { date, time } = parisTime(at);
+  const filled = name.replace(/\{date\}/g, date).replace(/\{time\}/g, time);
+  return file === undefined ? filled : filled.replace(/\{file\}/g, file);
+}

@@ -153,6 +153,14 @@ describe('partial acceptance and empty exports (issue #19.2)', () => {
     expect(broadcastsWith(join(root, 'sim'), 'PB-1') + broadcastsWith(join(root, 'sim'), 'PC-1')).toBe(0);
   });
 
+  it('what the daemon changes without refusing (typographic punctuation transliterated) is recorded with the input', async () => {
+    writeFileSync(join(root, 'drop', 'strict', 'quote.csv'), 'Nom;Mobile;Référence\nl’école;0612345601;PQ-1\n');
+    await until('sent', () => existsSync(join(root, 'drop', 'strict', 'sent', 'quote.csv')));
+    expect(readFileSync(join(root, 'drop', 'strict', 'sent', 'quote.csv.warnings.txt'), 'utf8')).toMatch(/W_TRANSLITERATED/);
+    const row = s.daemon.journal.recentInputs(30).find((r) => r.name === 'quote.csv')!;
+    expect(row.warnings).toMatch(/W_TRANSLITERATED/);
+  });
+
   it('a header-only export is settled in sent/ with nothing sent and no failure; emptyExport: failed makes it a failure naming the export', async () => {
     writeFileSync(join(root, 'drop', 'quiet', 'night.csv'), 'Nom;Mobile;Référence\n');
     writeFileSync(join(root, 'drop', 'loud', 'night.csv'), 'Nom;Mobile;Référence\n');

@@ -4,12 +4,13 @@
  * is a usage error showing the help; every command's --help has its exit
  * codes and an example; a misspelled configuration key gets a suggestion.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { parseConfig } from '../../src/config/config.js';
+import { parisTime } from '../../src/formats/paris-time.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -84,6 +85,25 @@ describe('configuration keys', () => {
       );
       const folder = text.replace('  stableSecond: 3\n', '');
       await expect(parseConfig(folder, file)).rejects.toThrow(/unknown key 'daemon.dropFolders.0.rejectBadRow' \(did you mean 'rejectBadRows'\?\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('one behaviour for build and the daemon (issue #19.1)', () => {
+  it('build fills {date}, {time} and {file} in broadcastName as the daemon does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dmc-placeholders-'));
+    try {
+      const repo = new URL('../../', import.meta.url).pathname;
+      const cmd = readFileSync(join(repo, 'templates/sms.yaml'), 'utf8').replace(/^broadcastName:.*$/m, 'broadcastName: "Noël {date} {file}"');
+      writeFileSync(join(dir, 'cmd.yaml'), cmd);
+      writeFileSync(join(dir, 'relance.csv'), 'Nom;Mobile\nA;0612345678\n');
+      const r = await run('build', '--command', join(dir, 'cmd.yaml'), '--contacts', join(dir, 'relance.csv'), '--out', join(dir, 'out.csv'), '--json');
+      expect(r.code, r.err).toBe(0);
+      const name = (JSON.parse(r.out) as { files: { broadcastName: string }[] }).files[0]!.broadcastName;
+      expect(name).toBe(`Noël ${parisTime(new Date()).date} relance`);
+      expect(readFileSync(join(dir, 'out.csv'), 'latin1')).toContain(`broadcastName:Noël ${parisTime(new Date()).date} relance`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
