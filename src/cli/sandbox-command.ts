@@ -89,6 +89,17 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
   });
   await daemon.start();
   sim.setPush({ url: `${daemon.pushOrigin!}/dmc/status` });
+  // A second start keeps what the first did: said, so that the ports that changed are not taken for a fresh sandbox.
+  const kept = daemon.journal.summary();
+  const inputs = Object.values(kept.inputs).reduce((a, b) => a + b, 0);
+  if (inputs > 0)
+    io.out(
+      `resumed the sandbox in ${dir}: its journal holds ${inputs} input(s) (${Object.entries(kept.inputs)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(
+          ', ',
+        )}), ${Object.values(kept.reports).reduce((a, b) => a + b, 0)} report(s); what was in flight goes on. The ports are new at each start (the console's address below); delete ${dir} to start afresh.`,
+    );
   if (
     !Object.keys(daemon.journal.summary().inputs).length &&
     (await readdir(join(drop, 'sms'))).filter((f) => !['work', 'sent', 'failed'].includes(f)).length === 0

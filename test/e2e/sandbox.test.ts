@@ -61,5 +61,20 @@ describe.runIf(existsSync(bin))('the sandbox (npm start)', () => {
       await new Promise((r) => child.once('exit', r));
     }
     expect(child.exitCode).toBe(0);
-  }, 180_000);
+    // Issue #19.4: a second start says what it resumed (its ports are new; its journal and folders are not).
+    const again = spawn(process.execPath, [bin, 'sandbox', '--dir', join(dir, 'sb')], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let second = '';
+    again.stdout.on('data', (b: Buffer) => {
+      second += b.toString();
+    });
+    try {
+      const end = Date.now() + 60_000;
+      while (!/Ctrl-C to stop/.test(second) && Date.now() < end && again.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      expect(second).toMatch(/resumed the sandbox in .*sb: its journal holds \d+ input\(s\) \(.*done \d+.*\)/);
+      expect(second).not.toMatch(/a first SI export dropped/);
+    } finally {
+      again.kill('SIGINT');
+      await new Promise((r) => again.once('exit', r));
+    }
+  }, 240_000);
 });
