@@ -431,8 +431,12 @@ export function columnsExcerpt(headers: readonly string[]): string {
   return text.length > 240 ? `${text.slice(0, 240)}…` : text;
 }
 
-/** A contact as a program gives it: its fields by the export's own names (`Mobile`, `Nom`...) or by DMC column. */
-export type ContactRecord = Readonly<Record<string, unknown>>;
+/**
+ * A contact as a program gives it: its fields by the export's own names
+ * (`Mobile`, `Nom`...) or by DMC column. Any object: an `interface Client
+ * {...}` is taken as well as a `type` (an index signature is not required).
+ */
+export type ContactRecord = object;
 
 /**
  * Contacts given as objects (an array, a generator, a database cursor), read
@@ -472,7 +476,7 @@ export async function readRecords(
     try {
       while (r) {
         const rec = r.rec;
-        yield { values: srcKeys.map((k) => str(rec[k])), line: r.line };
+        yield { values: srcKeys.map((k) => str((rec as Record<string, unknown>)[k])), line: r.line };
         r = await next();
       }
     } finally {

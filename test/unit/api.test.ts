@@ -26,7 +26,21 @@ const SMS: CommandInput = {
   messages: [{ customizableId: 10, multimediaType: 'TXT', text: 'Bonjour |contact.prenom|', smsFlash: true }],
 };
 
+/** A CRM row as an application declares it: an interface, with no index signature (issue #19.4). */
+interface Client {
+  nom: string;
+  mobile: string;
+  reference?: number;
+}
+
 describe('buildTrigger', () => {
+  it('takes an array of an interface (the type check of `npm test` refused it: index signature missing)', async () => {
+    const clients: Client[] = [{ nom: 'Durand', mobile: '0612345678', reference: 7 }];
+    const r = await buildTrigger({ command: SMS, contacts: clients, map: { EXTERNALREFERENCE: 'reference' }, to: join(dir, 'interface.csv') });
+    expect(r.ok, JSON.stringify(r.findings)).toBe(true);
+    expect(readFileSync(join(dir, 'interface.csv'), 'latin1')).toMatch(/NAME;PHONENUMBER1;EXTERNALREFERENCE\nDurand;0612345678;7\n/);
+  });
+
   it('a typed command becomes the wire values (numbers, booleans as 0/1, a Date in Paris time)', async () => {
     const out = join(dir, 'typed.csv');
     const r = await buildTrigger({ command: SMS, contacts: [{ Prénom: 'Zoé', GSM: '0612345678' }], to: out });
