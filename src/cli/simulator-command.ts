@@ -62,7 +62,7 @@ export function describeEntry(e: JournalEntry): string | undefined {
     case 'taken':
       return `platform: ${e.name} -> in/processing/`;
     case 'processed':
-      return `platform: ${e.name} -> in/processed/, broadcast ${e.broadcastId} (${e.contacts} contacts)`;
+      return `platform: ${e.name} -> in/processed/, broadcast ${e.broadcastId} (${e.contacts} contacts)${e.startsAt ? `, starts at ${e.startsAt} (its startDate): calls, statuses and report wait until then` : ''}`;
     case 'failed':
       return `platform: ${e.name} -> in/failed/: ${e.errors.slice(0, 3).join(' | ')}`;
     case 'archived':

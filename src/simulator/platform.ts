@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { CRA_HEADER, craFileName } from '../formats/cra.js';
 import { encodeLatin9 } from '../formats/encoding.js';
 import { isDocumentName } from '../formats/document-types.js';
-import { parisTime } from '../formats/paris-time.js';
+import { parisTime, parisWallToDate } from '../formats/paris-time.js';
 import { FindingList } from '../formats/findings.js';
 import { openTriggerFile, validateTriggerFile } from '../files/read-trigger.js';
 import { contactResult, mediaOf, type ContactResult, type Medium } from './results.js';
@@ -64,7 +64,7 @@ export async function createAccountLayout(root: string, a: Account): Promise<Ret
 export type PlatformEvent =
   | { type: 'document-taken'; account: string; name: string }
   | { type: 'taken'; account: string; name: string }
-  | { type: 'processed'; account: string; name: string; broadcastId: number; contacts: number }
+  | { type: 'processed'; account: string; name: string; broadcastId: number; contacts: number; startsAt?: string }
   | { type: 'failed'; account: string; name: string; errors: string[] }
   | { type: 'archived'; account: string; name: string; from: 'processed' | 'failed' }
   | { type: 'report'; account: string; name: string; results: number }
@@ -150,8 +150,8 @@ export async function processAccount(a: Account, opts: PlatformOptions): Promise
     }
     const done = join(inDir, 'processed', name);
     await rename(processing, done);
-    const { broadcastId, contacts } = await createBroadcast(done, p, opts, now);
-    opts.emit({ type: 'processed', account: a.username, name, broadcastId, contacts });
+    const { broadcastId, contacts, startsAt } = await createBroadcast(done, p, opts, now);
+    opts.emit({ type: 'processed', account: a.username, name, broadcastId, contacts, ...(startsAt ? { startsAt } : {}) });
   }
   for (const from of ['processed', 'failed'] as const) {
     const dir = join(inDir, from);
@@ -199,10 +199,14 @@ export async function createBroadcast(
   p: ReturnType<typeof accountPaths>,
   opts: PlatformOptions,
   now: Date,
-): Promise<{ broadcastId: number; contacts: number }> {
+): Promise<{ broadcastId: number; contacts: number; startsAt?: string }> {
   const state = await readState(p);
   const broadcastId = state.nextBroadcastId++;
   const reading = await openTriggerFile(path, new FindingList(0));
+  // A broadcast starts at its startDate (guide line 9077, Paris time) when that is later than now: its calls, pushes and report wait.
+  const declared = reading.head.command.startDate;
+  const startAt = declared ? parisWallToDate(declared) : undefined;
+  const start = startAt && startAt.getTime() > now.getTime() ? startAt : now;
   const media = mediaOf(reading.head.command, opts.scenarioMedia);
   const userLang = reading.head.command.userLang;
   let batch = '';
@@ -214,7 +218,7 @@ export async function createBroadcast(
         broadcastId,
         index: n,
         contactId: state.nextContactId++,
-        start: now,
+        start,
         spread: opts.callSpread ?? 3600,
         userLang,
       });
@@ -232,7 +236,7 @@ export async function createBroadcast(
   if (batch) await appendFile(join(p.state, 'pending.jsonl'), batch);
   if (batch && opts.push) await queuePush(p.state, batch);
   await writeState(p, state);
-  return { broadcastId, contacts: n };
+  return { broadcastId, contacts: n, ...(start !== now ? { startsAt: declared! } : {}) };
 }
 
 /** `YYYY-MM-DD` in Europe/Paris. */

@@ -56,3 +56,44 @@ describe('simulated results', () => {
     expect(labelOf('CRA_SMS_RECEIVED', 'En_gb')).toBe('Received');
   });
 });
+
+describe('startDate on the simulator (issue #19.5, guide line 9077)', () => {
+  it('a broadcast starting later waits: its calls are after its startDate, so no status is pushed and no report holds it before then', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { accountPaths, createBroadcast, writeReport } = await import('../../src/simulator/platform.js');
+    const root = mkdtempSync(join(tmpdir(), 'dmc-startdate-'));
+    try {
+      const account = { serviceId: '12345678', username: 'dmc' };
+      const p = accountPaths(root, account);
+      for (const d of [p.state, join(p.dmc, 'out')]) mkdirSync(d, { recursive: true });
+      const trigger = (start: string): string =>
+        `#COMMAND\nserviceId:12345678\nspaceId:1\nbroadcastName:b\nscenarioId:40\ncallPlanningId:41\n${start ? `startDate:${start}\n` : ''}customizableId:10\nmultimediaType:TXT\ntext:x\n#CONTACTS\nPHONENUMBER1;EXTERNALREFERENCE\n0612345678;R\n#END\n`;
+      writeFileSync(join(root, 'later.csv'), trigger('2099-06-03 08:00:00'));
+      writeFileSync(join(root, 'now.csv'), trigger(''));
+      const events: unknown[] = [];
+      const opts = { root, seed: 's', archiveAfter: 60, retentionDays: 7, emit: (e: unknown) => events.push(e), callSpread: 0, reportScope: 'ended' as const };
+      const now = new Date();
+      const later = await createBroadcast(join(root, 'later.csv'), p, opts, now);
+      const soon = await createBroadcast(join(root, 'now.csv'), p, opts, now);
+      expect(later.startsAt).toBe('2099-06-03 08:00:00');
+      expect(soon.startsAt).toBeUndefined();
+      const pending = readFileSync(join(p.state, 'pending.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { broadcastId: number; callAt: number; callDate: string });
+      const of = (id: number) => pending.find((r) => r.broadcastId === id)!;
+      expect(of(later.broadcastId).callAt).toBe(Date.UTC(2099, 5, 3, 6, 0, 0));
+      expect(of(later.broadcastId).callDate).toBe('2099/06/03 08:00:00');
+      // The report written now holds the broadcast that started, not the one that waits.
+      await writeReport(account, { ...opts, now: () => new Date(now.getTime() + 1000) });
+      const { parisTime } = await import('../../src/formats/paris-time.js');
+      const report = readFileSync(join(p.dmc, 'out', `CRA_12345678_${parisTime(new Date(now.getTime() + 1000)).date}.csv`), 'latin1');
+      expect(report).toMatch(new RegExp(`^${soon.broadcastId};`, 'm'));
+      expect(report).not.toMatch(new RegExp(`^${later.broadcastId};`, 'm'));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
