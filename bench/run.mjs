@@ -1,6 +1,8 @@
 // `npm run bench`: the project against baselines measured in the same run,
 // each case in its own process (peak RSS is per case), median of 3 runs.
-// Not a test: it prints figures and checks the issue's targets as information.
+// Not a test: it prints figures, checks the issues' targets, and ends with a
+// summary of every target; it exits 1 when one is NOT MET, so that nobody
+// reads past a missed target.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -61,13 +63,30 @@ function runProcess(args, runs = RUNS) {
   return { ...res[Math.floor(res.length / 2)], rssMB: Math.max(...res.map((r) => r.rssMB)) };
 }
 
+/** Every line that states a target, in the order printed (this file's and the sub-benchmarks'). */
+const targets = [];
+const say = (text) => {
+  console.log(text);
+  for (const l of String(text).split('\n')) if (/\b(met|NOT MET)\b/.test(l) && /target/i.test(l)) targets.push(l.trim());
+};
+/** A sub-benchmark in its own process: its output printed, its target lines gathered. */
+function bench(file) {
+  const r = spawnSync(process.execPath, [new URL(file, import.meta.url).pathname], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 << 20,
+  });
+  say(r.stdout.trimEnd());
+  if (r.status !== 0) targets.push(`${file}: exited with ${r.status ?? r.signal}: NOT MET`);
+}
+
 const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const fmt = (r) => `${r.ms.toFixed(0).padStart(7)} ms  ${r.rssMB.toFixed(0).padStart(5)} MB peak RSS`;
 const rows = [];
 function compare(label, project, baseline, target) {
   const ratio = project.ms / baseline.ms;
   rows.push({ label, project, baseline, ratio, target });
-  console.log(
+  say(
     `${label}\n  project  ${fmt(project)}   (${project.out})\n  baseline ${fmt(baseline)}\n  ratio    ${ratio.toFixed(2)}x${target ? `   target <= ${target}x: ${ratio <= target ? 'met' : 'NOT MET'}` : ''}\n`,
   );
 }
@@ -129,7 +148,7 @@ const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const nodeCpu = median(Array.from({ length: 9 }, () => startup(['-e', '0'])));
 for (const args of [['--version'], ['--help'], ['build', '--help']]) {
   const cpu = median(Array.from({ length: 9 }, () => startup([cli, ...args])));
-  console.log(
+  say(
     `start-up: dmc-trigger ${args.join(' ')}: ${cpu.toFixed(0)} ms CPU (node -e 0: ${nodeCpu.toFixed(0)} ms; the command's own: ${(cpu - nodeCpu).toFixed(0)} ms)   target < 100 ms: ${cpu < 100 ? 'met' : cpu - nodeCpu < 100 ? "met over node's own start" : 'NOT MET'}`,
   );
 }
@@ -137,19 +156,27 @@ console.log('');
 
 await writeExport(join(dir, 'export-big.csv'), BIG);
 const split = run('project-split', BIG);
-console.log(
+say(
   `split ${BIG.toLocaleString('en')}-row export into files of 100,000\n  project  ${fmt(split)}   (${split.out})\n  target peak RSS <= 150 MB: ${split.rssMB <= 150 ? 'met' : 'NOT MET'}\n`,
 );
 writeFileSync(join(dir, 'results.json'), JSON.stringify({ node: process.version, contacts: N, rows, split }, null, 2));
 
 // The daemon's figures: pass cost against the journal's size, a burst of 1,000 exports.
-execFileSync(process.execPath, [new URL('./daemon.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+bench('./daemon.mjs');
 
 // The transport benchmark (needs the interop servers; says so and skips otherwise).
-execFileSync(process.execPath, [new URL('./transport.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+bench('./transport.mjs');
 
 // The push receiver (issue #12): statuses per second and latency, SIGKILL durability, a 100,000-row results file.
-execFileSync(process.execPath, [new URL('./push.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+bench('./push.mjs');
 
 // The console (issue #13): each page with 100,000 inputs in the journal.
-execFileSync(process.execPath, [new URL('./console.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+bench('./console.mjs');
+
+const missed = targets.filter((l) => /NOT MET/.test(l));
+console.log(`\nTargets (${targets.length}, ${missed.length} NOT MET):`);
+for (const l of targets) console.log(`  ${/NOT MET/.test(l) ? 'NOT MET ' : 'met     '} ${l}`);
+if (missed.length) {
+  console.log(`\n${missed.length} target(s) NOT MET: see above.`);
+  process.exitCode = 1;
+}

@@ -1,13 +1,15 @@
-// Transport benchmark: uploads of 200 MB and 15 MB on loopback with the
-// project's transport and, in the same run, OpenSSH's `sftp` client and
-// `curl --ftp-port` (active mode), against the interop servers
-// (scripts/interop-servers.sh start). Each figure: median of 3, connection
-// setup included on both sides.
+// Transport benchmark: uploads of 200 MB and 15 MB on loopback through the
+// product's own path (the .uploading handshake, size check and rename, every
+// chunk counted) and, in the same run, OpenSSH's `sftp` client and `curl
+// --ftp-port` (active mode) doing the same protocol work (put to the
+// temporary name, then rename), against the interop servers
+// (scripts/interop-servers.sh start). Each figure: median of 5 runs,
+// alternated with the baseline's, connection setup included on both sides.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, createReadStream } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../dist/config/index.js';
-import { createTransport, silentLogger } from '../dist/transport/index.js';
+import { createTransport, fileSource, Session, silentLogger, uploadWithHandshake } from '../dist/transport/index.js';
 
 const envPath = process.env.DMC_INTEROP_ENV ?? '/tmp/dmc-interop/env.json';
 if (!existsSync(envPath)) {
@@ -18,7 +20,7 @@ const e = JSON.parse(readFileSync(envPath, 'utf8'));
 const dir = new URL('./out/transport/', import.meta.url).pathname;
 mkdirSync(dir, { recursive: true });
 const remoteDir = `DMC_${e.serviceId}/in/processing`;
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 function file(mb) {
   const p = join(dir, `blob-${mb}.bin`);
@@ -36,11 +38,17 @@ async function project(protocol, path, remote) {
     '/tmp/bench.yaml',
     { PW: e.password },
   );
+  // The product's own path, as send and the daemon take it: the handshake (.uploading, size check, rename), the file as
+  // fileSource reads it, every chunk counted for the progress bar and the metrics.
   const t0 = process.hrtime.bigint();
-  const t = createTransport(cfg, silentLogger);
-  await t.connect();
-  await t.upload(createReadStream(path, { highWaterMark: 256 * 1024 }), remote);
-  await t.close();
+  const session = new Session(() => createTransport(cfg, silentLogger), { retries: cfg.retries, logger: silentLogger });
+  let counted = 0;
+  const slash = remote.lastIndexOf('/');
+  await uploadWithHandshake(session, await fileSource(path), remote.slice(0, slash), remote.slice(slash + 1), silentLogger, (sent) => {
+    counted = sent;
+  });
+  await session.close();
+  if (counted !== statSync(path).size) throw new Error(`counted ${counted} bytes of ${statSync(path).size}`);
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
@@ -66,10 +74,27 @@ const sftpCli = (path, remote) =>
       '-',
       `${e.user}@${e.host}`,
     ],
-    `put ${path} ${remote}\n`,
+    // The same protocol work as the product: to a temporary name, then renamed.
+    `put ${path} ${remote}.uploading\nrename ${remote}.uploading ${remote}\n`,
   );
-const curlActive = (path, remote) =>
-  timed('curl', ['-s', '-S', '--ftp-port', e.host, '-T', path, `ftp://${e.user}:${e.password}@${e.host}:${e.ftpPort}/${remote}`]);
+// The same protocol work as the product: STOR to a temporary name, then RNFR/RNTO (curl then waits, as the product
+// does, for the server to have closed the file before it answers the next command).
+const curlActive = (path, remote) => {
+  const name = remote.slice(remote.lastIndexOf('/') + 1);
+  return timed('curl', [
+    '-s',
+    '-S',
+    '--ftp-port',
+    e.host,
+    '-T',
+    path,
+    '-Q',
+    `-RNFR ${name}.uploading`,
+    '-Q',
+    `-RNTO ${name}`,
+    `ftp://${e.user}:${e.password}@${e.host}:${e.ftpPort}/${remote}.uploading`,
+  ]);
+};
 
 async function median(fn) {
   const xs = [];
@@ -78,17 +103,31 @@ async function median(fn) {
   return xs[Math.floor(xs.length / 2)];
 }
 
-console.log(`transport: loopback uploads, median of ${RUNS}, connection setup included\n`);
+console.log(
+  `transport: loopback uploads through the product's own path (handshake, byte counting), median of ${RUNS} alternated runs, connection setup included\n`,
+);
 const results = [];
 for (const mb of [200, 15]) {
   const path = file(mb);
   for (const [label, protocol, baseline, baseName, target] of [
-    ['SFTP', 'sftp', sftpCli, 'OpenSSH sftp', 0.9],
-    ['active FTP', 'ftp', curlActive, 'curl --ftp-port', 0.8],
+    // #19.7: the 200 MB uploads at least as fast as the reference clients; 15 MB as before.
+    ['SFTP', 'sftp', sftpCli, 'OpenSSH sftp', mb === 200 ? 1.0 : 0.9],
+    ['active FTP', 'ftp', curlActive, 'curl --ftp-port', mb === 200 ? 1.0 : 0.8],
   ]) {
     const remote = (who, i) => `${remoteDir}/bench-${who}-${mb}-${i}.bin`;
-    const p = await median((i) => project(protocol, path, remote('p', i)));
-    const b = await median((i) => baseline(path, remote('b', i)));
+    // Alternated, each file removed once written: on loopback the server's disk writes are most of the noise, and
+    // measuring one side's runs after the other's gave the later side a page cache full of the earlier's files.
+    const ps = [];
+    const bs = [];
+    for (let i = 0; i < RUNS; i++) {
+      ps.push(await project(protocol, path, remote('p', i)));
+      rmSync(join(e.home, remote('p', i)), { force: true });
+      bs.push(baseline(path, remote('b', i)));
+      rmSync(join(e.home, remote('b', i)), { force: true });
+    }
+    const mid = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+    const p = mid(ps);
+    const b = mid(bs);
     const ratio = mb / p / (mb / b);
     results.push({ label, mb, projectMBs: (mb * 1000) / p, baselineMBs: (mb * 1000) / b, ratio });
     console.log(

@@ -120,6 +120,15 @@ export class FtpTransport implements Transport {
     return entries.find((x) => x.name === name);
   }
 
+  async statSiblings(remoteDir: string, names: readonly string[]): Promise<(RemoteEntry | undefined)[]> {
+    // FTP stats by listing the parent (see stat): one listing answers for every name (a data connection each saved).
+    const entries = await this.list(remoteDir).catch((e: TransportError) => {
+      if (e.code === 'NOT_FOUND') return [];
+      throw e;
+    });
+    return names.map((n) => entries.find((x) => x.name === n));
+  }
+
   async list(remoteDir: string): Promise<RemoteEntry[]> {
     try {
       const l = await this.c.list(remoteDir);

@@ -116,7 +116,8 @@ export interface UploadSource {
 /** A local file as an upload source. */
 export async function fileSource(path: string): Promise<UploadSource> {
   const size = (await stat(path)).size;
-  return { size, open: () => createReadStream(path) };
+  // 256 KiB reads: a quarter of the write requests (SFTP) and chunks through the byte counter that 64 KiB reads make.
+  return { size, open: () => createReadStream(path, { highWaterMark: 256 * 1024 }) };
 }
 
 /**
@@ -140,11 +141,10 @@ export async function uploadWithHandshake(
   let renameSent = false;
   let tempComplete = false;
   return session.run(`upload ${final}`, async (t: Transport) => {
-    const atTemp = await t.stat(temp);
+    const [atTemp, atFinal] = await t.statSiblings(dir, [name + UPLOADING_SUFFIX, name]);
     // Our rename was sent and the temp name is gone: it happened, though its reply was lost. The file is
     // under its final name, or already taken by the platform: sending it again would send it twice.
     if (renameSent && !atTemp) return size;
-    const atFinal = await t.stat(final);
     // A document whose rename reply was lost by an earlier run: the same name and size is taken as ours.
     if (atFinal && sameSizeFinal === 'done' && atFinal.size === size && !atTemp) {
       log.info({ remote: final, bytes: size }, 'already on the server with the same size (an earlier run sent it)');

@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import SftpClient from 'ssh2-sftp-client';
 import type { ResolvedConfig } from '../config/config.js';
 import { fingerprint, readKnownHosts, recordHostKey, verifyHostKey, type HostKeyVerdict } from './host-keys.js';
-import { TransportError, type RemoteEntry, type Transport } from './transport.js';
+import { remoteJoin, TransportError, type RemoteEntry, type Transport } from './transport.js';
 import type { Logger } from './logger.js';
 import { counted } from './byte-counter.js';
 
@@ -250,6 +250,12 @@ export class SftpTransport implements Transport {
       );
     }
     return new TransportError('REFUSED', `${command} ${remotePath}: refused by ${this.endpoint}: ${msg}`, d);
+  }
+
+  async statSiblings(remoteDir: string, names: readonly string[]): Promise<(RemoteEntry | undefined)[]> {
+    const out: (RemoteEntry | undefined)[] = [];
+    for (const n of names) out.push(await this.stat(remoteJoin(remoteDir, n)));
+    return out;
   }
 
   async upload(source: Readable, remotePath: string): Promise<void> {

@@ -24,6 +24,8 @@ export interface Transport {
   rename(from: string, to: string): Promise<void>;
   /** The entry, or undefined when nothing is at that path. */
   stat(remotePath: string): Promise<RemoteEntry | undefined>;
+  /** The entries of several names of one folder (undefined where nothing is): one listing over FTP, a stat each over SFTP. */
+  statSiblings(remoteDir: string, names: readonly string[]): Promise<(RemoteEntry | undefined)[]>;
   list(remoteDir: string): Promise<RemoteEntry[]>;
   /** Streams a remote file into `destination`; resolves with the byte count. */
   download(remotePath: string, destination: Writable): Promise<number>;
