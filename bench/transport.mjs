@@ -96,13 +96,6 @@ const curlActive = (path, remote) => {
   ]);
 };
 
-async function median(fn) {
-  const xs = [];
-  for (let i = 0; i < RUNS; i++) xs.push(await fn(i));
-  xs.sort((a, b) => a - b);
-  return xs[Math.floor(xs.length / 2)];
-}
-
 console.log(
   `transport: loopback uploads through the product's own path (handshake, byte counting), median of ${RUNS} alternated runs, connection setup included\n`,
 );
