@@ -2,7 +2,11 @@
 // The console's figure (issue #13), printed by `npm run bench`: each page rendered over HTTP with
 // 100,000 inputs in the journal (pagination, indexes), median of 7 requests, against /healthz (the
 // cost of the HTTP round trip alone). Target: every page under 200 ms.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import iconv from 'iconv-lite';
+import { CRA_HEADER, summarizeCra } from '../dist/formats/cra.js';
+import { FindingList } from '../dist/formats/findings.js';
+import { readCraFile } from '../dist/files/reports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal } from '../dist/daemon/journal.js';
@@ -36,6 +40,23 @@ journal.tx(() => {
     addResult.run(String(100_000 + N), String(c), c % 10 ? 'delivered' : 'failed', date, `${date}|06|0000`);
   }
 });
+// A daily report of 100,000 lines, collected as the daemon collects it (its summary kept in the journal).
+const reportName = 'CRA_12345678_2026-11-28.csv';
+const reportPath = join(root, reportName);
+{
+  const lines = [CRA_HEADER.join(';')];
+  for (let c = 0; c < 100_000; c++) lines.push(`${100_000 + N};${c};R${c};Nom;Prénom;${c % 10 ? 'Reçu' : 'Numéro erroné'};+33600000000;2026/11/28 10:00:00;1`);
+  writeFileSync(reportPath, iconv.encode(`${lines.join('\n')}\n`, 'latin1'));
+  const records = [];
+  for await (const r of readCraFile(reportPath, new FindingList(0))) records.push(r);
+  const summary = await summarizeCra(
+    (async function* () {
+      yield* records;
+    })(),
+  );
+  journal.setReportSummary(reportName, statSync(reportPath).size, summary);
+  journal.setReport({ name: reportName, size: statSync(reportPath).size, state: 'acked', local_path: reportPath });
+}
 const ops = await startOpsServer({
   host: '127.0.0.1',
   port: 0,
@@ -81,6 +102,7 @@ for (const p of [
   `/broadcasts?page=${Math.floor(N / 50)}`,
   `/broadcasts/${100_000 + N}`,
   '/reports',
+  `/reports/${reportName}`,
 ]) {
   const ms = await time(p);
   worst = Math.max(worst, ms);

@@ -129,6 +129,7 @@ CREATE TABLE IF NOT EXISTS hook_outbox (
 );
 CREATE INDEX IF NOT EXISTS hook_outbox_due ON hook_outbox(state, next_at);
 CREATE TABLE IF NOT EXISTS rejected_rows (input_id INTEGER NOT NULL REFERENCES inputs(id), line INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (input_id, line));
+CREATE TABLE IF NOT EXISTS report_summaries (name TEXT PRIMARY KEY, size INTEGER NOT NULL, summary TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS intake_errors (path TEXT PRIMARY KEY, error TEXT NOT NULL, attempts INTEGER NOT NULL, at TEXT NOT NULL);
 `;
 
@@ -538,6 +539,17 @@ export class Journal {
         (this.db.prepare(`SELECT state, COUNT(*) n FROM ${table} GROUP BY state`).all() as { state: string; n: number }[]).map((r) => [r.state, r.n]),
       );
     return { inputs: count('inputs'), triggers: count('triggers'), reports: count('reports') };
+  }
+
+  /** A report's summary (summarizeCra), kept when it is collected: the console shows it without reading the file again. */
+  setReportSummary(name: string, size: number, summary: unknown): void {
+    this.db.prepare('INSERT OR REPLACE INTO report_summaries (name, size, summary) VALUES (?, ?, ?)').run(name, size, JSON.stringify(summary));
+  }
+
+  /** The summary kept for this report at this size, if any. */
+  reportSummary(name: string, size: number): unknown {
+    const r = this.db.prepare('SELECT summary FROM report_summaries WHERE name = ? AND size = ?').get(name, size) as { summary: string } | undefined;
+    return r ? (JSON.parse(r.summary) as unknown) : undefined;
   }
 
   /** Rows left out under partial acceptance, over every input. */

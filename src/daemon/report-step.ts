@@ -7,7 +7,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CRA_NAME, type CraRecord } from '../formats/cra.js';
+import { CRA_NAME, summarizeCra, type CraRecord } from '../formats/cra.js';
 import { FindingList } from '../formats/findings.js';
 import { addressKey } from '../formats/address.js';
 import { parisTime } from '../formats/paris-time.js';
@@ -77,7 +77,14 @@ export async function collectReports(ctx: StepContext): Promise<void> {
         const address = addressKey(rec.callAdress, '');
         if (address) lines.push({ ref: `@${address}`, broadcastId: rec.broadcastId });
       }
+      // Summarized now, while its lines are in hand: the console's report page reads this, never the file (100,000 lines).
+      const summary = await summarizeCra(
+        (async function* () {
+          yield* records;
+        })(),
+      );
       ctx.journal.tx(() => {
+        ctx.journal.setReportSummary(r.name, r.size, summary);
         const linked = ctx.journal.linkBroadcasts(lines);
         // Each line is its contact's final result: the inputs of these broadcasts are due for their results file.
         ctx.statuses.recordReport(records);

@@ -92,9 +92,17 @@ describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
       await page.waitForURL(`${origin}/`);
       // From here on, the browser's console stays clean (the wrong token's 401 above was expected).
       errors.length = 0;
+      // Issue #19.3: the overview refreshes itself until paused; large counters first; folders by their short name.
+      expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(1);
+      await page.click('.live a');
+      await page.waitForURL(`${origin}/`);
+      expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(0);
+      expect(await page.textContent('.live')).toMatch(/Live updates: off/);
       const overview = await page.textContent('main');
       expect(overview).toMatch(/Inputs by state\s*done 1, failed 1|Inputs by state\s*failed 1, done 1/);
-      expect(overview).toContain(`${join(root, 'drop', 'good')}: healthy`);
+      expect(overview).toContain('good: healthy');
+      expect(await page.getAttribute('.cards li span[title]', 'title')).toMatch(/\/drop\/(good|bad)$/);
+      expect(await page.textContent('.counters')).toMatch(/1\s*Exports sent today.*1\s*Failed inputs/s);
       expect(overview).toContain('1 failed input(s)');
       await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
 
@@ -140,6 +148,9 @@ describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
       expect(await page.textContent('h1')).toBe("Vue d'ensemble");
       await page.goto(`${origin}/inputs`);
       expect(await page.textContent('h1')).toBe('Entrées');
+      // The states in French too (issue #19.3).
+      expect(await page.textContent('tbody')).toMatch(/terminée/);
+      expect(await page.textContent('tbody')).not.toMatch(/\bdone\b/);
 
       // Issue #19.1: a done input offers Resend only, behind a confirmation page naming the broadcast and its contacts;
       // a refused action is a page with the way back; a notice is never text taken from the URL.

@@ -21,7 +21,7 @@ import { readCraFile } from '../../files/reports.js';
 import { summarizeCra } from '../../formats/cra.js';
 import { FindingList } from '../../formats/findings.js';
 import type { Logger } from '../../transport/logger.js';
-import { counts, esc, page, table } from './html.js';
+import { counts, esc, folderName, page, table } from './html.js';
 import { pickLang, t, type Lang } from './i18n.js';
 import { ConsoleQueries, PAGE_SIZE } from './queries.js';
 import { sameSecret } from '../same-secret.js';
@@ -182,9 +182,21 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     return reply.redirect('/login', 303);
   });
 
+  /** Live updates, on unless the operator paused them (a cookie). */
+  const liveFor = (req: FastifyRequest): { on: boolean; path: string } => ({ on: cookies(req)['dmc_live'] !== '0', path: req.url });
+  app.get('/live', async (req, reply) => {
+    const q0 = req.query as Record<string, string | undefined>;
+    const on = q0['on'] !== '0';
+    // Back to a page of this console only (never an open redirect).
+    const back = q0['back'] && /^\/(?![/\\])/.test(q0['back']) ? q0['back'] : '/';
+    void reply.header('set-cookie', `dmc_live=${on ? '1' : '0'}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000`);
+    return reply.redirect(back, 303);
+  });
+
   app.get('/', async (req, reply) => {
     const lang = langOf(req);
     const ov = q.overview();
+    const big = q.counters();
     const account = o.account();
     const last = o.lastPassAt();
     const alerts: string[] = [];
@@ -192,9 +204,18 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     for (const f of ov.folders.filter((x) => !x.healthy)) alerts.push(`${esc(f.path)}: ${t(lang, 'unhealthy')} — ${esc(f.error ?? '')}`);
     if (ov.hooks['dead']) alerts.push(`${ov.hooks['dead']} ${t(lang, 'hook deliveries given up')}`);
     if (account && !account.reachable) alerts.push(`${t(lang, 'Account')}: ${t(lang, 'unreachable')} — ${esc(account.error ?? '')}`);
-    const body = `<section class="cards">
+    // What an operator checks first, large: today's exports sent, triggers processed, failed inputs, statuses pending.
+    const counter = (label: string, n: number, href?: string, bad = false): string =>
+      `<div class="counter${bad && n ? ' bad' : ''}">${href ? `<a href="${href}">` : ''}<b>${n.toLocaleString(lang === 'fr' ? 'fr-FR' : 'en-GB')}</b>${href ? '</a>' : ''}<span>${t(lang, label)}</span></div>`;
+    const body = `<section class="counters">${counter('Exports sent today', big.sentToday)}${counter('Triggers processed', big.processedToday)}${counter(
+      'Failed inputs',
+      ov.failed,
+      '/inputs?state=failed',
+      true,
+    )}${counter('Statuses pending', big.pendingStatuses, '/broadcasts')}</section>
+<section class="cards">
 <div class="card"><h2>${t(lang, 'Drop folders')}</h2><ul>${
-      ov.folders.map((f) => `<li class="${f.healthy ? 'ok' : 'bad'}">${esc(f.path)}: ${t(lang, f.healthy ? 'healthy' : 'unhealthy')}</li>`).join('') ||
+      ov.folders.map((f) => `<li class="${f.healthy ? 'ok' : 'bad'}">${folderName(f.path)}: ${t(lang, f.healthy ? 'healthy' : 'unhealthy')}</li>`).join('') ||
       `<li>${t(lang, 'none')}</li>`
     }</ul></div>
 <div class="card"><h2>${t(lang, 'Account')}</h2><p class="${account ? (account.reachable ? 'ok' : 'bad') : ''}">${t(lang, account ? (account.reachable ? 'reachable' : 'unreachable') : 'not tried yet')}</p></div>
@@ -203,7 +224,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
 <div class="card"><h2>${t(lang, 'Last pass')}</h2><p>${last ? esc(new Date(last).toISOString()) : t(lang, 'none')}</p></div>
 <div class="card"><h2>${t(lang, 'Last report collected')}</h2><p>${ov.lastReport ? `${esc(ov.lastReport.name)} (${esc(ov.lastReport.updated_at)})` : t(lang, 'none')}</p></div>
 </section><h2>${t(lang, 'Alerts')}</h2>${alerts.length ? `<ul class="alerts">${alerts.map((a) => `<li>${a}</li>`).join('')}</ul>` : `<p>${t(lang, 'No alert.')}</p>`}`;
-    return html(reply, 200, page(lang, t(lang, 'Overview'), body, { csrf: sessionIn(req).csrf }));
+    return html(reply, 200, page(lang, t(lang, 'Overview'), body, { csrf: sessionIn(req).csrf, live: liveFor(req) }));
   });
 
   app.get('/inputs', async (req, reply) => {
@@ -227,9 +248,9 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
       ['#', t(lang, 'State'), t(lang, 'Name'), t(lang, 'Folder'), t(lang, 'Created'), t(lang, 'Error')],
       rows.map((r) => [
         `<a href="/inputs/${r.id}">${r.id}</a>`,
-        `<span class="state ${esc(r.state)}">${esc(r.state)}</span>`,
+        `<span class="state ${esc(r.state)}">${esc(t(lang, r.state))}</span>`,
         `<a href="/inputs/${r.id}">${esc(r.name)}</a>`,
-        esc(r.folder),
+        folderName(r.folder),
         esc(r.created_at),
         esc((r.last_error ?? '').split('\n')[0]!.slice(0, 160)),
       ]),
@@ -256,7 +277,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
         : undefined;
     const results = q.resultsSummary(row.id);
     const body = `<dl>
-<dt>${t(lang, 'State')}</dt><dd><span class="state ${esc(row.state)}">${esc(row.state)}</span></dd>
+<dt>${t(lang, 'State')}</dt><dd><span class="state ${esc(row.state)}">${esc(t(lang, row.state))}</span></dd>
 <dt>${t(lang, 'Folder')}</dt><dd>${esc(row.folder)}</dd><dt>${t(lang, 'Created')}</dt><dd>${esc(row.created_at)}</dd>
 <dt>${t(lang, 'Updated')}</dt><dd>${esc(row.updated_at)}</dd><dt>${t(lang, 'Attempts')}</dt><dd>${row.attempts}</dd>
 ${row.last_error ? `<dt>${t(lang, 'Error')}</dt><dd><pre>${esc(row.last_error)}</pre></dd>` : ''}
@@ -268,8 +289,8 @@ ${row.warnings ? `<dt>${t(lang, 'Notes')}</dt><dd><pre>${esc(row.warnings)}</pre
         String(tr.part),
         esc(tr.remote_name),
         String(tr.contacts),
-        esc(tr.state),
-        esc(tr.outcome ?? ''),
+        esc(t(lang, tr.state)),
+        esc(tr.outcome ? t(lang, tr.outcome) : ''),
         tr.broadcast_id ? `<a href="/broadcasts/${encodeURIComponent(tr.broadcast_id)}">${esc(tr.broadcast_id)}</a>` : '',
       ]),
     )}
@@ -397,6 +418,7 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
       200,
       page(lang, `${t(lang, 'Broadcast')} ${id}`, `<p>${links}</p><p>${counts(d.byStatus, lang)}</p>${media}${chart}`, {
         csrf,
+        live: liveFor(req),
         scripts: d.series[0].length ? ['/assets/uplot.js', '/assets/console.js'] : [],
       }).replace('</head>', '<link rel="stylesheet" href="/assets/uplot.css"></head>'),
     );
@@ -415,8 +437,12 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
     const lang = langOf(req);
     const r = o.journal.report((req.params as { name: string }).name);
     if (!r) return html(reply, 404, page(lang, t(lang, 'Not found.'), '', { csrf: sessionIn(req).csrf }));
-    const findings = new FindingList(100);
-    const s = await summarizeCra(readCraFile(r.local_path, findings));
+    // Summarized when collected (report-step.ts); a report collected by an older version is summarized once, then kept.
+    let s = o.journal.reportSummary(r.name, r.size) as Awaited<ReturnType<typeof summarizeCra>> | undefined;
+    if (!s) {
+      s = await summarizeCra(readCraFile(r.local_path, new FindingList(100)));
+      o.journal.setReportSummary(r.name, r.size, s);
+    }
     const body = `<p>${t(lang, 'Records')}: <b>${s.records}</b> — ${esc(r.state)}</p>${s.broadcasts
       .map(
         (b) =>

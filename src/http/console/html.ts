@@ -7,7 +7,16 @@ const ESC: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': 
 export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESC[c]!);
 
 /** A page: the menu, the content, the console's stylesheet; scripts only where a page asks (charts). */
-export function page(lang: Lang, title: string, body: string, o: { csrf?: string; scripts?: readonly string[]; nav?: boolean } = {}): string {
+export function page(
+  lang: Lang,
+  title: string,
+  body: string,
+  o: { csrf?: string; scripts?: readonly string[]; nav?: boolean; live?: { on: boolean; path: string } } = {},
+): string {
+  // Pages an operator watches refresh themselves every 5 s (no script: the CSP stays strict); a toggle turns it off.
+  const live = o.live
+    ? `<p class="live">${t(lang, 'Live updates')}: ${t(lang, o.live.on ? 'on' : 'off')} — <a href="/live?on=${o.live.on ? '0' : '1'}&amp;back=${encodeURIComponent(o.live.path)}">${t(lang, o.live.on ? 'Pause' : 'Resume')}</a></p>`
+    : '';
   const nav =
     o.nav === false
       ? ''
@@ -19,8 +28,8 @@ export function page(lang: Lang, title: string, body: string, o: { csrf?: string
         }</span></nav>`;
   return `<!doctype html>
 <html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)} · dmc-trigger</title><link rel="stylesheet" href="/assets/console.css">${(o.scripts ?? []).map((s) => `<script src="${esc(s)}" defer></script>`).join('')}</head>
-<body>${nav}<main><h1>${esc(title)}</h1>
+${o.live?.on ? '<meta http-equiv="refresh" content="5">' : ''}<title>${esc(title)} · dmc-trigger</title><link rel="stylesheet" href="/assets/console.css">${(o.scripts ?? []).map((s) => `<script src="${esc(s)}" defer></script>`).join('')}</head>
+<body>${nav}<main><h1>${esc(title)}</h1>${live}
 ${body}</main></body></html>`;
 }
 
@@ -36,3 +45,6 @@ export const counts = (m: Readonly<Record<string, number>>, lang: Lang): string 
   Object.entries(m)
     .map(([k, v]) => `${esc(t(lang, k))} <b>${v}</b>`)
     .join(', ') || esc(t(lang, 'none'));
+
+/** A folder by its last name, the full path on hover (long paths wrapped over lines on the overview). */
+export const folderName = (path: string): string => `<span title="${esc(path)}">${esc(path.replace(/\/+$/, '').split('/').pop() || path)}</span>`;

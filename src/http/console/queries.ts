@@ -5,7 +5,7 @@
  */
 import type { InputRow, Journal, ReportRow } from '../../daemon/journal.js';
 import type { FinalStatus } from '../../results/statuses.js';
-import { parisWallToDate } from '../../formats/paris-time.js';
+import { parisTime, parisWallToDate } from '../../formats/paris-time.js';
 
 export const PAGE_SIZE = 50;
 
@@ -47,6 +47,17 @@ export class ConsoleQueries {
       hooks: this.journal.hookSummary(),
       failed: s.inputs['failed'] ?? 0,
       ...(lastReport ? { lastReport } : {}),
+    };
+  }
+
+  /** The overview's large counters: exports sent and triggers processed since midnight (Paris), statuses still pending. */
+  counters(): { sentToday: number; processedToday: number; pendingStatuses: number } {
+    const midnight = parisWallToDate(`${parisTime(new Date()).date} 00:00`).toISOString();
+    const n = (sql: string, ...args: unknown[]): number => (this.db.prepare(sql).get(...args) as { n: number }).n;
+    return {
+      sentToday: n("SELECT COUNT(*) n FROM inputs WHERE kind IN ('export', 'trigger') AND state IN ('sent', 'done') AND updated_at >= ?", midnight),
+      processedToday: n("SELECT COUNT(*) n FROM triggers WHERE state = 'processed' AND updated_at >= ?", midnight),
+      pendingStatuses: n("SELECT COUNT(*) n FROM contact_results WHERE final = 'pending'"),
     };
   }
 
