@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon/daemon.js';
+import { parisTime } from '../../src/formats/paris-time.js';
 import { smsCommand, startSimDaemon, type SimDaemon } from '../helpers/sim-daemon.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -104,6 +105,9 @@ describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
       expect(await page.getAttribute('.cards li span[title]', 'title')).toMatch(/\/drop\/(good|bad)$/);
       expect(await page.textContent('.counters')).toMatch(/1\s*Exports sent today.*1\s*Failed inputs/s);
       expect(overview).toContain('1 failed input(s)');
+      // Times a person reads are Paris wall-clock times, not ISO instants in UTC.
+      expect(overview).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+      expect(overview).toMatch(new RegExp(`Last pass\\s*${parisTime(new Date()).date} \\d{2}:\\d{2}:\\d{2}`));
       await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
 
       // The failed input: its error file, then Retry once the command file is fixed.

@@ -25,6 +25,7 @@ import { counts, esc, folderName, page, table } from './html.js';
 import { pickLang, t, type Lang } from './i18n.js';
 import { ConsoleQueries, PAGE_SIZE } from './queries.js';
 import { sameSecret } from '../same-secret.js';
+import { parisTime } from '../../formats/paris-time.js';
 
 export interface ConsoleOptions {
   readonly journal: Journal;
@@ -221,10 +222,24 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
 <div class="card"><h2>${t(lang, 'Account')}</h2><p class="${account ? (account.reachable ? 'ok' : 'bad') : ''}">${t(lang, account ? (account.reachable ? 'reachable' : 'unreachable') : 'not tried yet')}</p></div>
 <div class="card"><h2>${t(lang, 'Inputs by state')}</h2><p>${counts(ov.inputs, lang)}</p></div>
 <div class="card"><h2>${t(lang, 'Triggers by state')}</h2><p>${counts(ov.triggers, lang)}</p></div>
-<div class="card"><h2>${t(lang, 'Last pass')}</h2><p>${last ? esc(new Date(last).toISOString()) : t(lang, 'none')}</p></div>
-<div class="card"><h2>${t(lang, 'Last report collected')}</h2><p>${ov.lastReport ? `${esc(ov.lastReport.name)} (${esc(ov.lastReport.updated_at)})` : t(lang, 'none')}</p></div>
-</section><h2>${t(lang, 'Alerts')}</h2>${alerts.length ? `<ul class="alerts">${alerts.map((a) => `<li>${a}</li>`).join('')}</ul>` : `<p>${t(lang, 'No alert.')}</p>`}`;
-    return html(reply, 200, page(lang, t(lang, 'Overview'), body, { csrf: sessionIn(req).csrf, live: liveFor(req) }));
+<div class="card"><h2>${t(lang, 'Last pass')}</h2><p>${last ? esc(when(new Date(last).toISOString(), lang)) : t(lang, 'none')}</p></div>
+<div class="card"><h2>${t(lang, 'Last report collected')}</h2><p>${ov.lastReport ? `${esc(ov.lastReport.name)} (${esc(when(ov.lastReport.updated_at, lang))})` : t(lang, 'none')}</p></div>
+</section><h2>${t(lang, 'Alerts')}</h2>${alerts.length ? `<ul class="alerts">${alerts.map((a) => `<li>${a}</li>`).join('')}</ul>` : `<p>${t(lang, 'No alert.')}</p>`}
+<h2>${t(lang, 'The last 24 hours')}</h2><div id="chart" class="chart"></div><script type="application/json" id="chart-data">${JSON.stringify({
+      series: q.activity(),
+      labels: [t(lang, 'Triggers processed'), t(lang, 'Failed inputs')],
+      time: t(lang, 'Time (Paris)'),
+      contacts: t(lang, 'Count'),
+      lang,
+    }).replace(/</g, '\\u003c')}</script>`;
+    return html(
+      reply,
+      200,
+      page(lang, t(lang, 'Overview'), body, { csrf: sessionIn(req).csrf, live: liveFor(req), scripts: ['/assets/uplot.js', '/assets/console.js'] }).replace(
+        '</head>',
+        '<link rel="stylesheet" href="/assets/uplot.css"></head>',
+      ),
+    );
   });
 
   app.get('/inputs', async (req, reply) => {
@@ -251,7 +266,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
         `<span class="state ${esc(r.state)}">${esc(t(lang, r.state))}</span>`,
         `<a href="/inputs/${r.id}">${esc(r.name)}</a>`,
         folderName(r.folder),
-        esc(r.created_at),
+        esc(when(r.created_at, lang)),
         esc((r.last_error ?? '').split('\n')[0]!.slice(0, 160)),
       ]),
     );
@@ -278,8 +293,8 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const results = q.resultsSummary(row.id);
     const body = `<dl>
 <dt>${t(lang, 'State')}</dt><dd><span class="state ${esc(row.state)}">${esc(t(lang, row.state))}</span></dd>
-<dt>${t(lang, 'Folder')}</dt><dd>${esc(row.folder)}</dd><dt>${t(lang, 'Created')}</dt><dd>${esc(row.created_at)}</dd>
-<dt>${t(lang, 'Updated')}</dt><dd>${esc(row.updated_at)}</dd><dt>${t(lang, 'Attempts')}</dt><dd>${row.attempts}</dd>
+<dt>${t(lang, 'Folder')}</dt><dd>${esc(row.folder)}</dd><dt>${t(lang, 'Created')}</dt><dd>${esc(when(row.created_at, lang))}</dd>
+<dt>${t(lang, 'Updated')}</dt><dd>${esc(when(row.updated_at, lang))}</dd><dt>${t(lang, 'Attempts')}</dt><dd>${row.attempts}</dd>
 ${row.last_error ? `<dt>${t(lang, 'Error')}</dt><dd><pre>${esc(row.last_error)}</pre></dd>` : ''}
 ${row.rejected ? `<dt>${t(lang, 'Rows rejected')}</dt><dd>${row.rejected}</dd>` : ''}
 ${row.warnings ? `<dt>${t(lang, 'Notes')}</dt><dd><pre>${esc(row.warnings)}</pre></dd>` : ''}</dl>
@@ -428,7 +443,9 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
     const lang = langOf(req);
     const list = table(
       [t(lang, 'Name'), t(lang, 'State'), t(lang, 'Size'), t(lang, 'Updated')],
-      q.reports().map((r) => [`<a href="/reports/${encodeURIComponent(r.name)}">${esc(r.name)}</a>`, esc(r.state), String(r.size), esc(r.updated_at)]),
+      q
+        .reports()
+        .map((r) => [`<a href="/reports/${encodeURIComponent(r.name)}">${esc(r.name)}</a>`, esc(r.state), String(r.size), esc(when(r.updated_at, lang))]),
     );
     return html(reply, 200, page(lang, t(lang, 'Reports'), list, { csrf: sessionIn(req).csrf }));
   });
@@ -482,4 +499,13 @@ async function broadcastNameOf(row: InputRow, localPath: string | undefined): Pr
     }
   }
   return undefined;
+}
+
+/** An instant as a person reads it on the console: Paris time, 24-hour, French dates in French (machine output keeps ISO). */
+function when(iso: string, lang: Lang): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const p = parisTime(d);
+  const [y, m, day] = p.date.split('-');
+  return lang === 'fr' ? `${day}/${m}/${y} ${p.seconds}` : `${p.date} ${p.seconds}`;
 }

@@ -84,6 +84,7 @@ const FR: Readonly<Record<string, string>> = {
   'Statuses pending': 'Statuts en attente',
   'Failed inputs': 'Entrées en échec',
   'Live updates': 'Mise à jour en direct',
+  'The last 24 hours': 'Les dernières 24 heures',
   on: 'activée',
   off: 'désactivée',
   Pause: 'Suspendre',

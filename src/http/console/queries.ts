@@ -61,6 +61,27 @@ export class ConsoleQueries {
     };
   }
 
+  /** The last 24 hours, hour by hour: triggers processed and inputs failed (by when they reached that state). */
+  activity(now = new Date()): [number[], number[], number[]] {
+    const hour = 3_600_000;
+    const end = Math.floor(now.getTime() / hour) * hour + hour;
+    const start = end - 24 * hour;
+    const since = new Date(start).toISOString();
+    const per = (sql: string): Map<number, number> =>
+      new Map((this.db.prepare(sql).all(since) as { h: string; n: number }[]).map((r) => [Date.parse(`${r.h}:00:00.000Z`), r.n] as [number, number]));
+    const processed = per("SELECT substr(updated_at, 1, 13) h, COUNT(*) n FROM triggers WHERE state = 'processed' AND updated_at >= ? GROUP BY h");
+    const failed = per("SELECT substr(updated_at, 1, 13) h, COUNT(*) n FROM inputs WHERE state = 'failed' AND updated_at >= ? GROUP BY h");
+    const xs: number[] = [];
+    const ps: number[] = [];
+    const fs: number[] = [];
+    for (let t = start; t < end; t += hour) {
+      xs.push(t / 1000);
+      ps.push(processed.get(t) ?? 0);
+      fs.push(failed.get(t) ?? 0);
+    }
+    return [xs, ps, fs];
+  }
+
   states(): string[] {
     return (this.db.prepare('SELECT DISTINCT state FROM inputs ORDER BY state').all() as { state: string }[]).map((r) => r.state);
   }
