@@ -173,6 +173,9 @@ bench('./push.mjs');
 // The console (issue #13): each page with 100,000 inputs in the journal.
 bench('./console.mjs');
 
+// What installing the package costs a library user (issue #19): figures only, no target yet.
+bench('./install.mjs');
+
 const missed = targets.filter((l) => /NOT MET/.test(l));
 console.log(`\nTargets (${targets.length}, ${missed.length} NOT MET):`);
 for (const l of targets) console.log(`  ${/NOT MET/.test(l) ? 'NOT MET ' : 'met     '} ${l}`);

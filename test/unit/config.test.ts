@@ -37,7 +37,7 @@ describe('configuration', () => {
 
   it('names the file, the line and the key of a mistake', async () => {
     const e = (await parse(`${base}transport:\n  host: h\n  username: u\n  pasword: p\n`).catch((x: unknown) => x)) as ConfigError;
-    expect(e.message).toBe("/etc/dmc/dmc.yaml:5: unknown key 'transport.pasword' (docs/config.md lists the keys)");
+    expect(e.message).toBe("/etc/dmc/dmc.yaml:5: unknown key 'transport.pasword' (did you mean 'password'?) (docs/config.md lists the keys)");
     const m = (await parse(`${base}transport: {username: u, password: p}\n`).catch((x: unknown) => x)) as ConfigError;
     expect(m.message).toMatch(/transport\.host is required/);
     const p = (await parse(`${base}transport: {host: h, username: u, password: p, protocol: scp}\n`).catch((x: unknown) => x)) as ConfigError;
