@@ -10,7 +10,7 @@
  * export. Two sidecars for one export fail it: nothing is sent with a text
  * chosen between two.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 const SIDECAR = /\.command\.ya?ml$/i;
@@ -36,24 +36,28 @@ export function sidecarBelongsTo(sidecar: string, exportName: string): boolean {
   return stem === exportName || stem === withoutExtension(exportName);
 }
 
-/** The sidecars present beside a file (in its folder, same prefix), by name: sorted, for a stable message. */
+/**
+ * The sidecars present beside a file (in its folder, same prefix), sorted:
+ * a look at each of the four names it can take, never a listing of the
+ * folder (a drop folder may hold thousands of files).
+ */
 export async function sidecarsBeside(path: string, prefix = ''): Promise<string[]> {
   const dir = dirname(path);
   const name = basename(path).slice(prefix.length);
-  const names = await readdir(dir).catch(() => [] as string[]);
+  const stems = [...new Set([name, withoutExtension(name)])];
   const found: string[] = [];
-  for (const n of names) {
-    if (!n.startsWith(prefix) || !isSidecarName(n)) continue;
-    if (!sidecarBelongsTo(n.slice(prefix.length), name)) continue;
-    // lstat only: whatever it is (a link, a folder), the build step refuses it by name; here it only has to be found.
-    if (
-      await lstat(join(dir, n)).then(
-        () => true,
-        () => false,
+  for (const stem of stems)
+    for (const ext of ['yaml', 'yml']) {
+      const n = `${prefix}${stem}.command.${ext}`;
+      // lstat only: whatever it is (a link, a folder), the build step refuses it by name; here it only has to be found.
+      if (
+        await lstat(join(dir, n)).then(
+          () => true,
+          () => false,
+        )
       )
-    )
-      found.push(n);
-  }
+        found.push(n);
+    }
   return found.sort();
 }
 

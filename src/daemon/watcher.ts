@@ -42,9 +42,7 @@ const OWN_FOLDERS = new Set(['work', 'sent', 'failed', 'results']);
 
 /** Names the daemon never takes: temporary files, markers, sidecars, its own error files and folders. */
 export function ignoredName(name: string): boolean {
-  return (
-    OWN_FOLDERS.has(name) || name.startsWith('.') || /\.(part|tmp|uploading|done|error\.txt)$/i.test(name) || /\.command\.ya?ml$/i.test(name) || /~$/.test(name)
-  );
+  return OWN_FOLDERS.has(name) || name.startsWith('.') || /\.(part|tmp|uploading|done|error\.txt)$/i.test(name) || isSidecarName(name) || /~$/.test(name);
 }
 
 export class DropWatcher {

@@ -71,7 +71,6 @@ export class SmsLengthRule {
   private readonly blocks: SmsBlock[];
   private longest = 0;
   private longestParts = 0;
-  private over = 0;
 
   private constructor(
     blocks: SmsBlock[],
@@ -112,9 +111,8 @@ export class SmsLengthRule {
     return blocks.length ? new SmsLengthRule(blocks, findings) : undefined;
   }
 
-  /** Checks one contact's messages; true when every one fits. */
-  check(values: readonly string[], line: number | undefined): boolean {
-    let ok = true;
+  /** Checks one contact's messages: each one over the limit is an error on the contact's line. */
+  check(values: readonly string[], line: number | undefined): void {
     for (const b of this.blocks) {
       let n = b.fixed;
       for (const c of b.columns) if (c >= 0) n += smsChars(values[c] ?? '');
@@ -122,10 +120,7 @@ export class SmsLengthRule {
         this.longest = n;
         this.longestParts = smsParts(n, b.unicode);
       }
-      if (b.long || n <= SMS_MAX) continue;
-      ok = false;
-      this.over++;
-      if (b.whole) continue;
+      if (b.long || n <= SMS_MAX || b.whole) continue;
       this.findings.add(
         finding(
           'E_SMS_TOO_LONG',
@@ -134,12 +129,6 @@ export class SmsLengthRule {
         ),
       );
     }
-    return ok;
-  }
-
-  /** Contacts whose SMS is too long. */
-  get tooLong(): number {
-    return this.over;
   }
 
   /** With smsLong: how many parts the longest message takes (a warning, so that it is seen). */
