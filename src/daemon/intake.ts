@@ -134,8 +134,9 @@ export async function refuseSidecar(ctx: StepContext, folder: DropFolderConfig, 
     return ctx.journal.input(r.id)!;
   });
   ctx.logger.error({ input: row.id, file: printable(path) }, printable(why));
+  // The file leaves the drop folder first: its error file, written last, says it is settled.
+  await settleFiles(ctx, row);
   await mkdir(dirs(folder.path).failed, { recursive: true });
   await writeFile(join(dirs(folder.path).failed, `${name}.error.txt`), `${name} (input #${row.id}): ${why}\n`);
-  await settleFiles(ctx, row);
   ctx.events.onEvent?.({ type: 'failed', input: row.id, name, detail: why });
 }
