@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'var/', 'node_modules/', 'bench/out/', 'coverage/'] },
+  { ignores: ['dist/', 'packages/*/dist/', 'var/', 'node_modules/', 'bench/out/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

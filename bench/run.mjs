@@ -173,7 +173,7 @@ bench('./push.mjs');
 // The console (issue #13): each page with 100,000 inputs in the journal.
 bench('./console.mjs');
 
-// What installing the package costs a library user (issue #19): figures only, no target yet.
+// What installing costs a library user (issue #19.4): dmc-trigger against dmc-trigger-formats (packages/formats).
 bench('./install.mjs');
 
 const missed = targets.filter((l) => /NOT MET/.test(l));
