@@ -16,6 +16,7 @@ import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Journal } from '../daemon/journal.js';
 import type { Logger } from '../transport/logger.js';
 import type { PushCounters } from './push-receiver.js';
+import { contactCounts } from '../results/statuses.js';
 
 /** What the daemon tells its metrics as it works. */
 export interface DaemonMetrics {
@@ -104,6 +105,14 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
   );
   gauge('dmc_rows_rejected_total', 'Export rows left out under partial acceptance (rejectBadRows), over every input in the journal', [], (g) =>
     g.set(journal.rejectedTotal()),
+  );
+  gauge(
+    'dmc_contacts',
+    'Contacts of the broadcasts linked to a trigger, by final status, as the results file and the console count them (one per contact: delivered when any medium delivered)',
+    ['status'],
+    (g) => {
+      for (const [status, n] of Object.entries(contactCounts(journal.db))) g.set({ status }, n);
+    },
   );
   gauge('dmc_hook_deliveries', 'Hook deliveries in the outbox by state (delivered, pending, dead)', ['state'], (g) => {
     for (const [state, n] of Object.entries(journal.hookSummary())) g.set({ state }, n);

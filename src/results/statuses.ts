@@ -37,6 +37,34 @@ CREATE TABLE IF NOT EXISTS results_files (
 
 export type FinalStatus = 'delivered' | 'failed' | 'pending';
 
+/**
+ * Contacts by final status, as the results file counts them: a contact is
+ * delivered when any of its media delivered, pending while any is pending,
+ * failed otherwise, and pending while it has no status at all (including
+ * contacts no status named yet). One broadcast, or every broadcast linked to
+ * a trigger. The console's pages and `/metrics` count with this one function.
+ */
+export function contactCounts(db: Database.Database, broadcastId?: string): Record<FinalStatus, number> {
+  const which = broadcastId === undefined ? 'broadcast_id IN (SELECT broadcast_id FROM triggers WHERE broadcast_id IS NOT NULL)' : 'broadcast_id = @b';
+  const args = broadcastId === undefined ? {} : { b: broadcastId };
+  const r = db
+    .prepare(
+      `SELECT SUM(d) delivered, SUM(CASE WHEN d = 0 AND p = 0 AND f > 0 THEN 1 ELSE 0 END) failed FROM (
+         SELECT MAX(final = 'delivered') d, MAX(final = 'pending') p, MAX(final = 'failed') f FROM contact_results WHERE ${which} GROUP BY broadcast_id, contact_id)`,
+    )
+    .get(args) as { delivered: number | null; failed: number | null };
+  const contacts = (
+    db
+      .prepare(`SELECT IFNULL(SUM(contacts), 0) n FROM triggers WHERE ${broadcastId === undefined ? 'broadcast_id IS NOT NULL' : 'broadcast_id = @b'}`)
+      .get(args) as {
+      n: number;
+    }
+  ).n;
+  const delivered = r.delivered ?? 0;
+  const failed = r.failed ?? 0;
+  return { delivered, failed, pending: Math.max(0, contacts - delivered - failed) };
+}
+
 /** A contact's latest status on one medium, as `contact_results` holds it. */
 export interface ContactResultRow {
   broadcast_id: string;

@@ -3,15 +3,19 @@
  * user meant. Per-export command files under both names the docs give, the
  * ones that belong to no export, and the ones that come too late.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { broadcastsWith } from '../helpers/platform-record.js';
 import { smsCommand, startSimDaemon, type SimDaemon } from '../helpers/sim-daemon.js';
 
-const until = async (what: string, cond: () => boolean, ms = 30_000): Promise<void> => {
+const repo = new URL('../../', import.meta.url).pathname;
+
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -185,6 +189,7 @@ describe('one truth: the console counts each contact once, as the results file d
       seed: 'one-truth',
       commands: { 'cmd.yaml': smsCommand('Truth {file}') },
       sections: ['push: {listen: "127.0.0.1:0", path: /dmc/status}'],
+      daemon: ['http: {listen: "127.0.0.1:0", console: false}'],
       folders: ['{path: drop, command: cmd.yaml, map: {EXTERNALREFERENCE: Référence}}'],
     });
   });
@@ -221,6 +226,35 @@ describe('one truth: the console counts each contact once, as the results file d
     expect(after.byStatus.delivered + after.byStatus.failed + after.byStatus.pending).toBe(80);
     // One row per contact and medium: no medium-less twin of a pushed contact.
     expect(Object.keys(after.byMedium)).toEqual(['sms']);
+    // `results --json`, as a user runs it beside the daemon.
+    const cli = spawnSync(process.execPath, [join(repo, 'dist', 'cli', 'main.js'), 'results', 'campaign.csv', '--config', s.configPath, '--json'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect((JSON.parse(cli.stdout) as { byStatus: Record<string, number> }).byStatus).toEqual(after.byStatus);
+    // /metrics counts every broadcast of the journal: it equals the console's rows summed, read while nothing changed.
+    const consoleTotals = (): Record<string, number> => {
+      const t: Record<string, number> = { delivered: 0, failed: 0, pending: 0 };
+      for (const r of q.broadcasts(1).rows) for (const [k, n] of Object.entries(r.byStatus)) t[k]! += n;
+      return t;
+    };
+    const metricTotals = async (): Promise<Record<string, number>> => {
+      const families = parsePrometheus(await (await fetch(`${s.daemon.opsOrigin!}/metrics`)).text());
+      const f = families.find((x) => x.name === 'dmc_contacts');
+      return Object.fromEntries((f?.metrics ?? []).map((m) => [m.labels!['status']!, Number(m.value)]));
+    };
+    let agreed: Record<string, number> | undefined;
+    await until('a quiet moment to read both', async () => {
+      const before = consoleTotals();
+      const metrics = await metricTotals();
+      const after2 = consoleTotals();
+      if (JSON.stringify(before) !== JSON.stringify(after2)) return false;
+      expect(metrics).toEqual(before);
+      agreed = metrics;
+      return true;
+    });
+    expect(agreed!.failed).toBeGreaterThanOrEqual(after.byStatus.failed);
   });
 });
 

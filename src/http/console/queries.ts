@@ -4,7 +4,7 @@
  * milliseconds (the bench measures it).
  */
 import type { InputRow, Journal, ReportRow } from '../../daemon/journal.js';
-import type { FinalStatus } from '../../results/statuses.js';
+import { contactCounts, type FinalStatus } from '../../results/statuses.js';
 import { parisTime, parisWallToDate } from '../../formats/paris-time.js';
 
 export const PAGE_SIZE = 50;
@@ -132,28 +132,9 @@ export class ConsoleQueries {
       inputId: l.input,
       inputName: this.journal.input(l.input)?.name ?? '',
       contacts: l.contacts,
-      byStatus: this.countsOf(l.b, l.contacts).byStatus,
+      byStatus: contactCounts(this.db, l.b),
     }));
     return { rows, total };
-  }
-
-  /**
-   * A broadcast's contacts by final status, as the results file counts
-   * them: a contact is delivered when any of its media delivered, pending
-   * while any is pending, failed otherwise, and pending while it has no
-   * status at all (including contacts no status named yet). Push statuses and
-   * report lines are already one row per contact and medium (StatusStore).
-   */
-  private countsOf(broadcastId: string, contacts: number): { byStatus: Record<FinalStatus, number> } {
-    const r = this.db
-      .prepare(
-        `SELECT SUM(d) delivered, SUM(CASE WHEN d = 0 AND p = 0 AND f > 0 THEN 1 ELSE 0 END) failed FROM (
-           SELECT contact_id, MAX(final = 'delivered') d, MAX(final = 'pending') p, MAX(final = 'failed') f FROM contact_results WHERE broadcast_id = ? GROUP BY contact_id)`,
-      )
-      .get(broadcastId) as { delivered: number | null; failed: number | null };
-    const delivered = r.delivered ?? 0;
-    const failed = r.failed ?? 0;
-    return { byStatus: { delivered, failed, pending: Math.max(0, contacts - delivered - failed) } };
   }
 
   /** A broadcast: its inputs, counts per final status and medium, and deliveries over time (cumulative, per minute). */
@@ -166,8 +147,7 @@ export class ConsoleQueries {
     const inputs = this.db
       .prepare('SELECT DISTINCT i.id, i.name FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE t.broadcast_id = ? ORDER BY i.id')
       .all(id) as { id: number; name: string }[];
-    const contacts = (this.db.prepare('SELECT IFNULL(SUM(contacts), 0) n FROM triggers WHERE broadcast_id = ?').get(id) as { n: number }).n;
-    const { byStatus } = this.countsOf(id, contacts);
+    const byStatus = contactCounts(this.db, id);
     const byMedium: Record<string, Record<FinalStatus, number>> = {};
     for (const r of this.db.prepare('SELECT medium, final, COUNT(*) n FROM contact_results WHERE broadcast_id = ? GROUP BY medium, final').all(id) as {
       medium: string;
