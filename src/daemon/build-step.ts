@@ -5,7 +5,8 @@
  * names are fixed here, from the content and the input's time, so they are
  * the same after any restart.
  */
-import { copyFile, lstat, readFile, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../files/atomic.js';
+import { copyFile, lstat, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import { buildTriggerFiles, type BuildResult } from '../files/build.js';
@@ -257,7 +258,7 @@ async function noteWarnings(
   const lines = warnings.map((w) => `${w.line !== undefined ? `line ${w.line}: ` : ''}${w.code}${w.field ? ` [${w.field}]` : ''}: ${w.message}`);
   const head = r.rejected ? [`${r.rejected} row(s) left out (partial acceptance), in failed/${row.name}.rejected.csv with the line and reason of each`] : [];
   const text = [...head, ...lines].join('\n');
-  await writeFile(`${row.work_path}.warnings.txt`, `${row.name} (input #${row.id}):\n${text}\n`);
+  await writeFileAtomic(`${row.work_path}.warnings.txt`, `${row.name} (input #${row.id}):\n${text}\n`);
   ctx.logger.warn(
     { input: row.id, name: printable(row.name), rejected: r.rejected, warnings: warnings.length },
     printable(`${row.name}: ${[...head, ...lines].slice(0, 3).join('; ')}`),

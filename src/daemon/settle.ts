@@ -3,7 +3,8 @@
  * (idempotent), its hook events, and the `settled` mark after which no pass
  * reads it again.
  */
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../files/atomic.js';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DropFolderConfig } from '../config/config.js';
 import type { Finding } from '../formats/findings.js';
@@ -40,7 +41,7 @@ export async function failInput(ctx: StepContext, folder: DropFolderConfig, row:
     .join('\n');
   // The error file first: a crash after it re-runs the step; a crash before the move leaves it to the settle pass.
   await mkdir(dirs(folder.path).failed, { recursive: true });
-  await writeFile(join(dirs(folder.path).failed, `${row.name}.error.txt`), errorFileText(row.name, row.id, errors, ctx.d.language));
+  await writeFileAtomic(join(dirs(folder.path).failed, `${row.name}.error.txt`), errorFileText(row.name, row.id, errors, ctx.d.language));
   finish(ctx, row, 'failed', 'failed', text);
   await settleFiles(ctx, ctx.journal.input(row.id)!);
   ctx.events.onEvent?.({ type: 'failed', input: row.id, name: row.name, detail: text.split('\n')[0] });
@@ -49,7 +50,7 @@ export async function failInput(ctx: StepContext, folder: DropFolderConfig, row:
 /** A duplicate: its error file, and the file moved from the drop folder to failed/. */
 export async function refuseDuplicate(ctx: StepContext, folder: DropFolderConfig, row: InputRow): Promise<void> {
   await mkdir(dirs(folder.path).failed, { recursive: true });
-  await writeFile(join(dirs(folder.path).failed, `${row.name}.error.txt`), `${row.name} (input #${row.id}): ${row.last_error ?? 'duplicate'}\n`);
+  await writeFileAtomic(join(dirs(folder.path).failed, `${row.name}.error.txt`), `${row.name} (input #${row.id}): ${row.last_error ?? 'duplicate'}\n`);
   await moveIfThere(join(folder.path, row.name), join(dirs(folder.path).failed, row.name));
   ctx.journal.settle(row.id);
 }
@@ -113,7 +114,7 @@ async function saySentPartly(ctx: StepContext, row: InputRow, dest: string): Pro
   const size = (await stat(row.work_path).catch(() => undefined))?.size;
   if (size === undefined || size <= row.size) return;
   const text = `${row.name} (input #${row.id}) grew from ${row.size} to ${size} bytes after it was sent: the rows written after that were NOT sent. Drop them again as a new export (write exports under a temporary name, or use doneMarker, so that they are taken complete).\n`;
-  await writeFile(join(dest, `${row.name}.error.txt`), text);
+  await writeFileAtomic(join(dest, `${row.name}.error.txt`), text);
   ctx.logger.error({ input: row.id, name: printable(row.name), sent: row.size, now: size }, 'rows appended after the export was sent were not sent');
   inputHook(ctx, 'failed', row, text.trim());
 }

@@ -59,3 +59,18 @@ async function syncDir(dir: string): Promise<void> {
     // Some file systems refuse fsync on a directory; the rename itself is atomic.
   }
 }
+
+/** Writes a whole small file atomically (an error or warnings file a reader may open the moment it appears). */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const f = new PendingFile(path);
+  try {
+    await f.write(
+      (async function* () {
+        yield typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      })(),
+    );
+    await f.commit();
+  } finally {
+    await f.discard();
+  }
+}

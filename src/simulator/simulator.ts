@@ -218,6 +218,18 @@ export class Simulator {
     };
   }
 
+  /**
+   * Holds the platform's passes until the returned function is called (the
+   * pass under way ends first): a platform slow to take its triggers, so
+   * that a test can act while a trigger waits in in/ on the platform.
+   */
+  hold(): () => void {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    this.running = this.running.then(() => released);
+    return release;
+  }
+
   /** One platform pass over every account; passes never overlap. */
   tick(): Promise<void> {
     this.running = this.running.then(async () => {

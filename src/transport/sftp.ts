@@ -18,6 +18,7 @@ import { fingerprint, readKnownHosts, recordHostKey, verifyHostKey, type HostKey
 import { remoteJoin, TransportError, type RemoteEntry, type Transport } from './transport.js';
 import type { Logger } from './logger.js';
 import { counted } from './byte-counter.js';
+import { PipelinedSftpWriter } from './sftp-writer.js';
 
 export interface SftpOptions {
   readonly transport: ResolvedConfig['transport'];
@@ -260,7 +261,7 @@ export class SftpTransport implements Transport {
 
   async upload(source: Readable, remotePath: string): Promise<void> {
     try {
-      await this.transfer([source, this.c.createWriteStream(remotePath, { flags: 'w' })], `upload of ${remotePath}`);
+      await this.transfer([source, new PipelinedSftpWriter(this.c.sftp, remotePath)], `upload of ${remotePath}`);
     } catch (e) {
       throw this.fail(e, 'put', remotePath);
     }

@@ -26,6 +26,8 @@ declare module 'ssh2-sftp-client' {
   class SftpClient {
     constructor(name?: string, callbacks?: Callbacks);
     client: SshClient;
+    /** The session's SFTP channel once connected. */
+    sftp: import('ssh2').SFTPWrapper;
     connect(config: ConnectConfig & { sock?: import('node:net').Socket; promiseLimit?: number }): Promise<unknown>;
     stat(path: string): Promise<FileStats>;
     list(path: string): Promise<FileInfo[]>;

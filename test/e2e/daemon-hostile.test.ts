@@ -291,18 +291,22 @@ describe('the daemon under hostile input (issue #14)', () => {
     }
     // Too late to wait (the trigger is already up): the rows are not lost in silence.
     const late = await daemonFor('append-late', [], {});
+    // The platform holds its passes: the trigger waits in in/ and the export stays sent, not done, until released.
+    const release = sim.hold();
     try {
       writeFileSync(join(late.drop, 'late.csv'), 'Nom;Mobile;Référence\nA;0612345678;AL-0\n');
       await until('sent', () => late.daemon.journal.recentInputs(5).some((r) => r.name === 'late.csv' && r.state === 'sent'), 30_000);
       const row = late.daemon.journal.recentInputs(5).find((r) => r.name === 'late.csv')!;
-      // Between sent and done (the platform's pass is 0.2 s away): the export is still in work/.
+      // Between sent and done: the export is still in work/.
       expect(row.settled).toBe(0);
       appendFileSync(row.work_path, 'B;0612345679;AL-1\n');
+      release();
       await until('settled', () => late.daemon.journal.recentInputs(5).some((r) => r.name === 'late.csv' && r.settled === 1), 30_000);
       expect(readFileSync(join(late.drop, 'sent', 'late.csv.error.txt'), 'utf8')).toMatch(
         /grew from \d+ to \d+ bytes after it was sent: the rows written after that were NOT sent/,
       );
     } finally {
+      release();
       await late.daemon.stop();
     }
   });
