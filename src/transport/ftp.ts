@@ -129,6 +129,19 @@ export class FtpTransport implements Transport {
     return names.map((n) => entries.find((x) => x.name === n));
   }
 
+  async sizeOfUploaded(remotePath: string): Promise<number | undefined> {
+    // SIZE answers on the control connection: the listing stat() reads needs a data connection of its own. A server
+    // that answers SIZE with no number (ftp-srv for an empty file: "213 File status") or refuses it is asked by listing.
+    try {
+      const r = await this.c.send(`SIZE ${await this.c.protectWhitespace(remotePath)}`, true);
+      const n = /^213 (\d+)\s*$/.exec(r.message)?.[1];
+      if (r.code === 213 && n !== undefined) return Number(n);
+    } catch (e) {
+      throw this.fail(e, 'SIZE', remotePath);
+    }
+    return (await this.stat(remotePath))?.size;
+  }
+
   async list(remoteDir: string): Promise<RemoteEntry[]> {
     try {
       const l = await this.c.list(remoteDir);

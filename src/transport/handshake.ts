@@ -161,11 +161,11 @@ export async function uploadWithHandshake(
     if (!(tempComplete && atTemp?.size === size)) {
       const stream = onBytes ? counted(source.open(), (sent) => onBytes(sent, size)) : source.open();
       await t.upload(stream, temp);
-      const got = await t.stat(temp);
-      if (!got || got.size !== size) {
+      const got = await t.sizeOfUploaded(temp);
+      if (got !== size) {
         throw new TransportError(
           'SIZE_MISMATCH',
-          `${temp} is ${got?.size ?? 'missing'} bytes on ${t.endpoint} after sending ${size}: the transfer was cut; sending again`,
+          `${temp} is ${got ?? 'missing'} bytes on ${t.endpoint} after sending ${size}: the transfer was cut; sending again`,
           { remotePath: temp },
         );
       }

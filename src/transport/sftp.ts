@@ -259,6 +259,10 @@ export class SftpTransport implements Transport {
     return out;
   }
 
+  async sizeOfUploaded(remotePath: string): Promise<number | undefined> {
+    return (await this.stat(remotePath))?.size;
+  }
+
   async upload(source: Readable, remotePath: string): Promise<void> {
     try {
       await this.transfer([source, new PipelinedSftpWriter(this.c.sftp, remotePath)], `upload of ${remotePath}`);

@@ -26,6 +26,8 @@ export interface Transport {
   stat(remotePath: string): Promise<RemoteEntry | undefined>;
   /** The entries of several names of one folder (undefined where nothing is): one listing over FTP, a stat each over SFTP. */
   statSiblings(remoteDir: string, names: readonly string[]): Promise<(RemoteEntry | undefined)[]>;
+  /** The size of a file this session just wrote (undefined when it is not there): SIZE over FTP (no data connection), stat over SFTP. */
+  sizeOfUploaded(remotePath: string): Promise<number | undefined>;
   list(remoteDir: string): Promise<RemoteEntry[]>;
   /** Streams a remote file into `destination`; resolves with the byte count. */
   download(remotePath: string, destination: Writable): Promise<number>;
