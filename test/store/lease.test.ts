@@ -1,0 +1,175 @@
+/**
+ * Issue #20, leases and fencing per DMC account, on a real PostgreSQL
+ * (scripts/pg-cluster.sh): one leader per account; a leader that dies is
+ * replaced under a new epoch; a leader paused (SIGSTOP) past its lease
+ * starts nothing when it resumes and commits nothing; a leader cut from the
+ * database stops within its lease and comes back as standby. The migrations
+ * are versioned and a newer schema is refused.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { LeaseKeeper, type Role } from '../../src/store/lease.js';
+import { fenced, PgStore, redactUrl, StoreError } from '../../src/store/pg.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { freshSchema, pgUrl } from '../helpers/pg-env.js';
+
+const url = pgUrl(import.meta.url);
+const TTL = 1_000;
+const MARGIN = 200;
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+describe.skipIf(!url)('leases and fencing on PostgreSQL (issue #20)', () => {
+  const stores: PgStore[] = [];
+  const open = async (schema: string, o: { url?: string; timeoutMs?: number } = {}): Promise<PgStore> => {
+    const s = await PgStore.open({ url: o.url ?? url!, schema, timeoutMs: o.timeoutMs ?? 250 });
+    stores.push(s);
+    return s;
+  };
+  const keeper = (s: PgStore, node: string): LeaseKeeper => new LeaseKeeper(s.leases(), { account: '12345678', node, ttlMs: TTL, marginMs: MARGIN });
+  let admin: pg.Pool;
+  beforeAll(() => {
+    admin = new pg.Pool({ connectionString: url!, max: 2 });
+  });
+  afterAll(async () => {
+    for (const s of stores) await s.close().catch(() => undefined);
+    await admin.end();
+  });
+
+  it('migrates once, in any number of nodes at once; refuses a schema newer than it knows; never shows the password', async () => {
+    const schema = freshSchema('migrate');
+    const [a, b] = await Promise.all([open(schema), open(schema)]);
+    expect(await a.schemaVersion()).toBe(1);
+    expect(await b.schemaVersion()).toBe(1);
+    await admin.query(`INSERT INTO ${schema}.dmc_schema_version (version) VALUES (99)`);
+    await expect(open(schema)).rejects.toThrow(
+      new StoreError(
+        `the store's schema ${schema} at ${redactUrl(url!)} is at version 99, newer than this dmc-trigger knows (1): upgrade dmc-trigger on this node`,
+      ),
+    );
+    const withSecret = url!.replace('postgres@', 'postgres:s3cret-pw@').replace(/:(\d+)\//, ':1/');
+    const err = await open(freshSchema('nope'), { url: withSecret }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect(String((err as Error).message)).not.toContain('s3cret-pw');
+    expect((err as Error).message).toContain('***');
+  });
+
+  it('one leader; a dead leader is replaced under a new epoch and its fenced changes commit nothing; a drained one hands over at once', async () => {
+    const schema = freshSchema('failover');
+    const s = await open(schema);
+    await admin.query(`CREATE TABLE ${schema}.work (node text, epoch bigint)`);
+    const a = keeper(s, 'node-a');
+    const b = keeper(s, 'node-b');
+    await a.start();
+    await b.start();
+    expect([a.role, b.role]).toEqual(['leader', 'standby']);
+    const first = a.held!;
+    expect(first.epoch).toBe(1);
+    const insert = (lease: { account: string; holder: string; epoch: number }): Promise<number> =>
+      fenced(s.pool, lease, 'INSERT INTO work (node, epoch) SELECT $1, $2 WHERE {fence}', [lease.holder, lease.epoch]);
+    expect(await insert(first)).toBe(1);
+    // node-a dies (stops renewing, releases nothing): node-b leads within ttl + ttl/3, under epoch 2.
+    await a.stop(false);
+    await until('node-b leads', () => b.role === 'leader');
+    expect(b.held!.epoch).toBe(2);
+    expect(await insert(first)).toBe(0);
+    expect(await insert(b.held!)).toBe(1);
+    // A drain releases the lease: node-a, started again, takes it at its next attempt (epoch 3), not a ttl later.
+    const a2 = keeper(s, 'node-a');
+    await a2.start();
+    expect(a2.role).toBe('standby');
+    await b.stop(true);
+    await until('node-a leads again', () => a2.role === 'leader', TTL);
+    expect(a2.held!.epoch).toBe(3);
+    await a2.stop(true);
+    const history = (await admin.query(`SELECT epoch, holder FROM ${schema}.dmc_lease_history ORDER BY epoch`)).rows.map(
+      (r: { epoch: string; holder: string }) => `${r.epoch} ${r.holder}`,
+    );
+    expect(history).toEqual(['1 node-a', '2 node-b', '3 node-a']);
+  });
+
+  it('a leader paused (SIGSTOP) for three leases starts nothing when resumed and commits nothing under its old epoch', { timeout: 60_000 }, async () => {
+    const schema = freshSchema('pause');
+    const s = await open(schema);
+    await admin.query(`CREATE TABLE ${schema}.work (node text, epoch bigint, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+    const messages: { type: string; epoch?: number; at?: number; rows?: number; role?: Role }[] = [];
+    const child: ChildProcess = fork(new URL('./lease-node.mjs', import.meta.url).pathname, [url!, schema, '12345678', 'node-a', String(TTL), String(MARGIN)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.on('message', (m) => messages.push(m as (typeof messages)[number]));
+    try {
+      await until('node-a leads and works', () => messages.some((m) => m.type === 'committed' && m.rows === 1));
+      const b = keeper(s, 'node-b');
+      await b.start();
+      expect(b.role).toBe('standby');
+      child.kill('SIGSTOP');
+      await until('node-b leads', () => b.role === 'leader');
+      const takenAt = b.held!.since;
+      // node-b works under epoch 2 while node-a sleeps past three leases.
+      await new Promise((r) => setTimeout(r, 3 * TTL - (Date.now() - takenAt.getTime())));
+      const resumedAt = Date.now();
+      child.kill('SIGCONT');
+      // Resumed: it says it is standby, and keeps saying nothing else.
+      await until('node-a says it is standby', () => messages.some((m) => m.type === 'role' && m.role === 'standby' && m.at! >= resumedAt));
+      await new Promise((r) => setTimeout(r, TTL));
+      const late = messages.filter((m) => (m.type === 'act' || m.type === 'committed') && m.at! >= resumedAt);
+      expect(late).toEqual([]);
+      const after = await admin.query(`SELECT count(*)::int n FROM ${schema}.work WHERE epoch = 1 AND at >= $1`, [takenAt]);
+      expect(after.rows[0].n).toBe(0);
+      expect(b.role).toBe('leader');
+      await b.stop(false);
+    } finally {
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+
+  it(
+    'a leader cut from PostgreSQL (silent network, three leases) stops within its lease; the other takes over; it comes back as standby',
+    { timeout: 60_000 },
+    async () => {
+      const schema = freshSchema('cut');
+      const target = new URL(url!);
+      const proxy = new FaultProxy({ host: target.hostname, port: Number(target.port) });
+      await proxy.start();
+      const viaProxy = new URL(url!);
+      viaProxy.port = String(proxy.port);
+      const sa = await open(schema, { url: viaProxy.toString() });
+      const sb = await open(schema);
+      const a = keeper(sa, 'node-a');
+      const b = keeper(sb, 'node-b');
+      const roles: string[] = [];
+      a.on('role', (r) => roles.push(r));
+      try {
+        await a.start();
+        await b.start();
+        expect(a.role).toBe('leader');
+        // From the cut on, node-a may act for at most what is left of its lease: judged on its own clock, whatever the timers do.
+        const cutAt = performance.now();
+        expect(a.remainingMs()).toBeLessThanOrEqual(TTL - MARGIN);
+        proxy.blackHole(3 * TTL);
+        await until('a lease later', () => performance.now() >= cutAt + TTL);
+        expect(a.mayAct()).toBe(false);
+        expect(a.role).toBe('standby');
+        expect(a.renewFailures).toBeGreaterThan(0);
+        await until('node-b leads', () => b.role === 'leader');
+        // The network comes back: node-a sees node-b's lease and stays standby.
+        await until('the cut is over and node-a renewed', () => a.renewFailures === 0, 6 * TTL);
+        expect(a.role).toBe('standby');
+        expect(roles).toEqual(['leader', 'standby']);
+        expect(b.held!.epoch).toBe(2);
+      } finally {
+        await a.stop(false);
+        await b.stop(false);
+        await proxy.close();
+      }
+    },
+  );
+});
