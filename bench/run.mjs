@@ -173,6 +173,9 @@ bench('./push.mjs');
 // The console (issue #13): each page with 100,000 inputs in the journal.
 bench('./console.mjs');
 
+// Takeover of an account's lease after its leader's SIGKILL (issue #20; needs PostgreSQL, skips without).
+bench('./takeover.mjs');
+
 // What installing costs a library user (issue #19.4): dmc-trigger against dmc-trigger-formats (packages/formats).
 bench('./install.mjs');
 
