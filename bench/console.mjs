@@ -9,7 +9,7 @@ import { FindingList } from '../dist/formats/findings.js';
 import { readCraFile } from '../dist/files/reports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Journal } from '../dist/daemon/journal.js';
+import { Journal } from '../dist/store/journal.js';
 import { startOpsServer } from '../dist/http/ops-server.js';
 import { registerConsole } from '../dist/http/console/console.js';
 import { silentLogger } from '../dist/transport/logger.js';

@@ -4,8 +4,8 @@
 // `copy`: the baseline, reading and writing the export as it is.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Journal } from '../dist/daemon/journal.js';
-import { StatusStore } from '../dist/results/statuses.js';
+import { Journal } from '../dist/store/journal.js';
+import { StatusStore } from '../dist/store/statuses.js';
 import { writeResultsFile } from '../dist/results/results-file.js';
 
 const [root, mode] = process.argv.slice(2);

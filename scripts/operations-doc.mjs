@@ -1,5 +1,5 @@
-// The generated sections of docs/operations.md: the daemon's state diagram and restart table, from src/daemon/states.ts.
-import { RESTART, stateDiagram } from '../dist/daemon/states.js';
+// The generated sections of docs/operations.md: the daemon's state diagram and restart table, from src/store/states.ts.
+import { RESTART, stateDiagram } from '../dist/store/states.js';
 
 const sections = {
   states: () => `\`\`\`mermaid\n${stateDiagram()}\n\`\`\``,

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '../config/config.js';
 import { Daemon } from '../daemon/daemon.js';
-import { Journal, type InputRow } from '../daemon/journal.js';
+import { Journal, type InputRow } from '../store/journal.js';
 import { ActionError, resendInput, retryInput } from '../daemon/actions.js';
 import { printable } from '../formats/printable.js';
 import { cliLogger } from '../transport/logger.js';

@@ -5,7 +5,7 @@
  */
 import { ConfigError, loadConfig } from '../config/config.js';
 import { Hooks } from '../daemon/hooks.js';
-import { Journal, type InputRow } from '../daemon/journal.js';
+import { Journal, type InputRow } from '../store/journal.js';
 import { resultsPaths } from '../daemon/results-step.js';
 import { printable } from '../formats/printable.js';
 import { startPushReceiver } from '../http/push-receiver.js';

@@ -8,7 +8,7 @@ import { rename, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { NotRegularFileError, openRegular } from '../files/no-follow.js';
-import type { InputRow, Journal } from './journal.js';
+import type { InputRow, Journal } from '../store/journal.js';
 
 /** A request the input's state does not allow, or a file in the way: one line saying what to do. */
 export class ActionError extends Error {

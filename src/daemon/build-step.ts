@@ -21,7 +21,7 @@ import { fillBroadcastName } from '../formats/paris-time.js';
 import { fileHash, uniqueRemoteName } from '../transport/handshake.js';
 import { NotRegularFileError, readRegularFile } from '../files/no-follow.js';
 import { dirs, printable, type StepContext } from './context.js';
-import type { InputRow } from './journal.js';
+import type { InputRow } from '../store/journal.js';
 import { failInput, settleFiles } from './settle.js';
 import { sidecarsBeside } from './sidecar.js';
 

@@ -8,10 +8,18 @@ import { join } from 'node:path';
 import type { DaemonConfig, DropFolderConfig, ResolvedConfig } from '../config/config.js';
 import type { Logger } from '../transport/logger.js';
 import type { Hooks } from './hooks.js';
-import type { Journal } from './journal.js';
+import type { Journal } from '../store/journal.js';
 import type { Link } from './link.js';
-import type { StatusStore } from '../results/statuses.js';
-import type { DaemonMetrics } from '../http/ops-server.js';
+import type { StatusStore } from '../store/statuses.js';
+
+/** What the daemon reports to its metrics (the ops server implements it; http/ is above the daemon). */
+export interface DaemonMetrics {
+  uploaded(bytes: number, seconds: number): void;
+  pass(seconds: number, ok: boolean): void;
+  reportCollected(): void;
+  /** The account answered (true) or a transport fault ended the pass (false). */
+  account(reachable: boolean, error?: string): void;
+}
 
 export type DaemonEventType =
   'taken' | 'duplicate' | 'empty' | 'built' | 'sent' | 'outcome' | 'failed' | 'report' | 'retry' | 'unhealthy' | 'recovered' | 'collected' | 'results';

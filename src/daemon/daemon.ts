@@ -21,11 +21,11 @@ import type { DropFolderConfig, ResolvedConfig } from '../config/config.js';
 import type { Logger } from '../transport/logger.js';
 import { TransportError } from '../transport/transport.js';
 import { buildInput } from './build-step.js';
-import { dirs, printable, type DaemonEvents, type StepContext } from './context.js';
+import { dirs, printable, type DaemonEvents, type DaemonMetrics, type StepContext } from './context.js';
 import { buildGroup, followLeader, isMember } from './grouping.js';
 import { Hooks } from './hooks.js';
 import { moveToWork, refuseSidecar, take } from './intake.js';
-import { Journal, type InputRow, type JournalOptions } from './journal.js';
+import { Journal, type InputRow, type JournalOptions } from '../store/journal.js';
 import { Link } from './link.js';
 import { concludeSent, followOutcomes } from './outcome.js';
 import { collectReports, ReportSchedule } from './report-step.js';
@@ -33,9 +33,9 @@ import { sendInput } from './send.js';
 import { failInput, settleFiles, sweepTemporaries } from './settle.js';
 import { DropWatcher } from './watcher.js';
 import { writeDueResults } from './results-step.js';
-import { StatusStore } from '../results/statuses.js';
+import { StatusStore } from '../store/statuses.js';
 import type { PushReceiver } from '../http/push-receiver.js';
-import type { DaemonMetrics, OpsServer } from '../http/ops-server.js';
+import type { OpsServer } from '../http/ops-server.js';
 
 export type { DaemonEvents } from './context.js';
 

@@ -11,7 +11,7 @@ import { buildTriggerFiles } from '../files/build.js';
 import type { ContactColumn } from '../formats/contacts.js';
 import { commandFor, namedParts, otherService, stillChanging } from './build-step.js';
 import type { StepContext } from './context.js';
-import type { InputRow } from './journal.js';
+import type { InputRow } from '../store/journal.js';
 import { failInput, finish, settleFiles } from './settle.js';
 
 /** True when the input is a member of a group led by another input. */

@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../transport/logger.js';
-import type { HookOutboxRow, Journal } from './journal.js';
+import type { HookOutboxRow, Journal } from '../store/journal.js';
 
 export type HookEventType = 'sent' | 'processed' | 'failed' | 'report' | 'unhealthy' | 'recovered' | 'status';
 

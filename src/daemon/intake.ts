@@ -10,7 +10,7 @@ import type { DropFolderConfig } from '../config/config.js';
 import { isDocumentName } from '../formats/document-types.js';
 import { fileHash } from '../transport/handshake.js';
 import { dirs, exists, moveIfThere, printable, type StepContext } from './context.js';
-import type { InputRow } from './journal.js';
+import type { InputRow } from '../store/journal.js';
 import { finish, refuseDuplicate, settleFiles } from './settle.js';
 import { exportsFor, sidecarBelongsTo, sidecarsBeside } from './sidecar.js';
 import { ignoredName } from './watcher.js';

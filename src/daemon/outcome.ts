@@ -9,7 +9,7 @@
 import { remoteJoin } from '../transport/transport.js';
 import type { StepContext } from './context.js';
 import { isMember } from './grouping.js';
-import type { TriggerState } from './journal.js';
+import type { TriggerState } from '../store/journal.js';
 import { failInput, finish, settleFiles } from './settle.js';
 
 const FOLDERS = ['in', 'processing', 'processed', 'failed'] as const;

@@ -15,7 +15,7 @@ import { sendTrigger, UPLOADING_SUFFIX } from '../transport/handshake.js';
 import type { Session } from '../transport/session.js';
 import { remoteJoin, TransportError } from '../transport/transport.js';
 import { exists, printable, type StepContext } from './context.js';
-import type { InputRow, TriggerRow } from './journal.js';
+import type { InputRow, TriggerRow } from '../store/journal.js';
 import { failInput, settleFiles } from './settle.js';
 
 /** Uploads every trigger of an input not yet uploaded; true when something moved on. */

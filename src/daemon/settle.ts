@@ -11,7 +11,7 @@ import type { Finding } from '../formats/findings.js';
 import { dirs, exists, moveIfThere, printable, type StepContext } from './context.js';
 import { errorFileText } from './error-file.js';
 import type { HookEventType } from './hooks.js';
-import type { InputRow, InputState } from './journal.js';
+import type { InputRow, InputState } from '../store/journal.js';
 import { sidecarsBeside } from './sidecar.js';
 
 /** The hook event of an input (its triggers as the journal has them now). */

@@ -13,20 +13,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Journal } from '../daemon/journal.js';
+import type { Journal } from '../store/journal.js';
+import type { DaemonMetrics } from '../daemon/context.js';
 import type { Logger } from '../transport/logger.js';
 import type { PushCounters } from './push-receiver.js';
-import { contactCounts } from '../results/statuses.js';
+import { contactCounts } from '../store/statuses.js';
 
 /** What the daemon tells its metrics as it works. */
-export interface DaemonMetrics {
-  uploaded(bytes: number, seconds: number): void;
-  pass(seconds: number, ok: boolean): void;
-  reportCollected(): void;
-  /** The account answered (true) or a transport fault ended the pass (false). */
-  account(reachable: boolean, error?: string): void;
-}
-
 /** The state the readiness check reads. */
 export interface ReadinessSource {
   readonly journal: Journal;

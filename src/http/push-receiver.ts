@@ -22,11 +22,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import iconv from 'iconv-lite';
 import type { PushConfig } from '../config/config.js';
 import type { Hooks } from '../daemon/hooks.js';
-import type { Journal } from '../daemon/journal.js';
+import type { Journal } from '../store/journal.js';
 import { normalizeEncodingName } from '../formats/encoding.js';
 import { latestOf, parsePushReport, PushFormatError, type PushReport } from '../formats/push.js';
 import type { Logger } from '../transport/logger.js';
-import { StatusStore, type RecordedPush } from '../results/statuses.js';
+import { StatusStore, type RecordedPush } from '../store/statuses.js';
 import { sameSecret } from './same-secret.js';
 
 const KEEP_ALIVE_MS = 5000;

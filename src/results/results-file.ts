@@ -26,7 +26,7 @@ import { CRA_CODES } from '../formats/cra-codes.js';
 import { FindingList } from '../formats/findings.js';
 import { readSiExport } from '../formats/si-export.js';
 import { decode, lines } from '../formats/text-input.js';
-import type { FinalStatus, JoinResult, ResultLookup } from './statuses.js';
+import type { FinalStatus, JoinResult, ResultLookup } from '../store/statuses.js';
 
 export const RESULT_COLUMNS = ['dmc_status', 'dmc_code', 'dmc_label', 'dmc_date', 'dmc_medium', 'dmc_broadcast'] as const;
 

@@ -14,7 +14,27 @@ import { existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, c
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { checkTransition, type InputState, type TriggerState } from './states.js';
-import { STATUS_SCHEMA } from '../results/statuses.js';
+
+/** The statuses' tables (store/statuses.ts reads and writes them). */
+const STATUS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS push_statuses (
+  id INTEGER PRIMARY KEY, medium TEXT NOT NULL, broadcast_id TEXT NOT NULL, contact_id TEXT NOT NULL, call_id TEXT NOT NULL,
+  type TEXT NOT NULL, date TEXT NOT NULL, seq INTEGER NOT NULL, address TEXT NOT NULL, ref TEXT NOT NULL, space_id TEXT NOT NULL,
+  username TEXT NOT NULL, code TEXT, info TEXT, detail TEXT, received_at TEXT NOT NULL,
+  UNIQUE (medium, broadcast_id, contact_id, call_id, type, date)
+);
+CREATE TABLE IF NOT EXISTS contact_results (
+  broadcast_id TEXT NOT NULL, contact_id TEXT NOT NULL, medium TEXT NOT NULL, address TEXT NOT NULL, ref TEXT NOT NULL,
+  status TEXT NOT NULL, final TEXT NOT NULL, code TEXT, label TEXT, date TEXT NOT NULL, sort TEXT NOT NULL, source TEXT NOT NULL,
+  updated_at TEXT NOT NULL, address_key TEXT NOT NULL, PRIMARY KEY (broadcast_id, contact_id, medium)
+);
+CREATE INDEX IF NOT EXISTS contact_results_ref ON contact_results(ref, broadcast_id);
+CREATE INDEX IF NOT EXISTS contact_results_address ON contact_results(address_key, broadcast_id);
+CREATE TABLE IF NOT EXISTS results_due (input_id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS results_files (
+  input_id INTEGER PRIMARY KEY, path TEXT, summary TEXT NOT NULL, final INTEGER NOT NULL, written_at TEXT NOT NULL
+);
+`;
 
 export type { InputState, TriggerState } from './states.js';
 

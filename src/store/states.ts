@@ -67,7 +67,7 @@ export class IllegalTransitionError extends Error {
     readonly from: string,
     readonly to: string,
   ) {
-    super(`journal: ${what} #${id} cannot go from ${from} to ${to} (src/daemon/states.ts)`);
+    super(`journal: ${what} #${id} cannot go from ${from} to ${to} (src/store/states.ts)`);
   }
 }
 

@@ -257,7 +257,7 @@ describe('user errors are never crashes (issue #14, #13 #14)', () => {
       expect(r.err).toMatch(/the journal .*journal\.db cannot be used/);
     }
     rmSync(journal);
-    const { Journal } = await import('../../src/daemon/journal.js');
+    const { Journal } = await import('../../src/store/journal.js');
     const holder = new Journal(journal);
     try {
       const { Daemon } = await import('../../src/daemon/daemon.js');

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Journal } from '../../src/daemon/journal.js';
+import { Journal } from '../../src/store/journal.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { broadcastsWith as recorded } from '../helpers/platform-record.js';
 import { rng } from '../helpers/random.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Secret, type PushConfig } from '../../src/config/config.js';
-import { Journal } from '../../src/daemon/journal.js';
+import { Journal } from '../../src/store/journal.js';
 import { writePushReport, type PushElement } from '../../src/formats/push.js';
 import { startPushReceiver, type PushReceiver } from '../../src/http/push-receiver.js';
 import { silentLogger } from '../../src/transport/logger.js';

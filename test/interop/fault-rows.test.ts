@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import type { Transition } from '../../src/daemon/journal.js';
+import type { Transition } from '../../src/store/journal.js';
 import { silentLogger } from '../../src/transport/logger.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { interopEnv, type InteropEnv } from '../helpers/interop-env.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ActionError, retryInput } from '../../src/daemon/actions.js';
-import { Journal } from '../../src/daemon/journal.js';
+import { Journal } from '../../src/store/journal.js';
 
 let dir: string;
 let journal: Journal;

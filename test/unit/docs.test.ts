@@ -13,7 +13,7 @@ describe('docs', () => {
     expect(generate(text) === text, 'docs/formats.md is stale: run `npm run docs`').toBe(true);
   });
 
-  it('docs/operations.md shows the state machine of src/daemon/states.ts (run `npm run docs`)', async () => {
+  it('docs/operations.md shows the state machine of src/store/states.ts (run `npm run docs`)', async () => {
     // @ts-expect-error: plain ESM script without types
     const { generate } = (await import('../../scripts/operations-doc.mjs')) as { generate(t: string): string };
     const text = readFileSync(join(root, 'docs/operations.md'), 'utf8');

@@ -7,11 +7,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Journal } from '../../src/daemon/journal.js';
+import { Journal } from '../../src/store/journal.js';
 import { writePushReport, type PushElement } from '../../src/formats/push.js';
 import { NotRegularFileError } from '../../src/files/no-follow.js';
 import { writeResultsFile } from '../../src/results/results-file.js';
-import { StatusStore } from '../../src/results/statuses.js';
+import { StatusStore } from '../../src/store/statuses.js';
 
 let dir: string;
 let journal: Journal;

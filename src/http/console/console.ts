@@ -16,7 +16,7 @@ import { basename, join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ActionError, resendInput, retryInput, whyNoResend, whyNoRetry } from '../../daemon/actions.js';
 import { openRegular, readRegularFile } from '../../files/no-follow.js';
-import type { InputRow, Journal } from '../../daemon/journal.js';
+import type { InputRow, Journal } from '../../store/journal.js';
 import { readCraFile } from '../../files/reports.js';
 import { summarizeCra } from '../../formats/cra.js';
 import { FindingList } from '../../formats/findings.js';

@@ -63,7 +63,7 @@ const FR: Readonly<Record<string, string>> = {
   'Not found.': 'Introuvable.',
   Created: 'Créée',
   Attempts: 'Tentatives',
-  // The journal's states (src/daemon/states.ts), as the pages show them.
+  // The journal's states (src/store/states.ts), as the pages show them.
   seen: 'vue',
   working: 'en cours',
   built: 'construite',

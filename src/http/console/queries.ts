@@ -3,8 +3,8 @@
  * indexed columns, so that a journal of 100,000 inputs renders each page in
  * milliseconds (the bench measures it).
  */
-import type { InputRow, Journal, ReportRow } from '../../daemon/journal.js';
-import { contactCounts, type FinalStatus } from '../../results/statuses.js';
+import type { InputRow, Journal, ReportRow } from '../../store/journal.js';
+import { contactCounts, type FinalStatus } from '../../store/statuses.js';
 import { parisTime, parisWallToDate } from '../../formats/paris-time.js';
 
 export const PAGE_SIZE = 50;
