@@ -5,9 +5,9 @@
  * names are fixed here, from the content and the input's time, so they are
  * the same after any restart.
  */
-import { writeFileAtomic } from '../files/atomic.js';
 import { copyFile, lstat, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
+import { writeFileAtomic } from '../files/atomic.js';
 import type { DropFolderConfig } from '../config/config.js';
 import { buildTriggerFiles, type BuildResult } from '../files/build.js';
 import { convertTriggerFile } from '../files/convert.js';

@@ -3,9 +3,9 @@
  * fixed before the move), refused if it is a duplicate, then moved to
  * work/. The watcher calls `take`; the worker resumes `seen` rows.
  */
-import { writeFileAtomic } from '../files/atomic.js';
 import { lstat, mkdir, open, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../files/atomic.js';
 import type { DropFolderConfig } from '../config/config.js';
 import { isDocumentName } from '../formats/document-types.js';
 import { fileHash } from '../transport/handshake.js';
@@ -137,7 +137,6 @@ export async function refuseSidecar(ctx: StepContext, folder: DropFolderConfig, 
   ctx.logger.error({ input: row.id, file: printable(path) }, printable(why));
   // The file leaves the drop folder first: its error file, written last, says it is settled.
   await settleFiles(ctx, row);
-  await mkdir(dirs(folder.path).failed, { recursive: true });
   await writeFileAtomic(join(dirs(folder.path).failed, `${name}.error.txt`), `${name} (input #${row.id}): ${why}\n`);
   ctx.events.onEvent?.({ type: 'failed', input: row.id, name, detail: why });
 }

@@ -3,9 +3,9 @@
  * (idempotent), its hook events, and the `settled` mark after which no pass
  * reads it again.
  */
-import { writeFileAtomic } from '../files/atomic.js';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../files/atomic.js';
 import type { DropFolderConfig } from '../config/config.js';
 import type { Finding } from '../formats/findings.js';
 import { dirs, exists, moveIfThere, printable, type StepContext } from './context.js';
@@ -39,8 +39,7 @@ export async function failInput(ctx: StepContext, folder: DropFolderConfig, row:
     .slice(0, 50)
     .map((e) => `${e.line !== undefined ? `line ${e.line}: ` : ''}${e.code}${e.field ? ` [${e.field}]` : ''}: ${e.message}`)
     .join('\n');
-  // The error file first: a crash after it re-runs the step; a crash before the move leaves it to the settle pass.
-  await mkdir(dirs(folder.path).failed, { recursive: true });
+  // The error file first (its folder made with it): a crash after it re-runs the step; a crash before the move leaves it to the settle pass.
   await writeFileAtomic(join(dirs(folder.path).failed, `${row.name}.error.txt`), errorFileText(row.name, row.id, errors, ctx.d.language));
   finish(ctx, row, 'failed', 'failed', text);
   await settleFiles(ctx, ctx.journal.input(row.id)!);
@@ -49,7 +48,6 @@ export async function failInput(ctx: StepContext, folder: DropFolderConfig, row:
 
 /** A duplicate: its error file, and the file moved from the drop folder to failed/. */
 export async function refuseDuplicate(ctx: StepContext, folder: DropFolderConfig, row: InputRow): Promise<void> {
-  await mkdir(dirs(folder.path).failed, { recursive: true });
   await writeFileAtomic(join(dirs(folder.path).failed, `${row.name}.error.txt`), `${row.name} (input #${row.id}): ${row.last_error ?? 'duplicate'}\n`);
   await moveIfThere(join(folder.path, row.name), join(dirs(folder.path).failed, row.name));
   ctx.journal.settle(row.id);

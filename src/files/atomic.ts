@@ -60,7 +60,7 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes a whole small file atomically (an error or warnings file a reader may open the moment it appears). */
+/** Writes a whole small file atomically, its folder made if needed (an error or warnings file a reader may open the moment it appears). */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const f = new PendingFile(path);
   try {

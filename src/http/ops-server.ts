@@ -13,13 +13,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Journal } from '../store/journal.js';
 import type { DaemonMetrics } from '../daemon/context.js';
+import type { Journal } from '../store/journal.js';
+import { contactCounts } from '../store/statuses.js';
 import type { Logger } from '../transport/logger.js';
 import type { PushCounters } from './push-receiver.js';
-import { contactCounts } from '../store/statuses.js';
 
-/** What the daemon tells its metrics as it works. */
 /** The state the readiness check reads. */
 export interface ReadinessSource {
   readonly journal: Journal;
