@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '../config/config.js';
 import { Daemon } from '../daemon/daemon.js';
-import { Journal, type InputRow } from '../store/journal.js';
+import { Journal, journalWhere, storeOptions, type InputRow } from '../store/journal.js';
+import { StatusStore } from '../store/statuses.js';
 import { ActionError, resendInput, retryInput } from '../daemon/actions.js';
 import { printable } from '../formats/printable.js';
 import { cliLogger } from '../transport/logger.js';
@@ -18,7 +19,7 @@ export async function runDaemon(opts: { config: string; logLevel?: string }, io:
       ),
   });
   await daemon.start();
-  io.out(`daemon watching ${config.daemon.dropFolders.map((f) => f.path).join(', ')}; journal ${config.daemon.journal}. Ctrl-C to stop.`);
+  io.out(`daemon watching ${config.daemon.dropFolders.map((f) => f.path).join(', ')}; journal ${journalWhere(config.daemon.journal)}. Ctrl-C to stop.`);
   await untilSignal();
   io.out('stopping: the operation in flight ends, nothing more starts (the rest resumes at the next start)');
   await daemon.stop();
@@ -32,7 +33,7 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
     if (opts.json)
       io.out(
         JSON.stringify({
-          journal: config.daemon.journal,
+          journal: journalWhere(config.daemon.journal),
           exists: false,
           inputs: {},
           triggers: {},
@@ -43,49 +44,50 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
           recent: [],
         }),
       );
-    else io.out(`no journal yet at ${config.daemon.journal}: the daemon has not run with this configuration; nothing to show`);
+    else io.out(`no journal yet at ${journalWhere(config.daemon.journal)}: the daemon has not run with this configuration; nothing to show`);
     return EXIT.OK;
   }
   // Read-only, without the daemon's lock: status works while the daemon runs.
-  const j = new Journal(config.daemon.journal, 'readonly');
+  const j = await Journal.open(config.daemon.journal, 'readonly', storeOptions(config.daemon));
   try {
-    const summary = j.summary();
+    const summary = await j.summary();
     // A journal written by an older version may lack the newer tables until the daemon opens it.
-    const orEmpty = <T>(read: () => T, empty: T): T => {
+    const orEmpty = async <T>(read: () => Promise<T>, empty: T): Promise<T> => {
       try {
-        return read();
+        return await read();
       } catch {
         return empty;
       }
     };
-    const hooks = orEmpty(() => j.hookSummary(), {});
-    const intake = orEmpty(() => j.intakeErrors(), []);
-    const folders = orEmpty(() => j.folders(), []).map((f) => ({
+    const hooks = await orEmpty(() => j.hookSummary(), {});
+    const intake = await orEmpty(() => j.intakeErrors(), []);
+    const folders = (await orEmpty(() => j.folders(), [])).map((f) => ({
       path: f.path,
       healthy: f.healthy === 1,
       since: f.since,
       ...(f.error ? { error: f.error } : {}),
     }));
-    const recent = j.recentInputs(Number(opts.limit ?? 20));
-    const pushStatuses = orEmpty(() => (j.db.prepare('SELECT COUNT(*) n FROM push_statuses').get() as { n: number }).n, 0);
-    const resultsOf = (id: number): { byStatus: Record<string, number>; final: boolean } | undefined =>
-      orEmpty(() => {
-        const r = j.db.prepare('SELECT summary FROM results_files WHERE input_id = ?').get(id) as { summary: string } | undefined;
+    const recent = await j.recentInputs(Number(opts.limit ?? 20));
+    const pushStatuses = await orEmpty(() => j.pushStatusCount(), 0);
+    const statuses = new StatusStore(j);
+    const resultsOf = (id: number): Promise<{ byStatus: Record<string, number>; final: boolean } | undefined> =>
+      orEmpty(async () => {
+        const r = await statuses.resultsFile(id);
         if (!r) return undefined;
-        const s = JSON.parse(r.summary) as { byStatus: Record<string, number>; final: boolean };
+        const s = r.summary as { byStatus: Record<string, number>; final: boolean };
         return { byStatus: s.byStatus, final: s.final };
       }, undefined);
     if (opts.json) {
       io.out(
         JSON.stringify({
-          journal: config.daemon.journal,
+          journal: journalWhere(config.daemon.journal),
           exists: true,
           ...summary,
           hooks,
           pushStatuses,
           folders,
           intakeErrors: intake,
-          recent: recent.map((r) => ({ ...r, triggers: j.triggersOf(r.id), results: resultsOf(r.id) ?? null })),
+          recent: await Promise.all(recent.map(async (r) => ({ ...r, triggers: await j.triggersOf(r.id), results: (await resultsOf(r.id)) ?? null }))),
         }),
       );
       return EXIT.OK;
@@ -108,13 +110,12 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
     for (const r of recent) {
       const broadcasts = [
         ...new Set(
-          j
-            .triggersOf(r.id)
+          (await j.triggersOf(r.id))
             .map((t) => t.broadcast_id)
             .filter((b): b is string => !!b),
         ),
       ];
-      const res = resultsOf(r.id);
+      const res = await resultsOf(r.id);
       const results = res
         ? ` [${res.byStatus['delivered']} delivered, ${res.byStatus['failed']} failed, ${res.byStatus['pending']} pending${res.final ? ', final' : ''}]`
         : '';
@@ -124,7 +125,7 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
     }
     return EXIT.OK;
   } finally {
-    j.close();
+    await j.close();
   }
 }
 
@@ -135,7 +136,7 @@ export async function runRetry(id: string, opts: { config: string }, io: Io): Pr
     io.out(await retryInput(journal, row).catch(asUsage));
     return EXIT.OK;
   } finally {
-    journal.close();
+    await journal.close();
   }
 }
 
@@ -147,7 +148,7 @@ export async function runResend(id: string, opts: { config: string; force?: bool
     io.out(await resendInput(journal, row).catch(asUsage));
     return EXIT.OK;
   } finally {
-    journal.close();
+    await journal.close();
   }
 }
 
@@ -165,11 +166,11 @@ async function openRow(id: string, configPath: string): Promise<{ journal: Journ
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
   if (!Journal.exists(config.daemon.journal))
     throw new UsageError(`no input #${id}: there is no journal yet at ${config.daemon.journal} (the daemon has not run with this configuration)`);
-  const journal = new Journal(config.daemon.journal, 'shared');
-  const row = journal.input(Number(id));
+  const journal = await Journal.open(config.daemon.journal, 'shared', storeOptions(config.daemon));
+  const row = await journal.input(Number(id));
   if (!row) {
-    journal.close();
-    throw new UsageError(`no input #${id} in ${config.daemon.journal} (dmc-trigger status lists them)`);
+    await journal.close();
+    throw new UsageError(`no input #${id} in ${journalWhere(config.daemon.journal)} (dmc-trigger status lists them)`);
   }
   return { journal, row };
 }

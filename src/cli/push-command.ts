@@ -5,7 +5,8 @@
  */
 import { ConfigError, loadConfig } from '../config/config.js';
 import { Hooks } from '../daemon/hooks.js';
-import { Journal, type InputRow } from '../store/journal.js';
+import { Journal, journalWhere, storeOptions, type InputRow } from '../store/journal.js';
+import { StatusStore } from '../store/statuses.js';
 import { resultsPaths } from '../daemon/results-step.js';
 import { printable } from '../formats/printable.js';
 import { startPushReceiver } from '../http/push-receiver.js';
@@ -17,28 +18,26 @@ export async function runPushReceiver(opts: { config: string; logLevel?: string 
   const config = await loadConfig(opts.config);
   if (!config.push) throw new ConfigError('CONFIG_INVALID', `${config.file}: no push section (docs/config.md, "push")`, config.file, 'push');
   const logger = cliLogger(opts.logLevel ?? 'info');
-  const journal = new Journal(config.push.journal, 'receiver');
+  const journal = await Journal.open(config.push.journal, 'receiver', storeOptions(config.daemon ?? {}));
   const hooks = new Hooks(config.daemon?.hooks ?? [], journal, logger);
   hooks.start();
   try {
     const r = await startPushReceiver({ config: config.push, journal, logger, hooks, serviceId: config.service.serviceId });
-    io.out(`push receiver on ${r.origin}${config.push.path.source}; journal ${config.push.journal}. Ctrl-C to stop.`);
+    io.out(`push receiver on ${r.origin}${config.push.path.source}; journal ${journalWhere(config.push.journal)}. Ctrl-C to stop.`);
     await untilSignal();
     await r.close();
     io.out(`stopped: ${r.counters.statuses} status(es) recorded, ${r.counters.duplicates} already known, ${r.counters.posts} post(s)`);
   } finally {
     await hooks.drain();
-    journal.close();
+    await journal.close();
   }
   return EXIT.OK;
 }
 
 /** The input named by number or by export name (the latest of that name). */
-function findInput(j: Journal, which: string): InputRow {
+async function findInput(j: Journal, which: string): Promise<InputRow> {
   const byId = /^#?(\d+)$/.exec(which);
-  const row = byId
-    ? j.input(Number(byId[1]))
-    : (j.db.prepare('SELECT * FROM inputs WHERE name = ? ORDER BY id DESC LIMIT 1').get(which) as InputRow | undefined);
+  const row = byId ? await j.input(Number(byId[1])) : await j.lastInputNamed(which);
   if (!row) throw new UsageError(`no input ${byId ? `#${byId[1]}` : `named '${printable(which)}'`} in the journal (dmc-trigger status lists them)`);
   return row;
 }
@@ -47,13 +46,13 @@ export async function runResults(which: string, opts: { config: string; json?: b
   const config = await loadConfig(opts.config, { secrets: false });
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
   if (!Journal.exists(config.daemon.journal))
-    throw new UsageError(`no journal yet at ${config.daemon.journal}: the daemon has not run with this configuration`);
-  const j = new Journal(config.daemon.journal, 'readonly');
+    throw new UsageError(`no journal yet at ${journalWhere(config.daemon.journal)}: the daemon has not run with this configuration`);
+  const j = await Journal.open(config.daemon.journal, 'readonly', storeOptions(config.daemon));
   try {
-    const row = findInput(j, which);
-    let stored: { summary: string } | undefined;
+    const row = await findInput(j, which);
+    let stored: { summary: unknown } | undefined;
     try {
-      stored = j.db.prepare('SELECT summary FROM results_files WHERE input_id = ?').get(row.id) as { summary: string } | undefined;
+      stored = await new StatusStore(j).resultsFile(row.id);
     } catch {
       // A journal from before results existed.
     }
@@ -66,7 +65,7 @@ export async function runResults(which: string, opts: { config: string; json?: b
       else io.out(`#${row.id} ${printable(row.name)}: no results yet: ${why}${expected ? ` (they will be in ${printable(expected)})` : ''}`);
       return EXIT.OK;
     }
-    const s = JSON.parse(stored.summary) as ResultsSummary;
+    const s = stored.summary as ResultsSummary;
     if (opts.json) {
       io.out(JSON.stringify({ ...s, state: row.state }));
       return EXIT.OK;
@@ -83,6 +82,6 @@ export async function runResults(which: string, opts: { config: string; json?: b
     io.out(`results file: ${printable(s.resultsFile)}`);
     return EXIT.OK;
   } finally {
-    j.close();
+    await j.close();
   }
 }

@@ -90,7 +90,7 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
   await daemon.start();
   sim.setPush({ url: `${daemon.pushOrigin!}/dmc/status` });
   // A second start keeps what the first did: said, so that the ports that changed are not taken for a fresh sandbox.
-  const kept = daemon.journal.summary();
+  const kept = await daemon.journal.summary();
   const inputs = Object.values(kept.inputs).reduce((a, b) => a + b, 0);
   if (inputs > 0)
     io.out(
@@ -101,7 +101,7 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
         )}), ${Object.values(kept.reports).reduce((a, b) => a + b, 0)} report(s); what was in flight goes on. The ports are new at each start (the console's address below); delete ${dir} to start afresh.`,
     );
   if (
-    !Object.keys(daemon.journal.summary().inputs).length &&
+    !Object.keys(kept.inputs).length &&
     (await readdir(join(drop, 'sms'))).filter((f) => !['work', 'sent', 'failed'].includes(f)).length === 0
   ) {
     await writeFile(join(drop, 'sms', 'bienvenue.csv'), WELCOME);

@@ -127,6 +127,17 @@ const schema = z.strictObject({
   daemon: z
     .strictObject({
       journal: z.string().default('state/journal.db'),
+      store: z
+        .strictObject({
+          password: z.string().optional(),
+          passwordFile: z.string().optional(),
+          schema: z
+            .string()
+            .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _, starting with a letter')
+            .default('dmc'),
+          poolSize: z.number().int().min(2).max(100).default(5),
+        })
+        .optional(),
       stableSeconds: duration.default(5),
       rescanSeconds: duration.default(60),
       usePolling: z.boolean().default(false),
@@ -277,7 +288,10 @@ export interface DropFolderConfig {
 }
 
 export interface DaemonConfig {
+  /** A SQLite file, or a postgres:// URL (the shared store, issue #20; its password from `store`). */
   readonly journal: string;
+  /** PostgreSQL only: the password (never in the URL shown), the schema, the pool's size. */
+  readonly store?: { readonly password?: Secret; readonly schema: string; readonly poolSize: number };
   readonly stableSeconds: number;
   readonly rescanSeconds: number;
   readonly usePolling: boolean;
@@ -452,7 +466,7 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
  * that is a folder.
  */
 async function checkDaemonPaths(file: string, journal: string, folders: readonly string[]): Promise<void> {
-  if ((await stat(journal).catch(() => undefined))?.isDirectory())
+  if (!/^postgres(ql)?:\/\//i.test(journal) && (await stat(journal).catch(() => undefined))?.isDirectory())
     throw new ConfigError(
       'CONFIG_INVALID',
       `${file}: daemon.journal '${journal}' is a folder: name a file in it, e.g. ${join(journal, 'journal.db')}`,
@@ -544,8 +558,17 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
   const raw = parsed.data;
   const base = dirname(resolve(file));
   const rel = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  // The journal: a file beside the configuration, or a PostgreSQL URL as given.
+  const journalAt = (p: string): string => (/^postgres(ql)?:\/\//i.test(p) ? p : rel(p));
   const warnings: string[] = [];
-  const secretOf = async (section: string, key: string, inline: string | undefined, fromFile: string | undefined): Promise<Secret | undefined> => {
+  const secretOf = async (
+    section: string,
+    key: string,
+    inline: string | undefined,
+    fromFile: string | undefined,
+    /** Read even for commands that only read the journal: the store's own password. */
+    always = false,
+  ): Promise<Secret | undefined> => {
     const full = `${section}.${key}`;
     if (inline !== undefined && fromFile !== undefined) throw new ConfigError('CONFIG_INVALID', `${file}: give ${full} or ${full}File, not both`, file, full);
     if (inline !== undefined) {
@@ -557,7 +580,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     }
     if (fromFile !== undefined) {
       const p = rel(expandEnv(fromFile, `${full}File`, file, env));
-      if (!secrets) return new Secret('', p);
+      if (!secrets && !always) return new Secret('', p);
       const v = await readFile(p, 'utf8').catch(() => {
         throw new ConfigError('CONFIG_SECRET', `${file}: ${full}File '${p}' cannot be read: check the path and its permissions`, file, `${full}File`);
       });
@@ -685,15 +708,18 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
       maxPending: p.maxPending,
       headersTimeout: p.headersTimeout,
       requestTimeout: p.requestTimeout,
-      journal: rel(p.journal ?? raw.daemon?.journal ?? 'state/journal.db'),
+      journal: journalAt(p.journal ?? raw.daemon?.journal ?? 'state/journal.db'),
     };
   }
   if (!transport && !mail && !push)
     throw new ConfigError('CONFIG_INVALID', `${file}: give a transport section (send, reports) or a mail section (mail, mail2sms)`, file, 'transport');
+  const rawStore = raw.daemon?.store;
+  const storePassword = rawStore ? await secretOf('daemon.store', 'password', rawStore.password, rawStore.passwordFile, true) : undefined;
+  const store = rawStore ? { schema: rawStore.schema, poolSize: rawStore.poolSize, ...(storePassword ? { password: storePassword } : {}) } : undefined;
   if (raw.daemon)
     await checkDaemonPaths(
       file,
-      rel(raw.daemon.journal),
+      journalAt(raw.daemon.journal),
       raw.daemon.dropFolders.map((d) => rel(d.path)),
     );
   return {
@@ -706,7 +732,8 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     ...(raw.daemon
       ? {
           daemon: {
-            journal: rel(raw.daemon.journal),
+            journal: journalAt(raw.daemon.journal),
+            ...(store ? { store } : {}),
             stableSeconds: raw.daemon.stableSeconds,
             rescanSeconds: raw.daemon.rescanSeconds,
             usePolling: raw.daemon.usePolling,
@@ -721,7 +748,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
                     ...listenOf(raw.daemon.http.listen, 'daemon.http.listen'),
                     readyPassSeconds: raw.daemon.http.readyPassSeconds,
                     console: raw.daemon.http.console,
-                    tokenFile: rel(raw.daemon.http.tokenFile ?? join(dirname(raw.daemon.journal), 'console-token')),
+                    tokenFile: rel(raw.daemon.http.tokenFile ?? join(/^postgres/i.test(raw.daemon.journal) ? 'state' : dirname(raw.daemon.journal), 'console-token')),
                     ...(raw.daemon.http.authHeader ? { authHeader: raw.daemon.http.authHeader } : {}),
                   },
                 }

@@ -42,9 +42,9 @@ async function putBack(row: InputRow, from: 'sent' | 'failed'): Promise<void> {
 }
 
 /** Why retry is not allowed for this input (undefined: it is). The console offers the action only where it is. */
-export function whyNoRetry(journal: Journal, row: InputRow): string | undefined {
+export async function whyNoRetry(journal: Journal, row: InputRow): Promise<string | undefined> {
   if (row.state !== 'failed') return `input #${row.id} is ${row.state}, not failed: retry takes failed inputs (resend sends again what was sent)`;
-  const sent = journal.triggersOf(row.id).filter((t) => !['built', 'uploading'].includes(t.state));
+  const sent = (await journal.triggersOf(row.id)).filter((t) => !['built', 'uploading'].includes(t.state));
   if (sent.length)
     return `input #${row.id} reached the platform (${sent.map((t) => `${t.remote_name}: ${t.state}`).join(', ')}): retry would send it again; resend it if that is what you want`;
   return undefined;
@@ -60,10 +60,10 @@ export function whyNoResend(row: InputRow): string | undefined {
 
 /** A failed input that never reached the platform goes back to its folder. */
 export async function retryInput(journal: Journal, row: InputRow): Promise<string> {
-  const no = whyNoRetry(journal, row);
+  const no = await whyNoRetry(journal, row);
   if (no) throw new ActionError(no);
   await putBack(row, 'failed');
-  journal.setInput(row.id, 'retried');
+  await journal.setInput(row.id, 'retried');
   return `input #${row.id} ${row.name} put back in ${row.folder}: the daemon takes it as a new input`;
 }
 
@@ -72,6 +72,6 @@ export async function resendInput(journal: Journal, row: InputRow): Promise<stri
   const no = whyNoResend(row);
   if (no) throw new ActionError(no);
   await putBack(row, row.state === 'done' ? 'sent' : 'failed');
-  journal.askResend(row.folder, row.hash, row.id);
+  await journal.askResend(row.folder, row.hash, row.id);
   return `input #${row.id} ${row.name} put back in ${row.folder} and marked to be sent again`;
 }

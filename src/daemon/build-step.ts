@@ -141,7 +141,7 @@ export async function stillChanging(ctx: StepContext, row: InputRow): Promise<bo
   const st = await lstat(row.work_path);
   if (!st.isFile()) return false; // build() refuses it without reading it
   if (st.size !== row.size) {
-    ctx.journal.noteChanged(row.id, st.size, await fileHash(row.work_path));
+    await ctx.journal.noteChanged(row.id, st.size, await fileHash(row.work_path));
     ctx.logger.warn(
       { input: row.id, name: printable(row.name), was: row.size, now: st.size },
       'the file changed after it was taken (a writer still at work?): waiting until it is stable',
@@ -212,9 +212,9 @@ async function build(ctx: StepContext, folder: DropFolderConfig, row: InputRow):
   }
   if (serviceId !== ctx.config.service.serviceId) return failInput(ctx, folder, row, [otherService(ctx, serviceId)]);
   const named = await namedParts(basename(row.name, extname(row.name)), parts, new Date(row.created_at));
-  ctx.journal.tx(() => {
-    if (notes) ctx.journal.recordBuildNotes(row.id, notes.rejected, notes.warnings);
-    ctx.journal.addTriggers(row.id, named);
+  await ctx.journal.tx(async () => {
+    if (notes) await ctx.journal.recordBuildNotes(row.id, notes.rejected, notes.warnings);
+    await ctx.journal.addTriggers(row.id, named);
   });
   ctx.events.onEvent?.({ type: 'built', input: row.id, name: row.name, detail: `${parts.length} file(s)` });
 }
@@ -235,11 +235,11 @@ async function emptyExport(ctx: StepContext, folder: DropFolderConfig, row: Inpu
   if (folder.emptyExport === 'failed')
     return failInput(ctx, folder, row, [{ code: 'E_NO_CONTACTS', severity: 'error', message: `${why} (emptyExport: failed)`, source: 'export' }]);
   ctx.logger.info({ input: row.id, name: printable(row.name) }, `${printable(why)}; moved to sent/ (emptyExport: sent)`);
-  ctx.journal.tx(() => {
-    ctx.journal.recordBuildNotes(row.id, [], why);
-    ctx.journal.setInput(row.id, 'done');
+  await ctx.journal.tx(async () => {
+    await ctx.journal.recordBuildNotes(row.id, [], why);
+    await ctx.journal.setInput(row.id, 'done');
   });
-  await settleFiles(ctx, ctx.journal.input(row.id)!);
+  await settleFiles(ctx, (await ctx.journal.input(row.id))!);
   ctx.events.onEvent?.({ type: 'empty', input: row.id, name: row.name, detail: why });
 }
 

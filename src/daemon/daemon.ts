@@ -25,7 +25,7 @@ import { dirs, printable, type DaemonEvents, type DaemonMetrics, type StepContex
 import { buildGroup, followLeader, isMember } from './grouping.js';
 import { Hooks } from './hooks.js';
 import { moveToWork, refuseSidecar, take } from './intake.js';
-import { Journal, type InputRow, type JournalOptions } from '../store/journal.js';
+import { Journal, journalWhere, storeOptions, type InputRow, type JournalOptions } from '../store/journal.js';
 import { Link } from './link.js';
 import { concludeSent, followOutcomes } from './outcome.js';
 import { collectReports, ReportSchedule } from './report-step.js';
@@ -50,11 +50,12 @@ export interface DaemonOptions extends DaemonEvents {
 }
 
 export class Daemon {
-  readonly journal: Journal;
+  /** The journal, open from start() on. */
+  journal!: Journal;
   private readonly watchers: DropWatcher[] = [];
-  private readonly hooks: Hooks;
+  private hooks!: Hooks;
   private readonly link: Link;
-  private readonly ctx: StepContext;
+  private ctx!: StepContext;
   private readonly schedule: ReportSchedule;
   private wakeUp: (() => void) | undefined;
   private passCount = 0;
@@ -75,14 +76,18 @@ export class Daemon {
   constructor(
     private readonly config: ResolvedConfig,
     private readonly logger: Logger,
-    events: DaemonOptions = {},
+    private readonly events: DaemonOptions = {},
   ) {
     if (!config.daemon) throw new Error('no daemon section in the configuration');
-    const d = config.daemon;
-    this.journal = new Journal(d.journal, 'daemon', events.journal);
-    this.hooks = new Hooks(d.hooks, this.journal, logger);
     this.link = new Link(config, logger, () => this.metrics.account(true));
-    this.schedule = new ReportSchedule(d.reportsAt, d.reportsEvery);
+    this.schedule = new ReportSchedule(config.daemon.reportsAt, config.daemon.reportsEvery);
+  }
+
+  /** Opens the journal (SQLite file or PostgreSQL) and builds what the steps share. */
+  private async open(): Promise<void> {
+    const { config, logger, events, d } = this;
+    this.journal = await Journal.open(d.journal, 'daemon', { ...events.journal, ...storeOptions(d) });
+    this.hooks = new Hooks(d.hooks, this.journal, logger);
     this.ctx = {
       config,
       d,
@@ -106,6 +111,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    await this.open();
     for (const f of this.d.dropFolders) for (const dir of [f.path, ...Object.values(dirs(f.path))]) await mkdir(dir, { recursive: true });
     // What a killed run was writing in work/ (temporary files of builds cut short) belongs to no one now.
     for (const f of this.d.dropFolders) {
@@ -124,7 +130,9 @@ export class Daemon {
           void this.intake(f, p, w);
         },
         onHealth: (healthy, error) => {
-          this.folderHealth(f, healthy, error);
+          void this.folderHealth(f, healthy, error).catch((e: unknown) =>
+            this.logger.error({ folder: f.path, err: (e as Error).message }, 'cannot record the drop folder\'s health'),
+          );
         },
         onOrphanSidecar: (path) => {
           void refuseSidecar(this.ctx, f, path).catch((e: unknown) =>
@@ -139,9 +147,9 @@ export class Daemon {
       this.watchers.push(w);
     }
     if (this.config.push) {
-      if (this.config.push.journal !== this.journal.path)
+      if (this.config.push.journal !== this.d.journal)
         this.logger.warn(
-          { push: this.config.push.journal, daemon: this.journal.path },
+          { push: journalWhere(this.config.push.journal), daemon: this.journal.path },
           'push.journal differs from daemon.journal: the daemon records pushed statuses in its own journal',
         );
       const { startPushReceiver } = await import('../http/push-receiver.js');
@@ -208,7 +216,7 @@ export class Daemon {
     await this.loop;
     await this.hooks.drain();
     await this.link.close();
-    this.journal.close();
+    await this.journal.close();
     this.logger.info('daemon stopped');
   }
 
@@ -237,14 +245,14 @@ export class Daemon {
   private async intake(f: DropFolderConfig, path: string, w: DropWatcher): Promise<void> {
     try {
       // Not taken yet (work/ refused it): the error it recorded stays shown until the worker's move succeeds.
-      if (await take(this.ctx, f, path, (p) => w.forget(p))) this.journal.clearIntakeError(path);
+      if (await take(this.ctx, f, path, (p) => w.forget(p))) await this.journal.clearIntakeError(path);
     } catch (e) {
       const msg = (e as Error).message;
       this.logger.error({ file: printable(path), err: msg }, 'cannot take the file; trying again');
       this.ctx.events.onEvent?.({ type: 'retry', name: path, detail: msg });
       // Shown by status (best effort: a full disk may refuse this too); the watcher offers the file again.
       try {
-        this.journal.recordIntakeError(path, msg);
+        await this.journal.recordIntakeError(path, msg);
       } catch {
         /* logged above */
       }
@@ -252,12 +260,12 @@ export class Daemon {
     }
   }
 
-  private folderHealth(f: DropFolderConfig, healthy: boolean, error?: string): void {
-    const before = this.journal.folders().find((r) => r.path === f.path);
-    this.journal.tx(() => {
-      this.journal.setFolderHealth(f.path, healthy, error);
-      if (!healthy) this.hooks.enqueue({ event: 'unhealthy', folder: f.path, ...(error ? { detail: error } : {}) });
-      else if (before && !before.healthy) this.hooks.enqueue({ event: 'recovered', folder: f.path });
+  private async folderHealth(f: DropFolderConfig, healthy: boolean, error?: string): Promise<void> {
+    const before = (await this.journal.folders()).find((r) => r.path === f.path);
+    await this.journal.tx(async () => {
+      await this.journal.setFolderHealth(f.path, healthy, error);
+      if (!healthy) await this.hooks.enqueue({ event: 'unhealthy', folder: f.path, ...(error ? { detail: error } : {}) });
+      else if (before && !before.healthy) await this.hooks.enqueue({ event: 'recovered', folder: f.path });
     });
     if (!healthy) {
       this.logger.error({ folder: f.path, err: error }, 'drop folder unreadable: nothing is taken from it until it is back');
@@ -331,11 +339,11 @@ export class Daemon {
     } catch (e) {
       if (e instanceof TransportError) throw e;
       const msg = (e as Error).message;
-      const attempts = this.journal.recordError(row.id, msg);
+      const attempts = await this.journal.recordError(row.id, msg);
       const folder = this.ctx.folderOf(row.folder);
       this.logger.error({ input: row.id, name: row.name, attempt: attempts, of: this.d.maxAttempts, err: msg }, 'step failed for this input');
       if (attempts >= this.d.maxAttempts && folder) {
-        await failInput(this.ctx, folder, this.journal.input(row.id)!, [
+        await failInput(this.ctx, folder, (await this.journal.input(row.id))!, [
           { code: 'E_EXPORT', severity: 'error', message: `failed ${attempts} times (daemon.maxAttempts): ${msg}` },
         ]);
         return true;
@@ -360,21 +368,21 @@ export class Daemon {
     const forget = (p: string): void => {
       for (const w of this.watchers) w.forget(p);
     };
-    for (const row of this.journal.inputsIn('seen')) {
+    for (const row of await this.journal.inputsIn('seen')) {
       const f = ctx.folderOf(row.folder);
       if (!f) continue;
       const path = join(f.path, row.name);
       // A move that fails is the folder's trouble (a full disk, work/ not writable), not the file's: retried, shown, never failed.
       try {
         await moveToWork(ctx, f, row, forget);
-        this.journal.clearIntakeError(path);
+        await this.journal.clearIntakeError(path);
         progressed = true;
       } catch (e) {
-        this.journal.recordIntakeError(path, `cannot move it to work/: ${(e as Error).message}`);
+        await this.journal.recordIntakeError(path, `cannot move it to work/: ${(e as Error).message}`);
       }
     }
     for (const f of this.d.dropFolders) if (f.group && !this.stopping && (await buildGroup(ctx, f))) progressed = true;
-    for (const row of this.journal.inputsIn('working')) {
+    for (const row of await this.journal.inputsIn('working')) {
       if (this.stopping) return progressed;
       const f = ctx.folderOf(row.folder);
       if (!f) continue;
@@ -394,16 +402,16 @@ export class Daemon {
       if (f.group && row.group_leader !== -1 && row.kind === 'export') continue;
       if (await this.guarded(row, () => buildInput(ctx, f, row))) progressed = true;
     }
-    for (const row of this.journal.inputsIn('built')) {
+    for (const row of await this.journal.inputsIn('built')) {
       if (this.stopping) return progressed;
       if (!isMember(row) && (await this.guarded(row, () => sendInput(ctx, row)))) progressed = true;
       if (await this.outcomesIfTime()) progressed = true;
     }
     if (await this.outcomesIfTime(true)) progressed = true;
-    for (const row of this.journal.inputsIn('built', 'sent')) if (isMember(row) && (await followLeader(ctx, row))) progressed = true;
+    for (const row of await this.journal.inputsIn('built', 'sent')) if (isMember(row) && (await followLeader(ctx, row))) progressed = true;
     // A final input is only moved into place: a failure (a full disk) is logged and retried next pass, never turned
     // into another state (guarded's failInput would be an illegal done → failed).
-    for (const row of this.journal.inputsIn('done', 'failed', 'duplicate', 'retried')) {
+    for (const row of await this.journal.inputsIn('done', 'failed', 'duplicate', 'retried')) {
       await settleFiles(ctx, row).catch((e: Error) =>
         this.logger.error({ input: row.id, name: printable(row.name), err: e.message }, 'cannot move the files of a finished input; trying again'),
       );

@@ -20,7 +20,7 @@ export const isMember = (r: InputRow): boolean => r.group_leader !== null && r.g
 /** Builds one trigger from the waiting exports of a grouped folder, once the oldest has waited the window (or maxFiles wait). */
 export async function buildGroup(ctx: StepContext, folder: DropFolderConfig): Promise<boolean> {
   const g = folder.group!;
-  const rows = ctx.journal.inputsIn('working').filter((r) => r.folder === folder.path && r.group_leader === null && r.kind === 'export');
+  const rows = (await ctx.journal.inputsIn('working')).filter((r) => r.folder === folder.path && r.group_leader === null && r.kind === 'export');
   if (rows.length === 0) return false;
   const oldest = new Date(rows[0]!.created_at).getTime();
   if (ctx.now().getTime() - oldest < g.windowSeconds * 1000 && rows.length < g.maxFiles) return false;
@@ -30,12 +30,12 @@ export async function buildGroup(ctx: StepContext, folder: DropFolderConfig): Pr
   // A member replaced by a link (or a folder) since it was taken is never read: each is then judged alone, and it refused.
   for (const m of members)
     if (!(await lstat(m.work_path)).isFile()) {
-      ctx.journal.buildAlone(members.map((x) => x.id));
+      await ctx.journal.buildAlone(members.map((x) => x.id));
       return true;
     }
   const leader = members[0]!;
   if (members.length === 1) {
-    ctx.journal.buildAlone([leader.id]);
+    await ctx.journal.buildAlone([leader.id]);
     return true;
   }
   let cmd;
@@ -44,7 +44,7 @@ export async function buildGroup(ctx: StepContext, folder: DropFolderConfig): Pr
   } catch (e) {
     // The folder's command itself is at fault: each export is then judged (and counted) alone.
     ctx.logger.warn({ folder: folder.path, err: (e as Error).message }, 'grouped build impossible; building each export alone');
-    ctx.journal.buildAlone(members.map((m) => m.id));
+    await ctx.journal.buildAlone(members.map((m) => m.id));
     return true;
   }
   if (cmd.serviceId !== ctx.config.service.serviceId) {
@@ -64,11 +64,11 @@ export async function buildGroup(ctx: StepContext, folder: DropFolderConfig): Pr
   );
   if (!r.ok) {
     ctx.logger.warn({ folder: folder.path, members: members.length }, 'grouped build failed; building each export alone');
-    ctx.journal.buildAlone(members.map((m) => m.id));
+    await ctx.journal.buildAlone(members.map((m) => m.id));
     return true;
   }
   const parts = await namedParts(`${basename(leader.name, extname(leader.name))}+${members.length - 1}`, r.files, new Date(leader.created_at));
-  ctx.journal.addGroup(
+  await ctx.journal.addGroup(
     leader.id,
     members.map((m) => m.id),
     parts,
@@ -84,18 +84,18 @@ export async function buildGroup(ctx: StepContext, folder: DropFolderConfig): Pr
 
 /** A grouped export follows its leader: sent, then done or failed with it. */
 export async function followLeader(ctx: StepContext, row: InputRow): Promise<boolean> {
-  const leader = ctx.journal.input(row.group_leader!);
+  const leader = await ctx.journal.input(row.group_leader!);
   if (!leader || leader.state === row.state || !['sent', 'done', 'failed'].includes(leader.state)) return false;
   const folder = ctx.folderOf(row.folder);
   if (!folder) return false;
   if (leader.state === 'sent') {
-    ctx.journal.setInput(row.id, 'sent');
+    await ctx.journal.setInput(row.id, 'sent');
     return true;
   }
   if (leader.state === 'done') {
-    if (row.state === 'built') ctx.journal.setInput(row.id, 'sent');
-    finish(ctx, row, 'done', 'processed', `sent with input #${leader.id} (${leader.name})`);
-    await settleFiles(ctx, ctx.journal.input(row.id)!);
+    if (row.state === 'built') await ctx.journal.setInput(row.id, 'sent');
+    await finish(ctx, row, 'done', 'processed', `sent with input #${leader.id} (${leader.name})`);
+    await settleFiles(ctx, (await ctx.journal.input(row.id))!);
     return true;
   }
   await failInput(ctx, folder, row, [

@@ -87,12 +87,16 @@ export class Hooks {
    * Puts the event in the outbox for each hook that listens to it. Call it
    * inside the journal transaction of the state change it reports.
    */
-  enqueue(e: Omit<HookEvent, 'id' | 'at'>): void {
+  async enqueue(e: Omit<HookEvent, 'id' | 'at'>): Promise<void> {
     const event: HookEvent = { id: randomUUID(), at: new Date().toISOString(), ...e };
     const payload = JSON.stringify(event);
-    for (const h of this.hooks) if (h.on.includes(e.event)) this.journal.enqueueHook(event.id, hookKey(h), payload);
-    // Inside a transaction: delivered once it has committed (better-sqlite3 commits synchronously).
-    queueMicrotask(() => this.kick());
+    // Delivered once the transaction it joins has committed, never before.
+    await this.journal.tx(
+      async () => {
+        for (const h of this.hooks) if (h.on.includes(e.event)) await this.journal.enqueueHook(event.id, hookKey(h), payload);
+      },
+      () => this.kick(),
+    );
   }
 
   /** Starts delivering (what the outbox holds from earlier runs too). */
@@ -112,23 +116,27 @@ export class Hooks {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.running = this.deliverDue()
-      .catch((err: Error) => this.logger.error({ err: err.message }, 'hook delivery failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-          return;
-        }
-        this.schedule();
-      });
+    this.running = (async () => {
+      let next: string | undefined;
+      try {
+        await this.deliverDue();
+        if (!this.again && !this.stopped) next = await this.journal.nextHookDue();
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message }, 'hook delivery failed');
+      }
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+        return;
+      }
+      this.schedule(next);
+    })();
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    const next = this.journal.nextHookDue();
-    if (!next) return;
+  /** Sleeps until the next delivery is due (`next`, from the outbox). */
+  private schedule(next: string | undefined): void {
+    if (this.stopped || !next) return;
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
@@ -148,7 +156,7 @@ export class Hooks {
 
   private async deliverDue(): Promise<void> {
     for (;;) {
-      const due = this.journal.dueHooks(20);
+      const due = await this.journal.dueHooks(20);
       if (due.length === 0) return;
       for (const row of due) {
         if (this.stopped) return;
@@ -160,7 +168,7 @@ export class Hooks {
   private async deliverOne(row: HookOutboxRow): Promise<void> {
     const h = this.byKey.get(row.hook);
     if (!h) {
-      this.journal.setHook(row.id, 'dead', { error: 'this hook is no longer configured' });
+      await this.journal.setHook(row.id, 'dead', { error: 'this hook is no longer configured' });
       return;
     }
     const event = (JSON.parse(row.payload) as HookEvent).event;
@@ -170,16 +178,16 @@ export class Hooks {
         await post(h.url, row.payload).catch((e: Error) => {
           throw new Error(redactUrlSecrets(e.message, h.url!));
         });
-      this.journal.setHook(row.id, 'delivered');
+      await this.journal.setHook(row.id, 'delivered');
     } catch (e) {
       const attempts = row.attempts + 1;
       const msg = (e as Error).message;
       if (attempts >= MAX_ATTEMPTS) {
-        this.journal.setHook(row.id, 'dead', { error: msg });
+        await this.journal.setHook(row.id, 'dead', { error: msg });
         this.logger.error({ hook: h.command ? 'command' : 'webhook', event, eventId: row.event_id, attempts, err: msg }, 'hook failed; given up (see status)');
       } else {
         const nextAt = new Date(Date.now() + backoffMs(attempts));
-        this.journal.setHook(row.id, 'pending', { error: msg, nextAt });
+        await this.journal.setHook(row.id, 'pending', { error: msg, nextAt });
         this.logger.warn(
           { hook: h.command ? 'command' : 'webhook', event, eventId: row.event_id, attempt: attempts, next: nextAt.toISOString(), err: msg },
           'hook failed; will retry',

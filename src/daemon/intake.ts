@@ -25,11 +25,11 @@ export async function take(ctx: StepContext, folder: DropFolderConfig, path: str
   const name = basename(path);
   const kind = await kindOf(path);
   const earlier =
-    kind === 'document' || folder.allowDuplicates || ctx.journal.takeResend(folder.path, hash) ? undefined : ctx.journal.findByHash(folder.path, hash);
+    kind === 'document' || folder.allowDuplicates || await ctx.journal.takeResend(folder.path, hash) ? undefined : await ctx.journal.findByHash(folder.path, hash);
   if (earlier) {
     const why = `same content as ${earlier.name} (input #${earlier.id}, ${earlier.state}), taken ${earlier.created_at}: not sent twice. To send it again: dmc-trigger resend ${earlier.id} --force, or set allowDuplicates: true for this folder.`;
-    const row = ctx.journal.tx(() => {
-      const r = ctx.journal.addInput({
+    const row = await ctx.journal.tx(async () => {
+      const r = await ctx.journal.addInput({
         folder: folder.path,
         name,
         hash,
@@ -39,20 +39,20 @@ export async function take(ctx: StepContext, folder: DropFolderConfig, path: str
         state: 'duplicate',
         duplicateOf: earlier.id,
       });
-      ctx.journal.recordError(r.id, why);
-      return ctx.journal.input(r.id)!;
+      await ctx.journal.recordError(r.id, why);
+      return (await ctx.journal.input(r.id))!;
     });
     await refuseDuplicate(ctx, folder, row);
     forget(path);
     ctx.events.onEvent?.({ type: 'duplicate', input: row.id, name });
     return true;
   }
-  const row = ctx.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind, workDir: dirs(folder.path).work });
+  const row = await ctx.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind, workDir: dirs(folder.path).work });
   try {
     await moveToWork(ctx, folder, row, forget);
   } catch (e) {
     // Journaled as `seen`: the worker retries the move; status shows why it waits.
-    ctx.journal.recordIntakeError(path, `cannot move it to work/: ${(e as Error).message}`);
+    await ctx.journal.recordIntakeError(path, `cannot move it to work/: ${(e as Error).message}`);
     ctx.logger.error({ file: printable(path), err: (e as Error).message }, 'cannot move the file to work/; trying again');
     return false;
   }
@@ -93,13 +93,13 @@ export async function moveToWork(ctx: StepContext, folder: DropFolderConfig, row
   for (const s of await sidecarsBeside(src)) await moveIfThere(join(folder.path, s), join(dirname(row.work_path), `${prefix}${s}`));
   const moved = await moveIfThere(src, row.work_path);
   if (!moved && !(await exists(row.work_path))) {
-    finish(ctx, row, 'failed', 'failed', 'the file vanished from the drop folder before it was taken');
-    ctx.journal.settle(row.id);
+    await finish(ctx, row, 'failed', 'failed', 'the file vanished from the drop folder before it was taken');
+    await ctx.journal.settle(row.id);
     return;
   }
   await moveIfThere(`${src}.done`, `${row.work_path}.done`);
   forget(src);
-  ctx.journal.setInput(row.id, 'working');
+  await ctx.journal.setInput(row.id, 'working');
 }
 
 /**
@@ -122,17 +122,17 @@ export async function refuseSidecar(ctx: StepContext, folder: DropFolderConfig, 
     ).length
   )
     return;
-  const taken = ctx.journal.lastInputWhere(folder.path, (n) => sidecarBelongsTo(name, n));
+  const taken = await ctx.journal.lastInputWhere(folder.path, (n) => sidecarBelongsTo(name, n));
   const why =
     taken && new Date(taken.created_at).getTime() <= st.mtimeMs
       ? `${name} arrived after ${taken.name} was taken (input #${taken.id}, ${taken.created_at}): it was NOT applied; ${taken.name} went with the folder's command (${basename(folder.command)}). Drop a command file before its export, or with it within stableSeconds (with doneMarker: true, before the .done marker). To send the export again with it: put both back and run dmc-trigger resend ${taken.id} --force.`
       : `${name} is a command file for an export that is not in the folder: it was applied to nothing. It is named after its export, <export>.command.yaml or <export without its extension>.command.yaml (promo.csv.command.yaml or promo.command.yaml for promo.csv), and dropped before or with it.`;
   // Never read through a link: its hash is that of its name then.
   const hash = st.isFile() ? await fileHash(path) : `link:${name}`;
-  const row = ctx.journal.tx(() => {
-    const r = ctx.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind: 'command', workDir: dirs(folder.path).work });
-    finish(ctx, r, 'failed', 'failed', why);
-    return ctx.journal.input(r.id)!;
+  const row = await ctx.journal.tx(async () => {
+    const r = await ctx.journal.addInput({ folder: folder.path, name, hash, size: st.size, kind: 'command', workDir: dirs(folder.path).work });
+    await finish(ctx, r, 'failed', 'failed', why);
+    return (await ctx.journal.input(r.id))!;
   });
   ctx.logger.error({ input: row.id, file: printable(path) }, printable(why));
   // The file leaves the drop folder first: its error file, written last, says it is settled.

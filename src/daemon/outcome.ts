@@ -16,7 +16,7 @@ const FOLDERS = ['in', 'processing', 'processed', 'failed'] as const;
 
 /** Looks once at the server for every trigger in flight; settles the inputs whose triggers all have an outcome. */
 export async function followOutcomes(ctx: StepContext): Promise<boolean> {
-  const inflight = ctx.journal.triggersIn('uploaded', 'timeout');
+  const inflight = await ctx.journal.triggersIn('uploaded', 'timeout');
   if (inflight.length === 0) return false;
   const { session, root } = await ctx.link.open();
   const seen = new Map<string, (typeof FOLDERS)[number]>();
@@ -33,7 +33,7 @@ export async function followOutcomes(ctx: StepContext): Promise<boolean> {
     else if (where === undefined) next = 'unknown';
     else if (t.state === 'uploaded' && ctx.now().getTime() - new Date(t.updated_at).getTime() > deadline) next = 'timeout';
     if (!next) continue;
-    ctx.journal.setTrigger(t.id, next, { outcome: next });
+    await ctx.journal.setTrigger(t.id, next, { outcome: next });
     ctx.events.onEvent?.({ type: 'outcome', input: t.input_id, name: t.remote_name, detail: next });
     if (next === 'timeout')
       ctx.logger.warn({ trigger: t.remote_name, where }, `no outcome within timeouts.outcome (${ctx.config.timeouts.outcome} s); still following it`);
@@ -45,11 +45,11 @@ export async function followOutcomes(ctx: StepContext): Promise<boolean> {
 /** Inputs whose triggers all have an outcome: done, or failed when the platform refused one. */
 export async function concludeSent(ctx: StepContext): Promise<boolean> {
   let progressed = false;
-  for (const row of ctx.journal.inputsIn('sent')) {
+  for (const row of await ctx.journal.inputsIn('sent')) {
     if (isMember(row)) continue;
     const folder = ctx.folderOf(row.folder);
     if (!folder) continue;
-    const all = ctx.journal.triggersOf(row.id);
+    const all = await ctx.journal.triggersOf(row.id);
     if (all.some((t) => t.state === 'uploaded' || t.state === 'timeout')) continue;
     const failed = all.filter((t) => t.state === 'failed');
     if (failed.length) {
@@ -61,8 +61,8 @@ export async function concludeSent(ctx: StepContext): Promise<boolean> {
         },
       ]);
     } else {
-      finish(ctx, row, 'done', 'processed');
-      await settleFiles(ctx, ctx.journal.input(row.id)!);
+      await finish(ctx, row, 'done', 'processed');
+      await settleFiles(ctx, (await ctx.journal.input(row.id))!);
     }
     progressed = true;
   }

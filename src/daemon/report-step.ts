@@ -60,13 +60,13 @@ export async function collectReports(ctx: StepContext): Promise<void> {
   // A report acked by a run killed before it linked it is gone from the server: link the local copy.
   const names = new Set(got.map((r) => r.name));
   for (const name of await readdir(ctx.config.reports.dir).catch(() => [] as string[])) {
-    if (names.has(name) || CRA_NAME.exec(name)?.[1] !== ctx.config.service.serviceId || ctx.journal.report(name)) continue;
+    if (names.has(name) || CRA_NAME.exec(name)?.[1] !== ctx.config.service.serviceId || await ctx.journal.report(name)) continue;
     const localPath = join(ctx.config.reports.dir, name);
     got.push({ name, size: (await stat(localPath)).size, localPath, fetched: 'present', ack: 'acked' });
   }
   // The report's row is written once its lines are linked to the triggers: a report marked acked is also linked.
   for (const r of got) {
-    const known = ctx.journal.report(r.name);
+    const known = await ctx.journal.report(r.name);
     let detail = `${r.fetched}, ${r.ack}`;
     if (!known || known.size !== r.size) {
       const lines: { ref: string; broadcastId: string }[] = [];
@@ -83,25 +83,26 @@ export async function collectReports(ctx: StepContext): Promise<void> {
           yield* records;
         })(),
       );
-      ctx.journal.tx(() => {
-        ctx.journal.setReportSummary(r.name, r.size, summary);
-        const linked = ctx.journal.linkBroadcasts(lines);
+      await ctx.journal.tx(async () => {
+        await ctx.journal.setReportSummary(r.name, r.size, summary);
+        const linked = await ctx.journal.linkBroadcasts(lines);
         // Each line is its contact's final result: the inputs of these broadcasts are due for their results file.
-        ctx.statuses.recordReport(records);
-        ctx.hooks.enqueue({
+        await ctx.statuses.recordReport(records);
+        await ctx.hooks.enqueue({
           event: 'report',
           report: { name: r.name, localPath: r.localPath },
-          links: ctx.journal.broadcastLinks(linked),
+          links: await ctx.journal.broadcastLinks(linked),
           detail: `${lines.length} results, ${linked.length} trigger(s) linked`,
         });
-        ctx.journal.setReport({ name: r.name, size: r.size, state: r.ack === 'not-acked' ? 'downloaded' : 'acked', local_path: r.localPath });
+        await ctx.journal.setReport({ name: r.name, size: r.size, state: r.ack === 'not-acked' ? 'downloaded' : 'acked', local_path: r.localPath });
         // Triggers are usually linked already (by the push statuses): say how many of the report's broadcasts are this daemon's.
         const broadcasts = [...new Set(records.map((x) => x.broadcastId))];
-        const ours = broadcasts.filter((b) => ctx.statuses.linksOf([b]).length > 0).length;
+        let ours = 0;
+        for (const b of broadcasts) if ((await ctx.statuses.linksOf([b])).length > 0) ours++;
         detail += `; ${ours} of its ${broadcasts.length} broadcast(s) came from this daemon's triggers${linked.length ? ` (${linked.length} trigger(s) linked by it)` : ''}`;
       });
     } else {
-      ctx.journal.setReport({ name: r.name, size: r.size, state: r.ack === 'not-acked' ? 'downloaded' : 'acked', local_path: r.localPath });
+      await ctx.journal.setReport({ name: r.name, size: r.size, state: r.ack === 'not-acked' ? 'downloaded' : 'acked', local_path: r.localPath });
     }
     ctx.metrics.reportCollected();
     ctx.events.onEvent?.({ type: 'report', name: r.name, detail });

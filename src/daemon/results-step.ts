@@ -22,18 +22,14 @@ export async function writeDueResults(ctx: StepContext): Promise<boolean> {
   const now = ctx.now();
   const cutoff = new Date(now.getTime() - r.finalAfterDays * 86_400_000).toISOString();
   // Past finalAfterDays and not final yet: one last rewrite, final.
-  ctx.journal.db
-    .prepare(
-      'INSERT OR IGNORE INTO results_due (input_id) SELECT f.input_id FROM results_files f JOIN inputs i ON i.id = f.input_id WHERE f.final = 0 AND i.created_at < ?',
-    )
-    .run(cutoff);
+  await ctx.statuses.markExpiredDue(cutoff);
   let wrote = false;
-  for (const id of ctx.statuses.due()) {
+  for (const id of await ctx.statuses.due()) {
     if (ctx.stopping()) break;
-    const row = ctx.journal.input(id);
+    const row = await ctx.journal.input(id);
     const folder = row ? ctx.folderOf(row.folder) : undefined;
     if (!row || !folder || row.kind !== 'export' || (row.state !== 'done' && row.settled)) {
-      ctx.statuses.undue(id);
+      await ctx.statuses.undue(id);
       continue;
     }
     // Not in sent/ yet: written once it is.
@@ -41,11 +37,11 @@ export async function writeDueResults(ctx: StepContext): Promise<boolean> {
     const exportPath = join(dirs(folder.path).sent, row.name);
     if (!(await exists(exportPath))) {
       ctx.logger.warn({ input: id, name: printable(row.name) }, 'the export is no longer in sent/: its results file cannot be written');
-      ctx.statuses.undue(id);
+      await ctx.statuses.undue(id);
       continue;
     }
     const paths = resultsPaths(folder.path, row.name, r.name);
-    const broadcasts = ctx.statuses.broadcastsOf(id);
+    const broadcasts = await ctx.statuses.broadcastsOf(id);
     let summary: ResultsSummary;
     try {
       summary = await writeResultsFile({
@@ -53,30 +49,26 @@ export async function writeDueResults(ctx: StepContext): Promise<boolean> {
         outPath: paths.file,
         summaryPath: paths.summary,
         map: folder.map as Partial<Record<ContactColumn, string>>,
-        lookup: ctx.statuses.lookup(broadcasts),
+        lookup: await ctx.statuses.lookup(broadcasts),
         input: { id, name: row.name, folder: row.folder },
         broadcasts,
         expired: row.created_at < cutoff,
         followLinks: false,
-        ...(row.rejected ? { rejected: ctx.journal.rejectedRows(id) } : {}),
+        ...(row.rejected ? { rejected: await ctx.journal.rejectedRows(id) } : {}),
       });
     } catch (e) {
       if (e instanceof NotRegularFileError) {
         // Not a file the daemon wrote (a link or a folder put in sent/): said once, never read, not tried again.
         ctx.logger.error({ input: id, name: printable(row.name), err: e.message }, 'the export in sent/ was replaced: its results file is not written');
-        ctx.statuses.undue(id);
+        await ctx.statuses.undue(id);
         continue;
       }
       ctx.logger.error({ input: id, name: printable(row.name), err: (e as Error).message }, 'cannot write the results file; trying again next pass');
       continue;
     }
-    ctx.journal.tx(() => {
-      ctx.journal.db
-        .prepare(
-          'INSERT INTO results_files (input_id, path, summary, final, written_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(input_id) DO UPDATE SET path = excluded.path, summary = excluded.summary, final = excluded.final, written_at = excluded.written_at',
-        )
-        .run(id, paths.file, JSON.stringify(summary), summary.final ? 1 : 0, now.toISOString());
-      ctx.statuses.undue(id);
+    await ctx.journal.tx(async () => {
+      await ctx.statuses.setResultsFile(id, paths.file, summary, summary.final, now);
+      await ctx.statuses.undue(id);
     });
     const s = summary.byStatus;
     ctx.events.onEvent?.({

@@ -29,12 +29,12 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
     ctx.logger.info({ input: row.id, waitingFor: pending }, 'waiting for documents dropped with the trigger');
     return false;
   }
-  const unsent = ctx.journal.triggersOf(row.id);
+  const unsent = await ctx.journal.triggersOf(row.id);
   if (unsent.every((t) => t.state === 'built')) {
     // Nothing sent yet: the export must still be what was built (a writer appending after the build would be cut off in silence).
     const size = (await stat(row.work_path).catch(() => undefined))?.size;
     if (size !== undefined && size !== row.size) {
-      for (const t of unsent) ctx.journal.setTrigger(t.id, 'failed', { error: 'the export changed after it was built' });
+      for (const t of unsent) await ctx.journal.setTrigger(t.id, 'failed', { error: 'the export changed after it was built' });
       await failInput(ctx, folder, row, [
         {
           code: 'E_EXPORT',
@@ -49,8 +49,8 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
   if (!row.documents_sent)
     for (const d of dropped)
       if (!(await lstat(d.work_path).catch(() => undefined))?.isFile()) {
-        for (const t of ctx.journal.triggersOf(row.id))
-          if (t.state === 'built' || t.state === 'uploading') ctx.journal.setTrigger(t.id, 'failed', { error: 'a document is not a regular file' });
+        for (const t of await ctx.journal.triggersOf(row.id))
+          if (t.state === 'built' || t.state === 'uploading') await ctx.journal.setTrigger(t.id, 'failed', { error: 'a document is not a regular file' });
         await failInput(ctx, folder, row, [
           {
             code: 'E_DOCUMENT_MISSING',
@@ -61,22 +61,22 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
         return true;
       }
   let documents = row.documents_sent ? [] : [...folder.documents, ...dropped.map((d) => ({ path: d.work_path, name: d.name }))];
-  for (const t of ctx.journal.triggersOf(row.id)) {
+  for (const t of await ctx.journal.triggersOf(row.id)) {
     if (ctx.stopping()) return false;
     if (t.state === 'renaming') {
       const verdict = await resolveRename(session, root, t);
       if (verdict !== 'uploaded') {
-        ctx.journal.setTrigger(t.id, 'failed', { error: verdict });
+        await ctx.journal.setTrigger(t.id, 'failed', { error: verdict });
         await failInput(ctx, folder, row, [{ code: 'E_EXPORT', severity: 'error', message: verdict }]);
         return true;
       }
-      ctx.journal.setTrigger(t.id, 'uploaded');
+      await ctx.journal.setTrigger(t.id, 'uploaded');
       continue;
     }
     if (t.state !== 'built' && t.state !== 'uploading') continue;
     const wait = ctx.pace.lastUpload + 1000 / ctx.d.rate - Date.now();
     if (wait > 0) await sleep(wait);
-    ctx.journal.setTrigger(t.id, 'uploading');
+    await ctx.journal.setTrigger(t.id, 'uploading');
     const started = performance.now();
     try {
       await sendTrigger(
@@ -86,44 +86,44 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
           remoteRoot: root,
           timeouts: ctx.config.timeouts,
           logger: ctx.logger,
-          onStep: (s) => {
-            if (s.step === 'documents-taken') ctx.journal.setDocumentsSent(row.id);
+          onStep: async (s) => {
+            if (s.step === 'documents-taken') await ctx.journal.setDocumentsSent(row.id);
           },
-          beforeTriggerRename: () => {
-            ctx.journal.setTrigger(t.id, 'renaming');
+          beforeTriggerRename: async () => {
+            await ctx.journal.setTrigger(t.id, 'renaming');
           },
         },
       );
     } catch (e) {
-      const state = ctx.journal.trigger(t.id)!.state;
+      const state = (await ctx.journal.trigger(t.id))!.state;
       if (e instanceof TransportError && !e.transient) {
-        ctx.journal.setTrigger(t.id, 'failed', { error: e.message });
+        await ctx.journal.setTrigger(t.id, 'failed', { error: e.message });
         await failInput(ctx, folder, row, [{ code: 'E_EXPORT', severity: 'error', message: `not sent: ${e.message}` }]);
         return true;
       }
       // `renaming` stays: the rename may have happened; the next pass looks at the server.
-      ctx.journal.setTrigger(t.id, state, { error: (e as Error).message });
+      await ctx.journal.setTrigger(t.id, state, { error: (e as Error).message });
       throw e;
     }
     ctx.pace.lastUpload = Date.now();
     ctx.metrics.uploaded((await stat(t.local_path).catch(() => ({ size: 0 }))).size, (performance.now() - started) / 1000);
     documents = [];
-    ctx.journal.setTrigger(t.id, 'uploaded');
+    await ctx.journal.setTrigger(t.id, 'uploaded');
   }
-  const triggers = ctx.journal.triggersOf(row.id);
+  const triggers = await ctx.journal.triggersOf(row.id);
   if (triggers.some((t) => t.state === 'built' || t.state === 'uploading' || t.state === 'renaming')) return false;
   // The documents dropped with it are done with it, in the same transaction.
-  ctx.journal.tx(() => {
-    ctx.journal.setInput(row.id, 'sent');
-    for (const d of dropped) ctx.journal.setInput(d.id, 'done');
-    ctx.hooks.enqueue({
+  await ctx.journal.tx(async () => {
+    await ctx.journal.setInput(row.id, 'sent');
+    for (const d of dropped) await ctx.journal.setInput(d.id, 'done');
+    await ctx.hooks.enqueue({
       event: 'sent',
       input: { id: row.id, folder: row.folder, name: row.name },
       triggers: triggers.map((t) => ({ remoteName: t.remote_name, contacts: t.contacts, state: t.state })),
       ...(row.rejected ? { rejected: row.rejected } : {}),
     });
   });
-  for (const d of dropped) await settleFiles(ctx, ctx.journal.input(d.id)!);
+  for (const d of dropped) await settleFiles(ctx, (await ctx.journal.input(d.id))!);
   ctx.events.onEvent?.({ type: 'sent', input: row.id, name: row.name, detail: triggers.map((t) => t.remote_name).join(', ') });
   return true;
 }
@@ -133,11 +133,11 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
  * waiting in work/, and those still in the drop folder (not yet taken).
  */
 async function droppedDocuments(ctx: StepContext, row: InputRow, folder: DropFolderConfig): Promise<{ documents: InputRow[]; pending: string[] }> {
-  const [first] = ctx.journal.triggersOf(row.id);
+  const [first] = await ctx.journal.triggersOf(row.id);
   if (!first) return { documents: [], pending: [] };
   const names = new Set(referencedDocuments((await readTriggerHead(first.local_path)).command).map((r) => r.name));
   if (names.size === 0) return { documents: [], pending: [] };
-  const documents = ctx.journal.inputsIn('working').filter((d) => d.kind === 'document' && d.folder === row.folder && names.has(d.name));
+  const documents = (await ctx.journal.inputsIn('working')).filter((d) => d.kind === 'document' && d.folder === row.folder && names.has(d.name));
   const configured = new Set(folder.documents.map((d) => basename(d)));
   const pending: string[] = [];
   for (const n of names) {

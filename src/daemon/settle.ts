@@ -15,21 +15,21 @@ import type { InputRow, InputState } from '../store/journal.js';
 import { sidecarsBeside } from './sidecar.js';
 
 /** The hook event of an input (its triggers as the journal has them now). */
-export function inputHook(ctx: StepContext, event: HookEventType, row: InputRow, detail?: string): void {
-  ctx.hooks.enqueue({
+export async function inputHook(ctx: StepContext, event: HookEventType, row: InputRow, detail?: string): Promise<void> {
+  await ctx.hooks.enqueue({
     event,
     input: { id: row.id, folder: row.folder, name: row.name },
-    triggers: ctx.journal.triggersOf(row.id).map((t) => ({ remoteName: t.remote_name, contacts: t.contacts, state: t.state })),
+    triggers: (await ctx.journal.triggersOf(row.id)).map((t) => ({ remoteName: t.remote_name, contacts: t.contacts, state: t.state })),
     ...(row.rejected ? { rejected: row.rejected } : {}),
     ...(detail ? { detail } : {}),
   });
 }
 
 /** Moves an input to a final state and journals its hook event in the same transaction. */
-export function finish(ctx: StepContext, row: InputRow, state: InputState, event: HookEventType | undefined, detail?: string): void {
-  ctx.journal.tx(() => {
-    ctx.journal.setInput(row.id, state, state === 'failed' ? detail?.slice(0, 4000) : undefined);
-    if (event) inputHook(ctx, event, row, detail);
+export async function finish(ctx: StepContext, row: InputRow, state: InputState, event: HookEventType | undefined, detail?: string): Promise<void> {
+  await ctx.journal.tx(async () => {
+    await ctx.journal.setInput(row.id, state, state === 'failed' ? detail?.slice(0, 4000) : undefined);
+    if (event) await inputHook(ctx, event, row, detail);
   });
 }
 
@@ -41,8 +41,8 @@ export async function failInput(ctx: StepContext, folder: DropFolderConfig, row:
     .join('\n');
   // The error file first (its folder made with it): a crash after it re-runs the step; a crash before the move leaves it to the settle pass.
   await writeFileAtomic(join(dirs(folder.path).failed, `${row.name}.error.txt`), errorFileText(row.name, row.id, errors, ctx.d.language));
-  finish(ctx, row, 'failed', 'failed', text);
-  await settleFiles(ctx, ctx.journal.input(row.id)!);
+  await finish(ctx, row, 'failed', 'failed', text);
+  await settleFiles(ctx, (await ctx.journal.input(row.id))!);
   ctx.events.onEvent?.({ type: 'failed', input: row.id, name: row.name, detail: text.split('\n')[0] });
 }
 
@@ -50,7 +50,7 @@ export async function failInput(ctx: StepContext, folder: DropFolderConfig, row:
 export async function refuseDuplicate(ctx: StepContext, folder: DropFolderConfig, row: InputRow): Promise<void> {
   await writeFileAtomic(join(dirs(folder.path).failed, `${row.name}.error.txt`), `${row.name} (input #${row.id}): ${row.last_error ?? 'duplicate'}\n`);
   await moveIfThere(join(folder.path, row.name), join(dirs(folder.path).failed, row.name));
-  ctx.journal.settle(row.id);
+  await ctx.journal.settle(row.id);
 }
 
 /** Moves an input and its built triggers from work/ to sent/ (done) or failed/, then marks it settled (idempotent). */
@@ -62,13 +62,13 @@ export async function settleFiles(ctx: StepContext, row: InputRow): Promise<void
     // A refused sidecar never went to work/: from the drop folder to failed/.
     await mkdir(dirs(folder.path).failed, { recursive: true });
     await moveIfThere(join(folder.path, row.name), join(dirs(folder.path).failed, row.name));
-    return ctx.journal.settle(row.id);
+    return await ctx.journal.settle(row.id);
   }
   const dest = row.state === 'done' ? dirs(folder.path).sent : dirs(folder.path).failed;
   await mkdir(dest, { recursive: true });
   if (row.state === 'done' && row.kind !== 'document') await saySentPartly(ctx, row, dest);
   await moveIfThere(row.work_path, join(dest, row.name));
-  for (const t of ctx.journal.triggersOf(row.id)) await moveIfThere(t.local_path, join(dest, basename(t.local_path).replace(/^\d{6}-/, '')));
+  for (const t of await ctx.journal.triggersOf(row.id)) await moveIfThere(t.local_path, join(dest, basename(t.local_path).replace(/^\d{6}-/, '')));
   // Sidecars keep their own names beside the export (promo.command.yaml or promo.csv.command.yaml).
   const prefix = basename(row.work_path).slice(0, -row.name.length);
   for (const s of await sidecarsBeside(row.work_path, prefix)) await moveIfThere(join(dirname(row.work_path), s), join(dest, s.slice(prefix.length)));
@@ -79,7 +79,7 @@ export async function settleFiles(ctx: StepContext, row: InputRow): Promise<void
     await mkdir(dirs(folder.path).failed, { recursive: true });
     await moveIfThere(`${row.work_path}.rejected.csv`, join(dirs(folder.path).failed, `${row.name}.rejected.csv`));
   }
-  ctx.journal.settle(row.id);
+  await ctx.journal.settle(row.id);
   await sweepTemporaries(dirs(folder.path).work);
 }
 
@@ -114,5 +114,5 @@ async function saySentPartly(ctx: StepContext, row: InputRow, dest: string): Pro
   const text = `${row.name} (input #${row.id}) grew from ${row.size} to ${size} bytes after it was sent: the rows written after that were NOT sent. Drop them again as a new export (write exports under a temporary name, or use doneMarker, so that they are taken complete).\n`;
   await writeFileAtomic(join(dest, `${row.name}.error.txt`), text);
   ctx.logger.error({ input: row.id, name: printable(row.name), sent: row.size, now: size }, 'rows appended after the export was sent were not sent');
-  inputHook(ctx, 'failed', row, text.trim());
+  await inputHook(ctx, 'failed', row, text.trim());
 }

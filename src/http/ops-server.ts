@@ -46,11 +46,11 @@ export interface OpsServerOptions {
 }
 
 /** Why the daemon is not ready (empty: ready). */
-export function notReady(s: ReadinessSource, now = Date.now()): string[] {
+export async function notReady(s: ReadinessSource, now = Date.now()): Promise<string[]> {
   const why: string[] = [];
   try {
-    // A write that is rolled back: the journal takes writes (not full, not read-only, not locked for long).
-    s.journal.db.exec('BEGIN IMMEDIATE; ROLLBACK');
+    // A write transaction: the journal takes writes (not full, not read-only, not locked for long).
+    await s.journal.ping();
   } catch (e) {
     why.push(`the journal takes no writes: ${(e as Error).message}`);
   }
@@ -58,7 +58,7 @@ export function notReady(s: ReadinessSource, now = Date.now()): string[] {
   if (last === undefined) why.push('no pass has completed yet');
   else if (now - last > s.passWithinSeconds * 1000)
     why.push(`the last completed pass was ${Math.round((now - last) / 1000)} s ago (more than ${s.passWithinSeconds} s)`);
-  for (const f of s.journal.folders()) if (!f.healthy) why.push(`drop folder ${f.path} cannot be read since ${f.since}: ${f.error ?? ''}`);
+  for (const f of await s.journal.folders().catch(() => [])) if (!f.healthy) why.push(`drop folder ${f.path} cannot be read since ${f.since}: ${f.error ?? ''}`);
   const a = s.account();
   if (a && !a.reachable) why.push(`the account was unreachable at the last try: ${a.error ?? ''}`);
   return why;
@@ -76,41 +76,42 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
     account: () => account,
     push: () => o.source.push(),
   };
-  const byState = (table: 'inputs' | 'triggers', column: string): { labels: string; n: number }[] =>
-    journal.db.prepare(`SELECT IFNULL(${column}, 'none') labels, COUNT(*) n FROM ${table} GROUP BY ${column}`).all() as { labels: string; n: number }[];
-  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void): void => {
+  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void | Promise<void>): void => {
     new prom.Gauge({
       name,
       help,
       labelNames,
       registers: [registry],
-      collect() {
+      async collect() {
         this.reset();
-        collect(this);
+        await collect(this);
       },
     });
   };
-  gauge('dmc_inputs', 'Inputs in the journal by state', ['state'], (g) => byState('inputs', 'state').forEach((r) => g.set({ state: r.labels }, r.n)));
-  gauge('dmc_triggers', 'Trigger files by state', ['state'], (g) => byState('triggers', 'state').forEach((r) => g.set({ state: r.labels }, r.n)));
+  const byState = async (g: Gauge, label: string, table: 'inputs' | 'triggers', column: 'state' | 'outcome'): Promise<void> => {
+    for (const [k, n] of Object.entries(await journal.countsBy(table, column))) g.set({ [label]: k }, n);
+  };
+  gauge('dmc_inputs', 'Inputs in the journal by state', ['state'], (g) => byState(g, 'state', 'inputs', 'state'));
+  gauge('dmc_triggers', 'Trigger files by state', ['state'], (g) => byState(g, 'state', 'triggers', 'state'));
   gauge('dmc_triggers_by_outcome', 'Trigger files by outcome on the platform (none: not known yet)', ['outcome'], (g) =>
-    byState('triggers', 'outcome').forEach((r) => g.set({ outcome: r.labels }, r.n)),
+    byState(g, 'outcome', 'triggers', 'outcome'),
   );
-  gauge('dmc_rows_rejected_total', 'Export rows left out under partial acceptance (rejectBadRows), over every input in the journal', [], (g) =>
-    g.set(journal.rejectedTotal()),
+  gauge('dmc_rows_rejected_total', 'Export rows left out under partial acceptance (rejectBadRows), over every input in the journal', [], async (g) =>
+    g.set(await journal.rejectedTotal()),
   );
   gauge(
     'dmc_contacts',
     'Contacts of the broadcasts linked to a trigger, by final status, as the results file and the console count them (one per contact: delivered when any medium delivered)',
     ['status'],
-    (g) => {
-      for (const [status, n] of Object.entries(contactCounts(journal.db))) g.set({ status }, n);
+    async (g) => {
+      for (const [status, n] of Object.entries(await contactCounts(journal.sql))) g.set({ status }, n);
     },
   );
-  gauge('dmc_hook_deliveries', 'Hook deliveries in the outbox by state (delivered, pending, dead)', ['state'], (g) => {
-    for (const [state, n] of Object.entries(journal.hookSummary())) g.set({ state }, n);
+  gauge('dmc_hook_deliveries', 'Hook deliveries in the outbox by state (delivered, pending, dead)', ['state'], async (g) => {
+    for (const [state, n] of Object.entries(await journal.hookSummary())) g.set({ state }, n);
   });
-  gauge('dmc_folder_healthy', 'Whether each drop folder can be read (1) or not (0)', ['folder'], (g) => {
-    for (const f of journal.folders()) g.set({ folder: f.path }, f.healthy);
+  gauge('dmc_folder_healthy', 'Whether each drop folder can be read (1) or not (0)', ['folder'], async (g) => {
+    for (const f of await journal.folders()) g.set({ folder: f.path }, f.healthy);
   });
   gauge('dmc_last_pass_timestamp_seconds', 'When the last pass of the worker completed (Unix time)', [], (g) => {
     const t = o.source.lastPassAt();
@@ -164,7 +165,7 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
   app.get('/readyz', async (_req, reply) => {
-    const why = notReady(source);
+    const why = await notReady(source);
     return reply
       .code(why.length ? 503 : 200)
       .type('text/plain; charset=utf-8')

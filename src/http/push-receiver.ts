@@ -96,18 +96,30 @@ class GroupCommit {
     });
   }
 
+  /** One commit at a time: what arrives meanwhile waits for the next. */
+  private flushing = false;
+
   private flush(): void {
+    if (this.flushing) return;
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
+    this.flushing = true;
+    void this.commit(batch).finally(() => {
+      this.flushing = false;
+      if (this.queue.length > 0) this.flush();
+    });
+  }
+
+  private async commit(batch: Waiting[]): Promise<void> {
     const reports = batch.map((w) => w.report);
     const size = reports.reduce((s, r) => s + r.elements.reduce((t, e) => t + e.history.length, 0), 0);
     let recorded: RecordedPush;
     try {
-      recorded = this.journal.tx(() => {
-        const r = this.store.recordPush(reports);
-        if (this.hooks && r.recorded > 0) this.hooks.enqueue(statusEvent(reports, r, this.store));
+      recorded = await this.journal.tx(async () => {
+        const r = await this.store.recordPush(reports);
+        if (this.hooks && r.recorded > 0) await this.hooks.enqueue(await statusEvent(reports, r, this.store));
         return r;
       });
     } catch (e) {
@@ -125,7 +137,7 @@ class GroupCommit {
   }
 }
 
-function statusEvent(reports: readonly PushReport[], r: RecordedPush, store: StatusStore): Parameters<Hooks['enqueue']>[0] {
+async function statusEvent(reports: readonly PushReport[], r: RecordedPush, store: StatusStore): Promise<Parameters<Hooks['enqueue']>[0]> {
   const statuses = reports.flatMap((rep) =>
     rep.elements.map((e) => {
       const last = latestOf(e.history);
@@ -146,7 +158,7 @@ function statusEvent(reports: readonly PushReport[], r: RecordedPush, store: Sta
     event: 'status',
     statuses: statuses.slice(0, 1000),
     count: statuses.length,
-    links: store.linksOf(r.broadcasts),
+    links: await store.linksOf(r.broadcasts),
     detail: `${r.recorded} status(es) recorded, ${r.duplicates} already known`,
   };
 }

@@ -10,10 +10,12 @@
  * Report states: downloaded → acked. Hook events wait in an outbox until
  * delivered (at least once). Folder health is recorded for `status`.
  */
-import { existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { checkTransition, type InputState, type TriggerState } from './states.js';
+import { SqliteSql, type Sql } from './sql.js';
+import { redactUrl } from './pg.js';
 
 /** The statuses' tables (store/statuses.ts reads and writes them). */
 const STATUS_SCHEMA = `
@@ -155,113 +157,90 @@ CREATE TABLE IF NOT EXISTS intake_errors (path TEXT PRIMARY KEY, error TEXT NOT 
 
 const now = (): string => new Date().toISOString();
 
-export class Journal {
-  readonly db: Database.Database;
-  private readonly lockPath: string;
+/** Where a journal lives: a SQLite file, or a PostgreSQL database (a postgres:// URL). */
+export const isPgUrl = (target: string): boolean => /^postgres(ql)?:\/\//i.test(target);
 
-  /** Whether a journal file exists at `path` (status and retry before the daemon ever ran). */
-  static exists(path: string): boolean {
-    return existsSync(path);
+/** Where a journal is, as messages may show it (a PostgreSQL URL without its password). */
+export const journalWhere = (target: string): string => (isPgUrl(target) ? redactUrl(target) : target);
+
+export interface OpenJournalOptions extends JournalOptions {
+  /** PostgreSQL only: the password (from passwordFile or the environment), the schema, the pool. */
+  readonly password?: string;
+  readonly schema?: string;
+  readonly poolSize?: number;
+}
+
+/** The PostgreSQL options of a daemon section's `store` (nothing for SQLite). */
+export function storeOptions(d: {
+  readonly store?: { readonly password?: { reveal(): string }; readonly schema: string; readonly poolSize: number };
+}): OpenJournalOptions {
+  if (!d.store) return {};
+  const password = d.store.password?.reveal();
+  return { schema: d.store.schema, poolSize: d.store.poolSize, ...(password !== undefined ? { password } : {}) };
+}
+
+export class Journal {
+  /** Where it is, as logs and messages may show it (a URL without its password). */
+  readonly path: string;
+
+  /** Whether a journal exists there (status and retry before the daemon ever ran); a PostgreSQL URL is asked when opened. */
+  static exists(target: string): boolean {
+    return isPgUrl(target) || existsSync(target);
   }
 
   /**
-   * Opens (creating) the journal. `daemon` takes the one-daemon lock;
-   * `readonly` (status) and `shared` (retry, resend: SQLite serializes their
-   * writes with the daemon's) take none; `receiver` (a push receiver run
-   * on its own) creates the journal if needed and takes no lock either.
+   * Opens (creating) the journal. On SQLite, `daemon` takes the one-daemon
+   * lock; `readonly` (status) and `shared` (retry, resend: SQLite serializes
+   * their writes with the daemon's) take none; `receiver` (a push receiver
+   * run on its own) creates the journal if needed and takes no lock either.
+   * A postgres:// URL opens the PostgreSQL store (schema migrated at start).
    */
-  private readonly committed: Transition[] = [];
+  static async open(target: string, mode: JournalMode = 'daemon', opts: OpenJournalOptions = {}): Promise<Journal> {
+    if (isPgUrl(target)) {
+      const { PgStore } = await import('./pg.js');
+      const pg = await PgStore.open({ url: target, password: opts.password, schema: opts.schema, poolSize: opts.poolSize });
+      return new Journal(pg.sql(), pg.where, mode, opts, () => pg.close());
+    }
+    const { db, release } = openSqlite(target, mode);
+    return new Journal(new SqliteSql(db), target, mode, opts, async () => release());
+  }
 
-  constructor(
-    readonly path: string,
-    private readonly mode: 'daemon' | 'readonly' | 'shared' | 'receiver' = 'daemon',
-    private readonly opts: JournalOptions = {},
+  private constructor(
+    /** The database, for the store's own modules (statuses) and the tests. */
+    readonly sql: Sql,
+    where: string,
+    readonly mode: JournalMode,
+    private readonly opts: JournalOptions,
+    private readonly closer: () => Promise<void>,
   ) {
-    this.lockPath = `${path}.lock`;
-    if (mode === 'readonly' || mode === 'shared') {
-      this.db = openDatabase(path, { readonly: mode === 'readonly', fileMustExist: true });
-      if (mode === 'shared') {
-        this.db.pragma('busy_timeout = 10000');
-        // Synchronous is per connection: a write here is as durable as the daemon's.
-        this.db.pragma('synchronous = FULL');
-      }
-      return;
-    }
-    mkdirSync(dirname(path), { recursive: true });
-    if (mode === 'daemon') takeLock(this.lockPath);
-    try {
-      this.db = openDatabase(path);
-    } catch (e) {
-      if (mode === 'daemon') {
-        HELD.delete(this.lockPath);
-        try {
-          unlinkSync(this.lockPath);
-        } catch {
-          /* gone */
-        }
-      }
-      throw e;
-    }
-    try {
-      this.db.pragma('busy_timeout = 10000');
-      this.db.pragma('journal_mode = WAL');
-      // FULL: a commit is fsynced before it returns (NORMAL in WAL mode would not be, and a power cut could lose it).
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('foreign_keys = ON');
-      this.db.exec(SCHEMA);
-      this.db.exec(STATUS_SCHEMA);
-      // Journals created before grouping existed get the column.
-      const cols = (this.db.prepare('PRAGMA table_info(inputs)').all() as { name: string }[]).map((c) => c.name);
-      if (!cols.includes('group_leader')) this.db.exec('ALTER TABLE inputs ADD COLUMN group_leader INTEGER');
-      const tcols = (this.db.prepare('PRAGMA table_info(triggers)').all() as { name: string }[]).map((c) => c.name);
-      if (!tcols.includes('broadcast_id')) this.db.exec('ALTER TABLE triggers ADD COLUMN broadcast_id TEXT');
-      if (!cols.includes('settled')) this.db.exec('ALTER TABLE inputs ADD COLUMN settled INTEGER NOT NULL DEFAULT 0');
-      if (!cols.includes('documents_sent')) this.db.exec('ALTER TABLE inputs ADD COLUMN documents_sent INTEGER NOT NULL DEFAULT 0');
-      if (!cols.includes('changed_at')) this.db.exec('ALTER TABLE inputs ADD COLUMN changed_at TEXT');
-      if (!cols.includes('rejected')) this.db.exec('ALTER TABLE inputs ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0');
-      if (!cols.includes('warnings')) this.db.exec('ALTER TABLE inputs ADD COLUMN warnings TEXT');
-      this.db.exec('CREATE INDEX IF NOT EXISTS inputs_unsettled ON inputs(settled, state)');
-    } catch (e) {
-      this.close();
-      throw journalError(path, e);
-    }
+    this.path = where;
   }
 
-  /** Reports the transitions committed (after the outermost transaction). */
-  private flush(): void {
-    if (this.db.inTransaction) return;
-    const done = this.committed.splice(0);
-    for (const t of done) this.opts.onTransition?.(t);
+  private closed = false;
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.sql.close();
+    await this.closer();
   }
 
-  close(): void {
-    this.db.close();
-    if (this.mode !== 'daemon') return;
-    HELD.delete(this.lockPath);
-    try {
-      unlinkSync(this.lockPath);
-    } catch {
-      /* already gone */
-    }
+  /** Runs `fn` in one transaction: every journal call it makes commits with it, or none does. */
+  tx<T>(fn: () => Promise<T>, afterCommit?: () => void): Promise<T> {
+    return this.sql.tx(fn, afterCommit);
   }
 
-  tx<T>(fn: () => T): T {
-    try {
-      return this.db.transaction(fn)();
-    } catch (e) {
-      if (!this.db.inTransaction) this.committed.length = 0;
-      throw e;
-    } finally {
-      this.flush();
-    }
+  /** Reports a committed transition (after the outermost transaction commits). */
+  private transitioned(t: Transition): Promise<void> {
+    return this.sql.tx(async () => undefined, () => this.opts.onTransition?.(t));
   }
 
-  findByHash(folder: string, hash: string): InputRow | undefined {
-    return (
-      this.db
-        // A retried input never reached the platform (retry refuses otherwise): its content taken again is not a duplicate.
-        .prepare(`SELECT * FROM inputs WHERE folder = ? AND hash = ? AND state NOT IN ('failed', 'duplicate', 'retried') ORDER BY id LIMIT 1`)
-        .get(folder, hash) as InputRow | undefined
+  findByHash(folder: string, hash: string): Promise<InputRow | undefined> {
+    // A retried input never reached the platform (retry refuses otherwise): its content taken again is not a duplicate.
+    return this.sql.get<InputRow>(
+      `SELECT * FROM inputs WHERE folder = ? AND hash = ? AND state NOT IN ('failed', 'duplicate', 'retried') ORDER BY id LIMIT 1`,
+      folder,
+      hash,
     );
   }
 
@@ -275,103 +254,130 @@ export class Journal {
     workDir: string;
     state?: InputState;
     duplicateOf?: number;
-  }): InputRow {
-    return this.tx(() => {
+  }): Promise<InputRow> {
+    return this.tx(async () => {
       const t = now();
-      const r = this.db
-        .prepare(
-          `INSERT INTO inputs (folder, name, hash, size, state, kind, work_path, created_at, updated_at, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?)`,
-        )
-        .run(i.folder, i.name, i.hash, i.size, i.state ?? 'seen', i.kind, t, t, i.duplicateOf ?? null);
-      const id = Number(r.lastInsertRowid);
+      const r = await this.sql.get<{ id: number }>(
+        `INSERT INTO inputs (folder, name, hash, size, state, kind, work_path, created_at, updated_at, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?) RETURNING id`,
+        i.folder,
+        i.name,
+        i.hash,
+        i.size,
+        i.state ?? 'seen',
+        i.kind,
+        t,
+        t,
+        i.duplicateOf ?? null,
+      );
+      const id = Number(r!.id);
       const workPath = `${i.workDir}/${String(id).padStart(6, '0')}-${i.name}`;
       // A duplicate is refused as it is recorded: nothing of it is ever sent.
-      this.db.prepare('UPDATE inputs SET work_path = ? WHERE id = ?').run(workPath, id);
-      this.committed.push({ what: 'input', id, from: 'new', to: i.state ?? 'seen' });
-      return this.input(id)!;
+      await this.sql.run('UPDATE inputs SET work_path = ? WHERE id = ?', workPath, id);
+      await this.transitioned({ what: 'input', id, from: 'new', to: i.state ?? 'seen' });
+      return (await this.input(id))!;
     });
   }
 
-  input(id: number): InputRow | undefined {
-    return this.db.prepare('SELECT * FROM inputs WHERE id = ?').get(id) as InputRow | undefined;
+  input(id: number): Promise<InputRow | undefined> {
+    return this.sql.get<InputRow>('SELECT * FROM inputs WHERE id = ?', id);
   }
 
-  /** Moves an input to `state` (allowed transitions only); `error` records why, and counts an attempt. */
-  setInput(id: number, state: InputState, error?: string): void {
-    const from = (this.db.prepare('SELECT state FROM inputs WHERE id = ?').get(id) as { state: InputState } | undefined)?.state;
-    if (from === undefined) throw new Error(`journal: no input #${id}`);
-    checkTransition('input', id, from, state);
-    this.db
-      .prepare(
-        'UPDATE inputs SET state = ?, updated_at = ?, last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END) WHERE id = ?',
-      )
-      .run(state, now(), error ?? null, error ?? null, id);
-    if (from !== state) this.committed.push({ what: 'input', id, from, to: state });
-    this.flush();
+  /**
+   * Moves an input to `state` (allowed transitions only); `error` records why,
+   * and counts an attempt. The update is conditioned on the state it was
+   * read in: one that changes nothing (another writer moved it) is refused.
+   */
+  setInput(id: number, state: InputState, error?: string): Promise<void> {
+    return this.tx(async () => {
+      const from = (await this.sql.get<{ state: InputState }>('SELECT state FROM inputs WHERE id = ?', id))?.state;
+      if (from === undefined) throw new Error(`journal: no input #${id}`);
+      checkTransition('input', id, from, state);
+      const changed = await this.sql.run(
+        'UPDATE inputs SET state = ?, updated_at = ?, last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END) WHERE id = ? AND state = ?',
+        state,
+        now(),
+        error ?? null,
+        error ?? null,
+        id,
+        from,
+      );
+      if (changed === 0) throw new StaleTransitionError(`journal: input #${id} left ${from} before it could move to ${state}`);
+      if (from !== state) await this.transitioned({ what: 'input', id, from, to: state });
+    });
   }
 
   /** The newest input of a folder whose name passes `match` (among its 200 newest of that folder). */
-  lastInputWhere(folder: string, match: (name: string) => boolean): InputRow | undefined {
-    const rows = this.db.prepare("SELECT * FROM inputs WHERE folder = ? AND kind != 'command' ORDER BY id DESC LIMIT 200").all(folder) as InputRow[];
+  async lastInputWhere(folder: string, match: (name: string) => boolean): Promise<InputRow | undefined> {
+    const rows = await this.sql.all<InputRow>("SELECT * FROM inputs WHERE folder = ? AND kind != 'command' ORDER BY id DESC LIMIT 200", folder);
     return rows.find((r) => match(r.name));
   }
 
+  /** The newest input of that name in any folder. */
+  lastInputNamed(name: string): Promise<InputRow | undefined> {
+    return this.sql.get<InputRow>('SELECT * FROM inputs WHERE name = ? ORDER BY id DESC LIMIT 1', name);
+  }
+
   /** Records a failed attempt at an input's current step; returns the attempts so far. */
-  recordError(id: number, error: string): number {
-    this.db.prepare('UPDATE inputs SET last_error = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?').run(error.slice(0, 4000), now(), id);
-    return this.input(id)?.attempts ?? 0;
+  async recordError(id: number, error: string): Promise<number> {
+    await this.sql.run('UPDATE inputs SET last_error = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?', error.slice(0, 4000), now(), id);
+    return (await this.input(id))?.attempts ?? 0;
   }
 
   /** Inputs in these states that are still actionable (final inputs once settled are not). */
-  inputsIn(...states: InputState[]): InputRow[] {
-    return this.db.prepare(`SELECT * FROM inputs WHERE settled = 0 AND state IN (${states.map(() => '?').join(',')}) ORDER BY id`).all(...states) as InputRow[];
+  inputsIn(...states: InputState[]): Promise<InputRow[]> {
+    return this.sql.all<InputRow>(`SELECT * FROM inputs WHERE settled = 0 AND state IN (${states.map(() => '?').join(',')}) ORDER BY id`, ...states);
   }
 
   /** A final input whose files are where they belong: no pass reads it again. */
-  settle(id: number): void {
-    this.db.prepare('UPDATE inputs SET settled = 1 WHERE id = ?').run(id);
+  async settle(id: number): Promise<void> {
+    await this.sql.run('UPDATE inputs SET settled = 1 WHERE id = ?', id);
   }
 
   /** The file changed after it was taken: its new size and hash, and when. */
-  noteChanged(id: number, size: number, hash: string): void {
-    this.db.prepare('UPDATE inputs SET size = ?, hash = ?, changed_at = ?, updated_at = ? WHERE id = ?').run(size, hash, now(), now(), id);
+  async noteChanged(id: number, size: number, hash: string): Promise<void> {
+    const t = now();
+    await this.sql.run('UPDATE inputs SET size = ?, hash = ?, changed_at = ?, updated_at = ? WHERE id = ?', size, hash, t, t, id);
   }
 
   /** What a build said without refusing: the rows it left out and its warnings (with the triggers, in one transaction). */
-  recordBuildNotes(id: number, rejected: readonly { line: number; reason: string }[], warnings: string | undefined): void {
-    this.tx(() => {
-      const add = this.db.prepare('INSERT OR REPLACE INTO rejected_rows (input_id, line, reason) VALUES (?, ?, ?)');
-      for (const r of rejected) add.run(id, r.line, r.reason.slice(0, 1000));
-      this.db.prepare('UPDATE inputs SET rejected = ?, warnings = ? WHERE id = ?').run(rejected.length, warnings?.slice(0, 4000) ?? null, id);
+  recordBuildNotes(id: number, rejected: readonly { line: number; reason: string }[], warnings: string | undefined): Promise<void> {
+    return this.tx(async () => {
+      for (const r of rejected)
+        await this.sql.run(
+          'INSERT INTO rejected_rows (input_id, line, reason) VALUES (?, ?, ?) ON CONFLICT (input_id, line) DO UPDATE SET reason = excluded.reason',
+          id,
+          r.line,
+          r.reason.slice(0, 1000),
+        );
+      await this.sql.run('UPDATE inputs SET rejected = ?, warnings = ? WHERE id = ?', rejected.length, warnings?.slice(0, 4000) ?? null, id);
     });
   }
 
   /** The rows of an input left out under partial acceptance, by export line. */
-  rejectedRows(id: number): Map<number, string> {
-    const rows = this.db.prepare('SELECT line, reason FROM rejected_rows WHERE input_id = ?').all(id) as { line: number; reason: string }[];
-    return new Map(rows.map((r) => [r.line, r.reason]));
+  async rejectedRows(id: number): Promise<Map<number, string>> {
+    const rows = await this.sql.all<{ line: number; reason: string }>('SELECT line, reason FROM rejected_rows WHERE input_id = ?', id);
+    return new Map(rows.map((r) => [Number(r.line), r.reason]));
   }
 
-  setDocumentsSent(id: number): void {
-    this.db.prepare('UPDATE inputs SET documents_sent = 1 WHERE id = ?').run(id);
+  async setDocumentsSent(id: number): Promise<void> {
+    await this.sql.run('UPDATE inputs SET documents_sent = 1 WHERE id = ?', id);
   }
 
   /** Forms a group: the leader's triggers carry every member's contacts (one transaction with the triggers). */
-  addGroup(leaderId: number, memberIds: readonly number[], parts: { localPath: string; remoteName: string; contacts: number }[]): void {
-    this.tx(() => {
-      const set = this.db.prepare('UPDATE inputs SET group_leader = ? WHERE id = ?');
+  addGroup(leaderId: number, memberIds: readonly number[], parts: { localPath: string; remoteName: string; contacts: number }[]): Promise<void> {
+    return this.tx(async () => {
       for (const id of memberIds) {
-        set.run(leaderId, id);
-        this.setInput(id, 'built');
+        await this.sql.run('UPDATE inputs SET group_leader = ? WHERE id = ?', leaderId, id);
+        await this.setInput(id, 'built');
       }
-      this.addTriggers(leaderId, parts);
+      await this.addTriggers(leaderId, parts);
     });
   }
 
   /** Marks inputs to be built alone (a grouped build failed: each is then judged on its own). */
-  buildAlone(ids: readonly number[]): void {
-    this.tx(() => {
-      for (const id of ids) this.db.prepare('UPDATE inputs SET group_leader = -1 WHERE id = ?').run(id);
+  buildAlone(ids: readonly number[]): Promise<void> {
+    return this.tx(async () => {
+      for (const id of ids) await this.sql.run('UPDATE inputs SET group_leader = -1 WHERE id = ?', id);
     });
   }
 
@@ -380,17 +386,21 @@ export class Journal {
    * references, to link the broadcasts later) and moves the input to `built`,
    * in one transaction.
    */
-  addTriggers(inputId: number, parts: { localPath: string; remoteName: string; contacts: number; refs?: readonly string[] }[]): void {
-    this.tx(() => {
-      const ins = this.db.prepare(
-        "INSERT INTO triggers (input_id, part, local_path, remote_name, contacts, state, updated_at) VALUES (?, ?, ?, ?, ?, 'built', ?)",
-      );
-      const ref = this.db.prepare('INSERT INTO trigger_refs (trigger_id, ref) VALUES (?, ?)');
-      parts.forEach((p, k) => {
-        const id = Number(ins.run(inputId, k + 1, p.localPath, p.remoteName, p.contacts, now()).lastInsertRowid);
-        for (const r of new Set(p.refs ?? [])) ref.run(id, r);
-      });
-      this.setInput(inputId, 'built');
+  addTriggers(inputId: number, parts: { localPath: string; remoteName: string; contacts: number; refs?: readonly string[] }[]): Promise<void> {
+    return this.tx(async () => {
+      for (const [k, p] of parts.entries()) {
+        const r = await this.sql.get<{ id: number }>(
+          "INSERT INTO triggers (input_id, part, local_path, remote_name, contacts, state, updated_at) VALUES (?, ?, ?, ?, ?, 'built', ?) RETURNING id",
+          inputId,
+          k + 1,
+          p.localPath,
+          p.remoteName,
+          p.contacts,
+          now(),
+        );
+        for (const ref of new Set(p.refs ?? [])) await this.sql.run('INSERT INTO trigger_refs (trigger_id, ref) VALUES (?, ?)', Number(r!.id), ref);
+      }
+      await this.setInput(inputId, 'built');
     });
   }
 
@@ -401,185 +411,239 @@ export class Journal {
    * to the one unlinked trigger holding it, if only one does. Returns the
    * triggers linked.
    */
-  linkBroadcasts(lines: Iterable<{ ref: string; broadcastId: string }>): number[] {
+  async linkBroadcasts(lines: Iterable<{ ref: string; broadcastId: string }>): Promise<number[]> {
     const linked = new Set<number>();
-    this.tx(() => {
-      const known = this.db.prepare('SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id = ? LIMIT 1');
-      const find = this.db.prepare(
-        'SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL ORDER BY t.id DESC LIMIT 1',
-      );
-      // An address (`@...`) links only when one unlinked trigger holds it: two exports to the same number stay apart.
-      const findAddress = this.db.prepare(
-        'SELECT DISTINCT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL LIMIT 2',
-      );
-      const set = this.db.prepare('UPDATE triggers SET broadcast_id = ? WHERE id = ?');
+    await this.tx(async () => {
       for (const l of lines) {
-        if (!l.ref || known.get(l.ref, l.broadcastId)) continue;
-        const candidates = l.ref.startsWith('@') ? (findAddress.all(l.ref) as { id: number }[]) : [];
-        const row = l.ref.startsWith('@') ? (candidates.length === 1 ? candidates[0] : undefined) : (find.get(l.ref) as { id: number } | undefined);
+        if (!l.ref) continue;
+        if (await this.sql.get('SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id = ? LIMIT 1', l.ref, l.broadcastId))
+          continue;
+        let row: { id: number } | undefined;
+        if (l.ref.startsWith('@')) {
+          // An address links only when one unlinked trigger holds it: two exports to the same number stay apart.
+          const candidates = await this.sql.all<{ id: number }>(
+            'SELECT DISTINCT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL LIMIT 2',
+            l.ref,
+          );
+          row = candidates.length === 1 ? candidates[0] : undefined;
+        } else {
+          row = await this.sql.get<{ id: number }>(
+            'SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL ORDER BY t.id DESC LIMIT 1',
+            l.ref,
+          );
+        }
         if (row) {
-          set.run(l.broadcastId, row.id);
-          linked.add(row.id);
+          await this.sql.run('UPDATE triggers SET broadcast_id = ? WHERE id = ?', l.broadcastId, row.id);
+          linked.add(Number(row.id));
         }
       }
     });
     return [...linked];
   }
 
-  triggersOf(inputId: number): TriggerRow[] {
-    return this.db.prepare('SELECT * FROM triggers WHERE input_id = ? ORDER BY part').all(inputId) as TriggerRow[];
+  triggersOf(inputId: number): Promise<TriggerRow[]> {
+    return this.sql.all<TriggerRow>('SELECT * FROM triggers WHERE input_id = ? ORDER BY part', inputId);
   }
 
-  trigger(id: number): TriggerRow | undefined {
-    return this.db.prepare('SELECT * FROM triggers WHERE id = ?').get(id) as TriggerRow | undefined;
+  trigger(id: number): Promise<TriggerRow | undefined> {
+    return this.sql.get<TriggerRow>('SELECT * FROM triggers WHERE id = ?', id);
   }
 
   /** Triggers in these states whose input is still actionable. */
-  triggersIn(...states: TriggerState[]): TriggerRow[] {
-    return this.db
-      .prepare(
-        `SELECT t.* FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE i.settled = 0 AND t.state IN (${states.map(() => '?').join(',')}) ORDER BY t.id`,
-      )
-      .all(...states) as TriggerRow[];
+  triggersIn(...states: TriggerState[]): Promise<TriggerRow[]> {
+    return this.sql.all<TriggerRow>(
+      `SELECT t.* FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE i.settled = 0 AND t.state IN (${states.map(() => '?').join(',')}) ORDER BY t.id`,
+      ...states,
+    );
   }
 
-  setTrigger(id: number, state: TriggerState, extra: { outcome?: string; error?: string } = {}): void {
-    const from = this.trigger(id)?.state;
-    if (from === undefined) throw new Error(`journal: no trigger #${id}`);
-    checkTransition('trigger', id, from, state);
-    this.db
-      .prepare(
-        'UPDATE triggers SET state = ?, outcome = COALESCE(?, outcome), last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), updated_at = ? WHERE id = ?',
-      )
-      .run(state, extra.outcome ?? null, extra.error ?? null, extra.error ?? null, now(), id);
-    if (from !== state) this.committed.push({ what: 'trigger', id, from, to: state });
-    this.flush();
+  /** Moves a trigger to `state`, conditioned on the state it was read in (as setInput). */
+  setTrigger(id: number, state: TriggerState, extra: { outcome?: string; error?: string } = {}): Promise<void> {
+    return this.tx(async () => {
+      const from = (await this.trigger(id))?.state;
+      if (from === undefined) throw new Error(`journal: no trigger #${id}`);
+      checkTransition('trigger', id, from, state);
+      const changed = await this.sql.run(
+        'UPDATE triggers SET state = ?, outcome = COALESCE(?, outcome), last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), updated_at = ? WHERE id = ? AND state = ?',
+        state,
+        extra.outcome ?? null,
+        extra.error ?? null,
+        extra.error ?? null,
+        now(),
+        id,
+        from,
+      );
+      if (changed === 0) throw new StaleTransitionError(`journal: trigger #${id} left ${from} before it could move to ${state}`);
+      if (from !== state) await this.transitioned({ what: 'trigger', id, from, to: state });
+    });
   }
 
-  report(name: string): ReportRow | undefined {
-    return this.db.prepare('SELECT * FROM reports WHERE name = ?').get(name) as ReportRow | undefined;
+  report(name: string): Promise<ReportRow | undefined> {
+    return this.sql.get<ReportRow>('SELECT * FROM reports WHERE name = ?', name);
   }
 
-  setReport(r: Omit<ReportRow, 'updated_at'>): void {
-    this.db
-      .prepare(
-        'INSERT INTO reports (name, size, state, local_path, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET size = excluded.size, state = excluded.state, local_path = excluded.local_path, updated_at = excluded.updated_at',
-      )
-      .run(r.name, r.size, r.state, r.local_path, now());
+  async setReport(r: Omit<ReportRow, 'updated_at'>): Promise<void> {
+    await this.sql.run(
+      'INSERT INTO reports (name, size, state, local_path, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET size = excluded.size, state = excluded.state, local_path = excluded.local_path, updated_at = excluded.updated_at',
+      r.name,
+      r.size,
+      r.state,
+      r.local_path,
+      now(),
+    );
+  }
+
+  /** The newest reports first. */
+  reports(limit = 500): Promise<ReportRow[]> {
+    return this.sql.all<ReportRow>('SELECT * FROM reports ORDER BY name DESC LIMIT ?', limit);
+  }
+
+  lastReport(): Promise<ReportRow | undefined> {
+    return this.sql.get<ReportRow>('SELECT * FROM reports ORDER BY updated_at DESC LIMIT 1');
   }
 
   /** Asks that the next input of this content in this folder be sent even though it was sent before. */
-  askResend(folder: string, hash: string, ofInput: number): void {
-    this.db.prepare('INSERT INTO resends (folder, hash, asked_at, of_input) VALUES (?, ?, ?, ?)').run(folder, hash, now(), ofInput);
+  async askResend(folder: string, hash: string, ofInput: number): Promise<void> {
+    await this.sql.run('INSERT INTO resends (folder, hash, asked_at, of_input) VALUES (?, ?, ?, ?)', folder, hash, now(), ofInput);
   }
 
   /** Consumes a resend request for this content; true when there was one. */
-  takeResend(folder: string, hash: string): boolean {
-    return this.db.prepare('DELETE FROM resends WHERE rowid = (SELECT rowid FROM resends WHERE folder = ? AND hash = ? LIMIT 1)').run(folder, hash).changes > 0;
+  async takeResend(folder: string, hash: string): Promise<boolean> {
+    const row = this.sql.dialect === 'pg' ? 'ctid' : 'rowid';
+    return (await this.sql.run(`DELETE FROM resends WHERE ${row} = (SELECT ${row} FROM resends WHERE folder = ? AND hash = ? LIMIT 1)`, folder, hash)) > 0;
   }
 
   /** For the given triggers: their broadcast numbers and the inputs they came from. */
-  broadcastLinks(triggerIds: readonly number[]): { broadcastId: string; remoteName: string; input: { id: number; name: string; folder: string } }[] {
+  async broadcastLinks(
+    triggerIds: readonly number[],
+  ): Promise<{ broadcastId: string; remoteName: string; input: { id: number; name: string; folder: string } }[]> {
     if (triggerIds.length === 0) return [];
-    return (
-      this.db
-        .prepare(
-          `SELECT t.broadcast_id b, t.remote_name r, i.id id, i.name n, i.folder f FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE t.id IN (${triggerIds.map(() => '?').join(',')})`,
-        )
-        .all(...triggerIds) as { b: string; r: string; id: number; n: string; f: string }[]
-    ).map((x) => ({ broadcastId: x.b, remoteName: x.r, input: { id: x.id, name: x.n, folder: x.f } }));
+    const rows = await this.sql.all<{ b: string; r: string; id: number; n: string; f: string }>(
+      `SELECT t.broadcast_id b, t.remote_name r, i.id id, i.name n, i.folder f FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE t.id IN (${triggerIds.map(() => '?').join(',')})`,
+      ...triggerIds,
+    );
+    return rows.map((x) => ({ broadcastId: x.b, remoteName: x.r, input: { id: Number(x.id), name: x.n, folder: x.f } }));
   }
 
   /** Records a drop folder's health (status shows it); true when it changed. */
-  setFolderHealth(path: string, healthy: boolean, error?: string): boolean {
-    const prev = this.db.prepare('SELECT healthy FROM folders WHERE path = ?').get(path) as { healthy: number } | undefined;
+  async setFolderHealth(path: string, healthy: boolean, error?: string): Promise<boolean> {
+    const prev = await this.sql.get<{ healthy: number }>('SELECT healthy FROM folders WHERE path = ?', path);
     if (prev && prev.healthy === (healthy ? 1 : 0) && healthy) return false;
-    this.db
-      .prepare(
-        'INSERT INTO folders (path, healthy, error, since) VALUES (?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET healthy = excluded.healthy, error = excluded.error, since = CASE WHEN folders.healthy = excluded.healthy THEN folders.since ELSE excluded.since END',
-      )
-      .run(path, healthy ? 1 : 0, error ?? null, now());
+    await this.sql.run(
+      'INSERT INTO folders (path, healthy, error, since) VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET healthy = excluded.healthy, error = excluded.error, since = CASE WHEN folders.healthy = excluded.healthy THEN folders.since ELSE excluded.since END',
+      path,
+      healthy ? 1 : 0,
+      error ?? null,
+      now(),
+    );
     return !prev || prev.healthy !== (healthy ? 1 : 0);
   }
 
   /** A file the watcher found complete but that could not be taken (retried; status shows it). */
-  recordIntakeError(path: string, error: string): void {
-    this.db
-      .prepare(
-        'INSERT INTO intake_errors (path, error, attempts, at) VALUES (?, ?, 1, ?) ON CONFLICT(path) DO UPDATE SET error = excluded.error, attempts = intake_errors.attempts + 1, at = excluded.at',
-      )
-      .run(path, error.slice(0, 1000), now());
-  }
-
-  clearIntakeError(path: string): void {
-    this.db.prepare('DELETE FROM intake_errors WHERE path = ?').run(path);
-  }
-
-  intakeErrors(): { path: string; error: string; attempts: number; at: string }[] {
-    return this.db.prepare('SELECT * FROM intake_errors ORDER BY path').all() as { path: string; error: string; attempts: number; at: string }[];
-  }
-
-  folders(): FolderHealthRow[] {
-    return this.db.prepare('SELECT * FROM folders ORDER BY path').all() as FolderHealthRow[];
-  }
-
-  /** Puts a hook delivery in the outbox (in the caller's transaction, with the state change it reports). */
-  enqueueHook(eventId: string, hook: string, payload: string): void {
-    this.db
-      .prepare("INSERT INTO hook_outbox (event_id, hook, payload, state, next_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)")
-      .run(eventId, hook, payload, now(), now());
-  }
-
-  dueHooks(limit: number): HookOutboxRow[] {
-    return this.db.prepare("SELECT * FROM hook_outbox WHERE state = 'pending' AND next_at <= ? ORDER BY id LIMIT ?").all(now(), limit) as HookOutboxRow[];
-  }
-
-  nextHookDue(): string | undefined {
-    return (this.db.prepare("SELECT MIN(next_at) t FROM hook_outbox WHERE state = 'pending'").get() as { t: string | null }).t ?? undefined;
-  }
-
-  setHook(id: number, state: HookOutboxRow['state'], extra: { error?: string; nextAt?: Date } = {}): void {
-    this.db
-      .prepare(
-        'UPDATE hook_outbox SET state = ?, attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), last_error = COALESCE(?, last_error), next_at = COALESCE(?, next_at) WHERE id = ?',
-      )
-      .run(state, extra.error ?? null, extra.error ?? null, extra.nextAt?.toISOString() ?? null, id);
-  }
-
-  hookSummary(): Record<string, number> {
-    return Object.fromEntries(
-      (this.db.prepare('SELECT state, COUNT(*) n FROM hook_outbox GROUP BY state').all() as { state: string; n: number }[]).map((r) => [r.state, r.n]),
+  async recordIntakeError(path: string, error: string): Promise<void> {
+    await this.sql.run(
+      'INSERT INTO intake_errors (path, error, attempts, at) VALUES (?, ?, 1, ?) ON CONFLICT (path) DO UPDATE SET error = excluded.error, attempts = intake_errors.attempts + 1, at = excluded.at',
+      path,
+      error.slice(0, 1000),
+      now(),
     );
   }
 
+  async clearIntakeError(path: string): Promise<void> {
+    await this.sql.run('DELETE FROM intake_errors WHERE path = ?', path);
+  }
+
+  intakeErrors(): Promise<{ path: string; error: string; attempts: number; at: string }[]> {
+    return this.sql.all('SELECT * FROM intake_errors ORDER BY path');
+  }
+
+  folders(): Promise<FolderHealthRow[]> {
+    return this.sql.all<FolderHealthRow>('SELECT * FROM folders ORDER BY path');
+  }
+
+  /** Puts a hook delivery in the outbox (in the caller's transaction, with the state change it reports). */
+  async enqueueHook(eventId: string, hook: string, payload: string): Promise<void> {
+    const t = now();
+    await this.sql.run("INSERT INTO hook_outbox (event_id, hook, payload, state, next_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)", eventId, hook, payload, t, t);
+  }
+
+  dueHooks(limit: number): Promise<HookOutboxRow[]> {
+    return this.sql.all<HookOutboxRow>("SELECT * FROM hook_outbox WHERE state = 'pending' AND next_at <= ? ORDER BY id LIMIT ?", now(), limit);
+  }
+
+  async nextHookDue(): Promise<string | undefined> {
+    return (await this.sql.get<{ t: string | null }>("SELECT MIN(next_at) t FROM hook_outbox WHERE state = 'pending'"))?.t ?? undefined;
+  }
+
+  async setHook(id: number, state: HookOutboxRow['state'], extra: { error?: string; nextAt?: Date } = {}): Promise<void> {
+    await this.sql.run(
+      'UPDATE hook_outbox SET state = ?, attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), last_error = COALESCE(?, last_error), next_at = COALESCE(?, next_at) WHERE id = ?',
+      state,
+      extra.error ?? null,
+      extra.error ?? null,
+      extra.nextAt?.toISOString() ?? null,
+      id,
+    );
+  }
+
+  async hookSummary(): Promise<Record<string, number>> {
+    return countBy(await this.sql.all<{ k: string; n: number }>('SELECT state k, COUNT(*) n FROM hook_outbox GROUP BY state'));
+  }
+
   /** Counts per state, for `status`. */
-  summary(): { inputs: Record<string, number>; triggers: Record<string, number>; reports: Record<string, number> } {
-    const count = (table: string): Record<string, number> =>
-      Object.fromEntries(
-        (this.db.prepare(`SELECT state, COUNT(*) n FROM ${table} GROUP BY state`).all() as { state: string; n: number }[]).map((r) => [r.state, r.n]),
-      );
-    return { inputs: count('inputs'), triggers: count('triggers'), reports: count('reports') };
+  async summary(): Promise<{ inputs: Record<string, number>; triggers: Record<string, number>; reports: Record<string, number> }> {
+    const count = async (table: string): Promise<Record<string, number>> => countBy(await this.sql.all<{ k: string; n: number }>(`SELECT state k, COUNT(*) n FROM ${table} GROUP BY state`));
+    return { inputs: await count('inputs'), triggers: await count('triggers'), reports: await count('reports') };
+  }
+
+  /** Counts of a table by one of its columns (`none` for null), for /metrics. */
+  async countsBy(table: 'inputs' | 'triggers' | 'hook_outbox', column: 'state' | 'kind' | 'outcome'): Promise<Record<string, number>> {
+    return countBy(await this.sql.all<{ k: string; n: number }>(`SELECT COALESCE(${column}, 'none') k, COUNT(*) n FROM ${table} GROUP BY ${column}`));
   }
 
   /** A report's summary (summarizeCra), kept when it is collected: the console shows it without reading the file again. */
-  setReportSummary(name: string, size: number, summary: unknown): void {
-    this.db.prepare('INSERT OR REPLACE INTO report_summaries (name, size, summary) VALUES (?, ?, ?)').run(name, size, JSON.stringify(summary));
+  async setReportSummary(name: string, size: number, summary: unknown): Promise<void> {
+    await this.sql.run(
+      'INSERT INTO report_summaries (name, size, summary) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET size = excluded.size, summary = excluded.summary',
+      name,
+      size,
+      JSON.stringify(summary),
+    );
   }
 
   /** The summary kept for this report at this size, if any. */
-  reportSummary(name: string, size: number): unknown {
-    const r = this.db.prepare('SELECT summary FROM report_summaries WHERE name = ? AND size = ?').get(name, size) as { summary: string } | undefined;
+  async reportSummary(name: string, size: number): Promise<unknown> {
+    const r = await this.sql.get<{ summary: string }>('SELECT summary FROM report_summaries WHERE name = ? AND size = ?', name, size);
     return r ? (JSON.parse(r.summary) as unknown) : undefined;
   }
 
   /** Rows left out under partial acceptance, over every input. */
-  rejectedTotal(): number {
-    return (this.db.prepare('SELECT IFNULL(SUM(rejected), 0) n FROM inputs').get() as { n: number }).n;
+  async rejectedTotal(): Promise<number> {
+    return Number((await this.sql.get<{ n: number }>('SELECT COALESCE(SUM(rejected), 0) n FROM inputs'))?.n ?? 0);
   }
 
-  recentInputs(limit = 20): InputRow[] {
-    return this.db.prepare('SELECT * FROM inputs ORDER BY id DESC LIMIT ?').all(limit) as InputRow[];
+  recentInputs(limit = 20): Promise<InputRow[]> {
+    return this.sql.all<InputRow>('SELECT * FROM inputs ORDER BY id DESC LIMIT ?', limit);
   }
+
+  /** Statuses received by push, over every broadcast. */
+  async pushStatusCount(): Promise<number> {
+    return Number((await this.sql.get<{ n: number }>('SELECT COUNT(*) n FROM push_statuses'))?.n ?? 0);
+  }
+
+  /** Cheap check that the store answers and takes writes (readiness). */
+  async ping(): Promise<void> {
+    await this.sql.tx(async () => {
+      await this.sql.get('SELECT 1 FROM inputs LIMIT 1');
+    });
+  }
+}
+
+const countBy = (rows: readonly { k: string; n: number }[]): Record<string, number> => Object.fromEntries(rows.map((r) => [r.k, Number(r.n)]));
+
+/** A transition that changed nothing: the row was no longer in the state it was read in (another writer, a deposed node). */
+export class StaleTransitionError extends Error {
+  override readonly name = 'StaleTransitionError';
 }
 
 /** A journal that cannot be opened or read (not a database, damaged): one clear line, exit 2. */
@@ -594,6 +658,68 @@ function journalError(path: string, e: unknown): Error {
     `the journal ${path} cannot be used (${msg}). If it is damaged, stop the daemon, move it aside and restore a copy; a new journal forgets what was sent, so the same exports could be sent again`,
   );
 }
+
+export type JournalMode = 'daemon' | 'readonly' | 'shared' | 'receiver';
+
+/** Opens the SQLite journal file in its mode (the one-daemon lock for `daemon`) with its pragmas and schema. */
+function openSqlite(path: string, mode: JournalMode): { db: Database.Database; release: () => void } {
+  const lockPath = `${path}.lock`;
+  const release = (): void => {
+    if (mode !== 'daemon') return;
+    HELD.delete(lockPath);
+    try {
+      unlinkSync(lockPath);
+    } catch {
+      /* already gone */
+    }
+  };
+  if (mode === 'readonly' || mode === 'shared') {
+    const db = openDatabase(path, { readonly: mode === 'readonly', fileMustExist: true });
+    if (mode === 'shared') {
+      db.pragma('busy_timeout = 10000');
+      // Synchronous is per connection: a write here is as durable as the daemon's.
+      db.pragma('synchronous = FULL');
+    }
+    return { db, release };
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  if (mode === 'daemon') takeLock(lockPath);
+  let db: Database.Database;
+  try {
+    db = openDatabase(path);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  try {
+    db.pragma('busy_timeout = 10000');
+    db.pragma('journal_mode = WAL');
+    // FULL: a commit is fsynced before it returns (NORMAL in WAL mode would not be, and a power cut could lose it).
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.exec(SCHEMA);
+    db.exec(STATUS_SCHEMA);
+    // Journals created before these columns existed get them.
+    const cols = (db.prepare('PRAGMA table_info(inputs)').all() as { name: string }[]).map((c) => c.name);
+    if (!cols.includes('group_leader')) db.exec('ALTER TABLE inputs ADD COLUMN group_leader INTEGER');
+    const tcols = (db.prepare('PRAGMA table_info(triggers)').all() as { name: string }[]).map((c) => c.name);
+    if (!tcols.includes('broadcast_id')) db.exec('ALTER TABLE triggers ADD COLUMN broadcast_id TEXT');
+    if (!cols.includes('settled')) db.exec('ALTER TABLE inputs ADD COLUMN settled INTEGER NOT NULL DEFAULT 0');
+    if (!cols.includes('documents_sent')) db.exec('ALTER TABLE inputs ADD COLUMN documents_sent INTEGER NOT NULL DEFAULT 0');
+    if (!cols.includes('changed_at')) db.exec('ALTER TABLE inputs ADD COLUMN changed_at TEXT');
+    if (!cols.includes('rejected')) db.exec('ALTER TABLE inputs ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0');
+    if (!cols.includes('warnings')) db.exec('ALTER TABLE inputs ADD COLUMN warnings TEXT');
+    db.exec('CREATE INDEX IF NOT EXISTS inputs_unsettled ON inputs(settled, state)');
+    db.exec('CREATE INDEX IF NOT EXISTS inputs_folder ON inputs(folder, id)');
+    db.exec('CREATE INDEX IF NOT EXISTS triggers_broadcast ON triggers(broadcast_id)');
+  } catch (e) {
+    db.close();
+    release();
+    throw journalError(path, e);
+  }
+  return { db, release };
+}
+
 
 /** Opens the SQLite file, checking that it is one (a damaged or foreign file is a JournalError). */
 function openDatabase(path: string, opts?: Database.Options): Database.Database {

@@ -13,6 +13,7 @@ import type Database from 'better-sqlite3';
 import { codesForRecord, SUCCESS_CODES, type CraRecord } from '../formats/cra.js';
 import { finalOf, latestOf, sortKey, type PushMedium, type PushReport } from '../formats/push.js';
 import type { Journal } from './journal.js';
+import { SqliteSql, type Sql } from './sql.js';
 import { addressKey } from '../formats/address.js';
 
 export type FinalStatus = 'delivered' | 'failed' | 'pending';
@@ -24,25 +25,23 @@ export type FinalStatus = 'delivered' | 'failed' | 'pending';
  * contacts no status named yet). One broadcast, or every broadcast linked to
  * a trigger. The console's pages and `/metrics` count with this one function.
  */
-export function contactCounts(db: Database.Database, broadcastId?: string): Record<FinalStatus, number> {
-  const which = broadcastId === undefined ? 'broadcast_id IN (SELECT broadcast_id FROM triggers WHERE broadcast_id IS NOT NULL)' : 'broadcast_id = @b';
-  const args = broadcastId === undefined ? {} : { b: broadcastId };
-  const r = db
-    .prepare(
-      `SELECT SUM(d) delivered, SUM(CASE WHEN d = 0 AND p = 0 AND f > 0 THEN 1 ELSE 0 END) failed FROM (
-         SELECT MAX(final = 'delivered') d, MAX(final = 'pending') p, MAX(final = 'failed') f FROM contact_results WHERE ${which} GROUP BY broadcast_id, contact_id)`,
-    )
-    .get(args) as { delivered: number | null; failed: number | null };
-  const contacts = (
-    db
-      .prepare(`SELECT IFNULL(SUM(contacts), 0) n FROM triggers WHERE ${broadcastId === undefined ? 'broadcast_id IS NOT NULL' : 'broadcast_id = @b'}`)
-      .get(args) as {
-      n: number;
-    }
-  ).n;
-  const delivered = r.delivered ?? 0;
-  const failed = r.failed ?? 0;
-  return { delivered, failed, pending: Math.max(0, contacts - delivered - failed) };
+export async function contactCounts(sql: Sql, broadcastId?: string): Promise<Record<FinalStatus, number>> {
+  const which = broadcastId === undefined ? 'broadcast_id IN (SELECT broadcast_id FROM triggers WHERE broadcast_id IS NOT NULL)' : 'broadcast_id = ?';
+  const args = broadcastId === undefined ? [] : [broadcastId];
+  const r = await sql.get<{ delivered: number | null; failed: number | null }>(
+    `SELECT SUM(d) delivered, SUM(CASE WHEN d = 0 AND p = 0 AND f > 0 THEN 1 ELSE 0 END) failed FROM (
+       SELECT MAX(CASE WHEN final = 'delivered' THEN 1 ELSE 0 END) d, MAX(CASE WHEN final = 'pending' THEN 1 ELSE 0 END) p,
+              MAX(CASE WHEN final = 'failed' THEN 1 ELSE 0 END) f
+       FROM contact_results WHERE ${which} GROUP BY broadcast_id, contact_id) x`,
+    ...args,
+  );
+  const contacts = await sql.get<{ n: number }>(
+    `SELECT COALESCE(SUM(contacts), 0) n FROM triggers WHERE ${broadcastId === undefined ? 'broadcast_id IS NOT NULL' : 'broadcast_id = ?'}`,
+    ...args,
+  );
+  const delivered = Number(r?.delivered ?? 0);
+  const failed = Number(r?.failed ?? 0);
+  return { delivered, failed, pending: Math.max(0, Number(contacts?.n ?? 0) - delivered - failed) };
 }
 
 /** A contact's latest status on one medium, as `contact_results` holds it. */
@@ -107,213 +106,295 @@ const MEDIUM_OF_CODE: Readonly<Record<string, PushMedium>> = { sms: 'sms', mms: 
 
 const now = (): string => new Date().toISOString();
 
+const RESULT_COLUMNS =
+  'broadcast_id, contact_id, medium, address, ref, status, final, code, label, date, sort, source, updated_at, address_key';
+const RESULT_VALUES = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?';
+
+/** A contact's result row in RESULT_COLUMNS order. */
+const resultValues = (r: ContactResultRow): unknown[] => [
+  r.broadcast_id,
+  r.contact_id,
+  r.medium,
+  r.address,
+  r.ref,
+  r.status,
+  r.final,
+  r.code,
+  r.label,
+  r.date,
+  r.sort,
+  r.source,
+  r.updated_at,
+  r.address_key,
+];
+
 export class StatusStore {
-  private readonly db: Database.Database;
-  private readonly insertStatus: Database.Statement;
-  private readonly upsertResult: Database.Statement;
-  private readonly upsertVague: Database.Statement;
-  private readonly mediaOf: Database.Statement;
-  private readonly adoptVague: Database.Statement;
-  private readonly dropVague: Database.Statement;
+  private readonly sql: Sql;
 
   constructor(private readonly journal: Journal) {
-    this.db = journal.db;
-    this.insertStatus = this.db.prepare(
-      `INSERT OR IGNORE INTO push_statuses (medium, broadcast_id, contact_id, call_id, type, date, seq, address, ref, space_id, username, code, info, detail, received_at)
-       VALUES (@medium, @broadcast_id, @contact_id, @call_id, @type, @date, @seq, @address, @ref, @space_id, @username, @code, @info, @detail, @received_at)`,
-    );
-    this.upsertResult = this.db.prepare(
-      `INSERT INTO contact_results (broadcast_id, contact_id, medium, address, ref, status, final, code, label, date, sort, source, updated_at, address_key)
-       VALUES (@broadcast_id, @contact_id, @medium, @address, @ref, @status, @final, @code, @label, @date, @sort, @source, @updated_at, @address_key)
+    this.sql = journal.sql;
+  }
+
+  /** A contact's latest status replaces the one recorded only when it is later (or a vague report line is made precise). */
+  private async upsertResult(r: ContactResultRow): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO contact_results (${RESULT_COLUMNS}) VALUES (${RESULT_VALUES})
        ON CONFLICT (broadcast_id, contact_id, medium) DO UPDATE SET
          address = excluded.address, address_key = excluded.address_key, ref = excluded.ref, status = excluded.status, final = excluded.final, code = excluded.code,
          label = excluded.label, date = excluded.date, sort = excluded.sort, source = excluded.source, updated_at = excluded.updated_at
        WHERE excluded.sort > contact_results.sort
-          OR (contact_results.source = 'report' AND excluded.final != 'pending' AND (contact_results.code IS NULL OR instr(contact_results.code, '|') > 0))`,
+          OR (contact_results.source = 'report' AND excluded.final != 'pending' AND (contact_results.code IS NULL OR contact_results.code LIKE '%|%'))`,
+      ...resultValues(r),
     );
-    // A report line whose label names no single code (CRA_SMS_BADNUMBER|CRA_MMS_BADNUMBER|...) only fills in a contact with no final status yet.
-    this.upsertVague = this.db.prepare(
-      `INSERT INTO contact_results (broadcast_id, contact_id, medium, address, ref, status, final, code, label, date, sort, source, updated_at, address_key)
-       VALUES (@broadcast_id, @contact_id, @medium, @address, @ref, @status, @final, @code, @label, @date, @sort, @source, @updated_at, @address_key)
+  }
+
+  /** A report line whose label names no single code (CRA_SMS_BADNUMBER|CRA_MMS_BADNUMBER|...) only fills in a contact with no final status yet. */
+  private async upsertVague(r: ContactResultRow): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO contact_results (${RESULT_COLUMNS}) VALUES (${RESULT_VALUES})
        ON CONFLICT (broadcast_id, contact_id, medium) DO UPDATE SET
          status = excluded.status, final = excluded.final, code = excluded.code,
          label = excluded.label, date = excluded.date, sort = excluded.sort, source = excluded.source, updated_at = excluded.updated_at
        WHERE contact_results.final = 'pending'`,
+      ...resultValues(r),
     );
-    this.mediaOf = this.db.prepare('SELECT medium FROM contact_results WHERE broadcast_id = ? AND contact_id = ?').pluck();
-    // A report's row without a medium takes the medium of the push that comes after it: one row per contact and medium.
-    this.adoptVague = this.db.prepare(
-      "UPDATE OR IGNORE contact_results SET medium = @medium WHERE broadcast_id = @broadcast_id AND contact_id = @contact_id AND medium = ''",
-    );
-    this.dropVague = this.db.prepare("DELETE FROM contact_results WHERE broadcast_id = @broadcast_id AND contact_id = @contact_id AND medium = ''");
   }
 
   /**
    * Records push reports: each history entry once, each contact's latest
-   * status, the broadcasts linked to their triggers, the inputs marked due.
-   * Call inside a journal transaction (the receiver's group commit).
+   * status, the broadcasts linked to their triggers, the inputs marked due,
+   * in one transaction (the receiver's group commit).
    */
-  recordPush(reports: readonly PushReport[]): RecordedPush {
-    let recorded = 0;
-    let duplicates = 0;
-    const broadcasts = new Set<string>();
-    const refs: { ref: string; broadcastId: string }[] = [];
-    const at = now();
-    for (const report of reports) {
-      for (const e of report.elements) {
-        broadcasts.add(e.broadcastId);
-        if (e.refExterne) refs.push({ ref: e.refExterne, broadcastId: e.broadcastId });
-        const address = addressKey(e.to, '');
-        if (address) refs.push({ ref: `@${address}`, broadcastId: e.broadcastId });
-        for (const h of e.history) {
-          const detail = { ...(h.detail ?? {}), ...(e.voice ?? {}) };
-          const r = this.insertStatus.run({
-            medium: e.medium,
+  async recordPush(reports: readonly PushReport[]): Promise<RecordedPush> {
+    return await this.journal.tx(async () => {
+      let recorded = 0;
+      let duplicates = 0;
+      const broadcasts = new Set<string>();
+      const refs: { ref: string; broadcastId: string }[] = [];
+      const at = now();
+      for (const report of reports) {
+        for (const e of report.elements) {
+          broadcasts.add(e.broadcastId);
+          if (e.refExterne) refs.push({ ref: e.refExterne, broadcastId: e.broadcastId });
+          const address = addressKey(e.to, '');
+          if (address) refs.push({ ref: `@${address}`, broadcastId: e.broadcastId });
+          for (const h of e.history) {
+            const detail = { ...(h.detail ?? {}), ...(e.voice ?? {}) };
+            const changes = await this.sql.run(
+              `INSERT INTO push_statuses (medium, broadcast_id, contact_id, call_id, type, date, seq, address, ref, space_id, username, code, info, detail, received_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+              e.medium,
+              e.broadcastId,
+              e.contactId,
+              e.callId,
+              h.type,
+              h.date,
+              h.seq,
+              e.to,
+              e.refExterne,
+              e.spaceId,
+              report.username,
+              h.code ?? null,
+              h.info ?? null,
+              Object.keys(detail).length ? JSON.stringify(detail) : null,
+              at,
+            );
+            if (changes) recorded++;
+            else duplicates++;
+          }
+          const last = latestOf(e.history);
+          // A report's row without a medium takes the medium of the push that comes after it: one row per contact and medium.
+          await this.sql.run(
+            `UPDATE contact_results SET medium = ? WHERE broadcast_id = ? AND contact_id = ? AND medium = ''
+               AND NOT EXISTS (SELECT 1 FROM contact_results c WHERE c.broadcast_id = ? AND c.contact_id = ? AND c.medium = ?)`,
+            e.medium,
+            e.broadcastId,
+            e.contactId,
+            e.broadcastId,
+            e.contactId,
+            e.medium,
+          );
+          await this.sql.run("DELETE FROM contact_results WHERE broadcast_id = ? AND contact_id = ? AND medium = ''", e.broadcastId, e.contactId);
+          await this.upsertResult({
             broadcast_id: e.broadcastId,
             contact_id: e.contactId,
-            call_id: e.callId,
-            type: h.type,
-            date: h.date,
-            seq: h.seq,
+            medium: e.medium,
             address: e.to,
+            address_key: addressKey(e.to, ''),
             ref: e.refExterne,
-            space_id: e.spaceId,
-            username: report.username,
-            code: h.code ?? null,
-            info: h.info ?? null,
-            detail: Object.keys(detail).length ? JSON.stringify(detail) : null,
-            received_at: at,
+            status: last.type,
+            final: finalOf(e.medium, last.type),
+            code: last.code ?? null,
+            label: last.info ?? null,
+            date: last.date,
+            sort: sortKey(last),
+            source: 'push',
+            updated_at: at,
           });
-          if (r.changes) recorded++;
-          else duplicates++;
         }
-        const last = latestOf(e.history);
-        const key = { broadcast_id: e.broadcastId, contact_id: e.contactId, medium: e.medium };
-        this.adoptVague.run(key);
-        this.dropVague.run(key);
-        this.upsertResult.run({
-          broadcast_id: e.broadcastId,
-          contact_id: e.contactId,
-          medium: e.medium,
-          address: e.to,
-          address_key: addressKey(e.to, ''),
-          ref: e.refExterne,
-          status: last.type,
-          final: finalOf(e.medium, last.type),
-          code: last.code ?? null,
-          label: last.info ?? null,
-          date: last.date,
-          sort: sortKey(last),
-          source: 'push',
-          updated_at: at,
-        });
       }
-    }
-    const linked = this.journal.linkBroadcasts(refs);
-    this.markDue([...broadcasts]);
-    return { recorded, duplicates, broadcasts: [...broadcasts], linked };
+      const linked = await this.journal.linkBroadcasts(refs);
+      await this.markDue([...broadcasts]);
+      return { recorded, duplicates, broadcasts: [...broadcasts], linked };
+    });
   }
 
   /**
    * Records the lines of a daily report: each is a contact's final result
    * (annex 5.4 label mapped back to its code when the annex makes it
-   * unambiguous). Call inside a journal transaction.
+   * unambiguous), in the caller's transaction if there is one.
    */
-  recordReport(lines: Iterable<CraRecord>): string[] {
-    const broadcasts = new Set<string>();
-    const at = now();
-    for (const l of lines) {
-      if (!l.broadcastId || !l.contactId) continue;
-      const codes = codesForRecord(l.callResult, l.callAdress);
-      const media = new Set(codes.map((c) => MEDIUM_OF_CODE[c.medium]).filter((m) => m !== undefined));
-      // The label names no single medium: the contact's one medium as the push gave it, if it did.
-      const known = media.size === 1 ? undefined : (this.mediaOf.all(l.broadcastId, l.contactId) as string[]);
-      const medium =
-        media.size === 1 ? [...media][0]! : known!.length === 1 ? known![0]! : l.callAdress.includes('@') ? 'mail' : known!.length ? known![0]! : '';
-      const date = l.callDate.replace(/\//g, '-');
-      broadcasts.add(l.broadcastId);
-      (codes.length === 1 ? this.upsertResult : this.upsertVague).run({
-        broadcast_id: l.broadcastId,
-        contact_id: l.contactId,
-        medium,
-        address: l.callAdress,
-        address_key: addressKey(l.callAdress, ''),
-        ref: l.externalReference.trim(),
-        status: 'REPORTED',
-        final: codes.some((c) => SUCCESS_CODES.has(c.code)) ? 'delivered' : 'failed',
-        code: codes.length ? codes.map((c) => c.code).join('|') : null,
-        label: l.callResult,
-        date,
-        // A report line is the contact's final result at its call date: after any push status of that second.
-        sort: `${date}|99|0000`,
-        source: 'report',
-        updated_at: at,
-      });
-    }
-    this.markDue([...broadcasts]);
-    return [...broadcasts];
+  async recordReport(lines: Iterable<CraRecord>): Promise<string[]> {
+    return await this.journal.tx(async () => {
+      const broadcasts = new Set<string>();
+      const at = now();
+      for (const l of lines) {
+        if (!l.broadcastId || !l.contactId) continue;
+        const codes = codesForRecord(l.callResult, l.callAdress);
+        const media = new Set(codes.map((c) => MEDIUM_OF_CODE[c.medium]).filter((m) => m !== undefined));
+        // The label names no single medium: the contact's one medium as the push gave it, if it did.
+        const known =
+          media.size === 1
+            ? []
+            : (await this.sql.all<{ medium: string }>('SELECT medium FROM contact_results WHERE broadcast_id = ? AND contact_id = ?', l.broadcastId, l.contactId)).map(
+                (r) => r.medium,
+              );
+        const medium = media.size === 1 ? [...media][0]! : known.length === 1 ? known[0]! : l.callAdress.includes('@') ? 'mail' : known.length ? known[0]! : '';
+        const date = l.callDate.replace(/\//g, '-');
+        broadcasts.add(l.broadcastId);
+        const row: ContactResultRow = {
+          broadcast_id: l.broadcastId,
+          contact_id: l.contactId,
+          medium,
+          address: l.callAdress,
+          address_key: addressKey(l.callAdress, ''),
+          ref: l.externalReference.trim(),
+          status: 'REPORTED',
+          final: codes.some((c) => SUCCESS_CODES.has(c.code)) ? 'delivered' : 'failed',
+          code: codes.length ? codes.map((c) => c.code).join('|') : null,
+          label: l.callResult,
+          date,
+          // A report line is the contact's final result at its call date: after any push status of that second.
+          sort: `${date}|99|0000`,
+          source: 'report',
+          updated_at: at,
+        };
+        await (codes.length === 1 ? this.upsertResult(row) : this.upsertVague(row));
+      }
+      await this.markDue([...broadcasts]);
+      return [...broadcasts];
+    });
   }
 
   /** Marks due the inputs whose triggers (or whose group's triggers) went out as these broadcasts. */
-  markDue(broadcastIds: readonly string[]): void {
-    if (broadcastIds.length === 0) return;
-    const stmt = this.db.prepare(
-      `INSERT OR IGNORE INTO results_due (input_id)
-       SELECT i.id FROM inputs i JOIN triggers t ON t.input_id = CASE WHEN i.group_leader > 0 THEN i.group_leader ELSE i.id END
-       WHERE t.broadcast_id = ?`,
-    );
-    for (const b of broadcastIds) stmt.run(b);
+  async markDue(broadcastIds: readonly string[]): Promise<void> {
+    for (const b of broadcastIds)
+      await this.sql.run(
+        `INSERT INTO results_due (input_id)
+         SELECT i.id FROM inputs i JOIN triggers t ON t.input_id = CASE WHEN i.group_leader > 0 THEN i.group_leader ELSE i.id END
+         WHERE t.broadcast_id = ? ON CONFLICT DO NOTHING`,
+        b,
+      );
   }
 
   /** The inputs and triggers these broadcasts came from. */
-  linksOf(broadcastIds: readonly string[]): ReturnType<Journal['broadcastLinks']> {
-    const stmt = this.db.prepare('SELECT id FROM triggers WHERE broadcast_id = ?');
-    const ids = broadcastIds.flatMap((b) => (stmt.all(b) as { id: number }[]).map((r) => r.id));
+  async linksOf(broadcastIds: readonly string[]): ReturnType<Journal['broadcastLinks']> {
+    const ids: number[] = [];
+    for (const b of broadcastIds) for (const r of await this.sql.all<{ id: number }>('SELECT id FROM triggers WHERE broadcast_id = ?', b)) ids.push(Number(r.id));
     return this.journal.broadcastLinks(ids);
   }
 
   /** The inputs waiting for their results file to be rewritten. */
-  due(limit = 100): number[] {
-    return (this.db.prepare('SELECT input_id FROM results_due ORDER BY input_id LIMIT ?').all(limit) as { input_id: number }[]).map((r) => r.input_id);
+  async due(limit = 100): Promise<number[]> {
+    return (await this.sql.all<{ input_id: number }>('SELECT input_id FROM results_due ORDER BY input_id LIMIT ?', limit)).map((r) => Number(r.input_id));
   }
 
-  undue(inputId: number): void {
-    this.db.prepare('DELETE FROM results_due WHERE input_id = ?').run(inputId);
+  async undue(inputId: number): Promise<void> {
+    await this.sql.run('DELETE FROM results_due WHERE input_id = ?', inputId);
   }
 
   /** The broadcasts an input's contacts went out in (its own triggers, or its group leader's). */
-  broadcastsOf(inputId: number): string[] {
+  async broadcastsOf(inputId: number): Promise<string[]> {
     return (
-      this.db
-        .prepare(
-          `SELECT DISTINCT t.broadcast_id b FROM inputs i JOIN triggers t ON t.input_id = CASE WHEN i.group_leader > 0 THEN i.group_leader ELSE i.id END
-           WHERE i.id = ? AND t.broadcast_id IS NOT NULL`,
-        )
-        .all(inputId) as { b: string }[]
+      await this.sql.all<{ b: string }>(
+        `SELECT DISTINCT t.broadcast_id b FROM inputs i JOIN triggers t ON t.input_id = CASE WHEN i.group_leader > 0 THEN i.group_leader ELSE i.id END
+         WHERE i.id = ? AND t.broadcast_id IS NOT NULL`,
+        inputId,
+      )
     ).map((r) => r.b);
   }
 
+  /** Records what the results file of an input said (the console and `push results` read it back). */
+  async setResultsFile(inputId: number, path: string | null, summary: unknown, final: boolean, writtenAt = new Date()): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO results_files (input_id, path, summary, final, written_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (input_id) DO UPDATE SET path = excluded.path, summary = excluded.summary, final = excluded.final, written_at = excluded.written_at`,
+      inputId,
+      path,
+      JSON.stringify(summary),
+      final ? 1 : 0,
+      writtenAt.toISOString(),
+    );
+  }
+
+  /** Makes due, for one last rewrite marked final, the inputs created before `cutoff` whose results file is not final yet. */
+  async markExpiredDue(cutoff: string): Promise<void> {
+    await this.sql.run(
+      'INSERT INTO results_due (input_id) SELECT f.input_id FROM results_files f JOIN inputs i ON i.id = f.input_id WHERE f.final = 0 AND i.created_at < ? ON CONFLICT DO NOTHING',
+      cutoff,
+    );
+  }
+
+  /** The summary of an input's last results file, if one was written. */
+  async resultsFile(inputId: number): Promise<{ path: string | null; summary: unknown; final: boolean } | undefined> {
+    const r = await this.sql.get<{ path: string | null; summary: string; final: number }>('SELECT path, summary, final FROM results_files WHERE input_id = ?', inputId);
+    return r ? { path: r.path, summary: JSON.parse(r.summary) as unknown, final: Number(r.final) === 1 } : undefined;
+  }
+
   /**
-   * Looks up the results of these broadcasts by reference or by address,
-   * one indexed query per export row: memory stays flat whatever the
+   * Looks up the results of these broadcasts by reference or by address. On
+   * SQLite, one indexed query per export row: memory stays flat whatever the
    * broadcast's size (measured: a preloaded index of a 100,000-contact
-   * broadcast takes as long and 40% more memory).
+   * broadcast takes as long and 40% more memory). On PostgreSQL a query per
+   * row would cost a round trip each: the broadcasts' results are read once.
    */
-  lookup(broadcastIds: readonly string[]): ResultLookup {
+  async lookup(broadcastIds: readonly string[]): Promise<ResultLookup> {
     const cols = 'broadcast_id, medium, address, ref, status, final, code, label, date, sort, source';
-    const byRef = this.db.prepare(`SELECT ${cols} FROM contact_results WHERE ref = ? AND broadcast_id = ?`).raw(true);
-    const byAddress = this.db.prepare(`SELECT ${cols} FROM contact_results WHERE address_key = ? AND broadcast_id = ?`).raw(true);
-    const anyRef = this.db.prepare("SELECT 1 FROM contact_results WHERE broadcast_id = ? AND ref != '' LIMIT 1").pluck();
-    const rows = (stmt: Database.Statement, key: string): JoinResult[] => {
-      const out: JoinResult[] = [];
-      if (!key) return out;
-      for (const b of broadcastIds) for (const r of stmt.all(key, b) as unknown[][]) out.push(joinResult(r));
-      return out;
+    if (this.sql instanceof SqliteSql) {
+      const db = this.sql.db;
+      const byRef = db.prepare(`SELECT ${cols} FROM contact_results WHERE ref = ? AND broadcast_id = ?`).raw(true);
+      const byAddress = db.prepare(`SELECT ${cols} FROM contact_results WHERE address_key = ? AND broadcast_id = ?`).raw(true);
+      const anyRef = db.prepare("SELECT 1 FROM contact_results WHERE broadcast_id = ? AND ref != '' LIMIT 1").pluck();
+      const rows = (stmt: Database.Statement, key: string): JoinResult[] => {
+        const out: JoinResult[] = [];
+        if (!key) return out;
+        for (const b of broadcastIds) for (const r of stmt.all(key, b) as unknown[][]) out.push(joinResult(r));
+        return out;
+      };
+      return {
+        hasRefs: broadcastIds.some((b) => anyRef.get(b) !== undefined),
+        byRef: (ref) => rows(byRef, ref),
+        byAddress: (key) => rows(byAddress, key),
+      };
+    }
+    const refs = new Map<string, JoinResult[]>();
+    const addresses = new Map<string, JoinResult[]>();
+    const add = (m: Map<string, JoinResult[]>, k: string, r: JoinResult): void => {
+      if (!k) return;
+      const list = m.get(k);
+      if (list) list.push(r);
+      else m.set(k, [r]);
     };
+    for (const b of broadcastIds)
+      for (const r of await this.sql.all<Record<string, unknown>>(`SELECT ${cols}, address_key FROM contact_results WHERE broadcast_id = ?`, b)) {
+        const j = joinResult(cols.split(', ').map((c) => r[c]));
+        add(refs, j.ref, j);
+        add(addresses, r.address_key as string, j);
+      }
     return {
-      hasRefs: broadcastIds.some((b) => anyRef.get(b) !== undefined),
-      byRef: (ref) => rows(byRef, ref),
-      byAddress: (key) => rows(byAddress, key),
+      hasRefs: refs.size > 0,
+      byRef: (ref) => refs.get(ref) ?? [],
+      byAddress: (key) => addresses.get(key) ?? [],
     };
   }
 }

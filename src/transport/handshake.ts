@@ -55,7 +55,7 @@ export interface HandshakeOptions {
   readonly logger: Logger;
   /** Wait for documents to leave in/ before the trigger (default true). */
   readonly waitForDocuments?: boolean;
-  readonly onStep?: (s: SendStep) => void;
+  readonly onStep?: (s: SendStep) => void | Promise<void>;
   /** Bytes sent so far of the file being uploaded (for progress bars). */
   readonly onBytes?: (name: string, sent: number, total: number) => void;
   /** Called just before the trigger's rename is sent (the daemon journals it). */
@@ -195,7 +195,7 @@ export async function sendTrigger(session: Session, input: SendInput, opts: Hand
   let bytes = 0;
   for (const d of docs) {
     const size = (await stat(d.path)).size;
-    opts.onStep?.({ step: 'upload-start', kind: 'document', name: d.name, bytes: size });
+    await opts.onStep?.({ step: 'upload-start', kind: 'document', name: d.name, bytes: size });
     bytes += await uploadWithHandshake(
       session,
       await fileSource(d.path),
@@ -206,7 +206,7 @@ export async function sendTrigger(session: Session, input: SendInput, opts: Hand
       undefined,
       'done',
     );
-    opts.onStep?.({ step: 'uploaded', kind: 'document', name: d.name, bytes: size });
+    await opts.onStep?.({ step: 'uploaded', kind: 'document', name: d.name, bytes: size });
   }
   if (docs.length > 0 && opts.waitForDocuments !== false)
     await waitDocumentsTaken(
@@ -216,7 +216,7 @@ export async function sendTrigger(session: Session, input: SendInput, opts: Hand
       opts,
     );
   const size = (await stat(input.trigger)).size;
-  opts.onStep?.({ step: 'upload-start', kind: 'trigger', name: remoteName, bytes: size });
+  await opts.onStep?.({ step: 'upload-start', kind: 'trigger', name: remoteName, bytes: size });
   bytes += await uploadWithHandshake(
     session,
     await fileSource(input.trigger),
@@ -226,18 +226,18 @@ export async function sendTrigger(session: Session, input: SendInput, opts: Hand
     opts.onBytes && ((a, b) => opts.onBytes?.(remoteName, a, b)),
     opts.beforeTriggerRename,
   );
-  opts.onStep?.({ step: 'uploaded', kind: 'trigger', name: remoteName, bytes: size });
+  await opts.onStep?.({ step: 'uploaded', kind: 'trigger', name: remoteName, bytes: size });
   return { remoteName, documents: docs.map((d) => d.name), bytes };
 }
 
 async function waitDocumentsTaken(session: Session, inDir: string, names: string[], opts: HandshakeOptions): Promise<void> {
   const deadline = Date.now() + opts.timeouts.documentsTaken * 1000;
-  opts.onStep?.({ step: 'documents-waiting', names });
+  await opts.onStep?.({ step: 'documents-waiting', names });
   for (;;) {
     const present = await session.run('list in/', async (t) => new Set((await t.list(inDir)).map((e) => e.name)));
     const waiting = names.filter((n) => present.has(n));
     if (waiting.length === 0) {
-      opts.onStep?.({ step: 'documents-taken', names });
+      await opts.onStep?.({ step: 'documents-taken', names });
       return;
     }
     if (Date.now() >= deadline) {
@@ -273,19 +273,19 @@ export async function trackOutcome(session: Session, remoteRoot: string, name: s
     // Gone from every folder: look once more before calling it archived unseen.
     const seen = (await look()) ?? (await look());
     if (seen && seen !== last) {
-      opts.onStep?.({ step: 'outcome-seen', where: seen, name });
+      await opts.onStep?.({ step: 'outcome-seen', where: seen, name });
       last = seen;
     }
     if (seen === 'processed' || seen === 'failed') {
-      opts.onStep?.({ step: 'outcome', outcome: seen, name });
+      await opts.onStep?.({ step: 'outcome', outcome: seen, name });
       return seen;
     }
     if (!seen) {
-      opts.onStep?.({ step: 'outcome', outcome: 'unknown', name });
+      await opts.onStep?.({ step: 'outcome', outcome: 'unknown', name });
       return 'unknown';
     }
     if (Date.now() >= deadline) {
-      opts.onStep?.({ step: 'outcome', outcome: 'timeout', name });
+      await opts.onStep?.({ step: 'outcome', outcome: 'timeout', name });
       return 'timeout';
     }
     await sleep(opts.timeouts.poll * 1000);

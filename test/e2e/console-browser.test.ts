@@ -16,9 +16,9 @@ import { smsCommand, startSimDaemon, type SimDaemon } from '../helpers/sim-daemo
 
 const CHROMIUM = '/usr/bin/chromium';
 const shots = join(new URL('../../', import.meta.url).pathname, 'var', 'console-screenshots');
-const until = async (what: string, cond: () => boolean, ms = 60_000): Promise<void> => {
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -68,11 +68,11 @@ describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
       const j = daemon.journal;
       writeFileSync(join(root, 'drop', 'good', 'relance.csv'), 'Nom;Mobile\nA;06 11 00 00 01\nB;06 11 00 00 02\nC;06 11 00 00 03\n');
       writeFileSync(join(root, 'drop', 'bad', 'rappel.csv'), 'Nom;Mobile\nD;06 11 00 00 04\n');
-      const state = (name: string): string | undefined =>
-        (j.db.prepare('SELECT state FROM inputs WHERE name = ? ORDER BY id DESC LIMIT 1').get(name) as { state: string } | undefined)?.state;
-      await until('relance.csv done with its statuses and rappel.csv failed', () => {
-        const pushed = (j.db.prepare('SELECT COUNT(*) n FROM contact_results').get() as { n: number }).n;
-        return state('relance.csv') === 'done' && state('rappel.csv') === 'failed' && pushed >= 3;
+      const state = async (name: string): Promise<string | undefined> =>
+        ((await j.sql.get('SELECT state FROM inputs WHERE name = ? ORDER BY id DESC LIMIT 1', name)) as { state: string } | undefined)?.state;
+      await until('relance.csv done with its statuses and rappel.csv failed', async () => {
+        const pushed = ((await j.sql.get('SELECT COUNT(*) n FROM contact_results')) as { n: number }).n;
+        return (await state('relance.csv')) === 'done' && (await state('rappel.csv')) === 'failed' && pushed >= 3;
       });
       const origin = daemon.opsOrigin!;
       const context = await browser.newContext();
@@ -118,8 +118,8 @@ describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
       writeFileSync(join(root, 'bad.yaml'), CMD);
       await page.click('form[action$="/retry"] button');
       expect(await page.textContent('.flash')).toBe('Put back in its drop folder: the daemon takes it as a new input.');
-      await until('the retried input done', () => state('rappel.csv') === 'done').catch((e: Error) => {
-        throw new Error(`${e.message}: ${JSON.stringify(j.db.prepare('SELECT id, name, state, last_error FROM inputs').all())}`);
+      await until('the retried input done', async () => (await state('rappel.csv')) === 'done').catch(async (e: Error) => {
+        throw new Error(`${e.message}: ${JSON.stringify((await j.sql.all('SELECT id, name, state, last_error FROM inputs')))}`);
       });
       await page.goto(`${origin}/inputs?name=rappel`);
       const rows = await page.locator('tbody tr').allTextContents();
@@ -128,7 +128,7 @@ describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
 
       // A broadcast's chart, drawn (the canvas is not blank).
       const broadcast = (
-        j.db.prepare("SELECT broadcast_id b FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE i.name = 'relance.csv'").get() as { b: string }
+        (await j.sql.get("SELECT broadcast_id b FROM triggers t JOIN inputs i ON i.id = t.input_id WHERE i.name = 'relance.csv'")) as { b: string }
       ).b;
       await page.goto(`${origin}/broadcasts/${broadcast}`);
       await page.waitForSelector('#chart canvas');
@@ -158,7 +158,7 @@ describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
 
       // Issue #19.1: a done input offers Resend only, behind a confirmation page naming the broadcast and its contacts;
       // a refused action is a page with the way back; a notice is never text taken from the URL.
-      const doneId = (j.db.prepare("SELECT id FROM inputs WHERE name = 'relance.csv'").get() as { id: number }).id;
+      const doneId = ((await j.sql.get("SELECT id FROM inputs WHERE name = 'relance.csv'")) as { id: number }).id;
       await page.goto(`${origin}/inputs/${doneId}?lang=en`);
       expect(await page.locator('form[action$="/retry"]').count()).toBe(0);
       await page.click(`a[href="/inputs/${doneId}/resend"]`);
@@ -180,7 +180,7 @@ describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
       expect(await page.textContent('main')).not.toContain('0899');
 
       // A state-changing request without the CSRF token, with the session: refused; nothing moved.
-      const id = (j.db.prepare("SELECT id FROM inputs WHERE name = 'relance.csv'").get() as { id: number }).id;
+      const id = ((await j.sql.get("SELECT id FROM inputs WHERE name = 'relance.csv'")) as { id: number }).id;
       const forged = await page.request.post(`${origin}/inputs/${id}/resend`, { form: { x: '1' } });
       expect(forged.status()).toBe(403);
       expect(await forged.text()).toBe('refused: no valid CSRF token with this request\n');

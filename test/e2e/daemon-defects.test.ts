@@ -18,9 +18,9 @@ import { Simulator } from '../../src/simulator/simulator.js';
 import { broadcastsWith as recorded } from '../helpers/platform-record.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
-const until = async (what: string, cond: () => boolean, ms = 30_000): Promise<void> => {
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -154,12 +154,12 @@ describe('the daemon keeps its promises (issue #9)', () => {
     try {
       writeFileSync(join(dir, 'drop', 'one.csv'), exportText('D6'));
       await until('sent once', () => broadcastsWith('D6-0') === 1);
-      await until('the first settled', () => daemon.journal.recentInputs(5).some((r) => r.state === 'done' && r.settled === 1));
+      await until('the first settled', async () => (await daemon.journal.recentInputs(5)).some((r) => r.state === 'done' && r.settled === 1));
       writeFileSync(join(dir, 'drop', 'again.csv'), exportText('D6'));
-      await until('refused as a duplicate', () =>
-        daemon.journal.recentInputs(5).some((r) => r.name === 'again.csv' && r.state === 'duplicate' && r.settled === 1),
+      await until('refused as a duplicate', async () =>
+        (await daemon.journal.recentInputs(5)).some((r) => r.name === 'again.csv' && r.state === 'duplicate' && r.settled === 1),
       );
-      const dup = daemon.journal.recentInputs(5).find((r) => r.name === 'again.csv')!;
+      const dup = (await daemon.journal.recentInputs(5)).find((r) => r.name === 'again.csv')!;
       expect(await runResend(String(dup.id), { config: path, force: true }, io)).toBe(0);
       await until('sent a second time', () => broadcastsWith('D6-0') === 2);
     } finally {
@@ -222,7 +222,7 @@ describe('the daemon keeps its promises (issue #9)', () => {
     await daemon.start();
     try {
       rmSync(drop, { recursive: true, force: true });
-      await until('the folder marked unhealthy', () => daemon.journal.folders().some((f) => f.path === drop && f.healthy === 0));
+      await until('the folder marked unhealthy', async () => (await daemon.journal.folders()).some((f) => f.path === drop && f.healthy === 0));
       const { runStatus } = await import('../../src/cli/daemon-command.js');
       const lines: string[] = [];
       await runStatus({ config: path }, { out: (l: string) => lines.push(l), err: () => undefined, isTTY: false });
@@ -279,9 +279,9 @@ describe('the daemon keeps its promises (issue #9)', () => {
         'latin1',
       );
       await until('the trigger sent', () => broadcastsWith('D10-0') === 1);
-      const inputs = daemon.journal.recentInputs(5);
+      const inputs = await daemon.journal.recentInputs(5);
       expect(inputs.find((r) => r.name === 'PJ2.txt')).toMatchObject({ kind: 'document' });
-      await until('both done', () => daemon.journal.recentInputs(5).every((r) => r.state === 'done'));
+      await until('both done', async () => (await daemon.journal.recentInputs(5)).every((r) => r.state === 'done'));
       expect(sim.journal.some((e) => e.source === 'platform' && e.type === 'document-taken' && e.name === 'PJ2.txt')).toBe(true);
     } finally {
       await daemon.stop();
@@ -322,8 +322,8 @@ describe('the daemon keeps its promises (issue #9)', () => {
     await daemon.start();
     try {
       for (let i = 0; i < 60; i++) writeFileSync(join(dir, 'drop', `v-${i}.csv`), exportText(`D13x${i}`, 1));
-      await until('60 inputs done', () => (daemon.journal.summary().inputs['done'] ?? 0) === 60, 90_000);
-      expect(daemon.journal.summary().triggers).toEqual({ processed: 60 });
+      await until('60 inputs done', async () => ((await daemon.journal.summary()).inputs['done'] ?? 0) === 60, 90_000);
+      expect((await daemon.journal.summary()).triggers).toEqual({ processed: 60 });
     } finally {
       await daemon.stop();
       await fast.stop();
@@ -391,7 +391,7 @@ describe('the daemon keeps its promises (issue #9)', () => {
     await again.start();
     try {
       await until('sent at the next start', () => broadcastsWith('D14-0') === 1);
-      expect(again.journal.inputsIn('failed')).toHaveLength(0);
+      expect(await again.journal.inputsIn('failed')).toHaveLength(0);
     } finally {
       await again.stop();
     }

@@ -29,9 +29,9 @@ import { broadcastsWith as recorded } from '../helpers/platform-record.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 const repo = new URL('../../', import.meta.url).pathname;
 
-const until = async (what: string, cond: () => boolean, ms = 30_000): Promise<void> => {
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -135,7 +135,7 @@ describe('the daemon under hostile input (issue #14)', () => {
       ].join('\n');
       expect(everything).not.toContain(SECRET);
       expect(existsSync(join(drop, 'pw.csv')), 'the link is left where it is').toBe(true);
-      expect(daemon.journal.recentInputs(10).map((r) => r.name)).not.toContain('pw.csv');
+      expect((await daemon.journal.recentInputs(10)).map((r) => r.name)).not.toContain('pw.csv');
     } finally {
       await daemon.stop();
     }
@@ -189,8 +189,8 @@ describe('the daemon under hostile input (issue #14)', () => {
     try {
       copyFileSync(join(repo, 'samples/documents/TESTFAX.pdf'), join(drop, 'TESTFAX.pdf'));
       copyFileSync(join(repo, 'samples/fax-pdf.csv'), join(drop, 'fax.csv'));
-      await until('the trigger built, its document in work/', () => daemon.journal.inputsIn('built').some((r) => r.name === 'fax.csv'));
-      const doc = daemon.journal.inputsIn('working').find((r) => r.name === 'TESTFAX.pdf')!;
+      await until('the trigger built, its document in work/', async () => (await daemon.journal.inputsIn('built')).some((r) => r.name === 'fax.csv'));
+      const doc = (await daemon.journal.inputsIn('working')).find((r) => r.name === 'TESTFAX.pdf')!;
       rmSync(doc.work_path);
       symlinkSync(secretFile, doc.work_path);
       proxy.refuseFor(0);
@@ -218,7 +218,7 @@ describe('the daemon under hostile input (issue #14)', () => {
       await until('the other said', () => log.join('').includes('its name is 240 bytes long: at most 230'));
       expect(broadcastsWith('LN-0')).toBe(1);
       expect(existsSync(join(drop, tooLong)), 'left where it is').toBe(true);
-      expect(daemon.journal.recentInputs(10).map((r) => r.name)).not.toContain(tooLong);
+      expect((await daemon.journal.recentInputs(10)).map((r) => r.name)).not.toContain(tooLong);
       const passes = daemon.passes;
       await until('two more passes', () => daemon.passes >= passes + 2);
       expect(log.join('').split('its name is 240 bytes long').length - 1, 'said once').toBe(1);
@@ -259,7 +259,7 @@ describe('the daemon under hostile input (issue #14)', () => {
     try {
       writeFileSync(join(drop, 'a\n2026-11-28T00:00:00Z sent #999 forged.csv'), 'Nom;Mobile;Référence\nA;0612345678;NL-0\n');
       // Its name goes into broadcastName ({file}), where a line break is refused: it fails, with an error file.
-      await until('settled', () => daemon.journal.recentInputs(5).some((r) => r.settled === 1));
+      await until('settled', async () => (await daemon.journal.recentInputs(5)).some((r) => r.settled === 1));
     } finally {
       await daemon.stop();
     }
@@ -280,11 +280,11 @@ describe('the daemon under hostile input (issue #14)', () => {
     const drop = grouped.drop;
     try {
       writeFileSync(join(drop, 'slow.csv'), 'Nom;Mobile;Référence\nA;0612345678;AP-0\n');
-      await until('taken', () => daemon.journal.recentInputs(5).some((r) => r.name === 'slow.csv' && r.state === 'working'));
+      await until('taken', async () => (await daemon.journal.recentInputs(5)).some((r) => r.name === 'slow.csv' && r.state === 'working'));
       // The writer comes back after a pause longer than stableSeconds: its file is now in work/ (same inode).
-      appendFileSync(daemon.journal.recentInputs(5).find((r) => r.name === 'slow.csv')!.work_path, 'B;0612345679;AP-1\n');
+      appendFileSync((await daemon.journal.recentInputs(5)).find((r) => r.name === 'slow.csv')!.work_path, 'B;0612345679;AP-1\n');
       await until('sent with both rows', () => broadcastsWith('AP-0') === 1 && broadcastsWith('AP-1') === 1, 30_000);
-      await until('settled', () => daemon.journal.recentInputs(5).some((r) => r.name === 'slow.csv' && r.settled === 1));
+      await until('settled', async () => (await daemon.journal.recentInputs(5)).some((r) => r.name === 'slow.csv' && r.settled === 1));
       expect(existsSync(join(drop, 'sent', 'slow.csv.error.txt'))).toBe(false);
     } finally {
       await daemon.stop();
@@ -295,13 +295,13 @@ describe('the daemon under hostile input (issue #14)', () => {
     const release = sim.hold();
     try {
       writeFileSync(join(late.drop, 'late.csv'), 'Nom;Mobile;Référence\nA;0612345678;AL-0\n');
-      await until('sent', () => late.daemon.journal.recentInputs(5).some((r) => r.name === 'late.csv' && r.state === 'sent'), 30_000);
-      const row = late.daemon.journal.recentInputs(5).find((r) => r.name === 'late.csv')!;
+      await until('sent', async () => (await late.daemon.journal.recentInputs(5)).some((r) => r.name === 'late.csv' && r.state === 'sent'), 30_000);
+      const row = (await late.daemon.journal.recentInputs(5)).find((r) => r.name === 'late.csv')!;
       // Between sent and done: the export is still in work/.
       expect(row.settled).toBe(0);
       appendFileSync(row.work_path, 'B;0612345679;AL-1\n');
       release();
-      await until('settled', () => late.daemon.journal.recentInputs(5).some((r) => r.name === 'late.csv' && r.settled === 1), 30_000);
+      await until('settled', async () => (await late.daemon.journal.recentInputs(5)).some((r) => r.name === 'late.csv' && r.settled === 1), 30_000);
       expect(readFileSync(join(late.drop, 'sent', 'late.csv.error.txt'), 'utf8')).toMatch(
         /grew from \d+ to \d+ bytes after it was sent: the rows written after that were NOT sent/,
       );
@@ -318,14 +318,14 @@ describe('the daemon under hostile input (issue #14)', () => {
       rmSync(join(drop, 'work'), { recursive: true, force: true });
       writeFileSync(join(drop, 'work'), 'not a folder');
       writeFileSync(join(drop, 'in.csv'), 'Nom;Mobile;Référence\nA;0612345678;IN-0\n');
-      await until('the intake error recorded', () => daemon.journal.intakeErrors().length > 0);
+      await until('the intake error recorded', async () => (await daemon.journal.intakeErrors()).length > 0);
       // The file named work is the daemon's own folder's name: never taken as an input (it was, and then failed forever).
       const { ignoredName } = await import('../../src/daemon/watcher.js');
       for (const own of ['work', 'sent', 'failed']) expect(ignoredName(own)).toBe(true);
-      expect(daemon.journal.recentInputs(10).map((r) => r.name)).not.toContain('work');
+      expect((await daemon.journal.recentInputs(10)).map((r) => r.name)).not.toContain('work');
       // The error stays shown while the file waits (the intake cleared it as soon as it had recorded it).
-      await until('the worker retried the move', () => (daemon.journal.intakeErrors()[0]?.attempts ?? 0) >= 2);
-      expect(daemon.journal.intakeErrors().map((e) => e.path)).toEqual([join(drop, 'in.csv')]);
+      await until('the worker retried the move', async () => ((await daemon.journal.intakeErrors())[0]?.attempts ?? 0) >= 2);
+      expect((await daemon.journal.intakeErrors()).map((e) => e.path)).toEqual([join(drop, 'in.csv')]);
       const { runStatus } = await import('../../src/cli/daemon-command.js');
       const status: string[] = [];
       await runStatus({ config }, { out: (l) => status.push(l), err: () => undefined, isTTY: false });
@@ -333,7 +333,7 @@ describe('the daemon under hostile input (issue #14)', () => {
       rmSync(join(drop, 'work'));
       mkdirSync(join(drop, 'work'));
       await until('sent once put right', () => broadcastsWith('IN-0') === 1, 30_000);
-      await until('the error cleared', () => daemon.journal.intakeErrors().length === 0);
+      await until('the error cleared', async () => (await daemon.journal.intakeErrors()).length === 0);
     } finally {
       await daemon.stop();
     }

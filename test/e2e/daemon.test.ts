@@ -11,9 +11,9 @@ import { rng } from '../helpers/random.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const bin = join(repo, 'dist/cli/main.js');
-const until = async (what: string, cond: () => boolean, ms = 60_000): Promise<void> => {
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -98,14 +98,14 @@ describe('the daemon, on the simulator', () => {
       for (let i = 0; i < 100; i++) writeFileSync(join(drop, `burst-${i}.csv`), exportText(`B${i}`));
       await until('a first send', () => processedWith('B0') + processedWith('B1') > 0);
       for (let i = 0; i < 20; i++) writeFileSync(join(drop, `late-${i}.csv`), exportText(`L${i}`));
-      await until('120 inputs done', () => (daemon.journal.summary().inputs['done'] ?? 0) === 120, 120_000);
+      await until('120 inputs done', async () => ((await daemon.journal.summary()).inputs['done'] ?? 0) === 120, 120_000);
       // Done is journaled before the files move to sent/ (settled after): wait for the move too.
-      await until('120 inputs settled', () => daemon.journal.inputsIn('done').length === 0, 30_000);
+      await until('120 inputs settled', async () => (await daemon.journal.inputsIn('done')).length === 0, 30_000);
       for (let i = 0; i < 100; i++) expect(processedWith(`B${i}`), `B${i}`).toBe(1);
       for (let i = 0; i < 20; i++) expect(processedWith(`L${i}`), `L${i}`).toBe(1);
       expect(readdirSync(join(drop, 'sent')).filter((f) => /^(burst|late)-\d+\.csv$/.test(f))).toHaveLength(120);
       expect(readdirSync(join(drop, 'sent')).filter((f) => f.endsWith('.trigger.csv'))).toHaveLength(120);
-      expect(daemon.journal.summary().triggers).toEqual({ processed: 120 });
+      expect((await daemon.journal.summary()).triggers).toEqual({ processed: 120 });
       const names = readdirSync(join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed'));
       expect(readFileSync(join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed', names[0]!), 'latin1')).toMatch(
         /broadcastName:Relance (burst|late)-\d+ \d{4}-\d{2}-\d{2}/,
@@ -163,8 +163,8 @@ describe('the daemon, on the simulator', () => {
           .sort(),
       ).toEqual(['big.csv.trigger-001.csv', 'big.csv.trigger-002.csv', 'big.csv.trigger-003.csv']);
       expect(processedWith('BIG')).toBe(1);
-      const parts = daemon.journal.recentInputs(500).find((r) => r.folder.endsWith('split-drop'))!;
-      expect(daemon.journal.triggersOf(parts.id).map((t) => [t.contacts, t.state])).toEqual([
+      const parts = (await daemon.journal.recentInputs(500)).find((r) => r.folder.endsWith('split-drop'))!;
+      expect((await daemon.journal.triggersOf(parts.id)).map((t) => [t.contacts, t.state])).toEqual([
         [50000, 'processed'],
         [50000, 'processed'],
         [1, 'processed'],
@@ -226,15 +226,15 @@ describe('the daemon, on the simulator', () => {
     const d1 = new Daemon(await config(), silentLogger);
     await d1.start();
     try {
-      await until('report acked', () => d1.journal.report(report)?.state === 'acked');
+      await until('report acked', async () => (await d1.journal.report(report))?.state === 'acked');
       // Each trigger now knows its broadcast, from the report's lines (via the contacts' references).
       const byName = new Map(
         sim.journal
           .filter((e) => e.source === 'platform' && e.type === 'processed')
           .map((e) => [(e as { name: string }).name, String((e as { broadcastId: number }).broadcastId)]),
       );
-      const burst0 = d1.journal.recentInputs(500).find((r) => r.name === 'burst-0.csv' && r.state === 'done')!;
-      const [t] = d1.journal.triggersOf(burst0.id);
+      const burst0 = (await d1.journal.recentInputs(500)).find((r) => r.name === 'burst-0.csv' && r.state === 'done')!;
+      const [t] = await d1.journal.triggersOf(burst0.id);
       expect(t!.broadcast_id).toBe(byName.get(t!.remote_name));
     } finally {
       await d1.stop();
@@ -271,9 +271,9 @@ describe('the daemon, on the simulator', () => {
       // After the cut the next try can be up to a minute away (the backoff's cap), then the work itself.
       const back = Date.now();
       await until('all 15 done', () => Array.from({ length: 15 }, (_, i) => existsSync(join(drop, 'sent', `cut-${i}.csv`))).every(Boolean), 200_000).catch(
-        (e: Error) => {
+        async (e: Error) => {
           throw new Error(
-            `${e.message} ${Math.round((Date.now() - back) / 1000)} s after the servers returned; journal ${JSON.stringify(daemon.journal.summary())}; last retries ${JSON.stringify(retries.slice(-3))}`,
+            `${e.message} ${Math.round((Date.now() - back) / 1000)} s after the servers returned; journal ${JSON.stringify(await daemon.journal.summary())}; last retries ${JSON.stringify(retries.slice(-3))}`,
           );
         },
       );
@@ -341,7 +341,7 @@ describe('the daemon, on the simulator', () => {
     const daemon = new Daemon(await config(), silentLogger);
     await daemon.start();
     try {
-      const rows = daemon.journal.recentInputs(200);
+      const rows = await daemon.journal.recentInputs(200);
       const failed = rows.find((r) => r.name === 'nophone.csv' && r.state === 'failed')!;
       const done = rows.find((r) => r.name === 'burst-0.csv' && r.state === 'done')!;
       const cfg = join(root, 'dmc.yaml');
@@ -350,13 +350,13 @@ describe('the daemon, on the simulator', () => {
       expect(await runRetry(String(failed.id), { config: cfg }, io)).toBe(0);
       expect(await runResend(String(done.id), { config: cfg, force: true }, io)).toBe(0);
       await until('burst-0 sent twice', () => processedWith('B0') === 2);
-      await until('nophone taken again', () => daemon.journal.recentInputs(200).filter((r) => r.name === 'nophone.csv').length === 2);
-      expect(daemon.journal.input(failed.id)!.state).toBe('retried');
+      await until('nophone taken again', async () => (await daemon.journal.recentInputs(200)).filter((r) => r.name === 'nophone.csv').length === 2);
+      expect((await daemon.journal.input(failed.id))!.state).toBe('retried');
       // Taken as a new input, not refused as a duplicate of the one retried (it fails again: it still has no phone number).
-      await until('the retried nophone.csv built again', () =>
-        daemon.journal.recentInputs(200).some((r) => r.name === 'nophone.csv' && r.id !== failed.id && r.state !== 'seen' && r.state !== 'working'),
+      await until('the retried nophone.csv built again', async () =>
+        (await daemon.journal.recentInputs(200)).some((r) => r.name === 'nophone.csv' && r.id !== failed.id && r.state !== 'seen' && r.state !== 'working'),
       );
-      expect(daemon.journal.recentInputs(200).find((r) => r.name === 'nophone.csv' && r.id !== failed.id)!.state).toBe('failed');
+      expect((await daemon.journal.recentInputs(200)).find((r) => r.name === 'nophone.csv' && r.id !== failed.id)!.state).toBe('failed');
     } finally {
       await daemon.stop();
     }
@@ -371,8 +371,8 @@ describe('the daemon, on the simulator', () => {
     try {
       for (const wave of [0, 1]) {
         for (let i = 0; i < 1000; i++) writeFileSync(join(gDrop, `w${wave}-${i}.csv`), exportText(`G${wave}x${i}`, 2));
-        await until(`wave ${wave} done`, () => (daemon.journal.summary().inputs['done'] ?? 0) === 1000 * (wave + 1), 150_000);
-        await until(`wave ${wave} settled`, () => daemon.journal.inputsIn('done').length === 0, 30_000);
+        await until(`wave ${wave} done`, async () => ((await daemon.journal.summary()).inputs['done'] ?? 0) === 1000 * (wave + 1), 150_000);
+        await until(`wave ${wave} settled`, async () => (await daemon.journal.inputsIn('done')).length === 0, 30_000);
         rss.push(process.memoryUsage().rss);
       }
       const dir = join(sim.homeOf('dmc'), 'DMC_12345678', 'in', 'processed');
@@ -401,7 +401,7 @@ describe('the daemon, on the simulator', () => {
     const a = new Daemon(await config(), silentLogger);
     await a.start();
     try {
-      await expect(config().then((c) => new Daemon(c, silentLogger))).rejects.toThrow(/another daemon \(pid \d+\) uses this journal/);
+      await expect(config().then((c) => new Daemon(c, silentLogger).start())).rejects.toThrow(/another daemon \(pid \d+\) uses this journal/);
     } finally {
       await a.stop();
     }

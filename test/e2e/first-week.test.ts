@@ -78,7 +78,7 @@ describe('per-export command files (issue #19.1)', () => {
       /applied to nothing.*promo\.csv\.command\.yaml or promo\.command\.yaml/s,
     );
     expect(existsSync(join(drop, 'promotion.command.yaml'))).toBe(false);
-    const row = s.daemon.journal.recentInputs(50).find((r) => r.name === 'promotion.command.yaml');
+    const row = (await s.daemon.journal.recentInputs(50)).find((r) => r.name === 'promotion.command.yaml');
     expect(row?.state).toBe('failed');
     expect(events.some((e) => e.includes('"failed"') && e.includes('promotion.command.yaml'))).toBe(true);
   });
@@ -129,7 +129,7 @@ describe('partial acceptance and empty exports (issue #19.2)', () => {
       .split('\r\n');
     expect(rejected[0]).toBe('Nom,Mobile,Référence,dmc_line,dmc_reason');
     expect(rejected[1]).toMatch(/^Bad,abc,PA-2,3,"?PHONENUMBER1 'abc' is not a phone number/);
-    const row = s.daemon.journal.recentInputs(10).find((r) => r.name === 'crm.csv')!;
+    const row = (await s.daemon.journal.recentInputs(10)).find((r) => r.name === 'crm.csv')!;
     expect(row.rejected).toBe(1);
     expect(readFileSync(join(dir, 'sent', 'crm.csv.warnings.txt'), 'utf8')).toMatch(/1 row\(s\) left out/);
     await until('the sent hook', () => hookLog().some((l) => l.includes('"sent"') && l.includes('crm.csv')));
@@ -161,7 +161,7 @@ describe('partial acceptance and empty exports (issue #19.2)', () => {
     writeFileSync(join(root, 'drop', 'strict', 'quote.csv'), 'Nom;Mobile;Référence\nl’école;0612345601;PQ-1\n');
     await until('sent', () => existsSync(join(root, 'drop', 'strict', 'sent', 'quote.csv')));
     expect(readFileSync(join(root, 'drop', 'strict', 'sent', 'quote.csv.warnings.txt'), 'utf8')).toMatch(/W_TRANSLITERATED/);
-    const row = s.daemon.journal.recentInputs(30).find((r) => r.name === 'quote.csv')!;
+    const row = (await s.daemon.journal.recentInputs(30)).find((r) => r.name === 'quote.csv')!;
     expect(row.warnings).toMatch(/W_TRANSLITERATED/);
   });
 
@@ -172,9 +172,9 @@ describe('partial acceptance and empty exports (issue #19.2)', () => {
       'settled',
       () => existsSync(join(root, 'drop', 'quiet', 'sent', 'night.csv')) && existsSync(join(root, 'drop', 'loud', 'failed', 'night.csv.error.txt')),
     );
-    const quiet = s.daemon.journal.recentInputs(20).find((r) => r.folder.endsWith('quiet') && r.name === 'night.csv')!;
+    const quiet = (await s.daemon.journal.recentInputs(20)).find((r) => r.folder.endsWith('quiet') && r.name === 'night.csv')!;
     expect(quiet.state).toBe('done');
-    expect(s.daemon.journal.triggersOf(quiet.id)).toEqual([]);
+    expect(await s.daemon.journal.triggersOf(quiet.id)).toEqual([]);
     expect(hookLog().some((l) => l.includes('"failed"') && l.includes('quiet'))).toBe(false);
     const loud = readFileSync(join(root, 'drop', 'loud', 'failed', 'night.csv.error.txt'), 'utf8');
     expect(loud).toMatch(/night\.csv holds a header and no contact/);
@@ -200,29 +200,29 @@ describe('one truth: the console counts each contact once, as the results file d
   it('after the daily report lands on top of the pushed statuses, the broadcast pages and the results file agree', async () => {
     const rows = ['Nom;Mobile;Référence', ...Array.from({ length: 80 }, (_, i) => `N${i};06${String(20000000 + i)};OT-${i}`)];
     writeFileSync(join(s.root, 'drop', 'campaign.csv'), rows.join('\n') + '\n');
-    const { ConsoleQueries } = await import('../../src/http/console/queries.js');
+    const { ConsoleQueries } = await import('../../src/store/console-queries.js');
     const q = new ConsoleQueries(s.daemon.journal);
-    const summary = (): { byStatus: Record<string, number>; rows: number } | undefined => {
-      const r = s.daemon.journal.db.prepare('SELECT summary FROM results_files').get() as { summary: string } | undefined;
+    const summary = async (): Promise<{ byStatus: Record<string, number>; rows: number } | undefined> => {
+      const r = (await s.daemon.journal.sql.get('SELECT summary FROM results_files')) as { summary: string } | undefined;
       return r ? (JSON.parse(r.summary) as { byStatus: Record<string, number>; rows: number }) : undefined;
     };
-    await until('every status pushed and joined', () => summary()?.byStatus['pending'] === 0, 60_000);
-    const [b] = q.broadcasts(1).rows;
+    await until('every status pushed and joined', async () => (await summary())?.byStatus['pending'] === 0, 60_000);
+    const [b] = (await q.broadcasts(1)).rows;
     expect(b).toBeDefined();
-    const pushed = q.broadcast(b!.broadcastId).byStatus;
-    expect(pushed).toEqual(summary()!.byStatus);
+    const pushed = (await q.broadcast(b!.broadcastId)).byStatus;
+    expect(pushed).toEqual((await summary())!.byStatus);
     expect(pushed.failed).toBeGreaterThan(0);
     // The daily report arrives: its lines name the same contacts, some with labels that fit several media.
     await s.sim.report();
     await s.daemon.collectReports();
     await until(
       'the results rewritten after the report',
-      () => (s.daemon.journal.db.prepare('SELECT COUNT(*) n FROM results_due').get() as { n: number }).n === 0,
+      async () => ((await s.daemon.journal.sql.get('SELECT COUNT(*) n FROM results_due')) as { n: number }).n === 0,
     );
-    const after = q.broadcast(b!.broadcastId);
-    expect(after.byStatus).toEqual(summary()!.byStatus);
+    const after = await q.broadcast(b!.broadcastId);
+    expect(after.byStatus).toEqual((await summary())!.byStatus);
     expect(after.byStatus).toEqual(pushed);
-    expect(q.broadcasts(1).rows[0]!.byStatus).toEqual(pushed);
+    expect((await q.broadcasts(1)).rows[0]!.byStatus).toEqual(pushed);
     expect(after.byStatus.delivered + after.byStatus.failed + after.byStatus.pending).toBe(80);
     // One row per contact and medium: no medium-less twin of a pushed contact.
     expect(Object.keys(after.byMedium)).toEqual(['sms']);
@@ -234,9 +234,9 @@ describe('one truth: the console counts each contact once, as the results file d
     expect(cli.status, cli.stderr).toBe(0);
     expect((JSON.parse(cli.stdout) as { byStatus: Record<string, number> }).byStatus).toEqual(after.byStatus);
     // /metrics counts every broadcast of the journal: it equals the console's rows summed, read while nothing changed.
-    const consoleTotals = (): Record<string, number> => {
+    const consoleTotals = async (): Promise<Record<string, number>> => {
       const t: Record<string, number> = { delivered: 0, failed: 0, pending: 0 };
-      for (const r of q.broadcasts(1).rows) for (const [k, n] of Object.entries(r.byStatus)) t[k]! += n;
+      for (const r of (await q.broadcasts(1)).rows) for (const [k, n] of Object.entries(r.byStatus)) t[k]! += n;
       return t;
     };
     const metricTotals = async (): Promise<Record<string, number>> => {
@@ -246,9 +246,9 @@ describe('one truth: the console counts each contact once, as the results file d
     };
     let agreed: Record<string, number> | undefined;
     await until('a quiet moment to read both', async () => {
-      const before = consoleTotals();
+      const before = await consoleTotals();
       const metrics = await metricTotals();
-      const after2 = consoleTotals();
+      const after2 = await consoleTotals();
       if (JSON.stringify(before) !== JSON.stringify(after2)) return false;
       expect(metrics).toEqual(before);
       agreed = metrics;

@@ -132,7 +132,7 @@ describe('push statuses joined back to each export', () => {
     // Some contacts failed (the simulator's mix), so both kinds were checked.
     expect(truth.some((t) => !SUCCESS_CODES.has(t.code))).toBe(true);
     // Each status reached the journal once, however many times it was posted.
-    const n = (daemon.journal.db.prepare('SELECT COUNT(*) n FROM push_statuses').get() as { n: number }).n;
+    const n = ((await daemon.journal.sql.get('SELECT COUNT(*) n FROM push_statuses')) as { n: number }).n;
     const expected = truth.reduce((s, t) => s + (SUCCESS_CODES.has(t.code) ? 2 : 1), 0);
     expect(n).toBe(expected);
     // The status hook got the statuses, batched, linked to their inputs.

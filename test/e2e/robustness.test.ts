@@ -258,20 +258,20 @@ describe('user errors are never crashes (issue #14, #13 #14)', () => {
     }
     rmSync(journal);
     const { Journal } = await import('../../src/store/journal.js');
-    const holder = new Journal(journal);
+    const holder = await Journal.open(journal);
     try {
       const { Daemon } = await import('../../src/daemon/daemon.js');
       const { loadConfig } = await import('../../src/config/config.js');
       const { silentLogger } = await import('../../src/transport/logger.js');
       let err: Error | undefined;
       try {
-        new Daemon(await loadConfig(config), silentLogger);
+        await new Daemon(await loadConfig(config), silentLogger).start();
       } catch (e) {
         err = e as Error;
       }
       expect(err?.name).toBe('JournalLockedError');
     } finally {
-      holder.close();
+      await holder.close();
     }
   });
 });

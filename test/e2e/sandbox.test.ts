@@ -26,9 +26,9 @@ describe.runIf(existsSync(bin))('the sandbox (npm start)', () => {
     child.stderr.on('data', (b: Buffer) => {
       out += b.toString();
     });
-    const until = async (what: string, cond: () => boolean, ms = 90_000): Promise<void> => {
+    const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 90_000): Promise<void> => {
       const end = Date.now() + ms;
-      while (!cond()) {
+      while (!(await cond())) {
         if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting for ${what}:\n${out}`);
         await new Promise((r) => setTimeout(r, 100));
       }

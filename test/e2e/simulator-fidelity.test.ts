@@ -223,7 +223,7 @@ describe('the simulator follows the guide (issue #10)', () => {
     });
     const until = async (what: string, cond: () => boolean): Promise<void> => {
       const end = Date.now() + 20_000;
-      while (!cond()) {
+      while (!(await cond())) {
         if (Date.now() > end || child.exitCode !== null) throw new Error(`timed out waiting for ${what}:\n${out}`);
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -15,9 +15,9 @@ import { silentLogger } from '../../src/transport/logger.js';
 import { fetchReports } from '../../src/transport/reports.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
-const until = async (what: string, cond: () => boolean, ms = 15_000): Promise<void> => {
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

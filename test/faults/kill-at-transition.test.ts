@@ -121,13 +121,13 @@ describe(`SIGKILL at each journal transition (seed ${SEED})`, () => {
       try {
         await until(
           `every input settled after the restart (${transition})`,
-          () => {
+          async () => {
             if (!existsSync(join(dir, 'journal.db'))) return false;
-            const j = new Journal(join(dir, 'journal.db'), 'readonly');
+            const j = await Journal.open(join(dir, 'journal.db'), 'readonly');
             try {
-              return j.recentInputs(20).length === EXPORTS + 1 && j.recentInputs(20).every((r) => r.settled === 1);
+              return (await j.recentInputs(20)).length === EXPORTS + 1 && (await j.recentInputs(20)).every((r) => r.settled === 1);
             } finally {
-              j.close();
+              await j.close();
             }
           },
           60_000,
@@ -145,11 +145,11 @@ describe(`SIGKILL at each journal transition (seed ${SEED})`, () => {
         second.process.kill('SIGTERM');
         await second.exited;
       }
-      const j = new Journal(join(dir, 'journal.db'), 'readonly');
+      const j = await Journal.open(join(dir, 'journal.db'), 'readonly');
       try {
-        for (const r of j.recentInputs(20)) expect(`${r.name}: ${r.state}`).toBe(`${r.name}: done`);
+        for (const r of await j.recentInputs(20)) expect(`${r.name}: ${r.state}`).toBe(`${r.name}: done`);
       } finally {
-        j.close();
+        await j.close();
       }
       for (const tag of tags) expect(broadcastsWith(`${tag}-0`), `${tag} broadcasts`).toBe(1);
       // At least once: each input's processed event arrived, each with an id (duplicates are allowed and share it).
@@ -179,9 +179,9 @@ function start(configPath: string, killAt: string, nth: number): Promise<{ proce
   });
 }
 
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }

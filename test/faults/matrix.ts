@@ -165,9 +165,9 @@ export class Matrix {
     await daemon.start();
     try {
       writeFileSync(join(dir, 'drop', `fault-${index}.csv`), `Nom;Mobile;Référence\nDupont;0612345678;${tag}-0\nMartin;0612345679;${tag}-1\n`);
-      const done = (): boolean => daemon.journal.recentInputs(5).some((r) => r.kind === 'export' && r.settled === 1);
+      const done = async (): Promise<boolean> => (await daemon.journal.recentInputs(5)).some((r) => r.kind === 'export' && r.settled === 1);
       await until(`${step} × ${fault}: the export settled`, done, CASE_BOUND_MS);
-      const row = daemon.journal.recentInputs(5).find((r) => r.kind === 'export')!;
+      const row = (await daemon.journal.recentInputs(5)).find((r) => r.kind === 'export')!;
       expect(row.state, `${step} × ${fault}: ${row.last_error ?? ''}`).toBe('done');
       if (reportCase) {
         await this.sim.report();
@@ -176,9 +176,9 @@ export class Matrix {
           existsSync(join(dir, 'reports')) ? readdirSync(join(dir, 'reports')).find((f) => /^CRA_.*\.csv$/.test(f)) : undefined;
         await until(
           `${step} × ${fault}: the report collected and acked`,
-          () => {
+          async () => {
             const name = report();
-            return name !== undefined && daemon.journal.report(name)?.state === 'acked';
+            return name !== undefined && (await daemon.journal.report(name))?.state === 'acked';
           },
           CASE_BOUND_MS,
         );
@@ -197,9 +197,9 @@ export class Matrix {
   }
 }
 
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out (${ms / 1000} s) waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -11,9 +11,9 @@ import type { Daemon } from '../../src/daemon/daemon.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { smsCommand, startSimDaemon, type SimDaemon } from '../helpers/sim-daemon.js';
 
-const until = async (what: string, cond: () => boolean, ms = 60_000): Promise<void> => {
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -84,8 +84,8 @@ describe('the console over HTTP', () => {
   it('names from the drop folder are escaped on every page; an error file replaced by a link is not shown', async () => {
     const evil = '<img src=x onerror=alert(1)>.csv';
     writeFileSync(join(root, 'drop', evil), 'not an export\n');
-    await until('the hostile export failed', () => daemon.journal.recentInputs(10).some((i) => i.name === evil && i.state === 'failed'));
-    const row = daemon.journal.recentInputs(10).find((i) => i.name === evil)!;
+    await until('the hostile export failed', async () => (await daemon.journal.recentInputs(10)).some((i) => i.name === evil && i.state === 'failed'));
+    const row = (await daemon.journal.recentInputs(10)).find((i) => i.name === evil)!;
     const h = { 'X-Forwarded-User': 'alice' };
     const list = await (await get('/inputs?state=failed', h)).text();
     expect(list).toContain('&lt;img src=x onerror=alert(1)&gt;.csv');
@@ -107,9 +107,9 @@ describe('the console over HTTP', () => {
 
   it('the reports pages list the collected reports and summarize one', async () => {
     writeFileSync(join(root, 'drop', 'r.csv'), 'Nom;Mobile;Ref\nA;06 13 00 00 01;R-1\nB;06 13 00 00 02;R-2\n');
-    await until('r.csv done', () => daemon.journal.recentInputs(5).some((i) => i.name === 'r.csv' && i.state === 'done'));
+    await until('r.csv done', async () => (await daemon.journal.recentInputs(5)).some((i) => i.name === 'r.csv' && i.state === 'done'));
     await sim.report();
-    await until('a report collected', () => Object.keys(daemon.journal.summary().reports).length > 0);
+    await until('a report collected', async () => Object.keys((await daemon.journal.summary()).reports).length > 0);
     const h = { 'X-Forwarded-User': 'alice' };
     const list = await (await get('/reports', h)).text();
     const name = /href="\/reports\/(CRA_12345678_[\d-]+\.csv)"/.exec(list)![1]!;

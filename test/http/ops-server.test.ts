@@ -57,9 +57,9 @@ describe('metrics and health (daemon.http)', () => {
     expect(await get('/healthz')).toMatchObject({ status: 200, text: 'ok\n' });
     for (let i = 0; i < 3; i++) writeFileSync(join(root, 'drop', `e${i}.csv`), `Nom;Mobile\nA${i};06 12 00 00 0${i}\nB${i};06 12 00 01 0${i}\n`);
     const j = daemon.journal;
-    await until('three inputs done and their statuses pushed', () => {
-      const done = (j.db.prepare("SELECT COUNT(*) n FROM inputs WHERE state = 'done'").get() as { n: number }).n;
-      const pushed = (j.db.prepare('SELECT COUNT(*) n FROM push_statuses').get() as { n: number }).n;
+    await until('three inputs done and their statuses pushed', async () => {
+      const done = ((await j.sql.get("SELECT COUNT(*) n FROM inputs WHERE state = 'done'")) as { n: number }).n;
+      const pushed = ((await j.sql.get('SELECT COUNT(*) n FROM push_statuses')) as { n: number }).n;
       return done === 3 && pushed >= 6;
     });
     await until('ready', async () => (await get('/readyz')).status === 200);
@@ -67,12 +67,12 @@ describe('metrics and health (daemon.http)', () => {
     expect(r.status).toBe(200);
     expect(r.type).toMatch(/^text\/plain; version=0\.0\.4/);
     const m = parsePrometheus(r.text);
-    const count = (sql: string): number => (j.db.prepare(sql).get() as { n: number }).n;
-    expect(value(m, 'dmc_inputs', { state: 'done' })).toBe(count("SELECT COUNT(*) n FROM inputs WHERE state = 'done'"));
-    expect(value(m, 'dmc_triggers_by_outcome', { outcome: 'processed' })).toBe(count("SELECT COUNT(*) n FROM triggers WHERE outcome = 'processed'"));
+    const count = async (sql: string): Promise<number> => ((await j.sql.get(sql)) as { n: number }).n;
+    expect(value(m, 'dmc_inputs', { state: 'done' })).toBe(await count("SELECT COUNT(*) n FROM inputs WHERE state = 'done'"));
+    expect(value(m, 'dmc_triggers_by_outcome', { outcome: 'processed' })).toBe(await count("SELECT COUNT(*) n FROM triggers WHERE outcome = 'processed'"));
     expect(value(m, 'dmc_upload_duration_seconds')).toBe(3);
     expect(value(m, 'dmc_upload_bytes_total')).toBeGreaterThan(3 * 100);
-    expect(value(m, 'dmc_push_statuses_total')).toBe(count('SELECT COUNT(*) n FROM push_statuses'));
+    expect(value(m, 'dmc_push_statuses_total')).toBe(await count('SELECT COUNT(*) n FROM push_statuses'));
     expect(value(m, 'dmc_folder_healthy', { folder: join(root, 'drop') })).toBe(1);
     expect(value(m, 'dmc_account_reachable')).toBe(1);
     expect(value(m, 'dmc_passes_total', { result: 'ok' })).toBeGreaterThanOrEqual(daemon.passes);

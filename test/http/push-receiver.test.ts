@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Secret, type PushConfig } from '../../src/config/config.js';
+import { SqliteSql } from '../../src/store/sql.js';
 import { Journal } from '../../src/store/journal.js';
 import { writePushReport, type PushElement } from '../../src/formats/push.js';
 import { startPushReceiver, type PushReceiver } from '../../src/http/push-receiver.js';
@@ -59,7 +60,10 @@ async function post(
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
-const count = (sql: string, ...args: unknown[]): number => (journal.db.prepare(sql).get(...args) as { n: number }).n;
+const count = async (sql: string, ...args: unknown[]): Promise<number> => ((await journal.sql.get(sql, ...args)) as { n: number }).n;
+
+/** The receiver's SQLite database (the pragmas under test). */
+const sqlite = (): SqliteSql['db'] => (journal.sql as SqliteSql).db;
 
 function element(over: Partial<PushElement> = {}): PushElement {
   return {
@@ -77,14 +81,14 @@ function element(over: Partial<PushElement> = {}): PushElement {
   };
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dmc-push-'));
-  journal = new Journal(join(dir, 'journal.db'), 'receiver');
+  journal = await Journal.open(join(dir, 'journal.db'), 'receiver');
 });
 afterEach(async () => {
   await receiver?.close();
   receiver = undefined;
-  journal.close();
+  await journal.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -99,11 +103,11 @@ describe('the guide examples (lines 6800-6927)', () => {
       const r = await post(text);
       expect(r.status, `${f}: ${r.text}`).toBe(200);
     }
-    expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(expected);
+    expect(await count('SELECT COUNT(*) n FROM push_statuses')).toBe(expected);
     // The fax example: CONVERTED then SENT in the same second; the contact's status is SENT (the history's order).
-    expect(journal.db.prepare("SELECT status FROM contact_results WHERE medium = 'fax'").get()).toEqual({ status: 'SENT' });
+    expect((await journal.sql.get("SELECT status FROM contact_results WHERE medium = 'fax'"))).toEqual({ status: 'SENT' });
     // The voice example: vxml_info beside <status> (lines 6886-6888) is kept.
-    const ended = journal.db.prepare("SELECT detail FROM push_statuses WHERE medium = 'call' AND type = 'ENDED'").get() as { detail: string };
+    const ended = (await journal.sql.get("SELECT detail FROM push_statuses WHERE medium = 'call' AND type = 'ENDED'")) as { detail: string };
     expect(JSON.parse(ended.detail)).toMatchObject({
       amd: 'human',
       time: '9',
@@ -111,24 +115,24 @@ describe('the guide examples (lines 6800-6927)', () => {
       vxml_route: 'Menu 1(10590):1|Menu 2(10592):2|Menu 3(10595):1',
     });
     // Notifications: three elements in one POST, ` CET` dates, no declaration on the later ones.
-    expect(count("SELECT COUNT(*) n FROM push_statuses WHERE medium = 'notif'")).toBe(5);
-    expect(journal.db.prepare("SELECT date FROM push_statuses WHERE medium = 'notif' AND type = 'CLICK'").get()).toEqual({ date: '2016-11-08 13:33:00' });
+    expect(await count("SELECT COUNT(*) n FROM push_statuses WHERE medium = 'notif'")).toBe(5);
+    expect((await journal.sql.get("SELECT date FROM push_statuses WHERE medium = 'notif' AND type = 'CLICK'"))).toEqual({ date: '2016-11-08 13:33:00' });
     // The SMS reply's text (info) is kept.
-    expect(journal.db.prepare("SELECT info FROM push_statuses WHERE type = 'ANSWERED'").get()).toEqual({ info: 'OK' });
+    expect((await journal.sql.get("SELECT info FROM push_statuses WHERE type = 'ANSWERED'"))).toEqual({ info: 'OK' });
   });
 
   it('a redelivered report is answered 200 and recorded once', async () => {
     await start();
     const text = readFileSync(join(GUIDE, '01-sms.xml'), 'utf8');
     for (let i = 0; i < 3; i++) expect((await post(text)).status).toBe(200);
-    expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(1);
+    expect(await count('SELECT COUNT(*) n FROM push_statuses')).toBe(1);
   });
 
   it('vxml_info inside <status> (the schema, line 6740) is read as well as beside it', async () => {
     await start();
     const text = `<status_report username="1"><call to="+33401020304" status="ENDED" call_id="7" broadcast_id="8" contact_id="9" ref_externe="" space_id="1" date="2026-01-01 10:00:00"><status date="2026-01-01 10:00:00" type="ENDED"><vxml_info voicemail="true"/><transfer to="+33102030405"/></status></call></status_report>`;
     expect((await post(text)).status).toBe(200);
-    const row = journal.db.prepare('SELECT detail FROM push_statuses').get() as { detail: string };
+    const row = (await journal.sql.get('SELECT detail FROM push_statuses')) as { detail: string };
     expect(JSON.parse(row.detail)).toEqual({ vxml_voicemail: 'true', transfer_to: '+33102030405' });
   });
 });
@@ -141,8 +145,8 @@ describe('the key and the order of statuses', () => {
       element({ medium: 'call', status: 'SENT', history: [{ type: 'SENT', date: '2026-11-28 10:00:00', seq: 0 }] }),
     ]);
     expect((await post(body)).status).toBe(200);
-    expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(2);
-    expect(count('SELECT COUNT(*) n FROM contact_results')).toBe(2);
+    expect(await count('SELECT COUNT(*) n FROM push_statuses')).toBe(2);
+    expect(await count('SELECT COUNT(*) n FROM contact_results')).toBe(2);
   });
 
   it('an older status arriving late never replaces a later one', async () => {
@@ -151,8 +155,8 @@ describe('the key and the order of statuses', () => {
     const sent = element({ status: 'SENT', history: [{ type: 'SENT', date: '2026-11-28 10:00:01', seq: 0 }] });
     expect((await post(writePushReport('1', [received]))).status).toBe(200);
     expect((await post(writePushReport('1', [sent]))).status).toBe(200);
-    expect(journal.db.prepare('SELECT status, final FROM contact_results').get()).toEqual({ status: 'RECEIVED', final: 'delivered' });
-    expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(2);
+    expect((await journal.sql.get('SELECT status, final FROM contact_results'))).toEqual({ status: 'RECEIVED', final: 'delivered' });
+    expect(await count('SELECT COUNT(*) n FROM push_statuses')).toBe(2);
   });
 
   it('same-second statuses in separate posts keep the guide chain (SENT before RECEIVED)', async () => {
@@ -161,7 +165,7 @@ describe('the key and the order of statuses', () => {
     const sent = element({ status: 'SENT', history: [{ type: 'SENT', date: '2026-11-28 10:00:00', seq: 0 }] });
     await post(writePushReport('1', [received]));
     await post(writePushReport('1', [sent]));
-    expect(journal.db.prepare('SELECT status FROM contact_results').get()).toEqual({ status: 'RECEIVED' });
+    expect((await journal.sql.get('SELECT status FROM contact_results'))).toEqual({ status: 'RECEIVED' });
   });
 });
 
@@ -202,7 +206,7 @@ describe('content types (the guide names none)', () => {
     const text = `<?xml version="1.0" encoding="ISO-8859-15"?><status_report username="1"><sms to="+33601020304" status="ANSWERED" call_id="1" broadcast_id="2" contact_id="3" ref_externe="" space_id="1" date="2026-01-01 10:00:00"><status date="2026-01-01 10:00:00" type="ANSWERED" info="Oui, merci €"/></sms></status_report>`;
     const { encodeLatin9 } = await import('../../src/formats/encoding.js');
     expect((await post(encodeLatin9(text))).status).toBe(200);
-    expect(journal.db.prepare('SELECT info FROM push_statuses').get()).toEqual({ info: 'Oui, merci €' });
+    expect((await journal.sql.get('SELECT info FROM push_statuses'))).toEqual({ info: 'Oui, merci €' });
   });
 });
 
@@ -225,7 +229,7 @@ describe('access', () => {
     const basic = (u: string, p: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
     expect((await post(xml(), { headers: basic('dmc', 'wrong') })).status).toBe(401);
     expect((await post(xml(), { headers: basic('dmc', 'pa:ss') })).status).toBe(200);
-    expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(1);
+    expect(await count('SELECT COUNT(*) n FROM push_statuses')).toBe(1);
   });
 
   it('an address not in allowFrom is 403; forwarded headers count only when trusted', async () => {
@@ -302,7 +306,7 @@ describe('hostile input', () => {
       expect(r.text, body).toMatch(re);
       expect(r.text.trim().split('\n')).toHaveLength(1);
     }
-    expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(0);
+    expect(await count('SELECT COUNT(*) n FROM push_statuses')).toBe(0);
   });
 
   it('deep nesting and too many elements are refused; a 50 MB body is 413 without being held', async () => {
@@ -396,21 +400,21 @@ describe('load and failure of the journal', () => {
     expect(ok).toBeGreaterThan(0);
     expect(busy).toBeGreaterThan(0);
     expect(raw).toMatch(/HTTP\/1\.1 503[^]*?retry-after: 5/i);
-    expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(ok);
+    expect(await count('SELECT COUNT(*) n FROM push_statuses')).toBe(ok);
   });
 
   it('the journal commits with synchronous=FULL (fsynced before the answer; NORMAL would not be in WAL mode)', () => {
-    expect(journal.db.pragma('synchronous', { simple: true })).toBe(2);
-    expect(journal.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(sqlite().pragma('synchronous', { simple: true })).toBe(2);
+    expect(sqlite().pragma('journal_mode', { simple: true })).toBe('wal');
   });
 
   it('a journal that refuses the write: 503, never 200', async () => {
     await start();
-    journal.db.pragma('query_only = ON');
+    sqlite().pragma('query_only = ON');
     const r = await post(readFileSync(join(GUIDE, '01-sms.xml')));
     expect(r.status).toBe(503);
     expect(r.text).toBe('the journal could not record the statuses: retry later\n');
-    journal.db.pragma('query_only = OFF');
+    sqlite().pragma('query_only = OFF');
     expect((await post(readFileSync(join(GUIDE, '01-sms.xml')))).status).toBe(200);
   });
 });
@@ -427,7 +431,7 @@ describe('with curl, a real client', () => {
     expect(await curl('-u', 'dmc:pw', '-H', 'Expect: 100-continue', '-H', 'content-type: text/xml', '--data-binary', `@${file}`)).toBe('OK\n 200');
     expect(await curl('-u', 'dmc:pw', '--data-urlencode', `xml@${file}`)).toBe('OK\n 200');
     expect(await curl('-u', 'dmc:nope', '-H', 'content-type: text/xml', '--data-binary', `@${file}`)).toBe('wrong credentials\n 401');
-    expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(2);
+    expect(await count('SELECT COUNT(*) n FROM push_statuses')).toBe(2);
   });
 });
 
@@ -453,9 +457,9 @@ describe('what a status says must be what was sent (issue #19.5)', () => {
         expect(r.text).toMatch(new RegExp(`^the body is not valid UTF-8 \\(at byte ${at + 4}\\)`));
       }
     }
-    expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(0);
+    expect(await count('SELECT COUNT(*) n FROM push_statuses')).toBe(0);
     expect((await post(good)).status).toBe(200);
-    expect(count("SELECT COUNT(*) n FROM push_statuses WHERE ref = 'REF-é'")).toBe(1);
+    expect(await count("SELECT COUNT(*) n FROM push_statuses WHERE ref = 'REF-é'")).toBe(1);
   });
 
   it('a report for another service than the configured one is refused (403), counted, and never recorded', async () => {
@@ -464,7 +468,7 @@ describe('what a status says must be what was sent (issue #19.5)', () => {
     expect(r.status).toBe(403);
     expect(r.text).toMatch(/for service '87654321', this receiver takes service 12345678/);
     expect(receiver.counters.refused['403']).toBe(1);
-    expect(count('SELECT COUNT(*) n FROM push_statuses')).toBe(0);
+    expect(await count('SELECT COUNT(*) n FROM push_statuses')).toBe(0);
     expect((await post(writePushReport('12345678', [element()]))).status).toBe(200);
   });
 });

@@ -127,14 +127,14 @@ describe.runIf(env)('fault rows against real servers', () => {
             try {
               writeFileSync(join(dir, 'drop', `frow-${run}-${i}.csv`), `Nom;Mobile;Référence\nDupont;0612345678;${tag}-0\n`);
               const end = Date.now() + 45_000;
-              while (!daemon.journal.recentInputs(2).some((r) => r.settled === 1)) {
+              while (!(await daemon.journal.recentInputs(2)).some((r) => r.settled === 1)) {
                 if (Date.now() > end)
                   throw new Error(
-                    `${step} × ${fault}: not settled within 45 s: ${JSON.stringify(daemon.journal.recentInputs(2).map((r) => [r.state, r.last_error]))}`,
+                    `${step} × ${fault}: not settled within 45 s: ${JSON.stringify((await daemon.journal.recentInputs(2)).map((r) => [r.state, r.last_error]))}`,
                   );
                 await new Promise((r) => setTimeout(r, 50));
               }
-              const row = daemon.journal.recentInputs(2)[0]!;
+              const row = (await daemon.journal.recentInputs(2))[0]!;
               expect(fired, 'the fault was injected').toBe(true);
               expect(row.state, row.last_error ?? '').toBe('done');
               expect(taken.get(`${tag}`), 'taken by the platform').toBe(1);

@@ -30,9 +30,9 @@ const openUnder = (folder: string): string[] =>
       }
     })
     .filter((p) => p.startsWith(`${folder}/`));
-const until = async (what: string, cond: () => boolean, ms = 10_000): Promise<void> => {
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> => {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -11,26 +11,26 @@ import { Journal } from '../../src/store/journal.js';
 
 let dir: string;
 let journal: Journal;
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dmc-actions-'));
   for (const d of ['drop/failed', 'drop/work']) mkdirSync(join(dir, d), { recursive: true });
-  journal = new Journal(join(dir, 'j.db'));
+  journal = await Journal.open(join(dir, 'j.db'));
 });
-afterEach(() => {
-  journal.close();
+afterEach(async () => {
+  await journal.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function failedInput(name: string) {
+async function failedInput(name: string) {
   const folder = join(dir, 'drop');
-  const row = journal.addInput({ folder, name, hash: `h-${name}`, size: 10, kind: 'export', workDir: join(folder, 'work') });
-  journal.setInput(row.id, 'failed');
-  return journal.input(row.id)!;
+  const row = await journal.addInput({ folder, name, hash: `h-${name}`, size: 10, kind: 'export', workDir: join(folder, 'work') });
+  await journal.setInput(row.id, 'failed');
+  return (await journal.input(row.id))!;
 }
 
 describe('retry and resend', () => {
   it('copy the file back into the drop folder', async () => {
-    const row = failedInput('a.csv');
+    const row = await failedInput('a.csv');
     writeFileSync(join(dir, 'drop/failed/a.csv'), 'Nom;Mobile\nA;0612345678\n');
     await retryInput(journal, row);
     expect(readFileSync(join(dir, 'drop/a.csv'), 'utf8')).toBe('Nom;Mobile\nA;0612345678\n');
@@ -39,7 +39,7 @@ describe('retry and resend', () => {
   it('never copy what a link in failed/ points to (it would become an input)', async () => {
     const secret = join(dir, 'secret.csv');
     writeFileSync(secret, 'Password;Mobile\nTOPSECRET;0612345678\n');
-    const row = failedInput('b.csv');
+    const row = await failedInput('b.csv');
     symlinkSync(secret, join(dir, 'drop/failed/b.csv'));
     await expect(retryInput(journal, row)).rejects.toThrow(ActionError);
     await expect(retryInput(journal, row)).rejects.toThrow(
@@ -47,6 +47,6 @@ describe('retry and resend', () => {
     );
     expect(existsSync(join(dir, 'drop/b.csv'))).toBe(false);
     expect(readdirSync(join(dir, 'drop')).filter((f) => f.includes('retry'))).toEqual([]);
-    expect(journal.input(row.id)!.state).toBe('failed');
+    expect((await journal.input(row.id))!.state).toBe('failed');
   });
 });

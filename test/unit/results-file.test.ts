@@ -16,13 +16,13 @@ import { StatusStore } from '../../src/store/statuses.js';
 let dir: string;
 let journal: Journal;
 let store: StatusStore;
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dmc-results-'));
-  journal = new Journal(join(dir, 'j.db'), 'receiver');
+  journal = await Journal.open(join(dir, 'j.db'), 'receiver');
   store = new StatusStore(journal);
 });
-afterEach(() => {
-  journal.close();
+afterEach(async () => {
+  await journal.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -46,7 +46,7 @@ async function write(exportText: string, name: string, expired = false, map = {}
     outPath: join(dir, `${name}.results`),
     summaryPath: join(dir, `${name}.summary.json`),
     map,
-    lookup: store.lookup(['700']),
+    lookup: await store.lookup(['700']),
     input: { id: 1, name, folder: dir },
     broadcasts: ['700'],
     expired,
@@ -63,7 +63,7 @@ describe('results files', () => {
       outPath: join(dir, 'linked.results.csv'),
       summaryPath: join(dir, 'linked.summary.json'),
       map: {},
-      lookup: store.lookup(['700']),
+      lookup: await store.lookup(['700']),
       input: { id: 1, name: 'linked.csv', folder: dir },
       broadcasts: ['700'],
       expired: false,
@@ -78,7 +78,7 @@ describe('results files', () => {
 
   it('by address: a row nothing matches stays pending and is counted unmatched; final only once expired', async () => {
     const { parsePushReport } = await import('../../src/formats/push.js');
-    journal.tx(() =>
+    await journal.tx(async () =>
       store.recordPush([parsePushReport(writePushReport('1', [el('+33601020304', 'sms', 'RECEIVED', '1'), el('+33601020305', 'sms', 'ERROR', '2')]))]),
     );
     const text = 'Nom;Mobile\nA;06 01 02 03 04\nB;06 01 02 03 05\nC;06 01 02 03 06\n';
@@ -94,14 +94,14 @@ describe('results files', () => {
 
   it('by reference when the export maps one: the address is not used, even when it would match', async () => {
     const { parsePushReport } = await import('../../src/formats/push.js');
-    journal.tx(() => store.recordPush([parsePushReport(writePushReport('1', [el('+33601020304', 'sms', 'RECEIVED', '1', 'R1')]))]));
+    await journal.tx(async () => store.recordPush([parsePushReport(writePushReport('1', [el('+33601020304', 'sms', 'RECEIVED', '1', 'R1')]))]));
     const s = await write('Nom;Mobile;Ref\nA;06 01 02 03 04;R1\nB;06 01 02 03 04;R2\n', 'r.csv', false, { EXTERNALREFERENCE: 'Ref' });
     expect(s).toMatchObject({ matchedBy: 'reference', unmatched: 1, byStatus: { delivered: 1, pending: 1 } });
   });
 
   it('several media for one row: delivered wins over failed; JSON Lines get a dmc object', async () => {
     const { parsePushReport } = await import('../../src/formats/push.js');
-    journal.tx(() =>
+    await journal.tx(async () =>
       store.recordPush([parsePushReport(writePushReport('1', [el('a@b.fr', 'mail', 'ERROR', '1'), el('+33601020304', 'sms', 'RECEIVED', '1')]))]),
     );
     const s = await write('{"nom":"A","mobile":"0601020304","email":"a@b.fr"}\n', 'j.jsonl', false, { PHONENUMBER1: 'mobile', EMAIL1: 'email' });
@@ -114,7 +114,7 @@ describe('results files', () => {
   // The encoding is read from the first 64 KiB, as the build read it; a head that ends inside a character is not taken for Latin-1.
   it('a UTF-8 export longer than the 64 KiB head, cut inside a character there, stays UTF-8 (the added labels too)', async () => {
     const { parsePushReport } = await import('../../src/formats/push.js');
-    journal.tx(() => store.recordPush([parsePushReport(writePushReport('1', [el('+33601020306', 'sms', 'RECEIVED', '1')]))]));
+    await journal.tx(async () => store.recordPush([parsePushReport(writePushReport('1', [el('+33601020306', 'sms', 'RECEIVED', '1')]))]));
     let text = 'Nom;Mobile\n';
     while (text.length < 65_000) text += 'Nom;06 01 02 03 04\n';
     // The 65,536th byte is the first of the two of 'é'.

@@ -23,7 +23,7 @@ import { FindingList } from '../../formats/findings.js';
 import type { Logger } from '../../transport/logger.js';
 import { counts, esc, folderName, page, table } from './html.js';
 import { pickLang, t, type Lang } from './i18n.js';
-import { ConsoleQueries, PAGE_SIZE } from './queries.js';
+import { ConsoleQueries, PAGE_SIZE } from '../../store/console-queries.js';
 import { sameSecret } from '../same-secret.js';
 import { parisTime } from '../../formats/paris-time.js';
 
@@ -196,8 +196,8 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
 
   app.get('/', async (req, reply) => {
     const lang = langOf(req);
-    const ov = q.overview();
-    const big = q.counters();
+    const ov = await q.overview();
+    const big = await q.counters();
     const account = o.account();
     const last = o.lastPassAt();
     const alerts: string[] = [];
@@ -226,7 +226,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
 <div class="card"><h2>${t(lang, 'Last report collected')}</h2><p>${ov.lastReport ? `${esc(ov.lastReport.name)} (${esc(when(ov.lastReport.updated_at, lang))})` : t(lang, 'none')}</p></div>
 </section><h2>${t(lang, 'Alerts')}</h2>${alerts.length ? `<ul class="alerts">${alerts.map((a) => `<li>${a}</li>`).join('')}</ul>` : `<p>${t(lang, 'No alert.')}</p>`}
 <h2>${t(lang, 'The last 24 hours')}</h2><div id="chart" class="chart"></div><script type="application/json" id="chart-data">${JSON.stringify({
-      series: q.activity(),
+      series: await q.activity(),
       labels: [t(lang, 'Triggers processed'), t(lang, 'Failed inputs')],
       time: t(lang, 'Time (Paris)'),
       contacts: t(lang, 'Count'),
@@ -247,14 +247,14 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const f = req.query as Record<string, string | undefined>;
     const filter = { state: f['state'] || undefined, folder: f['folder'] || undefined, date: f['date'] || undefined, name: f['name'] || undefined };
     const pageNo = Math.max(1, Number.parseInt(f['page'] ?? '1', 10) || 1);
-    const { rows, total } = q.inputs(filter, pageNo);
+    const { rows, total } = await q.inputs(filter, pageNo);
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
     const qs = (p: number): string =>
       `?${new URLSearchParams({ ...Object.fromEntries(Object.entries(filter).filter(([, v]) => v)), page: String(p) } as Record<string, string>).toString()}`;
     const option = (v: string, cur: string | undefined): string =>
       `<option value="${esc(v)}"${v === cur ? ' selected' : ''}>${esc(v || t(lang, 'any'))}</option>`;
     const form = `<form method="get" action="/inputs" class="filters">
-<label>${t(lang, 'State')} <select name="state">${['', ...q.states()].map((s) => option(s, filter.state)).join('')}</select></label>
+<label>${t(lang, 'State')} <select name="state">${['', ...(await q.states())].map((s) => option(s, filter.state)).join('')}</select></label>
 <label>${t(lang, 'Folder')} <select name="folder">${['', ...o.folders].map((s) => option(s, filter.folder)).join('')}</select></label>
 <label>${t(lang, 'Date')} <input type="date" name="date" value="${esc(filter.date ?? '')}"></label>
 <label>${t(lang, 'Name')} <input type="search" name="name" value="${esc(filter.name ?? '')}"></label>
@@ -278,10 +278,10 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
 
   app.get('/inputs/:id', async (req, reply) => {
     const lang = langOf(req);
-    const row = o.journal.input(Number((req.params as { id: string }).id));
+    const row = await o.journal.input(Number((req.params as { id: string }).id));
     if (!row) return html(reply, 404, page(lang, t(lang, 'Not found.'), '', { csrf: sessionIn(req).csrf }));
     const csrf = sessionIn(req).csrf;
-    const triggers = o.journal.triggersOf(row.id);
+    const triggers = await o.journal.triggersOf(row.id);
     const errorText =
       row.state === 'failed' || row.state === 'duplicate'
         ? // Never through a link: failed/ is inside the drop folder.
@@ -290,7 +290,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
             () => undefined,
           )
         : undefined;
-    const results = q.resultsSummary(row.id);
+    const results = await q.resultsSummary(row.id);
     const body = `<dl>
 <dt>${t(lang, 'State')}</dt><dd><span class="state ${esc(row.state)}">${esc(t(lang, row.state))}</span></dd>
 <dt>${t(lang, 'Folder')}</dt><dd>${esc(row.folder)}</dd><dt>${t(lang, 'Created')}</dt><dd>${esc(when(row.created_at, lang))}</dd>
@@ -311,7 +311,7 @@ ${row.warnings ? `<dt>${t(lang, 'Notes')}</dt><dd><pre>${esc(row.warnings)}</pre
     )}
 ${errorText !== undefined ? `<h2>${t(lang, 'Error file')}</h2><pre class="errorfile">${esc(errorText)}</pre>` : ''}
 ${results ? `<h2>${t(lang, 'Results')}</h2><p>${counts(results.byStatus, lang)}${results.final ? ' (final)' : ''} — <code>${esc(results.resultsFile)}</code></p>` : ''}
-${actions(row, csrf, lang)}`;
+${await actions(row, csrf, lang)}`;
     // The notice is the console's own words for what was done, chosen by a code: never text from the URL.
     const done = (req.query as Record<string, string | undefined>)['done'];
     const notice =
@@ -328,8 +328,8 @@ ${actions(row, csrf, lang)}`;
   });
 
   /** The actions this input allows, and only those. */
-  function actions(row: InputRow, csrf: string, lang: Lang): string {
-    const retry = whyNoRetry(o.journal, row) === undefined;
+  async function actions(row: InputRow, csrf: string, lang: Lang): Promise<string> {
+    const retry = (await whyNoRetry(o.journal, row)) === undefined;
     const resend = whyNoResend(row) === undefined;
     if (!retry && !resend) return '';
     return `<section class="actions">
@@ -351,11 +351,11 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
   app.get('/inputs/:id/resend', async (req, reply) => {
     const lang = langOf(req);
     const csrf = sessionIn(req).csrf;
-    const row = o.journal.input(Number((req.params as { id: string }).id));
+    const row = await o.journal.input(Number((req.params as { id: string }).id));
     if (!row) return html(reply, 404, page(lang, t(lang, 'Not found.'), '', { csrf }));
     const no = whyNoResend(row);
     if (no) return refused(reply, lang, row, no, csrf);
-    const triggers = o.journal.triggersOf(row.id);
+    const triggers = await o.journal.triggersOf(row.id);
     const contacts = triggers.reduce((n, tr) => n + tr.contacts, 0);
     const names = [...new Set(triggers.map((tr) => tr.remote_name))];
     const body = `<p>${t(lang, 'Send this input again, as a new broadcast?')}</p>
@@ -371,7 +371,7 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
     app.post(`/inputs/:id/${action}`, async (req, reply) => {
       const lang = langOf(req);
       const csrf = sessionIn(req).csrf;
-      const row = o.journal.input(Number((req.params as { id: string }).id));
+      const row = await o.journal.input(Number((req.params as { id: string }).id));
       if (!row) return html(reply, 404, page(lang, t(lang, 'Not found.'), '', { csrf }));
       if (action === 'resend' && (req.body as Record<string, string | undefined> | undefined)?.['confirm'] !== 'yes')
         return reply.redirect(`/inputs/${row.id}/resend`, 303);
@@ -390,7 +390,7 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
   app.get('/broadcasts', async (req, reply) => {
     const lang = langOf(req);
     const pageNo = Math.max(1, Number.parseInt((req.query as Record<string, string | undefined>)['page'] ?? '1', 10) || 1);
-    const { rows, total } = q.broadcasts(pageNo);
+    const { rows, total } = await q.broadcasts(pageNo);
     const list = table(
       [t(lang, 'Broadcast'), t(lang, 'Input'), t(lang, 'Contacts'), t(lang, 'delivered'), t(lang, 'failed'), t(lang, 'pending')],
       rows.map((b) => [
@@ -412,7 +412,7 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
   app.get('/broadcasts/:id', async (req, reply) => {
     const lang = langOf(req);
     const id = (req.params as { id: string }).id;
-    const d = q.broadcast(id);
+    const d = await q.broadcast(id);
     const csrf = sessionIn(req).csrf;
     const media = table(
       [t(lang, 'Medium'), t(lang, 'delivered'), t(lang, 'failed'), t(lang, 'pending')],
@@ -443,22 +443,20 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
     const lang = langOf(req);
     const list = table(
       [t(lang, 'Name'), t(lang, 'State'), t(lang, 'Size'), t(lang, 'Updated')],
-      q
-        .reports()
-        .map((r) => [`<a href="/reports/${encodeURIComponent(r.name)}">${esc(r.name)}</a>`, esc(r.state), String(r.size), esc(when(r.updated_at, lang))]),
+      (await q.reports()).map((r) => [`<a href="/reports/${encodeURIComponent(r.name)}">${esc(r.name)}</a>`, esc(r.state), String(r.size), esc(when(r.updated_at, lang))]),
     );
     return html(reply, 200, page(lang, t(lang, 'Reports'), list, { csrf: sessionIn(req).csrf }));
   });
 
   app.get('/reports/:name', async (req, reply) => {
     const lang = langOf(req);
-    const r = o.journal.report((req.params as { name: string }).name);
+    const r = await o.journal.report((req.params as { name: string }).name);
     if (!r) return html(reply, 404, page(lang, t(lang, 'Not found.'), '', { csrf: sessionIn(req).csrf }));
     // Summarized when collected (report-step.ts); a report collected by an older version is summarized once, then kept.
-    let s = o.journal.reportSummary(r.name, r.size) as Awaited<ReturnType<typeof summarizeCra>> | undefined;
+    let s = await o.journal.reportSummary(r.name, r.size) as Awaited<ReturnType<typeof summarizeCra>> | undefined;
     if (!s) {
       s = await summarizeCra(readCraFile(r.local_path, new FindingList(100)));
-      o.journal.setReportSummary(r.name, r.size, s);
+      await o.journal.setReportSummary(r.name, r.size, s);
     }
     const body = `<p>${t(lang, 'Records')}: <b>${s.records}</b> — ${esc(r.state)}</p>${s.broadcasts
       .map(

@@ -1,0 +1,210 @@
+/**
+ * The one way the store talks to its database, whichever it is: SQLite
+ * (better-sqlite3, the embedded default) or PostgreSQL (`pg`, issue #20).
+ * Statements are written once with `?` placeholders in the SQL both engines
+ * share; where they differ, the caller asks `dialect`.
+ *
+ * A transaction is the async function given to `tx`: every statement run
+ * while it is pending, from any function it calls, runs inside it (the
+ * transaction travels with the async context, so callers pass nothing).
+ * Statements from elsewhere wait for it to end: on SQLite the connection is
+ * one and shared, so a statement run during another flow's transaction would
+ * otherwise join it.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type Database from 'better-sqlite3';
+
+export type Dialect = 'sqlite' | 'pg';
+
+export interface Sql {
+  readonly dialect: Dialect;
+  all<T>(sql: string, ...params: unknown[]): Promise<T[]>;
+  get<T>(sql: string, ...params: unknown[]): Promise<T | undefined>;
+  /** Resolves with the number of rows changed. */
+  run(sql: string, ...params: unknown[]): Promise<number>;
+  /** Runs `fn` in one transaction (nested calls join the outer one); `afterCommit` runs once it is committed. */
+  tx<T>(fn: () => Promise<T>, afterCommit?: () => void): Promise<T>;
+  close(): Promise<void>;
+}
+
+interface TxContext {
+  readonly owner: object;
+  readonly after: (() => void)[];
+}
+
+/** SQLite through better-sqlite3: one connection; transactions take turns, and statements outside them wait. */
+export class SqliteSql implements Sql {
+  readonly dialect = 'sqlite' as const;
+  private readonly als = new AsyncLocalStorage<TxContext>();
+  private readonly statements = new Map<string, Database.Statement>();
+  /** The pending transaction, if any, and the queue of those waiting their turn. */
+  private open: Promise<void> | undefined;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(readonly db: Database.Database) {}
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      if (this.statements.size > 500) this.statements.clear();
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Runs now when no other flow's transaction is open; otherwise after it. */
+  private async turn<T>(fn: () => T): Promise<T> {
+    while (this.open && this.als.getStore()?.owner !== this) await this.open.catch(() => undefined);
+    return fn();
+  }
+
+  all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+    return this.turn(() => this.stmt(sql).all(...params) as T[]);
+  }
+
+  get<T>(sql: string, ...params: unknown[]): Promise<T | undefined> {
+    return this.turn(() => this.stmt(sql).get(...params) as T | undefined);
+  }
+
+  run(sql: string, ...params: unknown[]): Promise<number> {
+    return this.turn(() => this.stmt(sql).run(...params).changes);
+  }
+
+  async tx<T>(fn: () => Promise<T>, afterCommit?: () => void): Promise<T> {
+    const outer = this.als.getStore();
+    if (outer?.owner === this) {
+      if (afterCommit) outer.after.push(afterCommit);
+      return fn();
+    }
+    // Take a turn: transactions of other flows run one after the other.
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const before = this.queue;
+    this.queue = before.then(() => mine);
+    await before;
+    while (this.open) await this.open.catch(() => undefined);
+    this.open = mine;
+    const ctx: TxContext = { owner: this, after: afterCommit ? [afterCommit] : [] };
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      let result: T;
+      try {
+        result = await this.als.run(ctx, fn);
+        this.db.exec('COMMIT');
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw e;
+      }
+      for (const f of ctx.after) f();
+      return result;
+    } finally {
+      this.open = undefined;
+      release();
+    }
+  }
+
+  /** Whether the calling flow runs inside this database's transaction. */
+  inTx(): boolean {
+    return this.als.getStore()?.owner === this;
+  }
+
+  async close(): Promise<void> {
+    this.statements.clear();
+    this.db.close();
+  }
+}
+
+/** `?` placeholders as PostgreSQL's `$n` (outside quoted strings). */
+export function numbered(sql: string): string {
+  let n = 0;
+  let out = '';
+  let quoted = false;
+  for (const ch of sql) {
+    if (ch === "'") quoted = !quoted;
+    out += ch === '?' && !quoted ? `$${++n}` : ch;
+  }
+  return out;
+}
+
+/** What PgSql needs of node-postgres (a Pool; a PoolClient for a transaction). */
+interface PgQueryable {
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+interface PgPoolLike extends PgQueryable {
+  connect(): Promise<PgQueryable & { release(err?: Error | boolean): void }>;
+  end(): Promise<void>;
+}
+
+/** PostgreSQL through a `pg` pool: a transaction holds one client from BEGIN to COMMIT. */
+export class PgSql implements Sql {
+  readonly dialect = 'pg' as const;
+  private readonly als = new AsyncLocalStorage<TxContext & { client: PgQueryable }>();
+  private readonly texts = new Map<string, string>();
+
+  constructor(
+    private readonly pool: PgPoolLike,
+    private readonly ownsPool = true,
+  ) {}
+
+  private text(sql: string): string {
+    let t = this.texts.get(sql);
+    if (t === undefined) {
+      t = numbered(sql);
+      if (this.texts.size > 500) this.texts.clear();
+      this.texts.set(sql, t);
+    }
+    return t;
+  }
+
+  private db(): PgQueryable {
+    const c = this.als.getStore();
+    return c?.owner === this ? c.client : this.pool;
+  }
+
+  async all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+    return (await this.db().query(this.text(sql), params)).rows as T[];
+  }
+
+  async get<T>(sql: string, ...params: unknown[]): Promise<T | undefined> {
+    return (await this.db().query(this.text(sql), params)).rows[0] as T | undefined;
+  }
+
+  async run(sql: string, ...params: unknown[]): Promise<number> {
+    return (await this.db().query(this.text(sql), params)).rowCount ?? 0;
+  }
+
+  async tx<T>(fn: () => Promise<T>, afterCommit?: () => void): Promise<T> {
+    const outer = this.als.getStore();
+    if (outer?.owner === this) {
+      if (afterCommit) outer.after.push(afterCommit);
+      return fn();
+    }
+    const client = await this.pool.connect();
+    const ctx = { owner: this, client, after: afterCommit ? [afterCommit] : [] };
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      let result: T;
+      try {
+        result = await this.als.run(ctx, fn);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch((r: Error) => (broken = r));
+        throw e;
+      }
+      for (const f of ctx.after) f();
+      return result;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  inTx(): boolean {
+    return this.als.getStore()?.owner === this;
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.end();
+  }
+}
