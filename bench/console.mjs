@@ -16,19 +16,20 @@ import { silentLogger } from '../dist/transport/logger.js';
 
 const N = Number(process.env.BENCH_CONSOLE_INPUTS ?? 100_000);
 const root = mkdtempSync(join(tmpdir(), 'dmc-bench-console-'));
-const journal = new Journal(join(root, 'journal.db'), 'receiver');
+const journal = await Journal.open(join(root, 'journal.db'), 'receiver');
+const db = journal.sql.db;
 const folders = ['/srv/exports/relances', '/srv/exports/factures'];
 const states = ['done', 'done', 'done', 'done', 'failed', 'duplicate'];
-const addInput = journal.db.prepare(
+const addInput = db.prepare(
   'INSERT INTO inputs (folder, name, hash, size, state, kind, work_path, created_at, updated_at, settled) VALUES (?, ?, ?, 100, ?, ?, ?, ?, ?, 1)',
 );
-const addTrigger = journal.db.prepare(
+const addTrigger = db.prepare(
   "INSERT INTO triggers (input_id, part, local_path, remote_name, contacts, state, outcome, updated_at, broadcast_id) VALUES (?, 1, '', ?, 10, 'processed', 'processed', '', ?)",
 );
-const addResult = journal.db.prepare(
+const addResult = db.prepare(
   "INSERT INTO contact_results VALUES (?, ?, 'sms', '+33600000000', '', 'RECEIVED', ?, NULL, NULL, ?, ?, 'push', '', '33600000000')",
 );
-journal.tx(() => {
+db.transaction(() => {
   for (let i = 1; i <= N; i++) {
     const at = new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
     addInput.run(folders[i % 2], `export-${i}.csv`, `h${i}`, states[i % states.length], 'export', `/w/${i}`, at, at);
@@ -39,7 +40,7 @@ journal.tx(() => {
     const date = new Date(Date.UTC(2026, 10, 28, 8) + c * 1000).toISOString().slice(0, 19).replace('T', ' ');
     addResult.run(String(100_000 + N), String(c), c % 10 ? 'delivered' : 'failed', date, `${date}|06|0000`);
   }
-});
+})();
 // A daily report of 100,000 lines, collected as the daemon collects it (its summary kept in the journal).
 const reportName = 'CRA_12345678_2026-11-28.csv';
 const reportPath = join(root, reportName);
@@ -54,8 +55,8 @@ const reportPath = join(root, reportName);
       yield* records;
     })(),
   );
-  journal.setReportSummary(reportName, statSync(reportPath).size, summary);
-  journal.setReport({ name: reportName, size: statSync(reportPath).size, state: 'acked', local_path: reportPath });
+  await journal.setReportSummary(reportName, statSync(reportPath).size, summary);
+  await journal.setReport({ name: reportName, size: statSync(reportPath).size, state: 'acked', local_path: reportPath });
 }
 const ops = await startOpsServer({
   host: '127.0.0.1',
@@ -110,5 +111,5 @@ for (const p of [
 }
 console.log(`  slowest page ${worst.toFixed(1)} ms: target < 200 ms: ${worst < 200 ? 'met' : 'NOT MET'}\n`);
 await ops.close();
-journal.close();
+await journal.close();
 rmSync(root, { recursive: true, force: true });

@@ -1,7 +1,10 @@
 // The daemon's figures (issue #9), printed by `npm run bench`:
 // 1. a pass over a journal holding 100,000 settled inputs against one over an
 //    empty journal (a pass costs what is actionable, not the history);
-// 2. 1,000 exports dropped at once on the simulator: drained at the
+// 2. with a PostgreSQL cluster (DMC_BENCH_PG_URL or DMC_TEST_PG_URL): the same
+//    pass over 100,000 settled inputs on PostgreSQL, against SQLite (issue #20:
+//    at most 3x);
+// 3. 1,000 exports dropped at once on the simulator: drained at the
 //    platform's rate limit (5 triggers/s), with the peak RSS.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,13 +21,18 @@ const CMD =
   'serviceId: "12345678"\nspaceId: 1\nbroadcastName: "Bench {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n';
 writeFileSync(join(root, 'cmd.yaml'), CMD);
 
-async function localDaemon(name) {
+const PG = process.env.DMC_BENCH_PG_URL ?? process.env.DMC_TEST_PG_URL;
+
+async function localDaemon(name, pgSchema) {
   const dir = join(root, name);
   mkdirSync(join(dir, 'drop'), { recursive: true });
+  const journal = pgSchema ? `"${PG}"\n  store: {schema: ${pgSchema}}` : join(dir, 'journal.db');
   // A transport that is never used: nothing is in flight, and report collection is switched off below.
-  const yaml = `service: {serviceId: "12345678"}\ntransport: {protocol: sftp, host: 127.0.0.1, port: 9, username: x, password: x, hostKey: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}\ndaemon:\n  journal: ${join(dir, 'journal.db')}\n  dropFolders:\n    - {path: ${join(dir, 'drop')}, command: ${join(root, 'cmd.yaml')}}\n`;
+  const yaml = `service: {serviceId: "12345678"}\ntransport: {protocol: sftp, host: 127.0.0.1, port: 9, username: x, password: x, hostKey: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}\ndaemon:\n  journal: ${journal}\n  dropFolders:\n    - {path: ${join(dir, 'drop')}, command: ${join(root, 'cmd.yaml')}}\n`;
   const daemon = new Daemon(await parseConfig(yaml, join(dir, 'dmc.yaml')), silentLogger);
   daemon.schedule.due = () => false;
+  // The journal and the steps' context, without the watchers: passes are driven by hand.
+  await daemon.open();
   return daemon;
 }
 
@@ -53,11 +61,11 @@ async function passCosts(a, b, n = 50) {
 
 const empty = await localDaemon('empty');
 const full = await localDaemon('full');
-const ins = full.journal.db.prepare(
+const ins = full.journal.sql.db.prepare(
   "INSERT INTO inputs (folder, name, hash, size, state, kind, work_path, created_at, updated_at, settled) VALUES (?, ?, ?, 10, ?, 'export', ?, ?, ?, 1)",
 );
 const folder = join(root, 'full', 'drop');
-full.journal.db.transaction(() => {
+full.journal.sql.db.transaction(() => {
   for (let i = 0; i < SETTLED; i++)
     ins.run(
       folder,
@@ -73,8 +81,34 @@ const [a, b] = await passCosts(empty, full);
 console.log(
   `daemon pass\n  empty journal                    ${a.toFixed(3)} ms\n  journal of ${SETTLED.toLocaleString('en')} settled inputs ${b.toFixed(3)} ms\n  ratio    ${(b / a).toFixed(2)}x (a pass costs what is actionable: target ~1x)\n`,
 );
-empty.journal.close();
-full.journal.close();
+if (PG) {
+  // The same 100,000 settled inputs in PostgreSQL (one multi-row INSERT per 1,000), its pass against SQLite's.
+  const schema = `bench_${process.pid}`;
+  const onPg = await localDaemon('pg', schema);
+  const pgFolder = join(root, 'pg', 'drop');
+  for (let i = 0; i < SETTLED; i += 1000) {
+    const values = [];
+    const params = [];
+    for (let k = i; k < Math.min(SETTLED, i + 1000); k++) {
+      const at = new Date().toISOString();
+      values.push(`(?, ?, ?, 10, ?, 'export', ?, ?, ?, 1)`);
+      params.push(pgFolder, `e${k}.csv`, `h${k}`, k % 10 === 0 ? 'failed' : 'done', join(pgFolder, 'work', `e${k}.csv`), at, at);
+    }
+    await onPg.journal.sql.run(
+      `INSERT INTO inputs (folder, name, hash, size, state, kind, work_path, created_at, updated_at, settled) VALUES ${values.join(', ')}`,
+      ...params,
+    );
+  }
+  await onPg.journal.sql.run('ANALYZE inputs');
+  const [sqlite, pg] = await passCosts(full, onPg);
+  console.log(
+    `daemon pass over ${SETTLED.toLocaleString('en')} settled inputs\n  SQLite      ${sqlite.toFixed(3)} ms\n  PostgreSQL  ${pg.toFixed(3)} ms (same machine, loopback)\n  ratio    ${(pg / sqlite).toFixed(2)}x (target: at most 3x)\n`,
+  );
+  await onPg.journal.sql.run(`DROP SCHEMA ${schema} CASCADE`);
+  await onPg.journal.close();
+} else console.log('daemon pass on PostgreSQL: skipped (set DMC_BENCH_PG_URL, e.g. $(bash scripts/pg-cluster.sh start))\n');
+await empty.journal.close();
+await full.journal.close();
 
 // 1,000 exports at once on the simulator.
 const sim = new Simulator({
@@ -109,14 +143,14 @@ const started = Date.now();
 for (let i = 0; i < EXPORTS; i++) writeFileSync(join(dir, 'drop', `b-${i}.csv`), `Nom;Mobile;Référence\nDupont;0612345678;B${i}-0\n`);
 const firstHalf = [];
 for (;;) {
-  const s = daemon.journal.summary().inputs;
+  const s = (await daemon.journal.summary()).inputs;
   if ((s.done ?? 0) + (s.failed ?? 0) >= EXPORTS) break;
   if ((s.done ?? 0) >= EXPORTS / 2 && firstHalf.length === 0) firstHalf.push(Math.max(...rss));
   await new Promise((r) => setTimeout(r, 250));
 }
 const secs = (Date.now() - started) / 1000;
 clearInterval(sampler);
-const s = daemon.journal.summary();
+const s = await daemon.journal.summary();
 await daemon.stop();
 await sim.stop();
 const peak = Math.max(...rss) / 1048576;

@@ -16,11 +16,11 @@ if (mode === 'prepare') {
   const lines = ['Nom;Prénom;Mobile;Référence'];
   for (let i = 0; i < N; i++) lines.push(`Nom${i};Zoé;06 ${phone(i).replace(/(\d\d)(?=\d)/g, '$1 ')};REF-${i}`);
   writeFileSync(exportPath, lines.join('\n') + '\n');
-  const j = new Journal(join(root, 'results.db'), 'receiver');
-  const put = j.db.prepare(
+  const j = await Journal.open(join(root, 'results.db'), 'receiver');
+  const put = j.sql.db.prepare(
     "INSERT INTO contact_results VALUES ('1000', ?, 'sms', ?, ?, ?, ?, ?, NULL, '2026-11-28 10:00:00', '2026-11-28 10:00:00|06|0000', 'push', '', ?)",
   );
-  j.tx(() => {
+  j.sql.db.transaction(() => {
     for (let i = 0; i < N; i++)
       put.run(
         String(i),
@@ -31,25 +31,25 @@ if (mode === 'prepare') {
         i % 10 ? null : 'CRA_SMS_BADNUMBER',
         `336${phone(i)}`,
       );
-  });
-  j.close();
+  })();
+  await j.close();
   process.exit(0);
 }
 const t0 = performance.now();
 if (mode === 'copy') writeFileSync(join(root, 'copy.csv'), readFileSync(exportPath));
 else {
-  const j = new Journal(join(root, 'results.db'), 'receiver');
+  const j = await Journal.open(join(root, 'results.db'), 'receiver');
   await writeResultsFile({
     exportPath,
     outPath: join(root, 'export.csv.results.csv'),
     summaryPath: join(root, 'export.csv.summary.json'),
     map: { EXTERNALREFERENCE: 'Référence' },
-    lookup: new StatusStore(j).lookup(['1000']),
+    lookup: await new StatusStore(j).lookup(['1000']),
     input: { id: 1, name: 'export.csv', folder: root },
     broadcasts: ['1000'],
     expired: false,
   });
-  j.close();
+  await j.close();
 }
 const ms = performance.now() - t0;
 console.log(JSON.stringify({ rows: N, ms, rssMB: process.resourceUsage().maxRSS / 1024 }));

@@ -108,13 +108,7 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
     for (const f of folders) io.out(`folder ${printable(f.path)}: ${f.healthy ? 'healthy' : `UNHEALTHY since ${f.since} — ${printable(f.error ?? '')}`}`);
     for (const x of intake) io.out(`not taken yet: ${printable(x.path)} — ${printable(x.error)} (${x.attempts} attempt(s), last ${x.at}; retried)`);
     for (const r of recent) {
-      const broadcasts = [
-        ...new Set(
-          (await j.triggersOf(r.id))
-            .map((t) => t.broadcast_id)
-            .filter((b): b is string => !!b),
-        ),
-      ];
+      const broadcasts = [...new Set((await j.triggersOf(r.id)).map((t) => t.broadcast_id).filter((b): b is string => !!b))];
       const res = await resultsOf(r.id);
       const results = res
         ? ` [${res.byStatus['delivered']} delivered, ${res.byStatus['failed']} failed, ${res.byStatus['pending']} pending${res.final ? ', final' : ''}]`

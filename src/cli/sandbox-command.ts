@@ -100,10 +100,7 @@ export async function runSandbox(opts: { dir?: string }, io: Io): Promise<number
           ', ',
         )}), ${Object.values(kept.reports).reduce((a, b) => a + b, 0)} report(s); what was in flight goes on. The ports are new at each start (the console's address below); delete ${dir} to start afresh.`,
     );
-  if (
-    !Object.keys(kept.inputs).length &&
-    (await readdir(join(drop, 'sms'))).filter((f) => !['work', 'sent', 'failed'].includes(f)).length === 0
-  ) {
+  if (!Object.keys(kept.inputs).length && (await readdir(join(drop, 'sms'))).filter((f) => !['work', 'sent', 'failed'].includes(f)).length === 0) {
     await writeFile(join(drop, 'sms', 'bienvenue.csv'), WELCOME);
     io.out(`a first SI export dropped: ${join(drop, 'sms', 'bienvenue.csv')}`);
   }

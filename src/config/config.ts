@@ -748,7 +748,9 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
                     ...listenOf(raw.daemon.http.listen, 'daemon.http.listen'),
                     readyPassSeconds: raw.daemon.http.readyPassSeconds,
                     console: raw.daemon.http.console,
-                    tokenFile: rel(raw.daemon.http.tokenFile ?? join(/^postgres/i.test(raw.daemon.journal) ? 'state' : dirname(raw.daemon.journal), 'console-token')),
+                    tokenFile: rel(
+                      raw.daemon.http.tokenFile ?? join(/^postgres/i.test(raw.daemon.journal) ? 'state' : dirname(raw.daemon.journal), 'console-token'),
+                    ),
                     ...(raw.daemon.http.authHeader ? { authHeader: raw.daemon.http.authHeader } : {}),
                   },
                 }

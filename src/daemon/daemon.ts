@@ -83,8 +83,8 @@ export class Daemon {
     this.schedule = new ReportSchedule(config.daemon.reportsAt, config.daemon.reportsEvery);
   }
 
-  /** Opens the journal (SQLite file or PostgreSQL) and builds what the steps share. */
-  private async open(): Promise<void> {
+  /** Opens the journal (SQLite file or PostgreSQL) and builds what the steps share (start() does; a bench drives passes by hand after it). */
+  async open(): Promise<void> {
     const { config, logger, events, d } = this;
     this.journal = await Journal.open(d.journal, 'daemon', { ...events.journal, ...storeOptions(d) });
     this.hooks = new Hooks(d.hooks, this.journal, logger);
@@ -131,7 +131,7 @@ export class Daemon {
         },
         onHealth: (healthy, error) => {
           void this.folderHealth(f, healthy, error).catch((e: unknown) =>
-            this.logger.error({ folder: f.path, err: (e as Error).message }, 'cannot record the drop folder\'s health'),
+            this.logger.error({ folder: f.path, err: (e as Error).message }, "cannot record the drop folder's health"),
           );
         },
         onOrphanSidecar: (path) => {

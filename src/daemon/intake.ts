@@ -25,7 +25,9 @@ export async function take(ctx: StepContext, folder: DropFolderConfig, path: str
   const name = basename(path);
   const kind = await kindOf(path);
   const earlier =
-    kind === 'document' || folder.allowDuplicates || await ctx.journal.takeResend(folder.path, hash) ? undefined : await ctx.journal.findByHash(folder.path, hash);
+    kind === 'document' || folder.allowDuplicates || (await ctx.journal.takeResend(folder.path, hash))
+      ? undefined
+      : await ctx.journal.findByHash(folder.path, hash);
   if (earlier) {
     const why = `same content as ${earlier.name} (input #${earlier.id}, ${earlier.state}), taken ${earlier.created_at}: not sent twice. To send it again: dmc-trigger resend ${earlier.id} --force, or set allowDuplicates: true for this folder.`;
     const row = await ctx.journal.tx(async () => {

@@ -60,7 +60,7 @@ export async function collectReports(ctx: StepContext): Promise<void> {
   // A report acked by a run killed before it linked it is gone from the server: link the local copy.
   const names = new Set(got.map((r) => r.name));
   for (const name of await readdir(ctx.config.reports.dir).catch(() => [] as string[])) {
-    if (names.has(name) || CRA_NAME.exec(name)?.[1] !== ctx.config.service.serviceId || await ctx.journal.report(name)) continue;
+    if (names.has(name) || CRA_NAME.exec(name)?.[1] !== ctx.config.service.serviceId || (await ctx.journal.report(name))) continue;
     const localPath = join(ctx.config.reports.dir, name);
     got.push({ name, size: (await stat(localPath)).size, localPath, fetched: 'present', ack: 'acked' });
   }

@@ -58,7 +58,8 @@ export async function notReady(s: ReadinessSource, now = Date.now()): Promise<st
   if (last === undefined) why.push('no pass has completed yet');
   else if (now - last > s.passWithinSeconds * 1000)
     why.push(`the last completed pass was ${Math.round((now - last) / 1000)} s ago (more than ${s.passWithinSeconds} s)`);
-  for (const f of await s.journal.folders().catch(() => [])) if (!f.healthy) why.push(`drop folder ${f.path} cannot be read since ${f.since}: ${f.error ?? ''}`);
+  for (const f of await s.journal.folders().catch(() => []))
+    if (!f.healthy) why.push(`drop folder ${f.path} cannot be read since ${f.since}: ${f.error ?? ''}`);
   const a = s.account();
   if (a && !a.reachable) why.push(`the account was unreachable at the last try: ${a.error ?? ''}`);
   return why;

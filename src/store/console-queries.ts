@@ -74,7 +74,9 @@ export class ConsoleQueries {
     const processed = await per(
       "SELECT substr(updated_at, 1, 13) h, COUNT(*) n FROM triggers WHERE state = 'processed' AND updated_at >= ? GROUP BY substr(updated_at, 1, 13)",
     );
-    const failed = await per("SELECT substr(updated_at, 1, 13) h, COUNT(*) n FROM inputs WHERE state = 'failed' AND updated_at >= ? GROUP BY substr(updated_at, 1, 13)");
+    const failed = await per(
+      "SELECT substr(updated_at, 1, 13) h, COUNT(*) n FROM inputs WHERE state = 'failed' AND updated_at >= ? GROUP BY substr(updated_at, 1, 13)",
+    );
     const xs: number[] = [];
     const ps: number[] = [];
     const fs: number[] = [];
@@ -116,7 +118,8 @@ export class ConsoleQueries {
   }
 
   async resultsSummary(inputId: number): Promise<{ byStatus: Record<string, number>; final: boolean; resultsFile: string } | undefined> {
-    return (await new StatusStore(this.journal).resultsFile(inputId))?.summary as { byStatus: Record<string, number>; final: boolean; resultsFile: string } | undefined;
+    return (await new StatusStore(this.journal).resultsFile(inputId))?.summary as
+      { byStatus: Record<string, number>; final: boolean; resultsFile: string } | undefined;
   }
 
   async broadcasts(page: number): Promise<{

@@ -232,7 +232,10 @@ export class Journal {
 
   /** Reports a committed transition (after the outermost transaction commits). */
   private transitioned(t: Transition): Promise<void> {
-    return this.sql.tx(async () => undefined, () => this.opts.onTransition?.(t));
+    return this.sql.tx(
+      async () => undefined,
+      () => this.opts.onTransition?.(t),
+    );
   }
 
   findByHash(folder: string, hash: string): Promise<InputRow | undefined> {
@@ -293,11 +296,11 @@ export class Journal {
       if (from === undefined) throw new Error(`journal: no input #${id}`);
       checkTransition('input', id, from, state);
       const changed = await this.sql.run(
-        'UPDATE inputs SET state = ?, updated_at = ?, last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END) WHERE id = ? AND state = ?',
+        'UPDATE inputs SET state = ?, updated_at = ?, last_error = COALESCE(?, last_error), attempts = attempts + ? WHERE id = ? AND state = ?',
         state,
         now(),
         error ?? null,
-        error ?? null,
+        error === undefined ? 0 : 1,
         id,
         from,
       );
@@ -416,7 +419,13 @@ export class Journal {
     await this.tx(async () => {
       for (const l of lines) {
         if (!l.ref) continue;
-        if (await this.sql.get('SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id = ? LIMIT 1', l.ref, l.broadcastId))
+        if (
+          await this.sql.get(
+            'SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id = ? LIMIT 1',
+            l.ref,
+            l.broadcastId,
+          )
+        )
           continue;
         let row: { id: number } | undefined;
         if (l.ref.startsWith('@')) {
@@ -464,11 +473,11 @@ export class Journal {
       if (from === undefined) throw new Error(`journal: no trigger #${id}`);
       checkTransition('trigger', id, from, state);
       const changed = await this.sql.run(
-        'UPDATE triggers SET state = ?, outcome = COALESCE(?, outcome), last_error = COALESCE(?, last_error), attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), updated_at = ? WHERE id = ? AND state = ?',
+        'UPDATE triggers SET state = ?, outcome = COALESCE(?, outcome), last_error = COALESCE(?, last_error), attempts = attempts + ?, updated_at = ? WHERE id = ? AND state = ?',
         state,
         extra.outcome ?? null,
         extra.error ?? null,
-        extra.error ?? null,
+        extra.error === undefined ? 0 : 1,
         now(),
         id,
         from,
@@ -564,7 +573,14 @@ export class Journal {
   /** Puts a hook delivery in the outbox (in the caller's transaction, with the state change it reports). */
   async enqueueHook(eventId: string, hook: string, payload: string): Promise<void> {
     const t = now();
-    await this.sql.run("INSERT INTO hook_outbox (event_id, hook, payload, state, next_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)", eventId, hook, payload, t, t);
+    await this.sql.run(
+      "INSERT INTO hook_outbox (event_id, hook, payload, state, next_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+      eventId,
+      hook,
+      payload,
+      t,
+      t,
+    );
   }
 
   dueHooks(limit: number): Promise<HookOutboxRow[]> {
@@ -577,9 +593,9 @@ export class Journal {
 
   async setHook(id: number, state: HookOutboxRow['state'], extra: { error?: string; nextAt?: Date } = {}): Promise<void> {
     await this.sql.run(
-      'UPDATE hook_outbox SET state = ?, attempts = attempts + (CASE WHEN ? IS NULL THEN 0 ELSE 1 END), last_error = COALESCE(?, last_error), next_at = COALESCE(?, next_at) WHERE id = ?',
+      'UPDATE hook_outbox SET state = ?, attempts = attempts + ?, last_error = COALESCE(?, last_error), next_at = COALESCE(?, next_at) WHERE id = ?',
       state,
-      extra.error ?? null,
+      extra.error === undefined ? 0 : 1,
       extra.error ?? null,
       extra.nextAt?.toISOString() ?? null,
       id,
@@ -592,7 +608,8 @@ export class Journal {
 
   /** Counts per state, for `status`. */
   async summary(): Promise<{ inputs: Record<string, number>; triggers: Record<string, number>; reports: Record<string, number> }> {
-    const count = async (table: string): Promise<Record<string, number>> => countBy(await this.sql.all<{ k: string; n: number }>(`SELECT state k, COUNT(*) n FROM ${table} GROUP BY state`));
+    const count = async (table: string): Promise<Record<string, number>> =>
+      countBy(await this.sql.all<{ k: string; n: number }>(`SELECT state k, COUNT(*) n FROM ${table} GROUP BY state`));
     return { inputs: await count('inputs'), triggers: await count('triggers'), reports: await count('reports') };
   }
 
@@ -719,7 +736,6 @@ function openSqlite(path: string, mode: JournalMode): { db: Database.Database; r
   }
   return { db, release };
 }
-
 
 /** Opens the SQLite file, checking that it is one (a damaged or foreign file is a JournalError). */
 function openDatabase(path: string, opts?: Database.Options): Database.Database {

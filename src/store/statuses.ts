@@ -106,8 +106,7 @@ const MEDIUM_OF_CODE: Readonly<Record<string, PushMedium>> = { sms: 'sms', mms: 
 
 const now = (): string => new Date().toISOString();
 
-const RESULT_COLUMNS =
-  'broadcast_id, contact_id, medium, address, ref, status, final, code, label, date, sort, source, updated_at, address_key';
+const RESULT_COLUMNS = 'broadcast_id, contact_id, medium, address, ref, status, final, code, label, date, sort, source, updated_at, address_key';
 const RESULT_VALUES = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?';
 
 /** A contact's result row in RESULT_COLUMNS order. */
@@ -256,9 +255,13 @@ export class StatusStore {
         const known =
           media.size === 1
             ? []
-            : (await this.sql.all<{ medium: string }>('SELECT medium FROM contact_results WHERE broadcast_id = ? AND contact_id = ?', l.broadcastId, l.contactId)).map(
-                (r) => r.medium,
-              );
+            : (
+                await this.sql.all<{ medium: string }>(
+                  'SELECT medium FROM contact_results WHERE broadcast_id = ? AND contact_id = ?',
+                  l.broadcastId,
+                  l.contactId,
+                )
+              ).map((r) => r.medium);
         const medium = media.size === 1 ? [...media][0]! : known.length === 1 ? known[0]! : l.callAdress.includes('@') ? 'mail' : known.length ? known[0]! : '';
         const date = l.callDate.replace(/\//g, '-');
         broadcasts.add(l.broadcastId);
@@ -300,7 +303,8 @@ export class StatusStore {
   /** The inputs and triggers these broadcasts came from. */
   async linksOf(broadcastIds: readonly string[]): ReturnType<Journal['broadcastLinks']> {
     const ids: number[] = [];
-    for (const b of broadcastIds) for (const r of await this.sql.all<{ id: number }>('SELECT id FROM triggers WHERE broadcast_id = ?', b)) ids.push(Number(r.id));
+    for (const b of broadcastIds)
+      for (const r of await this.sql.all<{ id: number }>('SELECT id FROM triggers WHERE broadcast_id = ?', b)) ids.push(Number(r.id));
     return this.journal.broadcastLinks(ids);
   }
 
@@ -347,7 +351,10 @@ export class StatusStore {
 
   /** The summary of an input's last results file, if one was written. */
   async resultsFile(inputId: number): Promise<{ path: string | null; summary: unknown; final: boolean } | undefined> {
-    const r = await this.sql.get<{ path: string | null; summary: string; final: number }>('SELECT path, summary, final FROM results_files WHERE input_id = ?', inputId);
+    const r = await this.sql.get<{ path: string | null; summary: string; final: number }>(
+      'SELECT path, summary, final FROM results_files WHERE input_id = ?',
+      inputId,
+    );
     return r ? { path: r.path, summary: JSON.parse(r.summary) as unknown, final: Number(r.final) === 1 } : undefined;
   }
 

@@ -119,7 +119,7 @@ describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
       await page.click('form[action$="/retry"] button');
       expect(await page.textContent('.flash')).toBe('Put back in its drop folder: the daemon takes it as a new input.');
       await until('the retried input done', async () => (await state('rappel.csv')) === 'done').catch(async (e: Error) => {
-        throw new Error(`${e.message}: ${JSON.stringify((await j.sql.all('SELECT id, name, state, last_error FROM inputs')))}`);
+        throw new Error(`${e.message}: ${JSON.stringify(await j.sql.all('SELECT id, name, state, last_error FROM inputs'))}`);
       });
       await page.goto(`${origin}/inputs?name=rappel`);
       const rows = await page.locator('tbody tr').allTextContents();
@@ -192,7 +192,7 @@ describe.runIf(existsSync(CHROMIUM))('the console in a browser', () => {
       await anonPage.goto(`${origin}/inputs/${id}`);
       expect(new URL(anonPage.url()).pathname).toBe('/login');
       await stranger.close();
-      expect(state('relance.csv')).toBe('done');
+      expect(await state('relance.csv')).toBe('done');
       expect(existsSync(join(root, 'drop', 'good', 'relance.csv'))).toBe(false);
       expect(errors).toEqual([]);
       await context.close();

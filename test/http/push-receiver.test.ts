@@ -105,7 +105,7 @@ describe('the guide examples (lines 6800-6927)', () => {
     }
     expect(await count('SELECT COUNT(*) n FROM push_statuses')).toBe(expected);
     // The fax example: CONVERTED then SENT in the same second; the contact's status is SENT (the history's order).
-    expect((await journal.sql.get("SELECT status FROM contact_results WHERE medium = 'fax'"))).toEqual({ status: 'SENT' });
+    expect(await journal.sql.get("SELECT status FROM contact_results WHERE medium = 'fax'")).toEqual({ status: 'SENT' });
     // The voice example: vxml_info beside <status> (lines 6886-6888) is kept.
     const ended = (await journal.sql.get("SELECT detail FROM push_statuses WHERE medium = 'call' AND type = 'ENDED'")) as { detail: string };
     expect(JSON.parse(ended.detail)).toMatchObject({
@@ -116,9 +116,9 @@ describe('the guide examples (lines 6800-6927)', () => {
     });
     // Notifications: three elements in one POST, ` CET` dates, no declaration on the later ones.
     expect(await count("SELECT COUNT(*) n FROM push_statuses WHERE medium = 'notif'")).toBe(5);
-    expect((await journal.sql.get("SELECT date FROM push_statuses WHERE medium = 'notif' AND type = 'CLICK'"))).toEqual({ date: '2016-11-08 13:33:00' });
+    expect(await journal.sql.get("SELECT date FROM push_statuses WHERE medium = 'notif' AND type = 'CLICK'")).toEqual({ date: '2016-11-08 13:33:00' });
     // The SMS reply's text (info) is kept.
-    expect((await journal.sql.get("SELECT info FROM push_statuses WHERE type = 'ANSWERED'"))).toEqual({ info: 'OK' });
+    expect(await journal.sql.get("SELECT info FROM push_statuses WHERE type = 'ANSWERED'")).toEqual({ info: 'OK' });
   });
 
   it('a redelivered report is answered 200 and recorded once', async () => {
@@ -155,7 +155,7 @@ describe('the key and the order of statuses', () => {
     const sent = element({ status: 'SENT', history: [{ type: 'SENT', date: '2026-11-28 10:00:01', seq: 0 }] });
     expect((await post(writePushReport('1', [received]))).status).toBe(200);
     expect((await post(writePushReport('1', [sent]))).status).toBe(200);
-    expect((await journal.sql.get('SELECT status, final FROM contact_results'))).toEqual({ status: 'RECEIVED', final: 'delivered' });
+    expect(await journal.sql.get('SELECT status, final FROM contact_results')).toEqual({ status: 'RECEIVED', final: 'delivered' });
     expect(await count('SELECT COUNT(*) n FROM push_statuses')).toBe(2);
   });
 
@@ -165,7 +165,7 @@ describe('the key and the order of statuses', () => {
     const sent = element({ status: 'SENT', history: [{ type: 'SENT', date: '2026-11-28 10:00:00', seq: 0 }] });
     await post(writePushReport('1', [received]));
     await post(writePushReport('1', [sent]));
-    expect((await journal.sql.get('SELECT status FROM contact_results'))).toEqual({ status: 'RECEIVED' });
+    expect(await journal.sql.get('SELECT status FROM contact_results')).toEqual({ status: 'RECEIVED' });
   });
 });
 
@@ -206,7 +206,7 @@ describe('content types (the guide names none)', () => {
     const text = `<?xml version="1.0" encoding="ISO-8859-15"?><status_report username="1"><sms to="+33601020304" status="ANSWERED" call_id="1" broadcast_id="2" contact_id="3" ref_externe="" space_id="1" date="2026-01-01 10:00:00"><status date="2026-01-01 10:00:00" type="ANSWERED" info="Oui, merci €"/></sms></status_report>`;
     const { encodeLatin9 } = await import('../../src/formats/encoding.js');
     expect((await post(encodeLatin9(text))).status).toBe(200);
-    expect((await journal.sql.get('SELECT info FROM push_statuses'))).toEqual({ info: 'Oui, merci €' });
+    expect(await journal.sql.get('SELECT info FROM push_statuses')).toEqual({ info: 'Oui, merci €' });
   });
 });
 

@@ -443,7 +443,12 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
     const lang = langOf(req);
     const list = table(
       [t(lang, 'Name'), t(lang, 'State'), t(lang, 'Size'), t(lang, 'Updated')],
-      (await q.reports()).map((r) => [`<a href="/reports/${encodeURIComponent(r.name)}">${esc(r.name)}</a>`, esc(r.state), String(r.size), esc(when(r.updated_at, lang))]),
+      (await q.reports()).map((r) => [
+        `<a href="/reports/${encodeURIComponent(r.name)}">${esc(r.name)}</a>`,
+        esc(r.state),
+        String(r.size),
+        esc(when(r.updated_at, lang)),
+      ]),
     );
     return html(reply, 200, page(lang, t(lang, 'Reports'), list, { csrf: sessionIn(req).csrf }));
   });
@@ -453,7 +458,7 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
     const r = await o.journal.report((req.params as { name: string }).name);
     if (!r) return html(reply, 404, page(lang, t(lang, 'Not found.'), '', { csrf: sessionIn(req).csrf }));
     // Summarized when collected (report-step.ts); a report collected by an older version is summarized once, then kept.
-    let s = await o.journal.reportSummary(r.name, r.size) as Awaited<ReturnType<typeof summarizeCra>> | undefined;
+    let s = (await o.journal.reportSummary(r.name, r.size)) as Awaited<ReturnType<typeof summarizeCra>> | undefined;
     if (!s) {
       s = await summarizeCra(readCraFile(r.local_path, new FindingList(100)));
       await o.journal.setReportSummary(r.name, r.size, s);
