@@ -24,6 +24,15 @@ export async function take(ctx: StepContext, folder: DropFolderConfig, path: str
   const hash = await fileHash(path);
   const name = basename(path);
   const kind = await kindOf(path);
+  // Journaled by a run stopped between the two steps (recorded, not yet moved): this very file, moved under its row. Taken
+  // anew, it would be refused as a duplicate of itself, and its row would then fail with its file gone.
+  const pending = await ctx.journal.seenAt(folder.path, name);
+  if (pending) {
+    if (pending.hash !== hash) await ctx.journal.noteChanged(pending.id, st.size, hash);
+    await moveToWork(ctx, folder, pending, forget);
+    ctx.wake();
+    return true;
+  }
   const earlier =
     kind === 'document' || folder.allowDuplicates || (await ctx.journal.takeResend(folder.path, hash))
       ? undefined

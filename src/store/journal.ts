@@ -16,6 +16,9 @@ import Database from 'better-sqlite3';
 import { checkTransition, type InputState, type TriggerState } from './states.js';
 import { SqliteSql, type Sql } from './sql.js';
 import { redactUrl } from './pg.js';
+import { JournalLockedError } from './lock.js';
+
+export { JournalLockedError } from './lock.js';
 
 /** The statuses' tables (store/statuses.ts reads and writes them). */
 const STATUS_SCHEMA = `
@@ -199,7 +202,18 @@ export class Journal {
     if (isPgUrl(target)) {
       const { PgStore } = await import('./pg.js');
       const pg = await PgStore.open({ url: target, password: opts.password, schema: opts.schema, poolSize: opts.poolSize });
-      return new Journal(pg.sql(), pg.where, mode, opts, () => pg.close());
+      let unlock = async (): Promise<void> => undefined;
+      if (mode === 'daemon')
+        try {
+          unlock = await pg.lockDaemon(target, opts.password);
+        } catch (e) {
+          await pg.close();
+          throw e;
+        }
+      return new Journal(pg.sql(), `${pg.where} (schema ${pg.schema})`, mode, opts, async () => {
+        await unlock();
+        await pg.close();
+      });
     }
     const { db, release } = openSqlite(target, mode);
     return new Journal(new SqliteSql(db), target, mode, opts, async () => release());
@@ -313,6 +327,11 @@ export class Journal {
   async lastInputWhere(folder: string, match: (name: string) => boolean): Promise<InputRow | undefined> {
     const rows = await this.sql.all<InputRow>("SELECT * FROM inputs WHERE folder = ? AND kind != 'command' ORDER BY id DESC LIMIT 200", folder);
     return rows.find((r) => match(r.name));
+  }
+
+  /** An input of that folder and name journaled and not yet moved to work/ (a run stopped between the two). */
+  seenAt(folder: string, name: string): Promise<InputRow | undefined> {
+    return this.sql.get<InputRow>("SELECT * FROM inputs WHERE folder = ? AND name = ? AND state = 'seen' AND settled = 0 ORDER BY id DESC LIMIT 1", folder, name);
   }
 
   /** The newest input of that name in any folder. */
@@ -780,14 +799,4 @@ function takeLock(path: string): void {
     }
   }
   throw new JournalLockedError(path, 0);
-}
-
-export class JournalLockedError extends Error {
-  override readonly name = 'JournalLockedError';
-  constructor(
-    readonly lockPath: string,
-    readonly pid: number,
-  ) {
-    super(`another daemon (pid ${pid}) uses this journal (${lockPath}): one daemon per journal; stop it first`);
-  }
 }

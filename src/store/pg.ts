@@ -4,7 +4,9 @@
  * `pg` is loaded here only, when a PostgreSQL store is configured.
  */
 import type { Pool, PoolClient } from 'pg';
+import { hostname } from 'node:os';
 import type { Lease, LeaseStore } from './lease.js';
+import { JournalLockedError } from './lock.js';
 import { PgSql, type Sql } from './sql.js';
 
 export class StoreError extends Error {
@@ -171,6 +173,39 @@ export class PgStore {
 
   async schemaVersion(): Promise<number> {
     return Number((await this.pool.query<{ v: number }>('SELECT max(version) v FROM dmc_schema_version')).rows[0]?.v ?? 0);
+  }
+
+  /**
+   * One daemon per journal, as the SQLite lock file says it: a session
+   * advisory lock held by a connection of its own for the daemon's life. A
+   * killed daemon's session ends with its socket, and the lock with it. The
+   * leases of issue #20 let several nodes share a journal; until a daemon
+   * runs under them, a second one is refused. Resolves with the release.
+   */
+  async lockDaemon(url: string, password: string | undefined): Promise<() => Promise<void>> {
+    const { default: pg } = await import('pg');
+    const where = `dmc-trigger daemon ${this.schema} `;
+    const me = `${where}${hostname()}:${process.pid}`.slice(0, 63);
+    const client = new pg.Client({ connectionString: url, ...(password !== undefined ? { password } : {}), application_name: me });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(20020, hashtext($1)) ok', [this.schema]);
+      if (!got.rows[0]?.ok) {
+        const holder = await client.query<{ name: string }>(
+          'SELECT application_name name FROM pg_stat_activity WHERE application_name LIKE $1 AND pid <> pg_backend_pid() LIMIT 1',
+          [`${where}%`],
+        );
+        const [host, pid] = (holder.rows[0]?.name.slice(where.length) ?? '?:0').split(':');
+        throw new JournalLockedError(`${this.where}, schema ${this.schema}, from ${host ?? '?'}`, Number(pid ?? 0));
+      }
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+    return async () => {
+      await client.end().catch(() => undefined);
+    };
   }
 
   /** The journal's statements over this pool (store/sql.ts); closing it leaves the pool to close(). */

@@ -144,6 +144,38 @@ describe('the daemon keeps its promises (issue #9)', () => {
     }
   });
 
+  it('#20 a file journaled but not yet moved when its daemon died is taken under its row at the restart, not refused as a duplicate of itself', async () => {
+    const { take } = await import('../../src/daemon/intake.js');
+    const { fileHash } = await import('../../src/transport/handshake.js');
+    const { make, dir } = setup('d20', ['{path: drop, command: ../cmd.yaml}']);
+    const folder = join(dir, 'drop');
+    mkdirSync(join(folder, 'work'), { recursive: true });
+    const path = join(folder, 'one.csv');
+    writeFileSync(path, exportText('D20'));
+    const daemon = await make();
+    // What a run killed between its two intake steps leaves: the row `seen`, the file still in the drop folder.
+    await daemon.open();
+    try {
+      const seen = await daemon.journal.addInput({
+        folder,
+        name: 'one.csv',
+        hash: await fileHash(path),
+        size: 10,
+        kind: 'export',
+        workDir: join(folder, 'work'),
+      });
+      // The watcher of the restarted daemon offers the file before the worker's first pass moves it.
+      const ctx = (daemon as unknown as { ctx: Parameters<typeof take>[0] }).ctx;
+      expect(await take(ctx, ctx.d.dropFolders[0]!, path, () => undefined)).toBe(true);
+      const rows = await daemon.journal.recentInputs(10);
+      expect(rows.map((r) => [r.id, r.state])).toEqual([[seen.id, 'working']]);
+      expect(existsSync(seen.work_path)).toBe(true);
+      expect(existsSync(join(folder, 'failed', 'one.csv'))).toBe(false);
+    } finally {
+      await daemon.journal.close();
+    }
+  });
+
   it('#6 resend --force of an input refused as a duplicate sends it', async () => {
     const { runResend } = await import('../../src/cli/daemon-command.js');
     const io = { out: (_l: string) => undefined, err: (_l: string) => undefined, isTTY: false };

@@ -8,6 +8,11 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { silentLogger } from '../../src/transport/logger.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { rng } from '../helpers/random.js';
+import { freshSchema, pgUrl } from '../helpers/pg-env.js';
+
+// The same suite on both journals (issue #20): SQLite, and PostgreSQL when DMC_TEST_PG_URL names a cluster.
+const PG = pgUrl(import.meta.url);
+const BACKENDS = PG ? (['sqlite', 'postgresql'] as const) : (['sqlite'] as const);
 
 const repo = new URL('../../', import.meta.url).pathname;
 const bin = join(repo, 'dist/cli/main.js');
@@ -22,8 +27,15 @@ const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 
 const exportText = (tag: string, n = 3): string =>
   ['Nom;Mobile;Référence', ...Array.from({ length: n }, (_, i) => `Nom${i};06${String(10000000 + i).slice(0, 8)};${tag}-${i}`)].join('\n') + '\n';
 
-describe('the daemon, on the simulator', () => {
+describe.each(BACKENDS)('the daemon, on the simulator (journal on %s)', (backend) => {
   let root: string;
+  /** PostgreSQL: one schema per journal path of the suite (each variant has a journal of its own). */
+  const schemas = new Map<string, string>();
+  const journalLines = (journal: string): string[] => {
+    if (backend === 'sqlite') return [`  journal: ${journal}`];
+    if (!schemas.has(journal)) schemas.set(journal, freshSchema(`daemon_${journal.split('-')[0]!.split('/')[0]!}`));
+    return [`  journal: "${PG!}"`, `  store: {schema: ${schemas.get(journal)!}}`];
+  };
   let sim: Simulator;
   let drop: string;
   beforeAll(async () => {
@@ -48,6 +60,13 @@ describe('the daemon, on the simulator', () => {
   afterAll(async () => {
     await sim.stop();
     rmSync(root, { recursive: true, force: true });
+    if (schemas.size) {
+      const pg = await import('pg');
+      const c = new pg.default.Client({ connectionString: PG! });
+      await c.connect();
+      for (const schema of schemas.values()) await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    }
   });
 
   /** How many times the simulator processed a trigger holding `tag`'s contacts. */
@@ -70,7 +89,7 @@ describe('the daemon, on the simulator', () => {
       'retries: {attempts: 3, minDelay: 0.05, maxDelay: 0.2}',
       'reports: {dir: reports}',
       'daemon:',
-      `  journal: ${journal}`,
+      ...journalLines(journal),
       `  stableSeconds: ${stableSeconds}`,
       '  rescanSeconds: 1',
       ...extra.map((l) => `  ${l}`),
