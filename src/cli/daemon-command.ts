@@ -69,6 +69,7 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
     }));
     const recent = await j.recentInputs(Number(opts.limit ?? 20));
     const pushStatuses = await orEmpty(() => j.pushStatusCount(), 0);
+    const lease = await j.lease(config.service.serviceId);
     const statuses = new StatusStore(j);
     const resultsOf = (id: number): Promise<{ byStatus: Record<string, number>; final: boolean } | undefined> =>
       orEmpty(async () => {
@@ -82,6 +83,16 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
         JSON.stringify({
           journal: journalWhere(config.daemon.journal),
           exists: true,
+          lease: lease
+            ? {
+                account: lease.account,
+                holder: lease.holder,
+                epoch: lease.epoch,
+                since: lease.since.toISOString(),
+                expiresAt: lease.expiresAt.toISOString(),
+                live: lease.live,
+              }
+            : null,
           ...summary,
           hooks,
           pushStatuses,
@@ -99,6 +110,10 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
             .map(([s, n]) => `${s} ${n}`)
             .join(', ') || 'none'
         }`,
+      );
+    if (lease)
+      io.out(
+        `account ${lease.account}: ${lease.live ? `led by node ${printable(lease.holder)}` : `no leader (node ${printable(lease.holder)}'s lease ran out)`} since ${lease.since.toISOString()}, epoch ${lease.epoch}, lease until ${lease.expiresAt.toISOString()}`,
       );
     line('inputs', summary.inputs);
     line('triggers', summary.triggers);

@@ -135,7 +135,13 @@ const schema = z.strictObject({
             .string()
             .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _, starting with a letter')
             .default('dmc'),
-          poolSize: z.number().int().min(2).max(100).default(5),
+          poolSize: z.number().int().min(2).max(100).default(10),
+          node: z
+            .string()
+            .regex(/^[A-Za-z0-9._-]{1,40}$/, 'letters, digits, . _ and -, at most 40')
+            .optional(),
+          leaseSeconds: duration.default(6),
+          leaseMarginSeconds: duration.default(1),
         })
         .optional(),
       stableSeconds: duration.default(5),
@@ -291,7 +297,16 @@ export interface DaemonConfig {
   /** A SQLite file, or a postgres:// URL (the shared store, issue #20; its password from `store`). */
   readonly journal: string;
   /** PostgreSQL only: the password (never in the URL shown), the schema, the pool's size. */
-  readonly store?: { readonly password?: Secret; readonly schema: string; readonly poolSize: number };
+  readonly store?: {
+    readonly password?: Secret;
+    readonly schema: string;
+    readonly poolSize: number;
+    /** This node's name among those sharing the store: DMC_NODE, else `node`, else the host's name. */
+    readonly node?: string;
+    /** The account's lease: its time to live and the margin a node keeps before it (issue #20). */
+    readonly leaseSeconds: number;
+    readonly leaseMarginSeconds: number;
+  };
   readonly stableSeconds: number;
   readonly rescanSeconds: number;
   readonly usePolling: boolean;
@@ -695,7 +710,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     const pushPath = expandEnv(p.path, 'push.path', file, env);
     if (/[?#]/.test(pushPath)) throw new ConfigError('CONFIG_INVALID', `${file}: push.path: a path, without ? or #`, file, 'push.path');
     push = {
-      ...listenOf(p.listen, 'push.listen'),
+      ...listenOf(env['DMC_PUSH_LISTEN'] ?? p.listen, 'push.listen'),
       path: new Secret(pushPath, pathRefs.length ? p.path.replace(ENV_REF, '***') : pushPath),
       ...(p.username !== undefined ? { username: expandEnv(p.username, 'push.username', file, env) } : {}),
       ...(password ? { password } : {}),
@@ -715,7 +730,27 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     throw new ConfigError('CONFIG_INVALID', `${file}: give a transport section (send, reports) or a mail section (mail, mail2sms)`, file, 'transport');
   const rawStore = raw.daemon?.store;
   const storePassword = rawStore ? await secretOf('daemon.store', 'password', rawStore.password, rawStore.passwordFile, true) : undefined;
-  const store = rawStore ? { schema: rawStore.schema, poolSize: rawStore.poolSize, ...(storePassword ? { password: storePassword } : {}) } : undefined;
+  const node = env['DMC_NODE'] ?? rawStore?.node;
+  if (node !== undefined && !/^[A-Za-z0-9._-]{1,40}$/.test(node))
+    throw new ConfigError('CONFIG_INVALID', `${file}: DMC_NODE '${node}': letters, digits, . _ and -, at most 40`, file, 'daemon.store.node');
+  const store =
+    rawStore || (raw.daemon && /^postgres(ql)?:\/\//i.test(raw.daemon.journal))
+      ? {
+          schema: rawStore?.schema ?? 'dmc',
+          poolSize: rawStore?.poolSize ?? 10,
+          leaseSeconds: rawStore?.leaseSeconds ?? 6,
+          leaseMarginSeconds: rawStore?.leaseMarginSeconds ?? 1,
+          ...(node !== undefined ? { node } : {}),
+          ...(storePassword ? { password: storePassword } : {}),
+        }
+      : undefined;
+  if (store && !(store.leaseMarginSeconds >= 0 && store.leaseMarginSeconds < store.leaseSeconds / 3))
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${file}: daemon.store.leaseMarginSeconds must be under a third of leaseSeconds (${store.leaseSeconds} s)`,
+      file,
+      'daemon.store.leaseMarginSeconds',
+    );
   if (raw.daemon)
     await checkDaemonPaths(
       file,
@@ -745,7 +780,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
             ...(raw.daemon.http
               ? {
                   http: {
-                    ...listenOf(raw.daemon.http.listen, 'daemon.http.listen'),
+                    ...listenOf(env['DMC_HTTP_LISTEN'] ?? raw.daemon.http.listen, 'daemon.http.listen'),
                     readyPassSeconds: raw.daemon.http.readyPassSeconds,
                     console: raw.daemon.http.console,
                     tokenFile: rel(

@@ -22,7 +22,21 @@ export interface DaemonMetrics {
 }
 
 export type DaemonEventType =
-  'taken' | 'duplicate' | 'empty' | 'built' | 'sent' | 'outcome' | 'failed' | 'report' | 'retry' | 'unhealthy' | 'recovered' | 'collected' | 'results';
+  | 'taken'
+  | 'duplicate'
+  | 'empty'
+  | 'built'
+  | 'sent'
+  | 'outcome'
+  | 'failed'
+  | 'report'
+  | 'retry'
+  | 'unhealthy'
+  | 'recovered'
+  | 'collected'
+  | 'results'
+  | 'leader'
+  | 'standby';
 
 export interface DaemonEvents {
   /** An input moved on, a step failed and will be retried, or a folder's health changed. */

@@ -16,6 +16,7 @@
  * written by the results step once the export is in sent/.
  */
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { DropFolderConfig, ResolvedConfig } from '../config/config.js';
 import type { Logger } from '../transport/logger.js';
@@ -34,6 +35,8 @@ import { failInput, settleFiles, sweepTemporaries } from './settle.js';
 import { DropWatcher } from './watcher.js';
 import { writeDueResults } from './results-step.js';
 import { StatusStore } from '../store/statuses.js';
+import { LEASE_DEFAULTS, LeaseKeeper } from '../store/lease.js';
+import { DeposedError } from '../store/sql.js';
 import type { PushReceiver } from '../http/push-receiver.js';
 import type { OpsServer } from '../http/ops-server.js';
 
@@ -63,6 +66,10 @@ export class Daemon {
   private loop: Promise<void> | undefined;
   private lastOutcomeLook = 0;
   private receiver: PushReceiver | undefined;
+  /** PostgreSQL: the account's lease (undefined on SQLite, where this daemon alone uses its journal). */
+  private lease: LeaseKeeper | undefined;
+  /** The push receiver's own journal on PostgreSQL: statuses are recorded by every node, leader or not. */
+  private receiverJournal: Journal | undefined;
   private ops: OpsServer | undefined;
   private lastPassAt: number | undefined;
   /** Where the steps' metrics go once the ops server runs (no-ops before and without it). */
@@ -79,7 +86,12 @@ export class Daemon {
     private readonly events: DaemonOptions = {},
   ) {
     if (!config.daemon) throw new Error('no daemon section in the configuration');
-    this.link = new Link(config, logger, () => this.metrics.account(true));
+    this.link = new Link(
+      config,
+      logger,
+      () => this.metrics.account(true),
+      () => this.leading(),
+    );
     this.schedule = new ReportSchedule(config.daemon.reportsAt, config.daemon.reportsEvery);
   }
 
@@ -87,7 +99,24 @@ export class Daemon {
   async open(): Promise<void> {
     const { config, logger, events, d } = this;
     this.journal = await Journal.open(d.journal, 'daemon', { ...events.journal, ...storeOptions(d) });
-    this.hooks = new Hooks(d.hooks, this.journal, logger);
+    const leases = this.journal.leases();
+    if (leases) {
+      const node = this.node;
+      const lease = new LeaseKeeper(leases, {
+        account: config.service.serviceId,
+        node,
+        ttlMs: (d.store?.leaseSeconds ?? LEASE_DEFAULTS.ttlMs / 1000) * 1000,
+        marginMs: (d.store?.leaseMarginSeconds ?? LEASE_DEFAULTS.marginMs / 1000) * 1000,
+      });
+      this.lease = lease;
+      this.journal.writeUnder(node, () => {
+        const held = lease.held;
+        return held ? { account: held.account, holder: held.holder, epoch: held.epoch } : undefined;
+      });
+      lease.on('role', (role, l) => this.roleChanged(role, l));
+      lease.on('renewFailed', (e) => this.logger.warn({ err: e.message, failures: lease.renewFailures }, "cannot renew the account's lease"));
+    } else this.journal.writeUnder(this.node);
+    this.hooks = new Hooks(d.hooks, this.journal, logger, () => this.leading());
     this.ctx = {
       config,
       d,
@@ -104,6 +133,32 @@ export class Daemon {
       folderOf: (path) => d.dropFolders.find((f) => f.path === path),
       wake: () => this.wakeUp?.(),
     };
+  }
+
+  /** This node's name: daemon.store.node, DMC_NODE, or the host's name. */
+  get node(): string {
+    return this.d.store?.node ?? hostname().slice(0, 40);
+  }
+
+  /** Whether this node acts for the account now: always on SQLite; while it holds the lease on PostgreSQL. */
+  private leading(): boolean {
+    return this.lease ? this.lease.mayAct() : true;
+  }
+
+  /** Leader: resumes everything from the journal, as a restart does. Standby: the operation in flight ends now, nothing more starts. */
+  private roleChanged(role: 'leader' | 'standby', l: { epoch: number } | undefined): void {
+    if (role === 'leader') {
+      this.logger.info({ node: this.node, epoch: l?.epoch }, 'this node leads the account now: it resumes the work from the journal');
+      this.ctx.events.onEvent?.({ type: 'leader', detail: `node ${this.node}, epoch ${l?.epoch ?? '?'}` });
+      this.hooks.kick();
+      for (const w of this.watchers) void w.rescan().catch(() => undefined);
+      this.wakeUp?.();
+      return;
+    }
+    this.link.abortNow();
+    if (this.stopping) return;
+    this.logger.warn({ node: this.node }, 'this node no longer leads the account (standby): nothing more is sent from here');
+    this.ctx.events.onEvent?.({ type: 'standby', detail: `node ${this.node}` });
   }
 
   private get d() {
@@ -135,6 +190,7 @@ export class Daemon {
           );
         },
         onOrphanSidecar: (path) => {
+          if (!this.leading()) return;
           void refuseSidecar(this.ctx, f, path).catch((e: unknown) =>
             this.logger.error({ file: printable(path), err: (e as Error).message }, 'cannot refuse the command file; trying again at the next rescan'),
           );
@@ -153,9 +209,11 @@ export class Daemon {
           'push.journal differs from daemon.journal: the daemon records pushed statuses in its own journal',
         );
       const { startPushReceiver } = await import('../http/push-receiver.js');
+      // On PostgreSQL the receiver records statuses on every node, leader or standby: a journal of its own, not fenced.
+      if (this.lease) this.receiverJournal = await Journal.open(this.d.journal, 'receiver', storeOptions(this.d));
       this.receiver = await startPushReceiver({
         config: this.config.push,
-        journal: this.journal,
+        journal: this.receiverJournal ?? this.journal,
         logger: this.logger,
         hooks: this.hooks,
         serviceId: this.config.service.serviceId,
@@ -199,6 +257,11 @@ export class Daemon {
         },
       });
     }
+    if (this.lease) {
+      // Not a leader until the store says so: the first attempt now, then every third of the lease.
+      await this.lease.start();
+      if (!this.lease.mayAct()) this.logger.info({ node: this.node }, 'standby: another node leads the account; this one takes over if it stops renewing');
+    }
     this.loop = this.run();
     this.logger.info({ folders: this.d.dropFolders.map((f) => f.path), journal: this.journal.path }, 'daemon started');
   }
@@ -216,6 +279,9 @@ export class Daemon {
     await this.loop;
     await this.hooks.drain();
     await this.link.close();
+    // A drain: the lease is handed over at once, not left to run out.
+    await this.lease?.stop(true);
+    await this.receiverJournal?.close();
     await this.journal.close();
     this.logger.info('daemon stopped');
   }
@@ -243,6 +309,11 @@ export class Daemon {
 
   /** A file the watcher found complete; a failed intake is retried by the watcher's next look. */
   private async intake(f: DropFolderConfig, path: string, w: DropWatcher): Promise<void> {
+    // A standby takes nothing: the leader does; this node looks again when it leads (rescan).
+    if (!this.leading()) {
+      w.forget(path);
+      return;
+    }
     try {
       // Not taken yet (work/ refused it): the error it recorded stays shown until the worker's move succeeds.
       if (await take(this.ctx, f, path, (p) => w.forget(p))) await this.journal.clearIntakeError(path);
@@ -261,6 +332,7 @@ export class Daemon {
   }
 
   private async folderHealth(f: DropFolderConfig, healthy: boolean, error?: string): Promise<void> {
+    if (!this.leading()) return;
     const before = (await this.journal.folders()).find((r) => r.path === f.path);
     await this.journal.tx(async () => {
       await this.journal.setFolderHealth(f.path, healthy, error);
@@ -285,7 +357,7 @@ export class Daemon {
       let progressed = false;
       const started = performance.now();
       try {
-        progressed = await this.pass();
+        if (this.leading()) progressed = await this.pass();
         this.passCount++;
         this.lastPassAt = Date.now();
         this.metrics.pass((performance.now() - started) / 1000, true);
@@ -294,6 +366,12 @@ export class Daemon {
         if (this.stopping) {
           this.logger.info({ err: (e as Error).message }, 'stopping: the rest of this pass resumes at the next start');
           break;
+        }
+        if (e instanceof DeposedError || (e instanceof TransportError && e.code === 'DEPOSED') || !this.leading()) {
+          // Deposed in the middle of a pass: nothing of it was committed after the lease ran out; the leader resumes it.
+          this.logger.info({ err: (e as Error).message }, 'pass ended: this node no longer leads the account');
+          await this.link.reset();
+          continue;
         }
         this.metrics.pass((performance.now() - started) / 1000, false);
         if (e instanceof TransportError) this.metrics.account(false, e.message);
@@ -337,7 +415,7 @@ export class Daemon {
     try {
       return (await step()) !== false;
     } catch (e) {
-      if (e instanceof TransportError) throw e;
+      if (e instanceof TransportError || e instanceof DeposedError) throw e;
       const msg = (e as Error).message;
       const attempts = await this.journal.recordError(row.id, msg);
       const folder = this.ctx.folderOf(row.folder);

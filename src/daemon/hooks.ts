@@ -79,6 +79,8 @@ export class Hooks {
     private readonly hooks: readonly HookConfig[],
     private readonly journal: Journal,
     private readonly logger: Logger,
+    /** Whether this node delivers now (the account's leader; always on SQLite). */
+    private readonly active: () => boolean = () => true,
   ) {
     for (const h of hooks) this.byKey.set(hookKey(h), h);
   }
@@ -156,6 +158,7 @@ export class Hooks {
 
   private async deliverDue(): Promise<void> {
     for (;;) {
+      if (!this.active()) return;
       const due = await this.journal.dueHooks(20);
       if (due.length === 0) return;
       for (const row of due) {

@@ -21,12 +21,18 @@ export class Link {
     private readonly logger: Logger,
     /** Told when the account answered (its root found again after a connection). */
     private readonly onReached?: () => void,
+    /** Whether this node may act for the account now (its lease): asked before every request (issue #20). */
+    private readonly mayAct?: () => boolean,
   ) {}
 
   async open(): Promise<{ session: Session; root: string }> {
     if (!this.config.hasTransport) throw new TransportError('PROTOCOL', 'the configuration has no transport section: the daemon cannot send');
     if (!this.session) {
-      this.session = new Session(() => createTransport(this.config, this.logger), { retries: this.config.retries, logger: this.logger });
+      this.session = new Session(() => createTransport(this.config, this.logger), {
+        retries: this.config.retries,
+        logger: this.logger,
+        ...(this.mayAct ? { mayAct: this.mayAct } : {}),
+      });
       if (this.stopped) this.session.stop();
     }
     if (this.root === undefined) {
@@ -40,6 +46,12 @@ export class Link {
   async reset(): Promise<void> {
     this.root = undefined;
     await this.session?.reset();
+  }
+
+  /** The lease ran out: the operation in flight ends now, its connection closed under it; the next one needs the lease again. */
+  abortNow(): void {
+    this.root = undefined;
+    this.session?.abortNow();
   }
 
   /** SIGTERM: the operation in flight ends, nothing more is started (no retry, no next step). */

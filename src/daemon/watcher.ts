@@ -128,7 +128,8 @@ export class DropWatcher {
     if (changed) this.opts.onHealth?.(healthy, error);
   }
 
-  private async rescan(): Promise<void> {
+  /** Looks at the folder again now (also when this node becomes the account's leader: what waited is taken). */
+  async rescan(): Promise<void> {
     if (this.closed) return;
     this.lastRescan = Date.now();
     let names: string[];

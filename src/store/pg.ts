@@ -88,6 +88,13 @@ CREATE INDEX contact_results_address ON contact_results(address_key, broadcast_i
 CREATE TABLE results_due (input_id bigint PRIMARY KEY);
 CREATE TABLE results_files (input_id bigint PRIMARY KEY, path text, summary text NOT NULL, final integer NOT NULL, written_at text NOT NULL);`,
   },
+  {
+    version: 3,
+    what: 'each transition records the node that made it and the lease epoch it held',
+    sql: `
+ALTER TABLE inputs ADD COLUMN node text, ADD COLUMN epoch bigint;
+ALTER TABLE triggers ADD COLUMN node text, ADD COLUMN epoch bigint;`,
+  },
 ];
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -105,35 +112,44 @@ export function redactUrl(url: string): string {
 
 export class PgStore {
   private constructor(
+    /** Leases and migrations: few connections, short timeouts (a renewal must fail well within its lease). */
     readonly pool: Pool,
     readonly schema: string,
     /** The URL without its password: what messages may show. */
     readonly where: string,
+    private readonly makePool: (o: { max: number; timeoutMs: number }) => Pool,
+    private readonly poolSize: number,
   ) {}
+
+  /** The journal's own pool, made on first use: as many connections as `poolSize`, waits long enough for a burst. */
+  private journalPool: Pool | undefined;
 
   /** Connects, creates the schema if needed and applies the migrations this version knows; refuses a newer schema. */
   static async open(o: PgStoreOptions): Promise<PgStore> {
     const schema = o.schema ?? 'dmc';
     if (!SCHEMA_NAME.test(schema)) throw new StoreError(`store schema '${schema}': use lower-case letters, digits and _ (at most 63), starting with a letter`);
     const { default: pg } = await import('pg');
-    const timeout = o.timeoutMs ?? 2_000;
-    const pool = new pg.Pool({
-      connectionString: o.url,
-      ...(o.password !== undefined ? { password: o.password } : {}),
-      max: o.poolSize ?? 5,
-      connectionTimeoutMillis: timeout,
-      query_timeout: timeout,
-      options: `-c search_path=${schema}`,
-      // Counts and ids (bigint, numeric) as numbers, as SQLite gives them: no count here nears 2^53.
-      types: {
-        getTypeParser: ((oid: number, format?: string) =>
-          oid === 20 || oid === 1700 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-      },
-    });
+    const makePool = (p: { max: number; timeoutMs: number }): Pool => {
+      const made = new pg.Pool({
+        connectionString: o.url,
+        ...(o.password !== undefined ? { password: o.password } : {}),
+        max: p.max,
+        connectionTimeoutMillis: p.timeoutMs,
+        query_timeout: p.timeoutMs,
+        options: `-c search_path=${schema}`,
+        // Counts and ids (bigint, numeric) as numbers, as SQLite gives them: no count here nears 2^53.
+        types: {
+          getTypeParser: ((oid: number, format?: string) =>
+            oid === 20 || oid === 1700 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+        },
+      });
+      // An idle client that loses its server is dropped by the pool; without a listener the error would end the process.
+      made.on('error', () => undefined);
+      return made;
+    };
+    const pool = makePool({ max: 3, timeoutMs: o.timeoutMs ?? 2_000 });
     const where = redactUrl(o.url);
-    // An idle client that loses its server is dropped by the pool; without a listener the error would end the process.
-    pool.on('error', () => undefined);
-    const store = new PgStore(pool, schema, where);
+    const store = new PgStore(pool, schema, where, makePool, o.poolSize ?? 10);
     try {
       await store.migrate();
     } catch (e) {
@@ -176,28 +192,31 @@ export class PgStore {
   }
 
   /**
-   * One daemon per journal, as the SQLite lock file says it: a session
-   * advisory lock held by a connection of its own for the daemon's life. A
-   * killed daemon's session ends with its socket, and the lock with it. The
-   * leases of issue #20 let several nodes share a journal; until a daemon
-   * runs under them, a second one is refused. Resolves with the release.
+   * One daemon per node name in a store: a session advisory lock held by a
+   * connection of its own for the daemon's life (a killed daemon's session
+   * ends with its socket, and the lock with it). Nodes share a store under
+   * the accounts' leases, each with a name of its own: two processes under
+   * one name would both think they hold its lease. Resolves with the release.
    */
-  async lockDaemon(url: string, password: string | undefined): Promise<() => Promise<void>> {
+  async lockDaemon(url: string, password: string | undefined, node: string): Promise<() => Promise<void>> {
     const { default: pg } = await import('pg');
-    const where = `dmc-trigger daemon ${this.schema} `;
+    const where = `dmc-trigger ${this.schema} ${node} `;
     const me = `${where}${hostname()}:${process.pid}`.slice(0, 63);
     const client = new pg.Client({ connectionString: url, ...(password !== undefined ? { password } : {}), application_name: me });
     client.on('error', () => undefined);
     await client.connect();
     try {
-      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(20020, hashtext($1)) ok', [this.schema]);
+      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(20020, hashtext($1)) ok', [`${this.schema}/${node}`]);
       if (!got.rows[0]?.ok) {
         const holder = await client.query<{ name: string }>(
           'SELECT application_name name FROM pg_stat_activity WHERE application_name LIKE $1 AND pid <> pg_backend_pid() LIMIT 1',
           [`${where}%`],
         );
         const [host, pid] = (holder.rows[0]?.name.slice(where.length) ?? '?:0').split(':');
-        throw new JournalLockedError(`${this.where}, schema ${this.schema}, from ${host ?? '?'}`, Number(pid ?? 0));
+        throw new JournalLockedError(
+          `${this.where}, schema ${this.schema}, as node ${node} from ${host ?? '?'}; another node needs a name of its own: DMC_NODE`,
+          Number(pid ?? 0),
+        );
       }
     } catch (e) {
       await client.end().catch(() => undefined);
@@ -208,9 +227,15 @@ export class PgStore {
     };
   }
 
-  /** The journal's statements over this pool (store/sql.ts); closing it leaves the pool to close(). */
+  /**
+   * The journal's statements (store/sql.ts), over a pool of their own: a
+   * burst of journal work (a thousand files dropped at once) never delays a
+   * lease renewal, and waits up to 10 s for a connection. Closing it leaves
+   * the pools to close().
+   */
   sql(): Sql {
-    return new PgSql(this.pool, false);
+    this.journalPool ??= this.makePool({ max: this.poolSize, timeoutMs: 10_000 });
+    return new PgSql(this.journalPool, false);
   }
 
   leases(): LeaseStore {
@@ -218,6 +243,7 @@ export class PgStore {
   }
 
   async close(): Promise<void> {
+    await this.journalPool?.end();
     await this.pool.end();
   }
 }
@@ -257,7 +283,9 @@ class PgLeaseStore implements LeaseStore {
 
   async acquire(account: string, node: string, epoch: number | undefined, ttlMs: number): Promise<Lease> {
     // One statement: renew when this node holds it at its epoch and it has not expired; take it with a new epoch
-    // when it is free or expired; otherwise change nothing. Each new epoch goes to the history.
+    // when it is free or expired, or held under this node's name by a process of it that is gone (a node starting
+    // again: one live process per name and store, by lockDaemon); otherwise change nothing. Each new epoch goes
+    // to the history.
     const renew = 'dmc_leases.holder = $2 AND dmc_leases.epoch = $3 AND dmc_leases.expires_at > now()';
     const r = await this.pool.query<LeaseRow>(
       `WITH up AS (
@@ -268,7 +296,7 @@ class PgLeaseStore implements LeaseStore {
            epoch = CASE WHEN ${renew} THEN dmc_leases.epoch ELSE dmc_leases.epoch + 1 END,
            since = CASE WHEN ${renew} THEN dmc_leases.since ELSE now() END,
            expires_at = EXCLUDED.expires_at
-         WHERE (${renew}) OR dmc_leases.expires_at <= now()
+         WHERE (${renew}) OR dmc_leases.expires_at <= now() OR (dmc_leases.holder = $2 AND $3::bigint IS NULL)
          RETURNING *),
        hist AS (
          INSERT INTO dmc_lease_history (account, epoch, holder, since) SELECT account, epoch, holder, since FROM up WHERE since = now()

@@ -136,11 +136,36 @@ interface PgPoolLike extends PgQueryable {
   end(): Promise<void>;
 }
 
+/** Who may write: the account's lease as this node holds it (issue #20). */
+export interface Fence {
+  readonly account: string;
+  readonly holder: string;
+  readonly epoch: number;
+}
+
+/** A write refused because this node does not hold the account's lease (any more): nothing of it was committed. */
+export class DeposedError extends Error {
+  override readonly name = 'DeposedError';
+}
+
 /** PostgreSQL through a `pg` pool: a transaction holds one client from BEGIN to COMMIT. */
 export class PgSql implements Sql {
   readonly dialect = 'pg' as const;
   private readonly als = new AsyncLocalStorage<TxContext & { client: PgQueryable }>();
   private readonly texts = new Map<string, string>();
+  private fence: (() => Fence | undefined) | undefined;
+
+  /**
+   * From now on every write is fenced: each transaction first takes the
+   * account's lease row in share mode, as this node holds it at its epoch and
+   * unexpired, or commits nothing (DeposedError). A node taking the lease
+   * over waits for the transactions that hold it, and their writes are all
+   * before its epoch; none comes after. A write outside a transaction runs in
+   * one of its own.
+   */
+  setFence(fence: () => Fence | undefined): void {
+    this.fence = fence;
+  }
 
   constructor(
     private readonly pool: PgPoolLike,
@@ -171,6 +196,7 @@ export class PgSql implements Sql {
   }
 
   async run(sql: string, ...params: unknown[]): Promise<number> {
+    if (this.fence && this.als.getStore()?.owner !== this) return this.tx(() => this.run(sql, ...params));
     return (await this.db().query(this.text(sql), params)).rowCount ?? 0;
   }
 
@@ -180,6 +206,8 @@ export class PgSql implements Sql {
       if (afterCommit) outer.after.push(afterCommit);
       return fn();
     }
+    const lease = this.fence?.();
+    if (this.fence && !lease) throw new DeposedError("this node does not hold the account's lease: nothing is written (it is standby)");
     const client = await this.pool.connect();
     const ctx = { owner: this, client, after: afterCommit ? [afterCommit] : [] };
     let broken: Error | undefined;
@@ -187,6 +215,15 @@ export class PgSql implements Sql {
       await client.query('BEGIN');
       let result: T;
       try {
+        if (lease) {
+          const held = await client.query('SELECT 1 FROM dmc_leases WHERE account = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() FOR SHARE', [
+            lease.account,
+            lease.holder,
+            lease.epoch,
+          ]);
+          if (!held.rowCount)
+            throw new DeposedError(`the lease of account ${lease.account} is no longer ${lease.holder}'s at epoch ${lease.epoch}: nothing is written`);
+        }
         result = await this.als.run(ctx, fn);
         await client.query('COMMIT');
       } catch (e) {

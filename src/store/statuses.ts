@@ -135,27 +135,29 @@ export class StatusStore {
   }
 
   /** A contact's latest status replaces the one recorded only when it is later (or a vague report line is made precise). */
-  private async upsertResult(r: ContactResultRow): Promise<void> {
+  private async upsertResult(...rows: ContactResultRow[]): Promise<void> {
+    if (rows.length === 0) return;
     await this.sql.run(
-      `INSERT INTO contact_results (${RESULT_COLUMNS}) VALUES (${RESULT_VALUES})
+      `INSERT INTO contact_results (${RESULT_COLUMNS}) VALUES ${rows.map(() => `(${RESULT_VALUES})`).join(', ')}
        ON CONFLICT (broadcast_id, contact_id, medium) DO UPDATE SET
          address = excluded.address, address_key = excluded.address_key, ref = excluded.ref, status = excluded.status, final = excluded.final, code = excluded.code,
          label = excluded.label, date = excluded.date, sort = excluded.sort, source = excluded.source, updated_at = excluded.updated_at
        WHERE excluded.sort > contact_results.sort
           OR (contact_results.source = 'report' AND excluded.final != 'pending' AND (contact_results.code IS NULL OR contact_results.code LIKE '%|%'))`,
-      ...resultValues(r),
+      ...rows.flatMap(resultValues),
     );
   }
 
   /** A report line whose label names no single code (CRA_SMS_BADNUMBER|CRA_MMS_BADNUMBER|...) only fills in a contact with no final status yet. */
-  private async upsertVague(r: ContactResultRow): Promise<void> {
+  private async upsertVague(...rows: ContactResultRow[]): Promise<void> {
+    if (rows.length === 0) return;
     await this.sql.run(
-      `INSERT INTO contact_results (${RESULT_COLUMNS}) VALUES (${RESULT_VALUES})
+      `INSERT INTO contact_results (${RESULT_COLUMNS}) VALUES ${rows.map(() => `(${RESULT_VALUES})`).join(', ')}
        ON CONFLICT (broadcast_id, contact_id, medium) DO UPDATE SET
          status = excluded.status, final = excluded.final, code = excluded.code,
          label = excluded.label, date = excluded.date, sort = excluded.sort, source = excluded.source, updated_at = excluded.updated_at
        WHERE contact_results.final = 'pending'`,
-      ...resultValues(r),
+      ...rows.flatMap(resultValues),
     );
   }
 
@@ -247,43 +249,72 @@ export class StatusStore {
     return await this.journal.tx(async () => {
       const broadcasts = new Set<string>();
       const at = now();
+      // In batches of distinct contacts: one query for the media the push gave them, one upsert per kind. Each contact
+      // once per batch, so a batch reads what the batches before it wrote, as line after line would.
+      let batch: CraRecord[] = [];
+      const inBatch = new Set<string>();
+      const flush = async (): Promise<void> => {
+        const lines = batch;
+        batch = [];
+        inBatch.clear();
+        const ambiguous = new Map<string, string[]>();
+        for (const l of lines)
+          if (
+            new Set(
+              codesForRecord(l.callResult, l.callAdress)
+                .map((c) => MEDIUM_OF_CODE[c.medium])
+                .filter((m) => m !== undefined),
+            ).size !== 1
+          )
+            (ambiguous.get(l.broadcastId) ?? ambiguous.set(l.broadcastId, []).get(l.broadcastId)!).push(l.contactId);
+        const pushed = new Map<string, string[]>();
+        for (const [b, contacts] of ambiguous)
+          for (const r of await this.sql.all<{ contact_id: string; medium: string }>(
+            `SELECT contact_id, medium FROM contact_results WHERE broadcast_id = ? AND contact_id IN (${contacts.map(() => '?').join(',')})`,
+            b,
+            ...contacts,
+          ))
+            (pushed.get(`${b}\u0000${r.contact_id}`) ?? pushed.set(`${b}\u0000${r.contact_id}`, []).get(`${b}\u0000${r.contact_id}`)!).push(r.medium);
+        const exact: ContactResultRow[] = [];
+        const vague: ContactResultRow[] = [];
+        for (const l of lines) {
+          const codes = codesForRecord(l.callResult, l.callAdress);
+          const media = new Set(codes.map((c) => MEDIUM_OF_CODE[c.medium]).filter((m) => m !== undefined));
+          // The label names no single medium: the contact's one medium as the push gave it, if it did.
+          const known = media.size === 1 ? [] : (pushed.get(`${l.broadcastId}\u0000${l.contactId}`) ?? []);
+          const medium =
+            media.size === 1 ? [...media][0]! : known.length === 1 ? known[0]! : l.callAdress.includes('@') ? 'mail' : known.length ? known[0]! : '';
+          const date = l.callDate.replace(/\//g, '-');
+          (codes.length === 1 ? exact : vague).push({
+            broadcast_id: l.broadcastId,
+            contact_id: l.contactId,
+            medium,
+            address: l.callAdress,
+            address_key: addressKey(l.callAdress, ''),
+            ref: l.externalReference.trim(),
+            status: 'REPORTED',
+            final: codes.some((c) => SUCCESS_CODES.has(c.code)) ? 'delivered' : 'failed',
+            code: codes.length ? codes.map((c) => c.code).join('|') : null,
+            label: l.callResult,
+            date,
+            // A report line is the contact's final result at its call date: after any push status of that second.
+            sort: `${date}|99|0000`,
+            source: 'report',
+            updated_at: at,
+          });
+        }
+        await this.upsertResult(...exact);
+        await this.upsertVague(...vague);
+      };
       for (const l of lines) {
         if (!l.broadcastId || !l.contactId) continue;
-        const codes = codesForRecord(l.callResult, l.callAdress);
-        const media = new Set(codes.map((c) => MEDIUM_OF_CODE[c.medium]).filter((m) => m !== undefined));
-        // The label names no single medium: the contact's one medium as the push gave it, if it did.
-        const known =
-          media.size === 1
-            ? []
-            : (
-                await this.sql.all<{ medium: string }>(
-                  'SELECT medium FROM contact_results WHERE broadcast_id = ? AND contact_id = ?',
-                  l.broadcastId,
-                  l.contactId,
-                )
-              ).map((r) => r.medium);
-        const medium = media.size === 1 ? [...media][0]! : known.length === 1 ? known[0]! : l.callAdress.includes('@') ? 'mail' : known.length ? known[0]! : '';
-        const date = l.callDate.replace(/\//g, '-');
         broadcasts.add(l.broadcastId);
-        const row: ContactResultRow = {
-          broadcast_id: l.broadcastId,
-          contact_id: l.contactId,
-          medium,
-          address: l.callAdress,
-          address_key: addressKey(l.callAdress, ''),
-          ref: l.externalReference.trim(),
-          status: 'REPORTED',
-          final: codes.some((c) => SUCCESS_CODES.has(c.code)) ? 'delivered' : 'failed',
-          code: codes.length ? codes.map((c) => c.code).join('|') : null,
-          label: l.callResult,
-          date,
-          // A report line is the contact's final result at its call date: after any push status of that second.
-          sort: `${date}|99|0000`,
-          source: 'report',
-          updated_at: at,
-        };
-        await (codes.length === 1 ? this.upsertResult(row) : this.upsertVague(row));
+        const key = `${l.broadcastId}\u0000${l.contactId}`;
+        if (inBatch.has(key) || batch.length >= 200) await flush();
+        batch.push(l);
+        inBatch.add(key);
       }
+      await flush();
       await this.markDue([...broadcasts]);
       return [...broadcasts];
     });

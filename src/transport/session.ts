@@ -23,6 +23,27 @@ import { isTransient, TransportError, type Transport } from './transport.js';
 export interface SessionOptions {
   readonly retries: ResolvedConfig['retries'];
   readonly logger: Logger;
+  /**
+   * Checked before every request to the server (each method of the
+   * transport, connect included): throws `DEPOSED` when this node may no
+   * longer act for the account (issue #20). Never retried.
+   */
+  readonly mayAct?: () => boolean;
+}
+
+/** A transport whose every request first asks `mayAct` (close, which sends nothing that changes the account, excepted). */
+export function guarded(t: Transport, mayAct: () => boolean): Transport {
+  return new Proxy(t, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function' || prop === 'close') return v;
+      return (...args: unknown[]) => {
+        if (!mayAct())
+          throw new TransportError('DEPOSED', "this node no longer holds the account's lease: the request was not sent; the leader resumes the work");
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
 }
 
 export class Session {
@@ -31,11 +52,17 @@ export class Session {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly stopper = new AbortController();
 
+  private readonly make: () => Transport;
+  private current: Transport;
+
   constructor(
-    private readonly make: () => Transport,
+    make: () => Transport,
     private readonly opts: SessionOptions,
-    private current: Transport = make(),
-  ) {}
+  ) {
+    const mayAct = opts.mayAct;
+    this.make = mayAct ? () => guarded(make(), mayAct) : make;
+    this.current = this.make();
+  }
 
   get transport(): Transport {
     return this.current;
@@ -83,7 +110,7 @@ export class Session {
           maxTimeout: r.maxDelay * 1000,
           factor: 2,
           randomize: true,
-          shouldRetry: ({ error }) => isTransient(error),
+          shouldRetry: ({ error }) => isTransient(error) && !(error instanceof TransportError && error.code === 'DEPOSED'),
           onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retriesConsumed }) => {
             if (!isTransient(error)) return;
             // One line per retry: which attempt, and when the next one comes (p-retry draws it in [base, 2 x base], capped).
@@ -105,6 +132,14 @@ export class Session {
       });
       return result!.value;
     });
+  }
+
+  /** Ends the operation in flight now (its connection closed under it): a node whose lease ran out sends nothing more. */
+  abortNow(): void {
+    const old = this.current;
+    this.connected = false;
+    this.current = this.make();
+    void old.close().catch(() => undefined);
   }
 
   /** Starts nothing more: the operation in flight ends (bounded by its timeout); every later one fails with `STOPPED`. */

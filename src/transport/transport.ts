@@ -48,9 +48,10 @@ export type TransportErrorCode =
   | 'SIZE_MISMATCH' // the server's size differs from what was sent
   | 'REFUSED' // another refusal from the server (FTP 5xx...)
   | 'PROTOCOL' // the server answered something unexpected
-  | 'STOPPED'; // the session was stopped (SIGTERM): nothing more is sent; the work resumes at the next start
+  | 'STOPPED' // the session was stopped (SIGTERM): nothing more is sent; the work resumes at the next start
+  | 'DEPOSED'; // this node may no longer act for the account (its lease ran out): nothing more is sent; the leader resumes the work
 
-const TRANSIENT: ReadonlySet<TransportErrorCode> = new Set(['CONNECT', 'TIMEOUT', 'CONNECTION_LOST', 'SIZE_MISMATCH', 'STOPPED']);
+const TRANSIENT: ReadonlySet<TransportErrorCode> = new Set(['CONNECT', 'TIMEOUT', 'CONNECTION_LOST', 'SIZE_MISMATCH', 'STOPPED', 'DEPOSED']);
 
 /**
  * A transport failure with what a person needs to act on it. `transient`
