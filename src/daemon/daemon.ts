@@ -36,7 +36,7 @@ import { DropWatcher } from './watcher.js';
 import { writeDueResults } from './results-step.js';
 import { StatusStore } from '../store/statuses.js';
 import { LEASE_DEFAULTS, LeaseKeeper } from '../store/lease.js';
-import { DeposedError } from '../store/sql.js';
+import { DeposedError, StoreUnavailableError } from '../store/sql.js';
 import type { PushReceiver } from '../http/push-receiver.js';
 import type { OpsServer } from '../http/ops-server.js';
 
@@ -314,6 +314,20 @@ export class Daemon {
       w.forget(path);
       return;
     }
+    // One intake of a path at a time: a second, started while the first is still journaling it, would find the first's
+    // row by its hash and refuse the file as a duplicate of itself.
+    if (this.taking.has(path)) return;
+    this.taking.add(path);
+    try {
+      await this.takeOne(f, path, w);
+    } finally {
+      this.taking.delete(path);
+    }
+  }
+
+  private readonly taking = new Set<string>();
+
+  private async takeOne(f: DropFolderConfig, path: string, w: DropWatcher): Promise<void> {
     try {
       // Not taken yet (work/ refused it): the error it recorded stays shown until the worker's move succeeds.
       if (await take(this.ctx, f, path, (p) => w.forget(p))) await this.journal.clearIntakeError(path);
@@ -415,7 +429,8 @@ export class Daemon {
     try {
       return (await step()) !== false;
     } catch (e) {
-      if (e instanceof TransportError || e instanceof DeposedError) throw e;
+      // The account or the journal's database out of reach: the pass fails and backs off; the input is not to blame.
+      if (e instanceof TransportError || e instanceof DeposedError || e instanceof StoreUnavailableError) throw e;
       const msg = (e as Error).message;
       const attempts = await this.journal.recordError(row.id, msg);
       const folder = this.ctx.folderOf(row.folder);

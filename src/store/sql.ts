@@ -148,6 +148,29 @@ export class DeposedError extends Error {
   override readonly name = 'DeposedError';
 }
 
+/**
+ * The database cannot be reached or answer now (connection refused, cut or
+ * timed out; the server shutting down; too many connections; a deadlock or
+ * serialization failure to try again). Nothing of the statement or its
+ * transaction was committed. Like a transport fault, it fails the pass (and
+ * is tried again after a backoff), never an input.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+const UNAVAILABLE_CODES = /^(08|53|57P|58|40001$|40P01$|55P03$)|^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|ENETUNREACH)$/;
+const UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Query read timeout|Connection terminated|connection error|Client was closed/i;
+
+/** `e` as a StoreUnavailableError when it says the database is unreachable, else as it is. */
+export function storeFault(e: unknown): unknown {
+  if (!(e instanceof Error) || e instanceof StoreUnavailableError || e instanceof DeposedError) return e;
+  const code = (e as { code?: unknown }).code;
+  if ((typeof code === 'string' && UNAVAILABLE_CODES.test(code)) || UNAVAILABLE_MESSAGES.test(e.message))
+    return new StoreUnavailableError(`the journal's PostgreSQL cannot be used now: ${e.message}; nothing was written, tried again later`, { cause: e });
+  return e;
+}
+
 /** PostgreSQL through a `pg` pool: a transaction holds one client from BEGIN to COMMIT. */
 export class PgSql implements Sql {
   readonly dialect = 'pg' as const;
@@ -187,17 +210,25 @@ export class PgSql implements Sql {
     return c?.owner === this ? c.client : this.pool;
   }
 
+  private async query(sql: string, params: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }> {
+    try {
+      return await this.db().query(this.text(sql), params);
+    } catch (e) {
+      throw storeFault(e);
+    }
+  }
+
   async all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
-    return (await this.db().query(this.text(sql), params)).rows as T[];
+    return (await this.query(sql, params)).rows as T[];
   }
 
   async get<T>(sql: string, ...params: unknown[]): Promise<T | undefined> {
-    return (await this.db().query(this.text(sql), params)).rows[0] as T | undefined;
+    return (await this.query(sql, params)).rows[0] as T | undefined;
   }
 
   async run(sql: string, ...params: unknown[]): Promise<number> {
     if (this.fence && this.als.getStore()?.owner !== this) return this.tx(() => this.run(sql, ...params));
-    return (await this.db().query(this.text(sql), params)).rowCount ?? 0;
+    return (await this.query(sql, params)).rowCount ?? 0;
   }
 
   async tx<T>(fn: () => Promise<T>, afterCommit?: () => void): Promise<T> {
@@ -208,7 +239,9 @@ export class PgSql implements Sql {
     }
     const lease = this.fence?.();
     if (this.fence && !lease) throw new DeposedError("this node does not hold the account's lease: nothing is written (it is standby)");
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((e: unknown) => {
+      throw storeFault(e);
+    });
     const ctx = { owner: this, client, after: afterCommit ? [afterCommit] : [] };
     let broken: Error | undefined;
     try {
@@ -232,6 +265,9 @@ export class PgSql implements Sql {
       }
       for (const f of ctx.after) f();
       return result;
+    } catch (e) {
+      // A COMMIT the connection lost is not known to be committed: said as unavailable, the step runs again from its state.
+      throw storeFault(e);
     } finally {
       client.release(broken);
     }

@@ -13,10 +13,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Secret, type PushConfig } from '../../src/config/config.js';
 import { SqliteSql } from '../../src/store/sql.js';
 import { Journal } from '../../src/store/journal.js';
-import { writePushReport, type PushElement } from '../../src/formats/push.js';
+import { writePushReport } from '../../src/formats/push.js';
 import { startPushReceiver, type PushReceiver } from '../../src/http/push-receiver.js';
 import { silentLogger } from '../../src/transport/logger.js';
 import { rng } from '../helpers/random.js';
+import { pushElement } from '../helpers/push.js';
 
 const run = promisify(execFile);
 const GUIDE = join(import.meta.dirname, '../fixtures/guide/push');
@@ -65,21 +66,7 @@ const count = async (sql: string, ...args: unknown[]): Promise<number> => ((awai
 /** The receiver's SQLite database (the pragmas under test). */
 const sqlite = (): SqliteSql['db'] => (journal.sql as SqliteSql).db;
 
-function element(over: Partial<PushElement> = {}): PushElement {
-  return {
-    medium: 'sms',
-    to: '+33601020304',
-    status: 'SENT',
-    callId: '1',
-    broadcastId: '500',
-    contactId: '9000',
-    refExterne: 'R1',
-    spaceId: '521',
-    date: '2026-11-28 10:00:00',
-    history: [{ type: 'SENT', date: '2026-11-28 10:00:00', seq: 0 }],
-    ...over,
-  };
-}
+const element = pushElement;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dmc-push-'));

@@ -13,6 +13,10 @@ import { IllegalTransitionError } from '../../src/store/states.js';
 import { contactCounts, StatusStore } from '../../src/store/statuses.js';
 import { writePushReport, parsePushReport, type PushElement } from '../../src/formats/push.js';
 import { freshSchema, pgUrl } from '../helpers/pg-env.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { pushElement } from '../helpers/push.js';
+import pg from 'pg';
+import { StoreUnavailableError } from '../../src/store/sql.js';
 
 const PG = pgUrl(import.meta.url);
 const BACKENDS = PG ? (['sqlite', 'postgresql'] as const) : (['sqlite'] as const);
@@ -52,19 +56,7 @@ async function open(backend: (typeof BACKENDS)[number], seen?: Transition[]): Pr
 const input = (j: Journal, name: string, hash = `h-${name}`) =>
   j.addInput({ folder: '/srv/drop', name, hash, size: 10, kind: 'export', workDir: '/srv/drop/work' });
 
-const element = (over: Partial<PushElement>): PushElement => ({
-  medium: 'sms',
-  to: '+33601020304',
-  status: 'SENT',
-  callId: '1',
-  broadcastId: '500',
-  contactId: '9000',
-  refExterne: 'R1',
-  spaceId: '521',
-  date: '2026-11-28 10:00:00',
-  history: [{ type: 'SENT', date: '2026-11-28 10:00:00', seq: 0 }],
-  ...over,
-});
+const element = pushElement;
 const push = (...els: PushElement[]) => parsePushReport(writePushReport('12345678', els));
 
 describe.each(BACKENDS)('the journal on %s', (backend) => {
@@ -138,6 +130,29 @@ describe.each(BACKENDS)('the journal on %s', (backend) => {
       expect((await j.input(row.id))!.state).toBe('failed');
     },
   );
+
+  it.runIf(backend === 'postgresql')('a database out of reach is said as such (StoreUnavailableError), never as an error of the input at hand', async () => {
+    const target = new URL(PG!);
+    const proxy = new FaultProxy({ host: target.hostname, port: Number(target.port) });
+    await proxy.start();
+    const via = new URL(PG!);
+    via.port = String(proxy.port);
+    const schema = freshSchema('unreachable');
+    const j = await Journal.open(via.toString(), 'receiver', { schema });
+    try {
+      const row = await input(j, 'u.csv');
+      proxy.refuseFor(5_000);
+      await expect(j.input(row.id)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(j.setInput(row.id, 'working')).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      await j.close();
+      await proxy.close();
+      const c = new pg.Client({ connectionString: PG });
+      await c.connect();
+      await c.query(`DROP SCHEMA ${schema} CASCADE`);
+      await c.end();
+    }
+  });
 
   it('transactions of concurrent flows never mix: each commits whole, in some order', async () => {
     const j = await open(backend);
