@@ -33,6 +33,8 @@ async function localDaemon(name, pgSchema) {
   daemon.schedule.due = () => false;
   // The journal and the steps' context, without the watchers: passes are driven by hand.
   await daemon.open();
+  // PostgreSQL: the account's lease, so that its writes are allowed (every write is fenced by it).
+  if (pgSchema) await daemon.lease.start();
   return daemon;
 }
 
@@ -104,7 +106,8 @@ if (PG) {
   console.log(
     `daemon pass over ${SETTLED.toLocaleString('en')} settled inputs\n  SQLite      ${sqlite.toFixed(3)} ms\n  PostgreSQL  ${pg.toFixed(3)} ms (same machine, loopback)\n  ratio    ${(pg / sqlite).toFixed(2)}x (target: at most 3x)\n`,
   );
-  await onPg.journal.sql.run(`DROP SCHEMA ${schema} CASCADE`);
+  await onPg.lease.stop();
+  await onPg.journal.sql.run(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
   await onPg.journal.close();
 } else console.log('daemon pass on PostgreSQL: skipped (set DMC_BENCH_PG_URL, e.g. $(bash scripts/pg-cluster.sh start))\n');
 await empty.journal.close();
