@@ -13,6 +13,9 @@ import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { distance } from '../formats/params.js';
 
+/** A node's name (daemon.store.node, DMC_NODE): what the lease and the status show. */
+const NODE_NAME = /^[A-Za-z0-9._-]{1,40}$/;
+
 /** A secret value: `String(secret)`, JSON and inspection show `[secret]`, never the value. */
 export class Secret {
   readonly #value: string;
@@ -136,10 +139,7 @@ const schema = z.strictObject({
             .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _, starting with a letter')
             .default('dmc'),
           poolSize: z.number().int().min(2).max(100).default(10),
-          node: z
-            .string()
-            .regex(/^[A-Za-z0-9._-]{1,40}$/, 'letters, digits, . _ and -, at most 40')
-            .optional(),
+          node: z.string().regex(NODE_NAME, 'letters, digits, . _ and -, at most 40').optional(),
           leaseSeconds: duration.default(6),
           leaseMarginSeconds: duration.default(1),
         })
@@ -731,7 +731,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
   const rawStore = raw.daemon?.store;
   const storePassword = rawStore ? await secretOf('daemon.store', 'password', rawStore.password, rawStore.passwordFile, true) : undefined;
   const node = env['DMC_NODE'] ?? rawStore?.node;
-  if (node !== undefined && !/^[A-Za-z0-9._-]{1,40}$/.test(node))
+  if (node !== undefined && !NODE_NAME.test(node))
     throw new ConfigError('CONFIG_INVALID', `${file}: DMC_NODE '${node}': letters, digits, . _ and -, at most 40`, file, 'daemon.store.node');
   const store =
     rawStore || (raw.daemon && /^postgres(ql)?:\/\//i.test(raw.daemon.journal))

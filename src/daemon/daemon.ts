@@ -16,7 +16,6 @@
  * written by the results step once the export is in sent/.
  */
 import { mkdir } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { DropFolderConfig, ResolvedConfig } from '../config/config.js';
 import type { Logger } from '../transport/logger.js';
@@ -26,7 +25,7 @@ import { dirs, printable, type DaemonEvents, type DaemonMetrics, type StepContex
 import { buildGroup, followLeader, isMember } from './grouping.js';
 import { Hooks } from './hooks.js';
 import { moveToWork, refuseSidecar, take } from './intake.js';
-import { Journal, journalWhere, storeOptions, type InputRow, type JournalOptions } from '../store/journal.js';
+import { defaultNode, Journal, journalWhere, storeOptions, type InputRow, type JournalOptions } from '../store/journal.js';
 import { Link } from './link.js';
 import { concludeSent, followOutcomes } from './outcome.js';
 import { collectReports, ReportSchedule } from './report-step.js';
@@ -137,7 +136,7 @@ export class Daemon {
 
   /** This node's name: daemon.store.node, DMC_NODE, or the host's name. */
   get node(): string {
-    return this.d.store?.node ?? hostname().slice(0, 40);
+    return this.d.store?.node ?? defaultNode();
   }
 
   /** Whether this node acts for the account now: always on SQLite; while it holds the lease on PostgreSQL. */

@@ -23,9 +23,11 @@ const zero = (): Record<FinalStatus, number> => ({ delivered: 0, failed: 0, pend
 
 export class ConsoleQueries {
   private readonly sql: Sql;
+  private readonly statuses: StatusStore;
 
   constructor(private readonly journal: Journal) {
     this.sql = journal.sql;
+    this.statuses = new StatusStore(journal);
   }
 
   private async n(sql: string, ...args: unknown[]): Promise<number> {
@@ -118,8 +120,7 @@ export class ConsoleQueries {
   }
 
   async resultsSummary(inputId: number): Promise<{ byStatus: Record<string, number>; final: boolean; resultsFile: string } | undefined> {
-    return (await new StatusStore(this.journal).resultsFile(inputId))?.summary as
-      { byStatus: Record<string, number>; final: boolean; resultsFile: string } | undefined;
+    return (await this.statuses.resultsFile(inputId))?.summary as { byStatus: Record<string, number>; final: boolean; resultsFile: string } | undefined;
   }
 
   async broadcasts(page: number): Promise<{

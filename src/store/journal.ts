@@ -181,6 +181,9 @@ export interface OpenJournalOptions extends JournalOptions {
   readonly node?: string;
 }
 
+/** A node's name when none is given (daemon.store.node, DMC_NODE): the host's, cut to the 40 characters a name may have. */
+export const defaultNode = (): string => hostname().slice(0, 40);
+
 /** The PostgreSQL options of a daemon section's `store` (nothing for SQLite). */
 export function storeOptions(d: {
   readonly store?: { readonly password?: { reveal(): string }; readonly schema: string; readonly poolSize: number; readonly node?: string };
@@ -218,7 +221,7 @@ export class Journal {
       let unlock = async (): Promise<void> => undefined;
       if (mode === 'daemon')
         try {
-          unlock = await pg.lockDaemon(target, opts.password, opts.node ?? hostname().slice(0, 40));
+          unlock = await pg.lockDaemon(target, opts.password, opts.node ?? defaultNode());
         } catch (e) {
           await pg.close();
           throw e;
@@ -253,6 +256,12 @@ export class Journal {
 
   /** Who records each transition: this node, and its lease's epoch when it writes under one. */
   private actor: () => { node: string | null; epoch: number | null } = () => ({ node: null, epoch: null });
+
+  /** The node and epoch columns' values for the statement at hand. */
+  private by(): [string | null, number | null] {
+    const a = this.actor();
+    return [a.node, a.epoch];
+  }
 
   /** PostgreSQL: the account's lease as the store holds it now (undefined on SQLite, or before any node took it). */
   async lease(account: string): Promise<(Lease & { live: boolean }) | undefined> {
@@ -329,8 +338,7 @@ export class Journal {
         t,
         t,
         i.duplicateOf ?? null,
-        this.actor().node,
-        this.actor().epoch,
+        ...this.by(),
       );
       const id = Number(r!.id);
       const workPath = `${i.workDir}/${String(id).padStart(6, '0')}-${i.name}`;
@@ -361,8 +369,7 @@ export class Journal {
         now(),
         error ?? null,
         error === undefined ? 0 : 1,
-        this.actor().node,
-        this.actor().epoch,
+        ...this.by(),
         id,
         from,
       );
@@ -568,8 +575,7 @@ export class Journal {
         extra.error ?? null,
         extra.error === undefined ? 0 : 1,
         now(),
-        this.actor().node,
-        this.actor().epoch,
+        ...this.by(),
         id,
         from,
       );

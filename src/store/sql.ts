@@ -82,8 +82,8 @@ export class SqliteSql implements Sql {
     const mine = new Promise<void>((r) => (release = r));
     const before = this.queue;
     this.queue = before.then(() => mine);
+    // The one before has ended (queue): this transaction is the open one now.
     await before;
-    while (this.open) await this.open.catch(() => undefined);
     this.open = mine;
     const ctx: TxContext = { owner: this, after: afterCommit ? [afterCommit] : [] };
     try {
