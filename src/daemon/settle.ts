@@ -67,7 +67,7 @@ export async function settleFiles(ctx: StepContext, row: InputRow): Promise<void
   const dest = row.state === 'done' ? dirs(folder.path).sent : dirs(folder.path).failed;
   await mkdir(dest, { recursive: true });
   if (row.state === 'done' && row.kind !== 'document') await saySentPartly(ctx, row, dest);
-  await moveIfThere(row.work_path, join(dest, row.name));
+  // The export moves last: when it appears in sent/ or failed/, what goes with it is already there.
   for (const t of await ctx.journal.triggersOf(row.id)) await moveIfThere(t.local_path, join(dest, basename(t.local_path).replace(/^\d{6}-/, '')));
   // Sidecars keep their own names beside the export (promo.command.yaml or promo.csv.command.yaml).
   const prefix = basename(row.work_path).slice(0, -row.name.length);
@@ -79,6 +79,7 @@ export async function settleFiles(ctx: StepContext, row: InputRow): Promise<void
     await mkdir(dirs(folder.path).failed, { recursive: true });
     await moveIfThere(`${row.work_path}.rejected.csv`, join(dirs(folder.path).failed, `${row.name}.rejected.csv`));
   }
+  await moveIfThere(row.work_path, join(dest, row.name));
   await ctx.journal.settle(row.id);
   await sweepTemporaries(dirs(folder.path).work);
 }

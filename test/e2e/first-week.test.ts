@@ -4,7 +4,7 @@
  * ones that belong to no export, and the ones that come too late.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,8 +158,18 @@ describe('partial acceptance and empty exports (issue #19.2)', () => {
   });
 
   it('what the daemon changes without refusing (typographic punctuation transliterated) is recorded with the input', async () => {
+    // Watching sent/ as a user's script would: the export arrives last, after what goes with it (a race once, in CI).
+    const sent = join(root, 'drop', 'strict', 'sent');
+    mkdirSync(sent, { recursive: true });
+    const arrivals: string[] = [];
+    const watcher = watch(sent, (_type, name) => {
+      if (name?.startsWith('quote.csv') && existsSync(join(sent, name)) && !arrivals.includes(name)) arrivals.push(name);
+    });
     writeFileSync(join(root, 'drop', 'strict', 'quote.csv'), 'Nom;Mobile;Référence\nl’école;0612345601;PQ-1\n');
-    await until('sent', () => existsSync(join(root, 'drop', 'strict', 'sent', 'quote.csv')));
+    await until('sent', () => arrivals.includes('quote.csv'));
+    watcher.close();
+    expect(arrivals.at(-1)).toBe('quote.csv');
+    expect(arrivals).toContain('quote.csv.warnings.txt');
     expect(readFileSync(join(root, 'drop', 'strict', 'sent', 'quote.csv.warnings.txt'), 'utf8')).toMatch(/W_TRANSLITERATED/);
     const row = (await s.daemon.journal.recentInputs(30)).find((r) => r.name === 'quote.csv')!;
     expect(row.warnings).toMatch(/W_TRANSLITERATED/);
