@@ -44,8 +44,10 @@ async function project(protocol, path, remote) {
   const session = new Session(() => createTransport(cfg, silentLogger), { retries: cfg.retries, logger: silentLogger });
   let counted = 0;
   const slash = remote.lastIndexOf('/');
-  await uploadWithHandshake(session, await fileSource(path), remote.slice(0, slash), remote.slice(slash + 1), silentLogger, (sent) => {
-    counted = sent;
+  await uploadWithHandshake(session, await fileSource(path), remote.slice(0, slash), remote.slice(slash + 1), silentLogger, {
+    onBytes: (sent) => {
+      counted = sent;
+    },
   });
   await session.close();
   if (counted !== statSync(path).size) throw new Error(`counted ${counted} bytes of ${statSync(path).size}`);

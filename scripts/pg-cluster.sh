@@ -6,7 +6,10 @@
 # $DMC_PG_DIR/url (default /tmp/dmc-pg); the tests read it from
 # DMC_TEST_PG_URL (.ci/run exports it). Needs Debian's postgresql package.
 #
-#   scripts/pg-cluster.sh start | stop | url
+#   scripts/pg-cluster.sh start | stop | url | halt | resume
+#
+# halt stops the server and keeps its data; resume starts it again on the
+# same port (a fault test stops PostgreSQL in the middle of a run).
 set -euo pipefail
 
 DIR=${DMC_PG_DIR:-/tmp/dmc-pg}
@@ -36,16 +39,27 @@ start() {
   as_pg "$b/initdb" -D "$DIR/data" -U postgres --auth=trust --no-sync -E UTF8 --locale=C.UTF-8 > "$DIR/initdb.log" 2>&1 || { cat "$DIR/initdb.log"; exit 1; }
   port=$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
   # fsync off: a throwaway cluster; the durability tests of the product kill the product, not PostgreSQL's host.
-  as_pg "$b/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $DIR -c fsync=off -c max_connections=200" start > /dev/null ||
+  echo "-c listen_addresses=127.0.0.1 -p $port -k $DIR -c fsync=off -c max_connections=200" > "$DIR/options"
+  as_pg "$b/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 -o "$(cat "$DIR/options")" start > /dev/null ||
     { cat "$DIR/server.log"; exit 1; }
   echo "postgres://postgres@127.0.0.1:$port/postgres" > "$DIR/url"
   cat "$DIR/url"
+}
+
+halt() {
+  as_pg "$(bin)/pg_ctl" -D "$DIR/data" -m fast -w stop > /dev/null
+}
+
+resume() {
+  as_pg "$(bin)/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 -o "$(cat "$DIR/options")" start > /dev/null ||
+    { cat "$DIR/server.log"; exit 1; }
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   url) cat "$DIR/url" ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  halt) halt ;;
+  resume) resume ;;
+  *) echo "usage: $0 start|stop|url|halt|resume" >&2; exit 2 ;;
 esac

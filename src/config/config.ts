@@ -571,6 +571,8 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     throw new ConfigError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: ${what}`, file, key, line);
   }
   const raw = parsed.data;
+  // A node that reaches the shared store another way (a local proxy) names it in DMC_JOURNAL; the file stays the same on every node.
+  if (raw.daemon && env['DMC_JOURNAL']) raw.daemon.journal = env['DMC_JOURNAL'];
   const base = dirname(resolve(file));
   const rel = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   // The journal: a file beside the configuration, or a PostgreSQL URL as given.

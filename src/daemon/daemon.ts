@@ -331,6 +331,11 @@ export class Daemon {
       // Not taken yet (work/ refused it): the error it recorded stays shown until the worker's move succeeds.
       if (await take(this.ctx, f, path, (p) => w.forget(p))) await this.journal.clearIntakeError(path);
     } catch (e) {
+      // Deposed while taking it: nothing was written; the leader takes the file (this node again if it leads later).
+      if (e instanceof DeposedError || !this.leading()) {
+        w.forget(path);
+        return;
+      }
       const msg = (e as Error).message;
       this.logger.error({ file: printable(path), err: msg }, 'cannot take the file; trying again');
       this.ctx.events.onEvent?.({ type: 'retry', name: path, detail: msg });

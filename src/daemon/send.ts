@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DropFolderConfig } from '../config/config.js';
 import { referencedDocuments } from '../files/documents.js';
 import { readTriggerHead } from '../files/read-trigger.js';
-import { sendTrigger, UPLOADING_SUFFIX } from '../transport/handshake.js';
+import { attemptTag, sendTrigger, temporaryName } from '../transport/handshake.js';
 import type { Session } from '../transport/session.js';
 import { remoteJoin, TransportError } from '../transport/transport.js';
 import { exists, printable, type StepContext } from './context.js';
@@ -76,7 +76,13 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
     if (t.state !== 'built' && t.state !== 'uploading') continue;
     const wait = ctx.pace.lastUpload + 1000 / ctx.d.rate - Date.now();
     if (wait > 0) await sleep(wait);
-    await ctx.journal.setTrigger(t.id, 'uploading');
+    // An earlier attempt cut short (a crash, a fault, a leader deposed in the middle) left its temporary files: removed
+    // first. Its tag is journaled before it wrote anything, so nothing of another client's is touched.
+    if (t.state === 'uploading') await removeTemporaries(session, root, t, documents);
+    const writer = ctx.journal.writer();
+    const attempt = attemptTag(writer.node ?? undefined, writer.epoch);
+    // The tag is journaled before the first byte is written, so that a later attempt, here or on another node, finds it.
+    await ctx.journal.setTrigger(t.id, 'uploading', { attempt });
     const started = performance.now();
     try {
       await sendTrigger(
@@ -84,6 +90,7 @@ export async function sendInput(ctx: StepContext, row: InputRow): Promise<boolea
         { trigger: t.local_path, remoteName: t.remote_name, documents },
         {
           remoteRoot: root,
+          attempt,
           timeouts: ctx.config.timeouts,
           logger: ctx.logger,
           onStep: async (s) => {
@@ -156,7 +163,7 @@ async function droppedDocuments(ctx: StepContext, row: InputRow, folder: DropFol
  */
 export async function resolveRename(session: Session, root: string, t: TriggerRow): Promise<'uploaded' | string> {
   const inDir = remoteJoin(root, 'in');
-  const temp = remoteJoin(inDir, t.remote_name + UPLOADING_SUFFIX);
+  const temp = remoteJoin(inDir, temporaryName(t.remote_name, t.attempt));
   const final = remoteJoin(inDir, t.remote_name);
   const size = (await stat(t.local_path)).size;
   return session.run(`resume ${t.remote_name}`, async (tr) => {
@@ -166,5 +173,25 @@ export async function resolveRename(session: Session, root: string, t: TriggerRo
     if (atTemp.size !== size) return `${temp} is ${atTemp.size} bytes on the server where ${size} were sent and checked: not renamed; remove it and resend`;
     await tr.rename(temp, final);
     return 'uploaded';
+  });
+}
+
+/**
+ * Removes what an earlier attempt at a trigger may have left on the server:
+ * its temporary files (the trigger's, and the documents' sent with it), by
+ * the tag the journal holds for that attempt. A file that is not there is
+ * fine; a journal older than tags names the plain `<name>.uploading`.
+ */
+async function removeTemporaries(
+  session: Session,
+  root: string,
+  t: TriggerRow,
+  documents: readonly (string | { readonly path: string; readonly name: string })[],
+): Promise<void> {
+  const inDir = remoteJoin(root, 'in');
+  const names = [t.remote_name, ...documents.map((d) => (typeof d === 'string' ? basename(d) : d.name))].map((n) => temporaryName(n, t.attempt));
+  await session.run(`remove the temporary files of an earlier attempt at ${t.remote_name}`, async (tr) => {
+    const present = await tr.statSiblings(inDir, names);
+    for (const [i, n] of names.entries()) if (present[i]) await tr.remove(remoteJoin(inDir, n));
   });
 }

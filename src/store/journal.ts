@@ -105,6 +105,8 @@ export interface TriggerRow {
   /** The node that made the last transition, and the lease epoch it held then (null on SQLite). */
   node: string | null;
   epoch: number | null;
+  /** The tag of the last upload attempt's temporary names (`<remote_name>.<attempt>.uploading`); null before any, or in a journal older than tags. */
+  attempt: string | null;
 }
 
 export interface ReportRow {
@@ -179,6 +181,12 @@ export interface OpenJournalOptions extends JournalOptions {
   readonly poolSize?: number;
   /** This node's name (one daemon per name and store). */
   readonly node?: string;
+  /**
+   * The server ends a journal session left idle inside a transaction this
+   * long (the lease's time to live): a paused process then holds no lock
+   * that would keep the next leader from taking the lease.
+   */
+  readonly idleInTransactionMs?: number;
 }
 
 /** A node's name when none is given (daemon.store.node, DMC_NODE): the host's, cut to the 40 characters a name may have. */
@@ -186,13 +194,20 @@ export const defaultNode = (): string => hostname().slice(0, 40);
 
 /** The PostgreSQL options of a daemon section's `store` (nothing for SQLite). */
 export function storeOptions(d: {
-  readonly store?: { readonly password?: { reveal(): string }; readonly schema: string; readonly poolSize: number; readonly node?: string };
+  readonly store?: {
+    readonly password?: { reveal(): string };
+    readonly schema: string;
+    readonly poolSize: number;
+    readonly node?: string;
+    readonly leaseSeconds: number;
+  };
 }): OpenJournalOptions {
   if (!d.store) return {};
   const password = d.store.password?.reveal();
   return {
     schema: d.store.schema,
     poolSize: d.store.poolSize,
+    idleInTransactionMs: Math.round(d.store.leaseSeconds * 1000),
     ...(password !== undefined ? { password } : {}),
     ...(d.store.node !== undefined ? { node: d.store.node } : {}),
   };
@@ -217,7 +232,13 @@ export class Journal {
   static async open(target: string, mode: JournalMode = 'daemon', opts: OpenJournalOptions = {}): Promise<Journal> {
     if (isPgUrl(target)) {
       const { PgStore } = await import('./pg.js');
-      const pg = await PgStore.open({ url: target, password: opts.password, schema: opts.schema, poolSize: opts.poolSize });
+      const pg = await PgStore.open({
+        url: target,
+        password: opts.password,
+        schema: opts.schema,
+        poolSize: opts.poolSize,
+        idleInTransactionMs: opts.idleInTransactionMs,
+      });
       let unlock = async (): Promise<void> => undefined;
       if (mode === 'daemon')
         try {
@@ -261,6 +282,11 @@ export class Journal {
   private by(): [string | null, number | null] {
     const a = this.actor();
     return [a.node, a.epoch];
+  }
+
+  /** The node writing through this journal and the epoch of its lease now (epoch null on SQLite, or when it holds none). */
+  writer(): { node: string | null; epoch: number | null } {
+    return this.actor();
   }
 
   /** PostgreSQL: the account's lease as the store holds it now (undefined on SQLite, or before any node took it). */
@@ -563,16 +589,17 @@ export class Journal {
   }
 
   /** Moves a trigger to `state`, conditioned on the state it was read in (as setInput). */
-  setTrigger(id: number, state: TriggerState, extra: { outcome?: string; error?: string } = {}): Promise<void> {
+  setTrigger(id: number, state: TriggerState, extra: { outcome?: string; error?: string; attempt?: string } = {}): Promise<void> {
     return this.tx(async () => {
       const from = (await this.trigger(id))?.state;
       if (from === undefined) throw new Error(`journal: no trigger #${id}`);
       checkTransition('trigger', id, from, state);
       const changed = await this.sql.run(
-        'UPDATE triggers SET state = ?, outcome = COALESCE(?, outcome), last_error = COALESCE(?, last_error), attempts = attempts + ?, updated_at = ?, node = ?, epoch = ? WHERE id = ? AND state = ?',
+        'UPDATE triggers SET state = ?, outcome = COALESCE(?, outcome), last_error = COALESCE(?, last_error), attempt = COALESCE(?, attempt), attempts = attempts + ?, updated_at = ?, node = ?, epoch = ? WHERE id = ? AND state = ?',
         state,
         extra.outcome ?? null,
         extra.error ?? null,
+        extra.attempt ?? null,
         extra.error === undefined ? 0 : 1,
         now(),
         ...this.by(),
@@ -826,6 +853,7 @@ function openSqlite(path: string, mode: JournalMode): { db: Database.Database; r
     // Who made the last transition, and under which lease epoch (PostgreSQL; on SQLite the node, no epoch).
     if (!cols.includes('node')) db.exec('ALTER TABLE inputs ADD COLUMN node TEXT; ALTER TABLE inputs ADD COLUMN epoch INTEGER');
     if (!tcols.includes('node')) db.exec('ALTER TABLE triggers ADD COLUMN node TEXT; ALTER TABLE triggers ADD COLUMN epoch INTEGER');
+    if (!tcols.includes('attempt')) db.exec('ALTER TABLE triggers ADD COLUMN attempt TEXT');
     db.exec('CREATE INDEX IF NOT EXISTS inputs_unsettled ON inputs(settled, state)');
     db.exec('CREATE INDEX IF NOT EXISTS inputs_folder ON inputs(folder, id)');
     db.exec('CREATE INDEX IF NOT EXISTS triggers_broadcast ON triggers(broadcast_id)');

@@ -22,6 +22,8 @@ export interface PgStoreOptions {
   readonly poolSize?: number;
   /** Connecting and each statement give up after this (default 2 s): a lease renewal must fail well within its lease. */
   readonly timeoutMs?: number;
+  /** The journal's sessions: the server ends one left idle inside a transaction this long (the lease's time to live). */
+  readonly idleInTransactionMs?: number | undefined;
 }
 
 /** Versioned migrations: applied in order at start, each in its own transaction, once. */
@@ -95,6 +97,11 @@ CREATE TABLE results_files (input_id bigint PRIMARY KEY, path text, summary text
 ALTER TABLE inputs ADD COLUMN node text, ADD COLUMN epoch bigint;
 ALTER TABLE triggers ADD COLUMN node text, ADD COLUMN epoch bigint;`,
   },
+  {
+    version: 4,
+    what: "each trigger's upload attempt: the tag of its temporary names on the server",
+    sql: `ALTER TABLE triggers ADD COLUMN attempt text;`,
+  },
 ];
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -117,8 +124,9 @@ export class PgStore {
     readonly schema: string,
     /** The URL without its password: what messages may show. */
     readonly where: string,
-    private readonly makePool: (o: { max: number; timeoutMs: number }) => Pool,
+    private readonly makePool: (o: { max: number; timeoutMs: number; lockTimeoutMs?: number; idleInTransactionMs?: number | undefined }) => Pool,
     private readonly poolSize: number,
+    private readonly idleInTransactionMs?: number,
   ) {}
 
   /** The journal's own pool, made on first use: as many connections as `poolSize`, waits long enough for a burst. */
@@ -129,14 +137,21 @@ export class PgStore {
     const schema = o.schema ?? 'dmc';
     if (!SCHEMA_NAME.test(schema)) throw new StoreError(`store schema '${schema}': use lower-case letters, digits and _ (at most 63), starting with a letter`);
     const { default: pg } = await import('pg');
-    const makePool = (p: { max: number; timeoutMs: number }): Pool => {
+    const makePool = (p: { max: number; timeoutMs: number; lockTimeoutMs?: number; idleInTransactionMs?: number | undefined }): Pool => {
       const made = new pg.Pool({
         connectionString: o.url,
         ...(o.password !== undefined ? { password: o.password } : {}),
         max: p.max,
         connectionTimeoutMillis: p.timeoutMs,
         query_timeout: p.timeoutMs,
-        options: `-c search_path=${schema}`,
+        // The server gives up a statement when the client does (query_timeout only stops waiting for it): a lease
+        // request the client timed out must not run later, nor wait in the row's lock queue ahead of the holder's renewal.
+        options: [
+          `-c search_path=${schema}`,
+          `-c statement_timeout=${p.timeoutMs}`,
+          ...(p.lockTimeoutMs ? [`-c lock_timeout=${p.lockTimeoutMs}`] : []),
+          ...(p.idleInTransactionMs ? [`-c idle_in_transaction_session_timeout=${p.idleInTransactionMs}`] : []),
+        ].join(' '),
         // Counts and ids (bigint, numeric) as numbers, as SQLite gives them: no count here nears 2^53.
         types: {
           getTypeParser: ((oid: number, format?: string) =>
@@ -147,9 +162,11 @@ export class PgStore {
       made.on('error', () => undefined);
       return made;
     };
-    const pool = makePool({ max: 3, timeoutMs: o.timeoutMs ?? 2_000 });
+    // A lease request waits for a lock at most half its time: a taker queued behind the holder's transactions would
+    // otherwise hold up the holder's own renewals.
+    const pool = makePool({ max: 3, timeoutMs: o.timeoutMs ?? 2_000, lockTimeoutMs: Math.round((o.timeoutMs ?? 2_000) / 2) });
     const where = redactUrl(o.url);
-    const store = new PgStore(pool, schema, where, makePool, o.poolSize ?? 10);
+    const store = new PgStore(pool, schema, where, makePool, o.poolSize ?? 10, o.idleInTransactionMs);
     try {
       await store.migrate();
     } catch (e) {
@@ -161,8 +178,15 @@ export class PgStore {
 
   private async migrate(): Promise<void> {
     const c = await this.pool.connect();
+    let lost: Error | undefined;
+    // A connection the server ends while it is checked out emits 'error': said by the statement that fails, not fatal.
+    const onLost = (e: Error): void => void (lost = e);
+    c.on('error', onLost);
     try {
       await c.query('BEGIN');
+      // Not a lease request: a migration and the wait for another node's may take longer than the lease pool allows.
+      await c.query("SET LOCAL statement_timeout = '5min'");
+      await c.query("SET LOCAL lock_timeout = '5min'");
       // One node migrates at a time (creating the schema included: two at once collide); the others wait, then find
       // nothing to do.
       await c.query("SELECT pg_advisory_xact_lock(hashtext('dmc-trigger migrations'))");
@@ -183,7 +207,8 @@ export class PgStore {
       await c.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
-      c.release();
+      c.off('error', onLost);
+      c.release(lost);
     }
   }
 
@@ -234,7 +259,7 @@ export class PgStore {
    * the pools to close().
    */
   sql(): Sql {
-    this.journalPool ??= this.makePool({ max: this.poolSize, timeoutMs: 10_000 });
+    this.journalPool ??= this.makePool({ max: this.poolSize, timeoutMs: 10_000, idleInTransactionMs: this.idleInTransactionMs });
     return new PgSql(this.journalPool, false);
   }
 
@@ -286,6 +311,14 @@ class PgLeaseStore implements LeaseStore {
     // when it is free or expired, or held under this node's name by a process of it that is gone (a node starting
     // again: one live process per name and store, by lockDaemon); otherwise change nothing. Each new epoch goes
     // to the history.
+    // Another node's live lease: said without a lock. The statement below locks the row, and would queue behind the
+    // leader's fenced transactions and ahead of its next ones and of its renewal: a standby asking every few
+    // seconds would hold the leader up.
+    if (epoch === undefined) {
+      const now = await this.pool.query<LeaseRow & { live: boolean }>('SELECT *, expires_at > now() AS live FROM dmc_leases WHERE account = $1', [account]);
+      const row = now.rows[0];
+      if (row?.live && row.holder !== node) return toLease(row);
+    }
     const renew = 'dmc_leases.holder = $2 AND dmc_leases.epoch = $3 AND dmc_leases.expires_at > now()';
     const r = await this.pool.query<LeaseRow>(
       `WITH up AS (

@@ -132,7 +132,13 @@ interface PgQueryable {
   query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 interface PgPoolLike extends PgQueryable {
-  connect(): Promise<PgQueryable & { release(err?: Error | boolean): void }>;
+  connect(): Promise<
+    PgQueryable & {
+      release(err?: Error | boolean): void;
+      on?(event: 'error', listener: (e: Error) => void): unknown;
+      off?(event: 'error', listener: (e: Error) => void): unknown;
+    }
+  >;
   end(): Promise<void>;
 }
 
@@ -244,6 +250,10 @@ export class PgSql implements Sql {
     });
     const ctx = { owner: this, client, after: afterCommit ? [afterCommit] : [] };
     let broken: Error | undefined;
+    // The server may end the session between two statements (idle_in_transaction_session_timeout, a restart, a
+    // cut): the client then emits 'error', which would end the process without a listener while it is checked out.
+    const lost = (e: Error): void => void (broken = e);
+    client.on?.('error', lost);
     try {
       await client.query('BEGIN');
       let result: T;
@@ -269,6 +279,7 @@ export class PgSql implements Sql {
       // A COMMIT the connection lost is not known to be committed: said as unavailable, the step runs again from its state.
       throw storeFault(e);
     } finally {
+      client.off?.('error', lost);
       client.release(broken);
     }
   }

@@ -15,7 +15,7 @@
  *    polled until the file reaches processed or failed, or disappears
  *    unseen into the archive (`unknown`), bounded by a timeout.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
@@ -28,6 +28,40 @@ import { counted } from './byte-counter.js';
 import { plainName, remoteJoin, TransportError, type Transport } from './transport.js';
 
 export const UPLOADING_SUFFIX = '.uploading';
+
+/**
+ * A tag for one attempt at an upload: `<node>-<epoch>-<6 hex>` (`a-7-3f9c2e`),
+ * or 6 hex alone. Temporary names carry it (`<name>.<tag>.uploading`), so two
+ * attempts, of two nodes or of one node before and after a crash, never
+ * write the same temporary file, and a late operation of a deposed leader
+ * on its own temporary file cannot touch the new leader's.
+ */
+export function attemptTag(node?: string, epoch?: number | null): string {
+  const hex = randomBytes(3).toString('hex');
+  if (node === undefined) return hex;
+  return `${node.replace(/[^A-Za-z0-9_]+/g, '_').slice(0, 24)}-${epoch ?? 0}-${hex}`;
+}
+
+/** The temporary name of `name` for one attempt (`promo.csv.a-7-3f9c2e.uploading`); without a tag, the plain `promo.csv.uploading`. */
+export function temporaryName(name: string, tag?: string | null): string {
+  return tag ? `${name}.${tag}${UPLOADING_SUFFIX}` : name + UPLOADING_SUFFIX;
+}
+
+/** What an upload may be told besides its file. */
+export interface UploadOptions {
+  /** Bytes sent so far, for progress bars. */
+  readonly onBytes?: (sent: number, total: number) => void;
+  /** Called just before the rename is sent (the daemon journals it). */
+  readonly beforeRename?: () => void | Promise<void>;
+  /** A file already under its final name with the same size: `done` takes it as this upload's (documents); `refuse` (default) fails. */
+  readonly sameSizeFinal?: 'refuse' | 'done';
+  /**
+   * This attempt's tag (attemptTag()); default: a fresh one for this call.
+   * `null`: the plain `<name>.uploading`, which the next attempt writes
+   * again (an empty ack, whose second rename is refused as a duplicate).
+   */
+  readonly attempt?: string | null;
+}
 
 export type Outcome = 'processed' | 'failed' | 'unknown' | 'timeout';
 
@@ -60,6 +94,8 @@ export interface HandshakeOptions {
   readonly onBytes?: (name: string, sent: number, total: number) => void;
   /** Called just before the trigger's rename is sent (the daemon journals it). */
   readonly beforeTriggerRename?: () => void | Promise<void>;
+  /** The tag of this attempt's temporary names (attemptTag()); default: a fresh one for this call. */
+  readonly attempt?: string;
 }
 
 export interface SendResult {
@@ -121,7 +157,8 @@ export async function fileSource(path: string): Promise<UploadSource> {
 }
 
 /**
- * Uploads one file as `<dir>/<name>` with the `.uploading` handshake.
+ * Uploads one file as `<dir>/<name>` with the `.uploading` handshake, under
+ * this attempt's temporary name (`<name>.<tag>.uploading`).
  * Safe to run again after a transient failure: it looks at the server first.
  */
 export async function uploadWithHandshake(
@@ -130,18 +167,18 @@ export async function uploadWithHandshake(
   dir: string,
   name: string,
   log: Logger,
-  onBytes?: (sent: number, total: number) => void,
-  beforeRename?: () => void | Promise<void>,
-  sameSizeFinal: 'refuse' | 'done' = 'refuse',
+  opts: UploadOptions = {},
 ): Promise<number> {
   plainName(name);
+  const { onBytes, beforeRename, sameSizeFinal = 'refuse' } = opts;
   const size = source.size;
   const final = remoteJoin(dir, name);
-  const temp = final + UPLOADING_SUFFIX;
+  const tempName = temporaryName(name, opts.attempt === undefined ? attemptTag() : opts.attempt);
+  const temp = remoteJoin(dir, tempName);
   let renameSent = false;
   let tempComplete = false;
   return session.run(`upload ${final}`, async (t: Transport) => {
-    const [atTemp, atFinal] = await t.statSiblings(dir, [name + UPLOADING_SUFFIX, name]);
+    const [atTemp, atFinal] = await t.statSiblings(dir, [tempName, name]);
     // Our rename was sent and the temp name is gone: it happened, though its reply was lost. The file is
     // under its final name, or already taken by the platform: sending it again would send it twice.
     if (renameSent && !atTemp) return size;
@@ -157,7 +194,7 @@ export async function uploadWithHandshake(
         { remotePath: final, transient: false },
       );
     }
-    // A temp name left by another run may hold other content: reuse only what this call sent and checked.
+    // The temporary name is this attempt's own: reused only for what this call sent and checked.
     if (!(tempComplete && atTemp?.size === size)) {
       const stream = onBytes ? counted(source.open(), (sent) => onBytes(sent, size)) : source.open();
       await t.upload(stream, temp);
@@ -192,20 +229,16 @@ export async function sendTrigger(session: Session, input: SendInput, opts: Hand
     typeof d === 'string' ? { path: d, name: plainName(basename(d)) } : { path: d.path, name: plainName(d.name) },
   );
   const remoteName = plainName(input.remoteName ?? uniqueRemoteName(basename(input.trigger), await fileHash(input.trigger)));
+  const attempt = opts.attempt ?? attemptTag();
   let bytes = 0;
   for (const d of docs) {
     const size = (await stat(d.path)).size;
     await opts.onStep?.({ step: 'upload-start', kind: 'document', name: d.name, bytes: size });
-    bytes += await uploadWithHandshake(
-      session,
-      await fileSource(d.path),
-      inDir,
-      d.name,
-      log,
-      opts.onBytes && ((a, b) => opts.onBytes?.(d.name, a, b)),
-      undefined,
-      'done',
-    );
+    bytes += await uploadWithHandshake(session, await fileSource(d.path), inDir, d.name, log, {
+      ...(opts.onBytes ? { onBytes: (a: number, b: number) => opts.onBytes?.(d.name, a, b) } : {}),
+      sameSizeFinal: 'done',
+      attempt,
+    });
     await opts.onStep?.({ step: 'uploaded', kind: 'document', name: d.name, bytes: size });
   }
   if (docs.length > 0 && opts.waitForDocuments !== false)
@@ -217,15 +250,11 @@ export async function sendTrigger(session: Session, input: SendInput, opts: Hand
     );
   const size = (await stat(input.trigger)).size;
   await opts.onStep?.({ step: 'upload-start', kind: 'trigger', name: remoteName, bytes: size });
-  bytes += await uploadWithHandshake(
-    session,
-    await fileSource(input.trigger),
-    inDir,
-    remoteName,
-    log,
-    opts.onBytes && ((a, b) => opts.onBytes?.(remoteName, a, b)),
-    opts.beforeTriggerRename,
-  );
+  bytes += await uploadWithHandshake(session, await fileSource(input.trigger), inDir, remoteName, log, {
+    ...(opts.onBytes ? { onBytes: (a: number, b: number) => opts.onBytes?.(remoteName, a, b) } : {}),
+    ...(opts.beforeTriggerRename ? { beforeRename: opts.beforeTriggerRename } : {}),
+    attempt,
+  });
   await opts.onStep?.({ step: 'uploaded', kind: 'trigger', name: remoteName, bytes: size });
   return { remoteName, documents: docs.map((d) => d.name), bytes };
 }

@@ -76,7 +76,8 @@ export async function fetchReports(session: Session, opts: FetchReportsOptions):
     let ack: ReportOutcome['ack'] = 'not-acked';
     if (opts.ack !== false) {
       try {
-        await uploadWithHandshake(session, EMPTY, ackDir, ackName(name, opts.ackNaming), log);
+        // An empty file under the plain temporary name: an ack cut short is written again, not left beside the next.
+        await uploadWithHandshake(session, EMPTY, ackDir, ackName(name, opts.ackNaming), log, { attempt: null });
         ack = 'acked';
       } catch (e) {
         if (!(e instanceof TransportError && e.code === 'TARGET_EXISTS')) throw e;

@@ -15,6 +15,7 @@
  * They fail with the transient `STOPPED`, so their state resumes at the next
  * start.
  */
+import { Transform, type Readable } from 'node:stream';
 import pRetry from 'p-retry';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger } from './logger.js';
@@ -31,19 +32,39 @@ export interface SessionOptions {
   readonly mayAct?: () => boolean;
 }
 
-/** A transport whose every request first asks `mayAct` (close, which sends nothing that changes the account, excepted). */
+const DEPOSED = "this node no longer holds the account's lease: the request was not sent; the leader resumes the work";
+
+/**
+ * A transport whose every request first asks `mayAct` (close, which sends
+ * nothing that changes the account, excepted). An upload asks again before
+ * each chunk it writes: a process resumed after a pause runs its pending I/O
+ * callbacks before its timers, and the next chunk must not go out then.
+ */
 export function guarded(t: Transport, mayAct: () => boolean): Transport {
   return new Proxy(t, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver) as unknown;
       if (typeof v !== 'function' || prop === 'close') return v;
       return (...args: unknown[]) => {
-        if (!mayAct())
-          throw new TransportError('DEPOSED', "this node no longer holds the account's lease: the request was not sent; the leader resumes the work");
+        if (!mayAct()) throw new TransportError('DEPOSED', DEPOSED);
+        if (prop === 'upload') args[0] = checkedEachChunk(args[0] as Readable, mayAct);
         return (v as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
   });
+}
+
+/** `source`, failing with DEPOSED at the first chunk read once `mayAct` says no. */
+function checkedEachChunk(source: Readable, mayAct: () => boolean): Readable {
+  const out = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (mayAct()) done(null, chunk);
+      else done(new TransportError('DEPOSED', DEPOSED));
+    },
+  });
+  source.once('error', (e) => out.destroy(e));
+  out.once('close', () => source.destroy());
+  return source.pipe(out);
 }
 
 export class Session {

@@ -78,9 +78,10 @@ describe('per-export command files (issue #19.1)', () => {
       /applied to nothing.*promo\.csv\.command\.yaml or promo\.command\.yaml/s,
     );
     expect(existsSync(join(drop, 'promotion.command.yaml'))).toBe(false);
+    // The error file comes first (a crash after it runs the step again), the journal and the event right after.
+    await until('the failed event', () => events.some((e) => e.includes('"failed"') && e.includes('promotion.command.yaml')));
     const row = (await s.daemon.journal.recentInputs(50)).find((r) => r.name === 'promotion.command.yaml');
     expect(row?.state).toBe('failed');
-    expect(events.some((e) => e.includes('"failed"') && e.includes('promotion.command.yaml'))).toBe(true);
   });
 
   it('a command file that arrives after its export was taken is refused, saying the export went without it', async () => {

@@ -40,15 +40,17 @@ const BLACK_HOLE_MS = 2500;
 export const CASE_BOUND_MS = 45_000;
 
 const DOC = 'FAULTDOC.pdf';
+/** The document's temporary name, whatever its attempt's tag (`FAULTDOC.pdf.<tag>.uploading`). */
+const DOC_TEMP = /\/in\/FAULTDOC\.pdf\.[^/]+\.uploading$/;
 
 /** Does this server event belong to the step? `progress` holds what already happened in this case. */
 function matches(step: Step, p: GatePoint, progress: { docRenamed: boolean; triggerRenamed: boolean }): boolean {
-  const trigger = /\/in\/fault-[^/]*\.csv\.uploading$/.test(p.path);
+  const trigger = /\/in\/fault-[^/]*\.csv\.[^/]+\.uploading$/.test(p.path);
   switch (step) {
     case 'document upload':
-      return p.op === 'write' && p.path.endsWith(`/in/${DOC}.uploading`);
+      return p.op === 'write' && DOC_TEMP.test(p.path);
     case 'document rename':
-      return p.op === 'rename' && p.path.endsWith(`/in/${DOC}.uploading`);
+      return p.op === 'rename' && DOC_TEMP.test(p.path);
     case 'documents taken':
       return p.op === 'list' && /\/in\/?$/.test(p.path) && progress.docRenamed && !progress.triggerRenamed;
     case 'trigger upload':
@@ -99,8 +101,8 @@ export class Matrix {
   private gate(p: GatePoint): 'abort' | void {
     const c = this.current;
     if (!c) return;
-    if (p.phase === 'after' && p.op === 'rename' && p.path.endsWith(`/in/${DOC}.uploading`)) c.progress.docRenamed = true;
-    const isTriggerRename = p.phase === 'after' && p.op === 'rename' && /\/in\/fault-[^/]*\.csv\.uploading$/.test(p.path);
+    if (p.phase === 'after' && p.op === 'rename' && DOC_TEMP.test(p.path)) c.progress.docRenamed = true;
+    const isTriggerRename = p.phase === 'after' && p.op === 'rename' && /\/in\/fault-[^/]*\.csv\.[^/]+\.uploading$/.test(p.path);
     if (c.fired || !matches(c.step, p, c.progress)) {
       if (isTriggerRename) c.progress.triggerRenamed = true;
       return;

@@ -108,7 +108,7 @@ describe.runIf(env)('interop with real servers', () => {
         }
         expect(w.problems).toEqual([]);
         const docFinal = w.order.indexOf(docName);
-        const trigTemp = w.order.indexOf(`${remoteName}.uploading`);
+        const trigTemp = w.order.findIndex((n) => n.startsWith(`${remoteName}.`) && n.endsWith('.uploading'));
         expect(docFinal).toBeGreaterThanOrEqual(0);
         expect(trigTemp).toBeGreaterThan(docFinal);
         expect(readFileSync(join(root(e), 'in', remoteName)).equals(readFileSync(trig))).toBe(true);

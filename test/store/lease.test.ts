@@ -177,4 +177,24 @@ describe.skipIf(!url)('leases and fencing on PostgreSQL (issue #20)', () => {
       }
     },
   );
+  it("a standby asking for the lease never waits on the leader's open transactions, nor holds up its renewal", async () => {
+    const schema = freshSchema('nowait');
+    const [sa, sb] = await Promise.all([open(schema), open(schema)]);
+    const leader = await sa.leases().acquire('12345678', 'a', undefined, 30_000);
+    // The leader's journal transaction, fenced: it holds the lease row in share mode until it ends.
+    const held = await admin.connect();
+    try {
+      await held.query('BEGIN');
+      await held.query(`SELECT 1 FROM ${schema}.dmc_leases WHERE account = '12345678' AND holder = 'a' AND epoch = $1 FOR SHARE`, [leader.epoch]);
+      // The standby learns who leads at once (its store times out after 250 ms: a wait on the row would fail it).
+      const seen = await sb.leases().acquire('12345678', 'b', undefined, 30_000);
+      expect(seen).toMatchObject({ holder: 'a', epoch: leader.epoch });
+      // And nothing of it waits in the row's queue: the leader's renewal, behind its own transaction, is not behind b's.
+      const waiting = await admin.query(`SELECT count(*)::int n FROM pg_locks WHERE NOT granted`);
+      expect(waiting.rows[0].n).toBe(0);
+    } finally {
+      await held.query('ROLLBACK');
+      held.release();
+    }
+  });
 });
