@@ -82,7 +82,7 @@ Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), d
       return EXIT.TRANSPORT;
     }
     const err = e as NodeJS.ErrnoException;
-    if (err.name === 'JournalLockedError' || err.name === 'JournalError') {
+    if (err.name === 'JournalLockedError' || err.name === 'JournalError' || err.name === 'StoreError') {
       io.err(`error: ${printable(err.message, 1000)}`);
       return EXIT.USAGE;
     }

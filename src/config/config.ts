@@ -266,6 +266,7 @@ const schema = z.strictObject({
       headersTimeout: duration.default(5),
       requestTimeout: duration.default(15),
       journal: z.string().optional(),
+      allowAsyncCommit: z.boolean().default(false),
     })
     .optional(),
 });
@@ -392,6 +393,8 @@ export interface PushConfig {
   readonly headersTimeout: number;
   readonly requestTimeout: number;
   readonly journal: string;
+  /** PostgreSQL: start even when its synchronous_commit is off (a 200 could then be lost with the server). */
+  readonly allowAsyncCommit: boolean;
 }
 
 /** The configuration with every default applied and every secret resolved. */
@@ -723,6 +726,7 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
       maxBodyBytes: p.maxBodyBytes,
       maxElements: p.maxElements,
       maxPending: p.maxPending,
+      allowAsyncCommit: p.allowAsyncCommit,
       headersTimeout: p.headersTimeout,
       requestTimeout: p.requestTimeout,
       journal: journalAt(p.journal ?? raw.daemon?.journal ?? 'state/journal.db'),

@@ -22,7 +22,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import iconv from 'iconv-lite';
 import type { PushConfig } from '../config/config.js';
 import type { Hooks } from '../daemon/hooks.js';
-import type { Journal } from '../store/journal.js';
+import { JournalError, type Journal } from '../store/journal.js';
 import { normalizeEncodingName } from '../formats/encoding.js';
 import { latestOf, parsePushReport, PushFormatError, type PushReport } from '../formats/push.js';
 import type { Logger } from '../transport/logger.js';
@@ -265,6 +265,16 @@ function allowed(list: BlockList, ip: string): boolean {
  */
 export async function startPushReceiver(opts: PushReceiverOptions): Promise<PushReceiver> {
   const { config: c, journal, logger } = opts;
+  // A 200 says the status is committed: on PostgreSQL only when the commit waits for the disk.
+  const synchronous = await journal.synchronousCommit();
+  if (synchronous === 'off') {
+    const what = `PostgreSQL at ${journal.path} commits with synchronous_commit = off: a status answered 200 could be lost if its server crashes`;
+    if (!c.allowAsyncCommit)
+      throw new JournalError(
+        `${what}. Set synchronous_commit = on for the role or database (ALTER ROLE <user> SET synchronous_commit = on), or push.allowAsyncCommit: true to accept that`,
+      );
+    logger.warn({ journal: journal.path }, `${what} (push.allowAsyncCommit)`);
+  }
   const { default: Fastify } = await import('fastify');
   const counters: PushCounters = { posts: 0, statuses: 0, duplicates: 0, refused: {}, commits: 0 };
   const store = new StatusStore(journal);

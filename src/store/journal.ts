@@ -284,6 +284,12 @@ export class Journal {
     return [a.node, a.epoch];
   }
 
+  /** PostgreSQL: the sessions' `synchronous_commit` (`on`, `remote_apply`, `local`, `off`...); undefined on SQLite (FULL). */
+  async synchronousCommit(): Promise<string | undefined> {
+    if (!this.pg) return undefined;
+    return (await this.sql.get<{ synchronous_commit: string }>('SHOW synchronous_commit'))?.synchronous_commit;
+  }
+
   /** The node writing through this journal and the epoch of its lease now (epoch null on SQLite, or when it holds none). */
   writer(): { node: string | null; epoch: number | null } {
     return this.actor();

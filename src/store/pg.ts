@@ -106,6 +106,17 @@ ALTER TABLE triggers ADD COLUMN node text, ADD COLUMN epoch bigint;`,
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** What to do about a failure to reach the store, by its code (a socket's, or PostgreSQL's SQLSTATE). */
+function fixFor(e: NodeJS.ErrnoException): string {
+  const code = String(e.code ?? '');
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EAI_AGAIN'].includes(code) || /timeout/i.test(e.message))
+    return ': is PostgreSQL running and reachable from this host at that address? (daemon.journal, or DMC_JOURNAL on this node)';
+  if (code === '28P01' || code === '28000') return ': the server refused these credentials (daemon.store.password or passwordFile; the user in the URL)';
+  if (code === '3D000') return ': create the database first (createdb), or name one that exists in the URL';
+  if (code === '42501') return ': the user needs CREATE on the database the first time (the schema and its tables are created at start)';
+  return '';
+}
+
 /** The URL with its password replaced: what logs, status and errors may show. */
 export function redactUrl(url: string): string {
   try {
@@ -171,7 +182,9 @@ export class PgStore {
       await store.migrate();
     } catch (e) {
       await pool.end().catch(() => undefined);
-      throw e instanceof StoreError ? e : new StoreError(`PostgreSQL at ${where}: ${(e as Error).message.replaceAll(o.password ?? '\u0000', '***')}`);
+      throw e instanceof StoreError
+        ? e
+        : new StoreError(`PostgreSQL at ${where}: ${(e as Error).message.replaceAll(o.password ?? '\u0000', '***')}${fixFor(e as NodeJS.ErrnoException)}`);
     }
     return store;
   }

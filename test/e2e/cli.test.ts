@@ -124,6 +124,20 @@ describe('dmc-trigger CLI', () => {
     expect(run('validate', 'nope.csv').code).toBe(2);
   });
 
+  it("a journal on PostgreSQL out of reach: one line naming it and what to check, exit 2, never a stack trace (it was an 'internal error')", () => {
+    const cfg = join(tmp, 'pg-down.yaml');
+    writeFileSync(
+      cfg,
+      'service: {serviceId: "1"}\ntransport: {protocol: sftp, host: 127.0.0.1, username: u, password: p}\ndaemon:\n  journal: "postgres://dmc@127.0.0.1:1/dmc"\n  dropFolders: [{path: drop, command: cmd.yaml}]\n',
+    );
+    for (const cmd of ['status', 'daemon']) {
+      const r = run(cmd, '--config', cfg);
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr, cmd).toMatch(/^error: PostgreSQL at postgres:\/\/dmc@127\.0\.0\.1:1\/dmc: .*is PostgreSQL running and reachable from this host/m);
+      noStack(r.stderr);
+    }
+  });
+
   it('validate: human lines, exit 0 for valid files and 1 when one is invalid', () => {
     const ok = run('validate', 'samples/sms.csv', 'samples/sms.xml', '--documents', 'samples/documents');
     expect(ok.code).toBe(0);

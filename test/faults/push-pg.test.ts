@@ -261,4 +261,37 @@ describe.skipIf(!PG)('push statuses on PostgreSQL (issue #20)', () => {
       throw new Error(`${(e as Error).message}\n--- receiver 0 ---\n${logs[0]}\n--- receiver 1 ---\n${logs[1]}`, { cause: e });
     }
   }, 240_000);
+  it('refuses to start on a database that commits without waiting for the disk (synchronous_commit off), unless told', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'dmc-push-async-'));
+    const db = `dmc_async_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG! });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${db}`);
+    await admin.query(`ALTER DATABASE ${db} SET synchronous_commit = off`);
+    cleanup.push(async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+      await admin.end();
+      rmSync(root, { recursive: true, force: true });
+    });
+    const url = new URL(PG!);
+    url.pathname = `/${db}`;
+    const write = (extra: string): void =>
+      writeFileSync(join(root, 'push.yaml'), `service: {serviceId: "12345678"}\npush: {listen: "127.0.0.1:0", path: /dmc/status, journal: "${url.toString()}"${extra}}\n`);
+    write('');
+    const refused = spawnSync(process.execPath, [bin, 'push-receiver', '--config', join(root, 'push.yaml')], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^error: PostgreSQL at postgres:\/\/.* commits with synchronous_commit = off: .*push\.allowAsyncCommit: true to accept that\n$/);
+    // Told: it starts, and says so.
+    write(', allowAsyncCommit: true');
+    const c = spawn(process.execPath, [bin, 'push-receiver', '--config', join(root, 'push.yaml'), '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await until('the receiver started, warning', () => /push receiver on http/.test(out) && /synchronous_commit = off/.test(out), 30_000);
+    } finally {
+      c.kill('SIGTERM');
+      await new Promise((r) => (c.exitCode !== null ? r(undefined) : c.once('exit', r)));
+    }
+  });
 });

@@ -37,6 +37,7 @@ function config(over: Partial<PushConfig> = {}): PushConfig {
     maxBodyBytes: 1024 * 1024,
     maxElements: 20_000,
     maxPending: 20_000,
+    allowAsyncCommit: false,
     headersTimeout: 2,
     requestTimeout: 4,
     journal: join(dir, 'journal.db'),
