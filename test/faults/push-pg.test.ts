@@ -276,14 +276,22 @@ describe.skipIf(!PG)('push statuses on PostgreSQL (issue #20)', () => {
     const url = new URL(PG!);
     url.pathname = `/${db}`;
     const write = (extra: string): void =>
-      writeFileSync(join(root, 'push.yaml'), `service: {serviceId: "12345678"}\npush: {listen: "127.0.0.1:0", path: /dmc/status, journal: "${url.toString()}"${extra}}\n`);
+      writeFileSync(
+        join(root, 'push.yaml'),
+        `service: {serviceId: "12345678"}\npush: {listen: "127.0.0.1:0", path: /dmc/status, journal: "${url.toString()}"${extra}}\n`,
+      );
     write('');
     const refused = spawnSync(process.execPath, [bin, 'push-receiver', '--config', join(root, 'push.yaml')], { cwd: root, encoding: 'utf8', timeout: 30_000 });
     expect(refused.status).toBe(2);
-    expect(refused.stderr).toMatch(/^error: PostgreSQL at postgres:\/\/.* commits with synchronous_commit = off: .*push\.allowAsyncCommit: true to accept that\n$/);
+    expect(refused.stderr).toMatch(
+      /^error: PostgreSQL at postgres:\/\/.* commits with synchronous_commit = off: .*push\.allowAsyncCommit: true to accept that\n$/,
+    );
     // Told: it starts, and says so.
     write(', allowAsyncCommit: true');
-    const c = spawn(process.execPath, [bin, 'push-receiver', '--config', join(root, 'push.yaml'), '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [bin, 'push-receiver', '--config', join(root, 'push.yaml'), '--log-level', 'warn'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     c.stderr!.on('data', (d: Buffer) => (out += d.toString()));
