@@ -37,7 +37,7 @@ import { StatusStore } from '../store/statuses.js';
 import { LEASE_DEFAULTS, LeaseKeeper } from '../store/lease.js';
 import { DeposedError, StoreUnavailableError } from '../store/sql.js';
 import type { PushReceiver } from '../http/push-receiver.js';
-import type { OpsServer } from '../http/ops-server.js';
+import type { OpsServer, RoleView } from '../http/ops-server.js';
 
 export type { DaemonEvents } from './context.js';
 
@@ -160,6 +160,20 @@ export class Daemon {
     this.ctx.events.onEvent?.({ type: 'standby', detail: `node ${this.node}` });
   }
 
+  /** This node's role and the lease as it knows it (PostgreSQL), for /readyz and /metrics. */
+  private roleView(): RoleView | undefined {
+    const lease = this.lease;
+    if (!lease) return undefined;
+    const known = lease.known;
+    return {
+      account: this.config.service.serviceId,
+      node: this.node,
+      role: lease.role,
+      ...(known ? { leader: known.holder, epoch: known.epoch } : {}),
+      renewFailures: lease.renewFailuresTotal,
+    };
+  }
+
   private get d() {
     return this.config.daemon!;
   }
@@ -245,6 +259,7 @@ export class Daemon {
                   wake: () => this.wakeUp?.(),
                   account: ops.account,
                   lastPassAt: () => this.lastPassAt,
+                  ...(this.lease ? { lease: () => this.journal.lease(this.config.service.serviceId), node: this.node } : {}),
                 }),
             }
           : {}),
@@ -253,6 +268,7 @@ export class Daemon {
           passWithinSeconds: this.d.http.readyPassSeconds,
           lastPassAt: () => this.lastPassAt,
           push: () => this.receiver?.counters,
+          ...(this.lease ? { role: () => this.roleView() } : {}),
         },
       });
     }

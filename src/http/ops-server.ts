@@ -27,6 +27,20 @@ export interface ReadinessSource {
   lastPassAt(): number | undefined;
   account(): { reachable: boolean; error?: string; at?: number } | undefined;
   push(): PushCounters | undefined;
+  /** On a PostgreSQL journal: this node's role for the account and the lease as it knows it (undefined on SQLite). */
+  role?(): RoleView | undefined;
+}
+
+/** A node's role for its account, as /readyz and /metrics show it. */
+export interface RoleView {
+  readonly account: string;
+  readonly node: string;
+  readonly role: 'leader' | 'standby';
+  /** The leader as this node last read the lease (itself when it leads). */
+  readonly leader?: string;
+  readonly epoch?: number;
+  /** Failed attempts at taking or renewing the lease since start. */
+  readonly renewFailures: number;
 }
 
 export interface OpsServer {
@@ -54,6 +68,8 @@ export async function notReady(s: ReadinessSource, now = Date.now()): Promise<st
   } catch (e) {
     why.push(`the journal takes no writes: ${(e as Error).message}`);
   }
+  // A standby acts on nothing: ready when it reaches the database; what the leader does is the leader's readiness.
+  if (s.role?.()?.role === 'standby') return why;
   const last = s.lastPassAt();
   if (last === undefined) why.push('no pass has completed yet');
   else if (now - last > s.passWithinSeconds * 1000)
@@ -76,6 +92,7 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
     lastPassAt: () => o.source.lastPassAt(),
     account: () => account,
     push: () => o.source.push(),
+    ...(o.source.role ? { role: () => o.source.role?.() } : {}),
   };
   const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void | Promise<void>): void => {
     new prom.Gauge({
@@ -127,6 +144,23 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
   gauge('dmc_push_refused_total', 'Push posts refused since start, by HTTP status', ['status'], (g) => {
     for (const [status, n] of Object.entries(o.source.push()?.refused ?? {})) g.set({ status }, n);
   });
+  gauge('dmc_lease_leader', 'Whether this node leads its account (1) or is standby (0); PostgreSQL journal only', ['account', 'node'], (g) => {
+    const r = source.role?.();
+    if (r) g.set({ account: r.account, node: r.node }, r.role === 'leader' ? 1 : 0);
+  });
+  gauge('dmc_lease_epoch', "The account's lease epoch as this node last read it; PostgreSQL journal only", ['account'], (g) => {
+    const r = source.role?.();
+    if (r?.epoch !== undefined) g.set({ account: r.account }, r.epoch);
+  });
+  gauge(
+    'dmc_lease_renew_failures_total',
+    "Failed attempts at taking or renewing the account's lease since start (the database out of reach); PostgreSQL journal only",
+    ['account'],
+    (g) => {
+      const r = source.role?.();
+      if (r) g.set({ account: r.account }, r.renewFailures);
+    },
+  );
   const uploadBytes: Counter = new prom.Counter({ name: 'dmc_upload_bytes_total', help: 'Bytes of trigger files uploaded', registers: [registry] });
   const uploadSeconds: Histogram = new prom.Histogram({
     name: 'dmc_upload_duration_seconds',
@@ -167,10 +201,12 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
   app.get('/readyz', async (_req, reply) => {
     const why = await notReady(source);
+    const r = source.role?.();
+    const role = r ? ` (${r.role}${r.role === 'standby' ? `; leader ${r.leader ?? 'none'}` : ''}${r.epoch !== undefined ? `, epoch ${r.epoch}` : ''})` : '';
     return reply
       .code(why.length ? 503 : 200)
       .type('text/plain; charset=utf-8')
-      .send(why.length ? `not ready:\n${why.map((w) => `- ${w}`).join('\n')}\n` : 'ready\n');
+      .send(why.length ? `not ready${role}:\n${why.map((w) => `- ${w}`).join('\n')}\n` : `ready${role}\n`);
   });
   o.register?.(app, { account: () => source.account() });
   app.setNotFoundHandler((_req, reply) => reply.code(404).type('text/plain; charset=utf-8').send('not found\n'));

@@ -780,6 +780,12 @@ export class Journal {
 
   /** Cheap check that the store answers and takes writes (readiness). */
   async ping(): Promise<void> {
+    if (this.pg) {
+      // Reached, and the primary: a standby node writes nothing (fenced), so a write would say nothing of the database.
+      const r = await this.sql.get<{ ro: boolean }>('SELECT pg_is_in_recovery() ro');
+      if (r?.ro) throw new Error('the database is a read-only replica (in recovery): point daemon.journal at the primary');
+      return;
+    }
     await this.sql.tx(async () => {
       await this.sql.get('SELECT 1 FROM inputs LIMIT 1');
     });

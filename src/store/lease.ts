@@ -72,6 +72,8 @@ export class LeaseKeeper extends EventEmitter<{ role: [Role, Lease | undefined];
   /** The role last emitted: each change is said once, whichever of a renewal, the expiry or stop() sees it first. */
   private said: Role = 'standby';
   renewFailures = 0;
+  /** Failed attempts at taking or renewing the lease since start (the metric). */
+  renewFailuresTotal = 0;
 
   constructor(
     private readonly store: LeaseStore,
@@ -85,6 +87,11 @@ export class LeaseKeeper extends EventEmitter<{ role: [Role, Lease | undefined];
 
   get role(): Role {
     return this.mayAct() ? 'leader' : 'standby';
+  }
+
+  /** The account's lease as this node last read it (its own or another's), whether or not it is still live. */
+  get known(): Lease | undefined {
+    return this.lease;
   }
 
   /** The lease this node holds, while it may act on it. */
@@ -145,6 +152,7 @@ export class LeaseKeeper extends EventEmitter<{ role: [Role, Lease | undefined];
     } catch (e) {
       // Nothing is known: the lease held so far runs out on its own (validUntil unchanged).
       this.renewFailures++;
+      this.renewFailuresTotal++;
       this.emit('renewFailed', e as Error);
     }
     this.sayRole();

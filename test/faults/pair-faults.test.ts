@@ -85,7 +85,7 @@ describe.skipIf(!PG)('an active/standby pair under faults (issue #20)', () => {
 
   it('the leader cut from PostgreSQL for three lease times: it stops within its lease, the other takes over, it comes back as standby', async () => {
     const random = rng(seed + 1);
-    const p = (pair = new Pair({ label: 'pgcut', pgUrl: PG! }));
+    const p = (pair = new Pair({ label: 'pgcut', pgUrl: PG!, http: true }));
     await p.start();
     const url = new URL(PG!);
     const proxy = new FaultProxy({ host: url.hostname, port: Number(url.port) });
@@ -114,6 +114,17 @@ describe.skipIf(!PG)('an active/standby pair under faults (issue #20)', () => {
       expect(p.leftTemporaries()).toEqual([]);
       expect(p.notOnce(N, 'PC')).toEqual([]);
       await until('every sent hook delivered', () => p.hooksMissing(N).length === 0, 30_000);
+      // Seen from outside: each node's /readyz says its role (a standby is ready: it reaches the database), /metrics
+      // the leadership and a's failed renewals during the cut, the console the leader.
+      const epoch = (await p.lease())!.epoch;
+      expect(await p.page('a', '/readyz')).toEqual({ status: 200, body: `ready (standby; leader b, epoch ${epoch})\n` });
+      expect(await p.page('b', '/readyz')).toEqual({ status: 200, body: `ready (leader, epoch ${epoch})\n` });
+      const metricsA = (await p.page('a', '/metrics')).body;
+      expect(metricsA).toContain('dmc_lease_leader{account="12345678",node="a"} 0');
+      expect(Number(/dmc_lease_renew_failures_total\{account="12345678"\} (\d+)/.exec(metricsA)?.[1])).toBeGreaterThan(0);
+      expect((await p.page('b', '/metrics')).body).toContain('dmc_lease_leader{account="12345678",node="b"} 1');
+      expect((await p.page('a', '/')).body).toMatch(new RegExp(`<h2>Leader</h2><p class="ok">b, epoch ${epoch}, since `));
+      expect((await p.page('b', '/')).body).toMatch(new RegExp(`<h2>Leader</h2><p class="ok">b \\(this node\\), epoch ${epoch}, since `));
       // Back as a working standby: b drained (SIGTERM hands the lease over), a leads again, under a newer epoch.
       const before = (await p.lease())!.epoch;
       p.nodes.get('b')!.kill('SIGTERM');

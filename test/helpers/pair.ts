@@ -45,6 +45,8 @@ export interface PairOptions {
   readonly onOp?: (op: ServerOp) => void;
   /** Each node runs the push receiver too, at `/dmc/status` on a port of its own (pushPorts). */
   readonly push?: boolean;
+  /** Each node serves /readyz, /metrics and the console (user from the X-Forwarded-User header) on a port of its own (httpPorts). */
+  readonly http?: boolean;
 }
 
 /** A free loopback port (for a listener a test restarts on the same port). */
@@ -70,6 +72,8 @@ export class Pair {
   readonly nodes = new Map<string, ChildProcess>();
   /** Each node's push receiver port (with `push`). */
   readonly pushPorts = new Map<string, number>();
+  /** Each node's ops port (with `http`). */
+  readonly httpPorts = new Map<string, number>();
   private readonly logs = new Map<string, string>();
   private sim!: Simulator;
   private sftp!: RunningSftpServer;
@@ -115,6 +119,7 @@ export class Pair {
         `  store: {schema: ${this.schema}, leaseSeconds: ${this.ttlMs / 1000}, leaseMarginSeconds: ${this.o.marginSeconds ?? 0.5}}`,
         '  stableSeconds: 0.3',
         '  rescanSeconds: 1',
+        ...(this.o.http ? ['  http: {listen: "127.0.0.1:0", console: true, authHeader: X-Forwarded-User}'] : []),
         '  hooks:',
         `    - {on: [sent], command: "cat >> ${this.hookLog}; echo >> ${this.hookLog}"}`,
         '  dropFolders:',
@@ -123,6 +128,7 @@ export class Pair {
       ].join('\n'),
     );
     if (this.o.push) for (const n of ['a', 'b']) this.pushPorts.set(n, await freePort());
+    if (this.o.http) for (const n of ['a', 'b']) this.httpPorts.set(n, await freePort());
   }
 
   /** Starts node `name` (again), with `env` added (DMC_JOURNAL through a proxy). */
@@ -134,6 +140,7 @@ export class Pair {
         DMC_NODE: name,
         DMC_SFTP_USER: `dmc-${name}`,
         ...(this.pushPorts.has(name) ? { DMC_PUSH_LISTEN: `127.0.0.1:${this.pushPorts.get(name)}` } : {}),
+        ...(this.httpPorts.has(name) ? { DMC_HTTP_LISTEN: `127.0.0.1:${this.httpPorts.get(name)}` } : {}),
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -143,6 +150,12 @@ export class Pair {
     p.stderr!.on('data', keep);
     this.nodes.set(name, p);
     return p;
+  }
+
+  /** GET a node's ops page: its status and body. */
+  async page(name: string, path: string): Promise<{ status: number; body: string }> {
+    const r = await fetch(`http://127.0.0.1:${this.httpPorts.get(name)}${path}`, { headers: { 'x-forwarded-user': 'ops' } });
+    return { status: r.status, body: await r.text() };
   }
 
   log(name: string): string {

@@ -41,6 +41,9 @@ export interface ConsoleOptions {
   readonly wake: () => void;
   readonly account: () => { reachable: boolean; error?: string } | undefined;
   readonly lastPassAt: () => number | undefined;
+  /** On a PostgreSQL journal: the account's lease as the store holds it, and this node's name. */
+  readonly lease?: () => Promise<{ holder: string; epoch: number; since: Date; live: boolean } | undefined>;
+  readonly node?: string;
 }
 
 interface Session {
@@ -200,7 +203,9 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const big = await q.counters();
     const account = o.account();
     const last = o.lastPassAt();
+    const lease = o.lease ? await o.lease().catch(() => undefined) : undefined;
     const alerts: string[] = [];
+    if (o.lease && !lease?.live) alerts.push(t(lang, 'No node leads the account now'));
     if (ov.failed) alerts.push(`<a href="/inputs?state=failed">${ov.failed} ${t(lang, 'failed input(s)')}</a>`);
     for (const f of ov.folders.filter((x) => !x.healthy)) alerts.push(`${esc(f.path)}: ${t(lang, 'unhealthy')} — ${esc(f.error ?? '')}`);
     if (ov.hooks['dead']) alerts.push(`${ov.hooks['dead']} ${t(lang, 'hook deliveries given up')}`);
@@ -220,7 +225,15 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
       `<li>${t(lang, 'none')}</li>`
     }</ul></div>
 <div class="card"><h2>${t(lang, 'Account')}</h2><p class="${account ? (account.reachable ? 'ok' : 'bad') : ''}">${t(lang, account ? (account.reachable ? 'reachable' : 'unreachable') : 'not tried yet')}</p></div>
-<div class="card"><h2>${t(lang, 'Inputs by state')}</h2><p>${counts(ov.inputs, lang)}</p></div>
+${
+  o.lease
+    ? `<div class="card"><h2>${t(lang, 'Leader')}</h2><p class="${lease?.live ? 'ok' : 'bad'}">${
+        lease?.live
+          ? `${esc(lease.holder)}${lease.holder === o.node ? ` (${t(lang, 'this node')})` : ''}, ${t(lang, 'epoch')} ${lease.epoch}, ${t(lang, 'since')} ${esc(when(lease.since.toISOString(), lang))}`
+          : t(lang, 'none')
+      }</p></div>`
+    : ''
+}<div class="card"><h2>${t(lang, 'Inputs by state')}</h2><p>${counts(ov.inputs, lang)}</p></div>
 <div class="card"><h2>${t(lang, 'Triggers by state')}</h2><p>${counts(ov.triggers, lang)}</p></div>
 <div class="card"><h2>${t(lang, 'Last pass')}</h2><p>${last ? esc(when(new Date(last).toISOString(), lang)) : t(lang, 'none')}</p></div>
 <div class="card"><h2>${t(lang, 'Last report collected')}</h2><p>${ov.lastReport ? `${esc(ov.lastReport.name)} (${esc(when(ov.lastReport.updated_at, lang))})` : t(lang, 'none')}</p></div>
