@@ -5,7 +5,9 @@
 //    cost of HTTP alone) in the same kind of child process;
 // 2. durability: the receiver SIGKILLed under that load; statuses answered
 //    200 against statuses found in the journal (lost must be 0);
-// 3. a results file for a 100,000-row export, written from 100,000 statuses:
+// 3. on PostgreSQL (DMC_TEST_PG_URL; issue #20): one receiver, then two side by
+//    side on one schema with the load spread over both (lost must be 0);
+// 4. a results file for a 100,000-row export, written from 100,000 statuses:
 //    time and peak RSS (a child process), against copying the export.
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
@@ -63,15 +65,17 @@ function postOnce(url, body) {
   });
 }
 
-/** Posts for `seconds` from CLIENTS loops; returns statuses/s and latency percentiles. */
-async function load(url, perPost, seconds, stopAfter) {
+/** Posts for `seconds` from CLIENTS loops (loop i to url i modulo their number); returns statuses/s and latency percentiles. */
+async function load(url, perPost, seconds, stopAfter, collect = false) {
+  const urls = Array.isArray(url) ? url : [url];
   const lat = [];
   let next = 0;
   let acked = 0;
   const ackedKeys = [];
   const end = Date.now() + seconds * 1000;
   let stopped = false;
-  const loop = async () => {
+  const loop = async (_, i) => {
+    const url = urls[i % urls.length];
     while (Date.now() < end && !stopped) {
       const n = next++;
       const els = Array.from({ length: perPost }, (_, k) => element(n, k));
@@ -86,7 +90,7 @@ async function load(url, perPost, seconds, stopAfter) {
       lat.push(performance.now() - t0);
       if (status === 200) {
         acked += perPost;
-        if (stopAfter) for (const e of els) ackedKeys.push(`${e.broadcastId}/${e.contactId}`);
+        if (stopAfter || collect) for (const e of els) ackedKeys.push(`${e.broadcastId}/${e.contactId}`);
       }
       if (stopAfter && acked >= stopAfter.count && !stopped) {
         stopped = true;
@@ -138,6 +142,51 @@ db.close();
 console.log(
   `  SIGKILL under load: ${killed.ackedKeys.length} statuses acknowledged, ${recorded} in the journal after restart, lost ${lost} (target 0: ${lost === 0 ? 'met' : 'NOT MET'})`,
 );
+
+// The same on PostgreSQL (issue #20): one receiver, then two side by side on one schema, the load spread over both.
+const pgUrl = process.env.DMC_TEST_PG_URL;
+if (!pgUrl) console.log('  PostgreSQL: skipped (DMC_TEST_PG_URL unset): export DMC_TEST_PG_URL=$(bash scripts/pg-cluster.sh start)');
+else {
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  const receivers = [];
+  const startPg = async (schema) => {
+    const cfg = join(root, `${schema}.yaml`);
+    writeFileSync(
+      cfg,
+      `service: {serviceId: "1"}\npush: {listen: "127.0.0.1:0", path: /dmc/status, journal: "${pgUrl}"}\ndaemon: {journal: "${pgUrl}", store: {schema: ${schema}}, dropFolders: [{path: drop, command: cmd.yaml}]}\n`,
+    );
+    const r = await startChild([cli, 'push-receiver', '--config', cfg, '--log-level', 'warn'], /push receiver on (http:\/\/\S+?)\/dmc/);
+    receivers.push(r.child);
+    return `${r.origin}/dmc/status`;
+  };
+  try {
+    for (const perPost of [1, 10]) {
+      const schema = `bench_push_${perPost}_${process.pid}`;
+      const one = await load(await startPg(schema), perPost, SECONDS);
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      console.log(
+        `  PostgreSQL, one receiver, ${String(perPost).padStart(2)} status(es)/post: ${one.perSecond.toFixed(0).padStart(6)} statuses/s, p50 ${one.p50.toFixed(1)} ms, p99 ${one.p99.toFixed(1)} ms` +
+          `  | target >= 2,000/s and p99 < 50 ms: ${one.perSecond >= 2000 && one.p99 < 50 ? 'met' : 'NOT MET'}`,
+      );
+    }
+    const schema = `bench_push_two_${process.pid}`;
+    const urls = [await startPg(schema), await startPg(schema)];
+    const two = await load(urls, 10, SECONDS, undefined, true);
+    const found = await admin.query(`SELECT broadcast_id || '/' || contact_id k FROM ${schema}.push_statuses`);
+    const inDb = new Set(found.rows.map((r) => r.k));
+    const lostTwo = two.ackedKeys.filter((key) => !inDb.has(key)).length;
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    console.log(
+      `  PostgreSQL, two receivers side by side, 10 statuses/post: ${two.perSecond.toFixed(0).padStart(6)} statuses/s, p99 ${two.p99.toFixed(1)} ms, ${two.ackedKeys.length} acknowledged, lost ${lostTwo}` +
+        `  | target: lost 0 and p99 < 50 ms: ${lostTwo === 0 && two.p99 < 50 ? 'met' : 'NOT MET'}`,
+    );
+  } finally {
+    for (const c of receivers) c.kill('SIGTERM');
+    await admin.end();
+  }
+}
 
 // A results file for a 100,000-row export.
 const script = new URL('./results-file.mjs', import.meta.url).pathname;
