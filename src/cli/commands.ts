@@ -259,6 +259,16 @@ export function registerDaemon(program: Command, io: Io, setExit: SetExit): void
     .action(async (o: { config: string; json?: boolean; limit?: string }) => {
       setExit(await (await import('./daemon-command.js')).runStatus(o, io));
     });
+  const journal = program.command('journal').description("the daemon's journal: move it to the shared PostgreSQL store");
+  journal
+    .command('migrate')
+    .description("copy a stopped daemon's SQLite journal into the PostgreSQL store (daemon.journal: postgres://...), in one transaction; again: nothing to do")
+    .requiredOption('--config <file>', 'configuration file whose daemon.journal and daemon.store name the PostgreSQL store')
+    .requiredOption('--from <file>', 'the SQLite journal the daemon used until now (state/journal.db)')
+    .option('--to <url>', 'the PostgreSQL store, when not daemon.journal (postgres://user@host:port/database)')
+    .action(async (o: { config: string; from: string; to?: string }) => {
+      setExit(await (await import('./daemon-command.js')).runJournalMigrate(o, io));
+    });
   program
     .command('results')
     .description("an export's results joined back to its rows: counts per status and medium, and where its results file is")
@@ -342,6 +352,10 @@ const HELP: Readonly<Record<string, { exits?: string; example: string }>> = {
   },
   status: { exits: '0 shown (also before the daemon ever ran), 2 usage or configuration error', example: 'dmc-trigger status --config dmc.yaml --limit 50' },
   results: { exits: '0 shown, 2 usage or configuration error (no such input)', example: 'dmc-trigger results relance.csv --config dmc.yaml --json' },
+  'journal migrate': {
+    exits: '0 copied (or already copied), 2 usage or configuration error, the source in use by a running daemon, or a target that holds other rows',
+    example: 'dmc-trigger journal migrate --config dmc.yaml --from state/journal.db',
+  },
   'push-receiver': { exits: '0 stopped by SIGTERM or Ctrl-C, 2 usage or configuration error', example: 'dmc-trigger push-receiver --config dmc.yaml' },
   retry: { exits: '0 put back, 2 usage error (no such input, or not failed)', example: 'dmc-trigger retry 42 --config dmc.yaml' },
   resend: { exits: '0 put back to be sent again, 2 usage error (no such input, or no --force)', example: 'dmc-trigger resend 42 --config dmc.yaml --force' },

@@ -183,3 +183,22 @@ async function openRow(id: string, configPath: string): Promise<{ journal: Journ
   }
   return { journal, row };
 }
+
+/** `journal migrate`: a stopped daemon's SQLite journal into the PostgreSQL store of the configuration (or --to). */
+export async function runJournalMigrate(opts: { config: string; from: string; to?: string }, io: Io): Promise<number> {
+  const config = await loadConfig(opts.config, { secrets: false });
+  if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
+  const to = opts.to ?? config.daemon.journal;
+  const { migrateJournal } = await import('../store/migrate.js');
+  const r = await migrateJournal(opts.from, to, storeOptions(config.daemon), (table, rows) => {
+    if (io.isTTY) io.err(`  ${table}: ${rows.toLocaleString('en')} row(s)`);
+  });
+  const where = journalWhere(to);
+  const listed = r.tables.filter((t) => t.rows > 0).map((t) => `${t.table} ${t.rows.toLocaleString('en')}`);
+  if (r.already) io.out(`already copied: ${where} holds exactly the rows of ${opts.from} (${listed.join(', ') || 'none'}); nothing written`);
+  else
+    io.out(
+      `copied ${opts.from} into ${where}: ${listed.join(', ') || 'no rows'}. Keep ${opts.from} as it is (a copy to go back to); start the daemons with daemon.journal: ${where}`,
+    );
+  return EXIT.OK;
+}
