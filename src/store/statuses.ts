@@ -127,6 +127,11 @@ const resultValues = (r: ContactResultRow): unknown[] => [
   r.address_key,
 ];
 
+/** History entries (15 values each) per statement: under SQLite's and PostgreSQL's limits on parameters. */
+const ENTRY_BATCH = 500;
+/** Contact results (14 values each) per statement. */
+const RESULT_BATCH = 500;
+
 export class StatusStore {
   private readonly sql: Sql;
 
@@ -173,17 +178,13 @@ export class StatusStore {
       const broadcasts = new Set<string>();
       const refs: { ref: string; broadcastId: string }[] = [];
       const at = now();
-      for (const report of reports) {
-        for (const e of report.elements) {
-          broadcasts.add(e.broadcastId);
-          if (e.refExterne) refs.push({ ref: e.refExterne, broadcastId: e.broadcastId });
-          const address = addressKey(e.to, '');
-          if (address) refs.push({ ref: `@${address}`, broadcastId: e.broadcastId });
+      // Every history entry, in statements of many rows (a round trip each on PostgreSQL): each recorded once.
+      const entries: unknown[][] = [];
+      for (const report of reports)
+        for (const e of report.elements)
           for (const h of e.history) {
             const detail = { ...(h.detail ?? {}), ...(e.voice ?? {}) };
-            const changes = await this.sql.run(
-              `INSERT INTO push_statuses (medium, broadcast_id, contact_id, call_id, type, date, seq, address, ref, space_id, username, code, info, detail, received_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+            entries.push([
               e.medium,
               e.broadcastId,
               e.contactId,
@@ -199,24 +200,51 @@ export class StatusStore {
               h.info ?? null,
               Object.keys(detail).length ? JSON.stringify(detail) : null,
               at,
-            );
-            if (changes) recorded++;
-            else duplicates++;
+            ]);
           }
+      for (let i = 0; i < entries.length; i += ENTRY_BATCH) {
+        const chunk = entries.slice(i, i + ENTRY_BATCH);
+        recorded += await this.sql.run(
+          `INSERT INTO push_statuses (medium, broadcast_id, contact_id, call_id, type, date, seq, address, ref, space_id, username, code, info, detail, received_at)
+           VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`,
+          ...chunk.flat(),
+        );
+      }
+      duplicates = entries.length - recorded;
+      // Contacts a report row without a medium holds (rare): asked once, then fixed one by one below.
+      const allBroadcasts = [...new Set(reports.flatMap((r) => r.elements.map((e) => e.broadcastId)))];
+      const withoutMedium = new Set<string>();
+      const results: ContactResultRow[] = [];
+      for (let i = 0; i < allBroadcasts.length; i += ENTRY_BATCH) {
+        const chunk = allBroadcasts.slice(i, i + ENTRY_BATCH);
+        for (const r of await this.sql.all<{ b: string; c: string }>(
+          `SELECT DISTINCT broadcast_id b, contact_id c FROM contact_results WHERE medium = '' AND broadcast_id IN (${chunk.map(() => '?').join(', ')})`,
+          ...chunk,
+        ))
+          withoutMedium.add(`${r.b}\u0000${r.c}`);
+      }
+      for (const report of reports) {
+        for (const e of report.elements) {
+          broadcasts.add(e.broadcastId);
+          if (e.refExterne) refs.push({ ref: e.refExterne, broadcastId: e.broadcastId });
+          const address = addressKey(e.to, '');
+          if (address) refs.push({ ref: `@${address}`, broadcastId: e.broadcastId });
           const last = latestOf(e.history);
-          // A report's row without a medium takes the medium of the push that comes after it: one row per contact and medium.
-          await this.sql.run(
-            `UPDATE contact_results SET medium = ? WHERE broadcast_id = ? AND contact_id = ? AND medium = ''
-               AND NOT EXISTS (SELECT 1 FROM contact_results c WHERE c.broadcast_id = ? AND c.contact_id = ? AND c.medium = ?)`,
-            e.medium,
-            e.broadcastId,
-            e.contactId,
-            e.broadcastId,
-            e.contactId,
-            e.medium,
-          );
-          await this.sql.run("DELETE FROM contact_results WHERE broadcast_id = ? AND contact_id = ? AND medium = ''", e.broadcastId, e.contactId);
-          await this.upsertResult({
+          if (withoutMedium.has(`${e.broadcastId}\u0000${e.contactId}`)) {
+            // A report's row without a medium takes the medium of the push that comes after it: one row per contact and medium.
+            await this.sql.run(
+              `UPDATE contact_results SET medium = ? WHERE broadcast_id = ? AND contact_id = ? AND medium = ''
+                 AND NOT EXISTS (SELECT 1 FROM contact_results c WHERE c.broadcast_id = ? AND c.contact_id = ? AND c.medium = ?)`,
+              e.medium,
+              e.broadcastId,
+              e.contactId,
+              e.broadcastId,
+              e.contactId,
+              e.medium,
+            );
+            await this.sql.run("DELETE FROM contact_results WHERE broadcast_id = ? AND contact_id = ? AND medium = ''", e.broadcastId, e.contactId);
+          }
+          results.push({
             broadcast_id: e.broadcastId,
             contact_id: e.contactId,
             medium: e.medium,
@@ -234,6 +262,11 @@ export class StatusStore {
           });
         }
       }
+      // Each contact's latest status: many rows per statement when no contact comes twice in this commit (each row
+      // then meets only the stored one); otherwise one by one, in order, each meeting the one before it.
+      const keys = new Set(results.map((r) => `${r.broadcast_id}\u0000${r.contact_id}\u0000${r.medium}`));
+      if (keys.size === results.length) for (let i = 0; i < results.length; i += RESULT_BATCH) await this.upsertResult(...results.slice(i, i + RESULT_BATCH));
+      else for (const r of results) await this.upsertResult(r);
       const linked = await this.journal.linkBroadcasts(refs);
       await this.markDue([...broadcasts]);
       return { recorded, duplicates, broadcasts: [...broadcasts], linked };
@@ -322,13 +355,15 @@ export class StatusStore {
 
   /** Marks due the inputs whose triggers (or whose group's triggers) went out as these broadcasts. */
   async markDue(broadcastIds: readonly string[]): Promise<void> {
-    for (const b of broadcastIds)
+    for (let i = 0; i < broadcastIds.length; i += ENTRY_BATCH) {
+      const chunk = broadcastIds.slice(i, i + ENTRY_BATCH);
       await this.sql.run(
         `INSERT INTO results_due (input_id)
-         SELECT i.id FROM inputs i JOIN triggers t ON t.input_id = CASE WHEN i.group_leader > 0 THEN i.group_leader ELSE i.id END
-         WHERE t.broadcast_id = ? ON CONFLICT DO NOTHING`,
-        b,
+         SELECT DISTINCT i.id FROM inputs i JOIN triggers t ON t.input_id = CASE WHEN i.group_leader > 0 THEN i.group_leader ELSE i.id END
+         WHERE t.broadcast_id IN (${chunk.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`,
+        ...chunk,
       );
+    }
   }
 
   /** The inputs and triggers these broadcasts came from. */
