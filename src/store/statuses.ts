@@ -174,7 +174,6 @@ export class StatusStore {
   async recordPush(reports: readonly PushReport[]): Promise<RecordedPush> {
     return await this.journal.tx(async () => {
       let recorded = 0;
-      let duplicates = 0;
       const broadcasts = new Set<string>();
       const refs: { ref: string; broadcastId: string }[] = [];
       const at = now();
@@ -210,7 +209,7 @@ export class StatusStore {
           ...chunk.flat(),
         );
       }
-      duplicates = entries.length - recorded;
+      const duplicates = entries.length - recorded;
       // Contacts a report row without a medium holds (rare): asked once, then fixed one by one below.
       const allBroadcasts = [...new Set(reports.flatMap((r) => r.elements.map((e) => e.broadcastId)))];
       const withoutMedium = new Set<string>();
