@@ -320,37 +320,59 @@ class PgLeaseStore implements LeaseStore {
   constructor(private readonly pool: Pool) {}
 
   async acquire(account: string, node: string, epoch: number | undefined, ttlMs: number): Promise<Lease> {
-    // One statement: renew when this node holds it at its epoch and it has not expired; take it with a new epoch
-    // when it is free or expired, or held under this node's name by a process of it that is gone (a node starting
-    // again: one live process per name and store, by lockDaemon); otherwise change nothing. Each new epoch goes
-    // to the history.
-    // Another node's live lease: said without a lock. The statement below locks the row, and would queue behind the
-    // leader's fenced transactions and ahead of its next ones and of its renewal: a standby asking every few
-    // seconds would hold the leader up.
+    const ttl = "$ttl::double precision * interval '1 millisecond'";
+    // Another node's live lease: said without a lock. Taking the row's lock would queue a standby behind the leader's
+    // fenced transactions and ahead of the leader's next ones: asking every few seconds, it would hold the leader up.
     if (epoch === undefined) {
       const now = await this.pool.query<LeaseRow & { live: boolean }>('SELECT *, expires_at > now() AS live FROM dmc_leases WHERE account = $1', [account]);
       const row = now.rows[0];
       if (row?.live && row.holder !== node) return toLease(row);
     }
-    const renew = 'dmc_leases.holder = $2 AND dmc_leases.epoch = $3 AND dmc_leases.expires_at > now()';
-    const r = await this.pool.query<LeaseRow>(
-      `WITH up AS (
-         INSERT INTO dmc_leases AS dmc_leases (account, holder, epoch, since, expires_at)
-         VALUES ($1, $2, 1, now(), now() + $4::double precision * interval '1 millisecond')
-         ON CONFLICT (account) DO UPDATE SET
-           holder = EXCLUDED.holder,
-           epoch = CASE WHEN ${renew} THEN dmc_leases.epoch ELSE dmc_leases.epoch + 1 END,
-           since = CASE WHEN ${renew} THEN dmc_leases.since ELSE now() END,
-           expires_at = EXCLUDED.expires_at
-         WHERE (${renew}) OR dmc_leases.expires_at <= now() OR (dmc_leases.holder = $2 AND $3::bigint IS NULL)
-         RETURNING *),
-       hist AS (
-         INSERT INTO dmc_lease_history (account, epoch, holder, since) SELECT account, epoch, holder, since FROM up WHERE since = now()
-         ON CONFLICT DO NOTHING)
-       SELECT * FROM up`,
-      [account, node, epoch ?? null, ttlMs],
-    );
-    if (r.rows[0]) return toLease(r.rows[0]);
+    // Renewing: a plain update, whose lock does not conflict with the key-share lock of this node's own fenced
+    // transactions (sql.ts): a long transaction of the leader never holds up its renewal.
+    if (epoch !== undefined) {
+      const r = await this.pool.query<LeaseRow>(
+        `UPDATE dmc_leases SET expires_at = now() + ${ttl.replace('$ttl', '$4')} WHERE account = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() RETURNING *`,
+        [account, node, epoch, ttlMs],
+      );
+      if (r.rows[0]) return toLease(r.rows[0]);
+    }
+    // Taking it, with a new epoch, when it is free or expired, or held under this node's name by a process of it that
+    // is gone (a node starting again: one live process per name and store, by lockDaemon). FOR UPDATE waits for every
+    // fenced transaction of the last holder still running (their key-share locks): none of them commits after this.
+    const c = await this.pool.connect();
+    let lost: Error | undefined;
+    const onLost = (e: Error): void => void (lost = e);
+    c.on('error', onLost);
+    try {
+      await c.query('BEGIN');
+      await c.query(
+        "INSERT INTO dmc_leases (account, holder, epoch, since, expires_at) VALUES ($1, '', 0, now(), now() - interval '1 second') ON CONFLICT (account) DO NOTHING",
+        [account],
+      );
+      await c.query('SELECT 1 FROM dmc_leases WHERE account = $1 FOR UPDATE', [account]);
+      const taken = await c.query<LeaseRow>(
+        `UPDATE dmc_leases SET holder = $2, epoch = epoch + 1, since = now(), expires_at = now() + ${ttl.replace('$ttl', '$4')}
+         WHERE account = $1 AND (expires_at <= now() OR (holder = $2 AND $3::bigint IS NULL)) RETURNING *`,
+        [account, node, epoch ?? null, ttlMs],
+      );
+      const row = taken.rows[0];
+      if (row)
+        await c.query('INSERT INTO dmc_lease_history (account, epoch, holder, since) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+          row.account,
+          row.epoch,
+          row.holder,
+          row.since,
+        ]);
+      await c.query('COMMIT');
+      if (row) return toLease(row);
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.off('error', onLost);
+      c.release(lost);
+    }
     const held = await this.read(account);
     if (!held) throw new StoreError(`the lease of account ${account} vanished while it was being taken`);
     return held;

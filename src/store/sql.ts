@@ -186,7 +186,7 @@ export class PgSql implements Sql {
 
   /**
    * From now on every write is fenced: each transaction first takes the
-   * account's lease row in share mode, as this node holds it at its epoch and
+   * account's lease row in key-share mode, as this node holds it at its epoch and
    * unexpired, or commits nothing (DeposedError). A node taking the lease
    * over waits for the transactions that hold it, and their writes are all
    * before its epoch; none comes after. A write outside a transaction runs in
@@ -259,7 +259,7 @@ export class PgSql implements Sql {
       let result: T;
       try {
         if (lease) {
-          const held = await client.query('SELECT 1 FROM dmc_leases WHERE account = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() FOR SHARE', [
+          const held = await client.query('SELECT 1 FROM dmc_leases WHERE account = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() FOR KEY SHARE', [
             lease.account,
             lease.holder,
             lease.epoch,

@@ -197,4 +197,32 @@ describe.skipIf(!url)('leases and fencing on PostgreSQL (issue #20)', () => {
       held.release();
     }
   });
+  it("the leader's renewal never waits on its own fenced transactions; a node taking the lease over waits for them all", async () => {
+    const schema = freshSchema('keyshare');
+    const [sa, sb] = await Promise.all([open(schema), open(schema)]);
+    const lease = await sa.leases().acquire('12345678', 'a', undefined, 800);
+    // A's journal transaction, fenced as PgSql does it, kept open.
+    const held = await admin.connect();
+    try {
+      await held.query('BEGIN');
+      const fence = await held.query(
+        `SELECT 1 FROM ${schema}.dmc_leases WHERE account = '12345678' AND holder = 'a' AND epoch = $1 AND expires_at > now() FOR KEY SHARE`,
+        [lease.epoch],
+      );
+      expect(fence.rowCount).toBe(1);
+      // A renews at once (its store gives up after 250 ms: a wait on its own transaction would fail it).
+      const renewed = await sa.leases().acquire('12345678', 'a', lease.epoch, 800);
+      expect(renewed.epoch).toBe(lease.epoch);
+      expect(renewed.expiresAt.getTime()).toBeGreaterThan(lease.expiresAt.getTime());
+      // Once it has expired, b cannot take it while a's transaction runs: the take waits for it, and gives up.
+      await until('the lease expired', async () => (await admin.query(`SELECT expires_at <= now() e FROM ${schema}.dmc_leases`)).rows[0].e === true);
+      await expect(sb.leases().acquire('12345678', 'b', undefined, 800)).rejects.toThrow();
+    } finally {
+      await held.query('ROLLBACK');
+      held.release();
+    }
+    // Transaction over: b takes it, under a newer epoch.
+    const taken = await sb.leases().acquire('12345678', 'b', undefined, 800);
+    expect(taken).toMatchObject({ holder: 'b', epoch: lease.epoch + 1 });
+  });
 });
