@@ -22,7 +22,7 @@ describe.skipIf(!PG)('an active/standby pair under faults (issue #20)', () => {
   afterEach(async () => {
     await pair?.stop();
     pair = undefined;
-  });
+  }, 60_000);
 
   it('the leader paused during an upload past two lease times: once resumed it sends nothing and commits nothing; every export once', async () => {
     const random = rng(seed);
