@@ -128,6 +128,30 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * Runs `fn` in a transaction on a client of its own. A connection the
+ * server ends while the client is checked out emits 'error': the statement
+ * that then fails says so, and the client is released as broken, never fatal.
+ */
+async function inTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  let lost: Error | undefined;
+  const onLost = (e: Error): void => void (lost = e);
+  c.on('error', onLost);
+  try {
+    await c.query('BEGIN');
+    const result = await fn(c);
+    await c.query('COMMIT');
+    return result;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    c.off('error', onLost);
+    c.release(lost);
+  }
+}
+
 export class PgStore {
   private constructor(
     /** Leases and migrations: few connections, short timeouts (a renewal must fail well within its lease). */
@@ -190,13 +214,7 @@ export class PgStore {
   }
 
   private async migrate(): Promise<void> {
-    const c = await this.pool.connect();
-    let lost: Error | undefined;
-    // A connection the server ends while it is checked out emits 'error': said by the statement that fails, not fatal.
-    const onLost = (e: Error): void => void (lost = e);
-    c.on('error', onLost);
-    try {
-      await c.query('BEGIN');
+    await inTransaction(this.pool, async (c) => {
       // Not a lease request: a migration and the wait for another node's may take longer than the lease pool allows.
       await c.query("SET LOCAL statement_timeout = '5min'");
       await c.query("SET LOCAL lock_timeout = '5min'");
@@ -215,14 +233,7 @@ export class PgStore {
         await c.query(m.sql);
         await c.query('INSERT INTO dmc_schema_version (version) VALUES ($1)', [m.version]);
       }
-      await c.query('COMMIT');
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.off('error', onLost);
-      c.release(lost);
-    }
+    });
   }
 
   async schemaVersion(): Promise<number> {
@@ -316,11 +327,13 @@ export async function fenced(
   return r.rowCount ?? 0;
 }
 
+/** The lease's expiry, its time to live in milliseconds being the statement's 4th parameter. */
+const EXPIRY_FROM_4 = "now() + $4::double precision * interval '1 millisecond'";
+
 class PgLeaseStore implements LeaseStore {
   constructor(private readonly pool: Pool) {}
 
   async acquire(account: string, node: string, epoch: number | undefined, ttlMs: number): Promise<Lease> {
-    const ttl = "$ttl::double precision * interval '1 millisecond'";
     // Another node's live lease: said without a lock. Taking the row's lock would queue a standby behind the leader's
     // fenced transactions and ahead of the leader's next ones: asking every few seconds, it would hold the leader up.
     if (epoch === undefined) {
@@ -332,7 +345,7 @@ class PgLeaseStore implements LeaseStore {
     // transactions (sql.ts): a long transaction of the leader never holds up its renewal.
     if (epoch !== undefined) {
       const r = await this.pool.query<LeaseRow>(
-        `UPDATE dmc_leases SET expires_at = now() + ${ttl.replace('$ttl', '$4')} WHERE account = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() RETURNING *`,
+        `UPDATE dmc_leases SET expires_at = ${EXPIRY_FROM_4} WHERE account = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() RETURNING *`,
         [account, node, epoch, ttlMs],
       );
       if (r.rows[0]) return toLease(r.rows[0]);
@@ -340,23 +353,19 @@ class PgLeaseStore implements LeaseStore {
     // Taking it, with a new epoch, when it is free or expired, or held under this node's name by a process of it that
     // is gone (a node starting again: one live process per name and store, by lockDaemon). FOR UPDATE waits for every
     // fenced transaction of the last holder still running (their key-share locks): none of them commits after this.
-    const c = await this.pool.connect();
-    let lost: Error | undefined;
-    const onLost = (e: Error): void => void (lost = e);
-    c.on('error', onLost);
-    try {
-      await c.query('BEGIN');
+    const taken = await inTransaction(this.pool, async (c) => {
       await c.query(
         "INSERT INTO dmc_leases (account, holder, epoch, since, expires_at) VALUES ($1, '', 0, now(), now() - interval '1 second') ON CONFLICT (account) DO NOTHING",
         [account],
       );
       await c.query('SELECT 1 FROM dmc_leases WHERE account = $1 FOR UPDATE', [account]);
-      const taken = await c.query<LeaseRow>(
-        `UPDATE dmc_leases SET holder = $2, epoch = epoch + 1, since = now(), expires_at = now() + ${ttl.replace('$ttl', '$4')}
-         WHERE account = $1 AND (expires_at <= now() OR (holder = $2 AND $3::bigint IS NULL)) RETURNING *`,
-        [account, node, epoch ?? null, ttlMs],
-      );
-      const row = taken.rows[0];
+      const row = (
+        await c.query<LeaseRow>(
+          `UPDATE dmc_leases SET holder = $2, epoch = epoch + 1, since = now(), expires_at = ${EXPIRY_FROM_4}
+           WHERE account = $1 AND (expires_at <= now() OR (holder = $2 AND $3::bigint IS NULL)) RETURNING *`,
+          [account, node, epoch ?? null, ttlMs],
+        )
+      ).rows[0];
       if (row)
         await c.query('INSERT INTO dmc_lease_history (account, epoch, holder, since) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
           row.account,
@@ -364,15 +373,9 @@ class PgLeaseStore implements LeaseStore {
           row.holder,
           row.since,
         ]);
-      await c.query('COMMIT');
-      if (row) return toLease(row);
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.off('error', onLost);
-      c.release(lost);
-    }
+      return row;
+    });
+    if (taken) return toLease(taken);
     const held = await this.read(account);
     if (!held) throw new StoreError(`the lease of account ${account} vanished while it was being taken`);
     return held;
