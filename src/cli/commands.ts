@@ -259,7 +259,7 @@ export function registerDaemon(program: Command, io: Io, setExit: SetExit): void
     .action(async (o: { config: string; json?: boolean; limit?: string }) => {
       setExit(await (await import('./daemon-command.js')).runStatus(o, io));
     });
-  const journal = program.command('journal').description("the daemon's journal: move it to the shared PostgreSQL store");
+  const journal = program.command('journal').description("the daemon's journal: check its invariants, move it to the shared PostgreSQL store");
   journal
     .command('migrate')
     .description("copy a stopped daemon's SQLite journal into the PostgreSQL store (daemon.journal: postgres://...), in one transaction; again: nothing to do")
@@ -268,6 +268,16 @@ export function registerDaemon(program: Command, io: Io, setExit: SetExit): void
     .option('--to <url>', 'the PostgreSQL store, when not daemon.journal (postgres://user@host:port/database)')
     .action(async (o: { config: string; from: string; to?: string }) => {
       setExit(await (await import('./daemon-command.js')).runJournalMigrate(o, io));
+    });
+  journal
+    .command('check')
+    .description(
+      "check the journal's invariants (states, references, one live trigger per remote name, every live input's files, the hook outbox, fencing), read-only, beside a running daemon",
+    )
+    .requiredOption('--config <file>', 'configuration file with a daemon section')
+    .option('--json', 'print the report as JSON (docs/cli.md)')
+    .action(async (o: { config: string; json?: boolean }) => {
+      setExit(await (await import('./daemon-command.js')).runJournalCheck(o, io));
     });
   program
     .command('results')
@@ -355,6 +365,10 @@ const HELP: Readonly<Record<string, { exits?: string; example: string }>> = {
   'journal migrate': {
     exits: '0 copied (or already copied), 2 usage or configuration error, the source in use by a running daemon, or a target that holds other rows',
     example: 'dmc-trigger journal migrate --config dmc.yaml --from state/journal.db',
+  },
+  'journal check': {
+    exits: '0 consistent (warnings allowed), 1 an invariant broken (listed), 2 usage or configuration error (no journal yet)',
+    example: 'dmc-trigger journal check --config dmc.yaml',
   },
   'push-receiver': { exits: '0 stopped by SIGTERM or Ctrl-C, 2 usage or configuration error', example: 'dmc-trigger push-receiver --config dmc.yaml' },
   retry: { exits: '0 put back, 2 usage error (no such input, or not failed)', example: 'dmc-trigger retry 42 --config dmc.yaml' },

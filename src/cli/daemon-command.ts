@@ -202,3 +202,40 @@ export async function runJournalMigrate(opts: { config: string; from: string; to
     );
   return EXIT.OK;
 }
+
+export async function runJournalCheck(opts: { config: string; json?: boolean }, io: Io): Promise<number> {
+  const config = await loadConfig(opts.config, { secrets: false });
+  if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
+  const where = journalWhere(config.daemon.journal);
+  if (!Journal.exists(config.daemon.journal)) throw new UsageError(`no journal at ${where}: the daemon has not run with ${config.file} yet; nothing to check`);
+  const { checkJournal } = await import('../store/check.js');
+  // Read-only, without the daemon's lock: the check runs beside a running daemon.
+  const j = await Journal.open(config.daemon.journal, 'readonly', storeOptions(config.daemon));
+  try {
+    const r = await checkJournal(j, { account: config.service.serviceId });
+    if (opts.json) {
+      io.out(JSON.stringify({ journal: where, ok: r.ok, checks: r.checks, findings: r.findings }));
+      return r.ok ? EXIT.OK : EXIT.INVALID;
+    }
+    io.out(`journal check: ${where}`);
+    for (const c of r.checks) {
+      const mark = !c.ran ? 'skipped' : c.errors ? 'ERROR' : c.warnings ? 'warning' : 'ok';
+      io.out(`  ${mark.padEnd(8)}${c.name}${c.ran ? '' : ' (PostgreSQL only)'}`);
+      for (const f of r.findings.filter((x) => x.check === c.name)) {
+        io.out(`            ${f.severity}: ${f.count.toLocaleString('en')} ${printable(f.message, 1000)}`);
+        for (const item of f.items) io.out(`              ${printable(item, 500)}`);
+        if (f.count > f.items.length) io.out(`              ... and ${(f.count - f.items.length).toLocaleString('en')} more`);
+      }
+    }
+    const errors = r.checks.reduce((n, c) => n + c.errors, 0);
+    const warnings = r.checks.reduce((n, c) => n + c.warnings, 0);
+    io.out(
+      r.ok
+        ? `journal consistent${warnings ? ` (${warnings.toLocaleString('en')} warning(s) above)` : ''}`
+        : `${errors.toLocaleString('en')} row(s) break an invariant (above); the daemon may stall or misreport on them`,
+    );
+    return r.ok ? EXIT.OK : EXIT.INVALID;
+  } finally {
+    await j.close();
+  }
+}

@@ -85,6 +85,10 @@ describe.skipIf(!PG)('journal migrate: SQLite to PostgreSQL (issue #20)', () => 
       const rows = await daemon.journal.recentInputs(10);
       expect(rows.find((r) => r.name === 'c.csv')!.id).toBeGreaterThan(Math.max(...shown.recent.map((r) => r.id)));
       expect(broadcastsWith(join(s.root, 'sim'), 'MG-A')).toBe(1);
+      // The migrated rows (no node, no epoch) and the daemon's own (under its lease) pass the checks, fencing included.
+      const check = spawnSync(process.execPath, [bin, 'journal', 'check', '--config', 'dmc-pg.yaml'], { cwd: s.root, encoding: 'utf8', timeout: 60_000 });
+      expect(check.status, check.stdout + check.stderr).toBe(0);
+      expect(check.stdout).toMatch(/^ {2}ok {6}fencing$/m);
     } finally {
       await daemon.stop();
     }

@@ -77,6 +77,7 @@ describe.skipIf(!PG)('an active/standby pair under faults (issue #20)', () => {
       // The paused node's temporary file, written under its own tag, was removed by the leader that took over.
       expect(p.leftTemporaries()).toEqual([]);
       expect(p.notOnce(N, 'PS')).toEqual([]);
+      expect(await p.journalErrors()).toEqual([]);
       await until('every sent hook delivered', () => p.hooksMissing(N).length === 0, 30_000);
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${p.logsText()}`, { cause: e });
@@ -113,6 +114,7 @@ describe.skipIf(!PG)('an active/standby pair under faults (issue #20)', () => {
       expect(p.sharedTemporaries()).toEqual([]);
       expect(p.leftTemporaries()).toEqual([]);
       expect(p.notOnce(N, 'PC')).toEqual([]);
+      expect(await p.journalErrors()).toEqual([]);
       await until('every sent hook delivered', () => p.hooksMissing(N).length === 0, 30_000);
       // Seen from outside: each node's /readyz says its role (a standby is ready: it reaches the database), /metrics
       // the leadership and a's failed renewals during the cut, the console the leader.

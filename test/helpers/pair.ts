@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { accountPaths } from '../../src/simulator/platform.js';
+import { checkJournal } from '../../src/store/check.js';
+import { Journal } from '../../src/store/journal.js';
 import { startSftpServer, type GatePoint, type RunningSftpServer } from '../../src/simulator/sftp-server.js';
 import { Simulator } from '../../src/simulator/simulator.js';
 import { broadcastsWith } from './platform-record.js';
@@ -213,6 +215,17 @@ export class Pair {
   leftTemporaries(): string[] {
     const inDir = join(accountPaths(join(this.root, 'sim'), ACCOUNT).dmc, 'in');
     return readdirSync(inDir).filter((n) => n.endsWith('.uploading'));
+  }
+
+  /** `journal check` on the pair's store: the errors it finds (fencing included: every row by the lease holder of its epoch). */
+  async journalErrors(): Promise<string[]> {
+    const j = await Journal.open(this.o.pgUrl, 'readonly', { schema: this.schema });
+    try {
+      const r = await checkJournal(j, { account: ACCOUNT.serviceId });
+      return r.findings.filter((f) => f.severity === 'error').flatMap((f) => f.items.map((i) => `${f.check}: ${i}`));
+    } finally {
+      await j.close();
+    }
   }
 
   static exited(p: ChildProcess): Promise<void> {
