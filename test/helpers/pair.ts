@@ -21,6 +21,7 @@ import { freshSchema } from './pg-env.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const bin = join(repo, 'dist/cli/main.js');
+const child = join(repo, 'test/faults/daemon-child.mjs');
 const ACCOUNT = { serviceId: '12345678', username: 'dmc', password: 'pw' };
 
 export const until = async (what: string, cond: () => boolean | Promise<boolean>, ms: number): Promise<void> => {
@@ -133,9 +134,13 @@ export class Pair {
     if (this.o.http) for (const n of ['a', 'b']) this.httpPorts.set(n, await freePort());
   }
 
-  /** Starts node `name` (again), with `env` added (DMC_JOURNAL through a proxy). */
-  startNode(name: string, env: Record<string, string> = {}): ChildProcess {
-    const p = spawn(process.execPath, [bin, 'daemon', '--config', this.config, '--log-level', 'warn'], {
+  /**
+   * Starts node `name` (again), with `env` added (DMC_JOURNAL through a proxy). With `killPlan`, the node is the
+   * library's daemon in test/faults/daemon-child.mjs, which SIGKILLs itself at the transition that file names.
+   */
+  startNode(name: string, env: Record<string, string> = {}, killPlan?: string): ChildProcess {
+    const args = killPlan ? [child, this.config, '-', '0'] : [bin, 'daemon', '--config', this.config, '--log-level', 'warn'];
+    const p = spawn(process.execPath, args, {
       cwd: this.root,
       env: {
         ...process.env,
@@ -143,6 +148,7 @@ export class Pair {
         DMC_SFTP_USER: `dmc-${name}`,
         ...(this.pushPorts.has(name) ? { DMC_PUSH_LISTEN: `127.0.0.1:${this.pushPorts.get(name)}` } : {}),
         ...(this.httpPorts.has(name) ? { DMC_HTTP_LISTEN: `127.0.0.1:${this.httpPorts.get(name)}` } : {}),
+        ...(killPlan ? { DMC_KILL_PLAN: killPlan } : {}),
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
