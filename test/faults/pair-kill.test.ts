@@ -5,6 +5,9 @@
  * exports keep coming. The standby takes over and finishes each time; the
  * killed node comes back as standby and is the next leader to be killed.
  *
+ * Both nodes watch the same drop folder by polling (`usePolling`), the
+ * layout of a pair whose drop folders sit on an NFS or SMB share.
+ *
  * Each node is the library's daemon (test/faults/daemon-child.mjs) reading
  * a kill plan: the test arms one transition at a time, once a leader is in
  * place, and the leader dies at its nth commit of it. Judged on the
@@ -51,7 +54,7 @@ describe.skipIf(!PG)('an active/standby pair, its leader SIGKILLed at each journ
     // The document of a stage is the only input that goes working -> done: its first occurrence.
     const plan = TRANSITIONS.map((transition, id) => ({ id, transition, nth: transition === 'input:working->done' ? 1 : 1 + Math.floor(random() * 3) }));
     console.info(`pair kill test: seed ${seed} (DMC_PAIR_SEED=${seed} replays it): ${plan.map((k) => `${k.transition} #${k.nth}`).join(', ')}`);
-    const p = (pair = new Pair({ label: 'kill', pgUrl: PG! }));
+    const p = (pair = new Pair({ label: 'kill', pgUrl: PG!, polling: true }));
     await p.start();
     const planFile = join(p.root, 'kill-plan.json');
     const arm = (what: object): void => {

@@ -48,6 +48,8 @@ export interface PairOptions {
   readonly onOp?: (op: ServerOp) => void;
   /** Each node runs the push receiver too, at `/dmc/status` on a port of its own (pushPorts). */
   readonly push?: boolean;
+  /** The nodes watch the drop folder by polling (`daemon.usePolling`), as on the NFS or SMB share of a pair. */
+  readonly polling?: boolean;
   /** Each node serves /readyz, /metrics and the console (user from the X-Forwarded-User header) on a port of its own (httpPorts). */
   readonly http?: boolean;
 }
@@ -122,6 +124,7 @@ export class Pair {
         `  store: {schema: ${this.schema}, leaseSeconds: ${this.ttlMs / 1000}, leaseMarginSeconds: ${this.o.marginSeconds ?? 0.5}}`,
         '  stableSeconds: 0.3',
         '  rescanSeconds: 1',
+        ...(this.o.polling ? ['  usePolling: true'] : []),
         ...(this.o.http ? ['  http: {listen: "127.0.0.1:0", console: true, authHeader: X-Forwarded-User}'] : []),
         '  hooks:',
         `    - {on: [sent], command: "cat >> ${this.hookLog}; echo >> ${this.hookLog}"}`,
