@@ -51,6 +51,9 @@ export interface DaemonOptions extends DaemonEvents {
   readonly journal?: JournalOptions;
 }
 
+/** A stop still waiting on one of its phases after this long says which (and again as long as it waits). */
+const STOP_SAY_MS = 5_000;
+
 export class Daemon {
   /** The journal, open from start() on. */
   journal!: Journal;
@@ -284,20 +287,38 @@ export class Daemon {
   /** Stops taking files, lets the operation in flight end (bounded by its own timeout) and starts no other, closes the connection and the journal. */
   async stop(): Promise<void> {
     this.stopping = true;
+    // A node on its way out takes no lease: a standby stays one (a leader keeps its lease until it hands it over below).
+    this.lease?.retire();
     // The operation in flight ends (bounded by its timeout); no retry and no next step start: they resume at the next start.
     this.link.stop();
-    // The receiver first: no status is answered once the journal is about to close.
-    await this.receiver?.close();
-    await this.ops?.close();
-    for (const w of this.watchers) await w.close();
-    this.wakeUp?.();
-    await this.loop;
-    await this.hooks.drain();
-    await this.link.close();
-    // A drain: the lease is handed over at once, not left to run out.
-    await this.lease?.stop(true);
-    await this.receiverJournal?.close();
-    await this.journal.close();
+    // Each phase is named; one still pending after STOP_SAY_MS is said (and again every STOP_SAY_MS), so a slow stop says why.
+    let phase = '';
+    const since = performance.now();
+    const say = setInterval(
+      () => this.logger.warn({ phase, seconds: Math.round((performance.now() - since) / 1000) }, `still stopping: waiting for ${phase}`),
+      STOP_SAY_MS,
+    );
+    say.unref();
+    const step = async (name: string, fn: () => Promise<unknown> | undefined): Promise<void> => {
+      phase = name;
+      await fn();
+    };
+    try {
+      // The receiver first: no status is answered once the journal is about to close.
+      await step('the push receiver to close', () => this.receiver?.close());
+      await step('the metrics and console server to close', () => this.ops?.close());
+      for (const w of this.watchers) await step(`the watcher of ${w.folder} to close`, () => w.close());
+      this.wakeUp?.();
+      await step('the operation in flight to end', () => this.loop);
+      await step('the hook deliveries in flight to end', () => this.hooks.drain());
+      await step('the connection to the account to close', () => this.link.close());
+      // A drain: the lease is handed over at once, not left to run out.
+      await step('the lease to be handed over', () => this.lease?.stop(true));
+      await step("the push receiver's journal to close", () => this.receiverJournal?.close());
+      await step('the journal to close', () => this.journal.close());
+    } finally {
+      clearInterval(say);
+    }
     this.logger.info('daemon stopped');
   }
 

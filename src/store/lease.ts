@@ -67,6 +67,7 @@ export class LeaseKeeper extends EventEmitter<{ role: [Role, Lease | undefined];
   private validUntil = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
+  private retired = false;
   private running: Promise<void> = Promise.resolve();
   private readonly now: () => number;
   /** The role last emitted: each change is said once, whichever of a renewal, the expiry or stop() sees it first. */
@@ -115,6 +116,15 @@ export class LeaseKeeper extends EventEmitter<{ role: [Role, Lease | undefined];
     return this.tick();
   }
 
+  /**
+   * From now on takes no lease: renews the one it holds (until stop()), and
+   * never takes one that is free or expired. A node on its way out calls it
+   * first, so that it does not become leader while it stops.
+   */
+  retire(): void {
+    this.retired = true;
+  }
+
   /** Stops renewing; with `release`, hands the lease over at once (a drain). */
   async stop(release = true): Promise<void> {
     this.stopped = true;
@@ -142,6 +152,8 @@ export class LeaseKeeper extends EventEmitter<{ role: [Role, Lease | undefined];
   private async attempt(): Promise<void> {
     if (this.stopped) return;
     const mine = this.lease?.holder === this.o.node ? this.lease.epoch : undefined;
+    // Retired: only a lease it still holds is renewed (taking one means no epoch given).
+    if (this.retired && (mine === undefined || !this.mayAct())) return this.sayRole();
     const sentAt = this.now();
     try {
       const l = await this.store.acquire(this.o.account, this.o.node, mine, this.o.ttlMs);

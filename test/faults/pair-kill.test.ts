@@ -108,7 +108,7 @@ describe.skipIf(!PG)('an active/standby pair, its leader SIGKILLed at each journ
       let how: string | null | undefined;
       for (let stages = 0; how === undefined && stages < 4; stages++) {
         dropStage();
-        how = await Promise.race([died, new Promise<undefined>((r) => setTimeout(r, 20_000))]);
+        how = await Promise.race([died, new Promise<undefined>((r) => setTimeout(() => r(undefined), 20_000))]);
       }
       expect(how, `leader ${leader} killed at ${k.transition} #${k.nth}\n${p.logsText()}`).toBe('SIGKILL');
       expect(readFileSync(`${planFile}.killed-${k.id}`, 'utf8').trim()).toBe(leader);

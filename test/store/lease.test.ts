@@ -96,6 +96,35 @@ describe.skipIf(!url)('leases and fencing on PostgreSQL (issue #20)', () => {
     expect(history).toEqual(['1 node-a', '2 node-b', '3 node-a']);
   });
 
+  it('a node on its way out (retired) never takes the lease, even once it is free; a retired leader keeps it until it hands it over', async () => {
+    const schema = freshSchema('retire');
+    const s = await open(schema);
+    const a = keeper(s, 'node-a');
+    const b = keeper(s, 'node-b');
+    await a.start();
+    await b.start();
+    expect([a.role, b.role]).toEqual(['leader', 'standby']);
+    // Both stop at once (SIGTERM to every node): b, retired, must not take what a hands over.
+    a.retire();
+    b.retire();
+    // A retired leader still renews: it leads past a whole lease time.
+    const renewals = () => s.pool.query(`SELECT expires_at FROM ${schema}.dmc_leases`).then((r) => String((r.rows[0] as { expires_at: Date }).expires_at));
+    const before = await renewals();
+    await until('a renewal by the retired leader', async () => (await renewals()) !== before);
+    expect(a.role).toBe('leader');
+    await a.stop(true);
+    // Free now: a standby that was not retired would take it at its next attempt (a third of a lease); b does not.
+    const free = await admin.query(`SELECT holder, expires_at <= now() AS free FROM ${schema}.dmc_leases`);
+    expect((free.rows[0] as { free: boolean }).free).toBe(true);
+    // b's next attempt, run now rather than waited for (its timer runs the same).
+    await (b as unknown as { tick(): Promise<void> }).tick();
+    expect(b.role).toBe('standby');
+    expect((await admin.query(`SELECT holder FROM ${schema}.dmc_lease_history ORDER BY epoch`)).rows.map((r: { holder: string }) => r.holder)).toEqual([
+      'node-a',
+    ]);
+    await b.stop(true);
+  });
+
   it('a leader paused (SIGSTOP) for three leases starts nothing when resumed and commits nothing under its old epoch', { timeout: 60_000 }, async () => {
     const schema = freshSchema('pause');
     const s = await open(schema);
