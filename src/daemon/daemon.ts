@@ -25,7 +25,7 @@ import { dirs, printable, type DaemonEvents, type DaemonMetrics, type StepContex
 import { buildGroup, followLeader, isMember } from './grouping.js';
 import { Hooks } from './hooks.js';
 import { moveToWork, refuseSidecar, take } from './intake.js';
-import { defaultNode, Journal, journalWhere, storeOptions, type InputRow, type JournalOptions } from '../store/journal.js';
+import { defaultNode, Journal, journalWhere, storeOptions, type InputRow, type InputState, type JournalOptions } from '../store/journal.js';
 import { Link } from './link.js';
 import { concludeSent, followOutcomes } from './outcome.js';
 import { collectReports, ReportSchedule } from './report-step.js';
@@ -499,10 +499,13 @@ export class Daemon {
   private async pass(): Promise<boolean> {
     let progressed = false;
     const ctx = this.ctx;
+    // One read says which steps have anything to do; once a step has moved something on, the later ones look anyway.
+    const live = await this.journal.liveStates();
+    const any = (...states: InputState[]): boolean => progressed || states.some((st) => live.has(st));
     const forget = (p: string): void => {
       for (const w of this.watchers) w.forget(p);
     };
-    for (const row of await this.journal.inputsIn('seen')) {
+    for (const row of any('seen') ? await this.journal.inputsIn('seen') : []) {
       const f = ctx.folderOf(row.folder);
       if (!f) continue;
       const path = join(f.path, row.name);
@@ -515,8 +518,8 @@ export class Daemon {
         await this.journal.recordIntakeError(path, `cannot move it to work/: ${(e as Error).message}`);
       }
     }
-    for (const f of this.d.dropFolders) if (f.group && !this.stopping && (await buildGroup(ctx, f))) progressed = true;
-    for (const row of await this.journal.inputsIn('working')) {
+    if (any('working')) for (const f of this.d.dropFolders) if (f.group && !this.stopping && (await buildGroup(ctx, f))) progressed = true;
+    for (const row of any('working') ? await this.journal.inputsIn('working') : []) {
       if (this.stopping) return progressed;
       const f = ctx.folderOf(row.folder);
       if (!f) continue;
@@ -536,16 +539,17 @@ export class Daemon {
       if (f.group && row.group_leader !== -1 && row.kind === 'export') continue;
       if (await this.guarded(row, () => buildInput(ctx, f, row))) progressed = true;
     }
-    for (const row of await this.journal.inputsIn('built')) {
+    for (const row of any('built') ? await this.journal.inputsIn('built') : []) {
       if (this.stopping) return progressed;
       if (!isMember(row) && (await this.guarded(row, () => sendInput(ctx, row)))) progressed = true;
       if (await this.outcomesIfTime()) progressed = true;
     }
-    if (await this.outcomesIfTime(true)) progressed = true;
-    for (const row of await this.journal.inputsIn('built', 'sent')) if (isMember(row) && (await followLeader(ctx, row))) progressed = true;
+    if (any('built', 'sent') && (await this.outcomesIfTime(true))) progressed = true;
+    for (const row of any('built', 'sent') ? await this.journal.inputsIn('built', 'sent') : [])
+      if (isMember(row) && (await followLeader(ctx, row))) progressed = true;
     // A final input is only moved into place: a failure (a full disk) is logged and retried next pass, never turned
     // into another state (guarded's failInput would be an illegal done → failed).
-    for (const row of await this.journal.inputsIn('done', 'failed', 'duplicate', 'retried')) {
+    for (const row of any('done', 'failed', 'duplicate', 'retried') ? await this.journal.inputsIn('done', 'failed', 'duplicate', 'retried') : []) {
       await settleFiles(ctx, row).catch((e: Error) =>
         this.logger.error({ input: row.id, name: printable(row.name), err: e.message }, 'cannot move the files of a finished input; trying again'),
       );

@@ -16,13 +16,20 @@ export function resultsPaths(folder: string, exportName: string, pattern: string
   return { file: join(dir, pattern.replace(/\{name\}/g, exportName)), summary: join(dir, `${exportName}.summary.json`) };
 }
 
+/** How often the inputs past `finalAfterDays` are looked for, and when each daemon (its status store) last did. */
+const EXPIRY_LOOK_MS = 60_000;
+const expiryLookedAt = new WeakMap<object, number>();
+
 export async function writeDueResults(ctx: StepContext): Promise<boolean> {
   const r = ctx.d.results;
   if (!r.enabled) return false;
   const now = ctx.now();
   const cutoff = new Date(now.getTime() - r.finalAfterDays * 86_400_000).toISOString();
-  // Past finalAfterDays and not final yet: one last rewrite, final.
-  await ctx.statuses.markExpiredDue(cutoff);
+  // Past finalAfterDays and not final yet: one last rewrite, final. A matter of days: looked for once a minute, not every pass.
+  if (now.getTime() - (expiryLookedAt.get(ctx.statuses) ?? -Infinity) >= EXPIRY_LOOK_MS) {
+    await ctx.statuses.markExpiredDue(cutoff);
+    expiryLookedAt.set(ctx.statuses, now.getTime());
+  }
   let wrote = false;
   for (const id of await ctx.statuses.due()) {
     if (ctx.stopping()) break;

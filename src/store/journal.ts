@@ -436,6 +436,11 @@ export class Journal {
     return (await this.input(id))?.attempts ?? 0;
   }
 
+  /** The states of the inputs not settled yet, in one read: what a pass has to look at (an idle pass looks at nothing more). */
+  async liveStates(): Promise<Set<InputState>> {
+    return new Set((await this.sql.all<{ state: InputState }>('SELECT DISTINCT state FROM inputs WHERE settled = 0')).map((r) => r.state));
+  }
+
   /** Inputs in these states that are still actionable (final inputs once settled are not). */
   inputsIn(...states: InputState[]): Promise<InputRow[]> {
     return this.sql.all<InputRow>(`SELECT * FROM inputs WHERE settled = 0 AND state IN (${states.map(() => '?').join(',')}) ORDER BY id`, ...states);
