@@ -89,6 +89,11 @@ export class Hooks {
    * Puts the event in the outbox for each hook that listens to it. Call it
    * inside the journal transaction of the state change it reports.
    */
+  /** Whether some hook listens to this event (an event none does is not built). */
+  wants(event: HookEvent['event']): boolean {
+    return this.hooks.some((h) => h.on.includes(event));
+  }
+
   async enqueue(e: Omit<HookEvent, 'id' | 'at'>): Promise<void> {
     const event: HookEvent = { id: randomUUID(), at: new Date().toISOString(), ...e };
     const payload = JSON.stringify(event);

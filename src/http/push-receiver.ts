@@ -119,7 +119,7 @@ class GroupCommit {
     try {
       recorded = await this.journal.tx(async () => {
         const r = await this.store.recordPush(reports);
-        if (this.hooks && r.recorded > 0) await this.hooks.enqueue(await statusEvent(reports, r, this.store));
+        if (this.hooks?.wants('status') && r.recorded > 0) await this.hooks.enqueue(await statusEvent(reports, r, this.store));
         return r;
       });
     } catch (e) {

@@ -213,6 +213,9 @@ export function storeOptions(d: {
   };
 }
 
+/** How many linked broadcasts a journal remembers (a few bytes each; campaigns in flight are far fewer). */
+const LINKED_REMEMBERED = 10_000;
+
 export class Journal {
   /** Where it is, as logs and messages may show it (a URL without its password). */
   readonly path: string;
@@ -313,6 +316,21 @@ export class Journal {
   writeUnder(node: string, fence?: () => Fence | undefined): void {
     if (fence && this.sql instanceof PgSql) this.sql.setFence(fence);
     this.actor = () => ({ node, epoch: fence?.()?.epoch ?? null });
+  }
+
+  /** Broadcasts seen linked to their trigger in a committed transaction (a link is never undone), most recent last. */
+  private readonly linkedBroadcasts = new Set<string>();
+
+  private rememberLinked(broadcasts: readonly string[]): void {
+    for (const b of broadcasts) {
+      this.linkedBroadcasts.delete(b);
+      this.linkedBroadcasts.add(b);
+    }
+    // Bounded: the oldest are forgotten (asked again if their statuses still come).
+    for (const b of this.linkedBroadcasts) {
+      if (this.linkedBroadcasts.size <= LINKED_REMEMBERED) break;
+      this.linkedBroadcasts.delete(b);
+    }
   }
 
   private closed = false;
@@ -534,52 +552,64 @@ export class Journal {
    * Links report lines and push statuses to triggers: each (externalReference,
    * broadcastId) gives its broadcast number to the most recent trigger
    * holding that reference and not yet linked; an address (`@<normalized>`)
-   * to the one unlinked trigger holding it, if only one does. Returns the
-   * triggers linked.
+   * to the one unlinked trigger holding it, if only one does. A broadcast
+   * comes from one trigger: once linked, its lines link nothing more (known
+   * linked without a query once this process has seen it committed, since a
+   * link is never undone). Returns the triggers linked.
    */
   async linkBroadcasts(lines: Iterable<{ ref: string; broadcastId: string }>): Promise<number[]> {
     const linked = new Set<number>();
-    const all = [...lines].filter((l) => l.ref);
-    await this.tx(async () => {
-      // Only the references some trigger holds can link anything: found in batches first (a daily report of 100,000
-      // lines costs 200 queries then, not 300,000 round trips to PostgreSQL).
-      const held = new Set<string>();
-      const refs = [...new Set(all.map((l) => l.ref))];
-      for (let i = 0; i < refs.length; i += 500) {
-        const chunk = refs.slice(i, i + 500);
-        for (const r of await this.sql.all<{ ref: string }>(`SELECT DISTINCT ref FROM trigger_refs WHERE ref IN (${chunk.map(() => '?').join(',')})`, ...chunk))
-          held.add(r.ref);
-      }
-      for (const l of all) {
-        if (!held.has(l.ref)) continue;
-        if (
-          await this.sql.get(
-            'SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id = ? LIMIT 1',
-            l.ref,
-            l.broadcastId,
-          )
-        )
-          continue;
-        let row: { id: number } | undefined;
-        if (l.ref.startsWith('@')) {
-          // An address links only when one unlinked trigger holds it: two exports to the same number stay apart.
-          const candidates = await this.sql.all<{ id: number }>(
-            'SELECT DISTINCT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL LIMIT 2',
-            l.ref,
+    const all = [...lines].filter((l) => l.ref && !this.linkedBroadcasts.has(l.broadcastId));
+    if (all.length === 0) return [];
+    let known: string[] = [];
+    await this.tx(
+      async () => {
+        // The broadcasts already linked and the references some trigger holds (only those can link anything), found
+        // in batches first and together: a daily report of 100,000 lines costs 200 queries, not 300,000 round trips.
+        const done = new Set<string>();
+        const held = new Set<string>();
+        const broadcasts = [...new Set(all.map((l) => l.broadcastId))];
+        const refs = [...new Set(all.map((l) => l.ref))];
+        for (let i = 0; i < Math.max(refs.length, broadcasts.length); i += 500) {
+          const b = broadcasts.slice(i, i + 500);
+          const r = refs.slice(i, i + 500);
+          const rows = await this.sql.all<{ k: string; v: string }>(
+            [
+              ...(b.length ? [`SELECT DISTINCT 'b' k, broadcast_id v FROM triggers WHERE broadcast_id IN (${b.map(() => '?').join(',')})`] : []),
+              ...(r.length ? [`SELECT DISTINCT 'r' k, ref v FROM trigger_refs WHERE ref IN (${r.map(() => '?').join(',')})`] : []),
+            ].join(' UNION ALL '),
+            ...b,
+            ...r,
           );
-          row = candidates.length === 1 ? candidates[0] : undefined;
-        } else {
-          row = await this.sql.get<{ id: number }>(
-            'SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL ORDER BY t.id DESC LIMIT 1',
-            l.ref,
-          );
+          for (const row of rows) (row.k === 'b' ? done : held).add(row.v);
         }
-        if (row) {
-          await this.sql.run('UPDATE triggers SET broadcast_id = ? WHERE id = ?', l.broadcastId, row.id);
-          linked.add(Number(row.id));
+        for (const l of all) {
+          if (done.has(l.broadcastId) || !held.has(l.ref)) continue;
+          let row: { id: number } | undefined;
+          if (l.ref.startsWith('@')) {
+            // An address links only when one unlinked trigger holds it: two exports to the same number stay apart.
+            const candidates = await this.sql.all<{ id: number }>(
+              'SELECT DISTINCT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL LIMIT 2',
+              l.ref,
+            );
+            row = candidates.length === 1 ? candidates[0] : undefined;
+          } else {
+            row = await this.sql.get<{ id: number }>(
+              'SELECT t.id FROM triggers t JOIN trigger_refs r ON r.trigger_id = t.id WHERE r.ref = ? AND t.broadcast_id IS NULL ORDER BY t.id DESC LIMIT 1',
+              l.ref,
+            );
+          }
+          if (row) {
+            await this.sql.run('UPDATE triggers SET broadcast_id = ? WHERE id = ?', l.broadcastId, row.id);
+            linked.add(Number(row.id));
+            done.add(l.broadcastId);
+          }
         }
-      }
-    });
+        known = [...done];
+        // Remembered once committed (a link rolled back is not one).
+      },
+      () => this.rememberLinked(known),
+    );
     return [...linked];
   }
 

@@ -127,6 +127,21 @@ const resultValues = (r: ContactResultRow): unknown[] => [
   r.address_key,
 ];
 
+/** `rows` contacts' latest statuses: each replaces the one recorded only when it is later (or makes a vague report line precise). */
+const UPSERT_RESULTS = (rows: number): string =>
+  `INSERT INTO contact_results (${RESULT_COLUMNS}) VALUES ${Array.from({ length: rows }, () => `(${RESULT_VALUES})`).join(', ')}
+   ON CONFLICT (broadcast_id, contact_id, medium) DO UPDATE SET
+     address = excluded.address, address_key = excluded.address_key, ref = excluded.ref, status = excluded.status, final = excluded.final, code = excluded.code,
+     label = excluded.label, date = excluded.date, sort = excluded.sort, source = excluded.source, updated_at = excluded.updated_at
+   WHERE excluded.sort > contact_results.sort
+      OR (contact_results.source = 'report' AND excluded.final != 'pending' AND (contact_results.code IS NULL OR contact_results.code LIKE '%|%'))`;
+
+/** The inputs whose results file the statuses of `broadcasts` broadcasts change: due to be written again. */
+const MARK_DUE = (broadcasts: number): string =>
+  `INSERT INTO results_due (input_id)
+   SELECT DISTINCT i.id FROM inputs i JOIN triggers t ON t.input_id = CASE WHEN i.group_leader > 0 THEN i.group_leader ELSE i.id END
+   WHERE t.broadcast_id IN (${Array.from({ length: broadcasts }, () => '?').join(', ')}) ON CONFLICT DO NOTHING`;
+
 /** History entries (15 values each) per statement: under SQLite's and PostgreSQL's limits on parameters. */
 const ENTRY_BATCH = 500;
 /** Contact results (14 values each) per statement. */
@@ -142,15 +157,7 @@ export class StatusStore {
   /** A contact's latest status replaces the one recorded only when it is later (or a vague report line is made precise). */
   private async upsertResult(...rows: ContactResultRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.sql.run(
-      `INSERT INTO contact_results (${RESULT_COLUMNS}) VALUES ${rows.map(() => `(${RESULT_VALUES})`).join(', ')}
-       ON CONFLICT (broadcast_id, contact_id, medium) DO UPDATE SET
-         address = excluded.address, address_key = excluded.address_key, ref = excluded.ref, status = excluded.status, final = excluded.final, code = excluded.code,
-         label = excluded.label, date = excluded.date, sort = excluded.sort, source = excluded.source, updated_at = excluded.updated_at
-       WHERE excluded.sort > contact_results.sort
-          OR (contact_results.source = 'report' AND excluded.final != 'pending' AND (contact_results.code IS NULL OR contact_results.code LIKE '%|%'))`,
-      ...rows.flatMap(resultValues),
-    );
+    await this.sql.run(UPSERT_RESULTS(rows.length), ...rows.flatMap(resultValues));
   }
 
   /** A report line whose label names no single code (CRA_SMS_BADNUMBER|CRA_MMS_BADNUMBER|...) only fills in a contact with no final status yet. */
@@ -201,27 +208,41 @@ export class StatusStore {
               at,
             ]);
           }
-      for (let i = 0; i < entries.length; i += ENTRY_BATCH) {
-        const chunk = entries.slice(i, i + ENTRY_BATCH);
-        recorded += await this.sql.run(
-          `INSERT INTO push_statuses (medium, broadcast_id, contact_id, call_id, type, date, seq, address, ref, space_id, username, code, info, detail, received_at)
-           VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`,
-          ...chunk.flat(),
-        );
-      }
-      const duplicates = entries.length - recorded;
+      const insertEntries = (n: number): string =>
+        `INSERT INTO push_statuses (medium, broadcast_id, contact_id, call_id, type, date, seq, address, ref, space_id, username, code, info, detail, received_at)
+         VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`;
       // Contacts a report row without a medium holds (rare): asked once, then fixed one by one below.
       const allBroadcasts = [...new Set(reports.flatMap((r) => r.elements.map((e) => e.broadcastId)))];
+      const mediumless = (n: number): string =>
+        `SELECT DISTINCT broadcast_id b, contact_id c FROM contact_results WHERE medium = '' AND broadcast_id IN (${Array.from({ length: n }, () => '?').join(', ')})`;
       const withoutMedium = new Set<string>();
-      const results: ContactResultRow[] = [];
-      for (let i = 0; i < allBroadcasts.length; i += ENTRY_BATCH) {
-        const chunk = allBroadcasts.slice(i, i + ENTRY_BATCH);
-        for (const r of await this.sql.all<{ b: string; c: string }>(
-          `SELECT DISTINCT broadcast_id b, contact_id c FROM contact_results WHERE medium = '' AND broadcast_id IN (${chunk.map(() => '?').join(', ')})`,
-          ...chunk,
-        ))
-          withoutMedium.add(`${r.b}\u0000${r.c}`);
+      // A commit of a few posts on PostgreSQL: both in one statement, a round trip fewer (SQLite has no INSERT in a
+      // WITH, and no round trips to save).
+      const together = this.sql.dialect === 'pg' && entries.length > 0 && entries.length <= ENTRY_BATCH && allBroadcasts.length <= ENTRY_BATCH;
+      if (together) {
+        const rows = await this.sql.all<{ n: number | null; b: string | null; c: string | null }>(
+          `WITH added AS (${insertEntries(entries.length)} RETURNING 1)
+           SELECT (SELECT COUNT(*) FROM added)::int n, NULL b, NULL c
+           UNION ALL SELECT NULL::int, m.b, m.c FROM (${mediumless(allBroadcasts.length)}) m`,
+          ...entries.flat(),
+          ...allBroadcasts,
+        );
+        for (const r of rows) {
+          if (r.n !== null) recorded = Number(r.n);
+          else withoutMedium.add(`${r.b}\u0000${r.c}`);
+        }
+      } else {
+        for (let i = 0; i < entries.length; i += ENTRY_BATCH) {
+          const chunk = entries.slice(i, i + ENTRY_BATCH);
+          recorded += await this.sql.run(insertEntries(chunk.length), ...chunk.flat());
+        }
+        for (let i = 0; i < allBroadcasts.length; i += ENTRY_BATCH) {
+          const chunk = allBroadcasts.slice(i, i + ENTRY_BATCH);
+          for (const r of await this.sql.all<{ b: string; c: string }>(mediumless(chunk.length), ...chunk)) withoutMedium.add(`${r.b}\u0000${r.c}`);
+        }
       }
+      const duplicates = entries.length - recorded;
+      const results: ContactResultRow[] = [];
       for (const report of reports) {
         for (const e of report.elements) {
           broadcasts.add(e.broadcastId);
@@ -264,10 +285,16 @@ export class StatusStore {
       // Each contact's latest status: many rows per statement when no contact comes twice in this commit (each row
       // then meets only the stored one); otherwise one by one, in order, each meeting the one before it.
       const keys = new Set(results.map((r) => `${r.broadcast_id}\u0000${r.contact_id}\u0000${r.medium}`));
-      if (keys.size === results.length) for (let i = 0; i < results.length; i += RESULT_BATCH) await this.upsertResult(...results.slice(i, i + RESULT_BATCH));
-      else for (const r of results) await this.upsertResult(r);
       const linked = await this.journal.linkBroadcasts(refs);
-      await this.markDue([...broadcasts]);
+      if (together && keys.size === results.length && results.length <= RESULT_BATCH) {
+        // The same commit on PostgreSQL: the latest statuses and the inputs due in one statement (after the links,
+        // through which the inputs due are found).
+        await this.sql.run(`WITH latest AS (${UPSERT_RESULTS(results.length)}) ${MARK_DUE(broadcasts.size)}`, ...results.flatMap(resultValues), ...broadcasts);
+      } else {
+        if (keys.size === results.length) for (let i = 0; i < results.length; i += RESULT_BATCH) await this.upsertResult(...results.slice(i, i + RESULT_BATCH));
+        else for (const r of results) await this.upsertResult(r);
+        await this.markDue([...broadcasts]);
+      }
       return { recorded, duplicates, broadcasts: [...broadcasts], linked };
     });
   }
@@ -356,20 +383,21 @@ export class StatusStore {
   async markDue(broadcastIds: readonly string[]): Promise<void> {
     for (let i = 0; i < broadcastIds.length; i += ENTRY_BATCH) {
       const chunk = broadcastIds.slice(i, i + ENTRY_BATCH);
-      await this.sql.run(
-        `INSERT INTO results_due (input_id)
-         SELECT DISTINCT i.id FROM inputs i JOIN triggers t ON t.input_id = CASE WHEN i.group_leader > 0 THEN i.group_leader ELSE i.id END
-         WHERE t.broadcast_id IN (${chunk.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`,
-        ...chunk,
-      );
+      await this.sql.run(MARK_DUE(chunk.length), ...chunk);
     }
   }
 
   /** The inputs and triggers these broadcasts came from. */
   async linksOf(broadcastIds: readonly string[]): ReturnType<Journal['broadcastLinks']> {
     const ids: number[] = [];
-    for (const b of broadcastIds)
-      for (const r of await this.sql.all<{ id: number }>('SELECT id FROM triggers WHERE broadcast_id = ?', b)) ids.push(Number(r.id));
+    for (let i = 0; i < broadcastIds.length; i += ENTRY_BATCH) {
+      const chunk = broadcastIds.slice(i, i + ENTRY_BATCH);
+      for (const r of await this.sql.all<{ id: number }>(
+        `SELECT id FROM triggers WHERE broadcast_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY id`,
+        ...chunk,
+      ))
+        ids.push(Number(r.id));
+    }
     return this.journal.broadcastLinks(ids);
   }
 

@@ -243,4 +243,69 @@ describe.each(BACKENDS)('the journal on %s', (backend) => {
     expect(await store.resultsFile(r.id)).toEqual({ path: '/srv/drop/results/p.csv.results.csv', summary: { byStatus: { delivered: 1 } }, final: false });
     expect(await j.pushStatusCount()).toBe(3);
   });
+
+  it('a report line that names no medium takes the medium of the push after it: one row per contact and medium', async () => {
+    const j = await open(backend);
+    const store = new StatusStore(j);
+    const line = { line: 2, broadcastId: '500', externalReference: 'R1', name: 'N', forename: 'F', callDate: '2026/11/28 10:00:00', callAttempts: '1' };
+    // "Numéro erroné" fits SMS, MMS and voice: recorded without a medium.
+    await store.recordReport([{ ...line, contactId: '9000', callResult: 'Numéro erroné', callAdress: '+33601020304' }]);
+    expect(await j.sql.all('SELECT contact_id, medium FROM contact_results')).toEqual([{ contact_id: '9000', medium: '' }]);
+    const r = await store.recordPush([push(element(), element({ contactId: '9001', to: '+33601020305', refExterne: 'R2' }))]);
+    expect([r.recorded, r.duplicates]).toEqual([2, 0]);
+    expect(await j.sql.all('SELECT contact_id, medium, source FROM contact_results ORDER BY contact_id')).toEqual([
+      { contact_id: '9000', medium: 'sms', source: 'report' },
+      { contact_id: '9001', medium: 'sms', source: 'push' },
+    ]);
+  });
+
+  it("a post's statuses for a linked broadcast take two statements on PostgreSQL (a round trip each), four on SQLite", async () => {
+    const j = await open(backend);
+    const store = new StatusStore(j);
+    const r = await input(j, 'p.csv');
+    await j.setInput(r.id, 'working');
+    const contacts = Array.from({ length: 10 }, (_, k) =>
+      element({ contactId: String(9000 + k), to: `+336010203${String(k).padStart(2, '0')}`, refExterne: `R${k}` }),
+    );
+    await j.addTriggers(r.id, [{ localPath: '/w/p', remoteName: 'p_1.csv', contacts: 10, refs: contacts.flatMap((c) => [c.refExterne, `@${c.to.slice(1)}`]) }]);
+    expect((await store.recordPush([push(contacts[0]!)])).linked).toHaveLength(1);
+    const sent: string[] = [];
+    for (const m of ['all', 'get', 'run'] as const) {
+      const f = j.sql[m].bind(j.sql) as (q: string, ...p: unknown[]) => Promise<unknown>;
+      (j.sql as unknown as Record<string, unknown>)[m] = (q: string, ...p: unknown[]) => {
+        sent.push(q.replace(/\s+/g, ' ').slice(0, 40));
+        return f(q, ...p);
+      };
+    }
+    const later = contacts.map((c) => ({ ...c, history: [...c.history, { type: 'RECEIVED', date: '2026-11-28 10:00:05', seq: 1 }] }));
+    // Contact 0's SENT is known already: 19 entries new.
+    expect((await store.recordPush([push(...later)])).recorded).toBe(19);
+    expect(sent).toHaveLength(backend === 'postgresql' ? 2 : 4);
+    expect(await contactCounts(j.sql)).toEqual({ delivered: 10, failed: 0, pending: 0 });
+    expect(await store.due()).toEqual([r.id]);
+  });
+
+  it('a broadcast comes from one trigger: once linked, its lines link no other; a link rolled back is looked for again', async () => {
+    const j = await open(backend);
+    const a = await input(j, 'a.csv');
+    const b = await input(j, 'b.csv');
+    for (const r of [a, b]) await j.setInput(r.id, 'working');
+    await j.addTriggers(a.id, [{ localPath: '/w/a', remoteName: 'a_1.csv', contacts: 1, refs: ['R1'] }]);
+    await j.addTriggers(b.id, [{ localPath: '/w/b', remoteName: 'b_1.csv', contacts: 1, refs: ['R1', 'R2'] }]);
+    const [ta] = await j.triggersOf(a.id);
+    const [tb] = await j.triggersOf(b.id);
+    // Linked in a transaction that fails: not linked, and not taken for linked afterwards.
+    await expect(
+      j.tx(async () => {
+        expect(await j.linkBroadcasts([{ ref: 'R2', broadcastId: '900' }])).toEqual([tb!.id]);
+        throw new Error('cut');
+      }),
+    ).rejects.toThrow('cut');
+    expect((await j.trigger(tb!.id))!.broadcast_id).toBeNull();
+    expect(await j.linkBroadcasts([{ ref: 'R2', broadcastId: '900' }])).toEqual([tb!.id]);
+    // 900 is b's now: a line of 900 naming R1 (which a holds too, unlinked) does not give 900 to a as well.
+    expect(await j.linkBroadcasts([{ ref: 'R1', broadcastId: '900' }])).toEqual([]);
+    expect((await j.trigger(ta!.id))!.broadcast_id).toBeNull();
+    expect(await j.linkBroadcasts([{ ref: 'R1', broadcastId: '901' }])).toEqual([ta!.id]);
+  });
 });
