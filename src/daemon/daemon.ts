@@ -150,6 +150,8 @@ export class Daemon {
   /** Leader: resumes everything from the journal, as a restart does. Standby: the operation in flight ends now, nothing more starts. */
   private roleChanged(role: 'leader' | 'standby', l: { epoch: number } | undefined): void {
     if (role === 'leader') {
+      // What the last leader did was notified to this node too, but a standby's notifications are not relied on.
+      this.journal.noteChange();
       this.logger.info({ node: this.node, epoch: l?.epoch }, 'this node leads the account now: it resumes the work from the journal');
       this.ctx.events.onEvent?.({ type: 'leader', detail: `node ${this.node}, epoch ${l?.epoch ?? '?'}` });
       this.hooks.kick();
@@ -499,8 +501,11 @@ export class Daemon {
   private async pass(): Promise<boolean> {
     let progressed = false;
     const ctx = this.ctx;
+    // On PostgreSQL, a pass after one that found nothing to do reads nothing until the store notifies a change.
+    const mark = this.journal.changeMark();
+    let quiet = this.journal.quiet();
     // One read says which steps have anything to do; once a step has moved something on, the later ones look anyway.
-    const live = await this.journal.liveStates();
+    const live = quiet ? new Set<InputState>() : await this.journal.liveStates();
     const any = (...states: InputState[]): boolean => progressed || states.some((st) => live.has(st));
     const forget = (p: string): void => {
       for (const w of this.watchers) w.forget(p);
@@ -554,8 +559,15 @@ export class Daemon {
         this.logger.error({ input: row.id, name: printable(row.name), err: e.message }, 'cannot move the files of a finished input; trying again'),
       );
     }
-    if (this.config.hasTransport && !this.stopping && this.schedule.due(ctx.now())) await this.collectReports();
-    if (!this.stopping && (await writeDueResults(ctx))) progressed = true;
+    if (this.config.hasTransport && !this.stopping && this.schedule.due(ctx.now())) {
+      await this.collectReports();
+      quiet = false;
+    }
+    if (this.stopping) return progressed;
+    const results = await writeDueResults(ctx, quiet);
+    if (results.wrote) progressed = true;
+    // Nothing live, nothing due, nothing done: the passes until the next change need not read.
+    if (!quiet && !progressed && live.size === 0 && !results.due) this.journal.markQuiet(mark);
     return progressed;
   }
 }

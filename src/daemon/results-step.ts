@@ -20,18 +20,28 @@ export function resultsPaths(folder: string, exportName: string, pattern: string
 const EXPIRY_LOOK_MS = 60_000;
 const expiryLookedAt = new WeakMap<object, number>();
 
-export async function writeDueResults(ctx: StepContext): Promise<boolean> {
+/**
+ * Writes the results files that are due. `quiet`: the journal says nothing
+ * was made due since a pass last found none (Journal.quiet), so the due
+ * inputs are not read unless the look for expired ones ran. Resolves with
+ * whether a file was written, and whether inputs were due (written or not).
+ */
+export async function writeDueResults(ctx: StepContext, quiet = false): Promise<{ wrote: boolean; due: boolean }> {
   const r = ctx.d.results;
-  if (!r.enabled) return false;
+  if (!r.enabled) return { wrote: false, due: false };
   const now = ctx.now();
   const cutoff = new Date(now.getTime() - r.finalAfterDays * 86_400_000).toISOString();
   // Past finalAfterDays and not final yet: one last rewrite, final. A matter of days: looked for once a minute, not every pass.
+  let looked = false;
   if (now.getTime() - (expiryLookedAt.get(ctx.statuses) ?? -Infinity) >= EXPIRY_LOOK_MS) {
     await ctx.statuses.markExpiredDue(cutoff);
     expiryLookedAt.set(ctx.statuses, now.getTime());
+    looked = true;
   }
+  if (quiet && !looked) return { wrote: false, due: false };
   let wrote = false;
-  for (const id of await ctx.statuses.due()) {
+  const due = await ctx.statuses.due();
+  for (const id of due) {
     if (ctx.stopping()) break;
     const row = await ctx.journal.input(id);
     const folder = row ? ctx.folderOf(row.folder) : undefined;
@@ -86,5 +96,5 @@ export async function writeDueResults(ctx: StepContext): Promise<boolean> {
     });
     wrote = true;
   }
-  return wrote;
+  return { wrote, due: due.length > 0 };
 }

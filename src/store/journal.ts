@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import { checkTransition, type InputState, type TriggerState } from './states.js';
 import { PgSql, SqliteSql, type Fence, type Sql } from './sql.js';
 import type { Lease, LeaseStore } from './lease.js';
-import type { PgStore } from './pg.js';
+import type { PgStore, WorkListener } from './pg.js';
 import { redactUrl } from './pg.js';
 import { JournalLockedError } from './lock.js';
 
@@ -213,6 +213,9 @@ export function storeOptions(d: {
   };
 }
 
+/** A quiet daemon on PostgreSQL still reads this often: a notification lost with a connection that died silently costs at most this. */
+const QUIET_READ_MS = 10_000;
+
 /** How many linked broadcasts a journal remembers (a few bytes each; campaigns in flight are far fewer). */
 const LINKED_REMEMBERED = 10_000;
 
@@ -250,17 +253,26 @@ export class Journal {
           await pg.close();
           throw e;
         }
-      return new Journal(
+      let listener: WorkListener | undefined;
+      const journal = new Journal(
         pg.sql(),
         `${pg.where} (schema ${pg.schema})`,
         mode,
         opts,
         async () => {
+          await listener?.stop();
           await unlock();
           await pg.close();
         },
         pg,
       );
+      // A daemon's passes read only after a change (Journal.quiet): it follows the store's notifications.
+      if (mode === 'daemon')
+        listener = pg.listen(target, opts.password, {
+          changed: () => journal.noteChange(),
+          listening: (yes) => journal.noteListening(yes),
+        });
+      return journal;
     }
     const { db, release } = openSqlite(target, mode);
     return new Journal(new SqliteSql(db), target, mode, opts, async () => release());
@@ -316,6 +328,44 @@ export class Journal {
   writeUnder(node: string, fence?: () => Fence | undefined): void {
     if (fence && this.sql instanceof PgSql) this.sql.setFence(fence);
     this.actor = () => ({ node, epoch: fence?.()?.epoch ?? null });
+  }
+
+  /** Changes notified by the store (PostgreSQL) that may make work for a pass, counted; see quiet(). */
+  private changes = 0;
+  private listening = false;
+  /** The change count a pass found nothing to do at, and when it read so. */
+  private quietAt: { mark: number; at: number } | undefined;
+
+  /** A change that may make work (a notification, this node's lease taken): the next pass reads. */
+  noteChange(): void {
+    this.changes++;
+  }
+
+  /** Whether the store's notifications reach this journal now: a lost connection makes every pass read until it is back. */
+  noteListening(yes: boolean): void {
+    this.listening = yes;
+    this.changes++;
+  }
+
+  /** The change count now: taken by a pass before it reads, given back to markQuiet if it found nothing to do. */
+  changeMark(): number {
+    return this.changes;
+  }
+
+  /** A pass that read at `mark` found nothing to do: until the next change, passes need not read (PostgreSQL only). */
+  markQuiet(mark: number): void {
+    if (this.listening) this.quietAt = { mark, at: Date.now() };
+  }
+
+  /**
+   * True when nothing that makes work for a pass changed since a pass found
+   * nothing to do, less than QUIET_READ_MS ago, while listening throughout:
+   * that pass may skip its reads. Always false on SQLite (reads cost
+   * microseconds there) and in processes that do not listen.
+   */
+  quiet(): boolean {
+    const q = this.quietAt;
+    return this.listening && q !== undefined && q.mark === this.changes && Date.now() - q.at < QUIET_READ_MS;
   }
 
   /** Broadcasts seen linked to their trigger in a committed transaction (a link is never undone), most recent last. */

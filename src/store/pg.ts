@@ -3,7 +3,7 @@
  * the versioned migrations, and the lease store with its fencing condition.
  * `pg` is loaded here only, when a PostgreSQL store is configured.
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Client, Pool, PoolClient } from 'pg';
 import { hostname } from 'node:os';
 import type { Lease, LeaseStore } from './lease.js';
 import { JournalLockedError } from './lock.js';
@@ -25,6 +25,9 @@ export interface PgStoreOptions {
   /** The journal's sessions: the server ends one left idle inside a transaction this long (the lease's time to live). */
   readonly idleInTransactionMs?: number | undefined;
 }
+
+/** The channel on which the store says that a pass has work (the payload: the schema's name). */
+const WORK_CHANNEL = 'dmc_work';
 
 /** Versioned migrations: applied in order at start, each in its own transaction, once. */
 export const MIGRATIONS: readonly { readonly version: number; readonly what: string; readonly sql: string }[] = [
@@ -101,6 +104,22 @@ ALTER TABLE triggers ADD COLUMN node text, ADD COLUMN epoch bigint;`,
     version: 4,
     what: "each trigger's upload attempt: the tag of its temporary names on the server",
     sql: `ALTER TABLE triggers ADD COLUMN attempt text;`,
+  },
+  {
+    version: 5,
+    what: 'a change that makes work for a pass (an input written, a results file due) notifies dmc_work with the schema name',
+    // Statement-level, and only when the statement changed a row: a push that finds its input already due, or a
+    // conditional update that matched nothing, notifies no one. PostgreSQL folds the notifications of a transaction.
+    sql: `
+CREATE FUNCTION dmc_work_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM changed) THEN PERFORM pg_notify('${WORK_CHANNEL}', TG_TABLE_SCHEMA); END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER inputs_inserted AFTER INSERT ON inputs REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION dmc_work_changed();
+CREATE TRIGGER inputs_updated AFTER UPDATE ON inputs REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION dmc_work_changed();
+CREATE TRIGGER inputs_deleted AFTER DELETE ON inputs REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION dmc_work_changed();
+CREATE TRIGGER results_due_inserted AFTER INSERT ON results_due REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION dmc_work_changed();`,
   },
 ];
 
@@ -277,6 +296,18 @@ export class PgStore {
   }
 
   /**
+   * Follows, on a connection of its own, the notifications of migration 5's
+   * triggers for this schema: `changed` at each, `listening(false)` as soon
+   * as the connection is lost (it is made again, after 0.5 s doubling up to
+   * 10 s), `listening(true)` once it listens again. Stopped by its stop().
+   */
+  listen(url: string, password: string | undefined, on: { changed: () => void; listening: (yes: boolean) => void }): WorkListener {
+    const listener = new WorkListener(url, password, this.schema, on);
+    listener.start();
+    return listener;
+  }
+
+  /**
    * The journal's statements (store/sql.ts), over a pool of their own: a
    * burst of journal work (a thousand files dropped at once) never delays a
    * lease renewal, and waits up to 10 s for a connection. Closing it leaves
@@ -294,6 +325,72 @@ export class PgStore {
   async close(): Promise<void> {
     await this.journalPool?.end();
     await this.pool.end();
+  }
+}
+
+/** The connection that listens on `dmc_work` for a schema (PgStore.listen). */
+export class WorkListener {
+  private client: Client | undefined;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly password: string | undefined,
+    private readonly schema: string,
+    private readonly on: { changed: () => void; listening: (yes: boolean) => void },
+  ) {}
+
+  start(): void {
+    void this.open();
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped) return;
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({
+      connectionString: this.url,
+      ...(this.password !== undefined ? { password: this.password } : {}),
+      application_name: `dmc-trigger ${this.schema} listener`,
+      connectionTimeoutMillis: 2_000,
+      // A peer gone without a word (a cut cable) is found by the kernel's probes; until then the daemon reads anyway
+      // every few seconds (Journal.quiet).
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 5_000,
+    });
+    this.client = c;
+    let lost = false;
+    const drop = (): void => {
+      if (lost) return;
+      lost = true;
+      this.on.listening(false);
+      void c.end().catch(() => undefined);
+      if (this.stopped) return;
+      this.failures++;
+      this.retryTimer = setTimeout(() => void this.open(), Math.min(10_000, 250 * 2 ** this.failures));
+      this.retryTimer.unref();
+    };
+    c.on('error', drop);
+    c.on('end', drop);
+    c.on('notification', (n) => {
+      if (n.channel === WORK_CHANNEL && n.payload === this.schema) this.on.changed();
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${WORK_CHANNEL}`);
+      if (lost || this.stopped) return;
+      this.failures = 0;
+      this.on.listening(true);
+    } catch {
+      drop();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    await this.client?.end().catch(() => undefined);
   }
 }
 
