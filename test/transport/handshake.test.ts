@@ -4,7 +4,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/transport/logger.js';
 import { fetchReports } from '../../src/transport/reports.js';
 import { Session } from '../../src/transport/session.js';
-import { resolveRemoteRoot, sendTrigger, trackOutcome, uniqueRemoteName, type SendStep } from '../../src/transport/handshake.js';
+import {
+  fileSource,
+  resolveRemoteRoot,
+  sendTrigger,
+  trackOutcome,
+  uniqueRemoteName,
+  uploadWithHandshake,
+  type SendStep,
+} from '../../src/transport/handshake.js';
 import { TransportError } from '../../src/transport/transport.js';
 import { startTestServer, type TestServer } from '../helpers/servers.js';
 
@@ -184,6 +192,27 @@ for (const protocol of ['sftp', 'ftp'] as const) {
         clearInterval(watcher);
         await s.close();
       }
+    });
+
+    it('a file source counts its own reads: progress rises to the file size, and the file arrives whole', async () => {
+      const body = Buffer.alloc(1_000_003);
+      for (let i = 0; i < body.length; i++) body[i] = (i * 31) & 0xff;
+      writeFileSync(join(local, 'big.pdf'), body);
+      const source = await fileSource(join(local, 'big.pdf'));
+      const seen: [number, number][] = [];
+      const s = session();
+      try {
+        const n = await uploadWithHandshake(s, source, 'in', 'big.pdf', silentLogger, { onBytes: (sent, total) => seen.push([sent, total]) });
+        expect(n).toBe(body.length);
+      } finally {
+        await s.close();
+      }
+      expect(seen.length).toBeGreaterThan(1);
+      expect(seen.every(([, total]) => total === body.length)).toBe(true);
+      expect(seen.every(([sent], i) => i === 0 || sent > seen[i - 1]![0])).toBe(true);
+      expect(seen.at(-1)![0]).toBe(body.length);
+      expect(readFileSync(join(srv.root, 'in', 'big.pdf')).equals(body)).toBe(true);
+      rmSync(join(srv.root, 'in', 'big.pdf'));
     });
   });
 
