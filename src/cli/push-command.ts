@@ -19,7 +19,7 @@ export async function runPushReceiver(opts: { config: string; logLevel?: string 
   if (!config.push) throw new ConfigError('CONFIG_INVALID', `${config.file}: no push section (docs/config.md, "push")`, config.file, 'push');
   const logger = cliLogger(opts.logLevel ?? 'info');
   const journal = await Journal.open(config.push.journal, 'receiver', storeOptions(config.daemon ?? {}));
-  const hooks = new Hooks(config.daemon?.hooks ?? [], journal, logger);
+  const hooks = new Hooks(config.daemon?.hooks ?? [], journal, logger, config.service.serviceId);
   hooks.start();
   try {
     const r = await startPushReceiver({ config: config.push, journal, logger, hooks, serviceId: config.service.serviceId });

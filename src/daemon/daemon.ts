@@ -118,7 +118,7 @@ export class Daemon {
       lease.on('role', (role, l) => this.roleChanged(role, l));
       lease.on('renewFailed', (e) => this.logger.warn({ err: e.message, failures: lease.renewFailures }, "cannot renew the account's lease"));
     } else this.journal.writeUnder(this.node);
-    this.hooks = new Hooks(d.hooks, this.journal, logger, () => this.leading());
+    this.hooks = new Hooks(d.hooks, this.journal, logger, config.service.serviceId, () => this.leading());
     this.ctx = {
       config,
       d,

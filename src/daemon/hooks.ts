@@ -28,6 +28,8 @@ export interface HookEvent {
   readonly id: string;
   readonly event: HookEventType;
   readonly at: string;
+  /** The DMC account the event belongs to (its service id): one receiver can tell several daemons' events apart. */
+  readonly account: string;
   readonly input?: { readonly id: number; readonly folder: string; readonly name: string };
   readonly triggers?: readonly { readonly remoteName: string; readonly contacts: number; readonly state: string }[];
   /** Rows of the input left out under partial acceptance (present when some were). */
@@ -79,6 +81,8 @@ export class Hooks {
     private readonly hooks: readonly HookConfig[],
     private readonly journal: Journal,
     private readonly logger: Logger,
+    /** The account's service id, carried by every event. */
+    private readonly account: string,
     /** Whether this node delivers now (the account's leader; always on SQLite). */
     private readonly active: () => boolean = () => true,
   ) {
@@ -94,8 +98,8 @@ export class Hooks {
     return this.hooks.some((h) => h.on.includes(event));
   }
 
-  async enqueue(e: Omit<HookEvent, 'id' | 'at'>): Promise<void> {
-    const event: HookEvent = { id: randomUUID(), at: new Date().toISOString(), ...e };
+  async enqueue(e: Omit<HookEvent, 'id' | 'at' | 'account'>): Promise<void> {
+    const event: HookEvent = { id: randomUUID(), at: new Date().toISOString(), account: this.account, ...e };
     const payload = JSON.stringify(event);
     // Delivered once the transaction it joins has committed, never before.
     await this.journal.tx(

@@ -351,8 +351,11 @@ export function daemonSuite(backend: 'sqlite' | 'postgresql', pgUrl?: string): v
         .trim()
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l) as { event: string; input: { name: string }; triggers: { remoteName: string }[]; detail?: string });
+        .map((l) => JSON.parse(l) as { event: string; account: string; input: { name: string }; triggers: { remoteName: string }[]; detail?: string });
       expect(events.map((e) => `${e.event}:${e.input.name}`).sort()).toEqual(['failed:bad.csv', 'processed:ok.csv', 'sent:ok.csv']);
+      // Each event names its DMC account (the service id): one receiver can serve several daemons.
+      expect(events.map((e) => e.account)).toEqual(['12345678', '12345678', '12345678']);
+      expect(posts.map((p) => (p as { account?: string }).account)).toEqual(['12345678', '12345678']);
       expect(events.find((e) => e.event === 'processed')!.triggers[0]!.remoteName).toMatch(/^ok_\d{8}T\d{6}_[0-9a-f]{8}\.csv$/);
       expect(events.find((e) => e.event === 'failed')!.detail).toMatch(/phone number/);
       expect(posts.map((p) => p.event).sort()).toEqual(['failed', 'processed']);
