@@ -250,6 +250,7 @@ export class Daemon {
       this.ops = await startOpsServer({
         host: http.host,
         port: http.port,
+        account: this.config.service.serviceId,
         logger: this.logger,
         ...(withConsole
           ? {

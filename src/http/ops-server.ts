@@ -52,6 +52,8 @@ export interface OpsServer {
 export interface OpsServerOptions {
   readonly host: string;
   readonly port: number;
+  /** The DMC account's service id: every metric carries it as its `account` label. */
+  readonly account: string;
   /** What readiness and the gauges read; the account's reachability is told through `metrics.account`. */
   readonly source: Omit<ReadinessSource, 'account'>;
   readonly logger: Logger;
@@ -84,6 +86,8 @@ export async function notReady(s: ReadinessSource, now = Date.now()): Promise<st
 export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
   const [{ default: Fastify }, prom] = await Promise.all([import('fastify'), import('prom-client')]);
   const registry: Registry = new prom.Registry();
+  // Every series names its account, so that the series of several daemons (or, later, several accounts) stay apart.
+  registry.setDefaultLabels({ account: o.account });
   const { journal } = o.source;
   let account: { reachable: boolean; error?: string; at?: number } | undefined;
   const source: ReadinessSource = {

@@ -50,7 +50,9 @@ describe('metrics and health (daemon.http)', () => {
   const value = (families: ReturnType<typeof parsePrometheus>, name: string, labels: Record<string, string> = {}): number | undefined => {
     const f = families.find((x) => x.name === name);
     const m = f?.metrics.find((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v));
-    return m === undefined ? undefined : Number(m.value ?? m.count);
+    // A histogram's count is its +Inf bucket (the parser drops _count and _sum of a histogram with labels).
+    const h = m as { value?: string; count?: string; buckets?: Record<string, string> } | undefined;
+    return h === undefined ? undefined : Number(h.value ?? h.count ?? h.buckets?.['+Inf']);
   };
 
   it('/metrics holds what the journal holds; /healthz and /readyz answer', async () => {
@@ -78,6 +80,11 @@ describe('metrics and health (daemon.http)', () => {
     expect(value(m, 'dmc_passes_total', { result: 'ok' })).toBeGreaterThanOrEqual(daemon.passes);
     expect(Math.abs(value(m, 'dmc_last_pass_timestamp_seconds')! - Date.now() / 1000)).toBeLessThan(30);
     expect(m.find((f) => f.name === 'dmc_upload_duration_seconds')?.type).toBe('HISTOGRAM');
+    // Every sample of every family names the account (its service id), as the hook events do.
+    const service = '12345678';
+    const samples = r.text.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(samples.length).toBeGreaterThan(10);
+    expect(samples.filter((l) => !l.includes(`account="${service}"`))).toEqual([]);
     expect(await get('/nope')).toMatchObject({ status: 404 });
   });
 
