@@ -33,6 +33,7 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
     if (opts.json)
       io.out(
         JSON.stringify({
+          account: config.service.serviceId,
           journal: journalWhere(config.daemon.journal),
           exists: false,
           inputs: {},
@@ -81,6 +82,7 @@ export async function runStatus(opts: { config: string; json?: boolean; limit?: 
     if (opts.json) {
       io.out(
         JSON.stringify({
+          account: config.service.serviceId,
           journal: journalWhere(config.daemon.journal),
           exists: true,
           lease: lease
