@@ -33,6 +33,8 @@ export interface DropWatcherOptions {
 }
 
 const UNHEALTHY_RETRY_MS = 2000;
+/** The longest wait for a watch to be live at start (then the rescans alone look at the folder until it is). */
+const WATCH_READY_MS = 5000;
 
 /** The longest file name taken, in bytes: 255 (the usual file system limit) less what the daemon adds to it. */
 export const MAX_NAME_BYTES = 230;
@@ -65,7 +67,10 @@ export class DropWatcher {
   }
 
   async start(): Promise<void> {
-    this.watch();
+    // The watch first, live (chokidar's first scan done), then a look at the folder: a file that arrives between the
+    // two is seen by both, never by neither. Told to ignore what its own first scan finds, chokidar would take a file
+    // written before it was ready for one already there and never say it (until the next rescan, a minute later).
+    await this.watch();
     await this.rescan();
     this.timers.push(
       setInterval(() => {
@@ -83,10 +88,13 @@ export class DropWatcher {
     for (const t of this.timers) t.unref();
   }
 
-  /** (Re)starts the OS watch: after the folder was gone, the old watch follows a folder that no longer exists. */
-  private watch(): void {
+  /**
+   * (Re)starts the OS watch: after the folder was gone, the old watch follows a folder that no longer exists.
+   * Resolves once the watch is live (chokidar's `ready`).
+   */
+  private watch(): Promise<void> {
     void this.watcher?.close();
-    this.watcher = watch(this.opts.folder, {
+    const watcher = watch(this.opts.folder, {
       depth: 0,
       ignoreInitial: true,
       usePolling: this.opts.usePolling,
@@ -95,16 +103,29 @@ export class DropWatcher {
     const note = (p: string): void => {
       void this.observe(p);
     };
-    this.watcher
+    this.watcher = watcher;
+    // Bounded: a watch whose first scan errs or hangs (a share that does not answer) must not hold the start; the
+    // rescan after it and the periodic ones still look at the folder.
+    const ready = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, WATCH_READY_MS);
+      timer.unref();
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      watcher.once('ready', done).once('error', done);
+    });
+    watcher
       .on('add', note)
       .on('change', note)
       .on('unlink', (p: string) => {
         this.seen.delete(p);
         this.reported.delete(p);
       });
-    this.watcher.on('error', (e: unknown) => {
+    watcher.on('error', (e: unknown) => {
       this.setHealth(false, `watch error: ${(e as Error).message ?? String(e)}`);
     });
+    return ready;
   }
 
   async close(): Promise<void> {
@@ -123,7 +144,8 @@ export class DropWatcher {
   private setHealth(healthy: boolean, error?: string): void {
     if (this.healthy === healthy && healthy) return;
     const changed = this.healthy !== healthy;
-    if (healthy && this.healthy === false && !this.closed) this.watch();
+    // Watched again, then looked at again once the watch is live: what arrived in between is not left to the next rescan.
+    if (healthy && this.healthy === false && !this.closed) void this.watch().then(() => (this.closed ? undefined : this.rescan()));
     this.healthy = healthy;
     if (changed) this.opts.onHealth?.(healthy, error);
   }
