@@ -37,16 +37,24 @@ export function describeReply(r: Reply): string {
   }
 }
 
-/** Polls the mailbox until each message has a reply, or the timeout. */
+/**
+ * Polls the mailbox until each message has a reply, or the timeout. Every
+ * platform reply read here is marked seen, so `mail replies` will not show it
+ * again: each is printed, not only the first for each message (a mail2sms
+ * delivery report can arrive in the same poll as its confirmation).
+ */
 async function waitReplies(mail: MailConfig, store: MailStore, ids: string[], timeout: number, logger: Logger, io: Io): Promise<Map<string, Reply>> {
   const got = new Map<string, Reply>();
   const end = Date.now() + timeout * 1000;
   while (got.size < ids.length && Date.now() < end) {
     for (const e of await processReplies(mail, store, logger)) {
-      if (e.reply && e.matched && ids.includes(e.matched.messageId) && !got.has(e.matched.messageId)) {
-        got.set(e.matched.messageId, e.reply);
-        io.out(`reply to ${e.matched.messageId}: ${describeReply(e.reply)}`);
+      if (!e.reply) continue; // not a DMC reply: left unseen for `mail replies`
+      if (!e.matched) {
+        io.out(`reply matching no message sent from here: ${describeReply(e.reply)}`);
+        continue;
       }
+      if (ids.includes(e.matched.messageId) && !got.has(e.matched.messageId)) got.set(e.matched.messageId, e.reply);
+      io.out(`reply to ${e.matched.messageId}: ${describeReply(e.reply)}`);
     }
     if (got.size < ids.length) await sleep(2000);
   }

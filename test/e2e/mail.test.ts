@@ -171,22 +171,27 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
       ),
     ).toBe(0);
     expect(io.text()).toMatch(/mail2sms accepted for 0601020304, 0601020305/);
-    // The delivery report comes 0.5 s after the platform's pass: read the replies until it is there (bounded).
-    type Event = { reply: { kind: string; results?: Record<string, string[]> } | null; answers: string | null };
-    let report: Event | undefined;
-    for (const end = Date.now() + 20_000; !report && Date.now() < end;) {
+    // The delivery report comes 0.5 s after the platform's pass. Whichever reads it first records it against the message:
+    // the wait above when it was already there (and prints it), else `mail replies` (bounded).
+    const id = /as (<[^>]+>)/.exec(io.text())![1]!;
+    const reportOf = async () =>
+      (await new MailStore(join(root, 'mail-state')).all()).find((s) => s.messageId === id)?.replies?.find((r) => r.kind === 'mail2sms-report');
+    type Event = { reply: { kind: string } | null; answers: string | null };
+    let shown = /mail2sms report of/.test(io.text());
+    for (const end = Date.now() + 20_000; !(await reportOf()) && Date.now() < end;) {
       const r = capture();
       await runReplies({ config: cfgPath, json: true }, r);
-      report = r
+      const events = r
         .text()
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l) as Event)
-        .find((e) => e.reply?.kind === 'mail2sms-report');
-      if (!report) await new Promise((res) => setTimeout(res, 200));
+        .map((l) => JSON.parse(l) as Event);
+      shown ||= events.some((e) => e.reply?.kind === 'mail2sms-report' && e.answers === id);
+      if (!(await reportOf())) await new Promise((res) => setTimeout(res, 200));
     }
-    expect(report?.answers).toBeTruthy();
-    expect(Object.values(report!.reply!.results!).flat().sort()).toEqual(['0601020304', '0601020305']);
+    const report = await reportOf();
+    expect(shown).toBe(true);
+    expect(report?.kind === 'mail2sms-report' && Object.values(report.results).flat().sort()).toEqual(['0601020304', '0601020305']);
 
     // A sender the service does not allow: ignored, never answered.
     const replies = sim.journal.filter((e) => e.source === 'platform' && e.type === 'mail-reply').length;
@@ -213,5 +218,52 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
     await expect(runReplies({ config: wrong }, io)).rejects.toThrow(/mail\.imap\.secure: false/);
     const io2 = capture();
     await expect(runMail2Sms({ config: wrong, to: '0601020304', text: 'Bonjour' }, io2)).rejects.toThrow(/mail\.smtp\.secure|secure: false/);
+  }, 60_000);
+});
+
+describe('mail2sms --wait prints every reply it reads', () => {
+  it('a delivery report already in the mailbox with its confirmation is printed, not swallowed (it is marked seen: `mail replies` will not show it)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'dmc-mail-wait-'));
+    // No timed passes: the test runs the pass itself, once the mail is queued; the report follows its confirmation at once.
+    const sim = new Simulator({
+      root,
+      sftpPort: 0,
+      interval: 3600,
+      seed: 'mail-wait',
+      autoReports: false,
+      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw', spaceId: '123', allowedSenders: ['client1.fr'] }],
+      mail: { smtpPort: 0, imapPort: 0, mailboxes: [{ address: 'ops@client1.fr', password: 'mbox-pw' }], mail2smsReportDelay: 0 },
+    });
+    await sim.start();
+    try {
+      const cfg = join(root, 'dmc.yaml');
+      writeFileSync(
+        cfg,
+        [
+          'service: {serviceId: "12345678", spaceId: 123}',
+          'mail:',
+          '  from: ops@client1.fr',
+          '  stateDir: mail-state',
+          `  smtp: {host: 127.0.0.1, port: ${sim.mail!.smtpPort}, requireTLS: false}`,
+          `  imap: {host: 127.0.0.1, port: ${sim.mail!.imapPort}, secure: false, username: ops@client1.fr, password: mbox-pw}`,
+        ].join('\n'),
+      );
+      const io = capture();
+      const waiting = runMail2Sms({ config: cfg, to: '0601020304', text: 'Bonjour.', wait: true, timeout: '30' }, io);
+      const reported = (): boolean => sim.journal.some((e) => e.source === 'platform' && e.type === 'mail-reply' && e.kind === 'mail2sms-report');
+      for (let i = 0; i < 300 && !reported(); i++) {
+        await sim.tick();
+        if (!reported()) await new Promise((res) => setTimeout(res, 50));
+      }
+      expect(reported()).toBe(true);
+      expect(await waiting).toBe(0);
+      expect(io.text()).toMatch(/mail2sms accepted for 0601020304/);
+      expect(io.text()).toMatch(/reply to <[^>]+>: mail2sms report of \S+ \S+: SMS/);
+      const [sent] = await new MailStore(join(root, 'mail-state')).all();
+      expect([sent!.reply?.kind, ...(sent!.replies ?? []).map((r) => r.kind)]).toEqual(['mail2sms-confirmation', 'mail2sms-report']);
+    } finally {
+      await sim.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
   }, 60_000);
 });
