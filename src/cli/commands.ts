@@ -246,8 +246,19 @@ export function registerDaemon(program: Command, io: Io, setExit: SetExit): void
     .command('daemon')
     .description('watch the drop folders, build and send each export exactly once, track outcomes, collect reports (until SIGTERM/Ctrl-C)')
     .requiredOption('--config <file>', 'configuration file with transport and daemon sections (docs/config.md)')
+    .option(
+      '--account <serviceId>',
+      'with several accounts in the configuration, lead only these (repeatable, or separated by commas; default: every account)',
+      (v: string, prev: string[] = []) => [
+        ...prev,
+        ...v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ],
+    )
     .option('--log-level <level>', 'log level on stderr', 'info')
-    .action(async (o: { config: string; logLevel?: string }) => {
+    .action(async (o: { config: string; account?: string[]; logLevel?: string }) => {
       setExit(await (await import('./daemon-command.js')).runDaemon(o, io));
     });
   program
@@ -397,6 +408,9 @@ export function registerCommands(program: Command, io: Io, setExit: SetExit): vo
     for (const c of cmd.commands) {
       const name = `${prefix}${c.name()}`;
       const h = HELP[name];
+      // Every command that reads a configuration acts for one account; the daemon serves every account (its own --account).
+      if (name !== 'simulator' && name !== 'daemon' && c.options.some((o) => o.long === '--config'))
+        c.option('--account <serviceId>', 'with several accounts in the configuration, the one to act for (default: DMC_ACCOUNT; docs/config.md)');
       if (h) c.addHelpText('after', `${h.exits ? `\nExit codes: ${h.exits}.` : ''}\nExample:\n  ${h.example}`);
       walk(c, `${name} `);
     }

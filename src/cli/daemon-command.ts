@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, loadAccounts, loadConfig, pickAccount, type AccountSet } from '../config/config.js';
+import type { DaemonEvents } from '../daemon/context.js';
 import { Daemon } from '../daemon/daemon.js';
 import { Journal, journalWhere, storeOptions, type InputRow } from '../store/journal.js';
 import { StatusStore } from '../store/statuses.js';
@@ -7,23 +8,43 @@ import { printable } from '../formats/printable.js';
 import { cliLogger } from '../transport/logger.js';
 import { EXIT, UsageError, type Io, untilSignal } from './output.js';
 
-export async function runDaemon(opts: { config: string; logLevel?: string }, io: Io): Promise<number> {
-  const config = await loadConfig(opts.config);
+type DaemonEvent = Parameters<NonNullable<DaemonEvents['onEvent']>>[0];
+
+/** One event line; names come from outside: escaped, so a file name holding a line break cannot forge a line. */
+const eventLine = (e: DaemonEvent, account?: string): string =>
+  `${new Date().toISOString()}${account !== undefined ? ` [${printable(account)}]` : ''} ${e.type}${e.input !== undefined ? ` #${e.input}` : ''}${e.name ? ` ${printable(e.name)}` : ''}${e.detail ? `: ${printable(e.detail, 500)}` : ''}`;
+
+export async function runDaemon(opts: { config: string; account?: string[]; logLevel?: string }, io: Io): Promise<number> {
+  const set = await loadAccounts(opts.config);
+  if (set.multi) return runAccounts(set, opts, io);
+  const config = pickAccount(set, opts.account?.length === 1 ? opts.account[0] : undefined);
+  if (opts.account && opts.account.length > 1)
+    throw new UsageError(`${config.file} has one account (${config.service.serviceId}): give --account once, or not at all`);
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section (docs/config.md)`, config.file, 'daemon');
   const logger = cliLogger(opts.logLevel ?? 'info');
-  const daemon = new Daemon(config, logger, {
-    // Names come from outside: escaped, so a file name holding a line break cannot forge a line.
-    onEvent: (e) =>
-      io.out(
-        `${new Date().toISOString()} ${e.type}${e.input !== undefined ? ` #${e.input}` : ''}${e.name ? ` ${printable(e.name)}` : ''}${e.detail ? `: ${printable(e.detail, 500)}` : ''}`,
-      ),
-  });
+  const daemon = new Daemon(config, logger, { onEvent: (e) => io.out(eventLine(e)) });
   await daemon.start();
   io.out(`daemon watching ${config.daemon.dropFolders.map((f) => f.path).join(', ')}; journal ${journalWhere(config.daemon.journal)}. Ctrl-C to stop.`);
   await untilSignal();
   io.out('stopping: the operation in flight ends, nothing more starts (the rest resumes at the next start)');
   await daemon.stop();
   return EXIT.OK;
+}
+
+/** Several accounts (issue #21): one daemon per account in this process, one push receiver for them all. */
+async function runAccounts(set: AccountSet, opts: { account?: string[]; logLevel?: string }, io: Io): Promise<number> {
+  const logger = cliLogger(opts.logLevel ?? 'info');
+  const { AccountDaemons } = await import('../daemon/accounts.js');
+  const all = new AccountDaemons(set, logger, { ...(opts.account ? { only: opts.account } : {}), onEvent: (account, e) => io.out(eventLine(e, account)) });
+  await all.start();
+  for (const d of all.daemons) io.out(`account ${d.account}: watching ${d.folders.map((f) => f.path).join(', ')}; journal ${journalWhere(d.journalWhere)}`);
+  for (const s of all.skipped) io.err(`account ${printable(s.account)} NOT STARTED: ${printable(s.reason, 1000)}`);
+  if (all.pushOrigin) io.out(`push receiver at ${all.pushOrigin} for ${all.daemons.map((d) => d.account).join(', ')}`);
+  io.out(`daemon serving ${all.daemons.length} account(s). Ctrl-C to stop.`);
+  await untilSignal();
+  io.out('stopping: the operation in flight ends, nothing more starts (the rest resumes at the next start)');
+  await all.stop();
+  return all.skipped.length ? EXIT.USAGE : EXIT.OK;
 }
 
 export async function runStatus(opts: { config: string; json?: boolean; limit?: string }, io: Io): Promise<number> {

@@ -45,6 +45,11 @@ export async function main(argv: readonly string[], rawIo: Io = processIo): Prom
       // Read by the readers at each reading (src/formats/text-input.ts), in this process and the ones it starts.
       process.env['DMC_MAX_LINE_LENGTH'] = String(n);
     })
+    .hook('preAction', (_, action) => {
+      // The account a command acts for, read where the configuration is loaded (src/config/config.ts, pickAccount).
+      const a = action.opts<{ account?: unknown }>().account;
+      if (typeof a === 'string') process.env['DMC_ACCOUNT'] = a;
+    })
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showSuggestionAfterError(true);
@@ -60,6 +65,7 @@ Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), d
     program.outputHelp({ error: true });
     return EXIT.USAGE;
   }
+  const account = process.env['DMC_ACCOUNT'];
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exit;
@@ -98,6 +104,10 @@ Docs: docs/cli.md (commands), docs/config.md, docs/operations.md (the daemon), d
     }
     io.err(`internal error: ${err.stack ?? String(e)}\nplease report it with the command you ran`);
     return 70;
+  } finally {
+    // main() also runs inside tests and the library: --account applies to this command only.
+    if (account === undefined) delete process.env['DMC_ACCOUNT'];
+    else process.env['DMC_ACCOUNT'] = account;
   }
 }
 

@@ -466,6 +466,8 @@ export interface LoadOptions {
    * Such a configuration must not be used to connect.
    */
   readonly secrets?: boolean;
+  /** In a file with an `accounts` list, the service id of the account to act for (default: DMC_ACCOUNT; none needed when there is one). */
+  readonly account?: string;
 }
 
 /** Reads, validates and resolves a configuration file. Throws ConfigError. */
@@ -474,7 +476,7 @@ export async function loadConfig(path: string, opts: LoadOptions = {}): Promise<
   const text = await readFile(path, 'utf8').catch(() => {
     throw new ConfigError('CONFIG_NOT_FOUND', `cannot read the configuration file '${path}': check the path (--config)`, path);
   });
-  return parseConfig(text, path, env, opts.secrets ?? true);
+  return parseConfig(text, path, env, opts.secrets ?? true, opts.account ?? env['DMC_ACCOUNT']);
 }
 
 /**
@@ -535,8 +537,18 @@ function valueAt(data: unknown, keys: readonly PropertyKey[]): unknown {
 }
 
 /** Parses configuration text; `file` names it in messages and anchors relative paths. */
-export async function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, secrets = true): Promise<ResolvedConfig> {
-  const expandEnv = (value: string, key: string, f: string, e: NodeJS.ProcessEnv): string => expandEnvIn(value, key, f, e, !secrets);
+export async function parseConfig(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  secrets = true,
+  account: string | undefined = env['DMC_ACCOUNT'],
+): Promise<ResolvedConfig> {
+  return pickAccount(await parseAccounts(text, file, env, secrets), account);
+}
+
+/** The YAML document, its line counter and its plain value; syntax errors thrown. */
+function readDocument(text: string, file: string): { doc: ReturnType<typeof parseDocument>; counter: LineCounter; data: unknown } {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length) {
@@ -556,17 +568,32 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     // An alias bomb (billions of laughs) is refused before it is expanded.
     throw new ConfigError('CONFIG_SYNTAX', `${file}: ${(e as Error).message} (too many YAML aliases): write the values out`, file);
   }
+  return { doc, counter, data };
+}
+
+/** Where one account's settings are in the file: the paths to try for a key's line (the account's own, then the shared ones). */
+interface Where {
+  readonly doc: ReturnType<typeof parseDocument>;
+  readonly counter: LineCounter;
+  readonly prefixes: readonly (readonly (string | number)[])[];
+}
+
+/** Validates and resolves one account's settings (the whole file in the single-account shape). */
+async function resolveData(data: unknown, file: string, env: NodeJS.ProcessEnv, secrets: boolean, where: Where): Promise<ResolvedConfig> {
+  const expandEnv = (value: string, key: string, f: string, e: NodeJS.ProcessEnv): string => expandEnvIn(value, key, f, e, !secrets);
   const parsed = schema.safeParse(data ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const keys = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-    const node = doc.getIn(keys as (string | number)[], true);
+    const { doc, counter } = where;
+    const at = where.prefixes.map((pre) => [...pre, ...keys] as (string | number)[]).find((k) => doc.hasIn(k));
+    const node = at ? doc.getIn(at, true) : undefined;
     const line = isNode(node) && node.range ? counter.linePos(node.range[0]).line : undefined;
     const key = keys.join('.');
     const what =
       issue.code === 'unrecognized_keys'
         ? `unknown key '${key}'${didYouMean(issue.keys[0]!, keysAt(schema, issue.path as (string | number)[]))} (docs/config.md lists the keys)`
-        : issue.code === 'invalid_type' && !doc.hasIn(keys as (string | number)[])
+        : issue.code === 'invalid_type' && !at
           ? `${key} is required`
           : issue.code === 'invalid_type'
             ? `${key}: expected ${describeType(issue.expected)}, got ${describeValue(valueAt(data, keys))}`
@@ -818,6 +845,225 @@ export async function parseConfig(text: string, file: string, env: NodeJS.Proces
     reports: { dir: rel(raw.reports.dir), ackNaming: raw.reports.ackNaming },
     warnings,
   };
+}
+
+/** One account of a configuration: its resolved settings, or why its section cannot run. */
+export interface AccountEntry {
+  /** Its position in `accounts` (0 in the single-account shape). */
+  readonly index: number;
+  /** The service id as written, when there is one. */
+  readonly serviceId: string | undefined;
+  readonly config?: ResolvedConfig;
+  /** Its section is wrong: this account does not start; the others do. */
+  readonly error?: ConfigError;
+}
+
+/** A configuration's accounts: one (the single-account shape) or the `accounts` list (issue #21). */
+export interface AccountSet {
+  readonly file: string;
+  /** The file has an `accounts` list. */
+  readonly multi: boolean;
+  readonly accounts: readonly AccountEntry[];
+}
+
+/** Reads a configuration file's accounts (docs/config.md, "Several accounts"). Throws ConfigError for what concerns the whole file. */
+export async function loadAccounts(path: string, opts: LoadOptions = {}): Promise<AccountSet> {
+  const env = opts.env ?? process.env;
+  const text = await readFile(path, 'utf8').catch(() => {
+    throw new ConfigError('CONFIG_NOT_FOUND', `cannot read the configuration file '${path}': check the path (--config)`, path);
+  });
+  return parseAccounts(text, path, env, opts.secrets ?? true);
+}
+
+/** Settings that cannot be shared: stated once at the top they would make two accounts write the same files. */
+const ACCOUNT_ONLY = ['service'] as const;
+
+const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The shared settings overlaid with an account's own: mappings merge key by key, anything else (a list, a value) is replaced. */
+function overlay(shared: unknown, own: unknown): unknown {
+  if (!isMapping(shared) || !isMapping(own)) return own === undefined ? shared : own;
+  const out: Record<string, unknown> = { ...shared };
+  for (const [k, v] of Object.entries(own)) out[k] = overlay(shared[k], v);
+  return out;
+}
+
+/** A service id as a PostgreSQL schema name's tail (lower-case letters, digits, _). */
+const schemaTail = (id: string): string => id.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+
+/** Parses configuration text into its accounts; a wrong account section is kept as that account's error. */
+export async function parseAccounts(text: string, file: string, env: NodeJS.ProcessEnv = process.env, secrets = true): Promise<AccountSet> {
+  const { doc, counter, data } = readDocument(text, file);
+  if (!isMapping(data) || !('accounts' in data)) {
+    const config = await resolveData(data, file, env, secrets, { doc, counter, prefixes: [[]] });
+    return { file, multi: false, accounts: [{ index: 0, serviceId: config.service.serviceId, config }] };
+  }
+  const lineOf = (keys: (string | number)[]): number | undefined => {
+    const node = doc.getIn(keys, true);
+    return isNode(node) && node.range ? counter.linePos(node.range[0]).line : undefined;
+  };
+  const whole = (key: (string | number)[], what: string): ConfigError => {
+    const line = lineOf(key);
+    return new ConfigError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: ${what}`, file, key.join('.'), line);
+  };
+  const list = data['accounts'];
+  if (!Array.isArray(list) || list.length === 0 || !list.every(isMapping))
+    throw whole(['accounts'], 'accounts: expected a list of mappings, one per DMC account (each with its service, transport and daemon.dropFolders)');
+  const { accounts: _, ...shared } = data;
+  for (const k of ACCOUNT_ONLY)
+    if (k in shared) throw whole([k], `${k} is stated in each account of the accounts list, not at the top: move it into its account`);
+  if (isMapping(shared['daemon']) && 'dropFolders' in shared['daemon'])
+    throw whole(['daemon', 'dropFolders'], 'daemon.dropFolders belong to an account: move each folder into the daemon section of the account it sends for');
+  const entries: AccountEntry[] = [];
+  for (const [i, own] of (list as Record<string, unknown>[]).entries()) {
+    if ('push' in own)
+      throw whole(
+        ['accounts', i, 'push'],
+        "push is stated once, at the top: one receiver takes every account's statuses, routed by the report's username (the service id)",
+      );
+    const service = isMapping(own['service']) ? own['service'] : undefined;
+    const id = service && (typeof service['serviceId'] === 'string' || typeof service['serviceId'] === 'number') ? String(service['serviceId']) : undefined;
+    const merged = overlay(shared, own) as Record<string, unknown>;
+    // What each account keeps apart unless told otherwise: its journal (or schema), its mail state and its reports.
+    const ownDaemon = isMapping(own['daemon']) ? own['daemon'] : {};
+    const sharedDaemon = isMapping(shared['daemon']) ? shared['daemon'] : {};
+    const tag = id !== undefined ? id.replace(/[^A-Za-z0-9._-]/g, '_') : `account-${i}`;
+    if (isMapping(merged['daemon'])) {
+      const d = { ...merged['daemon'] };
+      if (!('journal' in ownDaemon) && !('journal' in sharedDaemon)) d['journal'] = `state/${tag}/journal.db`;
+      const sharedStore = isMapping(sharedDaemon['store']) ? sharedDaemon['store'] : {};
+      const ownStore = isMapping(ownDaemon['store']) ? ownDaemon['store'] : {};
+      if (
+        typeof d['journal'] === 'string' &&
+        /^postgres(ql)?:\/\//i.test(env['DMC_JOURNAL'] ?? d['journal']) &&
+        !('schema' in ownStore) &&
+        !('schema' in sharedStore)
+      )
+        d['store'] = { ...(isMapping(d['store']) ? d['store'] : {}), schema: `dmc_${schemaTail(tag)}`.slice(0, 63) };
+      merged['daemon'] = d;
+    }
+    if (isMapping(merged['mail']) && !(isMapping(own['mail']) && 'stateDir' in own['mail']) && !(isMapping(shared['mail']) && 'stateDir' in shared['mail']))
+      merged['mail'] = { ...merged['mail'], stateDir: `mail-state/${tag}` };
+    if (!(isMapping(own['reports']) && 'dir' in own['reports']) && !(isMapping(shared['reports']) && 'dir' in shared['reports']))
+      merged['reports'] = { ...(isMapping(merged['reports']) ? merged['reports'] : {}), dir: `reports/${tag}` };
+    try {
+      const config = await resolveData(merged, file, env, secrets, { doc, counter, prefixes: [['accounts', i], []] });
+      entries.push({ index: i, serviceId: id, config });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      // The account named in the message, after the file and line: `dmc.yaml:12: accounts[1] (service 222): ...`.
+      const named = `accounts[${i}]${id !== undefined ? ` (service ${id})` : ''}`;
+      const m = /^(.*?(?::\d+)?): ([\s\S]*)$/.exec(e.message.startsWith(file) ? e.message : `${file}: ${e.message}`)!;
+      entries.push({
+        index: i,
+        serviceId: id,
+        error: new ConfigError(e.code, `${m[1]}: ${named}: ${m[2]}`, file, `accounts.${i}${e.key ? `.${e.key}` : ''}`, e.line),
+      });
+    }
+  }
+  checkAccountsApart(file, entries, whole);
+  return { file, multi: true, accounts: entries };
+}
+
+/** Two accounts that would share a service, a folder, a journal, a remote folder or a listening port: the whole file is refused. */
+function checkAccountsApart(file: string, entries: readonly AccountEntry[], whole: (key: (string | number)[], what: string) => ConfigError): void {
+  const name = (e: AccountEntry): string => `accounts[${e.index}]${e.serviceId !== undefined ? ` (service ${e.serviceId})` : ''}`;
+  const seen = new Map<string, AccountEntry>();
+  for (const e of entries) {
+    if (e.serviceId === undefined) continue;
+    const first = seen.get(e.serviceId);
+    if (first) throw whole(['accounts', e.index, 'service', 'serviceId'], `${name(e)} has the same service id as ${name(first)}: list each DMC account once`);
+    seen.set(e.serviceId, e);
+  }
+  const ok = entries.filter((e): e is AccountEntry & { config: ResolvedConfig } => e.config !== undefined);
+  const inside = (p: string, dir: string): boolean => p === dir || p.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+  const journalKey = (c: ResolvedConfig): string | undefined =>
+    c.daemon
+      ? /^postgres(ql)?:\/\//i.test(c.daemon.journal)
+        ? `${c.daemon.journal.replace(/\/\/[^@/]*@/, '//')}#${c.daemon.store?.schema}`
+        : c.daemon.journal
+      : undefined;
+  const remoteKey = (c: ResolvedConfig): string | undefined =>
+    c.hasTransport
+      ? `${c.transport.protocol}://${c.transport.username}@${c.transport.host}:${c.transport.port}/${(c.transport.remoteRoot ?? '').replace(/^\/+|\/+$/g, '')}`
+      : undefined;
+  const httpKey = (c: ResolvedConfig): string | undefined =>
+    c.daemon?.http && c.daemon.http.port !== 0 ? `${c.daemon.http.host}:${c.daemon.http.port}` : undefined;
+  for (const [bi, b] of ok.entries()) {
+    for (const a of ok.slice(0, bi)) {
+      const same = (what: string, key: (string | number)[], fix: string, x: string | undefined, y: string | undefined): void => {
+        if (x !== undefined && x === y) throw whole(['accounts', b.index, ...key], `${name(b)} and ${name(a)} share ${what} (${x}): ${fix}`);
+      };
+      same(
+        'the journal',
+        ['daemon', 'journal'],
+        'give each account its own daemon.journal (or daemon.store.schema), or leave it out for the default per account',
+        journalKey(a.config),
+        journalKey(b.config),
+      );
+      same('the remote folder', ['transport'], 'an account is one login on the platform: each sends from its own', remoteKey(a.config), remoteKey(b.config));
+      same(
+        'the listening address',
+        ['daemon', 'http', 'listen'],
+        "give each account's daemon.http its own listen address",
+        httpKey(a.config),
+        httpKey(b.config),
+      );
+      same(
+        'the mail state folder',
+        ['mail', 'stateDir'],
+        'give each its own mail.stateDir, or leave it out for the default per account',
+        a.config.mail?.stateDir,
+        b.config.mail?.stateDir,
+      );
+      same(
+        'the reports folder',
+        ['reports', 'dir'],
+        'give each its own reports.dir, or leave it out for the default per account',
+        a.config.reports.dir,
+        b.config.reports.dir,
+      );
+      for (const [i, f] of (b.config.daemon?.dropFolders ?? []).entries())
+        for (const g of a.config.daemon?.dropFolders ?? [])
+          for (const [x, y] of [
+            [f.path, g.path],
+            [g.path, f.path],
+          ] as const)
+            if (x === y || ['work', 'sent', 'failed', 'results'].some((own) => inside(x, join(y, own))))
+              throw whole(
+                ['accounts', b.index, 'daemon', 'dropFolders', i, 'path'],
+                `${name(b)}'s drop folder ${f.path} and ${name(a)}'s ${g.path} overlap: an export would be taken by both, or its files taken as new inputs; give each account folders of its own`,
+              );
+    }
+  }
+  void file;
+}
+
+/** The account a command acts for: the one of a single-account file, or the one named (`--account`, DMC_ACCOUNT) in an `accounts` list. */
+export function pickAccount(set: AccountSet, account?: string): ResolvedConfig {
+  const ids = set.accounts.map((e) => e.serviceId ?? `accounts[${e.index}]`);
+  let entry: AccountEntry | undefined;
+  if (account !== undefined && account !== '') {
+    entry = set.accounts.find((e) => e.serviceId === account);
+    if (!entry)
+      throw new ConfigError(
+        'CONFIG_INVALID',
+        set.multi
+          ? `${set.file}: no account with service id ${account} (--account): the accounts are ${ids.join(', ')}`
+          : `${set.file} is for service ${ids[0]}, not ${account} (--account): leave --account out, or name this file's service`,
+        set.file,
+        'accounts',
+      );
+  } else if (set.accounts.length === 1) entry = set.accounts[0];
+  else
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${set.file} has ${set.accounts.length} accounts (${ids.join(', ')}): name the one to act for with --account <serviceId> (or DMC_ACCOUNT)`,
+      set.file,
+      'accounts',
+    );
+  if (entry!.error) throw entry!.error;
+  return entry!.config!;
 }
 
 /** The keys the schema allows at a path of the document (through optional, default, array and union wrappers). */

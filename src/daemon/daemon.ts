@@ -36,7 +36,7 @@ import { writeDueResults } from './results-step.js';
 import { StatusStore } from '../store/statuses.js';
 import { LEASE_DEFAULTS, LeaseKeeper } from '../store/lease.js';
 import { DeposedError, StoreUnavailableError } from '../store/sql.js';
-import type { PushReceiver } from '../http/push-receiver.js';
+import type { PushReceiver, PushTarget } from '../http/push-receiver.js';
 import type { OpsServer, RoleView } from '../http/ops-server.js';
 
 export type { DaemonEvents } from './context.js';
@@ -49,6 +49,11 @@ export interface DaemonOptions extends DaemonEvents {
   readonly now?: () => Date;
   /** Passed to the journal (the kill-at-transition tests). */
   readonly journal?: JournalOptions;
+  /**
+   * The push receiver runs beside several accounts' daemons in one process
+   * (issue #21): this daemon starts none and gives its `pushTarget()` to it.
+   */
+  readonly sharedPush?: boolean;
 }
 
 /** A stop still waiting on one of its phases after this long says which (and again as long as it waits). */
@@ -220,7 +225,10 @@ export class Daemon {
       await w.start();
       this.watchers.push(w);
     }
-    if (this.config.push) {
+    if (this.config.push && this.events.sharedPush) {
+      // On PostgreSQL the receiver records statuses on every node, leader or not: a journal of its own, not fenced.
+      if (this.lease) this.receiverJournal = await Journal.open(this.d.journal, 'receiver', storeOptions(this.d));
+    } else if (this.config.push) {
       if (this.config.push.journal !== this.d.journal)
         this.logger.warn(
           { push: journalWhere(this.config.push.journal), daemon: this.journal.path },
@@ -313,16 +321,41 @@ export class Daemon {
       for (const w of this.watchers) await step(`the watcher of ${w.folder} to close`, () => w.close());
       this.wakeUp?.();
       await step('the operation in flight to end', () => this.loop);
-      await step('the hook deliveries in flight to end', () => this.hooks.drain());
+      await step('the hook deliveries in flight to end', () => this.hooks?.drain());
       await step('the connection to the account to close', () => this.link.close());
       // A drain: the lease is handed over at once, not left to run out.
       await step('the lease to be handed over', () => this.lease?.stop(true));
       await step("the push receiver's journal to close", () => this.receiverJournal?.close());
-      await step('the journal to close', () => this.journal.close());
+      await step('the journal to close', () => this.journal?.close());
     } finally {
       clearInterval(say);
     }
     this.logger.info('daemon stopped');
+  }
+
+  /** Where a shared push receiver records this account's statuses (after start(); with `sharedPush`). */
+  pushTarget(): PushTarget {
+    return { journal: this.receiverJournal ?? this.journal, hooks: this.hooks, onCommit: () => this.wakeUp?.() };
+  }
+
+  /** The push section this daemon's configuration has (a shared receiver runs it, with `sharedPush`). */
+  get pushConfig(): ResolvedConfig['push'] {
+    return this.config.push;
+  }
+
+  /** The drop folders it watches. */
+  get folders(): readonly DropFolderConfig[] {
+    return this.d.dropFolders;
+  }
+
+  /** Its journal as configured (a file, or a postgres:// URL). */
+  get journalWhere(): string {
+    return this.d.journal;
+  }
+
+  /** The account's service id. */
+  get account(): string {
+    return this.config.service.serviceId;
   }
 
   /** The metrics and health endpoints' address, when configured (`http://127.0.0.1:8481`). */

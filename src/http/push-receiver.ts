@@ -31,16 +31,27 @@ import { sameSecret } from './same-secret.js';
 
 const KEEP_ALIVE_MS = 5000;
 
-export interface PushReceiverOptions {
-  readonly config: PushConfig;
+/** Where one account's statuses go. */
+export interface PushTarget {
   readonly journal: Journal;
-  readonly logger: Logger;
   /** Where `status` hook events go (one per commit). */
   readonly hooks?: Hooks;
   /** After each commit (the daemon wakes its results step). */
   readonly onCommit?: (r: RecordedPush) => void;
+}
+
+export interface PushReceiverOptions extends Partial<PushTarget> {
+  readonly config: PushConfig;
+  readonly logger: Logger;
   /** The configured service id: a report whose `username` names another is refused (403). */
   readonly serviceId?: string;
+  /**
+   * Several accounts (issue #21): each report goes to the account its
+   * `username` names (the service id, guide line 6750); one for a service
+   * not listed is refused (403) and counted. `journal`, `hooks`, `onCommit`
+   * and `serviceId` above are then not used.
+   */
+  readonly accounts?: ReadonlyMap<string, PushTarget>;
 }
 
 /** Counters since start (the metrics read them). */
@@ -49,6 +60,8 @@ export interface PushCounters {
   statuses: number;
   duplicates: number;
   refused: Record<string, number>;
+  /** Reports refused because they name a service this receiver does not take (also counted in refused['403']). */
+  otherService: number;
   commits: number;
 }
 
@@ -264,10 +277,18 @@ function allowed(list: BlockList, ip: string): boolean {
  * do not pay for it.
  */
 export async function startPushReceiver(opts: PushReceiverOptions): Promise<PushReceiver> {
-  const { config: c, journal, logger } = opts;
+  const { config: c, logger } = opts;
+  // Each account's own commits; undefined key: the one journal of a receiver that takes any service.
+  if (!opts.accounts && !opts.journal) throw new Error('startPushReceiver: a journal, or accounts');
+  const targets: ReadonlyMap<string | undefined, PushTarget> =
+    opts.accounts ??
+    new Map([
+      [opts.serviceId, { journal: opts.journal!, ...(opts.hooks ? { hooks: opts.hooks } : {}), ...(opts.onCommit ? { onCommit: opts.onCommit } : {}) }],
+    ]);
   // A 200 says the status is committed: on PostgreSQL only when the commit waits for the disk.
-  const synchronous = await journal.synchronousCommit();
-  if (synchronous === 'off') {
+  for (const { journal } of new Set(targets.values())) {
+    const synchronous = await journal.synchronousCommit();
+    if (synchronous !== 'off') continue;
     const what = `PostgreSQL at ${journal.path} commits with synchronous_commit = off: a status answered 200 could be lost if its server crashes`;
     if (!c.allowAsyncCommit)
       throw new JournalError(
@@ -276,9 +297,16 @@ export async function startPushReceiver(opts: PushReceiverOptions): Promise<Push
     logger.warn({ journal: journal.path }, `${what} (push.allowAsyncCommit)`);
   }
   const { default: Fastify } = await import('fastify');
-  const counters: PushCounters = { posts: 0, statuses: 0, duplicates: 0, refused: {}, commits: 0 };
-  const store = new StatusStore(journal);
-  const commit = new GroupCommit(journal, store, counters, opts.hooks, opts.onCommit, logger);
+  const counters: PushCounters = { posts: 0, statuses: 0, duplicates: 0, refused: {}, otherService: 0, commits: 0 };
+  const commits = new Map(
+    [...targets].map(([id, t]) => [id, new GroupCommit(t.journal, new StatusStore(t.journal), counters, t.hooks, t.onCommit, logger)] as const),
+  );
+  const pending = (): number => {
+    let n = 0;
+    for (const g of commits.values()) n += g.pendingStatuses;
+    return n;
+  };
+  const taken = [...commits.keys()].filter((k): k is string => k !== undefined);
   const list = allowList(c.allowFrom);
   const serverOptions = {
     headersTimeout: c.headersTimeout * 1000,
@@ -333,7 +361,7 @@ export async function startPushReceiver(opts: PushReceiverOptions): Promise<Push
           'WWW-Authenticate': 'Basic realm="dmc-trigger push", charset="UTF-8"',
         });
     }
-    if (req.method === 'POST' && commit.pendingStatuses >= c.maxPending)
+    if (req.method === 'POST' && pending() >= c.maxPending)
       return refuse(reply, 503, 'too many statuses waiting for the journal: retry later', { 'Retry-After': '5' });
     return undefined;
   });
@@ -350,12 +378,15 @@ export async function startPushReceiver(opts: PushReceiverOptions): Promise<Push
       throw e;
     }
     // A report names its service (guide line 6750): another service's statuses are never recorded under this one.
-    if (opts.serviceId !== undefined && report.username !== opts.serviceId)
+    const commit = commits.get(report.username) ?? (taken.length === 0 ? commits.get(undefined) : undefined);
+    if (!commit) {
+      counters.otherService++;
       return refuse(
         reply,
         403,
-        `the report is for service '${report.username.slice(0, 40)}', this receiver takes service ${opts.serviceId} (status_report username, guide line 6750); nothing was recorded`,
+        `the report is for service '${report.username.slice(0, 40)}', this receiver takes ${taken.length === 1 ? `service ${taken[0]}` : `services ${taken.join(', ')}`} (status_report username, guide line 6750); nothing was recorded`,
       );
+    }
     try {
       await commit.submit(report);
     } catch {

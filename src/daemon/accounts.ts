@@ -1,0 +1,132 @@
+/**
+ * Several DMC accounts in one process (issue #21): one `Daemon` per account,
+ * each with its own journal, connection and platform rate (5 triggers/s,
+ * guide §1.1.9), so a slow or unreachable account never holds up another;
+ * and one push receiver for them all, routing each report by its
+ * `username` (the service id, guide line 6750).
+ *
+ * An account whose section is wrong, or that cannot start (its journal held
+ * by another process), is said and left out; the others run.
+ */
+import type { AccountSet } from '../config/config.js';
+import type { PushReceiver, PushTarget } from '../http/push-receiver.js';
+import type { Logger } from '../transport/logger.js';
+import { Daemon, type DaemonOptions } from './daemon.js';
+import type { DaemonEvents } from './context.js';
+
+type DaemonEvent = Parameters<NonNullable<DaemonEvents['onEvent']>>[0];
+
+export interface AccountDaemonsOptions {
+  /** Lead only these service ids (`daemon --account`); default: every account. */
+  readonly only?: readonly string[];
+  /** Each daemon's events, with the account they concern. */
+  readonly onEvent?: (account: string, e: DaemonEvent) => void;
+  /** Passed to each daemon (the clock, the journal's test options). */
+  readonly daemon?: Omit<DaemonOptions, 'sharedPush' | 'onEvent'>;
+}
+
+/** An account left out, and why. */
+export interface SkippedAccount {
+  readonly account: string;
+  readonly reason: string;
+}
+
+export class AccountDaemons {
+  /** The daemons running, one per account, in the configuration's order. */
+  readonly daemons: Daemon[] = [];
+  readonly skipped: SkippedAccount[] = [];
+  private receiver: PushReceiver | undefined;
+
+  constructor(
+    private readonly set: AccountSet,
+    private readonly logger: Logger,
+    private readonly opts: AccountDaemonsOptions = {},
+  ) {}
+
+  /** Starts every account it can; throws only when none starts. */
+  async start(): Promise<void> {
+    const { set, opts } = this;
+    const only = opts.only?.length ? new Set(opts.only) : undefined;
+    if (only) {
+      const known = new Set(set.accounts.map((e) => e.serviceId));
+      const unknown = [...only].filter((a) => !known.has(a));
+      if (unknown.length)
+        throw new AccountsError(
+          `${set.file}: --account ${unknown.join(', ')}: no such account; the accounts are ${set.accounts.map((e) => e.serviceId ?? `accounts[${e.index}]`).join(', ')}`,
+        );
+    }
+    for (const entry of set.accounts) {
+      const account = entry.serviceId ?? `accounts[${entry.index}]`;
+      if (only && !only.has(account)) continue;
+      const skip = (reason: string): void => {
+        this.skipped.push({ account, reason });
+        this.logger.error({ account }, `account ${account} not started: ${reason}`);
+        opts.onEvent?.(account, { type: 'retry', detail: `account not started: ${reason}` });
+      };
+      if (entry.error) {
+        skip(entry.error.message);
+        continue;
+      }
+      const config = entry.config!;
+      if (!config.daemon) {
+        skip(`${set.file}: no daemon section for this account (docs/config.md)`);
+        continue;
+      }
+      const daemon = new Daemon(config, this.logger.child({ account }), {
+        ...opts.daemon,
+        sharedPush: true,
+        ...(opts.onEvent ? { onEvent: (e: DaemonEvent) => opts.onEvent!(account, e) } : {}),
+      });
+      try {
+        await daemon.start();
+      } catch (e) {
+        // What start() opened is closed again: the account is out, the process stays up for the others.
+        await daemon.stop().catch(() => undefined);
+        skip((e as Error).message);
+        continue;
+      }
+      this.daemons.push(daemon);
+    }
+    if (this.daemons.length === 0)
+      throw new AccountsError(`no account started: ${this.skipped.map((s) => `${s.account}: ${s.reason}`).join('; ') || 'none selected'}`);
+    // The push section is stated once at the top of the file: every account's copy is the same.
+    const push = this.daemons.find((d) => d.pushConfig)?.pushConfig;
+    if (push) {
+      const { startPushReceiver } = await import('../http/push-receiver.js');
+      const accounts = new Map<string, PushTarget>(this.daemons.map((d) => [d.account, d.pushTarget()]));
+      try {
+        this.receiver = await startPushReceiver({ config: push, logger: this.logger, accounts });
+      } catch (e) {
+        await this.stopDaemons();
+        throw e;
+      }
+    }
+  }
+
+  /** The shared push receiver's address, when the configuration has a push section. */
+  get pushOrigin(): string | undefined {
+    return this.receiver?.origin;
+  }
+
+  /** The shared push receiver's counters (reports for a service not served counted in `otherService`). */
+  get pushCounters(): PushReceiver['counters'] | undefined {
+    return this.receiver?.counters;
+  }
+
+  /** The receiver first (no status answered once a journal is closing), then every account at once. */
+  async stop(): Promise<void> {
+    await this.receiver?.close();
+    await this.stopDaemons();
+  }
+
+  private async stopDaemons(): Promise<void> {
+    const results = await Promise.allSettled(this.daemons.map((d) => d.stop()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}
+
+/** No account could start, or `--account` names none of them: a configuration matter (exit 2). */
+export class AccountsError extends Error {
+  override readonly name = 'ConfigError';
+}

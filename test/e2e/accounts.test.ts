@@ -1,0 +1,175 @@
+/**
+ * Several DMC accounts in one configuration, served by one process (issue
+ * #21): each account has its own connection and rate, so one account's
+ * server black-holed does not hold up another's exports; one push receiver
+ * routes each report by its username (the service id); an account whose
+ * section is wrong is left out and the others run.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAccounts } from '../../src/config/config.js';
+import { AccountDaemons } from '../../src/daemon/accounts.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
+import { Simulator } from '../../src/simulator/simulator.js';
+import { silentLogger } from '../../src/transport/logger.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { main } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/output.js';
+import { broadcastsWith } from '../helpers/platform-record.js';
+import { pushElement } from '../helpers/push.js';
+import { writePushReport } from '../../src/formats/push.js';
+
+const command = (serviceId: string, spaceId: string): string =>
+  `serviceId: "${serviceId}"\nspaceId: ${spaceId}\nbroadcastName: "Multi {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n`;
+
+/** Waits (bounded) until `ok`, checking each 100 ms: the daemons work on their own. */
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('several accounts in one process (issue #21)', () => {
+  let root: string;
+  let sim: Simulator;
+  let proxy: FaultProxy;
+  let all: AccountDaemons;
+  let a: Daemon;
+  let b: Daemon;
+  let n = 0;
+  let file: string;
+  /** Passes that failed, per account (a pass held by a black hole ends in one, at the connect timeout). */
+  const failedPasses = new Map<string, number>();
+  /** Drops an export of one contact with its own reference; returns the reference. */
+  const drop = (account: 'a' | 'b'): string => {
+    const ref = `REF-${account}-${++n}`;
+    writeFileSync(join(root, 'drop', account, `${ref}.csv`), `Mobile;Ref\n06 12 00 ${String(n).padStart(2, '0')} 00;${ref}\n`);
+    return ref;
+  };
+  const done = async (d: Daemon): Promise<number> => (await d.journal.summary()).inputs['done'] ?? 0;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'dmc-accounts-'));
+    sim = new Simulator({
+      root: join(root, 'sim'),
+      accounts: [
+        { serviceId: '111', username: 'a', password: 'pa', spaceId: '1' },
+        { serviceId: '222', username: 'b', password: 'pb', spaceId: '2' },
+      ],
+      sftpPort: 0,
+      interval: 0.3,
+      seed: 'accounts',
+      autoReports: false,
+    });
+    await sim.start();
+    proxy = new FaultProxy({ host: '127.0.0.1', port: sim.sftp!.port });
+    await proxy.start();
+    writeFileSync(join(root, 'a.yaml'), command('111', '1'));
+    writeFileSync(join(root, 'b.yaml'), command('222', '2'));
+    for (const f of ['a', 'b', 'c']) mkdirSync(join(root, 'drop', f), { recursive: true });
+    const text = [
+      'timeouts: {connect: 2, idle: 5, documentsTaken: 10, outcome: 20, poll: 0.1}',
+      'retries: {attempts: 1, minDelay: 0.05, maxDelay: 0.2}',
+      'push: {listen: "127.0.0.1:0", path: /dmc/status}',
+      'daemon: {stableSeconds: 0.3, rescanSeconds: 0.5}',
+      'accounts:',
+      '  - service: {serviceId: "111"}',
+      `    transport: {host: 127.0.0.1, port: ${proxy.port}, username: a, password: pa, hostKey: "${sim.fingerprint}"}`,
+      '    daemon: {dropFolders: [{path: drop/a, command: a.yaml, map: {EXTERNALREFERENCE: Ref}}]}',
+      '  - service: {serviceId: "222"}',
+      `    transport: {host: 127.0.0.1, port: ${sim.sftp!.port}, username: b, password: pb, hostKey: "${sim.fingerprint}"}`,
+      '    daemon: {dropFolders: [{path: drop/b, command: b.yaml, map: {EXTERNALREFERENCE: Ref}}]}',
+      // A section that cannot run (its password's variable unset): left out, the others run.
+      '  - service: {serviceId: "333"}',
+      `    transport: {host: 127.0.0.1, port: ${sim.sftp!.port}, username: c, password: "\${DMC_TEST_UNSET}"}`,
+      '    daemon: {dropFolders: [{path: drop/c, command: b.yaml}]}',
+    ].join('\n');
+    file = join(root, 'dmc.yaml');
+    writeFileSync(file, text);
+    all = new AccountDaemons(await parseAccounts(text, file, {}), silentLogger, {
+      onEvent: (account, e) => {
+        if (e.type === 'retry' && e.detail?.startsWith('pass failed')) failedPasses.set(account, (failedPasses.get(account) ?? 0) + 1);
+      },
+    });
+    await all.start();
+    [a, b] = all.daemons as [Daemon, Daemon];
+    sim.setPush({ url: `${all.pushOrigin}/dmc/status`, batch: 50 });
+  }, 60_000);
+  afterAll(async () => {
+    await all?.stop();
+    await proxy?.close();
+    await sim?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('an account whose section is wrong is left out, named; the others run', () => {
+    expect(all.daemons.map((d) => d.account)).toEqual(['111', '222']);
+    expect(all.skipped).toEqual([
+      { account: '333', reason: expect.stringMatching(/accounts\[2\] \(service 333\): transport\.password refers to \$\{DMC_TEST_UNSET\}/) },
+    ]);
+  });
+
+  it("one receiver routes each account's statuses to that account; a report for another service is refused and counted", { timeout: 90_000 }, async () => {
+    const ra = drop('a');
+    const rb = drop('b');
+    await until('both exports sent and done', async () => (await done(a)) === 1 && (await done(b)) === 1);
+    await until('statuses pushed for both', async () => (await a.journal.pushStatusCount()) > 0 && (await b.journal.pushStatusCount()) > 0);
+    // Each on its own account's platform records, once.
+    expect([broadcastsWith(join(root, 'sim'), ra, 'a'), broadcastsWith(join(root, 'sim'), ra, 'b')]).toEqual([1, 0]);
+    expect([broadcastsWith(join(root, 'sim'), rb, 'b'), broadcastsWith(join(root, 'sim'), rb, 'a')]).toEqual([1, 0]);
+    const before = [await a.journal.pushStatusCount(), await b.journal.pushStatusCount()];
+    const xml = writePushReport('999', [pushElement()]);
+    const res = await fetch(`${all.pushOrigin}/dmc/status`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: xml });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toMatch(/for service '999', this receiver takes services 111, 222/);
+    expect(all.pushCounters?.otherService).toBe(1);
+    expect([await a.journal.pushStatusCount(), await b.journal.pushStatusCount()]).toEqual(before);
+  });
+
+  it("one account's server black-holed: the other's exports keep flowing; the first resumes when the network does", { timeout: 120_000 }, async () => {
+    proxy.blackHole(120_000);
+    const ra = drop('a');
+    // The account is stuck for real first: a pass of it has waited out its connect timeout on the silent network.
+    await until('a pass of the black-holed account to fail', () => (failedPasses.get('111') ?? 0) > 0, 30_000);
+    const rbs = Array.from({ length: 6 }, () => drop('b'));
+    await until("the other account's six exports done", async () => (await done(b)) === 7, 60_000);
+    for (const r of rbs) expect(broadcastsWith(join(root, 'sim'), r, 'b')).toBe(1);
+    // Meanwhile nothing of the black-holed account's export reached its platform.
+    expect(broadcastsWith(join(root, 'sim'), ra, 'a')).toBe(0);
+    expect(await done(a)).toBe(1);
+    proxy.blackHole(0);
+    await until('the black-holed account to send once the network is back', async () => (await done(a)) === 2, 90_000);
+    expect(broadcastsWith(join(root, 'sim'), ra, 'a')).toBe(1);
+  });
+
+  it('status acts for the account --account names; without it, with several, they ask for one (exit 2)', async () => {
+    const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: false };
+      return { code: await main(argv, io), out: out.join('\n'), err: err.join('\n') };
+    };
+    const s = await run('status', '--config', file, '--account', '222', '--json');
+    expect(s.code).toBe(0);
+    const status = JSON.parse(s.out) as { account: string; inputs: Record<string, number>; journal: string };
+    expect(status.account).toBe('222');
+    expect(status.journal).toContain(join('state', '222', 'journal.db'));
+    expect(status.inputs['done'] ?? 0).toBe(await done(b));
+    const none = await run('status', '--config', file);
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/has 3 accounts \(111, 222, 333\): name the one to act for with --account <serviceId> \(or DMC_ACCOUNT\)/);
+    // status needs no secret: the account the daemon left out is shown (it never ran).
+    const left = await run('status', '--config', file, '--account', '333');
+    expect(left.code).toBe(0);
+    expect(left.out).toMatch(/no journal yet at .*333.*the daemon has not run with this configuration/);
+    const unknown = await run('status', '--config', file, '--account', '444');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/no account with service id 444 \(--account\): the accounts are 111, 222, 333/);
+    // --account applies to its command only.
+    expect(process.env['DMC_ACCOUNT']).toBeUndefined();
+  });
+});
