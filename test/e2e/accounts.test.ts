@@ -5,6 +5,7 @@
  * routes each report by its username (the service id); an account whose
  * section is wrong is left out and the others run.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,5 +172,60 @@ describe('several accounts in one process (issue #21)', () => {
     expect(unknown.err).toMatch(/no account with service id 444 \(--account\): the accounts are 111, 222, 333/);
     // --account applies to its command only.
     expect(process.env['DMC_ACCOUNT']).toBeUndefined();
+  });
+});
+
+describe('dmc-trigger daemon with several accounts (the command)', () => {
+  it('serves each account, names each in its event lines, says the account left out, and exits 2 at stop for it', { timeout: 60_000 }, async () => {
+    const root = mkdtempSync(join(tmpdir(), 'dmc-accounts-cli-'));
+    const sim = new Simulator({
+      root: join(root, 'sim'),
+      accounts: [
+        { serviceId: '111', username: 'a', password: 'pa', spaceId: '1' },
+        { serviceId: '222', username: 'b', password: 'pb', spaceId: '2' },
+      ],
+      sftpPort: 0,
+      interval: 0.3,
+      seed: 'accounts-cli',
+      autoReports: false,
+    });
+    await sim.start();
+    try {
+      writeFileSync(join(root, 'b.yaml'), command('222', '2'));
+      writeFileSync(join(root, 'a.yaml'), command('111', '1'));
+      for (const f of ['a', 'b', 'c']) mkdirSync(join(root, 'drop', f), { recursive: true });
+      const transport = (user: string, pw: string): string =>
+        `{host: 127.0.0.1, port: ${sim.sftp!.port}, username: ${user}, password: "${pw}", hostKey: "${sim.fingerprint}"}`;
+      writeFileSync(
+        join(root, 'dmc.yaml'),
+        [
+          'timeouts: {connect: 5, outcome: 20, poll: 0.1}',
+          'daemon: {stableSeconds: 0.3, rescanSeconds: 0.5}',
+          'accounts:',
+          `  - {service: {serviceId: "111"}, transport: ${transport('a', 'pa')}, daemon: {dropFolders: [{path: drop/a, command: a.yaml}]}}`,
+          `  - {service: {serviceId: "222"}, transport: ${transport('b', 'pb')}, daemon: {dropFolders: [{path: drop/b, command: b.yaml}]}}`,
+          `  - {service: {serviceId: "333"}, transport: ${transport('c', '${DMC_TEST_UNSET}')}, daemon: {dropFolders: [{path: drop/c, command: b.yaml}]}}`,
+        ].join('\n'),
+      );
+      const bin = join(new URL('../../', import.meta.url).pathname, 'dist/cli/main.js');
+      const p = spawn(process.execPath, [bin, 'daemon', '--config', 'dmc.yaml', '--log-level', 'error'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      const exited = new Promise<number | null>((res) => p.on('exit', (code) => res(code)));
+      await until('the daemon to start', () => out.includes('daemon serving 2 account(s)'), 30_000);
+      expect(out).toMatch(/account 111: watching .*drop\/a; journal .*state\/111\/journal\.db/);
+      expect(out).toMatch(/account 222: watching .*drop\/b; journal .*state\/222\/journal\.db/);
+      expect(err).toMatch(/account 333 NOT STARTED: .*accounts\[2\] \(service 333\): transport\.password refers to \$\{DMC_TEST_UNSET\}/);
+      writeFileSync(join(root, 'drop', 'b', 'relance.csv'), 'Mobile\n0612345678\n');
+      await until('the export sent for account 222', () => /\[222\] sent #\d+ relance\.csv/.test(out), 30_000);
+      expect(out).not.toMatch(/\[111\] (taken|sent)/);
+      p.kill('SIGTERM');
+      expect(await exited).toBe(2);
+    } finally {
+      await sim.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
