@@ -12,6 +12,7 @@ import type { AccountSet } from '../config/config.js';
 import type { PushReceiver, PushTarget } from '../http/push-receiver.js';
 import type { Logger } from '../transport/logger.js';
 import { Daemon, type DaemonOptions } from './daemon.js';
+import type { Fleet } from './fleet.js';
 import type { DaemonEvents } from './context.js';
 
 type DaemonEvent = Parameters<NonNullable<DaemonEvents['onEvent']>>[0];
@@ -55,6 +56,8 @@ export class AccountDaemons {
           `${set.file}: --account ${unknown.join(', ')}: no such account; the accounts are ${set.accounts.map((e) => e.serviceId ?? `accounts[${e.index}]`).join(', ')}`,
         );
     }
+    // On PostgreSQL the nodes started with this file share its accounts: each leads its share (fleet.ts).
+    this.fleet = await this.startFleet(only);
     for (const entry of set.accounts) {
       const account = entry.serviceId ?? `accounts[${entry.index}]`;
       if (only && !only.has(account)) continue;
@@ -75,6 +78,7 @@ export class AccountDaemons {
       const daemon = new Daemon(config, this.logger.child({ account }), {
         ...opts.daemon,
         sharedPush: true,
+        ...(this.fleet ? { leaseGate: this.fleet.gate } : {}),
         ...(opts.onEvent ? { onEvent: (e: DaemonEvent) => opts.onEvent!(account, e) } : {}),
       });
       try {
@@ -87,8 +91,10 @@ export class AccountDaemons {
       }
       this.daemons.push(daemon);
     }
-    if (this.daemons.length === 0)
+    if (this.daemons.length === 0) {
+      await this.fleet?.stop();
       throw new AccountsError(`no account started: ${this.skipped.map((s) => `${s.account}: ${s.reason}`).join('; ') || 'none selected'}`);
+    }
     // The push section is stated once at the top of the file: every account's copy is the same.
     const push = this.daemons.find((d) => d.pushConfig)?.pushConfig;
     if (push) {
@@ -113,10 +119,52 @@ export class AccountDaemons {
     return this.receiver?.counters;
   }
 
-  /** The receiver first (no status answered once a journal is closing), then every account at once. */
+  /**
+   * The receiver first (no status answered once a journal is closing); this
+   * node leaves the fleet, so the others count one node fewer; then every
+   * account at once, each handing its lease over (a drain).
+   */
   async stop(): Promise<void> {
     await this.receiver?.close();
+    await this.fleet?.stop();
     await this.stopDaemons();
+  }
+
+  /** The accounts this node leads now. */
+  leading(): string[] {
+    return this.daemons.filter((d) => d.leads).map((d) => d.account);
+  }
+
+  /** Nodes sharing the accounts and this node's share (PostgreSQL), as last read. */
+  get balance(): { nodes: number; share: number } | undefined {
+    return this.fleet ? { nodes: this.fleet.nodes, share: this.fleet.share } : undefined;
+  }
+
+  private fleet: Fleet | undefined;
+
+  /** The fleet, when every account to run keeps its journal in one PostgreSQL database (with one account: none needed). */
+  private async startFleet(only: ReadonlySet<string> | undefined): Promise<Fleet | undefined> {
+    const configs = this.set.accounts.filter((e) => e.config?.daemon && (!only || only.has(e.serviceId ?? ''))).map((e) => e.config!);
+    const pg = configs.filter((c) => /^postgres(ql)?:\/\//i.test(c.daemon!.journal));
+    if (pg.length < 2 || pg.length !== configs.length) return undefined;
+    const url = pg[0]!.daemon!.journal;
+    if (pg.some((c) => c.daemon!.journal !== url)) {
+      this.logger.warn('the accounts keep their journals in different PostgreSQL databases: each node leads every account it can take (no balancing)');
+      return undefined;
+    }
+    const d = pg[0]!.daemon!;
+    const { Fleet } = await import('./fleet.js');
+    const { defaultNode } = await import('../store/journal.js');
+    return Fleet.start({
+      url,
+      ...(d.store?.password ? { password: d.store.password.reveal() } : {}),
+      accounts: this.set.accounts.filter((e) => e.config).map((e) => e.config!.service.serviceId),
+      node: d.store?.node ?? defaultNode(),
+      ttlMs: (d.store?.leaseSeconds ?? 6) * 1000,
+      leading: () => this.leading(),
+      handOver: (account) => this.daemons.find((x) => x.account === account)?.handOver() ?? Promise.resolve(),
+      logger: this.logger,
+    });
   }
 
   private async stopDaemons(): Promise<void> {

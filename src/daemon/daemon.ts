@@ -34,7 +34,7 @@ import { failInput, settleFiles, sweepTemporaries } from './settle.js';
 import { DropWatcher } from './watcher.js';
 import { writeDueResults } from './results-step.js';
 import { StatusStore } from '../store/statuses.js';
-import { LEASE_DEFAULTS, LeaseKeeper } from '../store/lease.js';
+import { LEASE_DEFAULTS, LeaseKeeper, type LeaseGate } from '../store/lease.js';
 import { DeposedError, StoreUnavailableError } from '../store/sql.js';
 import type { PushReceiver, PushTarget } from '../http/push-receiver.js';
 import type { OpsServer, RoleView } from '../http/ops-server.js';
@@ -54,6 +54,8 @@ export interface DaemonOptions extends DaemonEvents {
    * (issue #21): this daemon starts none and gives its `pushTarget()` to it.
    */
   readonly sharedPush?: boolean;
+  /** PostgreSQL: asked before this node takes the account's free lease (the nodes' balancing, issue #21). */
+  readonly leaseGate?: LeaseGate;
 }
 
 /** A stop still waiting on one of its phases after this long says which (and again as long as it waits). */
@@ -114,6 +116,7 @@ export class Daemon {
         node,
         ttlMs: (d.store?.leaseSeconds ?? LEASE_DEFAULTS.ttlMs / 1000) * 1000,
         marginMs: (d.store?.leaseMarginSeconds ?? LEASE_DEFAULTS.marginMs / 1000) * 1000,
+        ...(events.leaseGate ? { gate: events.leaseGate } : {}),
       });
       this.lease = lease;
       this.journal.writeUnder(node, () => {
@@ -136,7 +139,7 @@ export class Daemon {
       events,
       now: events.now ?? (() => new Date()),
       pace: { lastUpload: 0 },
-      stopping: () => this.stopping,
+      stopping: () => this.winding,
       folderOf: (path) => d.dropFolders.find((f) => f.path === path),
       wake: () => this.wakeUp?.(),
     };
@@ -145,6 +148,34 @@ export class Daemon {
   /** This node's name: daemon.store.node, DMC_NODE, or the host's name. */
   get node(): string {
     return this.d.store?.node ?? defaultNode();
+  }
+
+  /** Asked to hand the account over (balancing): the pass in flight ends early, then the lease is released. */
+  private handingOver: Promise<void> | undefined;
+  private handedOver: (() => void) | undefined;
+
+  /** The pass ends at the next step: the daemon stops, or hands the account over. */
+  private get winding(): boolean {
+    return this.stopping || this.handingOver !== undefined;
+  }
+
+  /** Whether this node leads the account now (always on SQLite). */
+  get leads(): boolean {
+    return this.leading();
+  }
+
+  /**
+   * Hands the account over to another node (PostgreSQL; this node leads more
+   * than its share): the operation in flight ends, nothing more starts, the
+   * lease is released; the daemon stays up as a standby. Resolves once done.
+   */
+  handOver(): Promise<void> {
+    if (!this.lease || !this.leading() || this.stopping) return Promise.resolve();
+    this.handingOver ??= new Promise<void>((res) => {
+      this.handedOver = res;
+      this.wakeUp?.();
+    });
+    return this.handingOver;
   }
 
   /** Whether this node acts for the account now: always on SQLite; while it holds the lease on PostgreSQL. */
@@ -166,6 +197,11 @@ export class Daemon {
     }
     this.link.abortNow();
     if (this.stopping) return;
+    if (this.handingOver) {
+      this.logger.info({ node: this.node }, 'handed the account over: this node is a standby for it now');
+      this.ctx.events.onEvent?.({ type: 'standby', detail: `node ${this.node}, handed over` });
+      return;
+    }
     this.logger.warn({ node: this.node }, 'this node no longer leads the account (standby): nothing more is sent from here');
     this.ctx.events.onEvent?.({ type: 'standby', detail: `node ${this.node}` });
   }
@@ -321,6 +357,8 @@ export class Daemon {
       for (const w of this.watchers) await step(`the watcher of ${w.folder} to close`, () => w.close());
       this.wakeUp?.();
       await step('the operation in flight to end', () => this.loop);
+      // A hand-over asked for and not done: the lease is handed over below anyway.
+      this.handedOver?.();
       await step('the hook deliveries in flight to end', () => this.hooks?.drain());
       await step('the connection to the account to close', () => this.link.close());
       // A drain: the lease is handed over at once, not left to run out.
@@ -445,6 +483,14 @@ export class Daemon {
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
+      if (this.handingOver) {
+        // Between two passes: nothing of this account is in flight here.
+        this.logger.info({ node: this.node }, 'handing the account over to another node (this node leads more than its share)');
+        await this.lease!.handOver();
+        this.handingOver = undefined;
+        this.handedOver?.();
+        continue;
+      }
       let progressed = false;
       const started = performance.now();
       try {
@@ -474,7 +520,7 @@ export class Daemon {
         await this.link.reset();
       }
       if (this.stopping) break;
-      if (!progressed) {
+      if (!progressed && !this.handingOver) {
         // After failures (server down, network cut): exponential backoff up to a minute.
         const wait = failures > 0 ? backoffMs(failures) : Math.max(1000, this.config.timeouts.poll * 1000);
         await new Promise<void>((res) => {
@@ -557,9 +603,9 @@ export class Daemon {
         await this.journal.recordIntakeError(path, `cannot move it to work/: ${(e as Error).message}`);
       }
     }
-    if (any('working')) for (const f of this.d.dropFolders) if (f.group && !this.stopping && (await buildGroup(ctx, f))) progressed = true;
+    if (any('working')) for (const f of this.d.dropFolders) if (f.group && !this.winding && (await buildGroup(ctx, f))) progressed = true;
     for (const row of any('working') ? await this.journal.inputsIn('working') : []) {
-      if (this.stopping) return progressed;
+      if (this.winding) return progressed;
       const f = ctx.folderOf(row.folder);
       if (!f) continue;
       if (row.kind === 'document') {
@@ -579,7 +625,7 @@ export class Daemon {
       if (await this.guarded(row, () => buildInput(ctx, f, row))) progressed = true;
     }
     for (const row of any('built') ? await this.journal.inputsIn('built') : []) {
-      if (this.stopping) return progressed;
+      if (this.winding) return progressed;
       if (!isMember(row) && (await this.guarded(row, () => sendInput(ctx, row)))) progressed = true;
       if (await this.outcomesIfTime()) progressed = true;
     }
@@ -593,11 +639,11 @@ export class Daemon {
         this.logger.error({ input: row.id, name: printable(row.name), err: e.message }, 'cannot move the files of a finished input; trying again'),
       );
     }
-    if (this.config.hasTransport && !this.stopping && this.schedule.due(ctx.now())) {
+    if (this.config.hasTransport && !this.winding && this.schedule.due(ctx.now())) {
       await this.collectReports();
       quiet = false;
     }
-    if (this.stopping) return progressed;
+    if (this.winding) return progressed;
     const results = await writeDueResults(ctx, quiet);
     if (results.wrote) progressed = true;
     // Nothing live, nothing due, nothing done: the passes until the next change need not read.

@@ -25,7 +25,18 @@ export interface Lease {
   /** When the holder took it (this epoch's start), to the millisecond. */
   readonly since: Date;
   readonly expiresAt: Date;
+  /** As read (LeaseStore.read): how long it has been free or expired, on the store's clock; 0 while live. */
+  readonly freeForMs?: number;
 }
+
+/**
+ * Whether this node takes a free lease now (balancing accounts among nodes,
+ * issue #21): given the lease as read (none yet: never taken), it runs
+ * `take` when it wants the account and resolves with its result, else with
+ * undefined. One gate serves every account of a process, so it can count
+ * what the process leads before it takes one more.
+ */
+export type LeaseGate = <T>(seen: Lease | undefined, take: () => Promise<T>) => Promise<T | undefined>;
 
 /** What a store keeps for leases (PostgreSQL: pg-lease.ts). */
 export interface LeaseStore {
@@ -49,6 +60,8 @@ export interface LeaseOptions {
   readonly marginMs: number;
   /** A monotonic clock in milliseconds (tests may give their own). */
   readonly now?: () => number;
+  /** Asked before taking a free lease (a lease this node holds is renewed without asking). Default: always take. */
+  readonly gate?: LeaseGate;
 }
 
 /** Defaults: a standby takes over within ttl + ttl/3 of the leader's death (8 s), the target of issue #20 being 10 s. */
@@ -125,6 +138,22 @@ export class LeaseKeeper extends EventEmitter<{ role: [Role, Lease | undefined];
     this.retired = true;
   }
 
+  /**
+   * Hands the lease over now and stays a standby (balancing: this node leads
+   * more than its share). The caller has let the operation in flight end. The
+   * gate decides when this node takes a lease again.
+   */
+  async handOver(): Promise<void> {
+    await this.running;
+    const l = this.lease;
+    if (!l || l.holder !== this.o.node || !this.mayAct()) return;
+    this.validUntil = -Infinity;
+    // Forgotten before the release: the next attempt asks the gate, and never renews the epoch it gave up.
+    this.lease = undefined;
+    this.sayRole();
+    await this.store.release(this.o.account, this.o.node, l.epoch).catch((e: Error) => this.emit('renewFailed', e));
+  }
+
   /** Stops renewing; with `release`, hands the lease over at once (a drain). */
   async stop(release = true): Promise<void> {
     this.stopped = true;
@@ -151,15 +180,30 @@ export class LeaseKeeper extends EventEmitter<{ role: [Role, Lease | undefined];
 
   private async attempt(): Promise<void> {
     if (this.stopped) return;
-    const mine = this.lease?.holder === this.o.node ? this.lease.epoch : undefined;
+    // Renewed: an epoch this node took or renewed; a lease it only read (the gate declined it) is never renewed.
+    const mine = this.lease?.holder === this.o.node && this.lease.freeForMs === undefined ? this.lease.epoch : undefined;
     // Retired: only a lease it still holds is renewed (taking one means no epoch given).
     if (this.retired && (mine === undefined || !this.mayAct())) return this.sayRole();
-    const sentAt = this.now();
+    let sentAt = this.now();
     try {
-      const l = await this.store.acquire(this.o.account, this.o.node, mine, this.o.ttlMs);
+      let l: Lease | undefined;
+      if (mine === undefined && this.o.gate) {
+        // Not held: read it; a free one (or one under this node's name, left by a process of it that is gone) is taken
+        // only when the gate says so.
+        const seen = await this.store.read(this.o.account);
+        const free = !seen || seen.freeForMs! > 0 || seen.holder === this.o.node;
+        l = free
+          ? await this.o.gate(seen, () => {
+              sentAt = this.now();
+              return this.store.acquire(this.o.account, this.o.node, undefined, this.o.ttlMs);
+            })
+          : seen;
+        l ??= seen;
+      } else l = await this.store.acquire(this.o.account, this.o.node, mine, this.o.ttlMs);
       this.lease = l;
-      // Held: valid from when the request was sent (the store's expiry is later than that by construction).
-      this.validUntil = l.holder === this.o.node ? sentAt + this.o.ttlMs - this.o.marginMs : -Infinity;
+      // Held: valid from when the request was sent (the store's expiry is later than that by construction). A lease only
+      // read (the gate did not take it) gives nothing, even under this node's name.
+      this.validUntil = l && l.holder === this.o.node && l.freeForMs === undefined ? sentAt + this.o.ttlMs - this.o.marginMs : -Infinity;
       this.renewFailures = 0;
     } catch (e) {
       // Nothing is known: the lease held so far runs out on its own (validUntil unchanged).

@@ -484,7 +484,11 @@ class PgLeaseStore implements LeaseStore {
   }
 
   async read(account: string): Promise<Lease | undefined> {
-    const r = await this.pool.query<LeaseRow>('SELECT * FROM dmc_leases WHERE account = $1', [account]);
-    return r.rows[0] ? toLease(r.rows[0]) : undefined;
+    // On the store's clock: how long it has been free (0 while it is live).
+    const r = await this.pool.query<LeaseRow & { free_ms: number }>(
+      'SELECT *, GREATEST(0, EXTRACT(EPOCH FROM (now() - expires_at)) * 1000) AS free_ms FROM dmc_leases WHERE account = $1',
+      [account],
+    );
+    return r.rows[0] ? { ...toLease(r.rows[0]), freeForMs: Number(r.rows[0].free_ms) } : undefined;
   }
 }

@@ -254,4 +254,40 @@ describe.skipIf(!url)('leases and fencing on PostgreSQL (issue #20)', () => {
     const taken = await sb.leases().acquire('12345678', 'b', undefined, 800);
     expect(taken).toMatchObject({ holder: 'b', epoch: lease.epoch + 1 });
   });
+
+  it('a gate decides when a free lease is taken (balancing, issue #21); handOver releases it and the keeper stays a standby until the gate lets it take again', async () => {
+    const s = await open(freshSchema('gate'));
+    let open_ = false;
+    const asked: (number | undefined)[] = [];
+    const gate = <T>(seen: { freeForMs?: number } | undefined, take: () => Promise<T>): Promise<T | undefined> => {
+      asked.push(seen?.freeForMs);
+      return open_ ? take() : Promise.resolve(undefined);
+    };
+    const a = new LeaseKeeper(s.leases(), { account: '12345678', node: 'a', ttlMs: TTL, marginMs: MARGIN, gate });
+    await a.start();
+    // Never taken: the gate is asked with nothing read, and declines.
+    expect(asked[0]).toBeUndefined();
+    expect(a.role).toBe('standby');
+    expect(await s.leases().read('12345678')).toBeUndefined();
+    open_ = true;
+    await until('a to take the lease once the gate lets it', () => a.role === 'leader');
+    const taken = (await s.leases().read('12345678'))!;
+    expect(taken).toMatchObject({ holder: 'a', freeForMs: 0 });
+    // Handed over: free at once, and not taken back while the gate declines.
+    open_ = false;
+    await a.handOver();
+    expect(a.role).toBe('standby');
+    await until('the lease to be seen free', async () => ((await s.leases().read('12345678'))?.freeForMs ?? 0) > 0);
+    const n = asked.length;
+    await until('the gate to be asked again with the lease free', () => asked.length > n + 1);
+    expect(asked.at(-1)).toBeGreaterThan(0);
+    expect(a.role).toBe('standby');
+    // Another node, whose gate lets it, takes it under a new epoch.
+    const b = new LeaseKeeper(s.leases(), { account: '12345678', node: 'b', ttlMs: TTL, marginMs: MARGIN });
+    await b.start();
+    expect(b.role).toBe('leader');
+    expect(b.held!.epoch).toBe(taken.epoch + 1);
+    await a.stop();
+    await b.stop();
+  });
 });
