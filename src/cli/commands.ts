@@ -257,8 +257,19 @@ export function registerDaemon(program: Command, io: Io, setExit: SetExit): void
           .filter(Boolean),
       ],
     )
+    .option(
+      '--label <name>',
+      'with several accounts, lead only the accounts with this label (repeatable, or separated by commas)',
+      (v: string, prev: string[] = []) => [
+        ...prev,
+        ...v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ],
+    )
     .option('--log-level <level>', 'log level on stderr', 'info')
-    .action(async (o: { config: string; account?: string[]; logLevel?: string }) => {
+    .action(async (o: { config: string; account?: string[]; label?: string[]; logLevel?: string }) => {
       setExit(await (await import('./daemon-command.js')).runDaemon(o, io));
     });
   program

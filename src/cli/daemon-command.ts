@@ -14,9 +14,10 @@ type DaemonEvent = Parameters<NonNullable<DaemonEvents['onEvent']>>[0];
 const eventLine = (e: DaemonEvent, account?: string): string =>
   `${new Date().toISOString()}${account !== undefined ? ` [${printable(account)}]` : ''} ${e.type}${e.input !== undefined ? ` #${e.input}` : ''}${e.name ? ` ${printable(e.name)}` : ''}${e.detail ? `: ${printable(e.detail, 500)}` : ''}`;
 
-export async function runDaemon(opts: { config: string; account?: string[]; logLevel?: string }, io: Io): Promise<number> {
+export async function runDaemon(opts: { config: string; account?: string[]; label?: string[]; logLevel?: string }, io: Io): Promise<number> {
   const set = await loadAccounts(opts.config);
   if (set.multi) return runAccounts(set, opts, io);
+  if (opts.label?.length) throw new UsageError(`${set.file} has one account and no labels: --label is for a file with an accounts list`);
   const config = pickAccount(set, opts.account?.length === 1 ? opts.account[0] : undefined);
   if (opts.account && opts.account.length > 1)
     throw new UsageError(`${config.file} has one account (${config.service.serviceId}): give --account once, or not at all`);
@@ -32,10 +33,14 @@ export async function runDaemon(opts: { config: string; account?: string[]; logL
 }
 
 /** Several accounts (issue #21): one daemon per account in this process, one push receiver for them all. */
-async function runAccounts(set: AccountSet, opts: { account?: string[]; logLevel?: string }, io: Io): Promise<number> {
+async function runAccounts(set: AccountSet, opts: { account?: string[]; label?: string[]; logLevel?: string }, io: Io): Promise<number> {
   const logger = cliLogger(opts.logLevel ?? 'info');
   const { AccountDaemons } = await import('../daemon/accounts.js');
-  const all = new AccountDaemons(set, logger, { ...(opts.account ? { only: opts.account } : {}), onEvent: (account, e) => io.out(eventLine(e, account)) });
+  const all = new AccountDaemons(set, logger, {
+    ...(opts.account ? { only: opts.account } : {}),
+    ...(opts.label ? { labels: opts.label } : {}),
+    onEvent: (account, e) => io.out(eventLine(e, account)),
+  });
   await all.start();
   for (const d of all.daemons) io.out(`account ${d.account}: watching ${d.folders.map((f) => f.path).join(', ')}; journal ${journalWhere(d.journalWhere)}`);
   for (const s of all.skipped) io.err(`account ${printable(s.account)} NOT STARTED: ${printable(s.reason, 1000)}`);

@@ -853,6 +853,8 @@ export interface AccountEntry {
   readonly index: number;
   /** The service id as written, when there is one. */
   readonly serviceId: string | undefined;
+  /** Its `labels`, by which a node is pinned to some accounts (`daemon --label`). */
+  readonly labels: readonly string[];
   readonly config?: ResolvedConfig;
   /** Its section is wrong: this account does not start; the others do. */
   readonly error?: ConfigError;
@@ -896,7 +898,7 @@ export async function parseAccounts(text: string, file: string, env: NodeJS.Proc
   const { doc, counter, data } = readDocument(text, file);
   if (!isMapping(data) || !('accounts' in data)) {
     const config = await resolveData(data, file, env, secrets, { doc, counter, prefixes: [[]] });
-    return { file, multi: false, accounts: [{ index: 0, serviceId: config.service.serviceId, config }] };
+    return { file, multi: false, accounts: [{ index: 0, serviceId: config.service.serviceId, labels: [], config }] };
   }
   const lineOf = (keys: (string | number)[]): number | undefined => {
     const node = doc.getIn(keys, true);
@@ -915,7 +917,12 @@ export async function parseAccounts(text: string, file: string, env: NodeJS.Proc
   if (isMapping(shared['daemon']) && 'dropFolders' in shared['daemon'])
     throw whole(['daemon', 'dropFolders'], 'daemon.dropFolders belong to an account: move each folder into the daemon section of the account it sends for');
   const entries: AccountEntry[] = [];
-  for (const [i, own] of (list as Record<string, unknown>[]).entries()) {
+  for (const [i, withLabels] of (list as Record<string, unknown>[]).entries()) {
+    // An account's labels pin nodes to it (`daemon --label`); the rest of its section is settings.
+    const { labels: rawLabels, ...own } = withLabels;
+    const labels = rawLabels === undefined ? [] : rawLabels;
+    if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string' && /^[A-Za-z0-9._-]{1,40}$/.test(l)))
+      throw whole(['accounts', i, 'labels'], 'labels: a list of names (letters, digits, . _ and -), like [paris, retail]');
     if ('push' in own)
       throw whole(
         ['accounts', i, 'push'],
@@ -948,7 +955,7 @@ export async function parseAccounts(text: string, file: string, env: NodeJS.Proc
       merged['reports'] = { ...(isMapping(merged['reports']) ? merged['reports'] : {}), dir: `reports/${tag}` };
     try {
       const config = await resolveData(merged, file, env, secrets, { doc, counter, prefixes: [['accounts', i], []] });
-      entries.push({ index: i, serviceId: id, config });
+      entries.push({ index: i, serviceId: id, labels, config });
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       // The account named in the message, after the file and line: `dmc.yaml:12: accounts[1] (service 222): ...`.
@@ -957,6 +964,7 @@ export async function parseAccounts(text: string, file: string, env: NodeJS.Proc
       entries.push({
         index: i,
         serviceId: id,
+        labels,
         error: new ConfigError(e.code, `${m[1]}: ${named}: ${m[2]}`, file, `accounts.${i}${e.key ? `.${e.key}` : ''}`, e.line),
       });
     }

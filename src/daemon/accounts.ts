@@ -20,6 +20,8 @@ type DaemonEvent = Parameters<NonNullable<DaemonEvents['onEvent']>>[0];
 export interface AccountDaemonsOptions {
   /** Lead only these service ids (`daemon --account`); default: every account. */
   readonly only?: readonly string[];
+  /** Lead only the accounts with one of these labels (`daemon --label`); with `only`, an account named in either. */
+  readonly labels?: readonly string[];
   /** Each daemon's events, with the account they concern. */
   readonly onEvent?: (account: string, e: DaemonEvent) => void;
   /** Passed to each daemon (the clock, the journal's test options). */
@@ -47,10 +49,19 @@ export class AccountDaemons {
   /** Starts every account it can; throws only when none starts. */
   async start(): Promise<void> {
     const { set, opts } = this;
-    const only = opts.only?.length ? new Set(opts.only) : undefined;
-    if (only) {
+    let only = opts.only?.length ? new Set(opts.only) : undefined;
+    if (opts.labels?.length) {
+      const wanted = new Set(opts.labels);
+      const labelled = set.accounts.filter((e) => e.labels.some((l) => wanted.has(l)));
+      if (labelled.length === 0)
+        throw new AccountsError(
+          `${set.file}: --label ${opts.labels.join(', ')}: no account has it; the labels are ${[...new Set(set.accounts.flatMap((e) => e.labels))].join(', ') || 'none'}`,
+        );
+      only = new Set([...(only ?? []), ...labelled.map((e) => e.serviceId ?? `accounts[${e.index}]`)]);
+    }
+    if (opts.only?.length) {
       const known = new Set(set.accounts.map((e) => e.serviceId));
-      const unknown = [...only].filter((a) => !known.has(a));
+      const unknown = opts.only.filter((a) => !known.has(a));
       if (unknown.length)
         throw new AccountsError(
           `${set.file}: --account ${unknown.join(', ')}: no such account; the accounts are ${set.accounts.map((e) => e.serviceId ?? `accounts[${e.index}]`).join(', ')}`,

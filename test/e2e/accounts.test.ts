@@ -203,7 +203,7 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
           'daemon: {stableSeconds: 0.3, rescanSeconds: 0.5}',
           'accounts:',
           `  - {service: {serviceId: "111"}, transport: ${transport('a', 'pa')}, daemon: {dropFolders: [{path: drop/a, command: a.yaml}]}}`,
-          `  - {service: {serviceId: "222"}, transport: ${transport('b', 'pb')}, daemon: {dropFolders: [{path: drop/b, command: b.yaml}]}}`,
+          `  - {service: {serviceId: "222"}, labels: [east], transport: ${transport('b', 'pb')}, daemon: {dropFolders: [{path: drop/b, command: b.yaml}]}}`,
           `  - {service: {serviceId: "333"}, transport: ${transport('c', '${DMC_TEST_UNSET}')}, daemon: {dropFolders: [{path: drop/c, command: b.yaml}]}}`,
         ].join('\n'),
       );
@@ -223,6 +223,24 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
       expect(out).not.toMatch(/\[111\] (taken|sent)/);
       p.kill('SIGTERM');
       expect(await exited).toBe(2);
+      // Pinned by label: this node leads only the accounts labelled so (the one left out is not selected: exit 0).
+      const q = spawn(process.execPath, [bin, 'daemon', '--config', 'dmc.yaml', '--label', 'east', '--log-level', 'error'], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let qout = '';
+      q.stdout.on('data', (b: Buffer) => (qout += b.toString()));
+      const qexit = new Promise<number | null>((res) => q.on('exit', (code) => res(code)));
+      await until('the pinned daemon to start', () => qout.includes('daemon serving 1 account(s)'), 30_000);
+      expect(qout).toMatch(/account 222: watching/);
+      expect(qout).not.toMatch(/account 111/);
+      q.kill('SIGTERM');
+      expect(await qexit).toBe(0);
+      const r = spawn(process.execPath, [bin, 'daemon', '--config', 'dmc.yaml', '--label', 'west'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let rerr = '';
+      r.stderr.on('data', (b: Buffer) => (rerr += b.toString()));
+      expect(await new Promise<number | null>((res) => r.on('exit', (code) => res(code)))).toBe(2);
+      expect(rerr).toMatch(/--label west: no account has it; the labels are east/);
     } finally {
       await sim.stop();
       rmSync(root, { recursive: true, force: true });

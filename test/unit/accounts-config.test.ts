@@ -45,6 +45,8 @@ describe('several accounts in one configuration (issue #21)', () => {
     expect(a!.reports.dir).toBe(join(dir, 'reports/111'));
     expect(b!.mail!.stateDir).toBe(join(dir, 'mail-state/222'));
     expect(b!.transport.password!.reveal()).toBe('b-secret');
+    const labelled = await parseAccounts(twoAccounts([], ['    labels: [paris, retail]']), file, env);
+    expect(labelled.accounts.map((e) => e.labels)).toEqual([[], ['paris', 'retail']]);
   });
 
   it('on PostgreSQL each account has its own schema unless one is named', async () => {
@@ -90,6 +92,7 @@ describe('several accounts in one configuration (issue #21)', () => {
       [twoAccounts(['service: {serviceId: "1"}']), /service is stated in each account/],
       [twoAccounts(['push: {}'], ['    push: {}']), /push is stated once, at the top/],
       ['accounts: []\n', /accounts: expected a list of mappings/],
+      [twoAccounts([], ['    labels: [paris, "a b"]']), /labels: a list of names/],
     ];
     for (const [text, re] of cases) await expect(parseAccounts(text, file, env), re.source).rejects.toThrow(re);
   });
