@@ -15,6 +15,15 @@ import type { ValidateCliOptions } from './validate-command.js';
 
 type SetExit = (code: number) => void;
 
+/** A repeatable option whose values may also be separated by commas (`--account 111,222 --account 333`). */
+const commaList = (v: string, prev: string[] = []): string[] => [
+  ...prev,
+  ...v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+];
+
 /**
  * Option values are checked as they are parsed, before anything happens: a
  * bad one is a usage error (exit 2) naming the option, never a failure after
@@ -249,25 +258,9 @@ export function registerDaemon(program: Command, io: Io, setExit: SetExit): void
     .option(
       '--account <serviceId>',
       'with several accounts in the configuration, lead only these (repeatable, or separated by commas; default: every account)',
-      (v: string, prev: string[] = []) => [
-        ...prev,
-        ...v
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean),
-      ],
+      commaList,
     )
-    .option(
-      '--label <name>',
-      'with several accounts, lead only the accounts with this label (repeatable, or separated by commas)',
-      (v: string, prev: string[] = []) => [
-        ...prev,
-        ...v
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean),
-      ],
-    )
+    .option('--label <name>', 'with several accounts, lead only the accounts with this label (repeatable, or separated by commas)', commaList)
     .option('--log-level <level>', 'log level on stderr', 'info')
     .action(async (o: { config: string; account?: string[]; label?: string[]; logLevel?: string }) => {
       setExit(await (await import('./daemon-command.js')).runDaemon(o, io));

@@ -45,6 +45,7 @@ async function runAccounts(set: AccountSet, opts: { account?: string[]; label?: 
   for (const d of all.daemons) io.out(`account ${d.account}: watching ${d.folders.map((f) => f.path).join(', ')}; journal ${journalWhere(d.journalWhere)}`);
   for (const s of all.skipped) io.err(`account ${printable(s.account)} NOT STARTED: ${printable(s.reason, 1000)}`);
   if (all.pushOrigin) io.out(`push receiver at ${all.pushOrigin} for ${all.daemons.map((d) => d.account).join(', ')}`);
+  if (all.opsOrigin) io.out(`metrics, health and console at ${all.opsOrigin} (the console: ${all.opsOrigin}/, each account at /a/<serviceId>/)`);
   io.out(`daemon serving ${all.daemons.length} account(s). Ctrl-C to stop.`);
   await untilSignal();
   io.out('stopping: the operation in flight ends, nothing more starts (the rest resumes at the next start)');

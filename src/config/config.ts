@@ -866,6 +866,12 @@ export interface AccountSet {
   /** The file has an `accounts` list. */
   readonly multi: boolean;
   readonly accounts: readonly AccountEntry[];
+  /**
+   * With an `accounts` list, `daemon.http` stated at the top: one server for
+   * the process (metrics, health, the console with an account selector),
+   * serving every account that does not set its own.
+   */
+  readonly http?: NonNullable<DaemonConfig['http']>;
 }
 
 /** Reads a configuration file's accounts (docs/config.md, "Several accounts"). Throws ConfigError for what concerns the whole file. */
@@ -917,6 +923,7 @@ export async function parseAccounts(text: string, file: string, env: NodeJS.Proc
   if (isMapping(shared['daemon']) && 'dropFolders' in shared['daemon'])
     throw whole(['daemon', 'dropFolders'], 'daemon.dropFolders belong to an account: move each folder into the daemon section of the account it sends for');
   const entries: AccountEntry[] = [];
+  let sharedHttp: AccountSet['http'];
   for (const [i, withLabels] of (list as Record<string, unknown>[]).entries()) {
     // An account's labels pin nodes to it (`daemon --label`); the rest of its section is settings.
     const { labels: rawLabels, ...own } = withLabels;
@@ -954,7 +961,17 @@ export async function parseAccounts(text: string, file: string, env: NodeJS.Proc
     if (!(isMapping(own['reports']) && 'dir' in own['reports']) && !(isMapping(shared['reports']) && 'dir' in shared['reports']))
       merged['reports'] = { ...(isMapping(merged['reports']) ? merged['reports'] : {}), dir: `reports/${tag}` };
     try {
-      const config = await resolveData(merged, file, env, secrets, { doc, counter, prefixes: [['accounts', i], []] });
+      let config = await resolveData(merged, file, env, secrets, { doc, counter, prefixes: [['accounts', i], []] });
+      if (config.daemon?.http && !('http' in ownDaemon)) {
+        // The top's daemon.http is the process's one server, not this account's own.
+        const { http, ...daemon } = config.daemon;
+        const tokenFile =
+          isMapping(sharedDaemon['http']) && typeof sharedDaemon['http']['tokenFile'] === 'string'
+            ? http.tokenFile
+            : resolve(dirname(resolve(file)), 'state', 'console-token');
+        sharedHttp ??= { ...http, tokenFile };
+        config = { ...config, daemon };
+      }
       entries.push({ index: i, serviceId: id, labels, config });
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
@@ -970,7 +987,16 @@ export async function parseAccounts(text: string, file: string, env: NodeJS.Proc
     }
   }
   checkAccountsApart(file, entries, whole);
-  return { file, multi: true, accounts: entries };
+  if (sharedHttp)
+    for (const e of entries) {
+      const own = e.config?.daemon?.http;
+      if (own && own.port !== 0 && own.host === sharedHttp.host && own.port === sharedHttp.port)
+        throw whole(
+          ['accounts', e.index, 'daemon', 'http', 'listen'],
+          `accounts[${e.index}]'s daemon.http.listen is the top's (${own.host}:${own.port}): give it another, or leave it out to be served by the top's`,
+        );
+    }
+  return { file, multi: true, accounts: entries, ...(sharedHttp ? { http: sharedHttp } : {}) };
 }
 
 /** Two accounts that would share a service, a folder, a journal, a remote folder or a listening port: the whole file is refused. */

@@ -10,6 +10,8 @@
  */
 import type { AccountSet } from '../config/config.js';
 import type { PushReceiver, PushTarget } from '../http/push-receiver.js';
+import type { SharedOpsServer } from '../http/ops-server.js';
+import type { Session } from '../http/console/console.js';
 import type { Logger } from '../transport/logger.js';
 import { Daemon, type DaemonOptions } from './daemon.js';
 import type { Fleet } from './fleet.js';
@@ -114,10 +116,92 @@ export class AccountDaemons {
       try {
         this.receiver = await startPushReceiver({ config: push, logger: this.logger, accounts });
       } catch (e) {
+        await this.fleet?.stop();
         await this.stopDaemons();
         throw e;
       }
     }
+    try {
+      await this.startOps();
+    } catch (e) {
+      await this.receiver?.close();
+      await this.fleet?.stop();
+      await this.stopDaemons();
+      throw e;
+    }
+  }
+
+  private ops: SharedOpsServer | undefined;
+
+  /**
+   * The top's `daemon.http`: one server for the accounts without their own:
+   * `/metrics` with every account's series, `/readyz` with each one's
+   * reasons, and the console: `/` every account at once, `/a/<serviceId>/`
+   * each account's pages, one login for all.
+   */
+  private async startOps(): Promise<void> {
+    const http = this.set.http;
+    const served = this.daemons.filter((d) => !d.ownHttp);
+    if (!http || served.length === 0) return;
+    const { startSharedOpsServer } = await import('../http/ops-server.js');
+    const consoleParts = http.console
+      ? {
+          console: await import('../http/console/console.js'),
+          token: await (await import('../http/console/token.js')).consoleToken(http.tokenFile, this.logger),
+        }
+      : undefined;
+    const sessions = new Map<string, Session>();
+    const all = served.map((d) => ({ id: d.account, href: `/a/${encodeURIComponent(d.account)}/` }));
+    this.ops = await startSharedOpsServer({
+      host: http.host,
+      port: http.port,
+      logger: this.logger,
+      accounts: served.map((d) => ({ account: d.account, source: d.opsSource(http.readyPassSeconds, () => this.receiver?.accountCounters.get(d.account)) })),
+      ...(consoleParts
+        ? {
+            register: (app, ops) => {
+              for (const d of served)
+                void app.register(
+                  async (sub) =>
+                    consoleParts.console.registerConsole(sub, {
+                      ...d.consoleView(),
+                      logger: this.logger.child({ account: d.account }),
+                      token: consoleParts.token,
+                      tokenFile: http.tokenFile,
+                      ...(http.authHeader ? { authHeader: http.authHeader } : {}),
+                      account: () => ops.account(d.account),
+                      base: `/a/${encodeURIComponent(d.account)}`,
+                      home: '/',
+                      accounts: { current: d.account, all, overview: '/' },
+                      sessions,
+                    }),
+                  { prefix: `/a/${encodeURIComponent(d.account)}` },
+                );
+              consoleParts.console.registerAccountsOverview(app, {
+                sessions,
+                ...(http.authHeader ? { authHeader: http.authHeader } : {}),
+                accounts: served.map((d) => {
+                  const v = d.consoleView();
+                  return {
+                    id: d.account,
+                    href: `/a/${encodeURIComponent(d.account)}/`,
+                    journal: v.journal,
+                    account: () => ops.account(d.account),
+                    ...(v.lease ? { lease: v.lease } : {}),
+                    ...(v.node ? { node: v.node } : {}),
+                  };
+                }),
+              });
+            },
+          }
+        : {}),
+    });
+    for (const d of served) d.useMetrics(this.ops.metrics.get(d.account)!);
+  }
+
+  /** The process's metrics, health and console address (the top's `daemon.http`). */
+  get opsOrigin(): string | undefined {
+    return this.ops?.origin;
   }
 
   /** The shared push receiver's address, when the configuration has a push section. */
@@ -137,6 +221,7 @@ export class AccountDaemons {
    */
   async stop(): Promise<void> {
     await this.receiver?.close();
+    await this.ops?.close();
     await this.fleet?.stop();
     await this.stopDaemons();
   }

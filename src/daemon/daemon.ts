@@ -36,8 +36,9 @@ import { writeDueResults } from './results-step.js';
 import { StatusStore } from '../store/statuses.js';
 import { LEASE_DEFAULTS, LeaseKeeper, type LeaseGate } from '../store/lease.js';
 import { DeposedError, StoreUnavailableError } from '../store/sql.js';
-import type { PushReceiver, PushTarget } from '../http/push-receiver.js';
-import type { OpsServer, RoleView } from '../http/ops-server.js';
+import type { PushCounters, PushReceiver, PushTarget } from '../http/push-receiver.js';
+import type { OpsServer, ReadinessSource, RoleView } from '../http/ops-server.js';
+import type { ConsoleOptions } from '../http/console/console.js';
 
 export type { DaemonEvents } from './context.js';
 
@@ -83,10 +84,10 @@ export class Daemon {
   private lastPassAt: number | undefined;
   /** Where the steps' metrics go once the ops server runs (no-ops before and without it). */
   private readonly metrics: DaemonMetrics = {
-    uploaded: (bytes, seconds) => this.ops?.metrics.uploaded(bytes, seconds),
-    pass: (seconds, ok) => this.ops?.metrics.pass(seconds, ok),
-    reportCollected: () => this.ops?.metrics.reportCollected(),
-    account: (reachable, error) => this.ops?.metrics.account(reachable, error),
+    uploaded: (bytes, seconds) => (this.ops?.metrics ?? this.sharedMetrics)?.uploaded(bytes, seconds),
+    pass: (seconds, ok) => (this.ops?.metrics ?? this.sharedMetrics)?.pass(seconds, ok),
+    reportCollected: () => (this.ops?.metrics ?? this.sharedMetrics)?.reportCollected(),
+    account: (reachable, error) => (this.ops?.metrics ?? this.sharedMetrics)?.account(reachable, error),
   };
 
   constructor(
@@ -300,26 +301,16 @@ export class Daemon {
           ? {
               register: (app, ops) =>
                 withConsole.registerConsole(app, {
-                  journal: this.journal,
+                  ...this.consoleView(),
                   logger: this.logger,
                   token: withConsole.token,
                   tokenFile: http.tokenFile,
                   ...(http.authHeader ? { authHeader: http.authHeader } : {}),
-                  folders: this.d.dropFolders.map((f) => f.path),
-                  wake: () => this.wakeUp?.(),
                   account: ops.account,
-                  lastPassAt: () => this.lastPassAt,
-                  ...(this.lease ? { lease: () => this.journal.lease(this.config.service.serviceId), node: this.node } : {}),
                 }),
             }
           : {}),
-        source: {
-          journal: this.journal,
-          passWithinSeconds: this.d.http.readyPassSeconds,
-          lastPassAt: () => this.lastPassAt,
-          push: () => this.receiver?.counters,
-          ...(this.lease ? { role: () => this.roleView() } : {}),
-        },
+        source: this.opsSource(this.d.http.readyPassSeconds, () => this.receiver?.counters),
       });
     }
     if (this.lease) {
@@ -371,6 +362,35 @@ export class Daemon {
     this.logger.info('daemon stopped');
   }
 
+  /** What the metrics and readiness of this account read (its own server, or the process's with several accounts). */
+  opsSource(passWithinSeconds: number, push: () => PushCounters | undefined): Omit<ReadinessSource, 'account'> {
+    return {
+      journal: this.journal,
+      passWithinSeconds,
+      lastPassAt: () => this.lastPassAt,
+      push,
+      ...(this.lease ? { role: () => this.roleView() } : {}),
+    };
+  }
+
+  /** What this account's console shows and acts on. */
+  consoleView(): Pick<ConsoleOptions, 'journal' | 'folders' | 'wake' | 'lastPassAt' | 'lease' | 'node'> {
+    return {
+      journal: this.journal,
+      folders: this.d.dropFolders.map((f) => f.path),
+      wake: () => this.wakeUp?.(),
+      lastPassAt: () => this.lastPassAt,
+      ...(this.lease ? { lease: () => this.journal.lease(this.config.service.serviceId), node: this.node } : {}),
+    };
+  }
+
+  /** The metrics sink of the process's server (several accounts): this account's steps count there from now on. */
+  useMetrics(m: DaemonMetrics): void {
+    this.sharedMetrics = m;
+  }
+
+  private sharedMetrics: DaemonMetrics | undefined;
+
   /** Where a shared push receiver records this account's statuses (after start(); with `sharedPush`). */
   pushTarget(): PushTarget {
     return { journal: this.receiverJournal ?? this.journal, hooks: this.hooks, onCommit: () => this.wakeUp?.() };
@@ -389,6 +409,11 @@ export class Daemon {
   /** Its journal as configured (a file, or a postgres:// URL). */
   get journalWhere(): string {
     return this.d.journal;
+  }
+
+  /** Whether this account has a `daemon.http` of its own (else the process's server serves it, with several accounts). */
+  get ownHttp(): boolean {
+    return this.d.http !== undefined;
   }
 
   /** The account's service id. */

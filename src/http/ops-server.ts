@@ -83,8 +83,23 @@ export async function notReady(s: ReadinessSource, now = Date.now()): Promise<st
   return why;
 }
 
-export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
-  const [{ default: Fastify }, prom] = await Promise.all([import('fastify'), import('prom-client')]);
+/** One account's metrics: a registry of its own, every series labelled with the account. */
+interface AccountMetrics {
+  readonly account: string;
+  readonly registry: Registry;
+  readonly metrics: DaemonMetrics;
+  readonly source: ReadinessSource;
+}
+
+/** What one account's metrics and readiness read. */
+export interface AccountSource {
+  /** The DMC account's service id: every metric carries it as its `account` label. */
+  readonly account: string;
+  /** What readiness and the gauges read; the account's reachability is told through `metrics.account`. */
+  readonly source: Omit<ReadinessSource, 'account'>;
+}
+
+function accountMetrics(prom: typeof import('prom-client'), o: AccountSource): AccountMetrics {
   const registry: Registry = new prom.Registry();
   // Every series names its account, so that the series of several daemons (or, later, several accounts) stay apart.
   registry.setDefaultLabels({ account: o.account });
@@ -199,25 +214,94 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
       account = { reachable, at: Date.now(), ...(error ? { error } : {}) };
     },
   };
+  return { account: o.account, registry, metrics, source };
+}
 
+export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
+  const { register, account, source, ...rest } = o;
+  const shared = await startSharedOpsServer({
+    ...rest,
+    accounts: [{ account, source }],
+    ...(register ? { register: (app, ops) => register(app, { account: () => ops.account(account) }) } : {}),
+  });
+  return { origin: shared.origin, metrics: shared.metrics.get(account)!, close: shared.close };
+}
+
+export interface SharedOpsServerOptions extends Omit<OpsServerOptions, 'account' | 'source' | 'register'> {
+  /** Every account the process serves (issue #21): /metrics holds each one's series, /readyz each one's reasons. */
+  readonly accounts: readonly AccountSource[];
+  readonly register?: (app: FastifyInstance, ops: { account: (id: string) => { reachable: boolean; error?: string } | undefined }) => void;
+}
+
+export interface SharedOpsServer {
+  readonly origin: string;
+  /** Each account's metrics sink, by service id. */
+  readonly metrics: ReadonlyMap<string, DaemonMetrics>;
+  close(): Promise<void>;
+}
+
+/**
+ * Prometheus text of several registries as one exposition: a metric family
+ * appears once (its HELP and TYPE once), with every account's samples.
+ */
+export function mergeExpositions(texts: readonly string[]): string {
+  const families = new Map<string, { head: string[]; samples: string[] }>();
+  for (const text of texts) {
+    let current: { head: string[]; samples: string[] } | undefined;
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const m = /^# (HELP|TYPE) (\S+)/.exec(line);
+      if (m) {
+        let f = families.get(m[2]!);
+        if (!f) families.set(m[2]!, (f = { head: [], samples: [] }));
+        if (!f.head.some((h) => h.startsWith(`# ${m[1]} `))) f.head.push(line);
+        current = f;
+      } else current?.samples.push(line);
+    }
+  }
+  return [...families.values()].map((f) => [...f.head, ...f.samples].join('\n')).join('\n\n') + '\n';
+}
+
+/** The operations endpoints of one process: its accounts' metrics, health and readiness, and the console when registered. */
+export async function startSharedOpsServer(o: SharedOpsServerOptions): Promise<SharedOpsServer> {
+  const [{ default: Fastify }, prom] = await Promise.all([import('fastify'), import('prom-client')]);
+  const accounts = o.accounts.map((a) => accountMetrics(prom, a));
   const app: FastifyInstance = Fastify({ logger: false, connectionTimeout: 10_000, requestTimeout: 10_000 });
-  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/metrics', async (_req, reply) => {
+    const texts = await Promise.all(accounts.map((a) => a.registry.metrics()));
+    return reply.type(accounts[0]!.registry.contentType).send(texts.length === 1 ? texts[0] : mergeExpositions(texts));
+  });
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
   app.get('/readyz', async (_req, reply) => {
-    const why = await notReady(source);
-    const r = source.role?.();
-    const role = r ? ` (${r.role}${r.role === 'standby' ? `; leader ${r.leader ?? 'none'}` : ''}${r.epoch !== undefined ? `, epoch ${r.epoch}` : ''})` : '';
+    // Each account's reasons, named by its account when there are several: ready when every account is.
+    const parts = await Promise.all(
+      accounts.map(async (a) => {
+        const why = await notReady(a.source);
+        const r = a.source.role?.();
+        const role = r ? ` (${r.role}${r.role === 'standby' ? `; leader ${r.leader ?? 'none'}` : ''}${r.epoch !== undefined ? `, epoch ${r.epoch}` : ''})` : '';
+        return { account: a.account, why, role };
+      }),
+    );
+    const ready = parts.every((p) => p.why.length === 0);
+    const text =
+      parts.length === 1
+        ? ready
+          ? `ready${parts[0]!.role}\n`
+          : `not ready${parts[0]!.role}:\n${parts[0]!.why.map((w) => `- ${w}`).join('\n')}\n`
+        : `${ready ? 'ready' : 'not ready'}\n${parts
+            .map((p) => `account ${p.account}: ${p.why.length ? `not ready${p.role}\n${p.why.map((w) => `  - ${w}`).join('\n')}` : `ready${p.role}`}`)
+            .join('\n')}\n`;
     return reply
-      .code(why.length ? 503 : 200)
+      .code(ready ? 200 : 503)
       .type('text/plain; charset=utf-8')
-      .send(why.length ? `not ready${role}:\n${why.map((w) => `- ${w}`).join('\n')}\n` : `ready${role}\n`);
+      .send(text);
   });
-  o.register?.(app, { account: () => source.account() });
+  o.register?.(app, { account: (id) => accounts.find((a) => a.account === id)?.source.account() });
   app.setNotFoundHandler((_req, reply) => reply.code(404).type('text/plain; charset=utf-8').send('not found\n'));
   await app.listen({ host: o.host, port: o.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   const origin = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
   o.logger.info({ origin }, 'metrics and health endpoints listening');
-  return { origin, metrics, close: () => app.close() };
+  return { origin, metrics: new Map(accounts.map((a) => [a.account, a.metrics])), close: () => app.close() };
 }

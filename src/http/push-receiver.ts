@@ -70,6 +70,8 @@ export interface PushReceiver {
   readonly origin: string;
   readonly port: number;
   readonly counters: PushCounters;
+  /** Each account's counters (with several accounts): its posts, statuses, duplicates and commits. */
+  readonly accountCounters: ReadonlyMap<string, PushCounters>;
   close(): Promise<void>;
 }
 
@@ -91,7 +93,8 @@ class GroupCommit {
   constructor(
     private readonly journal: Journal,
     private readonly store: StatusStore,
-    private readonly counters: PushCounters,
+    /** The receiver's counters and the account's own. */
+    private readonly counters: readonly PushCounters[],
     private readonly hooks: Hooks | undefined,
     private readonly onCommit: ((r: RecordedPush) => void) | undefined,
     private readonly logger: Logger,
@@ -142,9 +145,11 @@ class GroupCommit {
       return;
     }
     this.pendingStatuses -= size;
-    this.counters.commits++;
-    this.counters.statuses += recorded.recorded;
-    this.counters.duplicates += recorded.duplicates;
+    for (const c of this.counters) {
+      c.commits++;
+      c.statuses += recorded.recorded;
+      c.duplicates += recorded.duplicates;
+    }
     for (const w of batch) w.done();
     this.onCommit?.(recorded);
   }
@@ -298,8 +303,14 @@ export async function startPushReceiver(opts: PushReceiverOptions): Promise<Push
   }
   const { default: Fastify } = await import('fastify');
   const counters: PushCounters = { posts: 0, statuses: 0, duplicates: 0, refused: {}, otherService: 0, commits: 0 };
+  // Each account's own: what its posts recorded (refusals are the receiver's: a refused post is no account's).
+  const byAccount = new Map<string, PushCounters>();
   const commits = new Map(
-    [...targets].map(([id, t]) => [id, new GroupCommit(t.journal, new StatusStore(t.journal), counters, t.hooks, t.onCommit, logger)] as const),
+    [...targets].map(([id, t]) => {
+      const own: PushCounters = { posts: 0, statuses: 0, duplicates: 0, refused: {}, otherService: 0, commits: 0 };
+      if (id !== undefined) byAccount.set(id, own);
+      return [id, new GroupCommit(t.journal, new StatusStore(t.journal), [counters, own], t.hooks, t.onCommit, logger)] as const;
+    }),
   );
   const pending = (): number => {
     let n = 0;
@@ -387,6 +398,8 @@ export async function startPushReceiver(opts: PushReceiverOptions): Promise<Push
         `the report is for service '${report.username.slice(0, 40)}', this receiver takes ${taken.length === 1 ? `service ${taken[0]}` : `services ${taken.join(', ')}`} (status_report username, guide line 6750); nothing was recorded`,
       );
     }
+    const own = byAccount.get(report.username);
+    if (own) own.posts++;
     try {
       await commit.submit(report);
     } catch {
@@ -420,6 +433,7 @@ export async function startPushReceiver(opts: PushReceiverOptions): Promise<Push
     origin,
     port,
     counters,
+    accountCounters: byAccount,
     close: async () => {
       await app.close();
     },

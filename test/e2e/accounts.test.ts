@@ -6,7 +6,7 @@
  * section is wrong is left out and the others run.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,7 +76,7 @@ describe('several accounts in one process (issue #21)', () => {
       'timeouts: {connect: 2, idle: 5, documentsTaken: 10, outcome: 20, poll: 0.1}',
       'retries: {attempts: 1, minDelay: 0.05, maxDelay: 0.2}',
       'push: {listen: "127.0.0.1:0", path: /dmc/status}',
-      'daemon: {stableSeconds: 0.3, rescanSeconds: 0.5}',
+      'daemon: {stableSeconds: 0.3, rescanSeconds: 0.5, http: {listen: "127.0.0.1:0"}}',
       'accounts:',
       '  - service: {serviceId: "111"}',
       `    transport: {host: 127.0.0.1, port: ${proxy.port}, username: a, password: pa, hostKey: "${sim.fingerprint}"}`,
@@ -145,6 +145,61 @@ describe('several accounts in one process (issue #21)', () => {
     proxy.blackHole(0);
     await until('the black-holed account to send once the network is back', async () => (await done(a)) === 2, 90_000);
     expect(broadcastsWith(join(root, 'sim'), ra, 'a')).toBe(1);
+  });
+
+  it("one server for the process: /metrics holds every account's series (each family once), /readyz each account's state", async () => {
+    const text = await (await fetch(`${all.opsOrigin}/metrics`)).text();
+    expect(text).toMatch(/^dmc_inputs\{state="done",account="111"\} \d+$/m);
+    expect(text).toMatch(/^dmc_inputs\{state="done",account="222"\} \d+$/m);
+    expect(text).toMatch(/^dmc_passes_total\{result="ok",account="222"\} [1-9]/m);
+    expect(text.match(/^# HELP dmc_inputs /gm)).toHaveLength(1);
+    expect(text.match(/^# TYPE dmc_upload_duration_seconds /gm)).toHaveLength(1);
+    // Push statuses counted per account (the receiver routed them); refusals are the receiver's, counted once.
+    expect(text).toMatch(/^dmc_push_statuses_total\{account="111"\} [1-9]/m);
+    const ready = await fetch(`${all.opsOrigin}/readyz`);
+    const body = await ready.text();
+    expect(body).toMatch(/^account 111: (ready|not ready)/m);
+    expect(body).toMatch(/^account 222: (ready|not ready)/m);
+    expect(ready.status).toBe(body.startsWith('ready') ? 200 : 503);
+  });
+
+  it('one console for the process: every account on /, each at /a/<serviceId>/ with the selector, one login for all', async () => {
+    const o = all.opsOrigin!;
+    const first = await fetch(`${o}/`, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toBe('/a/111/login');
+    const login = await fetch(`${o}/a/111/login`);
+    const pre = login.headers.get('set-cookie')!.split(';')[0]!;
+    expect(login.headers.get('set-cookie')).toContain('Path=/a/111/login');
+    const csrf = /name="_csrf" value="([a-f0-9]+)"/.exec(await login.text())![1]!;
+    const token = readFileSync(join(root, 'state', 'console-token'), 'utf8').trim();
+    const ok = await fetch(`${o}/a/111/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: pre, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, _csrf: csrf }).toString(),
+    });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')).toBe('/');
+    const session = ok.headers.get('set-cookie')!.split(';')[0]!;
+    const get = (path: string): Promise<Response> => fetch(`${o}${path}`, { headers: { cookie: session }, redirect: 'manual' });
+    const overview = await (await get('/')).text();
+    expect(overview).toContain('<a href="/a/111/">111</a>');
+    expect(overview).toContain('<a href="/a/222/">222</a>');
+    // Each account's pages show its own inputs only, and every link stays in that account's console.
+    const inputsB = await get('/a/222/inputs');
+    expect(inputsB.status).toBe(200);
+    const htmlB = await inputsB.text();
+    expect(htmlB).toMatch(/REF-b-/);
+    expect(htmlB).not.toMatch(/REF-a-/);
+    expect(htmlB).toContain('<b>222</b>');
+    expect(htmlB).toContain('<a href="/a/111/">111</a>');
+    for (const [, href] of htmlB.matchAll(/href="([^"]+)"/g)) if (href!.startsWith('/')) expect(href, href).toMatch(/^\/(a\/(111|222)\/|$)/);
+    const inputsA = await (await get('/a/111/inputs')).text();
+    expect(inputsA).toMatch(/REF-a-/);
+    expect(inputsA).not.toMatch(/REF-b-/);
+    // Without the session: the account's login, never its pages.
+    expect((await fetch(`${o}/a/222/inputs`, { redirect: 'manual' })).headers.get('location')).toBe('/a/222/login');
   });
 
   it('status acts for the account --account names; without it, with several, they ask for one (exit 2)', async () => {

@@ -49,6 +49,25 @@ describe('several accounts in one configuration (issue #21)', () => {
     expect(labelled.accounts.map((e) => e.labels)).toEqual([[], ['paris', 'retail']]);
   });
 
+  it("daemon.http at the top is the process's one server; an account's own stays its own", async () => {
+    const set = await parseAccounts(twoAccounts(['daemon: {rate: 4, http: {listen: "127.0.0.1:8490"}}']), file, env);
+    expect(set.http).toMatchObject({ host: '127.0.0.1', port: 8490, console: true, tokenFile: join(dir, 'state', 'console-token') });
+    expect(set.accounts.map((e) => e.config!.daemon!.http)).toEqual([undefined, undefined]);
+    const own = await parseAccounts(
+      twoAccounts(['daemon: {rate: 4, http: {listen: "127.0.0.1:8490"}}']).replace('      rate: 2', '      rate: 2\n      http: {listen: "127.0.0.1:8491"}'),
+      file,
+      env,
+    );
+    expect(own.accounts.map((e) => e.config!.daemon!.http?.port)).toEqual([undefined, 8491]);
+    await expect(
+      parseAccounts(
+        twoAccounts(['daemon: {rate: 4, http: {listen: "127.0.0.1:8490"}}']).replace('      rate: 2', '      rate: 2\n      http: {listen: "127.0.0.1:8490"}'),
+        file,
+        env,
+      ),
+    ).rejects.toThrow(/accounts\[1\]'s daemon\.http\.listen is the top's \(127\.0\.0\.1:8490\)/);
+  });
+
   it('on PostgreSQL each account has its own schema unless one is named', async () => {
     const set = await parseAccounts(twoAccounts(['daemon: {journal: "postgres://dmc@127.0.0.1/dmc"}']), file, env);
     expect(set.accounts.map((e) => e.config!.daemon!.store!.schema)).toEqual(['dmc_111', 'dmc_222']);
@@ -88,7 +107,12 @@ describe('several accounts in one configuration (issue #21)', () => {
       [twoAccounts().replace('path: in/b', 'path: in/a/sent/x'), /overlap/],
       [twoAccounts().replace('username: u222', 'username: u111'), /share the remote folder \(sftp:\/\/u111@dmc\.example:2222\/\)/],
       [twoAccounts(['daemon: {journal: state/j.db}']), /share the journal/],
-      [twoAccounts(['daemon: {http: {listen: "127.0.0.1:8481"}}']), /share the listening address \(127\.0\.0\.1:8481\)/],
+      [
+        twoAccounts()
+          .replace('    daemon:\n      dropFolders: [{path: in/a', '    daemon:\n      http: {listen: "127.0.0.1:8481"}\n      dropFolders: [{path: in/a')
+          .replace('      rate: 2', '      rate: 2\n      http: {listen: "127.0.0.1:8481"}'),
+        /share the listening address \(127\.0\.0\.1:8481\)/,
+      ],
       [twoAccounts(['service: {serviceId: "1"}']), /service is stated in each account/],
       [twoAccounts(['push: {}'], ['    push: {}']), /push is stated once, at the top/],
       ['accounts: []\n', /accounts: expected a list of mappings/],
@@ -116,5 +140,6 @@ describe("config.md's accounts example", () => {
     expect([retail!.timeouts.outcome, corporate!.timeouts.outcome]).toEqual([300, 900]);
     expect([retail!.daemon!.rate, corporate!.daemon!.rate]).toEqual([5, 2]);
     expect(corporate!.push!.path.reveal()).toBe('/dmc/p');
+    expect(set.http).toMatchObject({ host: '127.0.0.1', port: 8481, console: true });
   });
 });

@@ -21,7 +21,7 @@ import { readCraFile } from '../../files/reports.js';
 import { summarizeCra } from '../../formats/cra.js';
 import { FindingList } from '../../formats/findings.js';
 import type { Logger } from '../../transport/logger.js';
-import { counts, esc, folderName, page, table } from './html.js';
+import { counts, esc, folderName, page as basePage, table } from './html.js';
 import { pickLang, t, type Lang } from './i18n.js';
 import { ConsoleQueries, PAGE_SIZE } from '../../store/console-queries.js';
 import { sameSecret } from '../same-secret.js';
@@ -44,9 +44,17 @@ export interface ConsoleOptions {
   /** On a PostgreSQL journal: the account's lease as the store holds it, and this node's name. */
   readonly lease?: () => Promise<{ holder: string; epoch: number; since: Date; live: boolean } | undefined>;
   readonly node?: string;
+  /** Where its pages are: `/a/<serviceId>` when the process serves several accounts (default: the root). */
+  readonly base?: string;
+  /** Where to go after logging in (default: this console's overview). */
+  readonly home?: string;
+  /** Several accounts: the one this console shows, every one's console, the overview of all (the selector). */
+  readonly accounts?: { readonly current: string; readonly all: readonly { readonly id: string; readonly href: string }[]; readonly overview: string };
+  /** The logged-in sessions, shared by every account's console of a process (one login for all). */
+  readonly sessions?: Map<string, Session>;
 }
 
-interface Session {
+export interface Session {
   readonly csrf: string;
   expires: number;
 }
@@ -69,7 +77,10 @@ const ASSETS = join(new URL('../../../', import.meta.url).pathname, 'assets');
 
 /** Registers the console's routes on the daemon's HTTP server. */
 export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
-  const sessions = new Map<string, Session>();
+  const sessions = o.sessions ?? new Map<string, Session>();
+  const B = o.base ?? '';
+  const page = (...[lang, title, body, opts]: Parameters<typeof basePage>): string =>
+    basePage(lang, title, body, { ...opts, base: B, ...(o.accounts ? { accounts: o.accounts } : {}) });
   const q = new ConsoleQueries(o.journal);
   const assets: Record<string, { path: string; type: string }> = {
     'console.css': { path: join(ASSETS, 'console.css'), type: 'text/css; charset=utf-8' },
@@ -130,14 +141,14 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const lang = langOf(req);
     // One pre-login token per browser (a second tab, or a favicon fetch sent to /login, must not outdate the form).
     const pre = /^[a-f0-9]{32}$/.test(cookies(req)['dmc_login'] ?? '') ? cookies(req)['dmc_login']! : randomBytes(16).toString('hex');
-    void reply.header('set-cookie', `dmc_login=${pre}; HttpOnly; SameSite=Strict; Path=/login`);
+    void reply.header('set-cookie', `dmc_login=${pre}; HttpOnly; SameSite=Strict; Path=${B}/login`);
     return html(
       reply,
       status,
       page(
         lang,
         t(lang, 'Log in'),
-        `${error ? `<p class="error">${esc(error)}</p>` : ''}<form method="post" action="/login">
+        `${error ? `<p class="error">${esc(error)}</p>` : ''}<form method="post" action="${B}/login">
 <input type="hidden" name="_csrf" value="${pre}"><label>${t(lang, 'Access token')} <input type="password" name="token" autocomplete="current-password" required autofocus></label>
 <button>${t(lang, 'Log in')}</button></form><p class="hint">${t(lang, 'The token is in the file')} <code>${esc(o.tokenFile)}</code>.</p>`,
         { nav: false },
@@ -157,17 +168,17 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
       return loginPage(req, reply, 401, t(langOf(req), 'Wrong token.'));
     }
     startSession(reply);
-    return reply.redirect('/', 303);
+    return reply.redirect(o.home ?? `${B}/`, 303);
   });
 
   // Everything else: a session, and for a POST its CSRF token.
-  const open = new Set(['/login', '/healthz', '/readyz', '/metrics', '/favicon.ico']);
+  const open = new Set([`${B}/login`, '/healthz', '/readyz', '/metrics', `${B}/favicon.ico`]);
   app.addHook('preHandler', async (req, reply) => {
     const path = req.url.split('?')[0]!;
-    if (open.has(path) || path.startsWith('/assets/')) return;
+    if (open.has(path) || path.startsWith(`${B}/assets/`)) return;
     const s = sessionOf(req, reply);
     if (!s) {
-      if (req.method === 'GET') return reply.redirect('/login', 303);
+      if (req.method === 'GET') return reply.redirect(`${B}/login`, 303);
       return reply.code(401).type('text/plain; charset=utf-8').send('refused: log in first (/login)\n');
     }
     (req as FastifyRequest & { session?: Session }).session = s;
@@ -183,7 +194,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const id = cookies(req)['dmc_session'];
     if (id) sessions.delete(id);
     void reply.header('set-cookie', 'dmc_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0');
-    return reply.redirect('/login', 303);
+    return reply.redirect(`${B}/login`, 303);
   });
 
   /** Live updates, on unless the operator paused them (a cookie). */
@@ -192,7 +203,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const q0 = req.query as Record<string, string | undefined>;
     const on = q0['on'] !== '0';
     // Back to a page of this console only (never an open redirect).
-    const back = q0['back'] && /^\/(?![/\\])/.test(q0['back']) ? q0['back'] : '/';
+    const back = q0['back'] && /^\/(?![/\\])/.test(q0['back']) ? q0['back'] : `${B}/`;
     void reply.header('set-cookie', `dmc_live=${on ? '1' : '0'}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000`);
     return reply.redirect(back, 303);
   });
@@ -206,7 +217,7 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
     const lease = o.lease ? await o.lease().catch(() => undefined) : undefined;
     const alerts: string[] = [];
     if (o.lease && !lease?.live) alerts.push(t(lang, 'No node leads the account now'));
-    if (ov.failed) alerts.push(`<a href="/inputs?state=failed">${ov.failed} ${t(lang, 'failed input(s)')}</a>`);
+    if (ov.failed) alerts.push(`<a href="${B}/inputs?state=failed">${ov.failed} ${t(lang, 'failed input(s)')}</a>`);
     for (const f of ov.folders.filter((x) => !x.healthy)) alerts.push(`${esc(f.path)}: ${t(lang, 'unhealthy')} — ${esc(f.error ?? '')}`);
     if (ov.hooks['dead']) alerts.push(`${ov.hooks['dead']} ${t(lang, 'hook deliveries given up')}`);
     if (account && !account.reachable) alerts.push(`${t(lang, 'Account')}: ${t(lang, 'unreachable')} — ${esc(account.error ?? '')}`);
@@ -248,10 +259,11 @@ ${
     return html(
       reply,
       200,
-      page(lang, t(lang, 'Overview'), body, { csrf: sessionIn(req).csrf, live: liveFor(req), scripts: ['/assets/uplot.js', '/assets/console.js'] }).replace(
-        '</head>',
-        '<link rel="stylesheet" href="/assets/uplot.css"></head>',
-      ),
+      page(lang, t(lang, 'Overview'), body, {
+        csrf: sessionIn(req).csrf,
+        live: liveFor(req),
+        scripts: [`${B}/assets/uplot.js`, `${B}/assets/console.js`],
+      }).replace('</head>', `<link rel="stylesheet" href="${B}/assets/uplot.css"></head>`),
     );
   });
 
@@ -266,7 +278,7 @@ ${
       `?${new URLSearchParams({ ...Object.fromEntries(Object.entries(filter).filter(([, v]) => v)), page: String(p) } as Record<string, string>).toString()}`;
     const option = (v: string, cur: string | undefined): string =>
       `<option value="${esc(v)}"${v === cur ? ' selected' : ''}>${esc(v || t(lang, 'any'))}</option>`;
-    const form = `<form method="get" action="/inputs" class="filters">
+    const form = `<form method="get" action="${B}/inputs" class="filters">
 <label>${t(lang, 'State')} <select name="state">${['', ...(await q.states())].map((s) => option(s, filter.state)).join('')}</select></label>
 <label>${t(lang, 'Folder')} <select name="folder">${['', ...o.folders].map((s) => option(s, filter.folder)).join('')}</select></label>
 <label>${t(lang, 'Date')} <input type="date" name="date" value="${esc(filter.date ?? '')}"></label>
@@ -275,16 +287,16 @@ ${
     const list = table(
       ['#', t(lang, 'State'), t(lang, 'Name'), t(lang, 'Folder'), t(lang, 'Created'), t(lang, 'Error')],
       rows.map((r) => [
-        `<a href="/inputs/${r.id}">${r.id}</a>`,
+        `<a href="${B}/inputs/${r.id}">${r.id}</a>`,
         `<span class="state ${esc(r.state)}">${esc(t(lang, r.state))}</span>`,
-        `<a href="/inputs/${r.id}">${esc(r.name)}</a>`,
+        `<a href="${B}/inputs/${r.id}">${esc(r.name)}</a>`,
         folderName(r.folder),
         esc(when(r.created_at, lang)),
         esc((r.last_error ?? '').split('\n')[0]!.slice(0, 160)),
       ]),
     );
-    const nav = `<p class="pager">${pageNo > 1 ? `<a href="/inputs${qs(pageNo - 1)}" rel="prev">${t(lang, 'Previous')}</a>` : ''} ${t(lang, 'page')} ${pageNo} ${t(lang, 'of')} ${pages} (${total}) ${
-      pageNo < pages ? `<a href="/inputs${qs(pageNo + 1)}" rel="next">${t(lang, 'Next')}</a>` : ''
+    const nav = `<p class="pager">${pageNo > 1 ? `<a href="${B}/inputs${qs(pageNo - 1)}" rel="prev">${t(lang, 'Previous')}</a>` : ''} ${t(lang, 'page')} ${pageNo} ${t(lang, 'of')} ${pages} (${total}) ${
+      pageNo < pages ? `<a href="${B}/inputs${qs(pageNo + 1)}" rel="next">${t(lang, 'Next')}</a>` : ''
     }</p>`;
     return html(reply, 200, page(lang, t(lang, 'Inputs'), form + list + nav, { csrf: sessionIn(req).csrf }));
   });
@@ -319,7 +331,7 @@ ${row.warnings ? `<dt>${t(lang, 'Notes')}</dt><dd><pre>${esc(row.warnings)}</pre
         String(tr.contacts),
         esc(t(lang, tr.state)),
         esc(tr.outcome ? t(lang, tr.outcome) : ''),
-        tr.broadcast_id ? `<a href="/broadcasts/${encodeURIComponent(tr.broadcast_id)}">${esc(tr.broadcast_id)}</a>` : '',
+        tr.broadcast_id ? `<a href="${B}/broadcasts/${encodeURIComponent(tr.broadcast_id)}">${esc(tr.broadcast_id)}</a>` : '',
       ]),
     )}
 ${errorText !== undefined ? `<h2>${t(lang, 'Error file')}</h2><pre class="errorfile">${esc(errorText)}</pre>` : ''}
@@ -346,8 +358,8 @@ ${await actions(row, csrf, lang)}`;
     const resend = whyNoResend(row) === undefined;
     if (!retry && !resend) return '';
     return `<section class="actions">
-${retry ? `<form method="post" action="/inputs/${row.id}/retry"><input type="hidden" name="_csrf" value="${esc(csrf)}"><button>${t(lang, 'Retry')}</button> <small>${t(lang, 'Retry takes a failed input that never reached the platform.')}</small></form>` : ''}
-${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Resend')}…</a> <small>${t(lang, 'Resend sends it again, as a new broadcast.')}</small></p>` : ''}
+${retry ? `<form method="post" action="${B}/inputs/${row.id}/retry"><input type="hidden" name="_csrf" value="${esc(csrf)}"><button>${t(lang, 'Retry')}</button> <small>${t(lang, 'Retry takes a failed input that never reached the platform.')}</small></form>` : ''}
+${resend ? `<p><a class="button" href="${B}/inputs/${row.id}/resend">${t(lang, 'Resend')}…</a> <small>${t(lang, 'Resend sends it again, as a new broadcast.')}</small></p>` : ''}
 </section>`;
   }
 
@@ -356,7 +368,7 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
     return html(
       reply,
       409,
-      page(lang, t(lang, 'Not done'), `<p class="error">${esc(why)}</p><p><a href="/inputs/${row.id}">${t(lang, 'Back to the input')}</a></p>`, { csrf }),
+      page(lang, t(lang, 'Not done'), `<p class="error">${esc(why)}</p><p><a href="${B}/inputs/${row.id}">${t(lang, 'Back to the input')}</a></p>`, { csrf }),
     );
   }
 
@@ -376,7 +388,7 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
 <dt>${t(lang, 'Broadcast name')}</dt><dd>${esc((await broadcastNameOf(row, triggers[0]?.local_path)) ?? '?')}</dd>
 <dt>${t(lang, 'Contacts')}</dt><dd>${triggers.length ? String(contacts) : '?'}</dd>
 <dt>${t(lang, 'Sent before as')}</dt><dd>${names.map(esc).join(', ') || '—'}</dd></dl>
-<form method="post" action="/inputs/${row.id}/resend"><input type="hidden" name="_csrf" value="${esc(csrf)}"><input type="hidden" name="confirm" value="yes"><button>${t(lang, 'Yes, send it again')}</button> <a href="/inputs/${row.id}">${t(lang, 'Cancel')}</a></form>`;
+<form method="post" action="${B}/inputs/${row.id}/resend"><input type="hidden" name="_csrf" value="${esc(csrf)}"><input type="hidden" name="confirm" value="yes"><button>${t(lang, 'Yes, send it again')}</button> <a href="${B}/inputs/${row.id}">${t(lang, 'Cancel')}</a></form>`;
     return html(reply, 200, page(lang, `${t(lang, 'Resend')} #${row.id}`, body, { csrf }));
   });
 
@@ -387,13 +399,13 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
       const row = await o.journal.input(Number((req.params as { id: string }).id));
       if (!row) return html(reply, 404, page(lang, t(lang, 'Not found.'), '', { csrf }));
       if (action === 'resend' && (req.body as Record<string, string | undefined> | undefined)?.['confirm'] !== 'yes')
-        return reply.redirect(`/inputs/${row.id}/resend`, 303);
+        return reply.redirect(`${B}/inputs/${row.id}/resend`, 303);
       try {
         if (action === 'retry') await retryInput(o.journal, row);
         else await resendInput(o.journal, row);
         o.logger.info({ input: row.id, action }, 'console: input put back');
         o.wake();
-        return reply.redirect(`/inputs/${row.id}?done=${action}`, 303);
+        return reply.redirect(`${B}/inputs/${row.id}?done=${action}`, 303);
       } catch (e) {
         if (e instanceof ActionError) return refused(reply, lang, row, e.message, csrf);
         throw e;
@@ -407,8 +419,8 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
     const list = table(
       [t(lang, 'Broadcast'), t(lang, 'Input'), t(lang, 'Contacts'), t(lang, 'delivered'), t(lang, 'failed'), t(lang, 'pending')],
       rows.map((b) => [
-        `<a href="/broadcasts/${encodeURIComponent(b.broadcastId)}">${esc(b.broadcastId)}</a>`,
-        `<a href="/inputs/${b.inputId}">#${b.inputId} ${esc(b.inputName)}</a>`,
+        `<a href="${B}/broadcasts/${encodeURIComponent(b.broadcastId)}">${esc(b.broadcastId)}</a>`,
+        `<a href="${B}/inputs/${b.inputId}">#${b.inputId} ${esc(b.inputName)}</a>`,
         String(b.contacts),
         String(b.byStatus.delivered),
         String(b.byStatus.failed),
@@ -416,8 +428,8 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
       ]),
     );
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-    const nav = `<p class="pager">${pageNo > 1 ? `<a href="/broadcasts?page=${pageNo - 1}">${t(lang, 'Previous')}</a>` : ''} ${t(lang, 'page')} ${pageNo} ${t(lang, 'of')} ${pages} ${
-      pageNo < pages ? `<a href="/broadcasts?page=${pageNo + 1}">${t(lang, 'Next')}</a>` : ''
+    const nav = `<p class="pager">${pageNo > 1 ? `<a href="${B}/broadcasts?page=${pageNo - 1}">${t(lang, 'Previous')}</a>` : ''} ${t(lang, 'page')} ${pageNo} ${t(lang, 'of')} ${pages} ${
+      pageNo < pages ? `<a href="${B}/broadcasts?page=${pageNo + 1}">${t(lang, 'Next')}</a>` : ''
     }</p>`;
     return html(reply, 200, page(lang, t(lang, 'Broadcasts'), list + nav, { csrf: sessionIn(req).csrf }));
   });
@@ -431,7 +443,7 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
       [t(lang, 'Medium'), t(lang, 'delivered'), t(lang, 'failed'), t(lang, 'pending')],
       Object.entries(d.byMedium).map(([m, c]) => [esc(m || '?'), String(c.delivered), String(c.failed), String(c.pending)]),
     );
-    const links = d.inputs.map((i) => `<a href="/inputs/${i.id}">#${i.id} ${esc(i.name)}</a>`).join(', ');
+    const links = d.inputs.map((i) => `<a href="${B}/inputs/${i.id}">#${i.id} ${esc(i.name)}</a>`).join(', ');
     const chart = d.series[0].length
       ? `<h2>${t(lang, 'Deliveries over time')}</h2><div id="chart" class="chart"></div><script type="application/json" id="chart-data">${JSON.stringify({
           series: d.series,
@@ -447,8 +459,8 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
       page(lang, `${t(lang, 'Broadcast')} ${id}`, `<p>${links}</p><p>${counts(d.byStatus, lang)}</p>${media}${chart}`, {
         csrf,
         live: liveFor(req),
-        scripts: d.series[0].length ? ['/assets/uplot.js', '/assets/console.js'] : [],
-      }).replace('</head>', '<link rel="stylesheet" href="/assets/uplot.css"></head>'),
+        scripts: d.series[0].length ? [`${B}/assets/uplot.js`, `${B}/assets/console.js`] : [],
+      }).replace('</head>', `<link rel="stylesheet" href="${B}/assets/uplot.css"></head>`),
     );
   });
 
@@ -457,7 +469,7 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
     const list = table(
       [t(lang, 'Name'), t(lang, 'State'), t(lang, 'Size'), t(lang, 'Updated')],
       (await q.reports()).map((r) => [
-        `<a href="/reports/${encodeURIComponent(r.name)}">${esc(r.name)}</a>`,
+        `<a href="${B}/reports/${encodeURIComponent(r.name)}">${esc(r.name)}</a>`,
         esc(r.state),
         String(r.size),
         esc(when(r.updated_at, lang)),
@@ -479,7 +491,7 @@ ${resend ? `<p><a class="button" href="/inputs/${row.id}/resend">${t(lang, 'Rese
     const body = `<p>${t(lang, 'Records')}: <b>${s.records}</b> — ${esc(r.state)}</p>${s.broadcasts
       .map(
         (b) =>
-          `<h2><a href="/broadcasts/${encodeURIComponent(b.broadcastId)}">${t(lang, 'Broadcast')} ${esc(b.broadcastId)}</a></h2><p>${t(lang, 'Contacts')}: ${b.contacts}, ${t(
+          `<h2><a href="${B}/broadcasts/${encodeURIComponent(b.broadcastId)}">${t(lang, 'Broadcast')} ${esc(b.broadcastId)}</a></h2><p>${t(lang, 'Contacts')}: ${b.contacts}, ${t(
             lang,
             'Success rate',
           )}: ${(b.successRate * 100).toFixed(0)} %</p>${table(
@@ -524,4 +536,76 @@ function when(iso: string, lang: Lang): string {
   const p = parisTime(d);
   const [y, m, day] = p.date.split('-');
   return lang === 'fr' ? `${day}/${m}/${y} ${p.seconds}` : `${p.date} ${p.seconds}`;
+}
+
+/** One account of the overview of all (several accounts in one process). */
+export interface OverviewAccount {
+  readonly id: string;
+  /** Its console (`/a/<serviceId>/`). */
+  readonly href: string;
+  readonly journal: Journal;
+  readonly account: () => { reachable: boolean; error?: string } | undefined;
+  readonly lease?: () => Promise<{ holder: string; epoch: number; since: Date; live: boolean } | undefined>;
+  readonly node?: string;
+}
+
+/**
+ * `/`: every account of the process on one page (issue #21), each linked to
+ * its console. One login serves every account's console (`sessions` shared).
+ */
+export function registerAccountsOverview(
+  app: FastifyInstance,
+  o: { readonly accounts: readonly OverviewAccount[]; readonly sessions: Map<string, Session>; readonly authHeader?: string },
+): void {
+  const first = o.accounts[0]!;
+  const loggedIn = (req: FastifyRequest): boolean => {
+    const s = o.sessions.get(cookies(req)['dmc_session'] ?? '');
+    return (s !== undefined && s.expires > Date.now()) || (o.authHeader !== undefined && typeof req.headers[o.authHeader.toLowerCase()] === 'string');
+  };
+  app.get('/login', async (_req, reply) => reply.redirect(`${first.href}login`, 303));
+  app.get('/', async (req, reply) => {
+    // The login is an account's console's: logged in there, logged in for all (and back here after).
+    if (!loggedIn(req)) return reply.redirect(`${first.href}login`, 303);
+    const lang = pickLang((req.query as Record<string, string | undefined>)['lang'], cookies(req)['dmc_lang'], req.headers['accept-language']);
+    const rows = await Promise.all(
+      o.accounts.map(async (a) => {
+        const ov = await new ConsoleQueries(a.journal).overview();
+        const reach = a.account();
+        const lease = a.lease ? await a.lease().catch(() => undefined) : undefined;
+        return [
+          `<a href="${esc(a.href)}">${esc(a.id)}</a>`,
+          counts(ov.inputs, lang),
+          ov.failed ? `<a class="bad" href="${esc(a.href)}inputs?state=failed">${ov.failed}</a>` : '0',
+          `<span class="${reach ? (reach.reachable ? 'ok' : 'bad') : ''}">${t(lang, reach ? (reach.reachable ? 'reachable' : 'unreachable') : 'not tried yet')}</span>`,
+          ...(a.lease
+            ? [
+                lease?.live
+                  ? `${esc(lease.holder)}${lease.holder === a.node ? ` (${t(lang, 'this node')})` : ''}`
+                  : `<span class="bad">${t(lang, 'none')}</span>`,
+              ]
+            : []),
+        ];
+      }),
+    );
+    const headers = [
+      t(lang, 'Account'),
+      t(lang, 'Inputs by state'),
+      t(lang, 'Failed inputs'),
+      t(lang, 'Platform'),
+      ...(first.lease ? [t(lang, 'Leader')] : []),
+    ];
+    return reply
+      .code(200)
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .header('x-frame-options', 'DENY')
+      .send(
+        basePage(lang, t(lang, 'All accounts'), table(headers, rows), {
+          base: first.href.replace(/\/$/, ''),
+          accounts: { current: '', all: o.accounts.map((a) => ({ id: a.id, href: a.href })), overview: '/' },
+        }),
+      );
+  });
 }

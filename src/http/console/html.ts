@@ -11,24 +11,44 @@ export function page(
   lang: Lang,
   title: string,
   body: string,
-  o: { csrf?: string; scripts?: readonly string[]; nav?: boolean; live?: { on: boolean; path: string } } = {},
+  o: {
+    csrf?: string;
+    scripts?: readonly string[];
+    nav?: boolean;
+    live?: { on: boolean; path: string };
+    /** Where this console's pages are (`/a/<serviceId>` when the process serves several accounts; '' alone). */
+    base?: string;
+    /** Several accounts: the one shown, and every one with its console's address (the selector, and the overview of all). */
+    accounts?: { readonly current: string; readonly all: readonly { readonly id: string; readonly href: string }[]; readonly overview: string };
+  } = {},
 ): string {
+  const B = o.base ?? '';
   // Pages an operator watches refresh themselves every 5 s (no script: the CSP stays strict); a toggle turns it off.
   const live = o.live
-    ? `<p class="live">${t(lang, 'Live updates')}: ${t(lang, o.live.on ? 'on' : 'off')} — <a href="/live?on=${o.live.on ? '0' : '1'}&amp;back=${encodeURIComponent(o.live.path)}">${t(lang, o.live.on ? 'Pause' : 'Resume')}</a></p>`
+    ? `<p class="live">${t(lang, 'Live updates')}: ${t(lang, o.live.on ? 'on' : 'off')} — <a href="${B}/live?on=${o.live.on ? '0' : '1'}&amp;back=${encodeURIComponent(o.live.path)}">${t(lang, o.live.on ? 'Pause' : 'Resume')}</a></p>`
     : '';
   const nav =
     o.nav === false
       ? ''
-      : `<nav><a href="/">${t(lang, 'Overview')}</a> <a href="/inputs">${t(lang, 'Inputs')}</a> <a href="/broadcasts">${t(lang, 'Broadcasts')}</a> <a href="/reports">${t(lang, 'Reports')}</a>
+      : `<nav>${
+          o.accounts
+            ? `<a href="${esc(o.accounts.overview)}">${t(lang, 'All accounts')}</a> <span class="account">${t(lang, 'Account')} ${o.accounts.all
+                .map((a) => (a.id === o.accounts!.current ? `<b>${esc(a.id)}</b>` : `<a href="${esc(a.href)}">${esc(a.id)}</a>`))
+                .join(' ')}</span> · `
+            : ''
+        }${
+          o.accounts && !o.accounts.current
+            ? ''
+            : `<a href="${B}/">${t(lang, 'Overview')}</a> <a href="${B}/inputs">${t(lang, 'Inputs')}</a> <a href="${B}/broadcasts">${t(lang, 'Broadcasts')}</a> <a href="${B}/reports">${t(lang, 'Reports')}</a>`
+        }
 <span class="right"><a href="?lang=${lang === 'fr' ? 'en' : 'fr'}">${lang === 'fr' ? 'English' : 'Français'}</a>${
           o.csrf
-            ? ` <form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${esc(o.csrf)}"><button>${t(lang, 'Log out')}</button></form>`
+            ? ` <form method="post" action="${B}/logout" class="inline"><input type="hidden" name="_csrf" value="${esc(o.csrf)}"><button>${t(lang, 'Log out')}</button></form>`
             : ''
         }</span></nav>`;
   return `<!doctype html>
 <html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-${o.live?.on ? '<meta http-equiv="refresh" content="5">' : ''}<title>${esc(title)} · dmc-trigger</title><link rel="stylesheet" href="/assets/console.css">${(o.scripts ?? []).map((s) => `<script src="${esc(s)}" defer></script>`).join('')}</head>
+${o.live?.on ? '<meta http-equiv="refresh" content="5">' : ''}<title>${esc(title)} · dmc-trigger</title><link rel="stylesheet" href="${B}/assets/console.css">${(o.scripts ?? []).map((s) => `<script src="${esc(s)}" defer></script>`).join('')}</head>
 <body>${nav}<main><h1>${esc(title)}</h1>${live}
 ${body}</main></body></html>`;
 }

@@ -15,6 +15,8 @@ const FR: Readonly<Record<string, string>> = {
   healthy: 'lisible',
   unhealthy: 'illisible',
   Account: 'Compte',
+  'All accounts': 'Tous les comptes',
+  Platform: 'Plateforme',
   reachable: 'joignable',
   unreachable: 'injoignable',
   'not tried yet': 'pas encore essayé',
