@@ -176,6 +176,9 @@ bench('./console.mjs');
 // Takeover of an account's lease after its leader's SIGKILL (issue #20; needs PostgreSQL, skips without).
 bench('./takeover.mjs');
 
+// Several accounts over several nodes (issue #21; needs PostgreSQL, skips without): three nodes against five single-account daemons.
+bench('./accounts.mjs');
+
 // What installing costs a library user (issue #19.4): dmc-trigger against dmc-trigger-formats (packages/formats).
 bench('./install.mjs');
 
