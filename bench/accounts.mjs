@@ -79,7 +79,11 @@ async function runLayout(label, layout) {
               'accounts:',
               ...ids.flatMap((_, i) => {
                 const a = account(i);
-                return [`  - service: {serviceId: "${a.id}"}`, `    transport: ${a.transport}`, `    daemon: {store: {schema: ${schemas[i]}}, dropFolders: [${a.folder}]}`];
+                return [
+                  `  - service: {serviceId: "${a.id}"}`,
+                  `    transport: ${a.transport}`,
+                  `    daemon: {store: {schema: ${schemas[i]}}, dropFolders: [${a.folder}]}`,
+                ];
               }),
             ],
           ]
@@ -95,7 +99,8 @@ async function runLayout(label, layout) {
     configs.forEach((lines, k) => writeFileSync(join(root, `dmc-${k}.yaml`), lines.join('\n')));
     const count = async (state) => {
       let n = 0;
-      for (const s of schemas) n += Number((await admin.query(`SELECT count(*) n FROM ${s}.inputs WHERE state = $1`, [state]).catch(() => ({ rows: [{ n: 0 }] }))).rows[0].n);
+      for (const s of schemas)
+        n += Number((await admin.query(`SELECT count(*) n FROM ${s}.inputs WHERE state = $1`, [state]).catch(() => ({ rows: [{ n: 0 }] }))).rows[0].n);
       return n;
     };
     const leaders = async () => {
@@ -106,7 +111,8 @@ async function runLayout(label, layout) {
       }
       return held;
     };
-    const processes = layout === 'nodes' ? Array.from({ length: NODES }, (_, k) => ({ config: 0, node: `n${k + 1}` })) : ids.map((_, k) => ({ config: k, node: 'solo' }));
+    const processes =
+      layout === 'nodes' ? Array.from({ length: NODES }, (_, k) => ({ config: 0, node: `n${k + 1}` })) : ids.map((_, k) => ({ config: k, node: 'solo' }));
     for (const p of processes) {
       const child = spawn(process.execPath, [cli, 'daemon', '--config', join(root, `dmc-${p.config}.yaml`), '--log-level', 'error'], {
         cwd: root,
@@ -132,7 +138,10 @@ async function runLayout(label, layout) {
     const rssReady = procs.map((c) => rssMB(c.pid));
     for (let k = 0; k < EXPORTS; k++) {
       const i = k % ACCOUNTS;
-      writeFileSync(join(root, 'drop', ids[i], `e${k}.csv`), `Mobile;Ref\n06 ${String(10 + (k % 90))} ${String(Math.floor(k / 90) % 100).padStart(2, '0')} 00 ${String(k % 100).padStart(2, '0')};B${k}\n`);
+      writeFileSync(
+        join(root, 'drop', ids[i], `e${k}.csv`),
+        `Mobile;Ref\n06 ${String(10 + (k % 90))} ${String(Math.floor(k / 90) % 100).padStart(2, '0')} 00 ${String(k % 100).padStart(2, '0')};B${k}\n`,
+      );
     }
     const t0 = performance.now();
     const peak = procs.map(() => 0);
