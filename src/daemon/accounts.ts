@@ -157,6 +157,7 @@ export class AccountDaemons {
       port: http.port,
       logger: this.logger,
       accounts: served.map((d) => ({ account: d.account, source: d.opsSource(http.readyPassSeconds, () => this.receiver?.accountCounters.get(d.account)) })),
+      push: () => this.receiver?.counters,
       ...(consoleParts
         ? {
             register: (app, ops) => {

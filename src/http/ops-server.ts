@@ -231,6 +231,8 @@ export interface SharedOpsServerOptions extends Omit<OpsServerOptions, 'account'
   /** Every account the process serves (issue #21): /metrics holds each one's series, /readyz each one's reasons. */
   readonly accounts: readonly AccountSource[];
   readonly register?: (app: FastifyInstance, ops: { account: (id: string) => { reachable: boolean; error?: string } | undefined }) => void;
+  /** The process's push receiver (several accounts): what it refused is no account's, so its series carry no `account`. */
+  readonly push?: () => PushCounters | undefined;
 }
 
 export interface SharedOpsServer {
@@ -266,9 +268,33 @@ export function mergeExpositions(texts: readonly string[]): string {
 export async function startSharedOpsServer(o: SharedOpsServerOptions): Promise<SharedOpsServer> {
   const [{ default: Fastify }, prom] = await Promise.all([import('fastify'), import('prom-client')]);
   const accounts = o.accounts.map((a) => accountMetrics(prom, a));
+  const registries = accounts.map((a) => a.registry);
+  if (o.push) {
+    const receiver = new prom.Registry();
+    const push = o.push;
+    new prom.Gauge({
+      name: 'dmc_push_refused_total',
+      help: 'Push posts refused since start, by HTTP status',
+      labelNames: ['status'],
+      registers: [receiver],
+      collect() {
+        this.reset();
+        for (const [status, n] of Object.entries(push()?.refused ?? {})) this.set({ status }, n);
+      },
+    });
+    new prom.Gauge({
+      name: 'dmc_push_other_service_total',
+      help: 'Push reports refused since start because they name a service this process does not serve',
+      registers: [receiver],
+      collect() {
+        this.set(push()?.otherService ?? 0);
+      },
+    });
+    registries.push(receiver);
+  }
   const app: FastifyInstance = Fastify({ logger: false, connectionTimeout: 10_000, requestTimeout: 10_000 });
   app.get('/metrics', async (_req, reply) => {
-    const texts = await Promise.all(accounts.map((a) => a.registry.metrics()));
+    const texts = await Promise.all(registries.map((r) => r.metrics()));
     return reply.type(accounts[0]!.registry.contentType).send(texts.length === 1 ? texts[0] : mergeExpositions(texts));
   });
   app.get('/healthz', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));

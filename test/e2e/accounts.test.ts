@@ -156,6 +156,9 @@ describe('several accounts in one process (issue #21)', () => {
     expect(text.match(/^# TYPE dmc_upload_duration_seconds /gm)).toHaveLength(1);
     // Push statuses counted per account (the receiver routed them); refusals are the receiver's, counted once.
     expect(text).toMatch(/^dmc_push_statuses_total\{account="111"\} [1-9]/m);
+    expect(text).toMatch(/^dmc_push_other_service_total 1$/m);
+    expect(text).toMatch(/^dmc_push_refused_total\{status="403"\} 1$/m);
+    expect(text.match(/^# HELP dmc_push_refused_total /gm)).toHaveLength(1);
     const ready = await fetch(`${all.opsOrigin}/readyz`);
     const body = await ready.text();
     expect(body).toMatch(/^account 111: (ready|not ready)/m);
