@@ -223,8 +223,13 @@ export class AccountDaemons {
   async stop(): Promise<void> {
     await this.receiver?.close();
     await this.ops?.close();
-    await this.fleet?.stop();
-    await this.stopDaemons();
+    await this.fleet?.leave();
+    try {
+      await this.stopDaemons();
+    } finally {
+      // The leases are handed over: the other nodes are told, and take them now.
+      await this.fleet?.close();
+    }
   }
 
   /** The accounts this node leads now. */
@@ -260,6 +265,9 @@ export class AccountDaemons {
       ttlMs: (d.store?.leaseSeconds ?? 6) * 1000,
       leading: () => this.leading(),
       handOver: (account) => this.daemons.find((x) => x.account === account)?.handOver() ?? Promise.resolve(),
+      poke: () => {
+        for (const d of this.daemons) d.pokeLease();
+      },
       logger: this.logger,
     });
   }

@@ -411,6 +411,11 @@ export class Daemon {
     return this.d.journal;
   }
 
+  /** Asks the account's lease now (a node said it handed leases over); nothing on SQLite. */
+  pokeLease(): void {
+    this.lease?.poke();
+  }
+
   /** Whether this account has a `daemon.http` of its own (else the process's server serves it, with several accounts). */
   get ownHttp(): boolean {
     return this.d.http !== undefined;

@@ -20,6 +20,10 @@ import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Lease, LeaseGate } from '../store/lease.js';
 import type { Logger } from '../transport/logger.js';
+import type { WorkListener } from '../store/pg.js';
+
+/** The notification channel of the nodes sharing accounts (the payload: the fleet's key). */
+const FLEET_CHANNEL = 'dmc_fleet';
 
 export interface FleetOptions {
   /** The PostgreSQL store the accounts' journals are in. */
@@ -34,6 +38,8 @@ export interface FleetOptions {
   readonly leading: () => readonly string[];
   /** Asks the daemon of `account` to hand it over; resolves once it did. */
   readonly handOver: (account: string) => Promise<void>;
+  /** Each account's lease asked now (after a node said it handed leases over, and the nodes counted again). */
+  readonly poke: () => void;
   readonly logger: Logger;
 }
 
@@ -49,6 +55,8 @@ export class Fleet {
   private readonly claimed = new Set<string>();
   private readonly handing = new Set<string>();
   private readonly key: string;
+  private listener: WorkListener | undefined;
+  private waking: Promise<void> | undefined;
 
   private constructor(
     private readonly pool: Pool,
@@ -96,7 +104,28 @@ export class Fleet {
       throw e;
     }
     fleet.schedule();
+    // A node that leaves or hands leases over says so: the others count again and ask the leases now, not at their
+    // next third of a lease (a rolling restart's accounts go without a leader only that long).
+    const { WorkListener } = await import('../store/pg.js');
+    fleet.listener = new WorkListener(o.url, o.password, fleet.key, { changed: () => fleet.wake(), listening: () => undefined }, FLEET_CHANNEL);
+    fleet.listener.start();
     return fleet;
+  }
+
+  /** Counts the nodes again, then asks every account's lease (one at a time: a burst of notifications is one wake). */
+  private wake(): void {
+    if (this.stopped || this.waking) return;
+    this.waking = (async () => {
+      await this.beating;
+      this.beating = this.beat().catch((e: Error) => this.o.logger.warn({ err: e.message }, 'cannot count the nodes'));
+      await this.beating;
+      this.o.poke();
+    })().finally(() => (this.waking = undefined));
+  }
+
+  /** Tells the other nodes this one left or handed leases over. */
+  async notify(): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [FLEET_CHANNEL, this.key]).catch(() => undefined);
   }
 
   /** This node's share of the accounts now: ceil(M/N). */
@@ -160,17 +189,33 @@ export class Fleet {
       this.o.logger.info({ account, share: this.share, nodes: this.live }, 'handing an account over: this node leads more than its share');
       void this.o
         .handOver(account)
+        .then(() => this.notify())
         .catch((e: Error) => this.o.logger.warn({ account, err: e.message }, 'hand-over failed'))
         .finally(() => this.handing.delete(account));
     }
   }
 
-  /** Leaves the table (the others count one node fewer at their next beat) and closes; the daemons then hand over. */
-  async stop(): Promise<void> {
+  /** Leaves the table and says so (the others count one node fewer now); the daemons then hand over, and close() says it again. */
+  async leave(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.beating;
+    await this.waking;
+    await this.listener?.stop();
     await this.pool.query('DELETE FROM dmc_fleet.nodes WHERE fleet = $1 AND node = $2', [this.key, this.o.node]).catch(() => undefined);
+    await this.notify();
+  }
+
+  /** After the daemons handed their leases over: says so (the others take them now), and closes. */
+  async close(): Promise<void> {
+    if (!this.stopped) await this.leave();
+    await this.notify();
     await this.pool.end().catch(() => undefined);
+  }
+
+  /** Leaves and closes at once (nothing was led yet: a start that failed). */
+  async stop(): Promise<void> {
+    await this.leave();
+    await this.close();
   }
 }

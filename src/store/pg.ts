@@ -340,6 +340,8 @@ export class WorkListener {
     private readonly password: string | undefined,
     private readonly schema: string,
     private readonly on: { changed: () => void; listening: (yes: boolean) => void },
+    /** The channel (default the journal's work notifications); a notification counts when its payload is `schema`. */
+    private readonly channel: string = WORK_CHANNEL,
   ) {}
 
   start(): void {
@@ -374,11 +376,11 @@ export class WorkListener {
     c.on('error', drop);
     c.on('end', drop);
     c.on('notification', (n) => {
-      if (n.channel === WORK_CHANNEL && n.payload === this.schema) this.on.changed();
+      if (n.channel === this.channel && n.payload === this.schema) this.on.changed();
     });
     try {
       await c.connect();
-      await c.query(`LISTEN ${WORK_CHANNEL}`);
+      await c.query(`LISTEN ${this.channel}`);
       if (lost || this.stopped) return;
       this.failures = 0;
       this.on.listening(true);
