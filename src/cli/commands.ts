@@ -162,6 +162,7 @@ export function registerInit(program: Command, io: Io, setExit: SetExit): void {
     )
     .option('--simulator <dir>', "the simulator's --root (its client configuration is in <dir>/clients/)", 'var/simulator')
     .option('--force', 'write dmc.yaml and commands/sms.yaml again over existing ones')
+    .option('--accounts', "write the several-accounts shape: one entry per account of the simulator (docs/config.md, 'Several accounts')")
     .addHelpText(
       'after',
       `
@@ -170,7 +171,7 @@ Example:
   npx dmc-trigger simulator --interval 2 --report-every 10     # in another terminal, first
   npx dmc-trigger init`,
     )
-    .action(async (opts: { simulator?: string; force?: boolean }) => {
+    .action(async (opts: { simulator?: string; force?: boolean; accounts?: boolean }) => {
       setExit(await (await import('./init-command.js')).runInit(opts, io));
     });
 }

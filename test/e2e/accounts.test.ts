@@ -304,4 +304,55 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it(
+    'init --accounts writes the several-accounts shape from the simulator: each account its folder and command file; the daemon serves them as written',
+    { timeout: 60_000 },
+    async () => {
+      const root = mkdtempSync(join(tmpdir(), 'dmc-accounts-init-'));
+      const accounts = [
+        { serviceId: '111', username: 'a', password: 'pa', spaceId: '1' },
+        { serviceId: '222', username: 'b', password: 'pb', spaceId: '2' },
+      ];
+      const sim = new Simulator({ root: join(root, 'sim'), accounts, sftpPort: 0, interval: 0.3, seed: 'accounts-init', autoReports: false });
+      await sim.start();
+      try {
+        const { writeClientConfig } = await import('../../src/cli/simulator-command.js');
+        for (const a of accounts) await writeClientConfig(join(root, 'sim', 'clients'), sim, a, 'sftp');
+        const bin = join(new URL('../../', import.meta.url).pathname, 'dist/cli/main.js');
+        const run = (...args: string[]): Promise<{ code: number | null; out: string; err: string }> =>
+          new Promise((res) => {
+            const p = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+            let out = '';
+            let err = '';
+            p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+            p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+            p.on('exit', (code) => res({ code, out, err }));
+          });
+        const init = await run('init', '--accounts', '--simulator', 'sim');
+        expect(init.code, init.err).toBe(0);
+        expect(init.out).toMatch(/wrote dmc\.yaml with 2 account\(s\) \(111, 222\)/);
+        expect(readFileSync(join(root, 'commands', 'sms-222.yaml'), 'utf8')).toMatch(/^serviceId: "222"\nspaceId: 2$/m);
+        const set = await parseAccounts(readFileSync(join(root, 'dmc.yaml'), 'utf8'), join(root, 'dmc.yaml'));
+        expect(set.accounts.map((e) => e.error?.message ?? e.config!.daemon!.dropFolders[0]!.path)).toEqual([
+          join(root, 'drop', '111'),
+          join(root, 'drop', '222'),
+        ]);
+        expect((await run('init', '--accounts', '--simulator', 'sim')).code).toBe(2);
+        // As written: the daemon serves both; an export dropped for 222 goes out on 222's account.
+        const p = spawn(process.execPath, [bin, 'daemon', '--config', 'dmc.yaml', '--log-level', 'error'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        const exited = new Promise<number | null>((res) => p.on('exit', (code) => res(code)));
+        await until('the daemon to start', () => out.includes('daemon serving 2 account(s)'), 30_000);
+        writeFileSync(join(root, 'drop', '222', 'relance.csv'), 'Mobile;Ref\n0612345678;INIT-1\n');
+        await until('the export sent for 222', () => /\[222\] sent #\d+ relance\.csv/.test(out), 30_000);
+          p.kill('SIGTERM');
+        expect(await exited).toBe(0);
+      } finally {
+        await sim.stop();
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  );
 });
