@@ -347,7 +347,7 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
         await until('the daemon to start', () => out.includes('daemon serving 2 account(s)'), 30_000);
         writeFileSync(join(root, 'drop', '222', 'relance.csv'), 'Mobile;Ref\n0612345678;INIT-1\n');
         await until('the export sent for 222', () => /\[222\] sent #\d+ relance\.csv/.test(out), 30_000);
-          p.kill('SIGTERM');
+        p.kill('SIGTERM');
         expect(await exited).toBe(0);
       } finally {
         await sim.stop();
