@@ -1,4 +1,4 @@
-import { ConfigError, loadAccounts, loadConfig, pickAccount, type AccountSet } from '../config/config.js';
+import { ConfigError, loadAccounts, loadConfig, pickAccount, type AccountSet, type ResolvedConfig } from '../config/config.js';
 import type { DaemonEvents } from '../daemon/context.js';
 import { Daemon } from '../daemon/daemon.js';
 import { Journal, journalWhere, storeOptions, type InputRow } from '../store/journal.js';
@@ -54,7 +54,42 @@ async function runAccounts(set: AccountSet, opts: { account?: string[]; label?: 
 }
 
 export async function runStatus(opts: { config: string; json?: boolean; limit?: string }, io: Io): Promise<number> {
-  const config = await loadConfig(opts.config, { secrets: false });
+  const set = await loadAccounts(opts.config, { secrets: false });
+  const chosen = process.env['DMC_ACCOUNT'];
+  if (set.multi && set.accounts.length > 1 && !chosen) return statusOfEvery(set, opts, io);
+  return statusOf(pickAccount(set, chosen), opts, io);
+}
+
+/**
+ * Several accounts and none named: each account's status in turn (text:
+ * under an `account <id>` heading; --json: `{"accounts": [...]}`, each
+ * entry the one-account shape, or `{account, error}` for a section that
+ * cannot be read).
+ */
+async function statusOfEvery(set: AccountSet, opts: { config: string; json?: boolean; limit?: string }, io: Io): Promise<number> {
+  const entries: unknown[] = [];
+  for (const e of set.accounts) {
+    const id = e.serviceId ?? `accounts[${e.index}]`;
+    if (!opts.json) io.out(`${e.index ? '\n' : ''}== account ${printable(id)} ==`);
+    if (e.error || !e.config?.daemon) {
+      const error = e.error?.message ?? `${set.file}: no daemon section for this account`;
+      if (opts.json) entries.push({ account: id, error });
+      else io.out(`cannot show it: ${printable(error, 1000)}`);
+      continue;
+    }
+    if (!opts.json) {
+      await statusOf(e.config, opts, io);
+      continue;
+    }
+    const lines: string[] = [];
+    await statusOf(e.config, opts, { ...io, out: (l) => lines.push(l) });
+    entries.push(JSON.parse(lines.join('\n')));
+  }
+  if (opts.json) io.out(JSON.stringify({ accounts: entries }));
+  return EXIT.OK;
+}
+
+async function statusOf(config: ResolvedConfig, opts: { json?: boolean; limit?: string }, io: Io): Promise<number> {
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
   if (!Journal.exists(config.daemon.journal)) {
     if (opts.json)

@@ -205,7 +205,7 @@ describe('several accounts in one process (issue #21)', () => {
     expect((await fetch(`${o}/a/222/inputs`, { redirect: 'manual' })).headers.get('location')).toBe('/a/222/login');
   });
 
-  it('status acts for the account --account names; without it, with several, they ask for one (exit 2)', async () => {
+  it('status acts for the account --account names, or shows every account; a command that acts asks for one (exit 2)', async () => {
     const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
       const out: string[] = [];
       const err: string[] = [];
@@ -218,7 +218,19 @@ describe('several accounts in one process (issue #21)', () => {
     expect(status.account).toBe('222');
     expect(status.journal).toContain(join('state', '222', 'journal.db'));
     expect(status.inputs['done'] ?? 0).toBe(await done(b));
-    const none = await run('status', '--config', file);
+    // Without --account, status shows every account; a command that acts (or checks) asks for one.
+    const every = await run('status', '--config', file);
+    expect(every.code).toBe(0);
+    expect(every.out).toMatch(/^== account 111 ==$/m);
+    expect(every.out).toMatch(/^== account 222 ==$/m);
+    expect(every.out).toMatch(/^== account 333 ==\nno journal yet/m);
+    const everyJson = JSON.parse((await run('status', '--config', file, '--json')).out) as { accounts: { account: string; exists: boolean }[] };
+    expect(everyJson.accounts.map((a) => [a.account, a.exists])).toEqual([
+      ['111', true],
+      ['222', true],
+      ['333', false],
+    ]);
+    const none = await run('journal', 'check', '--config', file);
     expect(none.code).toBe(2);
     expect(none.err).toMatch(/has 3 accounts \(111, 222, 333\): name the one to act for with --account <serviceId> \(or DMC_ACCOUNT\)/);
     // status needs no secret: the account the daemon left out is shown (it never ran).
