@@ -6,7 +6,7 @@
  * section is wrong is left out and the others run.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -204,6 +204,43 @@ describe('several accounts in one process (issue #21)', () => {
     // Without the session: the account's login, never its pages.
     expect((await fetch(`${o}/a/222/inputs`, { redirect: 'manual' })).headers.get('location')).toBe('/a/222/login');
   });
+
+  it.runIf(existsSync('/usr/bin/chromium'))(
+    'the console in a browser: log in once, the accounts listed, one account then the other by the selector',
+    async () => {
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${all.opsOrigin}/`);
+        expect(new URL(page.url()).pathname).toBe('/a/111/login');
+        await page.fill('input[name=token]', readFileSync(join(root, 'state', 'console-token'), 'utf8').trim());
+        await page.click('button');
+        await page.waitForURL(`${all.opsOrigin}/`);
+        expect(await page.textContent('h1')).toBe('All accounts');
+        await page.click('td a[href="/a/222/"]');
+        await page.waitForURL(`${all.opsOrigin}/a/222/`);
+        await page.click('nav a[href="/a/222/inputs"]');
+        await page.waitForURL(`${all.opsOrigin}/a/222/inputs`);
+        expect(await page.textContent('main')).toMatch(/REF-b-/);
+        expect(await page.textContent('nav b')).toBe('222');
+        // The selector: the other account, its own pages.
+        await page.click('nav a[href="/a/111/"]');
+        await page.waitForURL(`${all.opsOrigin}/a/111/`);
+        await page.click('nav a[href="/a/111/inputs"]');
+        await page.waitForURL(`${all.opsOrigin}/a/111/inputs`);
+        const text = await page.textContent('main');
+        expect(text).toMatch(/REF-a-/);
+        expect(text).not.toMatch(/REF-b-/);
+      } finally {
+        await browser.close();
+      }
+    },
+    60_000,
+  );
 
   it('status acts for the account --account names, or shows every account; a command that acts asks for one (exit 2)', async () => {
     const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
