@@ -61,13 +61,22 @@ export async function runResults(which: string, opts: { config: string; json?: b
       const expected = folder ? resultsPaths(folder.path, row.name, config.daemon.results.name).file : undefined;
       const why =
         row.state !== 'done' ? `it is ${row.state}` : 'no status has come for its broadcasts yet (push statuses, or the daily report linking its broadcast)';
-      if (opts.json) io.out(JSON.stringify({ input: { id: row.id, name: row.name, folder: row.folder }, state: row.state, results: null, reason: why }));
+      if (opts.json)
+        io.out(
+          JSON.stringify({
+            account: config.service.serviceId,
+            input: { id: row.id, name: row.name, folder: row.folder },
+            state: row.state,
+            results: null,
+            reason: why,
+          }),
+        );
       else io.out(`#${row.id} ${printable(row.name)}: no results yet: ${why}${expected ? ` (they will be in ${printable(expected)})` : ''}`);
       return EXIT.OK;
     }
     const s = stored.summary as ResultsSummary;
     if (opts.json) {
-      io.out(JSON.stringify({ ...s, state: row.state }));
+      io.out(JSON.stringify({ account: config.service.serviceId, ...s, state: row.state }));
       return EXIT.OK;
     }
     io.out(
