@@ -278,10 +278,10 @@ export async function runJournalCheck(opts: { config: string; json?: boolean }, 
   try {
     const r = await checkJournal(j, { account: config.service.serviceId });
     if (opts.json) {
-      io.out(JSON.stringify({ journal: where, ok: r.ok, checks: r.checks, findings: r.findings }));
+      io.out(JSON.stringify({ account: config.service.serviceId, journal: where, ok: r.ok, checks: r.checks, findings: r.findings }));
       return r.ok ? EXIT.OK : EXIT.INVALID;
     }
-    io.out(`journal check: ${where}`);
+    io.out(`journal check: ${where} (account ${config.service.serviceId})`);
     for (const c of r.checks) {
       const mark = !c.ran ? 'skipped' : c.errors ? 'ERROR' : c.warnings ? 'warning' : 'ok';
       io.out(`  ${mark.padEnd(8)}${c.name}${c.ran ? '' : ' (PostgreSQL only)'}`);

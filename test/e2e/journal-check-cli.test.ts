@@ -37,7 +37,7 @@ describe('journal check (CLI)', () => {
 
     const ok = check();
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(/^journal check: .*journal\.db$/m);
+    expect(ok.stdout).toMatch(/^journal check: .*journal\.db \(account 12345678\)$/m);
     expect(ok.stdout).toMatch(/^ {2}ok {6}files$/m);
     expect(ok.stdout).toMatch(/^ {2}skipped fencing \(PostgreSQL only\)$/m);
     expect(ok.stdout.trimEnd().split('\n').pop()).toBe('journal consistent');
