@@ -114,7 +114,9 @@ export class AccountDaemons {
       const { startPushReceiver } = await import('../http/push-receiver.js');
       const accounts = new Map<string, PushTarget>(this.daemons.map((d) => [d.account, d.pushTarget()]));
       try {
-        this.receiver = await startPushReceiver({ config: push, logger: this.logger, accounts });
+        // Configured here but not running (left out, or another node's by pinning): 503, posted again later.
+        const unavailable = new Set(set.accounts.map((e) => e.serviceId).filter((id): id is string => id !== undefined && !accounts.has(id)));
+        this.receiver = await startPushReceiver({ config: push, logger: this.logger, accounts, unavailable });
       } catch (e) {
         await this.fleet?.stop();
         await this.stopDaemons();

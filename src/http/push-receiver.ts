@@ -52,6 +52,13 @@ export interface PushReceiverOptions extends Partial<PushTarget> {
    * and `serviceId` above are then not used.
    */
   readonly accounts?: ReadonlyMap<string, PushTarget>;
+  /**
+   * With `accounts`: services configured but not served by this process (a
+   * section that cannot start, a node pinned to other accounts): their
+   * reports get 503 with Retry-After, to be posted again (here once the
+   * account runs, or to another node), never refused for good.
+   */
+  readonly unavailable?: ReadonlySet<string>;
 }
 
 /** Counters since start (the metrics read them). */
@@ -390,6 +397,13 @@ export async function startPushReceiver(opts: PushReceiverOptions): Promise<Push
     }
     // A report names its service (guide line 6750): another service's statuses are never recorded under this one.
     const commit = commits.get(report.username) ?? (taken.length === 0 ? commits.get(undefined) : undefined);
+    if (!commit && opts.unavailable?.has(report.username))
+      return refuse(
+        reply,
+        503,
+        `service ${report.username.slice(0, 40)} is configured but not running in this process (see its log): post again later; nothing was recorded`,
+        { 'Retry-After': '60' },
+      );
     if (!commit) {
       counters.otherService++;
       return refuse(

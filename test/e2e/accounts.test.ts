@@ -128,6 +128,16 @@ describe('several accounts in one process (issue #21)', () => {
     expect(res.status).toBe(403);
     expect(await res.text()).toMatch(/for service '999', this receiver takes services 111, 222/);
     expect(all.pushCounters?.otherService).toBe(1);
+    // A service configured but not running here (its section cannot start): 503, to be posted again, never refused for good.
+    const later = await fetch(`${all.pushOrigin}/dmc/status`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: writePushReport('333', [pushElement()]),
+    });
+    expect(later.status).toBe(503);
+    expect(later.headers.get('retry-after')).toBe('60');
+    expect(await later.text()).toMatch(/service 333 is configured but not running in this process/);
+    expect(all.pushCounters?.otherService).toBe(1);
     expect([await a.journal.pushStatusCount(), await b.journal.pushStatusCount()]).toEqual(before);
   });
 
@@ -158,6 +168,7 @@ describe('several accounts in one process (issue #21)', () => {
     expect(text).toMatch(/^dmc_push_statuses_total\{account="111"\} [1-9]/m);
     expect(text).toMatch(/^dmc_push_other_service_total 1$/m);
     expect(text).toMatch(/^dmc_push_refused_total\{status="403"\} 1$/m);
+    expect(text).toMatch(/^dmc_push_refused_total\{status="503"\} 1$/m);
     expect(text.match(/^# HELP dmc_push_refused_total /gm)).toHaveLength(1);
     const ready = await fetch(`${all.opsOrigin}/readyz`);
     const body = await ready.text();
