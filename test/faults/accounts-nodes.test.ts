@@ -89,6 +89,8 @@ describe.skipIf(!PG)('three nodes sharing five accounts (issue #21)', () => {
     const file = join(root, 'dmc.yaml');
     writeFileSync(file, lines.join('\n'));
 
+    /** Every node process's event lines, those of the processes gone included. */
+    const events: string[] = [];
     const start = (name: string): void => {
       const p = spawn(process.execPath, [bin, 'daemon', '--config', file, '--log-level', 'warn'], {
         cwd: root,
@@ -96,7 +98,10 @@ describe.skipIf(!PG)('three nodes sharing five accounts (issue #21)', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const n = { p, out: '', err: '', exited: new Promise<number | null>((res) => p.on('exit', (code) => res(code))) };
-      p.stdout!.on('data', (b: Buffer) => (n.out += b.toString()));
+      p.stdout!.on('data', (b: Buffer) => {
+        n.out += b.toString();
+        events.push(b.toString());
+      });
       p.stderr!.on('data', (b: Buffer) => (n.err += b.toString()));
       nodes.set(name, n);
     };
@@ -128,6 +133,8 @@ describe.skipIf(!PG)('three nodes sharing five accounts (issue #21)', () => {
 
     // Exports keep coming, one every 150 ms to an account drawn from the seed.
     const refs: { id: string; ref: string }[] = [];
+    /** When each export was dropped (ms since the epoch, as the event lines' timestamps). */
+    const droppedAt = new Map<string, number>();
     const flow = (async () => {
       for (let k = 0; flowing; k++) {
         const i = Math.floor(random() * ACCOUNTS);
@@ -135,6 +142,7 @@ describe.skipIf(!PG)('three nodes sharing five accounts (issue #21)', () => {
         const ref = `R${seed}-${k}`;
         writeFileSync(join(root, 'drop', id, `${ref}.csv`), `Mobile;Ref\n06 ${String(10 + (k % 90))} ${String(k % 100).padStart(2, '0')} 00 00;${ref}\n`);
         refs.push({ id, ref });
+        droppedAt.set(ref, Date.now());
         await new Promise((r) => setTimeout(r, 150));
       }
     })();
@@ -161,6 +169,10 @@ describe.skipIf(!PG)('three nodes sharing five accounts (issue #21)', () => {
       start(victim);
       await until(`${victim} back, the accounts shared among three`, balanced, 3 * TTL_S * 1000 + 10_000);
     }
+    // The steady state before the rolling restart: the exports dropped in the next 4 s, all nodes up.
+    const steadyFrom = Date.now();
+    await new Promise((r) => setTimeout(r, 4_000));
+    const rollingFrom = Date.now();
     // A rolling restart under load: each node in turn stopped (a drain) and started again. Sampled every 50 ms, no
     // account goes without a live leader for more than a lease time (plus the sampling and a tick's slack).
     const gaps = new Map<string, number>();
@@ -193,6 +205,7 @@ describe.skipIf(!PG)('three nodes sharing five accounts (issue #21)', () => {
     }
     sampling = false;
     await sampler;
+    const rollingTo = Date.now();
     const worst = Math.max(0, ...gaps.values());
     console.log(`accounts-nodes test: rolling restart: longest time an account went without a leader ${Math.round(worst)} ms (lease ${TTL_S} s)`);
     // Half a lease: a node that did not hand its leases over at stop leaves them to run out (two thirds of a lease or more).
@@ -205,6 +218,20 @@ describe.skipIf(!PG)('three nodes sharing five accounts (issue #21)', () => {
     // Every export on its account's platform records exactly once.
     await until('every export on the platform', () => refs.every((r) => broadcastsWith(join(root, 'sim'), r.ref, `u${ids.indexOf(r.id)}`) >= 1), 90_000);
     for (const r of refs) expect(broadcastsWith(join(root, 'sim'), r.ref, `u${ids.indexOf(r.id)}`), `${r.ref} (account ${r.id})`).toBe(1);
+    // Each export's delay, from its drop to its upload (the `sent` event line of the node that sent it): during the
+    // rolling restart, none waited more than a lease time beyond the slowest of the steady state.
+    const sentAt = new Map<string, number>();
+    for (const m of events.join('').matchAll(/^(\S+) \[\d+\] sent #\d+ (R[\d-]+)\.csv:/gm)) if (!sentAt.has(m[2]!)) sentAt.set(m[2]!, Date.parse(m[1]!));
+    const delays = (from: number, to: number): number[] =>
+      [...droppedAt].filter(([ref, at]) => at >= from && at < to && sentAt.has(ref)).map(([ref, at]) => sentAt.get(ref)! - at);
+    const steady = delays(steadyFrom, rollingFrom);
+    const rolling = delays(rollingFrom, rollingTo);
+    expect(steady.length).toBeGreaterThan(10);
+    expect(rolling.length).toBeGreaterThan(10);
+    console.log(
+      `accounts-nodes test: export delays (drop to upload): steady max ${Math.max(...steady)} ms over ${steady.length}; rolling restart max ${Math.max(...rolling)} ms over ${rolling.length}`,
+    );
+    expect(Math.max(...rolling)).toBeLessThanOrEqual(Math.max(...steady) + TTL_S * 1000);
     // Never on another account's.
     for (const r of refs.slice(0, 10))
       for (const [i, other] of ids.entries()) if (other !== r.id) expect(broadcastsWith(join(root, 'sim'), r.ref, `u${i}`)).toBe(0);
