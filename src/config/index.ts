@@ -1,3 +1,3 @@
 /** `dmc-trigger/config`: the configuration file (docs/config.md), read and checked. */
-export { loadConfig, parseConfig, ConfigError, Secret } from './config.js';
-export type { ResolvedConfig, ConfigErrorCode, LoadOptions, MailConfig } from './config.js';
+export { loadConfig, parseConfig, loadAccounts, parseAccounts, pickAccount, ConfigError, Secret } from './config.js';
+export type { ResolvedConfig, ConfigErrorCode, LoadOptions, MailConfig, AccountSet, AccountEntry } from './config.js';

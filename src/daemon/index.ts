@@ -4,6 +4,8 @@
  */
 export { Daemon } from './daemon.js';
 export type { DaemonOptions, DaemonEvents } from './daemon.js';
+export { AccountDaemons } from './accounts.js';
+export type { AccountDaemonsOptions, SkippedAccount } from './accounts.js';
 export { Journal, JournalError, JournalLockedError } from '../store/journal.js';
 export type { InputRow, TriggerRow, ReportRow, Transition, InputState, TriggerState } from '../store/journal.js';
 export { INPUT_STATES, TRIGGER_STATES, INPUT_TRANSITIONS, TRIGGER_TRANSITIONS, RESTART, stateDiagram } from '../store/states.js';
