@@ -3,7 +3,7 @@
  * when its configuration has a push section). `results`: an input's results
  * joined back to its export, from the journal.
  */
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, loadAccounts, loadConfig, pickAccount, type AccountSet } from '../config/config.js';
 import { Hooks } from '../daemon/hooks.js';
 import { Journal, journalWhere, storeOptions, type InputRow } from '../store/journal.js';
 import { StatusStore } from '../store/statuses.js';
@@ -15,7 +15,9 @@ import { cliLogger } from '../transport/logger.js';
 import { EXIT, UsageError, type Io, untilSignal } from './output.js';
 
 export async function runPushReceiver(opts: { config: string; logLevel?: string }, io: Io): Promise<number> {
-  const config = await loadConfig(opts.config);
+  const set = await loadAccounts(opts.config);
+  if (set.multi && set.accounts.length > 1 && !process.env['DMC_ACCOUNT']) return receiveForEvery(set, opts, io);
+  const config = pickAccount(set, process.env['DMC_ACCOUNT']);
   if (!config.push) throw new ConfigError('CONFIG_INVALID', `${config.file}: no push section (docs/config.md, "push")`, config.file, 'push');
   const logger = cliLogger(opts.logLevel ?? 'info');
   const journal = await Journal.open(config.push.journal, 'receiver', storeOptions(config.daemon ?? {}));
@@ -32,6 +34,48 @@ export async function runPushReceiver(opts: { config: string; logLevel?: string 
     await journal.close();
   }
   return EXIT.OK;
+}
+
+/**
+ * Several accounts and none named: one receiver for every account, each
+ * report recorded in the journal of the account its username names (a
+ * section that cannot run: 503, posted again later).
+ */
+async function receiveForEvery(set: AccountSet, opts: { logLevel?: string }, io: Io): Promise<number> {
+  const logger = cliLogger(opts.logLevel ?? 'info');
+  const ok = set.accounts.filter((e) => e.config?.push);
+  if (ok.length === 0)
+    throw new ConfigError('CONFIG_INVALID', `${set.file}: no account with a push section that can run (docs/config.md, "push")`, set.file, 'push');
+  const opened: { id: string; journal: Journal; hooks: Hooks }[] = [];
+  const unavailable = new Set(set.accounts.filter((e) => !e.config?.push && e.serviceId !== undefined).map((e) => e.serviceId!));
+  try {
+    for (const e of ok) {
+      const c = e.config!;
+      const journal = await Journal.open(c.push!.journal, 'receiver', storeOptions(c.daemon ?? {}));
+      const hooks = new Hooks(c.daemon?.hooks ?? [], journal, logger.child({ account: c.service.serviceId }), c.service.serviceId);
+      hooks.start();
+      opened.push({ id: c.service.serviceId, journal, hooks });
+    }
+    for (const e of set.accounts.filter((x) => x.error))
+      io.err(`account ${printable(e.serviceId ?? `accounts[${e.index}]`)} NOT SERVED: ${printable(e.error!.message, 1000)}`);
+    const push = ok[0]!.config!.push!;
+    const r = await startPushReceiver({
+      config: push,
+      logger,
+      accounts: new Map(opened.map((o) => [o.id, { journal: o.journal, hooks: o.hooks }])),
+      unavailable,
+    });
+    io.out(`push receiver on ${r.origin}${push.path.source} for ${opened.map((o) => o.id).join(', ')}. Ctrl-C to stop.`);
+    await untilSignal();
+    await r.close();
+    io.out(`stopped: ${r.counters.statuses} status(es) recorded, ${r.counters.duplicates} already known, ${r.counters.posts} post(s)`);
+  } finally {
+    for (const o of opened) {
+      await o.hooks.drain();
+      await o.journal.close();
+    }
+  }
+  return unavailable.size ? EXIT.USAGE : EXIT.OK;
 }
 
 /** The input named by number or by export name (the latest of that name). */

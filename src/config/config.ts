@@ -956,6 +956,9 @@ export async function parseAccounts(text: string, file: string, env: NodeJS.Proc
         d['store'] = { ...(isMapping(d['store']) ? d['store'] : {}), schema: `dmc_${schemaTail(tag)}`.slice(0, 63) };
       merged['daemon'] = d;
     }
+    // A push receiver without a daemon section records into the account's own journal too.
+    if (isMapping(merged['push']) && !('journal' in merged['push']) && !isMapping(merged['daemon']))
+      merged['push'] = { ...merged['push'], journal: `state/${tag}/journal.db` };
     if (isMapping(merged['mail']) && !(isMapping(own['mail']) && 'stateDir' in own['mail']) && !(isMapping(shared['mail']) && 'stateDir' in shared['mail']))
       merged['mail'] = { ...merged['mail'], stateDir: `mail-state/${tag}` };
     if (!(isMapping(own['reports']) && 'dir' in own['reports']) && !(isMapping(shared['reports']) && 'dir' in shared['reports']))
@@ -1035,6 +1038,14 @@ function checkAccountsApart(file: string, entries: readonly AccountEntry[], whol
         journalKey(a.config),
         journalKey(b.config),
       );
+      if (!a.config.daemon && !b.config.daemon)
+        same(
+          'the push journal',
+          ['push', 'journal'],
+          'leave push.journal out: each account records into its own journal',
+          a.config.push?.journal,
+          b.config.push?.journal,
+        );
       same('the remote folder', ['transport'], 'an account is one login on the platform: each sends from its own', remoteKey(a.config), remoteKey(b.config));
       same(
         'the listening address',

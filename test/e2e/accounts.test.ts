@@ -415,4 +415,60 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
       }
     },
   );
+
+  it(
+    "push-receiver with several accounts records each report in its account's journal; 503 for an account that cannot run, 403 for a service not configured",
+    { timeout: 60_000 },
+    async () => {
+      const root = mkdtempSync(join(tmpdir(), 'dmc-accounts-push-'));
+      try {
+        writeFileSync(
+          join(root, 'dmc.yaml'),
+          [
+            'push: {listen: "127.0.0.1:0", path: /dmc/status}',
+            'accounts:',
+            '  - {service: {serviceId: "111"}, transport: {host: h, username: a, password: pa}}',
+            '  - {service: {serviceId: "222"}, transport: {host: h, username: b, password: pb}}',
+            '  - {service: {serviceId: "333"}, transport: {host: h, username: c, password: "${DMC_TEST_UNSET}"}}',
+          ].join('\n'),
+        );
+        const bin = join(new URL('../../', import.meta.url).pathname, 'dist/cli/main.js');
+        const p = spawn(process.execPath, [bin, 'push-receiver', '--config', 'dmc.yaml', '--log-level', 'error'], {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+        const exited = new Promise<number | null>((res) => p.on('exit', (code) => res(code)));
+        await until('the receiver to listen', () => /push receiver on (http:\/\/\S+)\/dmc\/status for 111, 222\./.test(out), 30_000);
+        expect(err).toMatch(/account 333 NOT SERVED: .*DMC_TEST_UNSET/);
+        const origin = /push receiver on (http:\/\/\S+?)\/dmc\/status/.exec(out)![1]!;
+        const post = (user: string): Promise<Response> =>
+          fetch(`${origin}/dmc/status`, {
+            method: 'POST',
+            headers: { 'content-type': 'text/xml' },
+            body: writePushReport(user, [pushElement({ broadcastId: `9${user}` })]),
+          });
+        expect((await post('111')).status).toBe(200);
+        expect((await post('222')).status).toBe(200);
+        expect((await post('333')).status).toBe(503);
+        expect((await post('999')).status).toBe(403);
+        p.kill('SIGTERM');
+        expect(await exited).toBe(2);
+        const { Journal } = await import('../../src/store/journal.js');
+        for (const id of ['111', '222']) {
+          const j = await Journal.open(join(root, 'state', id, 'journal.db'), 'readonly');
+          try {
+            expect(await j.pushStatusCount(), id).toBe(1);
+          } finally {
+            await j.close();
+          }
+        }
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -68,6 +68,20 @@ describe('several accounts in one configuration (issue #21)', () => {
     ).rejects.toThrow(/accounts\[1\]'s daemon\.http\.listen is the top's \(127\.0\.0\.1:8490\)/);
   });
 
+  it("a push receiver without a daemon section records into each account's own journal; one push.journal for all is refused", async () => {
+    const text = [
+      'push: {listen: "127.0.0.1:0"}',
+      'accounts:',
+      '  - {service: {serviceId: "111"}, transport: {host: h, username: a, password: pa}}',
+      '  - {service: {serviceId: "222"}, transport: {host: h, username: b, password: pb}}',
+    ].join('\n');
+    const set = await parseAccounts(text, file, env);
+    expect(set.accounts.map((e) => e.config!.push!.journal)).toEqual([join(dir, 'state/111/journal.db'), join(dir, 'state/222/journal.db')]);
+    await expect(parseAccounts(text.replace('push: {listen: "127.0.0.1:0"}', 'push: {listen: "127.0.0.1:0", journal: j.db}'), file, env)).rejects.toThrow(
+      /share the push journal .*j\.db.*: leave push\.journal out/,
+    );
+  });
+
   it('on PostgreSQL each account has its own schema unless one is named', async () => {
     const set = await parseAccounts(twoAccounts(['daemon: {journal: "postgres://dmc@127.0.0.1/dmc"}']), file, env);
     expect(set.accounts.map((e) => e.config!.daemon!.store!.schema)).toEqual(['dmc_111', 'dmc_222']);
