@@ -131,7 +131,10 @@ describe.skipIf(!url)('a daemon pass on PostgreSQL reads only after a change (is
     await listener.connect();
     opened.push({ stop: () => listener.end() });
     const heard: string[] = [];
-    listener.on('notification', (n) => heard.push(`${n.channel} ${n.payload ?? ''}`));
+    // Only this test's schema: other test files notify the same channel for theirs at the same time.
+    listener.on('notification', (n) => {
+      if (n.payload === schema) heard.push(`${n.channel} ${n.payload}`);
+    });
     await listener.query('LISTEN dmc_work');
     const other = await otherJournal(schema);
     await other.sql.run('INSERT INTO results_due (input_id) VALUES (7)');
