@@ -989,7 +989,7 @@ export async function parseAccounts(text: string, file: string, env: NodeJS.Proc
       });
     }
   }
-  checkAccountsApart(file, entries, whole);
+  checkAccountsApart(entries, whole);
   if (sharedHttp)
     for (const e of entries) {
       const own = e.config?.daemon?.http;
@@ -1003,7 +1003,7 @@ export async function parseAccounts(text: string, file: string, env: NodeJS.Proc
 }
 
 /** Two accounts that would share a service, a folder, a journal, a remote folder or a listening port: the whole file is refused. */
-function checkAccountsApart(file: string, entries: readonly AccountEntry[], whole: (key: (string | number)[], what: string) => ConfigError): void {
+function checkAccountsApart(entries: readonly AccountEntry[], whole: (key: (string | number)[], what: string) => ConfigError): void {
   const name = (e: AccountEntry): string => `accounts[${e.index}]${e.serviceId !== undefined ? ` (service ${e.serviceId})` : ''}`;
   const seen = new Map<string, AccountEntry>();
   for (const e of entries) {
@@ -1081,7 +1081,6 @@ function checkAccountsApart(file: string, entries: readonly AccountEntry[], whol
               );
     }
   }
-  void file;
 }
 
 /** The account a command acts for: the one of a single-account file, or the one named (`--account`, DMC_ACCOUNT) in an `accounts` list. */
