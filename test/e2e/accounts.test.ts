@@ -25,6 +25,19 @@ import { writePushReport } from '../../src/formats/push.js';
 const command = (serviceId: string, spaceId: string): string =>
   `serviceId: "${serviceId}"\nspaceId: ${spaceId}\nbroadcastName: "Multi {file}"\nscenarioId: 40\ncallPlanningId: 41\nmessages:\n  - customizableId: 10\n    multimediaType: TXT\n    text: Bonjour\n`;
 
+/** Two accounts on the simulated platform: 111 (user a) and 222 (user b). */
+const TWO_ACCOUNTS = [
+  { serviceId: '111', username: 'a', password: 'pa', spaceId: '1' },
+  { serviceId: '222', username: 'b', password: 'pb', spaceId: '2' },
+];
+
+/** The simulator of these tests, started under `<root>/sim`. */
+async function twoAccountSimulator(root: string, seed: string): Promise<Simulator> {
+  const sim = new Simulator({ root: join(root, 'sim'), accounts: TWO_ACCOUNTS, sftpPort: 0, interval: 0.3, seed, autoReports: false });
+  await sim.start();
+  return sim;
+}
+
 /** Waits (bounded) until `ok`, checking each 100 ms: the daemons work on their own. */
 async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
@@ -55,18 +68,7 @@ describe('several accounts in one process (issue #21)', () => {
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'dmc-accounts-'));
-    sim = new Simulator({
-      root: join(root, 'sim'),
-      accounts: [
-        { serviceId: '111', username: 'a', password: 'pa', spaceId: '1' },
-        { serviceId: '222', username: 'b', password: 'pb', spaceId: '2' },
-      ],
-      sftpPort: 0,
-      interval: 0.3,
-      seed: 'accounts',
-      autoReports: false,
-    });
-    await sim.start();
+    sim = await twoAccountSimulator(root, 'accounts');
     proxy = new FaultProxy({ host: '127.0.0.1', port: sim.sftp!.port });
     await proxy.start();
     writeFileSync(join(root, 'a.yaml'), command('111', '1'));
@@ -296,18 +298,7 @@ describe('several accounts in one process (issue #21)', () => {
 describe('dmc-trigger daemon with several accounts (the command)', () => {
   it('serves each account, names each in its event lines, says the account left out, and exits 2 at stop for it', { timeout: 60_000 }, async () => {
     const root = mkdtempSync(join(tmpdir(), 'dmc-accounts-cli-'));
-    const sim = new Simulator({
-      root: join(root, 'sim'),
-      accounts: [
-        { serviceId: '111', username: 'a', password: 'pa', spaceId: '1' },
-        { serviceId: '222', username: 'b', password: 'pb', spaceId: '2' },
-      ],
-      sftpPort: 0,
-      interval: 0.3,
-      seed: 'accounts-cli',
-      autoReports: false,
-    });
-    await sim.start();
+    const sim = await twoAccountSimulator(root, 'accounts-cli');
     try {
       writeFileSync(join(root, 'b.yaml'), command('222', '2'));
       writeFileSync(join(root, 'a.yaml'), command('111', '1'));
@@ -370,15 +361,10 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
     { timeout: 60_000 },
     async () => {
       const root = mkdtempSync(join(tmpdir(), 'dmc-accounts-init-'));
-      const accounts = [
-        { serviceId: '111', username: 'a', password: 'pa', spaceId: '1' },
-        { serviceId: '222', username: 'b', password: 'pb', spaceId: '2' },
-      ];
-      const sim = new Simulator({ root: join(root, 'sim'), accounts, sftpPort: 0, interval: 0.3, seed: 'accounts-init', autoReports: false });
-      await sim.start();
+      const sim = await twoAccountSimulator(root, 'accounts-init');
       try {
         const { writeClientConfig } = await import('../../src/cli/simulator-command.js');
-        for (const a of accounts) await writeClientConfig(join(root, 'sim', 'clients'), sim, a, 'sftp');
+        for (const a of TWO_ACCOUNTS) await writeClientConfig(join(root, 'sim', 'clients'), sim, a, 'sftp');
         const bin = join(new URL('../../', import.meta.url).pathname, 'dist/cli/main.js');
         const run = (...args: string[]): Promise<{ code: number | null; out: string; err: string }> =>
           new Promise((res) => {
