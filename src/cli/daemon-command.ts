@@ -204,9 +204,9 @@ async function statusOf(config: ResolvedConfig, opts: { json?: boolean; limit?: 
 
 /** Puts a failed input back in its drop folder: the daemon takes it as a new input. Only for inputs never sent. */
 export async function runRetry(id: string, opts: { config: string }, io: Io): Promise<number> {
-  const { journal, row } = await openRow(id, opts.config);
+  const { journal, row, account } = await openRow(id, opts.config);
   try {
-    io.out(await retryInput(journal, row).catch(asUsage));
+    io.out(`${await retryInput(journal, row).catch(asUsage)} (account ${account})`);
     return EXIT.OK;
   } finally {
     await journal.close();
@@ -215,10 +215,10 @@ export async function runRetry(id: string, opts: { config: string }, io: Io): Pr
 
 /** Sends again an input that was sent (or refused as a duplicate): needs --force. */
 export async function runResend(id: string, opts: { config: string; force?: boolean }, io: Io): Promise<number> {
-  const { journal, row } = await openRow(id, opts.config);
+  const { journal, row, account } = await openRow(id, opts.config);
   try {
     if (!opts.force) throw new UsageError(`resend sends input #${row.id} (${row.name}, ${row.state}) to the platform again, as a new broadcast: add --force`);
-    io.out(await resendInput(journal, row).catch(asUsage));
+    io.out(`${await resendInput(journal, row).catch(asUsage)} (account ${account})`);
     return EXIT.OK;
   } finally {
     await journal.close();
@@ -234,7 +234,7 @@ const asUsage = (e: unknown): never => {
   throw e;
 };
 
-async function openRow(id: string, configPath: string): Promise<{ journal: Journal; row: InputRow }> {
+async function openRow(id: string, configPath: string): Promise<{ journal: Journal; row: InputRow; account: string }> {
   const config = await loadConfig(configPath, { secrets: false });
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section`, config.file, 'daemon');
   if (!Journal.exists(config.daemon.journal))
@@ -245,7 +245,7 @@ async function openRow(id: string, configPath: string): Promise<{ journal: Journ
     await journal.close();
     throw new UsageError(`no input #${id} in ${journalWhere(config.daemon.journal)} (dmc-trigger status lists them)`);
   }
-  return { journal, row };
+  return { journal, row, account: config.service.serviceId };
 }
 
 /** `journal migrate`: a stopped daemon's SQLite journal into the PostgreSQL store of the configuration (or --to). */

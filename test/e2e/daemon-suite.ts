@@ -363,7 +363,8 @@ export function daemonSuite(backend: 'sqlite' | 'postgresql', pgUrl?: string): v
 
     it('retry puts a failed input back; resend --force sends a processed one again; both refuse what they should', async () => {
       const { runRetry, runResend } = await import('../../src/cli/daemon-command.js');
-      const io = { out: (_l: string) => undefined, err: (_l: string) => undefined, isTTY: false };
+      const said: string[] = [];
+      const io = { out: (l: string) => said.push(l), err: (_l: string) => undefined, isTTY: false };
       const daemon = new Daemon(await config(), silentLogger);
       await daemon.start();
       try {
@@ -375,6 +376,11 @@ export function daemonSuite(backend: 'sqlite' | 'postgresql', pgUrl?: string): v
         await expect(runResend(String(done.id), { config: cfg }, io)).rejects.toThrow(/add --force/);
         expect(await runRetry(String(failed.id), { config: cfg }, io)).toBe(0);
         expect(await runResend(String(done.id), { config: cfg, force: true }, io)).toBe(0);
+        // Each says which account it acted for.
+        expect(said).toEqual([
+          expect.stringMatching(/put back in .* \(account 12345678\)$/),
+          expect.stringMatching(/marked to be sent again \(account 12345678\)$/),
+        ]);
         await until('burst-0 sent twice', () => processedWith('B0') === 2);
         await until('nophone taken again', async () => (await daemon.journal.recentInputs(200)).filter((r) => r.name === 'nophone.csv').length === 2);
         expect((await daemon.journal.input(failed.id))!.state).toBe('retried');
