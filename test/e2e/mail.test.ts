@@ -16,6 +16,21 @@ function capture(): Io & { text(): string; errors(): string } {
   return { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: false, text: () => out.join('\n'), errors: () => err.join('\n') };
 }
 
+/** The simulated platform with its mail side: one account (senders of client1.fr), the mailbox ops@client1.fr. */
+async function mailSimulator(root: string, seed: string, interval: number, mail2smsReportDelay: number): Promise<Simulator> {
+  const sim = new Simulator({
+    root,
+    sftpPort: 0,
+    interval,
+    seed,
+    autoReports: false,
+    accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw', spaceId: '123', allowedSenders: ['client1.fr'] }],
+    mail: { smtpPort: 0, imapPort: 0, mailboxes: [{ address: 'ops@client1.fr', password: 'mbox-pw' }], mail2smsReportDelay },
+  });
+  await sim.start();
+  return sim;
+}
+
 describe('email trigger and mail2sms against the simulator mail side', () => {
   let root: string;
   let sim: Simulator;
@@ -23,16 +38,7 @@ describe('email trigger and mail2sms against the simulator mail side', () => {
   let config: ResolvedConfig;
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'dmc-mail-'));
-    sim = new Simulator({
-      root,
-      sftpPort: 0,
-      interval: 0.3,
-      seed: 'mail',
-      autoReports: false,
-      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw', spaceId: '123', allowedSenders: ['client1.fr'] }],
-      mail: { smtpPort: 0, imapPort: 0, mailboxes: [{ address: 'ops@client1.fr', password: 'mbox-pw' }], mail2smsReportDelay: 0.5 },
-    });
-    await sim.start();
+    sim = await mailSimulator(root, 'mail', 0.3, 0.5);
     cfgPath = join(root, 'dmc.yaml');
     writeFileSync(
       cfgPath,
@@ -225,16 +231,7 @@ describe('mail2sms --wait prints every reply it reads', () => {
   it('a delivery report already in the mailbox with its confirmation is printed, not swallowed (it is marked seen: `mail replies` will not show it)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'dmc-mail-wait-'));
     // No timed passes: the test runs the pass itself, once the mail is queued; the report follows its confirmation at once.
-    const sim = new Simulator({
-      root,
-      sftpPort: 0,
-      interval: 3600,
-      seed: 'mail-wait',
-      autoReports: false,
-      accounts: [{ serviceId: '12345678', username: 'dmc', password: 'pw', spaceId: '123', allowedSenders: ['client1.fr'] }],
-      mail: { smtpPort: 0, imapPort: 0, mailboxes: [{ address: 'ops@client1.fr', password: 'mbox-pw' }], mail2smsReportDelay: 0 },
-    });
-    await sim.start();
+    const sim = await mailSimulator(root, 'mail-wait', 3600, 0);
     try {
       const cfg = join(root, 'dmc.yaml');
       writeFileSync(
