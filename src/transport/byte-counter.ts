@@ -7,6 +7,7 @@
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
+/** A pass-through that calls `onChunk` with the bytes seen so far, each chunk included; a throw fails the stream. */
 export function byteCounter(onChunk: (total: number) => void): Transform {
   let total = 0;
   // As large a buffer as the reads (fileSource: 256 KiB): the counter never makes the upload wait on its own queue.
@@ -14,7 +15,12 @@ export function byteCounter(onChunk: (total: number) => void): Transform {
     highWaterMark: 1024 * 1024,
     transform(chunk: Buffer, _enc, cb) {
       total += chunk.length;
-      onChunk(total);
+      try {
+        onChunk(total);
+      } catch (e) {
+        cb(e as Error);
+        return;
+      }
       cb(null, chunk);
     },
   });

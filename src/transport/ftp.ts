@@ -11,7 +11,8 @@ import type { ResolvedConfig } from '../config/config.js';
 import { activeMode } from './ftp-active.js';
 import type { Logger } from './logger.js';
 import { byteCounter } from './byte-counter.js';
-import { TransportError, type RemoteEntry, type Transport } from './transport.js';
+import { storFromReader } from './ftp-stor.js';
+import { isUploadSource, TransportError, uploadStream, type BeforeChunk, type RemoteEntry, type Transport, type UploadSource } from './transport.js';
 
 export interface FtpOptions {
   readonly transport: ResolvedConfig['transport'];
@@ -91,9 +92,11 @@ export class FtpTransport implements Transport {
     return new TransportError('CONNECTION_LOST', `${command} ${remotePath}: the FTP session with ${this.endpoint} was lost (${msg})`, d);
   }
 
-  async upload(source: Readable, remotePath: string): Promise<void> {
+  async upload(source: Readable | UploadSource, remotePath: string, beforeChunk?: BeforeChunk): Promise<void> {
     try {
-      await this.c.uploadFrom(source, remotePath);
+      // A file is written from reused buffers (ftp-stor.ts); any other source through basic-ftp's pipe.
+      if (isUploadSource(source) && source.openReader) await storFromReader(this.c, remotePath, await source.openReader(), source.size, beforeChunk);
+      else await this.c.uploadFrom(uploadStream(source, beforeChunk), remotePath);
     } catch (e) {
       throw this.fail(e, 'STOR', remotePath);
     }

@@ -17,15 +17,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger } from './logger.js';
 import type { Session } from './session.js';
-import { counted } from './byte-counter.js';
-import { plainName, remoteJoin, TransportError, type Transport } from './transport.js';
+import { plainName, remoteJoin, TransportError, type ChunkReader, type Transport, type UploadSource } from './transport.js';
+
+export type { UploadSource } from './transport.js';
 
 export const UPLOADING_SUFFIX = '.uploading';
 
@@ -143,17 +143,26 @@ export async function resolveRemoteRoot(session: Session, serviceId: string, con
   });
 }
 
-/** What to upload: its size, and a way to open it again for each attempt. */
-export interface UploadSource {
-  readonly size: number;
-  open(): Readable;
-}
-
-/** A local file as an upload source. */
+/** A local file as an upload source: a stream (SFTP), or reads into the transport's own buffers (FTP). */
 export async function fileSource(path: string): Promise<UploadSource> {
   const size = (await stat(path)).size;
-  // 256 KiB reads: a quarter of the write requests (SFTP) and chunks through the byte counter that 64 KiB reads make.
-  return { size, open: () => createReadStream(path, { highWaterMark: 256 * 1024 }) };
+  return {
+    size,
+    // 256 KiB reads: a quarter of the write requests (SFTP) and chunks through the byte counter that 64 KiB reads make.
+    open: () => createReadStream(path, { highWaterMark: 256 * 1024 }),
+    openReader: async (): Promise<ChunkReader> => {
+      const fh = await open(path, 'r');
+      let position = 0;
+      return {
+        read: async (into) => {
+          const { bytesRead } = await fh.read(into, 0, into.length, position);
+          position += bytesRead;
+          return bytesRead;
+        },
+        close: () => fh.close(),
+      };
+    },
+  };
 }
 
 /**
@@ -199,8 +208,7 @@ export async function uploadWithHandshake(
     }
     // The temporary name is this attempt's own: reused only for what this call sent and checked.
     if (!(tempComplete && atTemp?.size === size)) {
-      const stream = onBytes ? counted(source.open(), (sent) => onBytes(sent, size)) : source.open();
-      await t.upload(stream, temp);
+      await t.upload(source, temp, onBytes ? (sent) => onBytes(sent, size) : undefined);
       const got = await t.sizeOfUploaded(temp);
       if (got !== size) {
         throw new TransportError(

@@ -4,7 +4,7 @@
  * its outcome, fetch and ack the daily reports.
  */
 export { TransportError, isTransient, remoteJoin, plainName } from './transport.js';
-export type { Transport, RemoteEntry, TransportErrorCode } from './transport.js';
+export type { Transport, RemoteEntry, TransportErrorCode, ChunkReader, BeforeChunk } from './transport.js';
 export { SftpTransport } from './sftp.js';
 export { FtpTransport } from './ftp.js';
 export { createTransport, openAccount } from './connect.js';

@@ -15,11 +15,10 @@
  * They fail with the transient `STOPPED`, so their state resumes at the next
  * start.
  */
-import { Transform, type Readable } from 'node:stream';
 import pRetry from 'p-retry';
 import type { ResolvedConfig } from '../config/config.js';
 import type { Logger } from './logger.js';
-import { isTransient, TransportError, type Transport } from './transport.js';
+import { isTransient, TransportError, type BeforeChunk, type Transport } from './transport.js';
 
 export interface SessionOptions {
   readonly retries: ResolvedConfig['retries'];
@@ -41,30 +40,26 @@ const DEPOSED = "this node no longer holds the account's lease: the request was 
  * callbacks before its timers, and the next chunk must not go out then.
  */
 export function guarded(t: Transport, mayAct: () => boolean): Transport {
+  const ask = (): void => {
+    if (!mayAct()) throw new TransportError('DEPOSED', DEPOSED);
+  };
   return new Proxy(t, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver) as unknown;
       if (typeof v !== 'function' || prop === 'close') return v;
       return (...args: unknown[]) => {
-        if (!mayAct()) throw new TransportError('DEPOSED', DEPOSED);
-        if (prop === 'upload') args[0] = checkedEachChunk(args[0] as Readable, mayAct);
+        ask();
+        if (prop === 'upload') {
+          const before = args[2] as BeforeChunk | undefined;
+          args[2] = ((sent) => {
+            ask();
+            before?.(sent);
+          }) satisfies BeforeChunk;
+        }
         return (v as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
   });
-}
-
-/** `source`, failing with DEPOSED at the first chunk read once `mayAct` says no. */
-function checkedEachChunk(source: Readable, mayAct: () => boolean): Readable {
-  const out = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      if (mayAct()) done(null, chunk);
-      else done(new TransportError('DEPOSED', DEPOSED));
-    },
-  });
-  source.once('error', (e) => out.destroy(e));
-  out.once('close', () => source.destroy());
-  return source.pipe(out);
 }
 
 export class Session {

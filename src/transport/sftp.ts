@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import SftpClient from 'ssh2-sftp-client';
 import type { ResolvedConfig } from '../config/config.js';
 import { fingerprint, readKnownHosts, recordHostKey, verifyHostKey, type HostKeyVerdict } from './host-keys.js';
-import { remoteJoin, TransportError, type RemoteEntry, type Transport } from './transport.js';
+import { remoteJoin, TransportError, uploadStream, type BeforeChunk, type RemoteEntry, type Transport, type UploadSource } from './transport.js';
 import type { Logger } from './logger.js';
 import { counted } from './byte-counter.js';
 import { PipelinedSftpWriter } from './sftp-writer.js';
@@ -263,9 +263,9 @@ export class SftpTransport implements Transport {
     return (await this.stat(remotePath))?.size;
   }
 
-  async upload(source: Readable, remotePath: string): Promise<void> {
+  async upload(source: Readable | UploadSource, remotePath: string, beforeChunk?: BeforeChunk): Promise<void> {
     try {
-      await this.transfer([source, new PipelinedSftpWriter(this.c.sftp, remotePath)], `upload of ${remotePath}`);
+      await this.transfer([uploadStream(source, beforeChunk), new PipelinedSftpWriter(this.c.sftp, remotePath)], `upload of ${remotePath}`);
     } catch (e) {
       throw this.fail(e, 'put', remotePath);
     }
