@@ -24,9 +24,14 @@ export async function runDaemon(opts: { config: string; account?: string[]; labe
   if (!config.daemon) throw new ConfigError('CONFIG_INVALID', `${config.file}: no daemon section (docs/config.md)`, config.file, 'daemon');
   const logger = cliLogger(opts.logLevel ?? 'info');
   const daemon = new Daemon(config, logger, { onEvent: (e) => io.out(eventLine(e)) });
-  await daemon.start();
+  // Heard from before the start: a SIGTERM while the daemon starts is a stop once it has, not a kill.
+  const signal = untilSignal();
+  await daemon.start().catch((e: unknown) => {
+    signal.dispose();
+    throw e;
+  });
   io.out(`daemon watching ${config.daemon.dropFolders.map((f) => f.path).join(', ')}; journal ${journalWhere(config.daemon.journal)}. Ctrl-C to stop.`);
-  await untilSignal();
+  await signal;
   io.out('stopping: the operation in flight ends, nothing more starts (the rest resumes at the next start)');
   await daemon.stop();
   return EXIT.OK;
@@ -41,13 +46,24 @@ async function runAccounts(set: AccountSet, opts: { account?: string[]; label?: 
     ...(opts.label ? { labels: opts.label } : {}),
     onEvent: (account, e) => io.out(eventLine(e, account)),
   });
-  await all.start();
+  // Heard from before the start: accounts start one after the other, the first already leading, and a SIGTERM in
+  // the meantime starts no further account and stops those started (it killed the process before).
+  const signal = untilSignal();
+  let stopAsked = false;
+  void signal.then(() => {
+    stopAsked = true;
+    all.halt();
+  });
+  await all.start().catch((e: unknown) => {
+    signal.dispose();
+    throw e;
+  });
   for (const d of all.daemons) io.out(`account ${d.account}: watching ${d.folders.map((f) => f.path).join(', ')}; journal ${journalWhere(d.journalWhere)}`);
   for (const s of all.skipped) io.err(`account ${printable(s.account)} NOT STARTED: ${printable(s.reason, 1000)}`);
   if (all.pushOrigin) io.out(`push receiver at ${all.pushOrigin} for ${all.daemons.map((d) => d.account).join(', ')}`);
   if (all.opsOrigin) io.out(`metrics, health and console at ${all.opsOrigin} (the console: ${all.opsOrigin}/, each account at /a/<serviceId>/)`);
-  io.out(`daemon serving ${all.daemons.length} account(s). Ctrl-C to stop.`);
-  await untilSignal();
+  if (!stopAsked) io.out(`daemon serving ${all.daemons.length} account(s). Ctrl-C to stop.`);
+  await signal;
   io.out('stopping: the operation in flight ends, nothing more starts (the rest resumes at the next start)');
   await all.stop();
   return all.skipped.length ? EXIT.USAGE : EXIT.OK;

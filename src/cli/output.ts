@@ -69,15 +69,27 @@ export function parseSeconds(value: string, option: string): number {
   return n;
 }
 
-/** Resolves at the first SIGINT or SIGTERM (the long-running commands stop on either). */
-export function untilSignal(): Promise<void> {
-  return new Promise<void>((res) => {
-    const stop = (): void => {
+/**
+ * Resolves at the first SIGINT or SIGTERM (the long-running commands stop on
+ * either). Listening starts at the call: a command calls it before it starts
+ * anything, so a signal during its start is a stop once started, not a kill.
+ * `dispose()` stops listening (a start that failed).
+ */
+export function untilSignal(): Promise<void> & { dispose(): void } {
+  let stop = (): void => undefined;
+  const heard = new Promise<void>((res) => {
+    stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       res();
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+  });
+  return Object.assign(heard, {
+    dispose: (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
   });
 }

@@ -20,16 +20,21 @@ export async function runPushReceiver(opts: { config: string; logLevel?: string 
   const config = pickAccount(set, process.env['DMC_ACCOUNT']);
   if (!config.push) throw new ConfigError('CONFIG_INVALID', `${config.file}: no push section (docs/config.md, "push")`, config.file, 'push');
   const logger = cliLogger(opts.logLevel ?? 'info');
-  const journal = await Journal.open(config.push.journal, 'receiver', storeOptions(config.daemon ?? {}));
+  const signal = untilSignal(); // heard from before the start: a SIGTERM while it starts is a stop, not a kill
+  const journal = await Journal.open(config.push.journal, 'receiver', storeOptions(config.daemon ?? {})).catch((e: unknown) => {
+    signal.dispose();
+    throw e;
+  });
   const hooks = new Hooks(config.daemon?.hooks ?? [], journal, logger, config.service.serviceId);
   hooks.start();
   try {
     const r = await startPushReceiver({ config: config.push, journal, logger, hooks, serviceId: config.service.serviceId });
     io.out(`push receiver on ${r.origin}${config.push.path.source}; journal ${journalWhere(config.push.journal)}. Ctrl-C to stop.`);
-    await untilSignal();
+    await signal;
     await r.close();
     io.out(`stopped: ${r.counters.statuses} status(es) recorded, ${r.counters.duplicates} already known, ${r.counters.posts} post(s)`);
   } finally {
+    signal.dispose();
     await hooks.drain();
     await journal.close();
   }
@@ -46,6 +51,7 @@ async function receiveForEvery(set: AccountSet, opts: { logLevel?: string }, io:
   const ok = set.accounts.filter((e) => e.config?.push);
   if (ok.length === 0)
     throw new ConfigError('CONFIG_INVALID', `${set.file}: no account with a push section that can run (docs/config.md, "push")`, set.file, 'push');
+  const signal = untilSignal(); // heard from before the start: a SIGTERM while it starts is a stop, not a kill
   const opened: { id: string; journal: Journal; hooks: Hooks }[] = [];
   const unavailable = new Set(set.accounts.filter((e) => !e.config?.push && e.serviceId !== undefined).map((e) => e.serviceId!));
   try {
@@ -66,10 +72,11 @@ async function receiveForEvery(set: AccountSet, opts: { logLevel?: string }, io:
       unavailable,
     });
     io.out(`push receiver on ${r.origin}${push.path.source} for ${opened.map((o) => o.id).join(', ')}. Ctrl-C to stop.`);
-    await untilSignal();
+    await signal;
     await r.close();
     io.out(`stopped: ${r.counters.statuses} status(es) recorded, ${r.counters.duplicates} already known, ${r.counters.posts} post(s)`);
   } finally {
+    signal.dispose();
     for (const o of opened) {
       await o.hooks.drain();
       await o.journal.close();

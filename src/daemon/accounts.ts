@@ -48,7 +48,18 @@ export class AccountDaemons {
     private readonly opts: AccountDaemonsOptions = {},
   ) {}
 
-  /** Starts every account it can; throws only when none starts. */
+  private halted = false;
+
+  /**
+   * A stop asked while start() runs (SIGTERM during the start): no further
+   * account starts, nor the push receiver or the HTTP server; start()
+   * returns, and stop() stops what did start.
+   */
+  halt(): void {
+    this.halted = true;
+  }
+
+  /** Starts every account it can; throws only when none starts (unless halted). */
   async start(): Promise<void> {
     const { set, opts } = this;
     let only = opts.only?.length ? new Set(opts.only) : undefined;
@@ -72,6 +83,7 @@ export class AccountDaemons {
     // On PostgreSQL the nodes started with this file share its accounts: each leads its share (fleet.ts).
     this.fleet = await this.startFleet(only);
     for (const entry of set.accounts) {
+      if (this.halted) break;
       const account = entry.serviceId ?? `accounts[${entry.index}]`;
       if (only && !only.has(account)) continue;
       const skip = (reason: string): void => {
@@ -104,6 +116,7 @@ export class AccountDaemons {
       }
       this.daemons.push(daemon);
     }
+    if (this.halted) return;
     if (this.daemons.length === 0) {
       await this.fleet?.stop();
       throw new AccountsError(`no account started: ${this.skipped.map((s) => `${s.account}: ${s.reason}`).join('; ') || 'none selected'}`);

@@ -6,6 +6,7 @@
  * section is wrong is left out and the others run.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -351,6 +352,70 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
       expect(await new Promise<number | null>((res) => r.on('exit', (code) => res(code)))).toBe(2);
       expect(rerr).toMatch(/--label west: no account has it; the labels are east/);
     } finally {
+      await sim.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a SIGTERM while the accounts start stops those started and exits on its own: no further account starts', { timeout: 60_000 }, async () => {
+    const root = mkdtempSync(join(tmpdir(), 'dmc-accounts-term-'));
+    const sim = await twoAccountSimulator(root, 'accounts-term');
+    // Account 222's journal is a server that takes the connection and never answers: its start is held there.
+    const held: Socket[] = [];
+    let reached: () => void = () => undefined;
+    const journalReached = new Promise<void>((r) => (reached = r));
+    const blackHole = createServer((s) => {
+      held.push(s);
+      reached();
+    });
+    await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
+    try {
+      writeFileSync(join(root, 'a.yaml'), command('111', '1'));
+      writeFileSync(join(root, 'b.yaml'), command('222', '2'));
+      for (const f of ['a', 'b', 'c']) mkdirSync(join(root, 'drop', f), { recursive: true });
+      const transport = (user: string, pw: string): string =>
+        `{host: 127.0.0.1, port: ${sim.sftp!.port}, username: ${user}, password: "${pw}", hostKey: "${sim.fingerprint}"}`;
+      const pgPort = (blackHole.address() as { port: number }).port;
+      writeFileSync(
+        join(root, 'dmc.yaml'),
+        [
+          'timeouts: {connect: 5, outcome: 20, poll: 0.1}',
+          'daemon: {stableSeconds: 0.3, rescanSeconds: 0.5}',
+          'accounts:',
+          `  - {service: {serviceId: "111"}, transport: ${transport('a', 'pa')}, daemon: {dropFolders: [{path: drop/a, command: a.yaml}]}}`,
+          `  - {service: {serviceId: "222"}, transport: ${transport('b', 'pb')}, daemon: {journal: "postgres://dmc@127.0.0.1:${pgPort}/dmc", dropFolders: [{path: drop/b, command: b.yaml}]}}`,
+          // (The same login as 111 under another remote folder: a section that would start, were it reached.)
+          `  - {service: {serviceId: "333"}, transport: {host: 127.0.0.1, port: ${sim.sftp!.port}, username: a, password: pa, remoteRoot: other, hostKey: "${sim.fingerprint}"}, daemon: {dropFolders: [{path: drop/c, command: a.yaml}]}}`,
+        ].join('\n'),
+      );
+      const bin = join(new URL('../../', import.meta.url).pathname, 'dist/cli/main.js');
+      const p = spawn(process.execPath, [bin, 'daemon', '--config', 'dmc.yaml', '--log-level', 'error'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((res) => p.on('exit', (code, signal) => res([code, signal])));
+      // Account 111 has started (its journal open) and 222's start waits on its journal: the process is mid-start.
+      await Promise.race([journalReached, exited.then(() => Promise.reject(new Error(`the daemon exited before its start reached 222: ${err}`)))]);
+      p.kill('SIGTERM');
+      const [code, signal] = await exited;
+      // Killed by the signal before (code null, SIGTERM); now a stop: 222 could not start (exit 2, as at any stop).
+      expect(signal, `stdout: ${out}\nstderr: ${err}`).toBeNull();
+      expect(code).toBe(2);
+      expect(out).toContain('stopping: the operation in flight ends');
+      expect(out).not.toContain('daemon serving');
+      expect(err).toMatch(/account 222 NOT STARTED/);
+      expect(existsSync(join(root, 'state', '111', 'journal.db'))).toBe(true);
+      expect(existsSync(join(root, 'state', '333'))).toBe(false); // the account after the signal never started
+      // Account 111 was stopped, not abandoned: its journal is free for the next start.
+      const again = spawn(process.execPath, [bin, 'journal', 'check', '--config', 'dmc.yaml', '--account', '111'], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      expect(await new Promise<number | null>((res) => again.on('exit', (c) => res(c)))).toBe(0);
+    } finally {
+      for (const s of held) s.destroy();
+      blackHole.close();
       await sim.stop();
       rmSync(root, { recursive: true, force: true });
     }
