@@ -5,7 +5,7 @@
  * routes each report by its username (the service id); an account whose
  * section is wrong is left out and the others run.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +37,38 @@ async function twoAccountSimulator(root: string, seed: string): Promise<Simulato
   const sim = new Simulator({ root: join(root, 'sim'), accounts: TWO_ACCOUNTS, sftpPort: 0, interval: 0.3, seed, autoReports: false });
   await sim.start();
   return sim;
+}
+
+/**
+ * A CLI test's files in `root`: the two command files, the drop folders a, b
+ * and c, and dmc.yaml with the account lines `accounts` writes
+ * (`transport(user, pw)` spells a login on `sim`).
+ */
+function writeAccountsFile(root: string, sim: Simulator, accounts: (transport: (user: string, pw: string) => string) => string[]): void {
+  writeFileSync(join(root, 'a.yaml'), command('111', '1'));
+  writeFileSync(join(root, 'b.yaml'), command('222', '2'));
+  for (const f of ['a', 'b', 'c']) mkdirSync(join(root, 'drop', f), { recursive: true });
+  const transport = (user: string, pw: string): string =>
+    `{host: 127.0.0.1, port: ${sim.sftp!.port}, username: ${user}, password: "${pw}", hostKey: "${sim.fingerprint}"}`;
+  writeFileSync(
+    join(root, 'dmc.yaml'),
+    ['timeouts: {connect: 5, outcome: 20, poll: 0.1}', 'daemon: {stableSeconds: 0.3, rescanSeconds: 0.5}', 'accounts:', ...accounts(transport)].join('\n'),
+  );
+}
+
+/** The built CLI run in `root`, its output gathered as it comes. */
+function runCli(
+  root: string,
+  args: string[],
+): { p: ChildProcess; out: () => string; err: () => string; exited: Promise<[number | null, NodeJS.Signals | null]> } {
+  const bin = join(new URL('../../', import.meta.url).pathname, 'dist/cli/main.js');
+  const p = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  p.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((res) => p.on('exit', (code, signal) => res([code, signal])));
+  return { p, out: () => out, err: () => err, exited };
 }
 
 /** Waits (bounded) until `ok`, checking each 100 ms: the daemons work on their own. */
@@ -301,22 +333,11 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
     const root = mkdtempSync(join(tmpdir(), 'dmc-accounts-cli-'));
     const sim = await twoAccountSimulator(root, 'accounts-cli');
     try {
-      writeFileSync(join(root, 'b.yaml'), command('222', '2'));
-      writeFileSync(join(root, 'a.yaml'), command('111', '1'));
-      for (const f of ['a', 'b', 'c']) mkdirSync(join(root, 'drop', f), { recursive: true });
-      const transport = (user: string, pw: string): string =>
-        `{host: 127.0.0.1, port: ${sim.sftp!.port}, username: ${user}, password: "${pw}", hostKey: "${sim.fingerprint}"}`;
-      writeFileSync(
-        join(root, 'dmc.yaml'),
-        [
-          'timeouts: {connect: 5, outcome: 20, poll: 0.1}',
-          'daemon: {stableSeconds: 0.3, rescanSeconds: 0.5}',
-          'accounts:',
-          `  - {service: {serviceId: "111"}, transport: ${transport('a', 'pa')}, daemon: {dropFolders: [{path: drop/a, command: a.yaml}]}}`,
-          `  - {service: {serviceId: "222"}, labels: [east], transport: ${transport('b', 'pb')}, daemon: {dropFolders: [{path: drop/b, command: b.yaml}]}}`,
-          `  - {service: {serviceId: "333"}, transport: ${transport('c', '${DMC_TEST_UNSET}')}, daemon: {dropFolders: [{path: drop/c, command: b.yaml}]}}`,
-        ].join('\n'),
-      );
+      writeAccountsFile(root, sim, (transport) => [
+        `  - {service: {serviceId: "111"}, transport: ${transport('a', 'pa')}, daemon: {dropFolders: [{path: drop/a, command: a.yaml}]}}`,
+        `  - {service: {serviceId: "222"}, labels: [east], transport: ${transport('b', 'pb')}, daemon: {dropFolders: [{path: drop/b, command: b.yaml}]}}`,
+        `  - {service: {serviceId: "333"}, transport: ${transport('c', '${DMC_TEST_UNSET}')}, daemon: {dropFolders: [{path: drop/c, command: b.yaml}]}}`,
+      ]);
       const bin = join(new URL('../../', import.meta.url).pathname, 'dist/cli/main.js');
       const p = spawn(process.execPath, [bin, 'daemon', '--config', 'dmc.yaml', '--log-level', 'error'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
@@ -370,49 +391,28 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
     });
     await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
     try {
-      writeFileSync(join(root, 'a.yaml'), command('111', '1'));
-      writeFileSync(join(root, 'b.yaml'), command('222', '2'));
-      for (const f of ['a', 'b', 'c']) mkdirSync(join(root, 'drop', f), { recursive: true });
-      const transport = (user: string, pw: string): string =>
-        `{host: 127.0.0.1, port: ${sim.sftp!.port}, username: ${user}, password: "${pw}", hostKey: "${sim.fingerprint}"}`;
       const pgPort = (blackHole.address() as { port: number }).port;
-      writeFileSync(
-        join(root, 'dmc.yaml'),
-        [
-          'timeouts: {connect: 5, outcome: 20, poll: 0.1}',
-          'daemon: {stableSeconds: 0.3, rescanSeconds: 0.5}',
-          'accounts:',
-          `  - {service: {serviceId: "111"}, transport: ${transport('a', 'pa')}, daemon: {dropFolders: [{path: drop/a, command: a.yaml}]}}`,
-          `  - {service: {serviceId: "222"}, transport: ${transport('b', 'pb')}, daemon: {journal: "postgres://dmc@127.0.0.1:${pgPort}/dmc", dropFolders: [{path: drop/b, command: b.yaml}]}}`,
-          // (The same login as 111 under another remote folder: a section that would start, were it reached.)
-          `  - {service: {serviceId: "333"}, transport: {host: 127.0.0.1, port: ${sim.sftp!.port}, username: a, password: pa, remoteRoot: other, hostKey: "${sim.fingerprint}"}, daemon: {dropFolders: [{path: drop/c, command: a.yaml}]}}`,
-        ].join('\n'),
-      );
-      const bin = join(new URL('../../', import.meta.url).pathname, 'dist/cli/main.js');
-      const p = spawn(process.execPath, [bin, 'daemon', '--config', 'dmc.yaml', '--log-level', 'error'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (b: Buffer) => (out += b.toString()));
-      p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-      const exited = new Promise<[number | null, NodeJS.Signals | null]>((res) => p.on('exit', (code, signal) => res([code, signal])));
+      writeAccountsFile(root, sim, (transport) => [
+        `  - {service: {serviceId: "111"}, transport: ${transport('a', 'pa')}, daemon: {dropFolders: [{path: drop/a, command: a.yaml}]}}`,
+        `  - {service: {serviceId: "222"}, transport: ${transport('b', 'pb')}, daemon: {journal: "postgres://dmc@127.0.0.1:${pgPort}/dmc", dropFolders: [{path: drop/b, command: b.yaml}]}}`,
+        // (The same login as 111 under another remote folder: a section that would start, were it reached.)
+        `  - {service: {serviceId: "333"}, transport: {host: 127.0.0.1, port: ${sim.sftp!.port}, username: a, password: pa, remoteRoot: other, hostKey: "${sim.fingerprint}"}, daemon: {dropFolders: [{path: drop/c, command: a.yaml}]}}`,
+      ]);
+      const d = runCli(root, ['daemon', '--config', 'dmc.yaml', '--log-level', 'error']);
       // Account 111 has started (its journal open) and 222's start waits on its journal: the process is mid-start.
-      await Promise.race([journalReached, exited.then(() => Promise.reject(new Error(`the daemon exited before its start reached 222: ${err}`)))]);
-      p.kill('SIGTERM');
-      const [code, signal] = await exited;
+      await Promise.race([journalReached, d.exited.then(() => Promise.reject(new Error(`the daemon exited before its start reached 222: ${d.err()}`)))]);
+      d.p.kill('SIGTERM');
+      const [code, signal] = await d.exited;
       // Killed by the signal before (code null, SIGTERM); now a stop: 222 could not start (exit 2, as at any stop).
-      expect(signal, `stdout: ${out}\nstderr: ${err}`).toBeNull();
+      expect(signal, `stdout: ${d.out()}\nstderr: ${d.err()}`).toBeNull();
       expect(code).toBe(2);
-      expect(out).toContain('stopping: the operation in flight ends');
-      expect(out).not.toContain('daemon serving');
-      expect(err).toMatch(/account 222 NOT STARTED/);
+      expect(d.out()).toContain('stopping: the operation in flight ends');
+      expect(d.out()).not.toContain('daemon serving');
+      expect(d.err()).toMatch(/account 222 NOT STARTED/);
       expect(existsSync(join(root, 'state', '111', 'journal.db'))).toBe(true);
       expect(existsSync(join(root, 'state', '333'))).toBe(false); // the account after the signal never started
       // Account 111 was stopped, not abandoned: its journal is free for the next start.
-      const again = spawn(process.execPath, [bin, 'journal', 'check', '--config', 'dmc.yaml', '--account', '111'], {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      expect(await new Promise<number | null>((res) => again.on('exit', (c) => res(c)))).toBe(0);
+      expect((await runCli(root, ['journal', 'check', '--config', 'dmc.yaml', '--account', '111']).exited)[0]).toBe(0);
     } finally {
       for (const s of held) s.destroy();
       blackHole.close();
