@@ -338,40 +338,26 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
         `  - {service: {serviceId: "222"}, labels: [east], transport: ${transport('b', 'pb')}, daemon: {dropFolders: [{path: drop/b, command: b.yaml}]}}`,
         `  - {service: {serviceId: "333"}, transport: ${transport('c', '${DMC_TEST_UNSET}')}, daemon: {dropFolders: [{path: drop/c, command: b.yaml}]}}`,
       ]);
-      const bin = join(new URL('../../', import.meta.url).pathname, 'dist/cli/main.js');
-      const p = spawn(process.execPath, [bin, 'daemon', '--config', 'dmc.yaml', '--log-level', 'error'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (b: Buffer) => (out += b.toString()));
-      p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-      const exited = new Promise<number | null>((res) => p.on('exit', (code) => res(code)));
-      await until('the daemon to start', () => out.includes('daemon serving 2 account(s)'), 30_000);
-      expect(out).toMatch(/account 111: watching .*drop\/a; journal .*state\/111\/journal\.db/);
-      expect(out).toMatch(/account 222: watching .*drop\/b; journal .*state\/222\/journal\.db/);
-      expect(err).toMatch(/account 333 NOT STARTED: .*accounts\[2\] \(service 333\): transport\.password refers to \$\{DMC_TEST_UNSET\}/);
+      const d = runCli(root, ['daemon', '--config', 'dmc.yaml', '--log-level', 'error']);
+      await until('the daemon to start', () => d.out().includes('daemon serving 2 account(s)'), 30_000);
+      expect(d.out()).toMatch(/account 111: watching .*drop\/a; journal .*state\/111\/journal\.db/);
+      expect(d.out()).toMatch(/account 222: watching .*drop\/b; journal .*state\/222\/journal\.db/);
+      expect(d.err()).toMatch(/account 333 NOT STARTED: .*accounts\[2\] \(service 333\): transport\.password refers to \$\{DMC_TEST_UNSET\}/);
       writeFileSync(join(root, 'drop', 'b', 'relance.csv'), 'Mobile\n0612345678\n');
-      await until('the export sent for account 222', () => /\[222\] sent #\d+ relance\.csv/.test(out), 30_000);
-      expect(out).not.toMatch(/\[111\] (taken|sent)/);
-      p.kill('SIGTERM');
-      expect(await exited).toBe(2);
+      await until('the export sent for account 222', () => /\[222\] sent #\d+ relance\.csv/.test(d.out()), 30_000);
+      expect(d.out()).not.toMatch(/\[111\] (taken|sent)/);
+      d.p.kill('SIGTERM');
+      expect((await d.exited)[0]).toBe(2);
       // Pinned by label: this node leads only the accounts labelled so (the one left out is not selected: exit 0).
-      const q = spawn(process.execPath, [bin, 'daemon', '--config', 'dmc.yaml', '--label', 'east', '--log-level', 'error'], {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let qout = '';
-      q.stdout.on('data', (b: Buffer) => (qout += b.toString()));
-      const qexit = new Promise<number | null>((res) => q.on('exit', (code) => res(code)));
-      await until('the pinned daemon to start', () => qout.includes('daemon serving 1 account(s)'), 30_000);
-      expect(qout).toMatch(/account 222: watching/);
-      expect(qout).not.toMatch(/account 111/);
-      q.kill('SIGTERM');
-      expect(await qexit).toBe(0);
-      const r = spawn(process.execPath, [bin, 'daemon', '--config', 'dmc.yaml', '--label', 'west'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-      let rerr = '';
-      r.stderr.on('data', (b: Buffer) => (rerr += b.toString()));
-      expect(await new Promise<number | null>((res) => r.on('exit', (code) => res(code)))).toBe(2);
-      expect(rerr).toMatch(/--label west: no account has it; the labels are east/);
+      const q = runCli(root, ['daemon', '--config', 'dmc.yaml', '--label', 'east', '--log-level', 'error']);
+      await until('the pinned daemon to start', () => q.out().includes('daemon serving 1 account(s)'), 30_000);
+      expect(q.out()).toMatch(/account 222: watching/);
+      expect(q.out()).not.toMatch(/account 111/);
+      q.p.kill('SIGTERM');
+      expect((await q.exited)[0]).toBe(0);
+      const r = runCli(root, ['daemon', '--config', 'dmc.yaml', '--label', 'west']);
+      expect((await r.exited)[0]).toBe(2);
+      expect(r.err()).toMatch(/--label west: no account has it; the labels are east/);
     } finally {
       await sim.stop();
       rmSync(root, { recursive: true, force: true });
@@ -430,16 +416,11 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
       try {
         const { writeClientConfig } = await import('../../src/cli/simulator-command.js');
         for (const a of TWO_ACCOUNTS) await writeClientConfig(join(root, 'sim', 'clients'), sim, a, 'sftp');
-        const bin = join(new URL('../../', import.meta.url).pathname, 'dist/cli/main.js');
-        const run = (...args: string[]): Promise<{ code: number | null; out: string; err: string }> =>
-          new Promise((res) => {
-            const p = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-            let out = '';
-            let err = '';
-            p.stdout.on('data', (b: Buffer) => (out += b.toString()));
-            p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-            p.on('exit', (code) => res({ code, out, err }));
-          });
+        const run = async (...args: string[]): Promise<{ code: number | null; out: string; err: string }> => {
+          const c = runCli(root, args);
+          const [code] = await c.exited;
+          return { code, out: c.out(), err: c.err() };
+        };
         const init = await run('init', '--accounts', '--simulator', 'sim');
         expect(init.code, init.err).toBe(0);
         expect(init.out).toMatch(/wrote dmc\.yaml with 2 account\(s\) \(111, 222\)/);
@@ -451,15 +432,12 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
         ]);
         expect((await run('init', '--accounts', '--simulator', 'sim')).code).toBe(2);
         // As written: the daemon serves both; an export dropped for 222 goes out on 222's account.
-        const p = spawn(process.execPath, [bin, 'daemon', '--config', 'dmc.yaml', '--log-level', 'error'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        p.stdout.on('data', (b: Buffer) => (out += b.toString()));
-        const exited = new Promise<number | null>((res) => p.on('exit', (code) => res(code)));
-        await until('the daemon to start', () => out.includes('daemon serving 2 account(s)'), 30_000);
+        const d = runCli(root, ['daemon', '--config', 'dmc.yaml', '--log-level', 'error']);
+        await until('the daemon to start', () => d.out().includes('daemon serving 2 account(s)'), 30_000);
         writeFileSync(join(root, 'drop', '222', 'relance.csv'), 'Mobile;Ref\n0612345678;INIT-1\n');
-        await until('the export sent for 222', () => /\[222\] sent #\d+ relance\.csv/.test(out), 30_000);
-        p.kill('SIGTERM');
-        expect(await exited).toBe(0);
+        await until('the export sent for 222', () => /\[222\] sent #\d+ relance\.csv/.test(d.out()), 30_000);
+        d.p.kill('SIGTERM');
+        expect((await d.exited)[0]).toBe(0);
       } finally {
         await sim.stop();
         rmSync(root, { recursive: true, force: true });
@@ -483,19 +461,10 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
             '  - {service: {serviceId: "333"}, transport: {host: h, username: c, password: "${DMC_TEST_UNSET}"}}',
           ].join('\n'),
         );
-        const bin = join(new URL('../../', import.meta.url).pathname, 'dist/cli/main.js');
-        const p = spawn(process.execPath, [bin, 'push-receiver', '--config', 'dmc.yaml', '--log-level', 'error'], {
-          cwd: root,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let out = '';
-        let err = '';
-        p.stdout.on('data', (b: Buffer) => (out += b.toString()));
-        p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-        const exited = new Promise<number | null>((res) => p.on('exit', (code) => res(code)));
-        await until('the receiver to listen', () => /push receiver on (http:\/\/\S+)\/dmc\/status for 111, 222\./.test(out), 30_000);
-        expect(err).toMatch(/account 333 NOT SERVED: .*DMC_TEST_UNSET/);
-        const origin = /push receiver on (http:\/\/\S+?)\/dmc\/status/.exec(out)![1]!;
+        const r = runCli(root, ['push-receiver', '--config', 'dmc.yaml', '--log-level', 'error']);
+        await until('the receiver to listen', () => /push receiver on (http:\/\/\S+)\/dmc\/status for 111, 222\./.test(r.out()), 30_000);
+        expect(r.err()).toMatch(/account 333 NOT SERVED: .*DMC_TEST_UNSET/);
+        const origin = /push receiver on (http:\/\/\S+?)\/dmc\/status/.exec(r.out())![1]!;
         const post = (user: string): Promise<Response> =>
           fetch(`${origin}/dmc/status`, {
             method: 'POST',
@@ -506,8 +475,8 @@ describe('dmc-trigger daemon with several accounts (the command)', () => {
         expect((await post('222')).status).toBe(200);
         expect((await post('333')).status).toBe(503);
         expect((await post('999')).status).toBe(403);
-        p.kill('SIGTERM');
-        expect(await exited).toBe(2);
+        r.p.kill('SIGTERM');
+        expect((await r.exited)[0]).toBe(2);
         const { Journal } = await import('../../src/store/journal.js');
         for (const id of ['111', '222']) {
           const j = await Journal.open(join(root, 'state', id, 'journal.db'), 'readonly');
