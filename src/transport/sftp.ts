@@ -15,10 +15,19 @@ import { pipeline } from 'node:stream/promises';
 import SftpClient from 'ssh2-sftp-client';
 import type { ResolvedConfig } from '../config/config.js';
 import { fingerprint, readKnownHosts, recordHostKey, verifyHostKey, type HostKeyVerdict } from './host-keys.js';
-import { remoteJoin, TransportError, uploadStream, type BeforeChunk, type RemoteEntry, type Transport, type UploadSource } from './transport.js';
+import {
+  isUploadSource,
+  remoteJoin,
+  TransportError,
+  uploadStream,
+  type BeforeChunk,
+  type RemoteEntry,
+  type Transport,
+  type UploadSource,
+} from './transport.js';
 import type { Logger } from './logger.js';
 import { counted } from './byte-counter.js';
-import { PipelinedSftpWriter } from './sftp-writer.js';
+import { PipelinedSftpWriter, reuseSafePiece, uploadFromReader, type ReaderUpload } from './sftp-writer.js';
 
 export interface SftpOptions {
   readonly transport: ResolvedConfig['transport'];
@@ -177,6 +186,19 @@ export class SftpTransport implements Transport {
     return this.bounded(work, this.opts.timeouts.idle, what, 'idle');
   }
 
+  /** Runs an upload from a file reader, tracked as a stream is and bounded by the transfer timeout. */
+  private async tracked(start: () => ReaderUpload, what: string): Promise<void> {
+    if (this.sessionError)
+      throw new TransportError('CONNECTION_LOST', `the SFTP session with ${this.endpoint} was lost (${this.sessionError.message})`, { protocol: 'sftp' });
+    const upload = start();
+    this.streams.add(upload);
+    try {
+      await this.bounded(upload.done, this.opts.timeouts.transfer, what, 'transfer');
+    } finally {
+      this.streams.delete(upload);
+    }
+  }
+
   /** Runs a pipeline with its streams tracked and bounded by the transfer timeout. */
   private async transfer(streams: [NodeJS.ReadableStream, NodeJS.WritableStream], what: string): Promise<void> {
     const [a, b] = streams as unknown as [{ destroy(e?: Error): void }, { destroy(e?: Error): void }];
@@ -265,7 +287,14 @@ export class SftpTransport implements Transport {
 
   async upload(source: Readable | UploadSource, remotePath: string, beforeChunk?: BeforeChunk): Promise<void> {
     try {
-      await this.transfer([uploadStream(source, beforeChunk), new PipelinedSftpWriter(this.c.sftp, remotePath)], `upload of ${remotePath}`);
+      if (isUploadSource(source) && source.openReader && reuseSafePiece(this.c.sftp) !== undefined) {
+        const reader = await source.openReader();
+        try {
+          await this.tracked(() => uploadFromReader(this.c.sftp, remotePath, reader, beforeChunk), `upload of ${remotePath}`);
+        } finally {
+          await reader.close().catch(() => undefined);
+        }
+      } else await this.transfer([uploadStream(source, beforeChunk), new PipelinedSftpWriter(this.c.sftp, remotePath)], `upload of ${remotePath}`);
     } catch (e) {
       throw this.fail(e, 'put', remotePath);
     }
