@@ -8,6 +8,7 @@ import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { contact, EXPORT_HEADER } from './data.mjs';
+import { targetLines } from './stats.mjs';
 
 const dir = new URL('./out/', import.meta.url).pathname;
 const N = Number(process.env.BENCH_CONTACTS ?? 100_000);
@@ -63,11 +64,14 @@ function runProcess(args, runs = RUNS) {
   return { ...res[Math.floor(res.length / 2)], rssMB: Math.max(...res.map((r) => r.rssMB)) };
 }
 
-/** Every line that states a target, in the order printed (this file's and the sub-benchmarks'). */
+/** Every line that states a target, in the order printed (this file's and the sub-benchmarks'), named after its heading. */
 const targets = [];
+let heading = '';
 const say = (text) => {
   console.log(text);
-  for (const l of String(text).split('\n')) if (/\b(met|NOT MET)\b/.test(l) && /target/i.test(l)) targets.push(l.trim());
+  const found = targetLines(text, heading);
+  targets.push(...found.lines);
+  heading = found.heading;
 };
 /** A sub-benchmark in its own process: its output printed, its target lines gathered. */
 function bench(file) {

@@ -11,3 +11,4 @@ export function ratioInterval(
   options?: { level?: number; resamples?: number; seed?: number },
 ): RatioInterval;
 export function atLeast(interval: RatioInterval, target: number): string;
+export function targetLines(text: string, heading?: string): { lines: string[]; heading: string };

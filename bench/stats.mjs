@@ -66,3 +66,20 @@ export function atLeast({ ratio, level, low, high }, target) {
   if (high >= target) return `${range} (target >= ${target}x: met within the noise of the runs)`;
   return `${range} (target >= ${target}x: NOT MET)`;
 }
+
+/**
+ * The lines of a benchmark's output that state a target (a verdict, met or
+ * NOT MET, beside the word "target"), for the summary at the end of
+ * `npm run bench`. An indented line is named after the heading it is printed
+ * under, so that the summary says which figure it judges. `heading` carries
+ * the last heading from one call to the next.
+ */
+export function targetLines(text, heading = '') {
+  const lines = [];
+  for (const l of String(text).split('\n')) {
+    const stated = /\b(met|NOT MET)\b/.test(l) && /target/i.test(l);
+    if (stated) lines.push(/^\s/.test(l) && heading ? `${heading}: ${l.trim()}` : l.trim());
+    else if (l.trim() && !/^\s/.test(l)) heading = l.trim().slice(0, 80);
+  }
+  return { lines, heading };
+}

@@ -4,7 +4,7 @@
  * their own spread, and never a bare "met" for a ratio under the target.
  */
 import { describe, expect, it } from 'vitest';
-import { atLeast, median, ratioInterval } from '../../bench/stats.mjs';
+import { atLeast, median, ratioInterval, targetLines } from '../../bench/stats.mjs';
 
 // Single runs of the kind a disk-backed loopback server gives for a 200 MB upload (ms): a wide spread on both sides.
 const curlRuns = [212, 167, 225, 142, 218, 170, 216, 215, 190, 158, 231, 176, 204, 149, 222];
@@ -75,5 +75,21 @@ describe('bench statistics', () => {
   it('refuses runs that are not paired', () => {
     expect(() => ratioInterval([1, 2], [1])).toThrow(/paired/);
     expect(() => ratioInterval([], [])).toThrow(/paired/);
+  });
+
+  it('names each target line of the summary after the heading it is printed under', () => {
+    // bench/run.mjs's own output (#19.7): the summary said "NOT MET ratio 2.67x", not which figure.
+    const first = targetLines(
+      'CSV build with validation vs join + iconv-lite\n  project  442 ms\n  baseline 165 ms\n  ratio    2.67x   target <= 1.5x: NOT MET\n\nXML build vs template\n  ratio    1.21x   target <= 2x: met\n',
+    );
+    expect(first.lines).toEqual([
+      'CSV build with validation vs join + iconv-lite: ratio    2.67x   target <= 1.5x: NOT MET',
+      'XML build vs template: ratio    1.21x   target <= 2x: met',
+    ]);
+    // A sub-benchmark's line that is its own heading stays as it is; the heading carries over to the next output.
+    const next = targetLines('split 1,000,000-row export\n  project 5129 ms', first.heading);
+    const last = targetLines('  target peak RSS <= 150 MB: met\nstart-up: --version: 120 ms CPU   target < 100 ms: met', next.heading);
+    expect(last.lines).toEqual(['split 1,000,000-row export: target peak RSS <= 150 MB: met', 'start-up: --version: 120 ms CPU   target < 100 ms: met']);
+    expect(targetLines('  ratio 0.68x\n  ratio 1.11x').lines).toEqual([]);
   });
 });

@@ -42,6 +42,20 @@ describe('SMS length (guide line 2344)', () => {
     expect(smsParts(71, true)).toBe(2);
   });
 
+  it('counts a character outside the BMP once, and agrees with counting code points over mixed text', () => {
+    expect(smsChars('ok 😀')).toBe(4);
+    expect(smsChars('\ud83d')).toBe(1); // a lone surrogate is one character, as the string iterator counts it
+    expect(smsChars('\ude00x')).toBe(2);
+    const pieces = ['a', 'é', '€', '[', ']', '{', '}', '\\', '~', '^', '|', '😀', 'œ', ' ', '\ud83d', '\ude00'];
+    let seed = 7;
+    for (let k = 0; k < 500; k++) {
+      let text = '';
+      for (let i = 0; i < k % 40; i++) text += pieces[(seed = (seed * 1103515245 + 12345) >>> 0) % pieces.length];
+      const expected = [...text].length + (text.match(/[€[\]{}\\~^|]/g)?.length ?? 0);
+      expect(smsChars(text), JSON.stringify(text)).toBe(expected);
+    }
+  });
+
   it('refuses a 208-character text without smsLong, once, in build and validate', async () => {
     const text = 'x'.repeat(208);
     const r = await buildTriggerFiles(withText(text), exportWith(['A', 'B', 'C']), { out: join(dir, 'out.csv') });

@@ -24,7 +24,9 @@ export const SMS_MAX = 160;
 /** Dynamic fields as the rules read them: `|name|`, a name of letters, digits, `.` and `_` (a lone `|` is text). */
 export const FIELD = /\|\s*([A-Za-z][\w.]*)\s*\|/g;
 
-const GSM_EXTENSION = /[€[\]{}\\~^|]/g;
+/** 1 for the GSM 7-bit extension characters below 128: `[ ] { } \\ ~ ^ |` (and `€`, tested apart). */
+const GSM_EXTENSION = new Uint8Array(128);
+for (const c of '[]{}\\~^|') GSM_EXTENSION[c.charCodeAt(0)] = 1;
 const FIXED: Readonly<Record<string, number>> = { datejour: 10, date: 10, shortcode: 5 };
 const COLUMN_OF: Readonly<Record<string, string>> = {
   'contact.nom': 'NAME',
@@ -37,9 +39,17 @@ const COLUMN_OF: Readonly<Record<string, string>> = {
 
 /** A text's length in the guide's characters (no field filled). */
 export function smsChars(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n + (text.match(GSM_EXTENSION)?.length ?? 0);
+  // One pass over the code units, nothing allocated: it runs for every field of every contact.
+  let n = text.length;
+  let high = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) n += GSM_EXTENSION[c]!;
+    else if (c === 0x20ac) n++;
+    else if (c >= 0xdc00 && c <= 0xdfff && high) n--; // a surrogate pair is one character
+    high = c >= 0xd800 && c <= 0xdbff;
+  }
+  return n;
 }
 
 /** How many SMS a text of `chars` characters takes. */
