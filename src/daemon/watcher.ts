@@ -35,6 +35,8 @@ export interface DropWatcherOptions {
 const UNHEALTHY_RETRY_MS = 2000;
 /** The longest wait for a watch to be live at start (then the rescans alone look at the folder until it is). */
 const WATCH_READY_MS = 5000;
+/** With a polling watch: the look at the folder after the start, once the poll's first look is made (it polls every 100 ms). */
+const POLL_SETTLE_MS = 2000;
 
 /** The longest file name taken, in bytes: 255 (the usual file system limit) less what the daemon adds to it. */
 export const MAX_NAME_BYTES = 230;
@@ -72,6 +74,15 @@ export class DropWatcher {
     // written before it was ready for one already there and never say it (until the next rescan, a minute later).
     await this.watch();
     await this.rescan();
+    // A polling watch (network shares) is not live at chokidar's ready: fs.watchFile takes its first look at the folder
+    // on the thread pool, later, and a file that arrives before that look is part of what it compares against, never
+    // reported. One more look once that first one is surely made closes the window (not left to the periodic rescan).
+    if (this.opts.usePolling)
+      this.timers.push(
+        setTimeout(() => {
+          if (!this.closed) void this.rescan();
+        }, POLL_SETTLE_MS),
+      );
     this.timers.push(
       setInterval(() => {
         void this.rescan();
