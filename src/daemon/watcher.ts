@@ -35,7 +35,7 @@ export interface DropWatcherOptions {
 const UNHEALTHY_RETRY_MS = 2000;
 /** The longest wait for a watch to be live at start (then the rescans alone look at the folder until it is). */
 const WATCH_READY_MS = 5000;
-/** With a polling watch: the look at the folder after the start, once the poll's first look is made (it polls every 100 ms). */
+/** With a polling watch: when to look at the folder again after the watch is ready, its poll's first look made (it polls every 100 ms). */
 const POLL_SETTLE_MS = 2000;
 
 /** The longest file name taken, in bytes: 255 (the usual file system limit) less what the daemon adds to it. */
@@ -52,6 +52,8 @@ export function ignoredName(name: string): boolean {
 export class DropWatcher {
   private watcher: FSWatcher | undefined;
   private timers: NodeJS.Timeout[] = [];
+  /** With a polling watch: the look at the folder once the poll's first look is surely made. */
+  private settle: NodeJS.Timeout | undefined;
   private readonly seen = new Map<string, { size: number; mtime: number; since: number }>();
   private readonly reported = new Set<string>();
   private closed = false;
@@ -74,15 +76,6 @@ export class DropWatcher {
     // written before it was ready for one already there and never say it (until the next rescan, a minute later).
     await this.watch();
     await this.rescan();
-    // A polling watch (network shares) is not live at chokidar's ready: fs.watchFile takes its first look at the folder
-    // on the thread pool, later, and a file that arrives before that look is part of what it compares against, never
-    // reported. One more look once that first one is surely made closes the window (not left to the periodic rescan).
-    if (this.opts.usePolling)
-      this.timers.push(
-        setTimeout(() => {
-          if (!this.closed) void this.rescan();
-        }, POLL_SETTLE_MS),
-      );
     this.timers.push(
       setInterval(() => {
         void this.rescan();
@@ -136,12 +129,26 @@ export class DropWatcher {
     watcher.on('error', (e: unknown) => {
       this.setHealth(false, `watch error: ${(e as Error).message ?? String(e)}`);
     });
+    // A polling watch (network shares) is not live at chokidar's ready: fs.watchFile takes its first look at the folder
+    // on the thread pool, later, and a file that arrives before that look is part of what it compares against, never
+    // reported. One more look once that first one is surely made closes the window, at start and after a re-watch
+    // alike (not left to the periodic rescan).
+    if (this.opts.usePolling)
+      void ready.then(() => {
+        if (this.closed) return;
+        clearTimeout(this.settle);
+        this.settle = setTimeout(() => {
+          if (!this.closed) void this.rescan();
+        }, POLL_SETTLE_MS);
+        this.settle.unref();
+      });
     return ready;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.settle);
     await this.watcher?.close();
   }
 
